@@ -1,0 +1,869 @@
+// Copyright 2026 the basehttp authors. MIT license.
+/**
+ * {@linkcode BaseHTTPRequestHandler}: Python's request handler API over one
+ * connection. Subclass it and add `do_GET`, `do_POST` or any `do_METHOD`.
+ *
+ * @module
+ */
+
+import {
+  BodyReader,
+  BufferedReader,
+  HTTPError,
+  type HTTPMessage,
+  pyRepr,
+  type RequestHead,
+  splitTokens,
+} from "./parser.ts";
+import { responses } from "./status.ts";
+import type { HTTPServer } from "./server.ts";
+
+/** Python's default error page (3.14), a `%`-template of code, message, explain. */
+export const DEFAULT_ERROR_MESSAGE: string = `<!DOCTYPE HTML>
+<html lang="en">
+    <head>
+        <meta charset="utf-8">
+        <style type="text/css">
+            :root {
+                color-scheme: light dark;
+            }
+        </style>
+        <title>Error response</title>
+    </head>
+    <body>
+        <h1>Error response</h1>
+        <p>Error code: %(code)d</p>
+        <p>Message: %(message)s.</p>
+        <p>Error code explanation: %(code)s - %(explain)s.</p>
+    </body>
+</html>
+`;
+
+/** The Content-Type of error pages, as in Python. */
+export const DEFAULT_ERROR_CONTENT_TYPE = "text/html;charset=utf-8";
+
+/** A client address: `[host, port]` (for a Unix socket, `[path, 0]`). */
+export type ClientAddress = [host: string, port: number];
+
+/** The handler's `wfile`: response body bytes go here. */
+export interface ResponseWriter {
+  /**
+   * Queues bytes (a string is sent as UTF-8). Small writes are coalesced;
+   * the response goes out in as few socket writes as possible.
+   */
+  write(data: Uint8Array | string): Promise<void>;
+  /** Sends everything queued so far. */
+  flush(): Promise<void>;
+}
+
+/** A handler class, as passed to {@linkcode HTTPServer}. */
+export type HandlerClass = new (
+  connection: Deno.Conn,
+  clientAddress: ClientAddress,
+  server: HTTPServer,
+) => BaseHTTPRequestHandler;
+
+const encoder = new TextEncoder();
+const NON_ASCII = /[^\x00-\x7f]/;
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
+const WEEKDAYS = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
+const MONTHS = [
+  "Jan",
+  "Feb",
+  "Mar",
+  "Apr",
+  "May",
+  "Jun",
+  "Jul",
+  "Aug",
+  "Sep",
+  "Oct",
+  "Nov",
+  "Dec",
+];
+const CHUNK_END = encoder.encode("0\r\n\r\n");
+const CRLF = encoder.encode("\r\n");
+// How the response body is framed.
+const NO_BODY_YET = 0;
+const PLAIN = 1;
+const CHUNKED = 2;
+const DISCARDED = 3; // HEAD, 204, 304: written bytes are dropped
+const RAW = 4; // no header block: the handler frames its own bytes
+// Unread request bodies up to this size are read and dropped to keep the
+// connection; larger ones close it.
+const DRAIN_LIMIT = 65536;
+// Queued output beyond this is written without waiting for the response end.
+const FLUSH_AT = 65536;
+
+/** Encodes a head as Latin-1, as Python does; ASCII takes the fast path. */
+function encodeLatin1(text: string): Uint8Array {
+  if (!NON_ASCII.test(text)) return encoder.encode(text);
+  const out = new Uint8Array(text.length);
+  for (let i = 0; i < text.length; i++) out[i] = text.charCodeAt(i);
+  return out;
+}
+
+function pad2(n: number): string {
+  return n < 10 ? "0" + n : String(n);
+}
+
+/** Escapes `&`, `<` and `>` like Python's `html.escape(s, quote=False)`. */
+export function htmlEscape(text: string): string {
+  return text.replaceAll("&", "&amp;").replaceAll("<", "&lt;")
+    .replaceAll(">", "&gt;");
+}
+
+/**
+ * Python's `%` formatting for `%s`, `%d`, `%r`, `%%` and `%(name)s`.
+ *
+ * @param format The template.
+ * @param args Positional arguments, or one record for `%(name)s` keys.
+ * @returns The formatted text.
+ */
+export function percentFormat(
+  format: string,
+  args: unknown[] | Record<string, unknown>,
+): string {
+  let index = 0;
+  return format.replace(
+    /%(?:\(([^)]*)\))?([sdr%])/g,
+    (_, key: string | undefined, kind: string) => {
+      if (kind === "%") return "%";
+      const value = key !== undefined
+        ? (args as Record<string, unknown>)[key]
+        : (args as unknown[])[index++];
+      if (kind === "d") return String(Math.trunc(Number(value)));
+      if (kind === "r") {
+        return typeof value === "string" ? pyRepr(value) : String(value);
+      }
+      return String(value);
+    },
+  );
+}
+
+/** Escapes control characters (C0, DEL, C1) and backslashes for a log line. */
+function escapeControls(text: string): string {
+  return text.replace(/[\x00-\x1f\x7f-\x9f\\]/g, (ch) => {
+    if (ch === "\\") return "\\\\";
+    return "\\x" + ch.charCodeAt(0).toString(16).padStart(2, "0");
+  });
+}
+
+/** Whether an error means the peer or the socket is gone. */
+export function isConnectionError(error: unknown): boolean {
+  return error instanceof Deno.errors.BrokenPipe ||
+    error instanceof Deno.errors.ConnectionReset ||
+    error instanceof Deno.errors.ConnectionAborted ||
+    error instanceof Deno.errors.NotConnected ||
+    error instanceof Deno.errors.BadResource ||
+    error instanceof Deno.errors.Interrupted ||
+    error instanceof Deno.errors.UnexpectedEof;
+}
+
+let cachedSecond = -1;
+let cachedDate = "";
+
+function formatDate(ms: number): string {
+  const d = new Date(ms);
+  return `${WEEKDAYS[d.getUTCDay()]}, ${pad2(d.getUTCDate())} ${
+    MONTHS[d.getUTCMonth()]
+  } ${d.getUTCFullYear()} ${pad2(d.getUTCHours())}:${pad2(d.getUTCMinutes())}:${
+    pad2(d.getUTCSeconds())
+  } GMT`;
+}
+
+/**
+ * Python's `BaseHTTPRequestHandler`: serves one connection, one request at a
+ * time, dispatching each to `do_<METHOD>`.
+ *
+ * @example A handler
+ * ```ts
+ * import { BaseHTTPRequestHandler } from "@basehttp/server";
+ *
+ * class Hello extends BaseHTTPRequestHandler {
+ *   async do_GET(): Promise<void> {
+ *     const body = new TextEncoder().encode("hello\n");
+ *     this.sendResponse(200);
+ *     this.sendHeader("Content-Type", "text/plain");
+ *     this.sendHeader("Content-Length", String(body.length));
+ *     await this.endHeaders();
+ *     await this.wfile.write(body);
+ *   }
+ * }
+ * ```
+ */
+export class BaseHTTPRequestHandler {
+  /** First part of the `Server` header. */
+  serverVersion = "BaseHTTP/0.6";
+  /** Second part of the `Server` header. */
+  sysVersion: string = `Deno/${Deno.version.deno}`;
+  /** The error page template; see {@linkcode DEFAULT_ERROR_MESSAGE}. */
+  errorMessageFormat: string = DEFAULT_ERROR_MESSAGE;
+  /** The Content-Type of error pages. */
+  errorContentType: string = DEFAULT_ERROR_CONTENT_TYPE;
+  /**
+   * The version in every status line. `"HTTP/1.1"` turns on keep-alive;
+   * the default is Python's `"HTTP/1.0"`.
+   */
+  protocolVersion = "HTTP/1.0";
+  /** Status code → `[phrase, description]`. */
+  responses: Readonly<Record<number, readonly [string, string]>> = responses;
+  /**
+   * Seconds any single read or write may wait, overriding the server's
+   * timeouts for this handler (Python's socket timeout); `null` keeps them.
+   */
+  timeout: number | null = null;
+
+  /** The accepted connection (Python's `request` / `connection`). */
+  readonly connection: Deno.Conn;
+  /** The client's `[host, port]`. */
+  readonly clientAddress: ClientAddress;
+  /** The server that accepted the connection. */
+  readonly server: HTTPServer;
+  /** Whether the connection closes after this request. */
+  closeConnection = true;
+  /** The request line, without its line end. */
+  requestline = "";
+  /** The request method, such as `GET`. */
+  command = "";
+  /** The request-target (a leading `//` is reduced to `/`). */
+  path = "";
+  /** The request's version token, such as `HTTP/1.1`. */
+  requestVersion = "";
+  /** The request's header fields. */
+  headers!: HTTPMessage;
+  /** The request body: exactly this request's bytes, decoded if chunked. */
+  rfile: BodyReader;
+  /** Where the response body goes. */
+  readonly wfile: ResponseWriter;
+
+  #reader: BufferedReader;
+  #head: RequestHead | null = null;
+  // Output queued for the socket, possibly spanning pipelined responses.
+  #out: Uint8Array[] = [];
+  #outSize = 0;
+  // Where this request's response starts in #out (to discard it on failure).
+  #outMark = 0;
+  #responseFlushed = false;
+  // Python's _headers_buffer: status and header lines not yet ended.
+  #headBuffer: string | null = null;
+  #status = 0;
+  #headersSent = false;
+  #hasLength = false;
+  #hasCoding = false;
+  #hasConnection = false;
+  #bodyLength = -1;
+  #bodyBytes = 0;
+  #bodyMode = NO_BODY_YET;
+  #expect100 = false;
+  #requests = 0;
+  #deadline = Infinity;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #timerAt = 0;
+  #headStart = 0;
+  #readingHead = false;
+  #timedOut = false;
+
+  /**
+   * Creates the handler for one connection; the server does this.
+   *
+   * @param connection The accepted connection.
+   * @param clientAddress The client's address.
+   * @param server The server.
+   */
+  constructor(
+    connection: Deno.Conn,
+    clientAddress: ClientAddress,
+    server: HTTPServer,
+  ) {
+    this.connection = connection;
+    this.clientAddress = clientAddress;
+    this.server = server;
+    this.#reader = new BufferedReader(connection);
+    this.#reader.beforeFill = () => this.#flushBeforeRead();
+    this.rfile = new BodyReader(null);
+    this.wfile = {
+      write: (data) => this.#writeBody(data),
+      flush: () => this.#flush(),
+    };
+  }
+
+  /** Whether the connection is waiting for a request to begin. */
+  get idle(): boolean {
+    return this.#readingHead && this.#reader.buffered === 0;
+  }
+
+  /** Called before {@linkcode handle}; does nothing by default. */
+  setup(): void | Promise<void> {}
+
+  /**
+   * Serves requests until {@linkcode closeConnection} is set.
+   */
+  async handle(): Promise<void> {
+    this.closeConnection = true;
+    await this.handleOneRequest();
+    while (!this.closeConnection) await this.handleOneRequest();
+  }
+
+  /** Called after {@linkcode handle}: sends what is queued, stops timers. */
+  async finish(): Promise<void> {
+    this.#arm(null);
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    if (this.#outSize > 0 && !this.#timedOut) {
+      await this.#flush().catch(() => {});
+    }
+  }
+
+  /**
+   * Reads, parses and dispatches one request, then ends its response.
+   */
+  async handleOneRequest(): Promise<void> {
+    this.#startRequest();
+    let head: RequestHead | null;
+    try {
+      head = await this.#reader.readHead(this.server.limits);
+    } catch (error) {
+      this.#readingHead = false;
+      this.closeConnection = true;
+      if (error instanceof HTTPError && !this.#timedOut) {
+        await this.sendError(error.status, error.message, error.explain);
+        await this.#endRequest();
+      }
+      return;
+    }
+    this.#readingHead = false;
+    this.#arm(null);
+    if (head === null) {
+      this.closeConnection = true;
+      return;
+    }
+    this.#head = head;
+    this.#requests++;
+    try {
+      if (await this.parseRequest()) {
+        const name = "do_" + this.command;
+        const method = (this as unknown as Record<string, unknown>)[name];
+        if (typeof method === "function") {
+          await method.call(this);
+        } else {
+          await this.sendError(
+            501,
+            `Unsupported method (${pyRepr(this.command)})`,
+          );
+        }
+      }
+    } catch (error) {
+      await this.#fail(error);
+    }
+    await this.#endRequest();
+  }
+
+  /**
+   * Takes the parsed request into the handler's fields: command, path,
+   * version, headers, body, keep-alive and `Expect`. On failure it has
+   * already queued an error response.
+   *
+   * @returns `true` when the request should be dispatched.
+   */
+  async parseRequest(): Promise<boolean> {
+    const head = this.#head!;
+    this.command = head.command;
+    this.requestline = head.requestline;
+    this.requestVersion = head.version;
+    this.headers = head.headers;
+    // Python's open-redirect defence: "//evil.example/x" becomes "/evil...".
+    this.path = head.target.startsWith("//")
+      ? "/" + head.target.replace(/^\/+/, "")
+      : head.target;
+    this.rfile = new BodyReader(this.#reader, head, this.server.limits);
+    this.rfile.onRead = () => this.#beforeBodyRead();
+
+    const connection = splitTokens(head.headers.getAll("connection"));
+    this.closeConnection = true;
+    if (this.#protocolMinor() >= 1 && !connection.includes("close")) {
+      this.closeConnection = head.minor === 0 &&
+        !connection.includes("keep-alive");
+    }
+
+    const expect = splitTokens(head.headers.getAll("expect"));
+    if (expect.length > 0) {
+      if (expect.length !== 1 || expect[0] !== "100-continue") {
+        await this.sendError(417);
+        return false;
+      }
+      if (head.minor >= 1 && this.#protocolMinor() >= 1) {
+        return await this.handleExpect100();
+      }
+    }
+    return true;
+  }
+
+  /**
+   * Decides on `Expect: 100-continue`. By default `100 Continue` is sent
+   * when the handler first reads the body, so a handler that answers
+   * without reading it (a 401, say) never invites the upload. Override to
+   * refuse with `sendError(417)` and return `false`.
+   *
+   * @returns `true` to go on and dispatch the request.
+   */
+  handleExpect100(): boolean | Promise<boolean> {
+    this.#expect100 = !this.rfile.done;
+    return true;
+  }
+
+  /**
+   * Sends an error response with Python's HTML page and `Connection: close`.
+   *
+   * @param code The status code.
+   * @param message The short message; defaults to the status phrase.
+   * @param explain The explanation; defaults to the status description.
+   */
+  async sendError(
+    code: number,
+    message?: string,
+    explain?: string,
+  ): Promise<void> {
+    const [short, long] = this.responses[code] ?? ["???", "???"];
+    message ??= short;
+    explain ??= long;
+    this.logError("code %d, message %s", code, message);
+    this.sendResponse(code, message);
+    this.sendHeader("Connection", "close");
+    let body: Uint8Array | null = null;
+    if (code >= 200 && code !== 204 && code !== 205 && code !== 304) {
+      body = encoder.encode(percentFormat(this.errorMessageFormat, {
+        code,
+        message: htmlEscape(message),
+        explain: htmlEscape(explain),
+      }));
+      this.sendHeader("Content-Type", this.errorContentType);
+      this.sendHeader("Content-Length", String(body.length));
+    }
+    await this.endHeaders();
+    if (body !== null && this.command !== "HEAD") await this.wfile.write(body);
+  }
+
+  /**
+   * Queues the status line and the `Server` and `Date` headers.
+   *
+   * @param code The status code, 100–999.
+   * @param message The reason phrase; defaults to the status phrase.
+   */
+  sendResponse(code: number, message?: string): void {
+    this.sendResponseOnly(code, message);
+    this.sendHeader("Server", this.versionString());
+    this.sendHeader("Date", this.dateTimeString());
+  }
+
+  /**
+   * Queues only the status line.
+   *
+   * @param code The status code, 100–999.
+   * @param message The reason phrase; defaults to the status phrase.
+   * @throws {RangeError} When `code` is not a three-digit integer.
+   */
+  sendResponseOnly(code: number, message?: string): void {
+    if (!Number.isInteger(code) || code < 100 || code > 999) {
+      throw new RangeError(`Invalid status code: ${code}`);
+    }
+    if (this.#headersSent) {
+      throw new TypeError("The response headers were already sent");
+    }
+    const phrase = (message ?? this.responses[code]?.[0] ?? "")
+      .replace(/[\x00-\x08\x0a-\x1f\x7f]|[^\x00-\xff]/g, "?");
+    this.#status = code;
+    this.#headBuffer = `${this.protocolVersion} ${code} ${phrase}\r\n`;
+    this.#hasLength = this.#hasCoding = this.#hasConnection = false;
+  }
+
+  /**
+   * Queues a header line. `Connection: close` / `keep-alive` also sets
+   * {@linkcode closeConnection}, as in Python.
+   *
+   * @param keyword The field name, a token.
+   * @param value The field value (Latin-1, no CR, LF or NUL).
+   * @throws {TypeError} When the name or value could split the response.
+   */
+  sendHeader(keyword: string, value: string): void {
+    if (!TOKEN.test(keyword)) {
+      throw new TypeError(`Invalid header name: ${pyRepr(keyword)}`);
+    }
+    value = String(value);
+    if (!FIELD_VALUE.test(value)) {
+      throw new TypeError(`Invalid header value for ${keyword}`);
+    }
+    if (this.#headBuffer === null) {
+      throw new TypeError("sendResponse() must come before sendHeader()");
+    }
+    this.#headBuffer += `${keyword}: ${value}\r\n`;
+    switch (keyword.toLowerCase()) {
+      case "connection": {
+        this.#hasConnection = true;
+        const tokens = splitTokens([value]);
+        if (tokens.includes("close")) this.closeConnection = true;
+        else if (tokens.includes("keep-alive")) this.closeConnection = false;
+        break;
+      }
+      case "content-length":
+        this.#hasLength = true;
+        this.#bodyLength = Number(value);
+        break;
+      case "transfer-encoding":
+        this.#hasCoding = true;
+        break;
+    }
+  }
+
+  /**
+   * Ends the header block. Framing is settled here: without Content-Length,
+   * a keep-alive HTTP/1.1 response is sent chunked, any other closes the
+   * connection after the body.
+   */
+  async endHeaders(): Promise<void> {
+    if (this.#headBuffer === null) {
+      throw new TypeError("sendResponse() must come before endHeaders()");
+    }
+    const code = this.#status;
+    if (code < 200) {
+      // An interim response: no framing, sent at once.
+      if (code === 100) this.#expect100 = false;
+      this.#queue(encodeLatin1(this.#headBuffer + "\r\n"));
+      this.#headBuffer = null;
+      return await this.#flush();
+    }
+    if (this.server.shuttingDown) this.closeConnection = true;
+    const head = this.#head;
+    const bodyless = this.command === "HEAD" || code === 204 || code === 304;
+    if (!bodyless && !this.#hasLength && !this.#hasCoding) {
+      if (
+        !this.closeConnection && head !== null && head.minor >= 1 &&
+        this.#protocolMinor() >= 1
+      ) {
+        this.sendHeader("Transfer-Encoding", "chunked");
+        this.#bodyMode = CHUNKED;
+      } else {
+        this.closeConnection = true;
+      }
+    }
+    if (this.#bodyMode === NO_BODY_YET) {
+      this.#bodyMode = bodyless ? DISCARDED : PLAIN;
+    }
+    if (!this.#hasConnection && head !== null) {
+      if (this.closeConnection) {
+        if (head.minor >= 1) this.sendHeader("Connection", "close");
+      } else {
+        if (head.minor === 0) this.sendHeader("Connection", "keep-alive");
+        const idle = this.#idleTimeout();
+        if (idle !== null) this.sendHeader("Keep-Alive", `timeout=${idle}`);
+      }
+    }
+    this.#headersSent = true;
+    await this.flushHeaders();
+  }
+
+  /**
+   * Queues the ended header block for the socket. The block normally goes
+   * out with the body in one write; call `wfile.flush()` to send it now.
+   */
+  flushHeaders(): Promise<void> {
+    if (this.#headBuffer !== null) {
+      this.#queue(encodeLatin1(this.#headBuffer + "\r\n"));
+      this.#headBuffer = null;
+    }
+    return Promise.resolve();
+  }
+
+  /**
+   * Logs a completed request in Python's format.
+   *
+   * @param code The status code, or `-`.
+   * @param size The body size in bytes, or `-`.
+   */
+  logRequest(code: number | string = "-", size: number | string = "-"): void {
+    this.logMessage('"%s" %s %s', this.requestline, code, size);
+  }
+
+  /**
+   * Logs an error; by default the same as {@linkcode logMessage}.
+   *
+   * @param format A `%`-template.
+   * @param args Its arguments.
+   */
+  logError(format: string, ...args: unknown[]): void {
+    this.logMessage(format, ...args);
+  }
+
+  /**
+   * Writes one log line to stderr: `address - - [date] message`, with
+   * control characters in the message escaped as `\xHH`.
+   *
+   * @param format A `%`-template.
+   * @param args Its arguments.
+   */
+  logMessage(format: string, ...args: unknown[]): void {
+    const message = escapeControls(percentFormat(format, args));
+    console.error(
+      `${this.addressString()} - - [${this.logDateTimeString()}] ${message}`,
+    );
+  }
+
+  /**
+   * The `Server` header value.
+   *
+   * @returns `serverVersion + " " + sysVersion`.
+   */
+  versionString(): string {
+    return `${this.serverVersion} ${this.sysVersion}`;
+  }
+
+  /**
+   * An IMF-fixdate, such as `Thu, 01 Jan 1970 00:00:00 GMT`.
+   *
+   * @param timestamp Seconds since the epoch; defaults to now.
+   * @returns The date.
+   */
+  dateTimeString(timestamp?: number): string {
+    if (timestamp !== undefined) return formatDate(timestamp * 1000);
+    const now = Date.now();
+    const second = Math.floor(now / 1000);
+    if (second !== cachedSecond) {
+      cachedSecond = second;
+      cachedDate = formatDate(now);
+    }
+    return cachedDate;
+  }
+
+  /**
+   * The local time for log lines, such as `23/Nov/2026 19:37:11`.
+   *
+   * @returns The date and time.
+   */
+  logDateTimeString(): string {
+    const d = new Date();
+    return `${pad2(d.getDate())}/${MONTHS[d.getMonth()]}/${d.getFullYear()} ${
+      pad2(d.getHours())
+    }:${pad2(d.getMinutes())}:${pad2(d.getSeconds())}`;
+  }
+
+  /**
+   * The client address for log lines.
+   *
+   * @returns The client's host.
+   */
+  addressString(): string {
+    return this.clientAddress[0];
+  }
+
+  #protocolMinor(): number {
+    const match = /^HTTP\/(\d+)\.(\d+)$/.exec(this.protocolVersion);
+    if (match === null) return 0;
+    return Number(match[1]) > 1
+      ? 1
+      : Number(match[1]) === 1
+      ? Number(match[2])
+      : 0;
+  }
+
+  #idleTimeout(): number | null {
+    return this.timeout ?? this.server.keepAliveTimeout;
+  }
+
+  #startRequest(): void {
+    this.#head = null;
+    this.#headBuffer = null;
+    this.#status = 0;
+    this.#headersSent = false;
+    this.#hasLength = this.#hasCoding = this.#hasConnection = false;
+    this.#bodyLength = -1;
+    this.#bodyBytes = 0;
+    this.#bodyMode = NO_BODY_YET;
+    this.#expect100 = false;
+    this.#responseFlushed = false;
+    this.#outMark = this.#out.length;
+    this.requestline = "";
+    this.command = "";
+    this.requestVersion = "";
+    this.#readingHead = true;
+    this.#headStart = Date.now();
+    // Between requests the idle timeout applies; within a head, the head one.
+    const first = this.#requests === 0 || this.#reader.buffered > 0;
+    this.#arm(first ? this.#headTimeout() : this.#idleTimeout());
+  }
+
+  #headTimeout(): number | null {
+    return this.timeout ?? this.server.headerTimeout;
+  }
+
+  /** Finishes the response, drains an unread body, and sends or holds output. */
+  async #endRequest(): Promise<void> {
+    if (this.#headBuffer !== null && this.#status >= 200) {
+      await this.endHeaders().catch((error) => this.#fail(error));
+    }
+    if (this.#status === 0 && this.#bodyMode === NO_BODY_YET) {
+      // The handler sent nothing: closing is the only answer a client sees.
+      this.closeConnection = true;
+      if (this.#head !== null) this.logError("no response sent");
+    } else {
+      if (this.#bodyMode === CHUNKED) this.#queue(CHUNK_END);
+      if (
+        this.#bodyMode === PLAIN && this.#hasLength &&
+        this.#bodyBytes !== this.#bodyLength
+      ) {
+        this.closeConnection = true; // the declared length was not met
+      }
+      if (this.#bodyMode === RAW) this.closeConnection = true;
+      if (this.server.shuttingDown) this.closeConnection = true;
+      this.logRequest(this.#status || "-", this.#bodyBytes);
+    }
+    if (!this.closeConnection && !this.rfile.done) {
+      this.closeConnection = this.#expect100 ||
+        !await this.#drain().catch(() => false);
+    }
+    if (
+      this.closeConnection || this.#reader.buffered === 0 ||
+      this.#outSize >= FLUSH_AT
+    ) {
+      await this.#flush().catch(() => {
+        this.closeConnection = true;
+      });
+    }
+  }
+
+  async #drain(): Promise<boolean> {
+    return await this.rfile.discard(DRAIN_LIMIT);
+  }
+
+  /** Answers a failed handler: 500 (or the error's status) if nothing left yet. */
+  async #fail(error: unknown): Promise<void> {
+    this.closeConnection = true;
+    if (this.#timedOut || isConnectionError(error)) {
+      this.logError("Request timed out or connection lost: %s", String(error));
+      return;
+    }
+    if (!(error instanceof HTTPError)) {
+      this.server.handleError(this.connection, this.clientAddress, error);
+    }
+    if (this.#responseFlushed) return;
+    // Nothing of this response reached the socket: replace it.
+    this.#out.length = this.#outMark;
+    this.#outSize = this.#out.reduce((n, part) => n + part.length, 0);
+    this.#headersSent = false;
+    this.#bodyMode = NO_BODY_YET;
+    this.#bodyBytes = 0;
+    const status = error instanceof HTTPError ? error.status : 500;
+    const message = error instanceof HTTPError ? error.message : undefined;
+    const explain = error instanceof HTTPError ? error.explain : undefined;
+    await this.sendError(status, message, explain).catch(() => {});
+  }
+
+  #beforeBodyRead(): void {
+    if (this.#expect100 && !this.#headersSent) {
+      this.#expect100 = false;
+      this.#queue(encodeLatin1(`${this.protocolVersion} 100 Continue\r\n\r\n`));
+    }
+    this.#arm(this.timeout ?? this.server.bodyTimeout);
+  }
+
+  #queue(bytes: Uint8Array): void {
+    this.#out.push(bytes);
+    this.#outSize += bytes.length;
+  }
+
+  async #writeBody(data: Uint8Array | string): Promise<void> {
+    const bytes = typeof data === "string" ? encoder.encode(data) : data;
+    if (this.#headBuffer !== null && this.#status >= 200) {
+      await this.endHeaders();
+    }
+    this.#bodyBytes += bytes.length;
+    if (this.#bodyMode === NO_BODY_YET) this.#bodyMode = RAW;
+    const mode = this.#bodyMode;
+    if (mode === DISCARDED || bytes.length === 0) return;
+    if (mode === CHUNKED) {
+      this.#queue(encoder.encode(bytes.length.toString(16) + "\r\n"));
+      this.#queue(bytes);
+      this.#queue(CRLF);
+    } else {
+      this.#queue(bytes);
+    }
+    if (this.#outSize >= FLUSH_AT) await this.#flush();
+  }
+
+  #flushBeforeRead(): Promise<void> {
+    return this.#outSize > 0 ? this.#flush() : Promise.resolve();
+  }
+
+  /** Writes everything queued, in one write when it fits. */
+  async #flush(): Promise<void> {
+    if (this.#outSize === 0) return;
+    let data: Uint8Array;
+    if (this.#out.length === 1) {
+      data = this.#out[0];
+    } else {
+      data = new Uint8Array(this.#outSize);
+      let at = 0;
+      for (const part of this.#out) {
+        data.set(part, at);
+        at += part.length;
+      }
+    }
+    this.#out.length = 0;
+    this.#outSize = 0;
+    this.#outMark = 0;
+    this.#responseFlushed = true;
+    const reading = this.#deadline;
+    this.#arm(this.timeout ?? this.server.writeTimeout);
+    try {
+      let written = 0;
+      while (written < data.length) {
+        written += await this.connection.write(data.subarray(written));
+      }
+    } finally {
+      this.#deadline = reading;
+    }
+  }
+
+  /** Sets the time by which the current wait must end; `null` for none. */
+  #arm(seconds: number | null): void {
+    if (seconds === null) {
+      this.#deadline = Infinity;
+      return;
+    }
+    this.#deadline = Date.now() + seconds * 1000;
+    if (this.#timer === undefined || this.#deadline < this.#timerAt) {
+      clearTimeout(this.#timer);
+      this.#schedule(seconds * 1000);
+    }
+  }
+
+  // One lazy timer per connection: re-armed only when it fires early.
+  #schedule(ms: number): void {
+    this.#timerAt = Date.now() + ms;
+    this.#timer = setTimeout(() => this.#onTimer(), Math.max(ms, 1));
+  }
+
+  #onTimer(): void {
+    this.#timer = undefined;
+    const now = Date.now();
+    if (this.#readingHead && this.#reader.buffered > 0) {
+      // A head has started: it gets the whole head timeout, not the idle one.
+      const limit = this.#headTimeout();
+      if (limit !== null) {
+        this.#deadline = Math.max(
+          this.#deadline,
+          this.#headStart + limit * 1000,
+        );
+      }
+    }
+    if (this.#deadline === Infinity) return;
+    if (now < this.#deadline) return this.#schedule(this.#deadline - now);
+    this.#timedOut = true;
+    this.closeConnection = true;
+    try {
+      this.connection.close();
+    } catch {
+      // Already closed.
+    }
+  }
+}

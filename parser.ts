@@ -1,0 +1,988 @@
+// Copyright 2026 the basehttp authors. MIT license.
+/**
+ * The streaming HTTP/1.x request parser: a buffered reader over a
+ * {@linkcode Deno.Conn}, the request head (request line and header fields),
+ * body framing (Content-Length and chunked) and the limits that bound them.
+ *
+ * Parsing is strict (RFC 9112): anything ambiguous throws an
+ * {@linkcode HTTPError} carrying the status to answer, and the connection is
+ * then closed by the handler.
+ *
+ * @example Parse a request head from bytes
+ * ```ts
+ * import { parseRequestHead } from "@basehttp/server/parser";
+ * import assert from "node:assert/strict";
+ *
+ * const bytes = new TextEncoder().encode(
+ *   "GET /index.html HTTP/1.1\r\nHost: example.com\r\n\r\n",
+ * );
+ * const head = parseRequestHead(bytes);
+ * assert.equal(head.command, "GET");
+ * assert.equal(head.headers.get("host"), "example.com");
+ * ```
+ *
+ * @module
+ */
+
+/** An error in a request, with the HTTP status that answers it. */
+export class HTTPError extends Error {
+  /** The HTTP status code to answer with, such as 400 or 431. */
+  readonly status: number;
+  /** A longer explanation for the error page, if any. */
+  readonly explain: string | undefined;
+
+  /**
+   * Creates an error that answers `status`.
+   *
+   * @param status The HTTP status code, 400–599.
+   * @param message The short message (reason phrase of the error page).
+   * @param explain A longer explanation for the error page.
+   */
+  constructor(status: number, message: string, explain?: string) {
+    super(message);
+    this.name = "HTTPError";
+    this.status = status;
+    this.explain = explain;
+  }
+}
+
+/** Limits applied while reading a request. `null` disables a limit. */
+export interface RequestLimits {
+  /** Longest request line, in bytes with its line end (414 beyond). @default {65536} */
+  maxRequestLine: number;
+  /** Longest header line, in bytes with its line end (431 beyond). @default {65536} */
+  maxHeaderLine: number;
+  /** Most header fields in a head (431 beyond). @default {100} */
+  maxHeaders: number;
+  /** Most bytes in a whole request head (431 beyond). @default {1048576} */
+  maxHeadBytes: number;
+  /** Longest chunk-size line with its extensions (400 beyond). @default {4096} */
+  maxChunkLine: number;
+  /** Most bytes of chunked trailer fields (431 beyond). @default {16384} */
+  maxTrailerBytes: number;
+  /** Largest request body, declared or chunked (413 beyond). @default {104857600} */
+  maxBodySize: number | null;
+}
+
+/** The default {@linkcode RequestLimits}: Python's line and count limits. */
+export const DEFAULT_LIMITS: Readonly<RequestLimits> = Object.freeze({
+  maxRequestLine: 65536,
+  maxHeaderLine: 65536,
+  maxHeaders: 100,
+  maxHeadBytes: 1 << 20,
+  maxChunkLine: 4096,
+  maxTrailerBytes: 16384,
+  maxBodySize: 100 * 1024 * 1024,
+});
+
+/**
+ * Header fields in wire order, with their original case. Lookup by name is
+ * case-insensitive; duplicates are kept.
+ *
+ * @example Usage
+ * ```ts
+ * import { HTTPMessage } from "@basehttp/server/parser";
+ * import assert from "node:assert/strict";
+ *
+ * const headers = new HTTPMessage([["Accept", "a"], ["accept", "b"]]);
+ * assert.equal(headers.get("ACCEPT"), "a");
+ * assert.deepEqual(headers.getAll("accept"), ["a", "b"]);
+ * ```
+ */
+export class HTTPMessage implements Iterable<[string, string]> {
+  #fields: [string, string][];
+
+  /**
+   * Creates a header list.
+   *
+   * @param fields `[name, value]` pairs, in order.
+   */
+  constructor(fields: [string, string][] = []) {
+    this.#fields = fields;
+  }
+
+  /** The number of fields, duplicates included. */
+  get size(): number {
+    return this.#fields.length;
+  }
+
+  /**
+   * The first value of a field, or `null` when it is absent.
+   *
+   * @param name The field name, in any case.
+   * @returns The value, or `null`.
+   */
+  get(name: string): string | null {
+    const key = name.toLowerCase();
+    for (const [k, v] of this.#fields) {
+      if (k.length === key.length && k.toLowerCase() === key) return v;
+    }
+    return null;
+  }
+
+  /**
+   * Every value of a field, in wire order.
+   *
+   * @param name The field name, in any case.
+   * @returns The values; empty when the field is absent.
+   */
+  getAll(name: string): string[] {
+    const key = name.toLowerCase();
+    const values: string[] = [];
+    for (const [k, v] of this.#fields) {
+      if (k.length === key.length && k.toLowerCase() === key) values.push(v);
+    }
+    return values;
+  }
+
+  /**
+   * Whether a field is present.
+   *
+   * @param name The field name, in any case.
+   * @returns `true` when at least one field has that name.
+   */
+  has(name: string): boolean {
+    return this.get(name) !== null;
+  }
+
+  /**
+   * Appends a field.
+   *
+   * @param name The field name.
+   * @param value The field value.
+   */
+  append(name: string, value: string): void {
+    this.#fields.push([name, value]);
+  }
+
+  /**
+   * The field names in wire order, as sent.
+   *
+   * @returns The names, duplicates included.
+   */
+  keys(): string[] {
+    return this.#fields.map(([k]) => k);
+  }
+
+  /**
+   * The `[name, value]` pairs in wire order (Python's `items()`).
+   *
+   * @returns A copy of the pairs.
+   */
+  items(): [string, string][] {
+    return this.#fields.map(([k, v]) => [k, v]);
+  }
+
+  /**
+   * Iterates the `[name, value]` pairs in wire order.
+   *
+   * @returns An iterator of pairs.
+   */
+  [Symbol.iterator](): Iterator<[string, string]> {
+    return this.#fields[Symbol.iterator]();
+  }
+
+  /**
+   * Converts to a web {@linkcode Headers} (which lower-cases and combines).
+   *
+   * @returns A new `Headers`.
+   */
+  toHeaders(): Headers {
+    const headers = new Headers();
+    for (const [k, v] of this.#fields) headers.append(k, v);
+    return headers;
+  }
+
+  /**
+   * The fields as they were on the wire, one `Name: value` per line.
+   *
+   * @returns The text, each line ending in CRLF.
+   */
+  toString(): string {
+    let text = "";
+    for (const [k, v] of this.#fields) text += `${k}: ${v}\r\n`;
+    return text;
+  }
+}
+
+/** A parsed request head. */
+export interface RequestHead {
+  /** The request line without its line end. */
+  requestline: string;
+  /** The method, case-sensitive, such as `GET`. */
+  command: string;
+  /** The request-target as sent. */
+  target: string;
+  /** The version token, such as `HTTP/1.1`. */
+  version: string;
+  /** The minor version (the major is always 1). */
+  minor: number;
+  /** The header fields. */
+  headers: HTTPMessage;
+  /** The declared body length, or `null` when there is none. */
+  contentLength: number | null;
+  /** Whether the body is chunked. */
+  chunked: boolean;
+}
+
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+const VERSION = /^HTTP\/(\d)\.(\d)$/;
+const TARGET = /^[\x21-\x7e]+$/;
+const ABSOLUTE_FORM = /^[A-Za-z][A-Za-z0-9+.\-]*:\/\/[^/?#]*/;
+const AUTHORITY_FORM = /^[^/?#@]+:\d+$/;
+const HOST =
+  /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-._~!$&'()*+,;=]|%[0-9A-Fa-f]{2})*(?::\d*)?$/;
+const DIGITS = /^\d+$/;
+// Control characters other than HTAB, LF and CR never belong in a head.
+const FORBIDDEN_CONTROL = /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]/;
+const utf8 = new TextDecoder();
+
+/** Decodes bytes as Latin-1, byte for byte; fast when they are ASCII. */
+export function decodeLatin1(bytes: Uint8Array): string {
+  const text = utf8.decode(bytes);
+  if (text.length === bytes.length && !text.includes("\uFFFD")) return text;
+  let out = "";
+  for (let i = 0; i < bytes.length; i += 8192) {
+    out += String.fromCharCode(...bytes.subarray(i, i + 8192));
+  }
+  return out;
+}
+
+/** Strips optional whitespace (SP and HTAB) from both ends. */
+function trimOWS(value: string): string {
+  let a = 0;
+  let b = value.length;
+  while (a < b && (value[a] === " " || value[a] === "\t")) a++;
+  while (b > a && (value[b - 1] === " " || value[b - 1] === "\t")) b--;
+  return a === 0 && b === value.length ? value : value.slice(a, b);
+}
+
+/**
+ * Splits comma-separated field values into lower-cased tokens.
+ *
+ * @param values The field values, such as `headers.getAll("connection")`.
+ * @returns The non-empty elements, trimmed and lower-cased.
+ */
+export function splitTokens(values: string[]): string[] {
+  const tokens: string[] = [];
+  for (const value of values) {
+    for (const part of value.split(",")) {
+      const token = trimOWS(part).toLowerCase();
+      if (token !== "") tokens.push(token);
+    }
+  }
+  return tokens;
+}
+
+/** Python's `repr()` of a string, for messages that quote the client. */
+export function pyRepr(text: string): string {
+  const quote = text.includes("'") && !text.includes('"') ? '"' : "'";
+  let out = quote;
+  for (const ch of text) {
+    const c = ch.charCodeAt(0);
+    if (ch === "\\" || ch === quote) out += "\\" + ch;
+    else if (ch === "\t") out += "\\t";
+    else if (ch === "\n") out += "\\n";
+    else if (ch === "\r") out += "\\r";
+    else if (c < 0x20 || (c >= 0x7f && c < 0xa1)) {
+      out += "\\x" + c.toString(16).padStart(2, "0");
+    } else out += ch;
+  }
+  return out + quote;
+}
+
+/**
+ * Parses a header field line into `[name, value]`, or throws a 400.
+ * Shared by request heads and chunked trailers.
+ */
+function parseField(line: string): [string, string] {
+  if (line[0] === " " || line[0] === "\t") {
+    throw new HTTPError(400, "Obsolete line folding is not allowed");
+  }
+  const colon = line.indexOf(":");
+  const name = colon > 0 ? line.slice(0, colon) : "";
+  if (!TOKEN.test(name)) {
+    throw new HTTPError(400, `Bad header line (${pyRepr(line)})`);
+  }
+  return [name, trimOWS(line.slice(colon + 1))];
+}
+
+/** Checks a decoded head or trailer block for characters a head never holds. */
+function checkControls(text: string): void {
+  if (FORBIDDEN_CONTROL.test(text)) {
+    throw new HTTPError(400, "Control character in request head");
+  }
+}
+
+/** Splits a head into lines, accepting CRLF or bare LF; a stray CR is a 400. */
+function splitLines(text: string): string[] {
+  const lines = text.split("\n");
+  for (let i = 0; i < lines.length; i++) {
+    let line = lines[i];
+    if (line.endsWith("\r")) line = lines[i] = line.slice(0, -1);
+    if (line.includes("\r")) {
+      throw new HTTPError(400, "Bare CR in request head");
+    }
+  }
+  return lines;
+}
+
+/** Parses a Content-Length value list; all elements must agree. */
+function parseContentLength(values: string[]): number {
+  let length = -1;
+  for (const value of values) {
+    for (const part of value.split(",")) {
+      const digits = trimOWS(part);
+      if (!DIGITS.test(digits)) {
+        throw new HTTPError(400, "Bad Content-Length");
+      }
+      const n = Number(digits);
+      if (!Number.isSafeInteger(n)) {
+        throw new HTTPError(400, "Content-Length out of range");
+      }
+      if (length !== -1 && n !== length) {
+        throw new HTTPError(400, "Conflicting Content-Length values");
+      }
+      length = n;
+    }
+  }
+  return length;
+}
+
+/**
+ * Parses a complete request head: the request line, the header fields and
+ * the empty line that ends them (CRLF or bare LF line ends). Line and count
+ * limits are checked here too, so the bytes may come from anywhere.
+ *
+ * @param bytes The head, through its final empty line.
+ * @param limits The limits to apply; defaults to {@linkcode DEFAULT_LIMITS}.
+ * @returns The parsed head.
+ * @throws {HTTPError} When the head is malformed or over a limit.
+ */
+export function parseRequestHead(
+  bytes: Uint8Array,
+  limits: Readonly<RequestLimits> = DEFAULT_LIMITS,
+): RequestHead {
+  const text = decodeLatin1(bytes);
+  checkControls(text);
+  const lines = splitLines(text);
+  // The head ends with an empty line, so splitting leaves two empty strings.
+  if (lines.length < 3 || lines.at(-1) !== "" || lines.at(-2) !== "") {
+    throw new HTTPError(400, "Incomplete request head");
+  }
+  const requestline = lines[0];
+  if (requestline.length + 2 > limits.maxRequestLine) {
+    throw new HTTPError(414, "URI Too Long", "URI is too long");
+  }
+  const words = requestline.split(" ");
+  const version = words.at(-1)!;
+  if (words.length === 3 && !VERSION.test(version)) {
+    throw new HTTPError(400, `Bad request version (${pyRepr(version)})`);
+  }
+  if (words.length !== 3) {
+    throw new HTTPError(400, `Bad request syntax (${pyRepr(requestline)})`);
+  }
+  const [command, target] = words;
+  const major = version.charCodeAt(5) - 48;
+  const minor = version.charCodeAt(7) - 48;
+  if (major !== 1) {
+    throw new HTTPError(
+      505,
+      `Invalid HTTP version (${major}.${minor})`,
+      "Cannot fulfill request",
+    );
+  }
+  if (!TOKEN.test(command)) {
+    throw new HTTPError(400, `Bad request method (${pyRepr(command)})`);
+  }
+  checkTarget(command, target);
+
+  const count = lines.length - 3;
+  if (count > limits.maxHeaders) {
+    throw new HTTPError(431, "Too many headers", tooMany(limits.maxHeaders));
+  }
+  const fields: [string, string][] = new Array(count);
+  let hosts = 0;
+  let host = "";
+  let lengths: string[] | null = null;
+  let codings: string[] | null = null;
+  for (let i = 0; i < count; i++) {
+    const line = lines[i + 1];
+    if (line.length + 2 > limits.maxHeaderLine) {
+      throw new HTTPError(431, "Line too long", lineTooLong(limits));
+    }
+    const field = parseField(line);
+    fields[i] = field;
+    // Only a few fields shape the message; compare lengths before case.
+    const name = field[0];
+    if (name.length === 4 && name.toLowerCase() === "host") {
+      hosts++;
+      host = field[1];
+    } else if (
+      name.length === 14 && name.toLowerCase() === "content-length"
+    ) {
+      (lengths ??= []).push(field[1]);
+    } else if (
+      name.length === 17 && name.toLowerCase() === "transfer-encoding"
+    ) {
+      (codings ??= []).push(field[1]);
+    }
+  }
+
+  if (hosts > 1 || (minor >= 1 && hosts === 0)) {
+    throw new HTTPError(400, hosts ? "Repeated Host header" : "Missing Host");
+  }
+  if (hosts === 1 && !HOST.test(host)) {
+    throw new HTTPError(400, "Bad Host header");
+  }
+
+  let contentLength: number | null = null;
+  let chunked = false;
+  if (codings !== null) {
+    if (lengths !== null) {
+      throw new HTTPError(400, "Both Transfer-Encoding and Content-Length");
+    }
+    if (minor === 0) {
+      throw new HTTPError(400, "Transfer-Encoding in an HTTP/1.0 request");
+    }
+    chunked = checkCodings(codings);
+  } else if (lengths !== null) {
+    contentLength = parseContentLength(lengths);
+    if (limits.maxBodySize !== null && contentLength > limits.maxBodySize) {
+      throw new HTTPError(413, "Content Too Large", tooLarge(limits));
+    }
+  }
+
+  return {
+    requestline,
+    command,
+    target,
+    version,
+    minor,
+    headers: new HTTPMessage(fields),
+    contentLength,
+    chunked,
+  };
+}
+
+/** Checks the request-target form against the method (RFC 9112 §3.2). */
+function checkTarget(command: string, target: string): void {
+  if (!TARGET.test(target)) {
+    throw new HTTPError(400, `Bad request target (${pyRepr(target)})`);
+  }
+  const ok = command === "CONNECT"
+    ? AUTHORITY_FORM.test(target)
+    : target[0] === "/" ||
+      (target === "*" && command === "OPTIONS") ||
+      ABSOLUTE_FORM.test(target);
+  if (!ok) {
+    throw new HTTPError(400, `Bad request target (${pyRepr(target)})`);
+  }
+}
+
+/** Checks Transfer-Encoding codings; a request's must be exactly chunked. */
+function checkCodings(values: string[]): true {
+  const codings: string[] = [];
+  for (const value of values) {
+    for (const part of value.split(",")) {
+      const coding = trimOWS(part).toLowerCase();
+      if (!TOKEN.test(coding)) {
+        throw new HTTPError(400, "Bad Transfer-Encoding");
+      }
+      codings.push(coding);
+    }
+  }
+  if (codings.at(-1) !== "chunked") {
+    throw new HTTPError(400, "Transfer-Encoding must end with chunked");
+  }
+  for (let i = 0; i < codings.length - 1; i++) {
+    if (codings[i] === "chunked") {
+      throw new HTTPError(400, "chunked applied more than once");
+    }
+    throw new HTTPError(501, `Unsupported transfer coding (${codings[i]})`);
+  }
+  return true;
+}
+
+function tooMany(max: number): string {
+  return `got more than ${max} headers`;
+}
+
+function lineTooLong(limits: Readonly<RequestLimits>): string {
+  return `got more than ${limits.maxHeaderLine} bytes when reading header line`;
+}
+
+function tooLarge(limits: Readonly<RequestLimits>): string {
+  return `the body is larger than ${limits.maxBodySize} bytes`;
+}
+
+/** What {@linkcode BufferedReader} reads from: a `Deno.Conn` or alike. */
+export interface Reader {
+  /** Reads into `p`; resolves to the byte count (maybe 0) or `null` at EOF. */
+  read(p: Uint8Array): Promise<number | null>;
+}
+
+const INITIAL_BUFFER = 4096;
+
+/**
+ * A buffered reader over a {@linkcode Reader}: one buffer, reused, that
+ * grows only as a head needs, up to the limits. Bytes read past one request
+ * stay buffered for the next (pipelining).
+ */
+export class BufferedReader {
+  /** The source. */
+  readonly source: Reader;
+  /** Called before each read from the source, e.g. to flush pending output. */
+  beforeFill: (() => Promise<void>) | null = null;
+  #buf: Uint8Array | null = null;
+  #start = 0;
+  #end = 0;
+  #eof = false;
+
+  /**
+   * Wraps a source.
+   *
+   * @param source What to read from.
+   */
+  constructor(source: Reader) {
+    this.source = source;
+  }
+
+  /** The number of bytes read from the source and not yet consumed. */
+  get buffered(): number {
+    return this.#end - this.#start;
+  }
+
+  /** Whether the source has reached its end. */
+  get eof(): boolean {
+    return this.#eof;
+  }
+
+  /**
+   * Reads more from the source, keeping what is buffered.
+   *
+   * @param max The most bytes the buffer may hold.
+   * @returns `false` at the end of the source.
+   */
+  async fill(max: number = 1 << 20): Promise<boolean> {
+    if (this.#eof) return false;
+    if (this.beforeFill !== null) await this.beforeFill();
+    let buf = this.#buf ??= new Uint8Array(INITIAL_BUFFER);
+    if (this.#start === this.#end) {
+      this.#start = this.#end = 0;
+    } else if (this.#end === buf.length) {
+      const used = this.#end - this.#start;
+      if (this.#start > 0 && used <= buf.length >> 1) {
+        buf.copyWithin(0, this.#start, this.#end);
+      } else {
+        const bigger = new Uint8Array(Math.max(used * 2, INITIAL_BUFFER));
+        bigger.set(buf.subarray(this.#start, this.#end));
+        this.#buf = buf = bigger;
+      }
+      this.#start = 0;
+      this.#end = used;
+    }
+    const room = Math.min(buf.length, Math.max(max, this.#end + 1));
+    const n = await this.source.read(buf.subarray(this.#end, room));
+    if (n === null) {
+      this.#eof = true;
+      return false;
+    }
+    this.#end += n;
+    return true;
+  }
+
+  /**
+   * Reads a request head, skipping empty lines before it (RFC 9112 §2.2).
+   *
+   * @param limits The limits to apply.
+   * @returns The head, or `null` when the source ended before any byte of one.
+   * @throws {HTTPError} When the head is malformed, over a limit, or cut off.
+   */
+  async readHead(
+    limits: Readonly<RequestLimits> = DEFAULT_LIMITS,
+  ): Promise<RequestHead | null> {
+    // Offsets are relative to #start so that fill() may move the bytes.
+    let scanned = 0;
+    let lineStart = 0;
+    let lines = 0;
+    while (true) {
+      const buf = this.#buf;
+      while (buf !== null && scanned < this.#end - this.#start) {
+        const at = buf.indexOf(10, this.#start + scanned);
+        if (at === -1 || at >= this.#end) {
+          scanned = this.#end - this.#start;
+          break;
+        }
+        const lf = at - this.#start;
+        const empty = lf === lineStart ||
+          (lf === lineStart + 1 && buf[this.#start + lineStart] === 13);
+        scanned = lf + 1;
+        if (!empty) {
+          this.#checkLine(lines++, scanned - lineStart, limits);
+          lineStart = scanned;
+        } else if (lines === 0) {
+          this.#start += scanned; // an empty line before the request line
+          scanned = 0;
+        } else {
+          const head = buf.subarray(this.#start, this.#start + scanned);
+          this.#start += scanned;
+          return parseRequestHead(head, limits);
+        }
+      }
+      this.#checkLine(Math.min(lines, 1), scanned - lineStart, limits);
+      if (scanned > limits.maxHeadBytes) {
+        throw new HTTPError(431, "Request head too large");
+      }
+      if (!await this.fill(limits.maxHeadBytes + 1)) {
+        if (this.#end === this.#start) return null;
+        throw new HTTPError(400, "Incomplete request head");
+      }
+    }
+  }
+
+  #checkLine(index: number, length: number, limits: Readonly<RequestLimits>) {
+    if (index === 0) {
+      if (length > limits.maxRequestLine) {
+        throw new HTTPError(414, "URI Too Long", "URI is too long");
+      }
+    } else if (length > limits.maxHeaderLine) {
+      throw new HTTPError(431, "Line too long", lineTooLong(limits));
+    } else if (index > limits.maxHeaders) {
+      throw new HTTPError(431, "Too many headers", tooMany(limits.maxHeaders));
+    }
+  }
+
+  /**
+   * Reads one CRLF-terminated line (chunk framing: a bare LF is an error).
+   *
+   * @param max The longest line, CRLF included.
+   * @param what What the line is, for error messages.
+   * @returns The line without its CRLF, decoded as Latin-1.
+   * @throws {HTTPError} When the line is too long, malformed or cut off.
+   */
+  async readLine(max: number, what: string): Promise<string> {
+    let scanned = 0;
+    while (true) {
+      const buf = this.#buf;
+      if (buf !== null) {
+        const at = buf.indexOf(10, this.#start + scanned);
+        if (at !== -1 && at < this.#end) {
+          const length = at - this.#start + 1;
+          if (length > max) throw new HTTPError(400, `${what} too long`);
+          if (length < 2 || buf[at - 1] !== 13) {
+            throw new HTTPError(400, `${what} must end with CRLF`);
+          }
+          const line = decodeLatin1(buf.subarray(this.#start, at - 1));
+          this.#start += length;
+          return line;
+        }
+        scanned = this.#end - this.#start;
+      }
+      if (scanned > max) throw new HTTPError(400, `${what} too long`);
+      if (!await this.fill(max + 1)) {
+        throw new HTTPError(400, `Incomplete ${what}`);
+      }
+    }
+  }
+
+  /**
+   * Reads up to `max` bytes into `p`: from the buffer when it holds any,
+   * else straight from the source (no copy for large bodies).
+   *
+   * @param p Where to put the bytes.
+   * @param max The most bytes to read.
+   * @returns The byte count, or `null` at the end of the source.
+   */
+  async readInto(p: Uint8Array, max: number): Promise<number | null> {
+    const want = Math.min(p.length, max);
+    if (this.#start < this.#end) {
+      const n = Math.min(want, this.#end - this.#start);
+      p.set(this.#buf!.subarray(this.#start, this.#start + n));
+      this.#start += n;
+      return n;
+    }
+    if (this.#eof) return null;
+    if (this.beforeFill !== null) await this.beforeFill();
+    const n = await this.source.read(p.subarray(0, want));
+    if (n === null) this.#eof = true;
+    return n;
+  }
+}
+
+const CHUNK_SIZE = /^[0-9A-Fa-f]{1,13}$/;
+const CHUNK_EXT =
+  /^(?:[ \t]*;[ \t]*[!#$%&'*+\-.^_`|~0-9A-Za-z]+(?:[ \t]*=[ \t]*(?:[!#$%&'*+\-.^_`|~0-9A-Za-z]+|"(?:[\t \x21\x23-\x5b\x5d-\x7e\x80-\xff]|\\[\t \x21-\x7e\x80-\xff])*"))?)*$/;
+
+/**
+ * Reads the chunk-size line that opens a chunk (RFC 9112 §7.1).
+ *
+ * @returns The chunk size; 0 for the last chunk.
+ */
+export async function readChunkSize(
+  reader: BufferedReader,
+  limits: Readonly<RequestLimits>,
+): Promise<number> {
+  const line = await reader.readLine(limits.maxChunkLine, "chunk-size line");
+  checkControls(line);
+  let end = 0;
+  while (
+    end < line.length && line[end] !== ";" && line[end] !== " " &&
+    line[end] !== "\t"
+  ) end++;
+  const hex = line.slice(0, end);
+  if (!CHUNK_SIZE.test(hex) || !CHUNK_EXT.test(line.slice(end))) {
+    throw new HTTPError(400, `Bad chunk size line (${pyRepr(line)})`);
+  }
+  return parseInt(hex, 16);
+}
+
+/**
+ * Reads the trailer section after the last chunk, with the header rules.
+ *
+ * @returns The trailer fields.
+ */
+export async function readTrailers(
+  reader: BufferedReader,
+  limits: Readonly<RequestLimits>,
+): Promise<HTTPMessage> {
+  const trailers = new HTTPMessage();
+  let total = 0;
+  while (true) {
+    const left = limits.maxTrailerBytes - total;
+    const line = await reader.readLine(Math.max(left, 2), "trailer line")
+      .catch((e) => {
+        if (e instanceof HTTPError && e.message.endsWith("too long")) {
+          throw new HTTPError(431, "Trailers too large");
+        }
+        throw e;
+      });
+    if (line === "") return trailers;
+    total += line.length + 2;
+    if (total > limits.maxTrailerBytes || trailers.size >= limits.maxHeaders) {
+      throw new HTTPError(431, "Trailers too large");
+    }
+    checkControls(line);
+    const [name, value] = parseField(line);
+    trailers.append(name, value);
+  }
+}
+
+const NEED_SIZE = 0;
+const IN_DATA = 1;
+const DONE = 2;
+const BROKEN = 3;
+
+/**
+ * The body of one request: exactly its bytes (Content-Length) or its decoded
+ * chunks, never a byte of the next request. This is the handler's `rfile`.
+ *
+ * @example Read a JSON body in a handler
+ * ```ts ignore
+ * const data = await this.rfile.json();
+ * ```
+ */
+export class BodyReader implements AsyncIterable<Uint8Array> {
+  /** Trailer fields of a chunked body, once it has been read to its end. */
+  trailers: HTTPMessage | null = null;
+  /** Called before each read, e.g. to send `100 Continue` or arm a timer. */
+  onRead: (() => void) | null = null;
+  #reader: BufferedReader | null;
+  #limits: Readonly<RequestLimits>;
+  #chunked: boolean;
+  #state: number;
+  #left: number;
+  #total = 0;
+  #error: unknown = null;
+
+  /**
+   * Creates the body reader of one request.
+   *
+   * @param reader The connection's buffered reader, or `null` for no body.
+   * @param head The parsed head that frames the body.
+   * @param limits The limits to apply to chunks, trailers and size.
+   */
+  constructor(
+    reader: BufferedReader | null,
+    head: Pick<RequestHead, "contentLength" | "chunked"> | null = null,
+    limits: Readonly<RequestLimits> = DEFAULT_LIMITS,
+  ) {
+    this.#limits = limits;
+    this.#chunked = head?.chunked ?? false;
+    this.#left = head?.contentLength ?? 0;
+    this.#reader = reader;
+    this.#state = this.#chunked
+      ? NEED_SIZE
+      : this.#left > 0 && reader !== null
+      ? IN_DATA
+      : DONE;
+  }
+
+  /** Whether the whole body has been read. */
+  get done(): boolean {
+    return this.#state === DONE;
+  }
+
+  /** Whether the body is chunked. */
+  get chunked(): boolean {
+    return this.#chunked;
+  }
+
+  /** The body bytes read so far. */
+  get bytesRead(): number {
+    return this.#total;
+  }
+
+  /**
+   * Reads body bytes into `p`, like `Deno.Reader`.
+   *
+   * @param p Where to put the bytes.
+   * @returns The number of bytes read, or `null` at the end of the body.
+   * @throws {HTTPError} When the body is malformed, too large, or cut off.
+   */
+  async read(p: Uint8Array): Promise<number | null> {
+    if (this.#state === DONE) return null;
+    if (this.#state === BROKEN) throw this.#error;
+    if (p.length === 0) return 0;
+    this.onRead?.();
+    try {
+      return await this.#read(p);
+    } catch (error) {
+      this.#state = BROKEN;
+      this.#error = error;
+      throw error;
+    }
+  }
+
+  async #read(p: Uint8Array): Promise<number | null> {
+    const reader = this.#reader!;
+    while (true) {
+      if (this.#state === NEED_SIZE) {
+        const size = await readChunkSize(reader, this.#limits);
+        if (size === 0) {
+          this.trailers = await readTrailers(reader, this.#limits);
+          this.#state = DONE;
+          return null;
+        }
+        this.#checkSize(size);
+        this.#left = size;
+        this.#state = IN_DATA;
+      }
+      const n = await reader.readInto(p, this.#left);
+      if (n === null) {
+        throw new HTTPError(400, "Request body ended early");
+      }
+      this.#left -= n;
+      this.#total += n;
+      if (this.#left === 0) {
+        if (this.#chunked) {
+          if (await reader.readLine(2, "chunk data end") !== "") {
+            throw new HTTPError(400, "Chunk data must end with CRLF");
+          }
+          this.#state = NEED_SIZE;
+        } else {
+          this.#state = DONE;
+        }
+      }
+      if (n > 0) return n;
+    }
+  }
+
+  #checkSize(size: number): void {
+    const max = this.#limits.maxBodySize;
+    if (max !== null && this.#total + size > max) {
+      throw new HTTPError(413, "Content Too Large", tooLarge(this.#limits));
+    }
+  }
+
+  /**
+   * Reads the rest of the body into one array.
+   *
+   * @param limit The most bytes to accept (413 beyond).
+   * @returns The bytes.
+   * @throws {HTTPError} 413 when the body is larger than `limit`.
+   */
+  async bytes(
+    limit: number | null = this.#limits.maxBodySize,
+  ): Promise<Uint8Array> {
+    const parts: Uint8Array[] = [];
+    let size = 0;
+    for await (const part of this) {
+      size += part.length;
+      if (limit !== null && size > limit) {
+        throw new HTTPError(413, "Content Too Large");
+      }
+      parts.push(part);
+    }
+    if (parts.length === 1) return parts[0];
+    const out = new Uint8Array(size);
+    let at = 0;
+    for (const part of parts) {
+      out.set(part, at);
+      at += part.length;
+    }
+    return out;
+  }
+
+  /**
+   * Reads the rest of the body as UTF-8 text.
+   *
+   * @param limit The most bytes to accept (413 beyond).
+   * @returns The text.
+   */
+  async text(limit?: number | null): Promise<string> {
+    return new TextDecoder().decode(await this.bytes(limit));
+  }
+
+  /**
+   * Reads the rest of the body as JSON; malformed JSON is a 400.
+   *
+   * @param limit The most bytes to accept (413 beyond).
+   * @returns The parsed value.
+   * @throws {HTTPError} 400 when the body is not JSON.
+   */
+  async json(limit?: number | null): Promise<unknown> {
+    const text = await this.text(limit);
+    try {
+      return JSON.parse(text);
+    } catch {
+      throw new HTTPError(400, "Malformed JSON body");
+    }
+  }
+
+  /**
+   * Iterates the rest of the body in chunks of at most 64 KiB.
+   *
+   * @returns An async iterator of fresh arrays.
+   */
+  async *[Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
+    while (true) {
+      const p = new Uint8Array(
+        this.#chunked ? 65536 : Math.min(65536, Math.max(this.#left, 1)),
+      );
+      const n = await this.read(p);
+      if (n === null) return;
+      yield p.subarray(0, n);
+    }
+  }
+
+  /**
+   * Reads and discards the rest of the body, up to `max` bytes.
+   *
+   * @param max The most bytes to discard.
+   * @returns `true` when the body ended within `max` bytes.
+   */
+  async discard(max: number): Promise<boolean> {
+    if (this.#state === DONE) return true;
+    if (this.#state === BROKEN) return false;
+    if (!this.#chunked && this.#left > max) return false;
+    const scratch = new Uint8Array(Math.min(65536, Math.max(max, 1)));
+    let left = max;
+    while (left >= 0) {
+      const n = await this.read(scratch);
+      if (n === null) return true;
+      left -= n;
+    }
+    return false;
+  }
+}

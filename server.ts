@@ -1,0 +1,483 @@
+// Copyright 2026 the basehttp authors. MIT license.
+/**
+ * {@linkcode HTTPServer}: Python's `HTTPServer` with the socketserver loops,
+ * over `Deno.listen` (TCP or Unix socket) or `Deno.listenTls`.
+ *
+ * @module
+ */
+
+import type {
+  BaseHTTPRequestHandler,
+  ClientAddress,
+  HandlerClass,
+} from "./handler.ts";
+import { DEFAULT_LIMITS, type RequestLimits } from "./parser.ts";
+
+/** PEM certificate chain and private key for HTTPS. */
+export interface TlsOptions {
+  /** The certificate chain, PEM. */
+  cert: string;
+  /** The private key, PEM. */
+  key: string;
+}
+
+/** Options for {@linkcode HTTPServer}. Durations are in seconds; `null` disables. */
+export interface HTTPServerOptions {
+  /** Serve HTTPS with this certificate and key. */
+  tls?: TlsOptions;
+  /** Time to receive a whole request head. @default {30} */
+  headerTimeout?: number | null;
+  /** Idle time allowed between keep-alive requests. @default {5} */
+  keepAliveTimeout?: number | null;
+  /** Longest wait for more of a request body. @default {30} */
+  bodyTimeout?: number | null;
+  /** Longest wait for the client to take response bytes. @default {30} */
+  writeTimeout?: number | null;
+  /** Grace period for in-flight requests on {@linkcode HTTPServer.shutdown}. @default {10} */
+  shutdownTimeout?: number;
+  /** Most connections served at once; more wait in the listen queue. @default {10000} */
+  maxConnections?: number;
+  /** Request size limits; see {@linkcode RequestLimits}. */
+  limits?: Partial<RequestLimits>;
+}
+
+/** `[host, port]` for TCP (`""` = all interfaces, port 0 = any free port), or a Unix socket path. */
+export type ServerAddress = [host: string, port: number] | string;
+
+function checkSeconds(name: string, value: number | null | undefined) {
+  if (value === null || value === undefined) return;
+  if (typeof value !== "number" || !(value > 0)) {
+    throw new RangeError(`${name} must be a positive number of seconds`);
+  }
+}
+
+/** Whether an error means the listener has been closed. */
+function isClosedListener(error: unknown): boolean {
+  return error instanceof Deno.errors.BadResource ||
+    error instanceof Deno.errors.Interrupted;
+}
+
+function sleep(seconds: number): { promise: Promise<void>; cancel(): void } {
+  let id: ReturnType<typeof setTimeout> | undefined;
+  const promise = new Promise<void>((resolve) => {
+    id = setTimeout(resolve, seconds * 1000);
+  });
+  return { promise, cancel: () => clearTimeout(id) };
+}
+
+/**
+ * Python's `HTTPServer`: binds at construction, then serves connections with
+ * {@linkcode serveForever} (concurrently) or {@linkcode handleRequest} (one
+ * connection per call).
+ *
+ * @example Serve until shut down
+ * ```ts
+ * import { BaseHTTPRequestHandler, HTTPServer } from "@basehttp/server";
+ *
+ * class Hello extends BaseHTTPRequestHandler {
+ *   async do_GET(): Promise<void> {
+ *     this.sendResponse(200);
+ *     this.sendHeader("Content-Length", "0");
+ *     await this.endHeaders();
+ *   }
+ * }
+ *
+ * await using httpd = new HTTPServer(["127.0.0.1", 0], Hello);
+ * const serving = httpd.serveForever();
+ * const response = await fetch(`http://127.0.0.1:${httpd.serverPort}/`);
+ * await response.body?.cancel();
+ * await httpd.shutdown();
+ * await serving;
+ * ```
+ */
+export class HTTPServer implements AsyncDisposable {
+  /** The bound address: `[host, port]` with the real port, or a socket path. */
+  readonly serverAddress: ServerAddress;
+  /** The host name of the server (Python's `server_name`). */
+  readonly serverName: string;
+  /** The bound port; 0 for a Unix socket. */
+  readonly serverPort: number;
+  /** The handler class instantiated for each connection. */
+  readonly RequestHandlerClass: HandlerClass;
+  /** The listening socket. */
+  readonly listener: Deno.Listener;
+  /** Seconds {@linkcode handleRequest} waits for a connection; `null` waits forever. */
+  timeout: number | null = null;
+  /** Time to receive a whole request head, in seconds. */
+  readonly headerTimeout: number | null;
+  /** Idle time allowed between keep-alive requests, in seconds. */
+  readonly keepAliveTimeout: number | null;
+  /** Longest wait for more of a request body, in seconds. */
+  readonly bodyTimeout: number | null;
+  /** Longest wait for the client to take response bytes, in seconds. */
+  readonly writeTimeout: number | null;
+  /** Grace period for in-flight requests on shutdown, in seconds. */
+  readonly shutdownTimeout: number;
+  /** Most connections served at once. */
+  readonly maxConnections: number;
+  /** Request size limits. */
+  readonly limits: Readonly<RequestLimits>;
+
+  #handlers = new Set<BaseHTTPRequestHandler>();
+  #tasks = new Set<Promise<void>>();
+  #pendingAccept: Promise<Deno.Conn | null> | null = null;
+  #serving: Promise<void> | null = null;
+  #stop: (() => void) | null = null;
+  #shuttingDown = false;
+  #closed = false;
+  #slotFree: (() => void) | null = null;
+
+  /**
+   * Binds and listens at once, like Python.
+   *
+   * @param serverAddress `[host, port]` or a Unix socket path.
+   * @param RequestHandlerClass The handler class for each connection.
+   * @param options Timeouts, limits and TLS.
+   * @throws {TypeError} When the address or handler class is not usable.
+   * @throws {RangeError} When an option is out of range.
+   */
+  constructor(
+    serverAddress: ServerAddress,
+    RequestHandlerClass: HandlerClass,
+    options: HTTPServerOptions = {},
+  ) {
+    if (typeof RequestHandlerClass !== "function") {
+      throw new TypeError("RequestHandlerClass must be a handler class");
+    }
+    checkSeconds("headerTimeout", options.headerTimeout);
+    checkSeconds("keepAliveTimeout", options.keepAliveTimeout);
+    checkSeconds("bodyTimeout", options.bodyTimeout);
+    checkSeconds("writeTimeout", options.writeTimeout);
+    checkSeconds("shutdownTimeout", options.shutdownTimeout);
+    const maxConnections = options.maxConnections ?? 10000;
+    if (!Number.isInteger(maxConnections) || maxConnections < 1) {
+      throw new RangeError("maxConnections must be a positive integer");
+    }
+    this.RequestHandlerClass = RequestHandlerClass;
+    this.headerTimeout = options.headerTimeout === undefined
+      ? 30
+      : options.headerTimeout;
+    this.keepAliveTimeout = options.keepAliveTimeout === undefined
+      ? 5
+      : options.keepAliveTimeout;
+    this.bodyTimeout = options.bodyTimeout === undefined
+      ? 30
+      : options.bodyTimeout;
+    this.writeTimeout = options.writeTimeout === undefined
+      ? 30
+      : options.writeTimeout;
+    this.shutdownTimeout = options.shutdownTimeout ?? 10;
+    this.maxConnections = maxConnections;
+    this.limits = Object.freeze({ ...DEFAULT_LIMITS, ...options.limits });
+
+    if (typeof serverAddress === "string") {
+      this.listener = Deno.listen({ transport: "unix", path: serverAddress });
+      this.serverAddress = serverAddress;
+      this.serverName = serverAddress;
+      this.serverPort = 0;
+      return;
+    }
+    if (!Array.isArray(serverAddress) || serverAddress.length !== 2) {
+      throw new TypeError("serverAddress must be [host, port] or a path");
+    }
+    const [host, port] = serverAddress;
+    if (!Number.isInteger(port) || port < 0 || port > 65535) {
+      throw new RangeError(`Invalid port: ${port}`);
+    }
+    const hostname = host === "" ? "0.0.0.0" : host;
+    this.listener = options.tls
+      ? Deno.listenTls({ hostname, port, ...options.tls })
+      : Deno.listen({ hostname, port });
+    const addr = this.listener.addr as Deno.NetAddr;
+    this.serverAddress = [addr.hostname, addr.port];
+    this.serverPort = addr.port;
+    this.serverName = serverNameOf(addr.hostname);
+  }
+
+  /** Whether {@linkcode shutdown} has begun; handlers then close after their request. */
+  get shuttingDown(): boolean {
+    return this.#shuttingDown;
+  }
+
+  /**
+   * Serves connections concurrently until {@linkcode shutdown} is called.
+   * On the way out, idle connections are closed at once and in-flight
+   * requests get {@linkcode shutdownTimeout} seconds to finish.
+   *
+   * @param pollInterval Seconds between calls to {@linkcode serviceActions}.
+   */
+  serveForever(pollInterval = 0.5): Promise<void> {
+    if (this.#serving !== null) {
+      throw new TypeError("The server is already serving");
+    }
+    this.#shuttingDown = false;
+    this.#serving = this.#serveForever(pollInterval).finally(() => {
+      this.#serving = null;
+    });
+    return this.#serving;
+  }
+
+  async #serveForever(pollInterval: number): Promise<void> {
+    const stopped = new Promise<null>((resolve) => {
+      this.#stop = () => resolve(null);
+    });
+    const actions = setInterval(() => {
+      Promise.resolve(this.serviceActions()).catch((error) =>
+        this.handleError(null, null, error)
+      );
+    }, pollInterval * 1000);
+    try {
+      while (!this.#shuttingDown) {
+        if (this.#tasks.size >= this.maxConnections) {
+          const free = new Promise<null>((r) => this.#slotFree = () => r(null));
+          await Promise.race([free, stopped]);
+          continue;
+        }
+        const conn = await Promise.race([this.#accept(), stopped]);
+        if (conn === null) break;
+        this.#track(this.#serve(conn));
+      }
+    } finally {
+      clearInterval(actions);
+      this.#stop = null;
+      await this.#drainConnections();
+    }
+  }
+
+  /**
+   * Stops {@linkcode serveForever} and resolves once it has returned.
+   */
+  async shutdown(): Promise<void> {
+    this.#shuttingDown = true;
+    this.#stop?.();
+    await this.#serving;
+  }
+
+  /**
+   * Accepts one connection and serves it to its end. If {@linkcode timeout}
+   * passes first, calls {@linkcode handleTimeout} instead.
+   */
+  async handleRequest(): Promise<void> {
+    let conn: Deno.Conn | null | undefined;
+    if (this.timeout === null) {
+      conn = await this.#accept();
+    } else {
+      const timer = sleep(this.timeout);
+      conn = await Promise.race([
+        this.#accept(),
+        timer.promise.then(() => undefined),
+      ]);
+      timer.cancel();
+      if (conn === undefined) return await this.handleTimeout();
+    }
+    if (conn !== null) await this.#track(this.#serve(conn));
+  }
+
+  /** Called when {@linkcode handleRequest} times out; does nothing by default. */
+  handleTimeout(): void | Promise<void> {}
+
+  /**
+   * Decides whether to serve a connection; `true` by default.
+   *
+   * @param _connection The accepted connection.
+   * @param _clientAddress The client's address.
+   * @returns `false` to close the connection unserved.
+   */
+  verifyRequest(
+    _connection: Deno.Conn,
+    _clientAddress: ClientAddress,
+  ): boolean | Promise<boolean> {
+    return true;
+  }
+
+  /**
+   * Serves a connection: {@linkcode finishRequest}, then
+   * {@linkcode shutdownRequest}.
+   *
+   * @param connection The accepted connection.
+   * @param clientAddress The client's address.
+   */
+  async processRequest(
+    connection: Deno.Conn,
+    clientAddress: ClientAddress,
+  ): Promise<void> {
+    try {
+      await this.finishRequest(connection, clientAddress);
+    } finally {
+      this.shutdownRequest(connection);
+    }
+  }
+
+  /**
+   * Creates the handler for a connection and runs it: `setup()`,
+   * `handle()`, `finish()`.
+   *
+   * @param connection The accepted connection.
+   * @param clientAddress The client's address.
+   */
+  async finishRequest(
+    connection: Deno.Conn,
+    clientAddress: ClientAddress,
+  ): Promise<void> {
+    const handler = new this.RequestHandlerClass(
+      connection,
+      clientAddress,
+      this,
+    );
+    this.#handlers.add(handler);
+    try {
+      await handler.setup();
+      try {
+        await handler.handle();
+      } finally {
+        await handler.finish();
+      }
+    } finally {
+      this.#handlers.delete(handler);
+    }
+  }
+
+  /**
+   * Closes a connection that has been served.
+   *
+   * @param connection The connection.
+   */
+  shutdownRequest(connection: Deno.Conn): void {
+    this.closeRequest(connection);
+  }
+
+  /**
+   * Closes a connection, ignoring one that is already closed.
+   *
+   * @param connection The connection.
+   */
+  closeRequest(connection: Deno.Conn): void {
+    try {
+      connection.close();
+    } catch {
+      // Already closed (a timeout, or the handler closed it).
+    }
+  }
+
+  /**
+   * Reports an error raised while serving a connection; by default prints
+   * it to stderr as Python does.
+   *
+   * @param _connection The connection, or `null` outside one.
+   * @param clientAddress The client's address, or `null`.
+   * @param error The error.
+   */
+  handleError(
+    _connection: Deno.Conn | null,
+    clientAddress: ClientAddress | null,
+    error: unknown,
+  ): void {
+    const dashes = "-".repeat(40);
+    console.error(dashes);
+    console.error(
+      "Exception occurred during processing of request from",
+      clientAddress,
+    );
+    console.error(error);
+    console.error(dashes);
+  }
+
+  /** Called every poll interval of {@linkcode serveForever}; does nothing by default. */
+  serviceActions(): void | Promise<void> {}
+
+  /**
+   * Closes the listener and every open connection (Python's `server_close`).
+   */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    try {
+      this.listener.close();
+    } catch {
+      // Already closed.
+    }
+    for (const handler of this.#handlers) this.closeRequest(handler.connection);
+  }
+
+  /** Shuts down, closes, and waits for every connection to end. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.shutdown();
+    this.close();
+    await Promise.allSettled(this.#tasks);
+    await this.#pendingAccept;
+  }
+
+  #accept(): Promise<Deno.Conn | null> {
+    return this.#pendingAccept ??= this.#acceptOne().finally(() => {
+      this.#pendingAccept = null;
+    });
+  }
+
+  async #acceptOne(): Promise<Deno.Conn | null> {
+    while (true) {
+      try {
+        return await this.listener.accept();
+      } catch (error) {
+        if (this.#closed || isClosedListener(error)) return null;
+        // Out of descriptors and the like: report, breathe, go on.
+        this.handleError(null, null, error);
+        const pause = sleep(0.05);
+        await pause.promise;
+      }
+    }
+  }
+
+  async #serve(conn: Deno.Conn): Promise<void> {
+    if ("setNoDelay" in conn && typeof conn.setNoDelay === "function") {
+      try {
+        conn.setNoDelay(true);
+      } catch {
+        // Not a TCP socket after all.
+      }
+    }
+    const remote = conn.remoteAddr as Deno.NetAddr | Deno.UnixAddr;
+    const clientAddress: ClientAddress = "hostname" in remote
+      ? [remote.hostname, remote.port]
+      : [remote.path ?? "", 0];
+    try {
+      if (await this.verifyRequest(conn, clientAddress)) {
+        await this.processRequest(conn, clientAddress);
+      } else {
+        this.shutdownRequest(conn);
+      }
+    } catch (error) {
+      this.handleError(conn, clientAddress, error);
+      this.shutdownRequest(conn);
+    }
+  }
+
+  #track(task: Promise<void>): Promise<void> {
+    this.#tasks.add(task);
+    return task.finally(() => {
+      this.#tasks.delete(task);
+      const free = this.#slotFree;
+      this.#slotFree = null;
+      free?.();
+    });
+  }
+
+  async #drainConnections(): Promise<void> {
+    for (const handler of this.#handlers) {
+      if (handler.idle) this.closeRequest(handler.connection);
+    }
+    if (this.#tasks.size === 0) return;
+    const grace = sleep(this.shutdownTimeout);
+    const all = Promise.allSettled(this.#tasks);
+    await Promise.race([all, grace.promise]);
+    grace.cancel();
+    for (const handler of this.#handlers) this.closeRequest(handler.connection);
+    await all;
+  }
+}
+
+/** Python's `getfqdn` stand-in: the machine's name for a wildcard address. */
+function serverNameOf(hostname: string): string {
+  if (hostname !== "0.0.0.0" && hostname !== "::") return hostname;
+  const state = Deno.permissions.querySync?.({ name: "sys", kind: "hostname" });
+  return state?.state === "granted" ? Deno.hostname() : hostname;
+}

@@ -1,0 +1,293 @@
+// Copyright 2026 the basehttp authors. MIT license.
+import assert from "node:assert/strict";
+import {
+  BodyReader,
+  BufferedReader,
+  HTTPError,
+  HTTPMessage,
+  parseRequestHead,
+  type Reader,
+  type RequestHead,
+} from "../parser.ts";
+
+const encoder = new TextEncoder();
+
+/** A source that hands out `bytes` in pieces of at most `step` bytes, with 0-byte reads between. */
+function source(bytes: Uint8Array, step = bytes.length): Reader {
+  let at = 0;
+  let zero = false;
+  return {
+    read(p: Uint8Array): Promise<number | null> {
+      if (at >= bytes.length) return Promise.resolve(null);
+      zero = !zero;
+      if (zero && step === 1) return Promise.resolve(0);
+      const n = Math.min(step, p.length, bytes.length - at);
+      p.set(bytes.subarray(at, at + n));
+      at += n;
+      return Promise.resolve(n);
+    },
+  };
+}
+
+function head(text: string): RequestHead {
+  return parseRequestHead(encoder.encode(text));
+}
+
+function status(fn: () => unknown): number {
+  try {
+    fn();
+  } catch (error) {
+    if (error instanceof HTTPError) return error.status;
+    throw error;
+  }
+  return 0;
+}
+
+async function statusAsync(fn: () => Promise<unknown>): Promise<number> {
+  try {
+    await fn();
+  } catch (error) {
+    if (error instanceof HTTPError) return error.status;
+    throw error;
+  }
+  return 0;
+}
+
+Deno.test("parseRequestHead() reads the request line and fields in wire order", () => {
+  const h = head(
+    "GET /a?b=1 HTTP/1.1\r\nHost: x\r\nX-Dup: one\r\nx-dup: two\r\nUser-Agent:  ua \t\r\n\r\n",
+  );
+  assert.equal(h.command, "GET");
+  assert.equal(h.target, "/a?b=1");
+  assert.equal(h.version, "HTTP/1.1");
+  assert.equal(h.requestline, "GET /a?b=1 HTTP/1.1");
+  assert.deepEqual(h.headers.keys(), ["Host", "X-Dup", "x-dup", "User-Agent"]);
+  assert.equal(h.headers.get("X-DUP"), "one");
+  assert.deepEqual(h.headers.getAll("x-dup"), ["one", "two"]);
+  assert.equal(h.headers.get("user-agent"), "ua");
+  assert.equal(h.headers.has("missing"), false);
+  assert.equal(h.headers.get("missing"), null);
+  assert.equal(h.contentLength, null);
+  assert.equal(h.chunked, false);
+});
+
+Deno.test("HTTPMessage converts to web Headers and iterates pairs", () => {
+  const m = new HTTPMessage([["Accept", "a"], ["ACCEPT", "b"], ["X", "1"]]);
+  assert.equal(m.toHeaders().get("accept"), "a, b");
+  assert.deepEqual([...m], [["Accept", "a"], ["ACCEPT", "b"], ["X", "1"]]);
+  assert.deepEqual(m.items(), [["Accept", "a"], ["ACCEPT", "b"], ["X", "1"]]);
+  assert.equal(m.size, 3);
+  assert.equal(m.toString(), "Accept: a\r\nACCEPT: b\r\nX: 1\r\n");
+});
+
+Deno.test("parseRequestHead() accepts bare LF line ends", () => {
+  const h = head("GET / HTTP/1.0\nA: b\n\n");
+  assert.equal(h.headers.get("a"), "b");
+});
+
+Deno.test("parseRequestHead() answers bad versions 400 and HTTP/2+ 505", () => {
+  for (
+    const v of [
+      "HTTP/1",
+      "HTTP/1.1.1",
+      "HTTP/-1.1",
+      "FUBAR",
+      "http/1.1",
+      "HTTP/1.10",
+    ]
+  ) {
+    assert.equal(status(() => head(`GET / ${v}\r\n\r\n`)), 400, v);
+  }
+  assert.equal(status(() => head("GET / HTTP/2.0\r\n\r\n")), 505);
+  assert.equal(status(() => head("GET / HTTP/9.9\r\n\r\n")), 505);
+  assert.equal(status(() => head("GET /\r\n\r\n")), 400); // no HTTP/0.9
+});
+
+Deno.test("HTTPError carries the status it maps to", () => {
+  try {
+    head("GET / HTTP/2.0\r\n\r\n");
+    assert.fail("no error");
+  } catch (error) {
+    assert.ok(error instanceof HTTPError);
+    assert.equal(error.status, 505);
+    assert.equal(error.message, "Invalid HTTP version (2.0)");
+    assert.equal(error.explain, "Cannot fulfill request");
+  }
+});
+
+Deno.test("readHead() enforces Python's request line limit: 65536 passes, 65537 is 414", async () => {
+  const ok = "GET /" + "a".repeat(65536 - 16) + " HTTP/1.0\r\n";
+  assert.equal(ok.length, 65536);
+  const r1 = new BufferedReader(source(encoder.encode(ok + "\r\n")));
+  assert.equal((await r1.readHead())?.command, "GET");
+  const long = "GET /" + "a".repeat(65537 - 16) + " HTTP/1.0\r\n";
+  const r2 = new BufferedReader(source(encoder.encode(long + "\r\n")));
+  assert.equal(await statusAsync(() => r2.readHead()), 414);
+  // Without a line end at all, it is refused once the limit is passed.
+  const r3 = new BufferedReader(
+    source(encoder.encode("GET /" + "a".repeat(70000))),
+  );
+  assert.equal(await statusAsync(() => r3.readHead()), 414);
+});
+
+Deno.test("readHead() answers a long header line and too many fields with 431", async () => {
+  const line = "X: " + "v".repeat(65536 - 5) + "\r\n";
+  assert.equal(line.length, 65536);
+  const ok = new BufferedReader(
+    source(encoder.encode("GET / HTTP/1.0\r\n" + line + "\r\n")),
+  );
+  assert.equal((await ok.readHead())?.headers.size, 1);
+  const bad = new BufferedReader(
+    source(encoder.encode("GET / HTTP/1.0\r\nX: v" + line + "\r\n")),
+  );
+  assert.equal(await statusAsync(() => bad.readHead()), 431);
+
+  const fields = (n: number) =>
+    "GET / HTTP/1.0\r\n" + "X: 1\r\n".repeat(n) + "\r\n";
+  const hundred = new BufferedReader(source(encoder.encode(fields(100))));
+  assert.equal((await hundred.readHead())?.headers.size, 100);
+  const more = new BufferedReader(source(encoder.encode(fields(101))));
+  assert.equal(await statusAsync(() => more.readHead()), 431);
+});
+
+Deno.test("readHead() limits are configurable", async () => {
+  const limits = {
+    maxRequestLine: 32,
+    maxHeaderLine: 24,
+    maxHeaders: 2,
+    maxHeadBytes: 1 << 20,
+    maxChunkLine: 64,
+    maxTrailerBytes: 64,
+    maxBodySize: 10,
+  };
+  const read = (text: string) =>
+    new BufferedReader(source(encoder.encode(text))).readHead(limits);
+  assert.equal(
+    await statusAsync(() =>
+      read("GET /" + "a".repeat(40) + " HTTP/1.0\r\n\r\n")
+    ),
+    414,
+  );
+  assert.equal(
+    await statusAsync(() =>
+      read("GET / HTTP/1.0\r\nX: " + "v".repeat(20) + "\r\n\r\n")
+    ),
+    431,
+  );
+  assert.equal(
+    await statusAsync(() =>
+      read("GET / HTTP/1.0\r\nA: 1\r\nB: 2\r\nC: 3\r\n\r\n")
+    ),
+    431,
+  );
+  assert.equal(
+    await statusAsync(() =>
+      read("POST / HTTP/1.0\r\nContent-Length: 11\r\n\r\n")
+    ),
+    413,
+  );
+});
+
+Deno.test("readHead() returns null at a clean end and 400 for a cut-off head", async () => {
+  assert.equal(
+    await new BufferedReader(source(new Uint8Array())).readHead(),
+    null,
+  );
+  const cut = new BufferedReader(
+    source(encoder.encode("GET / HTTP/1.1\r\nHost")),
+  );
+  assert.equal(await statusAsync(() => cut.readHead()), 400);
+});
+
+const SAMPLE =
+  "POST /upload?x=1 HTTP/1.1\r\nHost: example.com\r\nUser-Agent: t\r\n" +
+  "Transfer-Encoding: chunked\r\nX-Multi: a\r\nx-multi: b\r\n\r\n" +
+  "5;ext=1\r\nhello\r\n6\r\n world\r\n0\r\nTrailer-A: 1\r\n\r\n" +
+  "GET /next HTTP/1.1\r\nHost: example.com\r\n\r\n";
+
+async function readSample(step: number) {
+  const reader = new BufferedReader(source(encoder.encode(SAMPLE), step));
+  const first = (await reader.readHead())!;
+  const body = new BodyReader(reader, first);
+  const text = await body.text();
+  const second = (await reader.readHead())!;
+  return {
+    first: [first.command, first.target, first.headers.items(), first.chunked],
+    text,
+    trailers: body.trailers?.items(),
+    second: [second.command, second.target, second.headers.items()],
+    end: await reader.readHead(),
+  };
+}
+
+Deno.test("BufferedReader parses the same at every read size, down to one byte at a time", async () => {
+  const whole = await readSample(SAMPLE.length);
+  assert.equal(whole.text, "hello world");
+  assert.deepEqual(whole.trailers, [["Trailer-A", "1"]]);
+  assert.equal(whole.end, null);
+  for (let step = 1; step < 40; step++) {
+    assert.deepEqual(await readSample(step), whole, `step ${step}`);
+  }
+});
+
+Deno.test("parseRequestHead() gives the same result for a head split at every byte boundary", async () => {
+  const text = "GET /p HTTP/1.1\r\nHost: h\r\nA: 1\r\nB:2\r\n\r\n";
+  const bytes = encoder.encode(text);
+  const expected = parseRequestHead(bytes);
+  for (let cut = 1; cut < bytes.length; cut++) {
+    const parts = [bytes.subarray(0, cut), bytes.subarray(cut)];
+    let i = 0;
+    const reader = new BufferedReader({
+      read(p) {
+        const part = parts[i++];
+        if (part === undefined) return Promise.resolve(null);
+        p.set(part);
+        return Promise.resolve(part.length);
+      },
+    });
+    const got = await reader.readHead();
+    assert.deepEqual(
+      [got?.requestline, got?.headers.items()],
+      [expected.requestline, expected.headers.items()],
+      `cut at ${cut}`,
+    );
+  }
+});
+
+Deno.test("BodyReader reads exactly Content-Length bytes and then null", async () => {
+  const reader = new BufferedReader(
+    source(
+      encoder.encode("POST / HTTP/1.0\r\nContent-Length: 3\r\n\r\nabcGET"),
+    ),
+  );
+  const h = (await reader.readHead())!;
+  const body = new BodyReader(reader, h);
+  const p = new Uint8Array(10);
+  assert.equal(await body.read(p), 3);
+  assert.equal(new TextDecoder().decode(p.subarray(0, 3)), "abc");
+  assert.equal(await body.read(p), null);
+  assert.equal(body.done, true);
+  assert.equal(reader.buffered, 3); // "GET" stays for the next request
+});
+
+Deno.test("BodyReader.bytes() and json() answer 413 past a limit and 400 for bad JSON", async () => {
+  const make = (body: string) => {
+    const reader = new BufferedReader(
+      source(
+        encoder.encode(
+          `POST / HTTP/1.0\r\nContent-Length: ${body.length}\r\n\r\n${body}`,
+        ),
+      ),
+    );
+    return reader.readHead().then((h) => new BodyReader(reader, h));
+  };
+  assert.deepEqual(await (await make('{"a":[1]}')).json(), { a: [1] });
+  assert.equal(
+    await statusAsync(async () => (await make("0123456789")).bytes(5)),
+    413,
+  );
+  assert.equal(
+    await statusAsync(async () => (await make("{nope")).json()),
+    400,
+  );
+});

@@ -1,0 +1,227 @@
+// Copyright 2026 the basehttp authors. MIT license.
+import assert from "node:assert/strict";
+import { HTTPServer } from "../mod.ts";
+import {
+  delay,
+  exchange,
+  parseResponses,
+  QuietHandler,
+  readAll,
+  reply,
+  startServer,
+  writeAll,
+} from "./_util.ts";
+
+class Hello extends QuietHandler {
+  async do_GET() {
+    await reply(this, "hello");
+  }
+}
+
+Deno.test("HTTPServer binds at construction; port 0 gives a real port", async () => {
+  await using httpd = new HTTPServer(["127.0.0.1", 0], Hello);
+  assert.ok(httpd.serverPort > 0);
+  assert.deepEqual(httpd.serverAddress, ["127.0.0.1", httpd.serverPort]);
+  assert.equal(httpd.serverName, "127.0.0.1");
+  // Already listening: a client can connect before any loop runs.
+  const conn = await Deno.connect({
+    hostname: "127.0.0.1",
+    port: httpd.serverPort,
+  });
+  conn.close();
+});
+
+Deno.test("HTTPServer rejects bad arguments with TypeError and RangeError", () => {
+  assert.throws(() => new HTTPServer(["127.0.0.1", 70000], Hello), RangeError);
+  assert.throws(
+    () => new HTTPServer(["127.0.0.1", 0], Hello, { headerTimeout: -1 }),
+    RangeError,
+  );
+  assert.throws(
+    // @ts-expect-error: not a class
+    () => new HTTPServer(["127.0.0.1", 0], null),
+    TypeError,
+  );
+});
+
+Deno.test("handleRequest() serves exactly one connection, to its end", async () => {
+  await using httpd = new HTTPServer(["127.0.0.1", 0], Hello);
+  const port = httpd.serverPort;
+  const first = exchange(
+    port,
+    "GET /1 HTTP/1.1\r\nHost: h\r\n\r\nGET /2 HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n",
+  );
+  await httpd.handleRequest();
+  const rs = parseResponses((await first).text);
+  assert.equal(rs.length, 2);
+  // The loop from the Python docs: while (keepRunning()) handleRequest().
+  let served = 0;
+  const clients = [1, 2, 3].map(() => exchange(port, "GET / HTTP/1.0\r\n\r\n"));
+  while (served < 3) {
+    await httpd.handleRequest();
+    served++;
+  }
+  for (const c of await Promise.all(clients)) {
+    assert.equal(parseResponses(c.text)[0].body, "hello");
+  }
+});
+
+Deno.test("handleRequest() calls handleTimeout() when timeout passes first", async () => {
+  let timeouts = 0;
+  class Timed extends HTTPServer {
+    override handleTimeout() {
+      timeouts++;
+    }
+  }
+  await using httpd = new Timed(["127.0.0.1", 0], Hello);
+  httpd.timeout = 0.05;
+  const started = performance.now();
+  await httpd.handleRequest();
+  assert.equal(timeouts, 1);
+  assert.ok(performance.now() - started >= 45);
+  // A connection that arrives later is still accepted by the next call.
+  const client = exchange(httpd.serverPort, "GET / HTTP/1.0\r\n\r\n");
+  httpd.timeout = 5;
+  await httpd.handleRequest();
+  assert.equal(parseResponses((await client).text)[0].body, "hello");
+  assert.equal(timeouts, 1);
+});
+
+Deno.test("serveForever() serves connections concurrently; shutdown() resolves when it stops", async () => {
+  const httpd = new HTTPServer(["127.0.0.1", 0], Hello);
+  const serving = httpd.serveForever(0.05);
+  // An idle keep-alive connection must not block another client.
+  const idle = await Deno.connect({
+    hostname: "127.0.0.1",
+    port: httpd.serverPort,
+  });
+  await writeAll(
+    idle,
+    new TextEncoder().encode("GET / HTTP/1.1\r\nHost: h\r\n\r\n"),
+  );
+  const other = await exchange(httpd.serverPort, "GET / HTTP/1.0\r\n\r\n");
+  assert.equal(parseResponses(other.text)[0].body, "hello");
+  await httpd.shutdown();
+  await serving;
+  // The idle connection was closed by the shutdown.
+  const rest = await readAll(idle, 1000);
+  assert.ok(rest.closed);
+  try {
+    idle.close();
+  } catch { /* readAll may have closed it */ }
+  httpd.close();
+});
+
+Deno.test("shutdown() lets an in-flight request finish", async () => {
+  let release!: () => void;
+  const gate = new Promise<void>((r) => release = r);
+  class Slow extends QuietHandler {
+    async do_GET() {
+      await gate;
+      await reply(this, "done");
+    }
+  }
+  const httpd = new HTTPServer(["127.0.0.1", 0], Slow);
+  const serving = httpd.serveForever(0.05);
+  const client = exchange(
+    httpd.serverPort,
+    "GET / HTTP/1.1\r\nHost: h\r\n\r\n",
+    { quietMs: 2000 },
+  );
+  await delay(50);
+  const stopped = httpd.shutdown();
+  await delay(50);
+  release();
+  await stopped;
+  await serving;
+  const ex = await client;
+  assert.equal(parseResponses(ex.text)[0].body, "done");
+  assert.match(ex.text, /Connection: close/);
+  assert.ok(ex.closed);
+  httpd.close();
+});
+
+Deno.test("serviceActions() runs every poll interval of serveForever()", async () => {
+  let calls = 0;
+  class Busy extends HTTPServer {
+    override serviceActions() {
+      calls++;
+    }
+  }
+  const httpd = new Busy(["127.0.0.1", 0], Hello);
+  const serving = httpd.serveForever(0.02);
+  await delay(150);
+  await httpd.shutdown();
+  await serving;
+  httpd.close();
+  assert.ok(calls >= 3, `called ${calls} times`);
+});
+
+Deno.test("verifyRequest() returning false closes the connection unserved", async () => {
+  class Picky extends HTTPServer {
+    override verifyRequest() {
+      return false;
+    }
+  }
+  const httpd = new Picky(["127.0.0.1", 0], Hello);
+  const serving = httpd.serveForever(0.05);
+  const ex = await exchange(httpd.serverPort, "GET / HTTP/1.0\r\n\r\n");
+  assert.equal(ex.text, "");
+  assert.ok(ex.closed);
+  await httpd.shutdown();
+  await serving;
+  httpd.close();
+});
+
+Deno.test("HTTPServer serves on a Unix socket path", async () => {
+  const dir = await Deno.makeTempDir();
+  const path = `${dir}/http.sock`;
+  try {
+    await using s = { ...startUnix(path) };
+    const conn = await Deno.connect({ transport: "unix", path });
+    await writeAll(conn, new TextEncoder().encode("GET / HTTP/1.0\r\n\r\n"));
+    const ex = await readAll(conn, 1000);
+    try {
+      conn.close();
+    } catch { /* closed by readAll */ }
+    assert.equal(parseResponses(ex.text)[0].body, "hello");
+    assert.equal(s.httpd.serverAddress, path);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+function startUnix(path: string) {
+  const httpd = new HTTPServer(path, Hello);
+  const serving = httpd.serveForever(0.05);
+  return {
+    httpd,
+    async [Symbol.asyncDispose]() {
+      await httpd.shutdown();
+      await serving;
+      httpd.close();
+    },
+  };
+}
+
+Deno.test("an idle keep-alive connection is closed after keepAliveTimeout", async () => {
+  await using s = startServer(Hello, { keepAliveTimeout: 0.2 });
+  const started = performance.now();
+  const ex = await exchange(s.port, "GET / HTTP/1.1\r\nHost: h\r\n\r\n", {
+    quietMs: 3000,
+  });
+  const took = performance.now() - started;
+  assert.equal(parseResponses(ex.text)[0].body, "hello");
+  assert.ok(ex.closed);
+  assert.ok(took >= 150 && took < 2000, `closed after ${took} ms`);
+});
+
+Deno.test("a request head that never completes is closed after headerTimeout", async () => {
+  await using s = startServer(Hello, { headerTimeout: 0.2 });
+  const started = performance.now();
+  const ex = await exchange(s.port, "GET / HTTP/1.1\r\nHost:", {
+    quietMs: 3000,
+  });
+  assert.ok(ex.closed);
+  assert.ok(performance.now() - started < 2000);
+});
