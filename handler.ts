@@ -556,7 +556,10 @@ export class BaseHTTPRequestHandler {
       } else {
         if (head.minor === 0) this.sendHeader("Connection", "keep-alive");
         const idle = this.#idleTimeout();
-        if (idle !== null) this.sendHeader("Keep-Alive", `timeout=${idle}`);
+        // The hint is whole seconds, rounded down so a client stops early.
+        if (idle !== null) {
+          this.sendHeader("Keep-Alive", `timeout=${Math.floor(idle)}`);
+        }
       }
     }
     this.#headersSent = true;
@@ -745,7 +748,12 @@ export class BaseHTTPRequestHandler {
     if (!(error instanceof HTTPError)) {
       this.server.handleError(this.connection, this.clientAddress, error);
     }
-    if (this.#responseFlushed) return;
+    if (this.#responseFlushed) {
+      // Part of the response is out: it ends by the close, never by a last
+      // chunk that would make it look complete.
+      this.#bodyMode = DISCARDED;
+      return;
+    }
     // Nothing of this response reached the socket: replace it.
     this.#out.length = this.#outMark;
     this.#outSize = this.#out.reduce((n, part) => n + part.length, 0);
@@ -772,12 +780,29 @@ export class BaseHTTPRequestHandler {
   }
 
   async #writeBody(data: Uint8Array | string): Promise<void> {
-    const bytes = typeof data === "string" ? encoder.encode(data) : data;
+    let bytes = typeof data === "string" ? encoder.encode(data) : data;
     if (this.#headBuffer !== null && this.#status >= 200) {
       await this.endHeaders();
     }
     this.#bodyBytes += bytes.length;
     if (this.#bodyMode === NO_BODY_YET) this.#bodyMode = RAW;
+    if (
+      this.#bodyMode === PLAIN && this.#hasLength &&
+      this.#bodyBytes > this.#bodyLength
+    ) {
+      // Bytes past the declared length would be read as the next response:
+      // send what was declared, drop the rest, and close after.
+      const excess = this.#bodyBytes - this.#bodyLength;
+      bytes = bytes.subarray(0, bytes.length - excess);
+      this.#bodyMode = DISCARDED;
+      this.closeConnection = true;
+      this.logError(
+        "response body longer than its Content-Length (%d)",
+        this.#bodyLength,
+      );
+      if (bytes.length > 0) this.#queue(bytes);
+      return;
+    }
     const mode = this.#bodyMode;
     if (mode === DISCARDED || bytes.length === 0) return;
     if (mode === CHUNKED) {
@@ -811,7 +836,10 @@ export class BaseHTTPRequestHandler {
     this.#out.length = 0;
     this.#outSize = 0;
     this.#outMark = 0;
-    this.#responseFlushed = true;
+    // Earlier pipelined responses or a 100 Continue do not commit this one.
+    if (this.#headersSent || this.#bodyMode === RAW) {
+      this.#responseFlushed = true;
+    }
     const reading = this.#deadline;
     this.#arm(this.timeout ?? this.server.writeTimeout);
     try {

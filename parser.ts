@@ -228,10 +228,19 @@ export interface RequestHead {
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const VERSION = /^HTTP\/(\d)\.(\d)$/;
 const TARGET = /^[\x21-\x7e]+$/;
-const ABSOLUTE_FORM = /^[A-Za-z][A-Za-z0-9+.\-]*:\/\/[^/?#]*/;
-const AUTHORITY_FORM = /^[^/?#@]+:\d+$/;
-const HOST =
-  /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-._~!$&'()*+,;=]|%[0-9A-Fa-f]{2})*(?::\d*)?$/;
+// uri-host (RFC 3986): an IP literal, or a reg-name of unreserved,
+// sub-delims and pct-encoded. No "@": userinfo is refused everywhere.
+const IP_LITERAL = String.raw`\[[0-9A-Fa-f:.]+\]`;
+const REG_NAME = String.raw`(?:[A-Za-z0-9\-._~!$&'()*+,;=]|%[0-9A-Fa-f]{2})`;
+// The Host field value; empty is allowed (RFC 9110 §7.2).
+const HOST = new RegExp(`^(?:${IP_LITERAL}|${REG_NAME}*)(?::\\d*)?$`);
+// CONNECT's target: uri-host ":" port, both required (RFC 9112 §3.2.3).
+const AUTHORITY_FORM = new RegExp(`^(?:${IP_LITERAL}|${REG_NAME}+):\\d+$`);
+// absolute-URI with an authority; group 1 is checked as a non-empty host.
+const ABSOLUTE_FORM = /^[A-Za-z][A-Za-z0-9+.\-]*:\/\/([^/?#]*)/;
+const ABSOLUTE_HOST = new RegExp(
+  `^(?:${IP_LITERAL}|${REG_NAME}+)(?::\\d*)?$`,
+);
 const DIGITS = /^\d+$/;
 // Control characters other than HTAB, LF and CR never belong in a head.
 const FORBIDDEN_CONTROL = /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]/;
@@ -363,6 +372,11 @@ export function parseRequestHead(
   bytes: Uint8Array,
   limits: Readonly<RequestLimits> = DEFAULT_LIMITS,
 ): RequestHead {
+  // readHead() checks this only while a head is incomplete; one that came
+  // whole in a single read is checked here.
+  if (bytes.length > limits.maxHeadBytes) {
+    throw new HTTPError(431, "Request head too large");
+  }
   const text = decodeLatin1(bytes);
   checkControls(text);
   const lines = splitLines(text);
@@ -470,11 +484,12 @@ function checkTarget(command: string, target: string): void {
   if (!TARGET.test(target)) {
     throw new HTTPError(400, `Bad request target (${pyRepr(target)})`);
   }
+  if (target[0] === "/" && command !== "CONNECT") return;
   const ok = command === "CONNECT"
     ? AUTHORITY_FORM.test(target)
-    : target[0] === "/" ||
-      (target === "*" && command === "OPTIONS") ||
-      ABSOLUTE_FORM.test(target);
+    : target === "*"
+    ? command === "OPTIONS"
+    : ABSOLUTE_HOST.test(ABSOLUTE_FORM.exec(target)?.[1] ?? "");
   if (!ok) {
     throw new HTTPError(400, `Bad request target (${pyRepr(target)})`);
   }
@@ -495,11 +510,12 @@ function checkCodings(values: string[]): true {
   if (codings.at(-1) !== "chunked") {
     throw new HTTPError(400, "Transfer-Encoding must end with chunked");
   }
-  for (let i = 0; i < codings.length - 1; i++) {
-    if (codings[i] === "chunked") {
-      throw new HTTPError(400, "chunked applied more than once");
-    }
-    throw new HTTPError(501, `Unsupported transfer coding (${codings[i]})`);
+  // A malformed message (400) outranks an unsupported coding (501).
+  if (codings.indexOf("chunked") !== codings.length - 1) {
+    throw new HTTPError(400, "chunked applied more than once");
+  }
+  if (codings.length > 1) {
+    throw new HTTPError(501, `Unsupported transfer coding (${codings[0]})`);
   }
   return true;
 }
@@ -559,31 +575,37 @@ export class BufferedReader {
   }
 
   /**
-   * Reads more from the source, keeping what is buffered.
+   * Reads more from the source, keeping what is buffered. A read takes all
+   * the free room of the buffer; the buffer grows only when it is full.
    *
-   * @param max The most bytes the buffer may hold.
+   * @param max The most bytes the buffer may grow to hold.
    * @returns `false` at the end of the source.
    */
   async fill(max: number = 1 << 20): Promise<boolean> {
     if (this.#eof) return false;
     if (this.beforeFill !== null) await this.beforeFill();
     let buf = this.#buf ??= new Uint8Array(INITIAL_BUFFER);
-    if (this.#start === this.#end) {
+    const used = this.#end - this.#start;
+    if (used === 0) {
       this.#start = this.#end = 0;
+    } else if (this.#end > buf.length >> 1 && used <= buf.length >> 1) {
+      // A little left far in: move it to the front so that the read has
+      // room, rather than reading a few bytes into the tail.
+      buf.copyWithin(0, this.#start, this.#end);
+      this.#start = 0;
+      this.#end = used;
     } else if (this.#end === buf.length) {
-      const used = this.#end - this.#start;
-      if (this.#start > 0 && used <= buf.length >> 1) {
-        buf.copyWithin(0, this.#start, this.#end);
-      } else {
-        const bigger = new Uint8Array(Math.max(used * 2, INITIAL_BUFFER));
-        bigger.set(buf.subarray(this.#start, this.#end));
-        this.#buf = buf = bigger;
-      }
+      const size = Math.min(
+        Math.max(used * 2, INITIAL_BUFFER),
+        Math.max(max, used + 1),
+      );
+      const bigger = new Uint8Array(size);
+      bigger.set(buf.subarray(this.#start, this.#end));
+      this.#buf = buf = bigger;
       this.#start = 0;
       this.#end = used;
     }
-    const room = Math.min(buf.length, Math.max(max, this.#end + 1));
-    const n = await this.source.read(buf.subarray(this.#end, room));
+    const n = await this.source.read(buf.subarray(this.#end));
     if (n === null) {
       this.#eof = true;
       return false;
@@ -673,7 +695,13 @@ export class BufferedReader {
           if (length < 2 || buf[at - 1] !== 13) {
             throw new HTTPError(400, `${what} must end with CRLF`);
           }
-          const line = decodeLatin1(buf.subarray(this.#start, at - 1));
+          // The CRLF after chunk data is the common case: skip decoding.
+          const line = length === 2
+            ? ""
+            : decodeLatin1(buf.subarray(this.#start, at - 1));
+          if (line.includes("\r")) {
+            throw new HTTPError(400, `Bare CR in ${what}`);
+          }
           this.#start += length;
           return line;
         }
@@ -687,8 +715,10 @@ export class BufferedReader {
   }
 
   /**
-   * Reads up to `max` bytes into `p`: from the buffer when it holds any,
-   * else straight from the source (no copy for large bodies).
+   * Reads up to `max` bytes into `p`: from the buffer when it holds any;
+   * else straight from the source when `p` is at least as large as the
+   * buffer (no copy for large bodies), or through the buffer (one read for
+   * many small pieces, such as small chunks with their framing).
    *
    * @param p Where to put the bytes.
    * @param max The most bytes to read.
@@ -696,21 +726,26 @@ export class BufferedReader {
    */
   async readInto(p: Uint8Array, max: number): Promise<number | null> {
     const want = Math.min(p.length, max);
-    if (this.#start < this.#end) {
-      const n = Math.min(want, this.#end - this.#start);
-      p.set(this.#buf!.subarray(this.#start, this.#start + n));
-      this.#start += n;
-      return n;
+    if (this.#start === this.#end) {
+      if (this.#eof) return null;
+      if (want >= (this.#buf?.length ?? INITIAL_BUFFER)) {
+        if (this.beforeFill !== null) await this.beforeFill();
+        const n = await this.source.read(p.subarray(0, want));
+        if (n === null) this.#eof = true;
+        return n;
+      }
+      if (!await this.fill()) return null;
     }
-    if (this.#eof) return null;
-    if (this.beforeFill !== null) await this.beforeFill();
-    const n = await this.source.read(p.subarray(0, want));
-    if (n === null) this.#eof = true;
+    const n = Math.min(want, this.#end - this.#start);
+    p.set(this.#buf!.subarray(this.#start, this.#start + n));
+    this.#start += n;
     return n;
   }
 }
 
-const CHUNK_SIZE = /^[0-9A-Fa-f]{1,13}$/;
+const CHUNK_SIZE = /^[0-9A-Fa-f]+$/;
+// Significant hex digits that always fit a safe integer (2^52 - 1).
+const MAX_CHUNK_DIGITS = 13;
 const CHUNK_EXT =
   /^(?:[ \t]*;[ \t]*[!#$%&'*+\-.^_`|~0-9A-Za-z]+(?:[ \t]*=[ \t]*(?:[!#$%&'*+\-.^_`|~0-9A-Za-z]+|"(?:[\t \x21\x23-\x5b\x5d-\x7e\x80-\xff]|\\[\t \x21-\x7e\x80-\xff])*"))?)*$/;
 
@@ -733,6 +768,12 @@ export async function readChunkSize(
   const hex = line.slice(0, end);
   if (!CHUNK_SIZE.test(hex) || !CHUNK_EXT.test(line.slice(end))) {
     throw new HTTPError(400, `Bad chunk size line (${pyRepr(line)})`);
+  }
+  // Leading zeros are valid (1*HEXDIG); only the significant digits count.
+  let first = 0;
+  while (first < hex.length - 1 && hex[first] === "0") first++;
+  if (hex.length - first > MAX_CHUNK_DIGITS) {
+    throw new HTTPError(400, "Chunk size too large");
   }
   return parseInt(hex, 16);
 }

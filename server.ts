@@ -57,6 +57,9 @@ function isClosedListener(error: unknown): boolean {
     error instanceof Deno.errors.Interrupted;
 }
 
+// What a wait resolves to when its caller stops waiting for a connection.
+const STOPPED = Symbol("stopped");
+
 function sleep(seconds: number): { promise: Promise<void>; cancel(): void } {
   let id: ReturnType<typeof setTimeout> | undefined;
   const promise = new Promise<void>((resolve) => {
@@ -120,7 +123,9 @@ export class HTTPServer implements AsyncDisposable {
 
   #handlers = new Set<BaseHTTPRequestHandler>();
   #tasks = new Set<Promise<void>>();
-  #pendingAccept: Promise<Deno.Conn | null> | null = null;
+  // An accept still pending when its caller stopped waiting (a timeout, a
+  // stop); the next caller takes it, so an accepted connection is never lost.
+  #accepting: Promise<Deno.Conn | null> | null = null;
   #serving: Promise<void> | null = null;
   #stop: (() => void) | null = null;
   #shuttingDown = false;
@@ -218,8 +223,8 @@ export class HTTPServer implements AsyncDisposable {
   }
 
   async #serveForever(pollInterval: number): Promise<void> {
-    const stopped = new Promise<null>((resolve) => {
-      this.#stop = () => resolve(null);
+    const stopped = new Promise<typeof STOPPED>((resolve) => {
+      this.#stop = () => resolve(STOPPED);
     });
     const actions = setInterval(() => {
       Promise.resolve(this.serviceActions()).catch((error) =>
@@ -234,6 +239,8 @@ export class HTTPServer implements AsyncDisposable {
           continue;
         }
         const conn = await Promise.race([this.#accept(), stopped]);
+        if (conn === STOPPED) break;
+        this.#accepting = null;
         if (conn === null) break;
         this.#track(this.#serve(conn));
       }
@@ -258,18 +265,19 @@ export class HTTPServer implements AsyncDisposable {
    * passes first, calls {@linkcode handleTimeout} instead.
    */
   async handleRequest(): Promise<void> {
-    let conn: Deno.Conn | null | undefined;
+    let conn: Deno.Conn | null | typeof STOPPED;
     if (this.timeout === null) {
       conn = await this.#accept();
     } else {
       const timer = sleep(this.timeout);
       conn = await Promise.race([
         this.#accept(),
-        timer.promise.then(() => undefined),
+        timer.promise.then((): typeof STOPPED => STOPPED),
       ]);
       timer.cancel();
-      if (conn === undefined) return await this.handleTimeout();
+      if (conn === STOPPED) return await this.handleTimeout();
     }
+    this.#accepting = null;
     if (conn !== null) await this.#track(this.#serve(conn));
   }
 
@@ -397,20 +405,25 @@ export class HTTPServer implements AsyncDisposable {
       // Already closed.
     }
     for (const handler of this.#handlers) this.closeRequest(handler.connection);
+    // A connection accepted that no loop took is closed, not leaked.
+    this.#accepting?.then((conn) => {
+      if (conn !== null) this.closeRequest(conn);
+    });
+    this.#accepting = null;
   }
 
   /** Shuts down, closes, and waits for every connection to end. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.shutdown();
+    const accepting = this.#accepting;
     this.close();
     await Promise.allSettled(this.#tasks);
-    await this.#pendingAccept;
+    await accepting;
   }
 
+  /** The next connection, or `null` once the listener is closed. */
   #accept(): Promise<Deno.Conn | null> {
-    return this.#pendingAccept ??= this.#acceptOne().finally(() => {
-      this.#pendingAccept = null;
-    });
+    return this.#accepting ??= this.#acceptOne();
   }
 
   async #acceptOne(): Promise<Deno.Conn | null> {

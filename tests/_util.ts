@@ -10,7 +10,6 @@ import {
 } from "../mod.ts";
 
 const encoder = new TextEncoder();
-const decoder = new TextDecoder("latin1");
 
 /** A running server that stops itself when disposed. */
 export interface TestServer extends AsyncDisposable {
@@ -140,7 +139,43 @@ export async function readAll(
 }
 
 function concatText(chunks: Uint8Array[]): string {
-  return chunks.map((c) => decoder.decode(c)).join("");
+  return chunks.map(latin1).join("");
+}
+
+/**
+ * Decodes bytes as ISO-8859-1, byte for byte (`TextDecoder("latin1")` is
+ * windows-1252, which maps 0x80–0x9F elsewhere).
+ */
+export function latin1(bytes: Uint8Array): string {
+  let text = "";
+  for (let i = 0; i < bytes.length; i += 8192) {
+    text += String.fromCharCode(...bytes.subarray(i, i + 8192));
+  }
+  return text;
+}
+
+/** Encodes a string of code points 0–255 as those bytes. */
+export function latin1Bytes(text: string): Uint8Array {
+  return Uint8Array.from(text, (c) => c.charCodeAt(0));
+}
+
+/**
+ * Resolves as `promise` does, or to `null` after `ms` milliseconds; the
+ * timer is cleared either way (no leaked timer).
+ */
+export async function within<T>(
+  promise: Promise<T>,
+  ms: number,
+): Promise<T | null> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<null>((resolve) => {
+    timer = setTimeout(() => resolve(null), ms);
+  });
+  try {
+    return await Promise.race([promise, late]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** Waits `ms` milliseconds. */
@@ -157,9 +192,17 @@ export interface ParsedResponse {
   get(name: string): string | undefined;
 }
 
-/** Parses consecutive responses from raw text (Content-Length, chunked, or to the end). */
-export function parseResponses(text: string, head = false): ParsedResponse[] {
+/**
+ * Parses consecutive responses from raw text (Content-Length, chunked, or to
+ * the end). `head` says which responses answer HEAD (and so have no body):
+ * all of them, or those whose index the function accepts.
+ */
+export function parseResponses(
+  text: string,
+  head: boolean | ((index: number) => boolean) = false,
+): ParsedResponse[] {
   const out: ParsedResponse[] = [];
+  const isHead = typeof head === "function" ? head : () => head;
   let at = 0;
   while (at < text.length) {
     const end = text.indexOf("\r\n\r\n", at);
@@ -176,7 +219,9 @@ export function parseResponses(text: string, head = false): ParsedResponse[] {
     at = end + 4;
     let body = "";
     const length = get("content-length");
-    if (head || status < 200 || status === 204 || status === 304) {
+    if (
+      isHead(out.length) || status < 200 || status === 204 || status === 304
+    ) {
       // no body
     } else if (get("transfer-encoding") === "chunked") {
       while (true) {

@@ -230,26 +230,114 @@ Deno.test("BufferedReader parses the same at every read size, down to one byte a
   }
 });
 
-Deno.test("parseRequestHead() gives the same result for a head split at every byte boundary", async () => {
-  const text = "GET /p HTTP/1.1\r\nHost: h\r\nA: 1\r\nB:2\r\n\r\n";
-  const bytes = encoder.encode(text);
-  const expected = parseRequestHead(bytes);
-  for (let cut = 1; cut < bytes.length; cut++) {
-    const parts = [bytes.subarray(0, cut), bytes.subarray(cut)];
-    let i = 0;
-    const reader = new BufferedReader({
-      read(p) {
-        const part = parts[i++];
-        if (part === undefined) return Promise.resolve(null);
-        p.set(part);
-        return Promise.resolve(part.length);
-      },
-    });
-    const got = await reader.readHead();
+/** Requests that must parse the same however their bytes arrive. */
+const SPLIT_SET: string[] = [
+  "GET /p HTTP/1.1\r\nHost: h\r\nA: 1\r\nB:2\r\n\r\n",
+  "\r\n\nGET / HTTP/1.1\nHost: h\nX: a\tb \n\n",
+  "GET http://example.com/x?y#z HTTP/1.1\r\nHost: example.com\r\n\r\n",
+  "OPTIONS * HTTP/1.0\r\nX: caf\xe9\r\n\r\n",
+  "POST /a HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n\r\nhello" +
+  "POST /b HTTP/1.1\r\nHost: h\r\nContent-Length: 0\r\n\r\n",
+  "PUT / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n" +
+  '3;a=1;b="x;y"\r\nabc\r\n000A\r\n0123456789\r\n0\r\nT: 1\r\nU: 2\r\n\r\n' +
+  "GET /next HTTP/1.1\r\nHost: h\r\n\r\n",
+  // Refused ones must be refused with the same status at every split.
+  "GET / HTTP/1.1\r\nHost: h\rX: 1\r\n\r\n",
+  "GET / HTTP/1.1\r\nHost : h\r\n\r\n",
+  "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n",
+  "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\n0\r\n\r\n",
+  "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\nT: a\rb\r\n\r\n",
+  "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 9\r\n\r\ncut",
+  "GET / HTTP/1.1\r\nHost: h\r\n",
+];
+
+/** Reads every request from `reader`: heads, bodies, trailers, or the error that stops it. */
+async function readAllRequests(reader: BufferedReader): Promise<unknown[]> {
+  const out: unknown[] = [];
+  try {
+    while (true) {
+      const h = await reader.readHead();
+      if (h === null) return out;
+      const body = new BodyReader(reader, h);
+      const bytes = await body.bytes();
+      out.push([
+        h.requestline,
+        h.command,
+        h.target,
+        h.version,
+        h.headers.items(),
+        h.contentLength,
+        h.chunked,
+        [...bytes],
+        body.trailers?.items() ?? null,
+      ]);
+    }
+  } catch (error) {
+    if (!(error instanceof HTTPError)) throw error;
+    out.push({ status: error.status, message: error.message });
+    return out;
+  }
+}
+
+/** A source that hands out the given parts, one per read. */
+function parts(...pieces: Uint8Array[]): Reader {
+  let i = 0;
+  return {
+    read(p: Uint8Array): Promise<number | null> {
+      const part = pieces[i];
+      if (part === undefined) return Promise.resolve(null);
+      const n = Math.min(p.length, part.length);
+      p.set(part.subarray(0, n));
+      if (n === part.length) i++;
+      else pieces[i] = part.subarray(n);
+      return Promise.resolve(n);
+    },
+  };
+}
+
+Deno.test("every request parses the same split at every byte boundary and fed one byte at a time", async () => {
+  for (const text of SPLIT_SET) {
+    const bytes = Uint8Array.from(text, (c) => c.charCodeAt(0));
+    const whole = await readAllRequests(new BufferedReader(parts(bytes)));
+    assert.ok(whole.length > 0);
+    for (let cut = 1; cut < bytes.length; cut++) {
+      const split = new BufferedReader(
+        parts(bytes.subarray(0, cut), bytes.subarray(cut)),
+      );
+      assert.deepEqual(
+        await readAllRequests(split),
+        whole,
+        `${JSON.stringify(text)} cut at ${cut}`,
+      );
+    }
+    const trickle = new BufferedReader(source(bytes, 1));
     assert.deepEqual(
-      [got?.requestline, got?.headers.items()],
-      [expected.requestline, expected.headers.items()],
-      `cut at ${cut}`,
+      await readAllRequests(trickle),
+      whole,
+      `${JSON.stringify(text)} one byte at a time`,
+    );
+  }
+});
+
+Deno.test("requests that cross the buffer's size parse the same at every read size (growth and compaction)", async () => {
+  const big = "x".repeat(5000);
+  const chunks = [4093, 1, 4096, 10].map((n, i) =>
+    `${n.toString(16)}\r\n${String(i).repeat(n)}\r\n`
+  ).join("");
+  const text = `GET /a HTTP/1.1\r\nHost: h\r\nBig: ${big}\r\n\r\n` +
+    `POST /b HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n${chunks}0\r\n\r\n` +
+    `POST /c HTTP/1.1\r\nHost: h\r\nContent-Length: 6000\r\n\r\n${
+      "c".repeat(6000)
+    }` +
+    "GET /d HTTP/1.1\r\nHost: h\r\n\r\n".repeat(300);
+  const bytes = encoder.encode(text);
+  const whole = await readAllRequests(new BufferedReader(parts(bytes)));
+  assert.equal(whole.length, 303);
+  for (const step of [1, 2, 7, 100, 4095, 4096, 4097, 9000]) {
+    assert.deepEqual(
+      await readAllRequests(new BufferedReader(source(bytes, step))),
+      whole,
+      `step ${step}`,
     );
   }
 });

@@ -87,6 +87,26 @@ Deno.test("handleRequest() calls handleTimeout() when timeout passes first", asy
   assert.equal(timeouts, 1);
 });
 
+Deno.test("a connection that arrives after handleRequest() timed out is served by the next call, not lost", async () => {
+  await using httpd = new HTTPServer(["127.0.0.1", 0], Hello);
+  let timeouts = 0;
+  httpd.handleTimeout = () => {
+    timeouts++;
+  };
+  httpd.timeout = 0.05;
+  await httpd.handleRequest();
+  assert.equal(timeouts, 1);
+  // Between two calls (the loop doing other work), a client connects.
+  const client = exchange(httpd.serverPort, "GET / HTTP/1.0\r\n\r\n", {
+    quietMs: 2000,
+  });
+  await delay(100);
+  httpd.timeout = 2;
+  await httpd.handleRequest();
+  assert.equal(timeouts, 1);
+  assert.equal(parseResponses((await client).text)[0].body, "hello");
+});
+
 Deno.test("serveForever() serves connections concurrently; shutdown() resolves when it stops", async () => {
   const httpd = new HTTPServer(["127.0.0.1", 0], Hello);
   const serving = httpd.serveForever(0.05);
