@@ -1,0 +1,854 @@
+// Copyright 2026 the basehttp authors. MIT license.
+/**
+ * {@linkcode SimpleHTTPRequestHandler}: Python's handler that serves the
+ * files under a directory, with what Python lacks: `ETag`, RFC 9110
+ * conditional and range requests, a MIME database, and a root that
+ * symlinks cannot escape.
+ *
+ * @example Serve a directory
+ * ```ts
+ * import { HTTPServer } from "@basehttp/server";
+ * import { simpleHandler } from "@basehttp/server/static";
+ * import assert from "node:assert/strict";
+ *
+ * const root = await Deno.makeTempDir();
+ * await Deno.writeTextFile(`${root}/hello.txt`, "hello\n");
+ * class Quiet extends simpleHandler({ directory: root }) {
+ *   override logMessage(): void {}
+ * }
+ *
+ * await using httpd = new HTTPServer(["127.0.0.1", 0], Quiet);
+ * const serving = httpd.serveForever();
+ * const response = await fetch(`http://127.0.0.1:${httpd.serverPort}/hello.txt`);
+ * assert.equal(response.headers.get("content-type"), "text/plain; charset=utf-8");
+ * assert.equal(await response.text(), "hello\n");
+ * await httpd.shutdown();
+ * await serving;
+ * await Deno.remove(root, { recursive: true });
+ * ```
+ *
+ * @module
+ */
+
+import mimeDb from "npm:mime-db@^1.54.0";
+import {
+  BaseHTTPRequestHandler,
+  type ClientAddress,
+  htmlEscape,
+  type ResponseWriter,
+} from "./handler.ts";
+import type { HTTPServer } from "./server.ts";
+
+/** One entry of the `mime-db` package. */
+interface MimeEntry {
+  source?: string;
+  charset?: string;
+  extensions?: string[];
+}
+
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
+const ABSOLUTE_FORM = /^[A-Za-z][A-Za-z0-9+.\-]*:\/\/[^/?#]*/;
+const WINDOWS = Deno.build.os === "windows";
+const SEP = WINDOWS ? "\\" : "/";
+const CHUNK_SIZE = 65536;
+const encoder = new TextEncoder();
+
+/** Ranks a type for an extension that several types claim; higher wins. */
+function mimeRank(type: string, entry: MimeEntry): number[] {
+  const [top, sub] = type.split("/");
+  // A registered tree beats vendor trees, which beat x- and personal ones.
+  const facet = /^(x-|x\.)/.test(sub)
+    ? 1
+    : sub.startsWith("prs.")
+    ? 0
+    : sub.startsWith("vnd.")
+    ? 2
+    : 3;
+  const source = ["nginx", "apache", undefined, "iana"].indexOf(entry.source);
+  // video/mp4 over application/mp4, text/xml over application/xml.
+  const kind = top === "application" ? 0 : 1;
+  return [facet, source, kind, -type.length];
+}
+
+function outranks(a: number[], b: number[]): boolean {
+  for (let i = 0; i < a.length; i++) {
+    if (a[i] !== b[i]) return a[i] > b[i];
+  }
+  return false;
+}
+
+/** Extension (lower case, no dot) → Content-Type, built once from mime-db. */
+const MIME_TYPES: ReadonlyMap<string, string> = (() => {
+  const best = new Map<string, { type: string; rank: number[] }>();
+  const db = mimeDb as Record<string, MimeEntry>;
+  for (const [type, entry] of Object.entries(db)) {
+    if (type === "application/octet-stream") continue; // that is the fallback
+    const rank = mimeRank(type, entry);
+    for (const ext of entry.extensions ?? []) {
+      const held = best.get(ext);
+      if (held === undefined || outranks(rank, held.rank)) {
+        best.set(ext, { type, rank });
+      }
+    }
+  }
+  const types = new Map<string, string>();
+  for (const [ext, { type }] of best) {
+    const utf8 = type.startsWith("text/") || type.endsWith("+json") ||
+      db[type]?.charset?.toUpperCase() === "UTF-8";
+    types.set(ext, utf8 ? `${type}; charset=utf-8` : type);
+  }
+  return types;
+})();
+
+/** Python's `extensions_map`: the types its `mimetypes` gets wrong. */
+const PYTHON_EXTENSIONS_MAP: Readonly<Record<string, string>> = Object.freeze({
+  ".gz": "application/gzip",
+  ".Z": "application/octet-stream",
+  ".bz2": "application/x-bzip2",
+  ".xz": "application/x-xz",
+});
+
+/** The file and the byte span that {@linkcode SimpleHTTPRequestHandler.sendHead} leaves to send. */
+export interface FileBody {
+  /** The open file, positioned at the first byte to send. */
+  file: Deno.FsFile;
+  /** How many bytes to send from there. */
+  length: number;
+}
+
+/** A path that resolved inside the root, and what it is. */
+interface Resolved {
+  real: string;
+  info: Deno.FileInfo;
+}
+
+/** The request-target's path: no scheme and authority, query or fragment. */
+function urlPathOf(target: string): string {
+  const absolute = ABSOLUTE_FORM.exec(target);
+  let path = absolute === null ? target : target.slice(absolute[0].length);
+  const end = path.search(/[?#]/);
+  if (end !== -1) path = path.slice(0, end);
+  // "//host" would be a network-path reference in a Location.
+  path = path.replace(/^\/+/, "/");
+  return path.startsWith("/") ? path : "/" + path;
+}
+
+/** The query and fragment of a request-target, with their `?` / `#`. */
+function suffixOf(target: string): string {
+  const end = target.search(/[?#]/);
+  return end === -1 ? "" : target.slice(end);
+}
+
+function decodePath(path: string): string | null {
+  try {
+    return decodeURIComponent(path);
+  } catch {
+    return null; // bad %-escape or not UTF-8
+  }
+}
+
+function isAbsolutePath(path: string): boolean {
+  return WINDOWS ? /^([A-Za-z]:)?[\\/]/.test(path) : path.startsWith("/");
+}
+
+/** `path` made absolute and without trailing separators. */
+function absolutePath(path: string): string {
+  const full = isAbsolutePath(path) ? path : `${Deno.cwd()}${SEP}${path}`;
+  const trimmed = full.replace(/[\\/]+$/, "");
+  return trimmed === "" || /^[A-Za-z]:$/.test(trimmed)
+    ? trimmed + SEP
+    : trimmed;
+}
+
+function joinPath(dir: string, name: string): string {
+  return dir.endsWith("/") || dir.endsWith(SEP)
+    ? dir + name
+    : `${dir}${SEP}${name}`;
+}
+
+const WEEKDAY = "(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)";
+const MONTH_NAMES = "Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split(
+  " ",
+);
+const MONTH = `(${MONTH_NAMES.join("|")})`;
+const TIME = "(\\d\\d):(\\d\\d):(\\d\\d)";
+const IMF_FIXDATE = new RegExp(
+  `^${WEEKDAY}, (\\d\\d) ${MONTH} (\\d{4}) ${TIME} GMT$`,
+);
+const RFC850_DATE = new RegExp(
+  `^(?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day, (\\d\\d)-${MONTH}-(\\d\\d) ${TIME} GMT$`,
+);
+const ASCTIME_DATE = new RegExp(
+  `^${WEEKDAY} ${MONTH} ( \\d|\\d\\d) ${TIME} (\\d{4})$`,
+);
+
+/**
+ * Parses an HTTP-date in any of RFC 9110's three forms.
+ *
+ * @returns Seconds since the epoch, or `null` when it is not a valid date.
+ */
+function parseHTTPDate(value: string): number | null {
+  let day: string, month: string, year: number, h: string, m: string, s: string;
+  let match = IMF_FIXDATE.exec(value);
+  if (match !== null) {
+    [, day, month, , h, m, s] = match;
+    year = Number(match[3]);
+  } else if ((match = RFC850_DATE.exec(value)) !== null) {
+    [, day, month, , h, m, s] = match;
+    // A two-digit year more than 50 years ahead is in the past (§5.6.7).
+    const now = new Date().getUTCFullYear();
+    year = 2000 + Number(match[3]);
+    if (year > now + 50) year -= 100;
+  } else if ((match = ASCTIME_DATE.exec(value)) !== null) {
+    [, month, day, h, m, s] = match;
+    year = Number(match[6]);
+  } else {
+    return null;
+  }
+  const d = Number(day), hh = Number(h), mm = Number(m), ss = Number(s);
+  if (d < 1 || d > 31 || hh > 23 || mm > 59 || ss > 60) return null;
+  return Date.UTC(year, MONTH_NAMES.indexOf(month), d, hh, mm, ss) / 1000;
+}
+
+/** The entity-tags of an `If-Match` / `If-None-Match` value, or `["*"]`. */
+function parseETags(values: string[]): string[] {
+  const value = values.join(",").trim();
+  if (value === "*") return ["*"];
+  return value.match(/(?:W\/)?"[\x21\x23-\x7e\x80-\xff]*"/g) ?? [];
+}
+
+/** Sizes for people: `512 B`, `1.5 KiB`, `32.0 MiB`. */
+function formatSize(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  const units = ["KiB", "MiB", "GiB", "TiB", "PiB"];
+  let size = bytes / 1024;
+  let unit = 0;
+  while (size >= 1024 && unit < units.length - 1) {
+    size /= 1024;
+    unit++;
+  }
+  return `${size.toFixed(1)} ${units[unit]}`;
+}
+
+/** Escapes text for HTML content and double-quoted attributes. */
+function escapeAttribute(text: string): string {
+  return htmlEscape(text).replaceAll('"', "&quot;");
+}
+
+const LISTING_STYLE = `:root { color-scheme: light dark; }
+body { font-family: system-ui, sans-serif; margin: 1em; line-height: 1.4; }
+h1 { font-size: 1.25em; overflow-wrap: anywhere; }
+table { border-collapse: collapse; width: 100%; }
+th, td { padding: 0.25em 0.75em 0.25em 0; text-align: left; vertical-align: top; }
+td:first-child { overflow-wrap: anywhere; }
+.size, .modified { white-space: nowrap; }
+.size { text-align: right; font-variant-numeric: tabular-nums; }
+@media (max-width: 32em) { .modified { display: none; } }`;
+
+/**
+ * Python's `SimpleHTTPRequestHandler`: serves GET and HEAD from the files
+ * under {@linkcode directory}; other methods get 501.
+ *
+ * The server constructs handlers itself, so configuration goes in a
+ * subclass (or use {@linkcode simpleHandler}):
+ *
+ * @example Configure by subclassing
+ * ```ts ignore
+ * import { HTTPServer } from "@basehttp/server";
+ * import { SimpleHTTPRequestHandler } from "@basehttp/server/static";
+ *
+ * class Public extends SimpleHTTPRequestHandler {
+ *   override directory = "/srv/www";
+ *   override protocolVersion = "HTTP/1.1";
+ * }
+ * await new HTTPServer(["127.0.0.1", 8000], Public).serveForever();
+ * ```
+ */
+export class SimpleHTTPRequestHandler extends BaseHTTPRequestHandler {
+  /** First part of the `Server` header. */
+  override serverVersion = "SimpleHTTP/0.6";
+  /** The directory served; defaults to the working directory at construction. */
+  directory: string = Deno.cwd();
+  /** Files served for a directory URL, the first that exists. */
+  indexPages: readonly string[] = ["index.html", "index.htm"];
+  /**
+   * Extension (with its dot) → Content-Type, consulted before the MIME
+   * database; by default Python's four entries.
+   */
+  extensionsMap: Readonly<Record<string, string>> = PYTHON_EXTENSIONS_MAP;
+  /** Serve names starting with `.` (and list them); by default they are 404. */
+  showDotfiles = false;
+  /** Serve symlinks that resolve outside {@linkcode directory}. */
+  followSymlinks = false;
+  /** List directories that have no index page; otherwise answer 403. */
+  showDirListing = true;
+  /**
+   * Header fields added to 200 and 206 responses for files and listings
+   * (Python 3.15's `extra_response_headers`).
+   */
+  extraResponseHeaders: readonly (readonly [string, string])[] = [];
+  /** Send `Access-Control-Allow-Origin: *` with every response. */
+  cors = false;
+
+  #root: Promise<string | null> | null = null;
+  #buffer: Uint8Array | null = null;
+  // Fields for the next sendResponse(), for errors that need one (416).
+  #nextHeaders: [string, string][] = [];
+
+  /** Serves a file or a directory listing. */
+  async do_GET(): Promise<void> {
+    const body = await this.sendHead();
+    if (body === null) return;
+    if (body instanceof Uint8Array) return await this.wfile.write(body);
+    try {
+      await this.copyfile(body.file, this.wfile, body.length);
+    } finally {
+      body.file.close();
+    }
+  }
+
+  /** Sends the same header fields as {@linkcode do_GET}, without the body. */
+  async do_HEAD(): Promise<void> {
+    const body = await this.sendHead();
+    if (body !== null && !(body instanceof Uint8Array)) body.file.close();
+  }
+
+  /**
+   * Queues the status line, `Server` and `Date`, and with {@linkcode cors}
+   * `Access-Control-Allow-Origin: *`.
+   *
+   * @param code The status code, 100–999.
+   * @param message The reason phrase; defaults to the status phrase.
+   */
+  override sendResponse(code: number, message?: string): void {
+    super.sendResponse(code, message);
+    if (this.cors) this.sendHeader("Access-Control-Allow-Origin", "*");
+    for (const [name, value] of this.#nextHeaders) this.sendHeader(name, value);
+    this.#nextHeaders = [];
+  }
+
+  /**
+   * Answers the request's head: a redirect, an error, a 304 or the header
+   * fields of a file or listing.
+   *
+   * @returns What {@linkcode do_GET} still has to send: a file span, a
+   * listing's bytes, or `null` when the response is complete.
+   */
+  async sendHead(): Promise<FileBody | Uint8Array | null> {
+    const path = this.translatePath(this.path);
+    let found = path === null ? null : await this.#resolve(path);
+    if (path === null || found === null) {
+      await this.sendError(404, "File not found");
+      return null;
+    }
+    let filePath = path;
+    if (found.info.isDirectory) {
+      const urlPath = urlPathOf(this.path);
+      if (!(decodePath(urlPath) ?? urlPath).endsWith("/")) {
+        this.sendResponse(301);
+        this.sendHeader("Location", urlPath + "/" + suffixOf(this.path));
+        this.sendHeader("Content-Length", "0");
+        await this.endHeaders();
+        return null;
+      }
+      let index: Resolved | null = null;
+      for (const name of this.indexPages) {
+        index = await this.#resolve(joinPath(found.real, name));
+        if (index?.info.isFile) {
+          filePath = joinPath(path, name);
+          break;
+        }
+        index = null;
+      }
+      if (index === null) {
+        if (!this.showDirListing) {
+          await this.sendError(403, "Directory listing is disabled");
+          return null;
+        }
+        return await this.listDirectory(found.real);
+      }
+      found = index;
+    } else if (path.endsWith("/")) {
+      await this.sendError(404, "File not found"); // a file is not a directory
+      return null;
+    }
+    if (!found.info.isFile) {
+      await this.sendError(404, "File not found"); // a FIFO would block
+      return null;
+    }
+    let file: Deno.FsFile;
+    try {
+      file = await Deno.open(found.real, { read: true });
+    } catch {
+      await this.sendError(404, "File not found");
+      return null;
+    }
+    try {
+      return await this.#sendFileHead(file, this.guessType(filePath));
+    } catch (error) {
+      file.close();
+      throw error;
+    }
+  }
+
+  /** Sends the head for an open file; returns the span to send, or null. */
+  async #sendFileHead(
+    file: Deno.FsFile,
+    ctype: string,
+  ): Promise<FileBody | null> {
+    const info = await file.stat();
+    const size = info.size;
+    const mtime = Math.floor((info.mtime?.getTime() ?? 0) / 1000);
+    const etag = `"${size.toString(16)}-${
+      (info.mtime?.getTime() ?? 0).toString(16)
+    }${info.ino === null ? "" : "-" + info.ino.toString(16)}"`;
+    const lastModified = this.dateTimeString(mtime);
+
+    const outcome = this.#preconditions(etag, mtime);
+    if (outcome !== 200) {
+      file.close();
+      if (outcome === 412) {
+        await this.sendError(412);
+        return null;
+      }
+      this.sendResponse(304);
+      this.sendHeader("ETag", etag);
+      this.sendHeader("Last-Modified", lastModified);
+      this.sendHeader("Accept-Ranges", "bytes");
+      await this.endHeaders();
+      return null;
+    }
+
+    const range = this.#range(size, etag, mtime);
+    if (range === "unsatisfiable") {
+      file.close();
+      this.#nextHeaders = [
+        ["Content-Range", `bytes */${size}`],
+        ["Accept-Ranges", "bytes"],
+      ];
+      await this.sendError(416);
+      return null;
+    }
+    const [start, end] = range ?? [0, size - 1];
+    const length = end - start + 1;
+    this.sendResponse(range === null ? 200 : 206);
+    this.sendHeader("Content-Type", ctype);
+    this.sendHeader("Content-Length", String(length));
+    if (range !== null) {
+      this.sendHeader("Content-Range", `bytes ${start}-${end}/${size}`);
+    }
+    this.sendHeader("Accept-Ranges", "bytes");
+    this.sendHeader("Last-Modified", lastModified);
+    this.sendHeader("ETag", etag);
+    this.#sendExtraResponseHeaders();
+    await this.endHeaders();
+    if (start > 0) await file.seek(start, Deno.SeekMode.Start);
+    return { file, length };
+  }
+
+  /**
+   * RFC 9110 §13.2.2: If-Match, If-Unmodified-Since, If-None-Match, then
+   * If-Modified-Since.
+   *
+   * @returns 200 to go on, 304 or 412.
+   */
+  #preconditions(etag: string, mtime: number): 200 | 304 | 412 {
+    const headers = this.headers;
+    if (headers.has("if-match")) {
+      const tags = parseETags(headers.getAll("if-match"));
+      // Strong comparison: a weak tag never matches.
+      if (!tags.includes("*") && !tags.includes(etag)) return 412;
+    } else if (headers.has("if-unmodified-since")) {
+      const since = parseHTTPDate(headers.get("if-unmodified-since")!.trim());
+      if (since !== null && mtime > since) return 412;
+    }
+    if (headers.has("if-none-match")) {
+      const tags = parseETags(headers.getAll("if-none-match"));
+      // Weak comparison: W/"x" matches "x".
+      const matched = tags.some((tag) =>
+        tag === "*" || tag.replace(/^W\//, "") === etag
+      );
+      // For GET and HEAD it is 304; anything else would be 412.
+      if (matched) return 304;
+    } else if (headers.has("if-modified-since")) {
+      const since = parseHTTPDate(headers.get("if-modified-since")!.trim());
+      if (since !== null && mtime <= since) return 304;
+    }
+    return 200;
+  }
+
+  /**
+   * A single byte range of a GET (RFC 9110 §14), when it applies.
+   *
+   * @returns `[first, last]`, `"unsatisfiable"`, or `null` for the whole file.
+   */
+  #range(
+    size: number,
+    etag: string,
+    mtime: number,
+  ): [number, number] | "unsatisfiable" | null {
+    // Only GET has range semantics; HEAD gets the 200 header fields.
+    if (this.command !== "GET" || size === 0) return null;
+    const values = this.headers.getAll("range");
+    if (values.length !== 1) return null;
+    const ifRange = this.headers.get("if-range")?.trim();
+    if (ifRange !== undefined && ifRange !== null) {
+      if (ifRange.startsWith('"') || ifRange.startsWith("W/")) {
+        if (ifRange !== etag) return null; // strong comparison
+      } else if (parseHTTPDate(ifRange) !== mtime) {
+        return null;
+      }
+    }
+    // Multiple ranges, other units and bad syntax all get the whole file.
+    const match = /^bytes=[ \t]*(\d*)-(\d*)[ \t]*$/i.exec(values[0].trim());
+    if (match === null || (match[1] === "" && match[2] === "")) return null;
+    if (match[1] === "") {
+      const suffix = Number(match[2]);
+      if (suffix === 0) return "unsatisfiable";
+      return [Math.max(0, size - suffix), size - 1];
+    }
+    const first = Number(match[1]);
+    const last = match[2] === "" ? Infinity : Number(match[2]);
+    if (last < first) return null; // invalid, so ignored
+    if (first >= size) return "unsatisfiable";
+    return [first, Math.min(last, size - 1)];
+  }
+
+  #sendExtraResponseHeaders(): void {
+    for (const [name, value] of this.extraResponseHeaders) {
+      this.sendHeader(name, value);
+    }
+  }
+
+  /**
+   * Sends the header fields of an HTML listing of `path` and returns its
+   * bytes; answers 404 and returns `null` when it cannot be read.
+   *
+   * @param path The directory's path on disk.
+   * @returns The listing, or `null`.
+   */
+  async listDirectory(path: string): Promise<Uint8Array | null> {
+    interface Row {
+      name: string;
+      href: string;
+      text: string;
+      size: number | null;
+      mtime: Date | null;
+    }
+    const names: Deno.DirEntry[] = [];
+    try {
+      for await (const entry of Deno.readDir(path)) names.push(entry);
+    } catch {
+      await this.sendError(404, "No permission to list directory");
+      return null;
+    }
+    const rows = (await Promise.all(names.map(async (entry) => {
+      if (entry.name.startsWith(".") && !this.showDotfiles) return null;
+      const full = joinPath(path, entry.name);
+      // Only what would be served is listed: no links out of the root.
+      const found = await this.#resolve(full);
+      if (found === null) return null;
+      const isDir = found.info.isDirectory;
+      if (!isDir && !found.info.isFile) return null; // FIFOs, sockets, devices
+      const row: Row = {
+        name: entry.name,
+        href: encodeURIComponent(entry.name) + (isDir ? "/" : ""),
+        // Python's marks: "dir/", and "link@" for a symlink of either kind.
+        text: entry.name + (entry.isSymlink ? "@" : isDir ? "/" : ""),
+        size: isDir ? null : found.info.size,
+        mtime: found.info.mtime,
+      };
+      return row;
+    }))).filter((row): row is Row => row !== null);
+    rows.sort((a, b) => {
+      const x = a.name.toLowerCase(), y = b.name.toLowerCase();
+      return x < y ? -1 : x > y ? 1 : a.name < b.name ? -1 : 1;
+    });
+
+    const urlPath = urlPathOf(this.path);
+    const title = escapeAttribute(
+      `Directory listing for ${decodePath(urlPath) ?? urlPath}`,
+    );
+    const lines = [
+      "<!DOCTYPE HTML>",
+      '<html lang="en">',
+      "<head>",
+      '<meta charset="utf-8">',
+      '<meta name="viewport" content="width=device-width, initial-scale=1">',
+      `<style type="text/css">\n${LISTING_STYLE}\n</style>`,
+      `<title>${title}</title>`,
+      "</head>",
+      "<body>",
+      `<h1>${title}</h1>`,
+      "<hr>",
+      "<table>",
+      '<thead><tr><th>Name</th><th class="size">Size</th>' +
+      '<th class="modified">Modified (UTC)</th></tr></thead>',
+      "<tbody>",
+    ];
+    if (urlPath !== "/") {
+      lines.push('<tr><td><a href="../">../</a></td><td></td><td></td></tr>');
+    }
+    for (const row of rows) {
+      const size = row.size === null
+        ? "-"
+        : `<span title="${row.size} bytes">${formatSize(row.size)}</span>`;
+      const iso = row.mtime?.toISOString() ?? "";
+      const when = iso === ""
+        ? ""
+        : `<time datetime="${iso}">${iso.slice(0, 10)} ${
+          iso.slice(11, 19)
+        }</time>`;
+      lines.push(
+        `<tr><td><a href="${escapeAttribute(row.href)}">${
+          escapeAttribute(row.text)
+        }</a></td><td class="size">${size}</td><td class="modified">${when}</td></tr>`,
+      );
+    }
+    lines.push("</tbody>", "</table>", "<hr>", "</body>", "</html>", "");
+    const body = encoder.encode(lines.join("\n"));
+    this.sendResponse(200);
+    this.sendHeader("Content-Type", "text/html; charset=utf-8");
+    this.sendHeader("Content-Length", String(body.length));
+    this.#sendExtraResponseHeaders();
+    await this.endHeaders();
+    return body;
+  }
+
+  /**
+   * Maps a request-target to a path under {@linkcode directory}: drops the
+   * scheme and authority, query and fragment, percent-decodes as UTF-8 and
+   * resolves `.` and `..` so that nothing climbs out. Symlinks are checked
+   * later, against the real path.
+   *
+   * @param path The request-target, such as `/docs/a%20b.txt?x=1`.
+   * @returns The path on disk (with a trailing `/` when the URL has one),
+   * or `null` for a name that cannot be served: bad encoding, NUL,
+   * backslash, or a dotfile while {@linkcode showDotfiles} is off.
+   */
+  translatePath(path: string): string | null {
+    const decoded = decodePath(urlPathOf(path));
+    // A backslash is a separator on Windows and a trick everywhere else.
+    if (decoded === null || /[\0\\]/.test(decoded)) return null;
+    const parts: string[] = [];
+    for (const part of decoded.split("/")) {
+      if (part === "" || part === ".") continue;
+      if (part === "..") parts.pop();
+      else parts.push(part);
+    }
+    for (const part of parts) {
+      if (part.startsWith(".") && !this.showDotfiles) return null;
+      if (WINDOWS && /[:<>|?*"]/.test(part)) return null; // drives, streams
+    }
+    let result = absolutePath(this.directory);
+    for (const part of parts) result = joinPath(result, part);
+    if (decoded.endsWith("/") && parts.length > 0) result += SEP;
+    return result;
+  }
+
+  /**
+   * Guesses a Content-Type from the file name: {@linkcode extensionsMap}
+   * (exact, then lower-cased), then the `mime-db` database; text types get
+   * `; charset=utf-8`.
+   *
+   * @param path A file name or path.
+   * @returns The type, `application/octet-stream` when unknown.
+   */
+  guessType(path: string): string {
+    const base = path.slice(
+      Math.max(path.lastIndexOf("/"), path.lastIndexOf(SEP)) + 1,
+    );
+    const dot = base.lastIndexOf(".");
+    // Like Python's splitext: ".bashrc" has no extension.
+    if (dot <= 0 || base.slice(0, dot).replace(/\./g, "") === "") {
+      return "application/octet-stream";
+    }
+    const ext = base.slice(dot);
+    const mapped = this.extensionsMap[ext] ??
+      this.extensionsMap[ext.toLowerCase()];
+    if (mapped !== undefined) return mapped;
+    return MIME_TYPES.get(ext.slice(1).toLowerCase()) ??
+      "application/octet-stream";
+  }
+
+  /**
+   * Copies `length` bytes (or to the end) from a file to the response, in
+   * 64 KiB reads into one reused buffer; a file never sits in memory whole.
+   *
+   * @param source The open file, positioned where to start.
+   * @param outputfile The response writer, usually `this.wfile`.
+   * @param length Bytes to copy; all the rest when omitted.
+   */
+  async copyfile(
+    source: Deno.FsFile,
+    outputfile: ResponseWriter,
+    length: number = Infinity,
+  ): Promise<void> {
+    const buffer = this.#buffer ??= new Uint8Array(CHUNK_SIZE);
+    let left = length;
+    while (left > 0) {
+      const n = await source.read(
+        left < buffer.length ? buffer.subarray(0, left) : buffer,
+      );
+      // A file that shrank ends short; the handler then closes.
+      if (n === null || n === 0) break;
+      await outputfile.write(buffer.subarray(0, n));
+      // The writer may hold on to the bytes: send them before reusing them.
+      await outputfile.flush();
+      left -= n;
+    }
+  }
+
+  /** The real path and info of `path` if it may be served, else `null`. */
+  async #resolve(path: string): Promise<Resolved | null> {
+    try {
+      const real = await Deno.realPath(path);
+      if (!this.followSymlinks) {
+        const root = await (this.#root ??= this.#realRoot());
+        if (root === null) return null;
+        const inside = real === root ||
+          real.startsWith(root.endsWith(SEP) ? root : root + SEP);
+        if (!inside) return null;
+      }
+      return { real, info: await Deno.stat(real) };
+    } catch {
+      return null; // missing, not a directory, no permission
+    }
+  }
+
+  async #realRoot(): Promise<string | null> {
+    try {
+      return await Deno.realPath(absolutePath(this.directory));
+    } catch {
+      return null;
+    }
+  }
+}
+
+/** Options for {@linkcode simpleHandler}; each sets the handler field of that name. */
+export interface SimpleHandlerOptions {
+  /** The directory to serve. @default {Deno.cwd()} */
+  directory?: string;
+  /** Index file names, tried in order. @default {["index.html", "index.htm"]} */
+  indexPages?: readonly string[];
+  /** Extension → Content-Type entries added over Python's four. */
+  extensionsMap?: Readonly<Record<string, string>>;
+  /** Serve and list dotfiles. @default {false} */
+  showDotfiles?: boolean;
+  /** Serve symlinks that resolve outside the directory. @default {false} */
+  followSymlinks?: boolean;
+  /** List directories without an index page (else 403). @default {true} */
+  showDirListing?: boolean;
+  /** Header fields for 200 and 206 file and listing responses. */
+  extraResponseHeaders?: readonly (readonly [string, string])[];
+  /** Send `Access-Control-Allow-Origin: *`. @default {false} */
+  cors?: boolean;
+  /** The status-line version; `"HTTP/1.1"` keeps connections alive. @default {"HTTP/1.0"} */
+  protocolVersion?: string;
+}
+
+function checkBoolean(name: string, value: unknown): void {
+  if (value !== undefined && typeof value !== "boolean") {
+    throw new TypeError(`${name} must be a boolean`);
+  }
+}
+
+/**
+ * Makes a {@linkcode SimpleHTTPRequestHandler} subclass with these settings,
+ * ready for {@linkcode HTTPServer}.
+ *
+ * @example
+ * ```ts ignore
+ * import { HTTPServer } from "@basehttp/server";
+ * import { simpleHandler } from "@basehttp/server/static";
+ *
+ * const Handler = simpleHandler({ directory: "public", cors: true });
+ * await new HTTPServer(["127.0.0.1", 8000], Handler).serveForever();
+ * ```
+ *
+ * @param options The settings; a relative directory is taken from the
+ * working directory now.
+ * @returns The handler class.
+ * @throws {TypeError} When an option has the wrong type, or a header field
+ * is not valid.
+ * @throws {RangeError} When the protocol version is not HTTP/1.0 or 1.1.
+ */
+export function simpleHandler(
+  options: SimpleHandlerOptions = {},
+): typeof SimpleHTTPRequestHandler {
+  const {
+    directory,
+    indexPages,
+    extensionsMap,
+    showDotfiles,
+    followSymlinks,
+    showDirListing,
+    extraResponseHeaders,
+    cors,
+    protocolVersion,
+  } = options;
+  if (directory !== undefined && typeof directory !== "string") {
+    throw new TypeError("directory must be a string");
+  }
+  if (
+    indexPages !== undefined &&
+    (!Array.isArray(indexPages) ||
+      indexPages.some((name) => typeof name !== "string" || /[\\/]/.test(name)))
+  ) {
+    throw new TypeError("indexPages must be file names");
+  }
+  if (
+    extensionsMap !== undefined &&
+    (typeof extensionsMap !== "object" || extensionsMap === null ||
+      Object.values(extensionsMap).some((type) => typeof type !== "string"))
+  ) {
+    throw new TypeError("extensionsMap must map extensions to type strings");
+  }
+  checkBoolean("showDotfiles", showDotfiles);
+  checkBoolean("followSymlinks", followSymlinks);
+  checkBoolean("showDirListing", showDirListing);
+  checkBoolean("cors", cors);
+  for (const field of extraResponseHeaders ?? []) {
+    if (
+      !Array.isArray(field) || field.length !== 2 ||
+      typeof field[0] !== "string" || !TOKEN.test(field[0]) ||
+      typeof field[1] !== "string" || !FIELD_VALUE.test(field[1])
+    ) {
+      throw new TypeError(`Invalid header field: ${String(field)}`);
+    }
+  }
+  if (
+    protocolVersion !== undefined &&
+    !/^HTTP\/1\.[01]$/.test(String(protocolVersion))
+  ) {
+    throw new RangeError(`Unsupported protocol version: ${protocolVersion}`);
+  }
+  // Only what was given; the rest keeps the class defaults.
+  const settings: Partial<SimpleHTTPRequestHandler> = {};
+  if (directory !== undefined) settings.directory = absolutePath(directory);
+  if (indexPages !== undefined) settings.indexPages = [...indexPages];
+  if (extensionsMap !== undefined) {
+    settings.extensionsMap = { ...PYTHON_EXTENSIONS_MAP, ...extensionsMap };
+  }
+  if (showDotfiles !== undefined) settings.showDotfiles = showDotfiles;
+  if (followSymlinks !== undefined) settings.followSymlinks = followSymlinks;
+  if (showDirListing !== undefined) settings.showDirListing = showDirListing;
+  if (extraResponseHeaders !== undefined) {
+    settings.extraResponseHeaders = extraResponseHeaders.map(([k, v]) =>
+      [k, v] as const
+    );
+  }
+  if (cors !== undefined) settings.cors = cors;
+  if (protocolVersion !== undefined) settings.protocolVersion = protocolVersion;
+  return class extends SimpleHTTPRequestHandler {
+    constructor(
+      connection: Deno.Conn,
+      clientAddress: ClientAddress,
+      server: HTTPServer,
+    ) {
+      super(connection, clientAddress, server);
+      Object.assign(this, settings);
+    }
+  };
+}

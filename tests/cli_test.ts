@@ -1,0 +1,555 @@
+// Copyright 2026 the basehttp authors. MIT license.
+// The `serve` command, spawned for real: banner, requests, signals, errors.
+import assert from "node:assert/strict";
+import { parseArgs, VERSION } from "../cli.ts";
+import { delay, exchange, parseResponses, readAll } from "./_util.ts";
+
+const CLI = new URL("../cli.ts", import.meta.url).pathname;
+// What `deno task serve` grants.
+const PERMISSIONS = ["--allow-net", "--allow-read", "--allow-sys=hostname"];
+const BANNER =
+  /Serving (HTTPS?) on (\S+) port (\d+) \((https?):\/\/(\S+):(\d+)\/\) \.\.\.\n/;
+
+const tmp = await Deno.makeTempDir({ prefix: "basehttp_cli_" });
+globalThis.addEventListener("unload", () => {
+  Deno.removeSync(tmp, { recursive: true });
+});
+const root = `${tmp}/www`;
+await Deno.mkdir(`${root}/sub`, { recursive: true });
+await Deno.writeTextFile(`${root}/hello.txt`, "hello\n");
+await Deno.writeTextFile(`${root}/.secret`, "dot");
+
+// Any free port on loopback, serving the test tree.
+const LOCAL = ["0", "-b", "127.0.0.1", "-d", root];
+
+const hasOpenssl = await Deno.stat("/usr/bin/openssl").then(() => true, () => {
+  return new Deno.Command("openssl", { args: ["version"], stdout: "null" })
+    .output().then((o) => o.success, () => false);
+});
+
+/** A spawned `serve` with its output collected as it arrives. */
+class Serve implements AsyncDisposable {
+  readonly child: Deno.ChildProcess;
+  stdout = "";
+  stderr = "";
+  #done: Promise<unknown>;
+  #changed: () => void = () => {};
+
+  constructor(args: string[], { cwd = root, permissions = PERMISSIONS } = {}) {
+    this.child = new Deno.Command(Deno.execPath(), {
+      args: ["run", ...permissions, CLI, ...args],
+      cwd,
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+      env: { NO_COLOR: "1" },
+    }).spawn();
+    this.#done = Promise.all([
+      this.#collect(this.child.stdout, (text) => this.stdout += text),
+      this.#collect(this.child.stderr, (text) => this.stderr += text),
+    ]);
+  }
+
+  async #collect(
+    stream: ReadableStream<Uint8Array>,
+    add: (text: string) => void,
+  ): Promise<void> {
+    for await (const text of stream.pipeThrough(new TextDecoderStream())) {
+      add(text);
+      this.#changed();
+    }
+    this.#changed();
+  }
+
+  /** Waits until stdout + stderr match, or fails after `ms`. */
+  async waitFor(pattern: RegExp, ms = 10_000): Promise<RegExpExecArray> {
+    const deadline = Date.now() + ms;
+    while (true) {
+      const match = pattern.exec(this.stdout) ?? pattern.exec(this.stderr);
+      if (match !== null) return match;
+      const left = deadline - Date.now();
+      if (left <= 0) {
+        throw new Error(
+          `timed out waiting for ${pattern}\nstdout: ${this.stdout}\nstderr: ${this.stderr}`,
+        );
+      }
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await new Promise<void>((resolve) => {
+        this.#changed = resolve;
+        timer = setTimeout(resolve, Math.min(left, 100));
+      });
+      clearTimeout(timer);
+    }
+  }
+
+  /** Waits for the banner; returns the port it names. */
+  async banner(): Promise<number> {
+    const match = await this.waitFor(BANNER);
+    return Number(match[3]);
+  }
+
+  /** Waits for the process to end; returns its exit code. */
+  async exit(ms = 15_000): Promise<number> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<"late">((resolve) => {
+      timer = setTimeout(() => resolve("late"), ms);
+    });
+    const status = await Promise.race([this.child.status, late]);
+    clearTimeout(timer);
+    if (status === "late") {
+      this.child.kill("SIGKILL");
+      await this.child.status;
+      await this.#done;
+      throw new Error(`serve did not exit\nstderr: ${this.stderr}`);
+    }
+    await this.#done;
+    return status.code;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    try {
+      this.child.kill("SIGKILL");
+    } catch {
+      // Already gone.
+    }
+    await this.child.status;
+    await this.#done;
+  }
+}
+
+/** Runs `serve` to its end. */
+async function run(args: string[]) {
+  await using serve = new Serve(args);
+  const code = await serve.exit();
+  return { code, stdout: serve.stdout, stderr: serve.stderr };
+}
+
+Deno.test("serve prints Python's banner, serves the directory over HTTP/1.1, logs, and exits 0 on SIGINT", async () => {
+  await using serve = new Serve([...LOCAL]);
+  const match = await serve.waitFor(BANNER);
+  assert.equal(
+    match[0],
+    `Serving HTTP on 127.0.0.1 port ${match[3]} (http://127.0.0.1:${
+      match[3]
+    }/) ...\n`,
+  );
+  const port = Number(match[3]);
+  const response = await fetch(`http://127.0.0.1:${port}/hello.txt`);
+  assert.equal(await response.text(), "hello\n");
+  assert.equal(
+    response.headers.get("content-type"),
+    "text/plain; charset=utf-8",
+  );
+  const { text } = await exchange(
+    port,
+    "GET /sub HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n",
+  );
+  const [redirect] = parseResponses(text);
+  assert.equal(redirect.statusLine, "HTTP/1.1 301 Moved Permanently");
+  assert.match(redirect.get("server")!, /^SimpleHTTP\/0\.6 /);
+  // Python's access log line, with the real byte count.
+  await serve.waitFor(
+    /^127\.0\.0\.1 - - \[\d\d\/\w{3}\/\d{4} \d\d:\d\d:\d\d\] "GET \/hello\.txt HTTP\/1\.1" 200 6$/m,
+  );
+  assert.doesNotMatch(serve.stderr, /Warning/, "no warning on loopback");
+  serve.child.kill("SIGINT");
+  assert.equal(await serve.exit(), 0);
+  assert.ok(
+    serve.stdout.endsWith("\nKeyboard interrupt received, exiting.\n"),
+    serve.stdout,
+  );
+});
+
+Deno.test(
+  "serve shuts down gracefully on SIGTERM too, and serves the working directory by default",
+  {
+    ignore: Deno.build.os === "windows",
+  },
+  async () => {
+    await using serve = new Serve(["0", "-b", "127.0.0.1"], {
+      cwd: `${root}/sub`,
+    });
+    const port = await serve.banner();
+    await Deno.writeTextFile(`${root}/sub/here.txt`, "here");
+    const response = await fetch(`http://127.0.0.1:${port}/here.txt`);
+    assert.equal(await response.text(), "here");
+    serve.child.kill("SIGTERM");
+    assert.equal(await serve.exit(), 0);
+    assert.match(serve.stdout, /Keyboard interrupt received, exiting\./);
+  },
+);
+
+Deno.test("serve binds all interfaces by default, with a warning", async () => {
+  await using serve = new Serve(["0", "-d", root]);
+  const match = await serve.waitFor(BANNER);
+  const port = match[3];
+  assert.equal(
+    match[0],
+    `Serving HTTP on 0.0.0.0 port ${port} (http://0.0.0.0:${port}/) ...\n`,
+  );
+  await serve.waitFor(/^Warning: .*0\.0\.0\.0.*-b 127\.0\.0\.1/m);
+  const response = await fetch(`http://127.0.0.1:${port}/hello.txt`);
+  assert.equal(await response.text(), "hello\n");
+  serve.child.kill("SIGINT");
+  assert.equal(await serve.exit(), 0);
+});
+
+Deno.test("serve -q -H --cors --no-listing --dotfiles -p HTTP/1.0 change what is served", async () => {
+  await using serve = new Serve([
+    ...LOCAL,
+    "-q",
+    "-H",
+    "X-Frame-Options: DENY",
+    "--header=Cache-Control: no-store",
+    "--cors",
+    "--no-listing",
+    "--dotfiles",
+    "-p",
+    "HTTP/1.0",
+  ]);
+  const port = await serve.banner();
+  const { text } = await exchange(
+    port,
+    "GET /hello.txt HTTP/1.1\r\nHost: h\r\n\r\n",
+  );
+  const [file] = parseResponses(text);
+  assert.equal(file.statusLine, "HTTP/1.0 200 OK");
+  assert.equal(file.get("x-frame-options"), "DENY");
+  assert.equal(file.get("cache-control"), "no-store");
+  assert.equal(file.get("access-control-allow-origin"), "*");
+  const listing = await fetch(`http://127.0.0.1:${port}/sub/`);
+  await listing.body?.cancel();
+  assert.equal(listing.status, 403);
+  const dotfile = await fetch(`http://127.0.0.1:${port}/.secret`);
+  assert.equal(await dotfile.text(), "dot");
+  serve.child.kill("SIGINT");
+  assert.equal(await serve.exit(), 0);
+  assert.doesNotMatch(serve.stderr, /GET/, "-q: no access log");
+});
+
+Deno.test(
+  "serve --bind unix:PATH serves on a Unix socket and removes it on exit",
+  {
+    ignore: Deno.build.os === "windows",
+  },
+  async () => {
+    const path = `${tmp}/serve.sock`;
+    await using serve = new Serve(["-b", `unix:${path}`, "-d", root], {
+      permissions: [...PERMISSIONS, `--allow-write=${path}`],
+    });
+    await serve.waitFor(
+      new RegExp(`^Serving HTTP on unix:${path} .* \\.\\.\\.$`, "m"),
+    );
+    const conn = await Deno.connect({ transport: "unix", path });
+    await conn.write(
+      new TextEncoder().encode(
+        "GET /hello.txt HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n",
+      ),
+    );
+    const { text } = await readAll(conn, 5000);
+    try {
+      conn.close();
+    } catch {
+      // readAll() closed it.
+    }
+    const [response] = parseResponses(text);
+    assert.equal(response.status, 200);
+    assert.equal(response.body, "hello\n");
+    serve.child.kill("SIGINT");
+    assert.equal(await serve.exit(), 0);
+    await assert.rejects(Deno.stat(path), Deno.errors.NotFound);
+  },
+);
+
+Deno.test("serve --help and --version print and exit 0", async () => {
+  const help = await run(["--help"]);
+  assert.equal(help.code, 0);
+  assert.match(help.stdout, /^usage: serve /);
+  for (
+    const flag of [
+      "--bind",
+      "--directory",
+      "--protocol",
+      "--tls-cert",
+      "--tls-key",
+      "--tls-password-file",
+      "--header",
+      "--cors",
+      "--no-listing",
+      "--dotfiles",
+      "--quiet",
+      "--version",
+    ]
+  ) {
+    assert.ok(help.stdout.includes(flag), flag);
+  }
+  assert.equal(help.stderr, "");
+  const version = await run(["--version"]);
+  assert.equal(version.code, 0);
+  const config = JSON.parse(
+    await Deno.readTextFile(new URL("../deno.json", import.meta.url)),
+  );
+  assert.equal(version.stdout, `serve (@basehttp/server) ${config.version}\n`);
+  assert.equal(VERSION, config.version);
+});
+
+Deno.test("serve exits 1 with one line on stderr for bad flags, a missing directory and a port in use", async () => {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  try {
+    const busy = String(listener.addr.port);
+    const cases: [string[], RegExp][] = [
+      [["--nope"], /unrecognized argument: --nope/],
+      [["-b"], /argument -b\/--bind: expected a value/],
+      [["99999"], /invalid port: '99999'/],
+      [["-p", "HTTP/2.0"], /unsupported protocol version: 'HTTP\/2\.0'/],
+      [["-H", "no colon"], /invalid header field 'no colon'/],
+      [["--tls-key", "k.pem"], /--tls-key requires --tls-cert/],
+      [["-d", `${tmp}/missing`], /directory not found: .*missing/],
+      [["-d", `${root}/hello.txt`], /not a directory/],
+      [
+        [busy, "-b", "127.0.0.1", "-d", root],
+        new RegExp(`port ${busy} on 127\\.0\\.0\\.1 is already in use`),
+      ],
+      [
+        ["0", "-b", "127.0.0.1", "--tls-cert", `${tmp}/none.pem`],
+        /cannot read the TLS certificate .*none\.pem/,
+      ],
+    ];
+    for (const [args, pattern] of cases) {
+      const { code, stdout, stderr } = await run(args);
+      assert.equal(code, 1, args.join(" "));
+      assert.equal(stdout, "", args.join(" "));
+      assert.match(stderr, /^serve: error: [^\n]*\n$/, `one line: ${stderr}`);
+      assert.match(stderr, pattern);
+      assert.doesNotMatch(stderr, /\bat \S+:\d+/, "no stack trace");
+    }
+  } finally {
+    listener.close();
+  }
+});
+
+Deno.test("parseArgs() reads Python's flags, defaults and spellings", () => {
+  const defaults = parseArgs([]);
+  assert.equal(defaults.port, 8000);
+  assert.equal(defaults.bind, "");
+  assert.equal(defaults.directory, ".");
+  assert.equal(defaults.protocol, "HTTP/1.1");
+  assert.equal(defaults.listing, true);
+  const options = parseArgs([
+    "--bind=::1",
+    "-dpublic",
+    "8080",
+    "-H",
+    "A: 1",
+    "--header",
+    "B:  two words ",
+    "--tls-cert",
+    "c.pem",
+    "--tls-key=k.pem",
+    "--tls-password-file",
+    "p.txt",
+    "-q",
+    "--cors",
+    "--no-listing",
+    "--dotfiles",
+  ]);
+  assert.equal(options.bind, "::1");
+  assert.equal(options.directory, "public");
+  assert.equal(options.port, 8080);
+  assert.deepEqual(options.headers, [["A", "1"], ["B", "two words"]]);
+  assert.equal(options.tlsCert, "c.pem");
+  assert.equal(options.tlsKey, "k.pem");
+  assert.equal(options.tlsPasswordFile, "p.txt");
+  assert.ok(options.quiet && options.cors && options.dotfiles);
+  assert.equal(options.listing, false);
+  assert.equal(parseArgs(["--", "9000"]).port, 9000);
+  assert.throws(() => parseArgs(["--", "-5"]), TypeError);
+  assert.throws(() => parseArgs(["1", "2"]), TypeError);
+  assert.throws(() => parseArgs(["--cors=yes"]), TypeError);
+  assert.throws(() => parseArgs(["-H", ": empty name"]), TypeError);
+  assert.throws(() => parseArgs(["--tls-password-file", "p"]), TypeError);
+  assert.throws(() => parseArgs(["-b", "unix:"]), TypeError);
+});
+
+/** Makes a self-signed certificate for localhost and 127.0.0.1. */
+async function makeCertificate(
+  dir: string,
+): Promise<{ cert: string; key: string }> {
+  const { success, stderr } = await new Deno.Command("openssl", {
+    args: [
+      "req",
+      "-x509",
+      "-newkey",
+      "rsa:2048",
+      "-nodes",
+      "-subj",
+      "/CN=localhost",
+      "-days",
+      "1",
+      "-addext",
+      "subjectAltName=DNS:localhost,IP:127.0.0.1",
+      "-addext",
+      "basicConstraints=critical,CA:FALSE",
+      "-keyout",
+      `${dir}/key.pem`,
+      "-out",
+      `${dir}/cert.pem`,
+    ],
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  assert.ok(success, new TextDecoder().decode(stderr));
+  return { cert: `${dir}/cert.pem`, key: `${dir}/key.pem` };
+}
+
+/**
+ * Runs `serve` with TLS flags, fetches /hello.txt over HTTPS trusting
+ * `cert`, stops it with SIGINT; returns the banner.
+ */
+async function serveHttps(args: string[], cert: string): Promise<string> {
+  await using serve = new Serve([...LOCAL, ...args]);
+  const [banner, , , port] = await serve.waitFor(BANNER);
+  const client = Deno.createHttpClient({
+    caCerts: [await Deno.readTextFile(cert)],
+  });
+  try {
+    const response = await fetch(`https://localhost:${port}/hello.txt`, {
+      client,
+    });
+    assert.equal(response.status, 200);
+    assert.equal(await response.text(), "hello\n");
+  } finally {
+    client.close();
+  }
+  serve.child.kill("SIGINT");
+  assert.equal(await serve.exit(), 0);
+  return banner;
+}
+
+Deno.test({
+  name: "serve --tls-cert/--tls-key serves HTTPS with Python's banner",
+  ignore: !hasOpenssl,
+  async fn() {
+    const dir = await Deno.makeTempDir({ dir: tmp });
+    const { cert, key } = await makeCertificate(dir);
+    const banner = await serveHttps(
+      ["--tls-cert", cert, "--tls-key", key],
+      cert,
+    );
+    const port = /port (\d+)/.exec(banner)![1];
+    assert.equal(
+      banner,
+      `Serving HTTPS on 127.0.0.1 port ${port} (https://127.0.0.1:${port}/) ...\n`,
+    );
+  },
+});
+
+Deno.test({
+  name:
+    "serve reads the key from the certificate file, and decrypts a key with --tls-password-file",
+  ignore: !hasOpenssl,
+  async fn() {
+    const dir = await Deno.makeTempDir({ dir: tmp });
+    const { cert, key } = await makeCertificate(dir);
+    // One file with both, as Python's --tls-cert accepts.
+    const both = `${dir}/both.pem`;
+    await Deno.writeTextFile(
+      both,
+      await Deno.readTextFile(cert) + await Deno.readTextFile(key),
+    );
+    await serveHttps(["--tls-cert", both], cert);
+    // An AES-encrypted PKCS#8 key and its password file.
+    const encrypted = `${dir}/encrypted.pem`;
+    const converted = await new Deno.Command("openssl", {
+      args: [
+        "pkcs8",
+        "-topk8",
+        "-v2",
+        "aes-256-cbc",
+        "-in",
+        key,
+        "-out",
+        encrypted,
+        "-passout",
+        "pass:s3cret",
+      ],
+      stdout: "null",
+      stderr: "null",
+    }).output();
+    assert.ok(converted.success);
+    await Deno.writeTextFile(`${dir}/password.txt`, "s3cret\n");
+    await Deno.writeTextFile(`${dir}/wrong.txt`, "nope\n");
+    await serveHttps([
+      "--tls-cert",
+      cert,
+      "--tls-key",
+      encrypted,
+      "--tls-password-file",
+      `${dir}/password.txt`,
+    ], cert);
+    const base = [
+      ...LOCAL,
+      "--tls-cert",
+      cert,
+      "--tls-key",
+      encrypted,
+    ];
+    const wrong = await run([
+      ...base,
+      "--tls-password-file",
+      `${dir}/wrong.txt`,
+    ]);
+    assert.equal(wrong.code, 1);
+    assert.match(
+      wrong.stderr,
+      /^serve: error: cannot decrypt the TLS key [^\n]*\n$/,
+    );
+    const missing = await run(base);
+    assert.equal(missing.code, 1);
+    assert.match(
+      missing.stderr,
+      /^serve: error: the TLS key .* is encrypted: pass --tls-password-file\n$/,
+    );
+    const garbage = `${dir}/garbage.pem`;
+    await Deno.writeTextFile(
+      garbage,
+      "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
+    );
+    const bad = await run([
+      ...LOCAL,
+      "--tls-cert",
+      garbage,
+      "--tls-key",
+      key,
+    ]);
+    assert.equal(bad.code, 1);
+    assert.match(
+      bad.stderr,
+      /^serve: error: invalid TLS certificate or key: [^\n]*\n$/,
+    );
+  },
+});
+
+Deno.test("a second signal stops waiting for requests in flight", {
+  ignore: Deno.build.os === "windows",
+}, async () => {
+  await using serve = new Serve([...LOCAL]);
+  const port = await serve.banner();
+  // A request that never completes its head keeps the server busy.
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  try {
+    await conn.write(
+      new TextEncoder().encode("GET /hello.txt HTTP/1.1\r\nHost"),
+    );
+    await delay(100);
+    serve.child.kill("SIGINT");
+    await serve.waitFor(/Keyboard interrupt received/);
+    // Still waiting for the unfinished request (the grace period is 10 s).
+    const early = await Promise.race([serve.child.status, delay(300)]);
+    assert.equal(early, undefined, "still running after one signal");
+    serve.child.kill("SIGINT");
+    assert.equal(await serve.exit(5000), 0);
+  } finally {
+    conn.close();
+  }
+});

@@ -1,0 +1,745 @@
+// Copyright 2026 the basehttp authors. MIT license.
+import assert from "node:assert/strict";
+import {
+  simpleHandler,
+  type SimpleHandlerOptions,
+  SimpleHTTPRequestHandler,
+} from "../static.ts";
+import { percentFormat } from "../handler.ts";
+import { exchange, parseResponses, startServer } from "./_util.ts";
+import type { ParsedResponse } from "./_util.ts";
+
+// The tree every test serves: <tmp>/www, with <tmp>/outside next to it so
+// that one ".." too many would land on a real file.
+const tmp = await Deno.makeTempDir({ prefix: "basehttp_static_" });
+globalThis.addEventListener("unload", () => {
+  Deno.removeSync(tmp, { recursive: true });
+});
+const root = `${tmp}/www`;
+const BIG_SIZE = 32 * 1024 * 1024;
+
+async function makeTree(): Promise<void> {
+  const files: Record<string, string> = {
+    "hello.txt": "hello\n",
+    "digits.txt": "0123456789",
+    "page.html": "<p>page</p>",
+    "data.json": '{"a":1}',
+    "app.js": "export {};",
+    "style.css": "p{}",
+    "archive.tar.gz": "not really gzip",
+    "image.png": "\x89PNG",
+    "noext": "?",
+    "a b.txt": "space",
+    "<&>.txt": "angle",
+    "café.txt": "accent",
+    "apple.txt": "a",
+    "Zebra.txt": "z",
+    "Banana.txt": "b",
+    ".secret": "dot",
+    ".hidden/x.txt": "hidden",
+    "with index/index.html": "<h1>index</h1>",
+    "with index/other.txt": "other",
+    "nested/deeper/leaf.txt": "leaf",
+    "nested/mid.txt": "mid",
+    "empty/.keep": "",
+  };
+  await Deno.mkdir(`${tmp}/outside`);
+  await Deno.writeTextFile(`${tmp}/outside/secret.txt`, "top secret");
+  for (const [name, text] of Object.entries(files)) {
+    const path = `${root}/${name}`;
+    await Deno.mkdir(path.slice(0, path.lastIndexOf("/")), { recursive: true });
+    await Deno.writeTextFile(path, text);
+  }
+  await Deno.symlink(`${tmp}/outside/secret.txt`, `${root}/escape.txt`);
+  await Deno.symlink(`${tmp}/outside`, `${root}/escape-dir`);
+  await Deno.symlink("hello.txt", `${root}/inner-link.txt`);
+  await Deno.symlink("nested", `${root}/inner-dir`);
+  await Deno.symlink(`${root}/nope`, `${root}/dangling`);
+  // A large file of pseudo-random bytes (xorshift), so no two chunks match.
+  const big = new Uint32Array(BIG_SIZE / 4);
+  let x = 2463534242;
+  for (let i = 0; i < big.length; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    big[i] = x >>> 0;
+  }
+  await Deno.writeFile(`${root}/big.bin`, new Uint8Array(big.buffer));
+}
+await makeTree();
+
+const logs: string[] = [];
+
+/** A handler over the test tree, HTTP/1.1, logging into `logs`. */
+function handler(options: SimpleHandlerOptions = {}) {
+  return class extends simpleHandler({
+    directory: root,
+    protocolVersion: "HTTP/1.1",
+    ...options,
+  }) {
+    override logMessage(format: string, ...args: unknown[]): void {
+      logs.push(percentFormat(format, args));
+    }
+  };
+}
+
+/** One raw request on its own connection; returns the parsed response. */
+async function raw(
+  port: number,
+  target: string,
+  { method = "GET", headers = "" }: { method?: string; headers?: string } = {},
+): Promise<ParsedResponse> {
+  const { text } = await exchange(
+    port,
+    `${method} ${target} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n${headers}\r\n`,
+  );
+  const [response] = parseResponses(text, method === "HEAD");
+  return response;
+}
+
+function get(port: number, path: string, init?: RequestInit) {
+  return fetch(`http://127.0.0.1:${port}${path}`, init);
+}
+
+/** The ETag and Last-Modified a plain GET of `path` carries. */
+async function validators(port: number, path: string) {
+  const response = await get(port, path);
+  await response.body?.cancel();
+  return {
+    etag: response.headers.get("etag")!,
+    lastModified: response.headers.get("last-modified")!,
+  };
+}
+
+async function sha256(data: BufferSource): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-256", data);
+  return Array.from(
+    new Uint8Array(digest),
+    (b) => b.toString(16).padStart(2, "0"),
+  )
+    .join("");
+}
+
+Deno.test("SimpleHTTPRequestHandler serves a file with its type, length, validators and Accept-Ranges", async () => {
+  await using s = startServer(handler());
+  const response = await get(s.port, "/hello.txt");
+  assert.equal(response.status, 200);
+  assert.equal(await response.text(), "hello\n");
+  const h = response.headers;
+  assert.match(h.get("server")!, /^SimpleHTTP\/0\.6 Deno\//);
+  assert.equal(h.get("content-type"), "text/plain; charset=utf-8");
+  assert.equal(h.get("content-length"), "6");
+  assert.equal(h.get("accept-ranges"), "bytes");
+  assert.match(h.get("etag")!, /^"[^"]+"$/, "a strong, quoted ETag");
+  const { mtime } = await Deno.stat(`${root}/hello.txt`);
+  assert.equal(
+    Date.parse(h.get("last-modified")!),
+    Math.floor(mtime!.getTime() / 1000) * 1000,
+  );
+  // The same file answers with the same validators; another file differs.
+  const again = await get(s.port, "/hello.txt");
+  await again.body?.cancel();
+  assert.equal(again.headers.get("etag"), h.get("etag"));
+  const other = await get(s.port, "/digits.txt");
+  await other.body?.cancel();
+  assert.notEqual(other.headers.get("etag"), h.get("etag"));
+});
+
+Deno.test("guessType() takes Python's extensionsMap first, then mime-db, with charset=utf-8 for text, JSON and JS", async () => {
+  await using s = startServer(handler());
+  const expected: Record<string, string> = {
+    "/page.html": "text/html; charset=utf-8",
+    "/data.json": "application/json; charset=utf-8",
+    "/app.js": "text/javascript; charset=utf-8",
+    "/style.css": "text/css; charset=utf-8",
+    "/archive.tar.gz": "application/gzip", // Python's map, not application/x-tar
+    "/image.png": "image/png",
+    "/noext": "application/octet-stream",
+  };
+  for (const [path, type] of Object.entries(expected)) {
+    const response = await get(s.port, path);
+    await response.body?.cancel();
+    assert.equal(response.status, 200, path);
+    assert.equal(response.headers.get("content-type"), type, path);
+  }
+  // extensionsMap adds to (and overrides) the database.
+  await using custom = startServer(handler({
+    extensionsMap: { ".txt": "text/x-custom", ".PNG": "image/x-upper" },
+  }));
+  const txt = await get(custom.port, "/hello.txt");
+  await txt.body?.cancel();
+  assert.equal(txt.headers.get("content-type"), "text/x-custom");
+  const gz = await get(custom.port, "/archive.tar.gz");
+  await gz.body?.cancel();
+  assert.equal(gz.headers.get("content-type"), "application/gzip");
+});
+
+Deno.test("a 32 MiB file streams whole and intact (SHA-256), and the log has the real byte count", async () => {
+  await using s = startServer(handler());
+  logs.length = 0;
+  const response = await get(s.port, "/big.bin");
+  assert.equal(response.status, 200);
+  assert.equal(response.headers.get("content-length"), String(BIG_SIZE));
+  assert.equal(
+    response.headers.get("content-type"),
+    "application/octet-stream",
+  );
+  const body = await response.arrayBuffer();
+  assert.equal(body.byteLength, BIG_SIZE);
+  const file = await Deno.readFile(`${root}/big.bin`);
+  assert.equal(await sha256(body), await sha256(file));
+  // A range from the middle of the large file, across chunk boundaries.
+  const start = 3 * 65536 - 17;
+  const end = start + 200_000;
+  const part = await get(s.port, "/big.bin", {
+    headers: { range: `bytes=${start}-${end}` },
+  });
+  assert.equal(part.status, 206);
+  const bytes = new Uint8Array(await part.arrayBuffer());
+  assert.deepEqual(bytes, file.subarray(start, end + 1));
+  assert.ok(
+    logs.some((line) =>
+      line.includes(`"GET /big.bin HTTP/1.1" 200 ${BIG_SIZE}`)
+    ),
+    logs.join("\n"),
+  );
+  assert.ok(logs.some((line) => line.includes(`206 ${end - start + 1}`)));
+});
+
+Deno.test("HEAD sends GET's header fields and no body, on a kept-alive connection", async () => {
+  await using s = startServer(handler());
+  const { text } = await exchange(s.port, [
+    "HEAD /hello.txt HTTP/1.1\r\nHost: t\r\n\r\n",
+    "HEAD / HTTP/1.1\r\nHost: t\r\n\r\n",
+    "GET /digits.txt HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
+  ]);
+  // A stray body byte after a HEAD would break the parse of what follows.
+  const [file, listing, after] = parseResponses(text, (i) => i < 2);
+  assert.equal(file.status, 200);
+  assert.equal(file.get("content-length"), "6");
+  assert.equal(file.get("content-type"), "text/plain; charset=utf-8");
+  assert.ok(file.get("etag"));
+  assert.equal(listing.status, 200);
+  assert.ok(Number(listing.get("content-length")) > 500);
+  assert.equal(after.status, 200);
+  assert.equal(after.body, "0123456789");
+});
+
+Deno.test("If-None-Match gives 304 keeping ETag and Last-Modified, and wins over If-Modified-Since", async () => {
+  await using s = startServer(handler());
+  const { etag, lastModified } = await validators(s.port, "/hello.txt");
+  for (const value of [etag, `W/${etag}`, `"x", ${etag}`, "*"]) {
+    const r = await raw(s.port, "/hello.txt", {
+      headers: `If-None-Match: ${value}\r\n`,
+    });
+    assert.equal(r.status, 304, value);
+    assert.equal(r.get("etag"), etag);
+    assert.equal(r.get("last-modified"), lastModified);
+    assert.equal(r.get("content-length"), undefined);
+    assert.equal(r.body, "");
+  }
+  // A different tag means changed, whatever If-Modified-Since says.
+  const changed = await raw(s.port, "/hello.txt", {
+    headers: `If-None-Match: "other"\r\nIf-Modified-Since: ${lastModified}\r\n`,
+  });
+  assert.equal(changed.status, 200);
+  assert.equal(changed.body, "hello\n");
+  // HEAD gets the 304 too.
+  const head = await raw(s.port, "/hello.txt", {
+    method: "HEAD",
+    headers: `If-None-Match: ${etag}\r\n`,
+  });
+  assert.equal(head.status, 304);
+});
+
+Deno.test("If-Modified-Since gives 304 when unchanged, in all three HTTP-date forms", async () => {
+  await using s = startServer(handler());
+  const { lastModified } = await validators(s.port, "/hello.txt");
+  const date = new Date(lastModified);
+  const rfc850 = date.toUTCString().replace(
+    /^(\w+), (\d\d) (\w+) \d\d(\d\d)/,
+    (_, day: string, d: string, m: string, y: string) =>
+      `${
+        {
+          Mon: "Monday",
+          Tue: "Tuesday",
+          Wed: "Wednesday",
+          Thu: "Thursday",
+          Fri: "Friday",
+          Sat: "Saturday",
+          Sun: "Sunday",
+        }[day]
+      }, ${d}-${m}-${y}`,
+  );
+  const [wd, , mon, yyyy, time] = date.toUTCString().split(" ");
+  const asctime = `${wd.slice(0, 3)} ${mon} ${
+    String(date.getUTCDate()).padStart(2, " ")
+  } ${time} ${yyyy}`;
+  for (const value of [lastModified, rfc850, asctime]) {
+    const r = await raw(s.port, "/hello.txt", {
+      headers: `If-Modified-Since: ${value}\r\n`,
+    });
+    assert.equal(r.status, 304, value);
+    assert.equal(r.get("last-modified"), lastModified);
+  }
+  const older = new Date(date.getTime() - 86400_000).toUTCString();
+  for (const value of [older, "garbage", "Mon, 32 Jan 2026 00:00:00 GMT"]) {
+    const r = await raw(s.port, "/hello.txt", {
+      headers: `If-Modified-Since: ${value}\r\n`,
+    });
+    assert.equal(r.status, 200, value);
+    assert.equal(r.body, "hello\n");
+  }
+});
+
+Deno.test("If-Match and If-Unmodified-Since give 412, checked before If-None-Match", async () => {
+  await using s = startServer(handler());
+  const { etag, lastModified } = await validators(s.port, "/hello.txt");
+  const older = new Date(Date.parse(lastModified) - 60_000).toUTCString();
+  const cases: [string, number][] = [
+    [`If-Match: "nope"`, 412],
+    [`If-Match: W/${etag}`, 412], // weak tags never match strongly
+    [`If-Match: ${etag}`, 200],
+    [`If-Match: "a", ${etag}`, 200],
+    [`If-Match: *`, 200],
+    [`If-Unmodified-Since: ${older}`, 412],
+    [`If-Unmodified-Since: ${lastModified}`, 200],
+    [`If-Unmodified-Since: not a date`, 200],
+    // If-Match present: If-Unmodified-Since is not evaluated.
+    [`If-Match: ${etag}\r\nIf-Unmodified-Since: ${older}`, 200],
+    // The failed If-Match decides before an If-None-Match that would 304.
+    [`If-Match: "nope"\r\nIf-None-Match: ${etag}`, 412],
+    [`If-Match: ${etag}\r\nIf-None-Match: ${etag}`, 304],
+  ];
+  for (const [headers, status] of cases) {
+    const r = await raw(s.port, "/hello.txt", { headers: `${headers}\r\n` });
+    assert.equal(r.status, status, headers);
+    if (status === 412) assert.match(r.body, /Precondition Failed/);
+  }
+});
+
+Deno.test("Range a-b, a- and -n give 206 with Content-Range", async () => {
+  await using s = startServer(handler());
+  const cases: [string, string, string][] = [
+    ["bytes=2-5", "2345", "bytes 2-5/10"],
+    ["bytes=7-", "789", "bytes 7-9/10"],
+    ["bytes=-3", "789", "bytes 7-9/10"],
+    ["bytes=5-100", "56789", "bytes 5-9/10"],
+    ["bytes=-100", "0123456789", "bytes 0-9/10"],
+    ["bytes=0-0", "0", "bytes 0-0/10"],
+    ["BYTES=9-9", "9", "bytes 9-9/10"],
+  ];
+  for (const [range, body, contentRange] of cases) {
+    const r = await raw(s.port, "/digits.txt", {
+      headers: `Range: ${range}\r\n`,
+    });
+    assert.equal(r.status, 206, range);
+    assert.equal(r.body, body, range);
+    assert.equal(r.get("content-range"), contentRange, range);
+    assert.equal(r.get("content-length"), String(body.length));
+    assert.equal(r.get("accept-ranges"), "bytes");
+    assert.equal(r.get("content-type"), "text/plain; charset=utf-8");
+  }
+});
+
+Deno.test("an unsatisfiable Range gives 416 with bytes */size; multiple or malformed ranges give the whole file", async () => {
+  await using s = startServer(handler());
+  for (const range of ["bytes=10-", "bytes=10-20", "bytes=-0"]) {
+    const r = await raw(s.port, "/digits.txt", {
+      headers: `Range: ${range}\r\n`,
+    });
+    assert.equal(r.status, 416, range);
+    assert.equal(r.get("content-range"), "bytes */10", range);
+    assert.match(r.body, /Range Not Satisfiable/);
+  }
+  for (
+    const range of [
+      "bytes=0-1,3-4",
+      "bytes=5-2",
+      "items=0-1",
+      "bytes=abc",
+      "bytes=-",
+      "bytes 0-1",
+    ]
+  ) {
+    const r = await raw(s.port, "/digits.txt", {
+      headers: `Range: ${range}\r\n`,
+    });
+    assert.equal(r.status, 200, range);
+    assert.equal(r.body, "0123456789", range);
+    assert.equal(r.get("content-range"), undefined);
+  }
+  // HEAD has no range semantics: the 200 header fields.
+  const head = await raw(s.port, "/digits.txt", {
+    method: "HEAD",
+    headers: "Range: bytes=0-1\r\n",
+  });
+  assert.equal(head.status, 200);
+  assert.equal(head.get("content-length"), "10");
+});
+
+Deno.test("If-Range with the current ETag or date honours Range; anything else gets the whole file", async () => {
+  await using s = startServer(handler());
+  const { etag, lastModified } = await validators(s.port, "/digits.txt");
+  const older = new Date(Date.parse(lastModified) - 60_000).toUTCString();
+  const cases: [string, number][] = [
+    [etag, 206],
+    [lastModified, 206],
+    ['"stale"', 200],
+    [`W/${etag}`, 200], // If-Range needs a strong match
+    [older, 200],
+    ["junk", 200],
+  ];
+  for (const [ifRange, status] of cases) {
+    const r = await raw(s.port, "/digits.txt", {
+      headers: `Range: bytes=0-3\r\nIf-Range: ${ifRange}\r\n`,
+    });
+    assert.equal(r.status, status, ifRange);
+    assert.equal(r.body, status === 206 ? "0123" : "0123456789", ifRange);
+  }
+});
+
+Deno.test("a directory without its trailing slash is redirected 301, keeping the query", async () => {
+  await using s = startServer(handler());
+  const cases: [string, string][] = [
+    ["/nested", "/nested/"],
+    ["/nested?x=1&y=%20", "/nested/?x=1&y=%20"],
+    ["/nested#frag", "/nested/#frag"],
+    ["/with%20index?q", "/with%20index/?q"],
+    ["/nested/deeper", "/nested/deeper/"],
+    ["http://example.com/nested?x", "/nested/?x"], // absolute-form
+    ["http://example.com//evil.example/../nested", "/evil.example/../nested/"],
+  ];
+  for (const [target, location] of cases) {
+    const r = await raw(s.port, target);
+    assert.equal(r.status, 301, target);
+    assert.equal(r.get("location"), location, target);
+    assert.equal(r.get("content-length"), "0");
+  }
+  // fetch follows it to the listing.
+  const followed = await get(s.port, "/nested?x=1");
+  assert.equal(followed.status, 200);
+  assert.equal(followed.url, `http://127.0.0.1:${s.port}/nested/?x=1`);
+  assert.match(await followed.text(), /Directory listing for \/nested\//);
+  // An encoded trailing slash counts as one (Python 3.14).
+  const encoded = await raw(s.port, "/nested%2F");
+  assert.equal(encoded.status, 200);
+});
+
+Deno.test("a directory with an index page serves it, found through the index list", async () => {
+  await using s = startServer(handler());
+  const r = await get(s.port, "/with%20index/");
+  assert.equal(r.status, 200);
+  assert.equal(r.headers.get("content-type"), "text/html; charset=utf-8");
+  assert.equal(await r.text(), "<h1>index</h1>");
+  // indexPages decides which names count.
+  await using other = startServer(handler({ indexPages: ["other.txt"] }));
+  const o = await get(other.port, "/with%20index/");
+  assert.equal(o.headers.get("content-type"), "text/plain; charset=utf-8");
+  assert.equal(await o.text(), "other");
+  await using none = startServer(handler({ indexPages: [] }));
+  const listing = await get(none.port, "/with%20index/");
+  assert.match(await listing.text(), /href="index\.html"/);
+});
+
+Deno.test("the listing is sorted, escaped, URL-encoded, sized and dated, and reads on a phone and in dark mode", async () => {
+  await using s = startServer(handler());
+  const response = await get(s.port, "/");
+  assert.equal(response.status, 200);
+  assert.equal(
+    response.headers.get("content-type"),
+    "text/html; charset=utf-8",
+  );
+  const html = await response.text();
+  assert.equal(
+    Number(response.headers.get("content-length")),
+    new TextEncoder().encode(html).length,
+  );
+  assert.match(
+    html,
+    /<meta name="viewport" content="width=device-width, initial-scale=1">/,
+  );
+  assert.match(html, /color-scheme: light dark/);
+  assert.match(html, /<title>Directory listing for \/<\/title>/);
+  assert.doesNotMatch(html, /href="\.\.\/"/, "no parent link at the root");
+  const hrefs = [...html.matchAll(/<a href="([^"]*)">([^<]*)<\/a>/g)].map((
+    m,
+  ) => [m[1], m[2]]);
+  assert.deepEqual(
+    hrefs,
+    [
+      ["%3C%26%3E.txt", "&lt;&amp;&gt;.txt"],
+      ["a%20b.txt", "a b.txt"],
+      ["app.js", "app.js"],
+      ["apple.txt", "apple.txt"],
+      ["archive.tar.gz", "archive.tar.gz"],
+      ["Banana.txt", "Banana.txt"],
+      ["big.bin", "big.bin"],
+      ["caf%C3%A9.txt", "café.txt"],
+      ["data.json", "data.json"],
+      ["digits.txt", "digits.txt"],
+      ["empty/", "empty/"],
+      ["hello.txt", "hello.txt"],
+      ["image.png", "image.png"],
+      ["inner-dir/", "inner-dir@"],
+      ["inner-link.txt", "inner-link.txt@"],
+      ["nested/", "nested/"],
+      ["noext", "noext"],
+      ["page.html", "page.html"],
+      ["style.css", "style.css"],
+      ["with%20index/", "with index/"],
+      ["Zebra.txt", "Zebra.txt"],
+    ],
+    "sorted case-insensitively; no dotfiles, no links out of the root, no dangling links",
+  );
+  assert.match(html, /<span title="6 bytes">6 B<\/span>/);
+  assert.match(html, /<span title="33554432 bytes">32\.0 MiB<\/span>/);
+  const { mtime } = await Deno.stat(`${root}/hello.txt`);
+  const iso = mtime!.toISOString();
+  assert.ok(
+    html.includes(
+      `<time datetime="${iso}">${iso.slice(0, 10)} ${iso.slice(11, 19)}</time>`,
+    ),
+  );
+  // A subdirectory has the parent link; the title drops the query.
+  const sub = await (await get(s.port, "/nested/?q=%3Cb%3E")).text();
+  assert.match(sub, /<title>Directory listing for \/nested\/<\/title>/);
+  assert.match(sub, /<a href="\.\.\/">\.\.\/<\/a>/);
+  assert.match(sub, /<a href="deeper\/">deeper\/<\/a>/);
+  assert.match(sub, /<a href="mid\.txt">mid\.txt<\/a>/);
+  // Names in the title are decoded and escaped.
+  const weird = await Deno.mkdir(`${root}/nested/<b> & "q"`).then(() =>
+    get(s.port, "/nested/%3Cb%3E%20%26%20%22q%22/")
+  );
+  const weirdHtml = await weird.text();
+  await Deno.remove(`${root}/nested/<b> & "q"`);
+  assert.match(
+    weirdHtml,
+    /<h1>Directory listing for \/nested\/&lt;b&gt; &amp; &quot;q&quot;\/<\/h1>/,
+  );
+});
+
+Deno.test("traversal attempts never leave the directory: .., %2e%2e, %2f, backslash, NUL, bad UTF-8, absolute-form", async () => {
+  await using s = startServer(handler());
+  const targets = [
+    "/../outside/secret.txt",
+    "/nested/../../outside/secret.txt",
+    "/%2e%2e/outside/secret.txt",
+    "/%2E%2E/outside/secret.txt",
+    "/..%2foutside%2fsecret.txt",
+    "/%2e%2e%2foutside%2fsecret.txt",
+    "/nested/..%2F..%2F..%2Foutside/secret.txt",
+    "/..\\outside\\secret.txt",
+    "/%5c..%5coutside%5csecret.txt",
+    "/hello.txt%00.png",
+    "/%ff%fe",
+    "/%e9",
+    "/%zz",
+    "http://127.0.0.1/../outside/secret.txt",
+    "http://127.0.0.1/%2e%2e/outside/secret.txt",
+    "/hello.txt/",
+    "/hello.txt%2f",
+  ];
+  for (const target of targets) {
+    const r = await raw(s.port, target);
+    assert.ok(r.status === 404 || r.status === 400, `${target}: ${r.status}`);
+    assert.doesNotMatch(r.body, /top secret/, target);
+  }
+  // The dropped ".." resolve inside the root.
+  const inside = await raw(s.port, "/../../hello.txt");
+  assert.equal(inside.status, 200);
+  assert.equal(inside.body, "hello\n");
+  const encoded = await raw(s.port, "/nested/%2e%2e/digits.txt");
+  assert.equal(encoded.body, "0123456789");
+  // An absolute-form target serves its path; a raw NUL never parses.
+  const absolute = await raw(s.port, "http://example.com/hello.txt?x=1");
+  assert.equal(absolute.status, 200);
+  assert.equal(absolute.body, "hello\n");
+  const nul = await exchange(
+    s.port,
+    "GET /hello.txt\0 HTTP/1.1\r\nHost: t\r\n\r\n",
+  );
+  assert.match(nul.text, /^HTTP\/1\.1 400 /);
+});
+
+Deno.test("symlinks that resolve outside the directory are 404; followSymlinks serves them", async () => {
+  await using s = startServer(handler());
+  for (
+    const target of [
+      "/escape.txt",
+      "/escape-dir/secret.txt",
+      "/escape-dir/",
+      "/escape-dir",
+      "/dangling",
+    ]
+  ) {
+    const r = await raw(s.port, target);
+    assert.equal(r.status, 404, target);
+    assert.doesNotMatch(r.body, /top secret/);
+  }
+  // Links that stay inside are fine.
+  assert.equal((await raw(s.port, "/inner-link.txt")).body, "hello\n");
+  assert.equal((await raw(s.port, "/inner-dir/mid.txt")).body, "mid");
+
+  await using open = startServer(handler({ followSymlinks: true }));
+  assert.equal((await raw(open.port, "/escape.txt")).body, "top secret");
+  assert.equal(
+    (await raw(open.port, "/escape-dir/secret.txt")).body,
+    "top secret",
+  );
+  const listing = await (await get(open.port, "/")).text();
+  assert.match(listing, /href="escape-dir\/">escape-dir@/);
+});
+
+Deno.test({
+  name: "a FIFO is neither served (it would block) nor listed",
+  ignore: Deno.build.os === "windows",
+  async fn() {
+    const fifo = `${root}/nested/deeper/pipe`;
+    const made = await new Deno.Command("mkfifo", { args: [fifo] }).output()
+      .catch(() => null);
+    if (made === null || !made.success) return; // no mkfifo here
+    try {
+      await using s = startServer(handler());
+      assert.equal((await raw(s.port, "/nested/deeper/pipe")).status, 404);
+      const listing = await (await get(s.port, "/nested/deeper/")).text();
+      assert.match(listing, /leaf\.txt/);
+      assert.doesNotMatch(listing, /pipe/);
+    } finally {
+      await Deno.remove(fifo);
+    }
+  },
+});
+
+Deno.test("dotfiles are 404 and unlisted by default; showDotfiles serves and lists them", async () => {
+  await using s = startServer(handler());
+  for (
+    const target of [
+      "/.secret",
+      "/%2esecret",
+      "/.hidden/x.txt",
+      "/.hidden/",
+      "/nested/../.secret",
+      "/empty/.keep",
+    ]
+  ) {
+    assert.equal((await raw(s.port, target)).status, 404, target);
+  }
+  const empty = await (await get(s.port, "/empty/")).text();
+  assert.doesNotMatch(empty, /\.keep/);
+
+  await using shown = startServer(handler({ showDotfiles: true }));
+  assert.equal((await raw(shown.port, "/.secret")).body, "dot");
+  assert.equal((await raw(shown.port, "/.hidden/x.txt")).body, "hidden");
+  const listing = await (await get(shown.port, "/")).text();
+  assert.match(listing, /href="\.secret">\.secret</);
+  assert.match(listing, /href="\.hidden\/">\.hidden\/</);
+});
+
+Deno.test("methods other than GET and HEAD get Python's 501", async () => {
+  await using s = startServer(handler());
+  for (const method of ["POST", "PUT", "DELETE", "OPTIONS", "PATCH"]) {
+    const r = await raw(s.port, "/hello.txt", { method });
+    assert.equal(r.status, 501, method);
+    assert.equal(r.statusLine, `HTTP/1.1 501 Unsupported method ('${method}')`);
+  }
+  assert.equal(await Deno.readTextFile(`${root}/hello.txt`), "hello\n");
+});
+
+Deno.test("extraResponseHeaders go on 200 and 206 only; cors on every response", async () => {
+  await using s = startServer(handler({
+    extraResponseHeaders: [["X-Test", "yes"], [
+      "Cross-Origin-Opener-Policy",
+      "same-origin",
+    ]],
+    cors: true,
+  }));
+  const file = await raw(s.port, "/hello.txt");
+  assert.equal(file.get("x-test"), "yes");
+  assert.equal(file.get("cross-origin-opener-policy"), "same-origin");
+  assert.equal(file.get("access-control-allow-origin"), "*");
+  const partial = await raw(s.port, "/digits.txt", {
+    headers: "Range: bytes=0-1\r\n",
+  });
+  assert.equal(partial.status, 206);
+  assert.equal(partial.get("x-test"), "yes");
+  const listing = await raw(s.port, "/nested/");
+  assert.equal(listing.status, 200);
+  assert.equal(listing.get("x-test"), "yes");
+  const notModified = await raw(s.port, "/hello.txt", {
+    headers: `If-None-Match: ${file.get("etag")}\r\n`,
+  });
+  for (
+    const [target, status, headers] of [
+      ["/nested", 301, ""],
+      ["/missing", 404, ""],
+      ["/digits.txt", 416, "Range: bytes=99-\r\n"],
+    ] as const
+  ) {
+    const r = await raw(s.port, target, { headers });
+    assert.equal(r.status, status);
+    assert.equal(r.get("x-test"), undefined, target);
+    assert.equal(r.get("access-control-allow-origin"), "*", target);
+  }
+  assert.equal(notModified.status, 304);
+  assert.equal(notModified.get("x-test"), undefined);
+  assert.equal(notModified.get("access-control-allow-origin"), "*");
+  // Without cors, no CORS header.
+  await using plain = startServer(handler());
+  assert.equal(
+    (await raw(plain.port, "/hello.txt")).get("access-control-allow-origin"),
+    undefined,
+  );
+});
+
+Deno.test("showDirListing: false answers 403 for a directory without an index page, still serves index pages", async () => {
+  await using s = startServer(handler({ showDirListing: false }));
+  const r = await raw(s.port, "/nested/");
+  assert.equal(r.status, 403);
+  assert.doesNotMatch(r.body, /mid\.txt/);
+  assert.equal((await raw(s.port, "/with%20index/")).body, "<h1>index</h1>");
+  assert.equal((await raw(s.port, "/nested/mid.txt")).body, "mid");
+});
+
+Deno.test("SimpleHTTPRequestHandler defaults to the working directory, protocol HTTP/1.0 and Python's server string", async () => {
+  class Quiet extends SimpleHTTPRequestHandler {
+    override logMessage(): void {}
+  }
+  await using s = startServer(Quiet);
+  const r = await raw(s.port, "/");
+  assert.equal(r.statusLine, "HTTP/1.0 200 OK");
+  assert.match(r.get("server")!, /^SimpleHTTP\/0\.6 /);
+  const visible = [];
+  for await (const entry of Deno.readDir(Deno.cwd())) {
+    if (!entry.name.startsWith(".")) visible.push(entry.name);
+  }
+  for (const name of visible) {
+    assert.ok(r.body.includes(`>${name}`), name);
+  }
+});
+
+Deno.test("simpleHandler() rejects bad options with TypeError and RangeError", () => {
+  assert.throws(
+    () => simpleHandler({ directory: 1 as unknown as string }),
+    TypeError,
+  );
+  assert.throws(() => simpleHandler({ indexPages: ["a/b.html"] }), TypeError);
+  assert.throws(
+    () => simpleHandler({ showDotfiles: "yes" as unknown as boolean }),
+    TypeError,
+  );
+  assert.throws(
+    () => simpleHandler({ extraResponseHeaders: [["Bad Name", "x"]] }),
+    TypeError,
+  );
+  assert.throws(
+    () => simpleHandler({ extraResponseHeaders: [["X", "a\r\nb"]] }),
+    TypeError,
+  );
+  assert.throws(
+    () => simpleHandler({ protocolVersion: "HTTP/2.0" }),
+    RangeError,
+  );
+  const Handler = simpleHandler({ directory: "relative/dir" });
+  assert.ok(Handler.prototype instanceof SimpleHTTPRequestHandler);
+});
