@@ -23,6 +23,7 @@
  */
 
 import denoJson from "./deno.json" with { type: "json" };
+import { isFieldValue, isToken } from "./parser.ts";
 import { HTTPServer, type TlsOptions } from "./server.ts";
 import { simpleHandler, type SimpleHTTPRequestHandler } from "./static.ts";
 
@@ -95,9 +96,6 @@ options:
   --dotfiles            serve files and directories whose names start with .
   -q, --quiet           do not log requests
 `;
-
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
 
 // Flags that take a value, by every spelling.
 const VALUE_FLAGS: Record<string, string> = {
@@ -243,7 +241,7 @@ function parseHeader(text: string): [string, string] {
   const colon = text.indexOf(":");
   const name = colon === -1 ? "" : text.slice(0, colon).trim();
   const value = colon === -1 ? "" : text.slice(colon + 1).trim();
-  if (!TOKEN.test(name) || !FIELD_VALUE.test(value)) {
+  if (!isToken(name) || !isFieldValue(value)) {
     throw new TypeError(
       `argument -H/--header: invalid header field '${text}' (use "Name: value")`,
     );

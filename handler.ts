@@ -11,6 +11,8 @@ import {
   BufferedReader,
   HTTPError,
   type HTTPMessage,
+  isFieldValue,
+  isToken,
   pyRepr,
   type RequestHead,
   splitTokens,
@@ -64,9 +66,6 @@ export type HandlerClass = new (
 ) => BaseHTTPRequestHandler;
 
 const encoder = new TextEncoder();
-const NON_ASCII = /[^\x00-\x7f]/;
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
 const WEEKDAYS = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
 const MONTHS = [
   "Jan",
@@ -82,8 +81,6 @@ const MONTHS = [
   "Nov",
   "Dec",
 ];
-const CHUNK_END = encoder.encode("0\r\n\r\n");
-const CRLF = encoder.encode("\r\n");
 // How the response body is framed.
 const NO_BODY_YET = 0;
 const PLAIN = 1;
@@ -93,15 +90,107 @@ const RAW = 4; // no header block: the handler frames its own bytes
 // Unread request bodies up to this size are read and dropped to keep the
 // connection; larger ones close it.
 const DRAIN_LIMIT = 65536;
-// Queued output beyond this is written without waiting for the response end.
-const FLUSH_AT = 65536;
+// Queued output is written once it reaches this size; body writes of at
+// least this size go straight to the socket, uncopied.
+const FLUSH_AT = 16384;
+const RESOLVED: Promise<void> = Promise.resolve();
 
-/** Encodes a head as Latin-1, as Python does; ASCII takes the fast path. */
-function encodeLatin1(text: string): Uint8Array {
-  if (!NON_ASCII.test(text)) return encoder.encode(text);
-  const out = new Uint8Array(text.length);
-  for (let i = 0; i < text.length; i++) out[i] = text.charCodeAt(i);
-  return out;
+// Output buffers are pooled: a typed array costs far more to allocate than a
+// request takes to serve, and an idle connection should hold none.
+const OUTPUT_SIZE = 2 * FLUSH_AT;
+const pool: Uint8Array[] = [];
+
+// Short body strings are encoded here, then copied into the output at once.
+const scratch = new Uint8Array(FLUSH_AT);
+
+/** UTF-8 bytes of a body string, without allocating for short ones. */
+function encodeBody(text: string): Uint8Array {
+  if (text.length * 3 >= scratch.length) return encoder.encode(text);
+  return scratch.subarray(0, encoder.encodeInto(text, scratch).written);
+}
+
+/** Writes all of `bytes`; `write` may take only part. */
+async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
+  let written = await conn.write(bytes);
+  while (written < bytes.length) {
+    written += await conn.write(bytes.subarray(written));
+  }
+}
+
+/** Response bytes queued for one connection: one socket write per flush. */
+class Output {
+  #conn: Deno.Conn;
+  #buf: Uint8Array | null = null;
+  #writing: Promise<void> | null = null;
+  /** Bytes queued. */
+  length = 0;
+
+  constructor(conn: Deno.Conn) {
+    this.#conn = conn;
+  }
+
+  #room(n: number): Uint8Array {
+    let buf = this.#buf ??= pool.pop() ?? new Uint8Array(OUTPUT_SIZE);
+    if (this.length + n > buf.length) {
+      const bigger = new Uint8Array(Math.max(2 * buf.length, this.length + n));
+      bigger.set(buf.subarray(0, this.length));
+      this.#buf = buf = bigger;
+    }
+    return buf;
+  }
+
+  /** Queues text as Latin-1, as Python does; ASCII takes the native path. */
+  text(text: string): void {
+    const buf = this.#room(text.length);
+    const at = this.length;
+    const { read, written } = encoder.encodeInto(
+      text,
+      at === 0 ? buf : buf.subarray(at),
+    );
+    if (read !== text.length || written !== read) {
+      for (let i = 0; i < text.length; i++) buf[at + i] = text.charCodeAt(i);
+    }
+    this.length += text.length;
+  }
+
+  /** Queues a copy of `bytes`. */
+  bytes(bytes: Uint8Array): void {
+    this.#room(bytes.length).set(bytes, this.length);
+    this.length += bytes.length;
+  }
+
+  /** Drops what was queued after `length` bytes. */
+  truncate(length: number): void {
+    this.length = length;
+  }
+
+  /** Writes everything queued, then `extra` (uncopied), and frees the buffer. */
+  async flush(extra?: Uint8Array): Promise<void> {
+    while (this.#writing !== null) await this.#writing;
+    const buf = this.#buf;
+    const length = this.length;
+    if (buf === null || length === 0) {
+      if (extra !== undefined) await this.#write(extra);
+      return;
+    }
+    this.#buf = null;
+    this.length = 0;
+    try {
+      await this.#write(buf.subarray(0, length));
+      if (extra !== undefined) await this.#write(extra);
+    } finally {
+      if (buf.length === OUTPUT_SIZE && pool.length < 1024) pool.push(buf);
+    }
+  }
+
+  async #write(bytes: Uint8Array): Promise<void> {
+    const writing = this.#writing = writeAll(this.#conn, bytes);
+    try {
+      await writing;
+    } finally {
+      this.#writing = null;
+    }
+  }
 }
 
 function pad2(n: number): string {
@@ -241,8 +330,7 @@ export class BaseHTTPRequestHandler {
   #reader: BufferedReader;
   #head: RequestHead | null = null;
   // Output queued for the socket, possibly spanning pipelined responses.
-  #out: Uint8Array[] = [];
-  #outSize = 0;
+  #out: Output;
   // Where this request's response starts in #out (to discard it on failure).
   #outMark = 0;
   #responseFlushed = false;
@@ -264,6 +352,10 @@ export class BaseHTTPRequestHandler {
   #headStart = 0;
   #readingHead = false;
   #timedOut = false;
+  // protocolVersion as last parsed, and its minor version.
+  #protocol = "";
+  #protocolMinorOf = 0;
+  #onBodyRead = (): void => this.#beforeBodyRead();
 
   /**
    * Creates the handler for one connection; the server does this.
@@ -282,6 +374,7 @@ export class BaseHTTPRequestHandler {
     this.server = server;
     this.#reader = new BufferedReader(connection);
     this.#reader.beforeFill = () => this.#flushBeforeRead();
+    this.#out = new Output(connection);
     this.rfile = new BodyReader(null);
     this.wfile = {
       write: (data) => this.#writeBody(data),
@@ -311,7 +404,7 @@ export class BaseHTTPRequestHandler {
     this.#arm(null);
     clearTimeout(this.#timer);
     this.#timer = undefined;
-    if (this.#outSize > 0 && !this.#timedOut) {
+    if (this.#out.length > 0 && !this.#timedOut) {
       await this.#flush().catch(() => {});
     }
   }
@@ -342,7 +435,8 @@ export class BaseHTTPRequestHandler {
     this.#head = head;
     this.#requests++;
     try {
-      if (await this.parseRequest()) {
+      const parsed = this.parseRequest();
+      if (typeof parsed === "boolean" ? parsed : await parsed) {
         const name = "do_" + this.command;
         const method = (this as unknown as Record<string, unknown>)[name];
         if (typeof method === "function") {
@@ -367,7 +461,7 @@ export class BaseHTTPRequestHandler {
    *
    * @returns `true` when the request should be dispatched.
    */
-  async parseRequest(): Promise<boolean> {
+  parseRequest(): boolean | Promise<boolean> {
     const head = this.#head!;
     this.command = head.command;
     this.requestline = head.requestline;
@@ -378,7 +472,7 @@ export class BaseHTTPRequestHandler {
       ? "/" + head.target.replace(/^\/+/, "")
       : head.target;
     this.rfile = new BodyReader(this.#reader, head, this.server.limits);
-    this.rfile.onRead = () => this.#beforeBodyRead();
+    this.rfile.onRead = this.#onBodyRead;
 
     const connection = splitTokens(head.headers.getAll("connection"));
     this.closeConnection = true;
@@ -390,11 +484,10 @@ export class BaseHTTPRequestHandler {
     const expect = splitTokens(head.headers.getAll("expect"));
     if (expect.length > 0) {
       if (expect.length !== 1 || expect[0] !== "100-continue") {
-        await this.sendError(417);
-        return false;
+        return this.sendError(417).then(() => false);
       }
       if (head.minor >= 1 && this.#protocolMinor() >= 1) {
-        return await this.handleExpect100();
+        return this.handleExpect100();
       }
     }
     return true;
@@ -471,8 +564,10 @@ export class BaseHTTPRequestHandler {
     if (this.#headersSent) {
       throw new TypeError("The response headers were already sent");
     }
-    const phrase = (message ?? this.responses[code]?.[0] ?? "")
-      .replace(/[\x00-\x08\x0a-\x1f\x7f]|[^\x00-\xff]/g, "?");
+    // A caller's message may quote the client: keep it to one Latin-1 line.
+    const phrase = message === undefined
+      ? this.responses[code]?.[0] ?? ""
+      : message.replace(/[\x00-\x08\x0a-\x1f\x7f]|[^\x00-\xff]/g, "?");
     this.#status = code;
     this.#headBuffer = `${this.protocolVersion} ${code} ${phrase}\r\n`;
     this.#hasLength = this.#hasCoding = this.#hasConnection = false;
@@ -487,17 +582,20 @@ export class BaseHTTPRequestHandler {
    * @throws {TypeError} When the name or value could split the response.
    */
   sendHeader(keyword: string, value: string): void {
-    if (!TOKEN.test(keyword)) {
+    if (!isToken(keyword)) {
       throw new TypeError(`Invalid header name: ${pyRepr(keyword)}`);
     }
     value = String(value);
-    if (!FIELD_VALUE.test(value)) {
+    if (!isFieldValue(value)) {
       throw new TypeError(`Invalid header value for ${keyword}`);
     }
     if (this.#headBuffer === null) {
       throw new TypeError("sendResponse() must come before sendHeader()");
     }
     this.#headBuffer += `${keyword}: ${value}\r\n`;
+    // Only three names matter here; their lengths rule out most others.
+    const length = keyword.length;
+    if (length !== 10 && length !== 14 && length !== 17) return;
     switch (keyword.toLowerCase()) {
       case "connection": {
         this.#hasConnection = true;
@@ -521,7 +619,7 @@ export class BaseHTTPRequestHandler {
    * a keep-alive HTTP/1.1 response is sent chunked, any other closes the
    * connection after the body.
    */
-  async endHeaders(): Promise<void> {
+  endHeaders(): Promise<void> {
     if (this.#headBuffer === null) {
       throw new TypeError("sendResponse() must come before endHeaders()");
     }
@@ -529,9 +627,9 @@ export class BaseHTTPRequestHandler {
     if (code < 200) {
       // An interim response: no framing, sent at once.
       if (code === 100) this.#expect100 = false;
-      this.#queue(encodeLatin1(this.#headBuffer + "\r\n"));
+      this.#out.text(this.#headBuffer + "\r\n");
       this.#headBuffer = null;
-      return await this.#flush();
+      return this.#flush();
     }
     if (this.server.shuttingDown) this.closeConnection = true;
     const head = this.#head;
@@ -563,7 +661,7 @@ export class BaseHTTPRequestHandler {
       }
     }
     this.#headersSent = true;
-    await this.flushHeaders();
+    return this.flushHeaders();
   }
 
   /**
@@ -572,10 +670,10 @@ export class BaseHTTPRequestHandler {
    */
   flushHeaders(): Promise<void> {
     if (this.#headBuffer !== null) {
-      this.#queue(encodeLatin1(this.#headBuffer + "\r\n"));
+      this.#out.text(this.#headBuffer + "\r\n");
       this.#headBuffer = null;
     }
-    return Promise.resolve();
+    return RESOLVED;
   }
 
   /**
@@ -659,14 +757,20 @@ export class BaseHTTPRequestHandler {
     return this.clientAddress[0];
   }
 
+  /** The minor version spoken when `protocolVersion` is HTTP/1.x; 1 above. */
   #protocolMinor(): number {
-    const match = /^HTTP\/(\d+)\.(\d+)$/.exec(this.protocolVersion);
-    if (match === null) return 0;
-    return Number(match[1]) > 1
-      ? 1
-      : Number(match[1]) === 1
-      ? Number(match[2])
-      : 0;
+    const version = this.protocolVersion;
+    if (version !== this.#protocol) {
+      const match = /^HTTP\/(\d+)\.(\d+)$/.exec(version);
+      const major = match === null ? 0 : Number(match[1]);
+      this.#protocol = version;
+      this.#protocolMinorOf = major > 1
+        ? 1
+        : major === 1
+        ? Number(match![2])
+        : 0;
+    }
+    return this.#protocolMinorOf;
   }
 
   #idleTimeout(): number | null {
@@ -709,7 +813,7 @@ export class BaseHTTPRequestHandler {
       this.closeConnection = true;
       if (this.#head !== null) this.logError("no response sent");
     } else {
-      if (this.#bodyMode === CHUNKED) this.#queue(CHUNK_END);
+      if (this.#bodyMode === CHUNKED) this.#out.text("0\r\n\r\n");
       if (
         this.#bodyMode === PLAIN && this.#hasLength &&
         this.#bodyBytes !== this.#bodyLength
@@ -726,7 +830,7 @@ export class BaseHTTPRequestHandler {
     }
     if (
       this.closeConnection || this.#reader.buffered === 0 ||
-      this.#outSize >= FLUSH_AT
+      this.#out.length >= FLUSH_AT
     ) {
       await this.#flush().catch(() => {
         this.closeConnection = true;
@@ -755,8 +859,7 @@ export class BaseHTTPRequestHandler {
       return;
     }
     // Nothing of this response reached the socket: replace it.
-    this.#out.length = this.#outMark;
-    this.#outSize = this.#out.reduce((n, part) => n + part.length, 0);
+    this.#out.truncate(this.#outMark);
     this.#headersSent = false;
     this.#bodyMode = NO_BODY_YET;
     this.#bodyBytes = 0;
@@ -769,21 +872,14 @@ export class BaseHTTPRequestHandler {
   #beforeBodyRead(): void {
     if (this.#expect100 && !this.#headersSent) {
       this.#expect100 = false;
-      this.#queue(encodeLatin1(`${this.protocolVersion} 100 Continue\r\n\r\n`));
+      this.#out.text(`${this.protocolVersion} 100 Continue\r\n\r\n`);
     }
     this.#arm(this.timeout ?? this.server.bodyTimeout);
   }
 
-  #queue(bytes: Uint8Array): void {
-    this.#out.push(bytes);
-    this.#outSize += bytes.length;
-  }
-
-  async #writeBody(data: Uint8Array | string): Promise<void> {
-    let bytes = typeof data === "string" ? encoder.encode(data) : data;
-    if (this.#headBuffer !== null && this.#status >= 200) {
-      await this.endHeaders();
-    }
+  #writeBody(data: Uint8Array | string): Promise<void> {
+    let bytes = typeof data === "string" ? encodeBody(data) : data;
+    if (this.#headBuffer !== null && this.#status >= 200) this.endHeaders();
     this.#bodyBytes += bytes.length;
     if (this.#bodyMode === NO_BODY_YET) this.#bodyMode = RAW;
     if (
@@ -800,53 +896,44 @@ export class BaseHTTPRequestHandler {
         "response body longer than its Content-Length (%d)",
         this.#bodyLength,
       );
-      if (bytes.length > 0) this.#queue(bytes);
-      return;
+      this.#out.bytes(bytes);
+      return RESOLVED;
     }
     const mode = this.#bodyMode;
-    if (mode === DISCARDED || bytes.length === 0) return;
-    if (mode === CHUNKED) {
-      this.#queue(encoder.encode(bytes.length.toString(16) + "\r\n"));
-      this.#queue(bytes);
-      this.#queue(CRLF);
-    } else {
-      this.#queue(bytes);
-    }
-    if (this.#outSize >= FLUSH_AT) await this.#flush();
+    if (mode === DISCARDED || bytes.length === 0) return RESOLVED;
+    const chunked = mode === CHUNKED;
+    if (chunked) this.#out.text(bytes.length.toString(16) + "\r\n");
+    if (bytes.length >= FLUSH_AT) return this.#writeLarge(bytes, chunked);
+    this.#out.bytes(bytes);
+    if (chunked) this.#out.text("\r\n");
+    return this.#out.length >= FLUSH_AT ? this.#flush() : RESOLVED;
   }
 
-  #flushBeforeRead(): Promise<void> {
-    return this.#outSize > 0 ? this.#flush() : Promise.resolve();
+  async #writeLarge(bytes: Uint8Array, chunked: boolean): Promise<void> {
+    await this.#flush(bytes);
+    if (chunked) this.#out.text("\r\n");
   }
 
-  /** Writes everything queued, in one write when it fits. */
-  async #flush(): Promise<void> {
-    if (this.#outSize === 0) return;
-    let data: Uint8Array;
-    if (this.#out.length === 1) {
-      data = this.#out[0];
-    } else {
-      data = new Uint8Array(this.#outSize);
-      let at = 0;
-      for (const part of this.#out) {
-        data.set(part, at);
-        at += part.length;
-      }
-    }
-    this.#out.length = 0;
-    this.#outSize = 0;
+  #flushBeforeRead(): Promise<void> | null {
+    return this.#out.length > 0 ? this.#flush() : null;
+  }
+
+  /** Writes everything queued (then `extra`, uncopied) to the socket. */
+  #flush(extra?: Uint8Array): Promise<void> {
+    if (this.#out.length === 0 && extra === undefined) return RESOLVED;
     this.#outMark = 0;
     // Earlier pipelined responses or a 100 Continue do not commit this one.
     if (this.#headersSent || this.#bodyMode === RAW) {
       this.#responseFlushed = true;
     }
+    return this.#send(extra);
+  }
+
+  async #send(extra: Uint8Array | undefined): Promise<void> {
     const reading = this.#deadline;
     this.#arm(this.timeout ?? this.server.writeTimeout);
     try {
-      let written = 0;
-      while (written < data.length) {
-        written += await this.connection.write(data.subarray(written));
-      }
+      await this.#out.flush(extra);
     } finally {
       this.#deadline = reading;
     }

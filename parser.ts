@@ -75,6 +75,17 @@ export const DEFAULT_LIMITS: Readonly<RequestLimits> = Object.freeze({
   maxBodySize: 100 * 1024 * 1024,
 });
 
+function isLetter(lower: number): boolean {
+  return lower >= 0x61 && lower <= 0x7a;
+}
+
+// Set by HTTPMessage's static block: headers over a scanned head's text.
+let fieldsOfHead: (
+  text: string,
+  offsets: number[],
+  size: number,
+) => HTTPMessage;
+
 /**
  * Header fields in wire order, with their original case. Lookup by name is
  * case-insensitive; duplicates are kept.
@@ -90,7 +101,12 @@ export const DEFAULT_LIMITS: Readonly<RequestLimits> = Object.freeze({
  * ```
  */
 export class HTTPMessage implements Iterable<[string, string]> {
-  #fields: [string, string][];
+  // The fields live in one string, located by offsets (name start, name
+  // end, value start, value end per field): a parsed head becomes headers
+  // without a string or an array per field until one is asked for.
+  #text: string;
+  #offsets: number[];
+  #size: number;
 
   /**
    * Creates a header list.
@@ -98,12 +114,58 @@ export class HTTPMessage implements Iterable<[string, string]> {
    * @param fields `[name, value]` pairs, in order.
    */
   constructor(fields: [string, string][] = []) {
-    this.#fields = fields;
+    let text = "";
+    const offsets: number[] = new Array(fields.length * 4);
+    for (let i = 0; i < fields.length; i++) {
+      const [name, value] = fields[i];
+      offsets[4 * i] = text.length;
+      text += name;
+      offsets[4 * i + 1] = text.length;
+      offsets[4 * i + 2] = text.length + 1;
+      text += ":" + value;
+      offsets[4 * i + 3] = text.length;
+    }
+    this.#text = text;
+    this.#offsets = offsets;
+    this.#size = fields.length;
+  }
+
+  static {
+    fieldsOfHead = (text, offsets, size) => {
+      const message = new HTTPMessage();
+      message.#text = text;
+      message.#offsets = offsets;
+      message.#size = size;
+      return message;
+    };
   }
 
   /** The number of fields, duplicates included. */
   get size(): number {
-    return this.#fields.length;
+    return this.#size;
+  }
+
+  /** Whether field `i` is named `key` in any case, compared without slicing. */
+  #is(i: number, key: string): boolean {
+    const start = this.#offsets[4 * i];
+    if (this.#offsets[4 * i + 1] - start !== key.length) return false;
+    const text = this.#text;
+    for (let j = 0; j < key.length; j++) {
+      const a = text.charCodeAt(start + j);
+      const b = key.charCodeAt(j);
+      if (a === b) continue;
+      // The same letter in the other case; nothing else matches.
+      if ((a | 0x20) !== (b | 0x20) || !isLetter(a | 0x20)) return false;
+    }
+    return true;
+  }
+
+  #name(i: number): string {
+    return this.#text.slice(this.#offsets[4 * i], this.#offsets[4 * i + 1]);
+  }
+
+  #value(i: number): string {
+    return this.#text.slice(this.#offsets[4 * i + 2], this.#offsets[4 * i + 3]);
   }
 
   /**
@@ -113,9 +175,8 @@ export class HTTPMessage implements Iterable<[string, string]> {
    * @returns The value, or `null`.
    */
   get(name: string): string | null {
-    const key = name.toLowerCase();
-    for (const [k, v] of this.#fields) {
-      if (k.length === key.length && k.toLowerCase() === key) return v;
+    for (let i = 0; i < this.#size; i++) {
+      if (this.#is(i, name)) return this.#value(i);
     }
     return null;
   }
@@ -127,10 +188,9 @@ export class HTTPMessage implements Iterable<[string, string]> {
    * @returns The values; empty when the field is absent.
    */
   getAll(name: string): string[] {
-    const key = name.toLowerCase();
     const values: string[] = [];
-    for (const [k, v] of this.#fields) {
-      if (k.length === key.length && k.toLowerCase() === key) values.push(v);
+    for (let i = 0; i < this.#size; i++) {
+      if (this.#is(i, name)) values.push(this.#value(i));
     }
     return values;
   }
@@ -152,7 +212,14 @@ export class HTTPMessage implements Iterable<[string, string]> {
    * @param value The field value.
    */
   append(name: string, value: string): void {
-    this.#fields.push([name, value]);
+    const offsets = this.#offsets;
+    const at = 4 * this.#size;
+    offsets[at] = this.#text.length + 1;
+    offsets[at + 1] = offsets[at] + name.length;
+    offsets[at + 2] = offsets[at + 1] + 1;
+    offsets[at + 3] = offsets[at + 2] + value.length;
+    this.#text += `\n${name}:${value}`;
+    this.#size++;
   }
 
   /**
@@ -161,7 +228,7 @@ export class HTTPMessage implements Iterable<[string, string]> {
    * @returns The names, duplicates included.
    */
   keys(): string[] {
-    return this.#fields.map(([k]) => k);
+    return Array.from({ length: this.#size }, (_, i) => this.#name(i));
   }
 
   /**
@@ -170,7 +237,10 @@ export class HTTPMessage implements Iterable<[string, string]> {
    * @returns A copy of the pairs.
    */
   items(): [string, string][] {
-    return this.#fields.map(([k, v]) => [k, v]);
+    return Array.from(
+      { length: this.#size },
+      (_, i): [string, string] => [this.#name(i), this.#value(i)],
+    );
   }
 
   /**
@@ -179,7 +249,7 @@ export class HTTPMessage implements Iterable<[string, string]> {
    * @returns An iterator of pairs.
    */
   [Symbol.iterator](): Iterator<[string, string]> {
-    return this.#fields[Symbol.iterator]();
+    return this.items()[Symbol.iterator]();
   }
 
   /**
@@ -189,7 +259,9 @@ export class HTTPMessage implements Iterable<[string, string]> {
    */
   toHeaders(): Headers {
     const headers = new Headers();
-    for (const [k, v] of this.#fields) headers.append(k, v);
+    for (let i = 0; i < this.#size; i++) {
+      headers.append(this.#name(i), this.#value(i));
+    }
     return headers;
   }
 
@@ -200,7 +272,9 @@ export class HTTPMessage implements Iterable<[string, string]> {
    */
   toString(): string {
     let text = "";
-    for (const [k, v] of this.#fields) text += `${k}: ${v}\r\n`;
+    for (let i = 0; i < this.#size; i++) {
+      text += `${this.#name(i)}: ${this.#value(i)}\r\n`;
+    }
     return text;
   }
 }
@@ -225,13 +299,14 @@ export interface RequestHead {
   chunked: boolean;
 }
 
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const VERSION = /^HTTP\/(\d)\.(\d)$/;
 const TARGET = /^[\x21-\x7e]+$/;
 // uri-host (RFC 3986): an IP literal, or a reg-name of unreserved,
 // sub-delims and pct-encoded. No "@": userinfo is refused everywhere.
 const IP_LITERAL = String.raw`\[[0-9A-Fa-f:.]+\]`;
 const REG_NAME = String.raw`(?:[A-Za-z0-9\-._~!$&'()*+,;=]|%[0-9A-Fa-f]{2})`;
+// The usual Host value, checked first: the full grammar's regex is slower.
+const PLAIN_HOST = /^[A-Za-z0-9.\-]+(?::\d{1,5})?$/;
 // The Host field value; empty is allowed (RFC 9110 §7.2).
 const HOST = new RegExp(`^(?:${IP_LITERAL}|${REG_NAME}*)(?::\\d*)?$`);
 // CONNECT's target: uri-host ":" port, both required (RFC 9112 §3.2.3).
@@ -310,7 +385,7 @@ function parseField(line: string): [string, string] {
   }
   const colon = line.indexOf(":");
   const name = colon > 0 ? line.slice(0, colon) : "";
-  if (!TOKEN.test(name)) {
+  if (!isToken(name)) {
     throw new HTTPError(400, `Bad header line (${pyRepr(line)})`);
   }
   return [name, trimOWS(line.slice(colon + 1))];
@@ -358,6 +433,158 @@ function parseContentLength(values: string[]): number {
   return length;
 }
 
+// Byte classes for the one-pass head scanner.
+const TCHAR = 1; // token: methods and field names
+const FIELD_CHAR = 2; // field-content: VCHAR, obs-text, SP, HTAB
+const TARGET_CHAR = 4; // request-target: visible ASCII
+const CLASSES = new Uint8Array(256);
+for (let c = 0x21; c < 0x7f; c++) CLASSES[c] = FIELD_CHAR | TARGET_CHAR;
+for (let c = 0x80; c < 0x100; c++) CLASSES[c] = FIELD_CHAR;
+CLASSES[0x20] = CLASSES[0x09] = FIELD_CHAR;
+for (const c of "!#$%&'*+-.^_`|~0123456789") CLASSES[c.charCodeAt(0)] |= TCHAR;
+for (let c = 0x41; c <= 0x5a; c++) CLASSES[c] |= TCHAR;
+for (let c = 0x61; c <= 0x7a; c++) CLASSES[c] |= TCHAR;
+
+/**
+ * Whether `text` is an HTTP token (RFC 9110 §5.6.2): a method or field name.
+ *
+ * @param text The text to check.
+ * @returns `true` for a non-empty token.
+ */
+export function isToken(text: string): boolean {
+  if (text.length === 0) return false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c > 0x7f || !(CLASSES[c] & TCHAR)) return false;
+  }
+  return true;
+}
+
+/**
+ * Whether `text` may be a field value on the wire: visible Latin-1, SP and
+ * HTAB, so never CR, LF or NUL (which would split a message).
+ *
+ * @param text The text to check.
+ * @returns `true` when it is safe to send.
+ */
+export function isFieldValue(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c > 0xff || !(CLASSES[c] & FIELD_CHAR)) return false;
+  }
+  return true;
+}
+
+const INCOMPLETE = -1;
+const IRREGULAR = -2;
+// What scanHead found, relative to the head's start: [0] method end,
+// [1] target end, [2] field count, then 4 offsets per field from [4].
+let scanOffsets = new Int32Array(4 * 101);
+
+/**
+ * Scans a head of the common strict shape in one pass over its bytes:
+ * `token SP target SP HTTP/1.d`, then `token ":" field-content` lines, each
+ * ended by CRLF or LF, within the line and count limits. `b[end]` must be a
+ * byte of no class (a sentinel), so the inner loops need no bounds checks.
+ *
+ * @returns The head's length; INCOMPLETE when more bytes may complete it;
+ *   IRREGULAR for anything else, which the careful parser then judges.
+ */
+function scanHead(
+  b: Uint8Array,
+  start: number,
+  end: number,
+  limits: Readonly<RequestLimits>,
+): number {
+  let i = start;
+  while (CLASSES[b[i]] & TCHAR) i++;
+  if (i === end) return INCOMPLETE;
+  if (b[i] !== 0x20 || i === start) return IRREGULAR;
+  const targetStart = ++i;
+  while (CLASSES[b[i]] & TARGET_CHAR) i++;
+  if (i + 10 > end) return i === end || b[i] === 0x20 ? INCOMPLETE : IRREGULAR;
+  if (
+    b[i] !== 0x20 || i === targetStart || b[i + 1] !== 0x48 ||
+    b[i + 2] !== 0x54 || b[i + 3] !== 0x54 || b[i + 4] !== 0x50 ||
+    b[i + 5] !== 0x2f || b[i + 6] !== 0x31 || b[i + 7] !== 0x2e ||
+    b[i + 8] < 0x30 || b[i + 8] > 0x39
+  ) return IRREGULAR;
+  const offsets = scanOffsets.length >= 4 * limits.maxHeaders + 4
+    ? scanOffsets
+    : scanOffsets = new Int32Array(4 * limits.maxHeaders + 4);
+  offsets[0] = targetStart - 1 - start;
+  offsets[1] = i - start;
+  i += 9;
+  let fields = 0;
+  let lineStart = start;
+  while (true) {
+    // The line end of the line before.
+    if (b[i] === 0x0d) i++;
+    if (i >= end) return INCOMPLETE;
+    if (b[i] !== 0x0a) return IRREGULAR;
+    const max = fields === 0 ? limits.maxRequestLine : limits.maxHeaderLine;
+    if (++i - lineStart > max) return IRREGULAR;
+    lineStart = i;
+    while (CLASSES[b[i]] & TCHAR) i++;
+    if (i === lineStart) {
+      // The empty line that ends the head.
+      if (b[i] === 0x0d) i++;
+      if (i >= end) return INCOMPLETE;
+      if (b[i] !== 0x0a) return IRREGULAR;
+      offsets[2] = fields;
+      return i + 1 - start;
+    }
+    if (i === end) return INCOMPLETE;
+    if (b[i] !== 0x3a || fields === limits.maxHeaders) return IRREGULAR;
+    const at = 4 * ++fields;
+    offsets[at] = lineStart - start;
+    offsets[at + 1] = i - start;
+    i++;
+    while (b[i] === 0x20 || b[i] === 0x09) i++;
+    const valueStart = i;
+    while (CLASSES[b[i]] & FIELD_CHAR) i++;
+    if (i === end) return INCOMPLETE;
+    let valueEnd = i;
+    while (
+      valueEnd > valueStart &&
+      (b[valueEnd - 1] === 0x20 || b[valueEnd - 1] === 0x09)
+    ) valueEnd--;
+    offsets[at + 2] = valueStart - start;
+    offsets[at + 3] = valueEnd - start;
+  }
+}
+
+// A plain array: a typed array costs far more to allocate than to fill.
+function copyOffsets(offsets: Int32Array, size: number): number[] {
+  const copy: number[] = new Array(4 * size);
+  for (let i = 0; i < 4 * size; i++) copy[i] = offsets[i + 4];
+  return copy;
+}
+
+/** Builds the head that scanHead just found in `b`. */
+function headOfScan(
+  b: Uint8Array,
+  start: number,
+  length: number,
+  limits: Readonly<RequestLimits>,
+): RequestHead {
+  const text = decodeLatin1(b.subarray(start, start + length));
+  const offsets = scanOffsets;
+  const methodEnd = offsets[0];
+  const targetEnd = offsets[1];
+  const size = offsets[2];
+  const requestline = text.slice(0, targetEnd + 9);
+  return frameHead(
+    requestline,
+    text.slice(0, methodEnd),
+    text.slice(methodEnd + 1, targetEnd),
+    requestline.slice(targetEnd + 1),
+    text.charCodeAt(targetEnd + 8) - 48,
+    fieldsOfHead(text, copyOffsets(offsets, size), size),
+    limits,
+  );
+}
+
 /**
  * Parses a complete request head: the request line, the header fields and
  * the empty line that ends them (CRLF or bare LF line ends). Line and count
@@ -377,6 +604,26 @@ export function parseRequestHead(
   if (bytes.length > limits.maxHeadBytes) {
     throw new HTTPError(431, "Request head too large");
   }
+  if (scratch.length <= bytes.length) {
+    scratch = new Uint8Array(bytes.length * 2);
+  }
+  scratch.set(bytes);
+  scratch[bytes.length] = 0; // the scanner's sentinel
+  return scanHead(scratch, 0, bytes.length, limits) === bytes.length
+    ? headOfScan(scratch, 0, bytes.length, limits)
+    : parseIrregularHead(bytes, limits);
+}
+
+let scratch = new Uint8Array(1024);
+
+/**
+ * The careful parser: anything the one-pass scanner does not accept comes
+ * here, to be accepted or refused with the precise status and message.
+ */
+function parseIrregularHead(
+  bytes: Uint8Array,
+  limits: Readonly<RequestLimits>,
+): RequestHead {
   const text = decodeLatin1(bytes);
   checkControls(text);
   const lines = splitLines(text);
@@ -406,61 +653,75 @@ export function parseRequestHead(
       "Cannot fulfill request",
     );
   }
-  if (!TOKEN.test(command)) {
+  if (!isToken(command)) {
     throw new HTTPError(400, `Bad request method (${pyRepr(command)})`);
   }
-  checkTarget(command, target);
-
+  if (!TARGET.test(target)) {
+    throw new HTTPError(400, `Bad request target (${pyRepr(target)})`);
+  }
   const count = lines.length - 3;
   if (count > limits.maxHeaders) {
     throw new HTTPError(431, "Too many headers", tooMany(limits.maxHeaders));
   }
   const fields: [string, string][] = new Array(count);
-  let hosts = 0;
-  let host = "";
-  let lengths: string[] | null = null;
-  let codings: string[] | null = null;
   for (let i = 0; i < count; i++) {
     const line = lines[i + 1];
     if (line.length + 2 > limits.maxHeaderLine) {
       throw new HTTPError(431, "Line too long", lineTooLong(limits));
     }
-    const field = parseField(line);
-    fields[i] = field;
-    // Only a few fields shape the message; compare lengths before case.
-    const name = field[0];
-    if (name.length === 4 && name.toLowerCase() === "host") {
-      hosts++;
-      host = field[1];
-    } else if (
-      name.length === 14 && name.toLowerCase() === "content-length"
-    ) {
-      (lengths ??= []).push(field[1]);
-    } else if (
-      name.length === 17 && name.toLowerCase() === "transfer-encoding"
-    ) {
-      (codings ??= []).push(field[1]);
-    }
+    fields[i] = parseField(line);
   }
+  return frameHead(
+    requestline,
+    command,
+    target,
+    version,
+    minor,
+    new HTTPMessage(fields),
+    limits,
+  );
+}
 
-  if (hosts > 1 || (minor >= 1 && hosts === 0)) {
-    throw new HTTPError(400, hosts ? "Repeated Host header" : "Missing Host");
+/**
+ * Checks what shapes the message, shared by both parsers: the target's form,
+ * Host, and the body's framing (Content-Length, Transfer-Encoding).
+ */
+function frameHead(
+  requestline: string,
+  command: string,
+  target: string,
+  version: string,
+  minor: number,
+  headers: HTTPMessage,
+  limits: Readonly<RequestLimits>,
+): RequestHead {
+  checkTarget(command, target);
+  const hosts = headers.getAll("host");
+  if (hosts.length > 1 || (minor >= 1 && hosts.length === 0)) {
+    throw new HTTPError(
+      400,
+      hosts.length ? "Repeated Host header" : "Missing Host",
+    );
   }
-  if (hosts === 1 && !HOST.test(host)) {
+  if (
+    hosts.length === 1 && !PLAIN_HOST.test(hosts[0]) && !HOST.test(hosts[0])
+  ) {
     throw new HTTPError(400, "Bad Host header");
   }
 
+  const lengths = headers.getAll("content-length");
+  const codings = headers.getAll("transfer-encoding");
   let contentLength: number | null = null;
   let chunked = false;
-  if (codings !== null) {
-    if (lengths !== null) {
+  if (codings.length > 0) {
+    if (lengths.length > 0) {
       throw new HTTPError(400, "Both Transfer-Encoding and Content-Length");
     }
     if (minor === 0) {
       throw new HTTPError(400, "Transfer-Encoding in an HTTP/1.0 request");
     }
     chunked = checkCodings(codings);
-  } else if (lengths !== null) {
+  } else if (lengths.length > 0) {
     contentLength = parseContentLength(lengths);
     if (limits.maxBodySize !== null && contentLength > limits.maxBodySize) {
       throw new HTTPError(413, "Content Too Large", tooLarge(limits));
@@ -473,17 +734,17 @@ export function parseRequestHead(
     target,
     version,
     minor,
-    headers: new HTTPMessage(fields),
+    headers,
     contentLength,
     chunked,
   };
 }
 
-/** Checks the request-target form against the method (RFC 9112 §3.2). */
+/**
+ * Checks the request-target's form against the method (RFC 9112 §3.2);
+ * its characters are already checked.
+ */
 function checkTarget(command: string, target: string): void {
-  if (!TARGET.test(target)) {
-    throw new HTTPError(400, `Bad request target (${pyRepr(target)})`);
-  }
   if (target[0] === "/" && command !== "CONNECT") return;
   const ok = command === "CONNECT"
     ? AUTHORITY_FORM.test(target)
@@ -501,7 +762,7 @@ function checkCodings(values: string[]): true {
   for (const value of values) {
     for (const part of value.split(",")) {
       const coding = trimOWS(part).toLowerCase();
-      if (!TOKEN.test(coding)) {
+      if (!isToken(coding)) {
         throw new HTTPError(400, "Bad Transfer-Encoding");
       }
       codings.push(coding);
@@ -548,8 +809,11 @@ const INITIAL_BUFFER = 4096;
 export class BufferedReader {
   /** The source. */
   readonly source: Reader;
-  /** Called before each read from the source, e.g. to flush pending output. */
-  beforeFill: (() => Promise<void>) | null = null;
+  /**
+   * Called before each read from the source, e.g. to flush pending output;
+   * returns a promise to wait for, or `null` when there is nothing to do.
+   */
+  beforeFill: (() => Promise<void> | null) | null = null;
   #buf: Uint8Array | null = null;
   #start = 0;
   #end = 0;
@@ -583,7 +847,8 @@ export class BufferedReader {
    */
   async fill(max: number = 1 << 20): Promise<boolean> {
     if (this.#eof) return false;
-    if (this.beforeFill !== null) await this.beforeFill();
+    const flushing = this.beforeFill?.();
+    if (flushing) await flushing;
     let buf = this.#buf ??= new Uint8Array(INITIAL_BUFFER);
     const used = this.#end - this.#start;
     if (used === 0) {
@@ -594,18 +859,19 @@ export class BufferedReader {
       buf.copyWithin(0, this.#start, this.#end);
       this.#start = 0;
       this.#end = used;
-    } else if (this.#end === buf.length) {
+    } else if (this.#end >= buf.length - 1) {
       const size = Math.min(
         Math.max(used * 2, INITIAL_BUFFER),
         Math.max(max, used + 1),
-      );
+      ) + 1;
       const bigger = new Uint8Array(size);
       bigger.set(buf.subarray(this.#start, this.#end));
       this.#buf = buf = bigger;
       this.#start = 0;
       this.#end = used;
     }
-    const n = await this.source.read(buf.subarray(this.#end));
+    // The last byte stays free for readHead()'s sentinel.
+    const n = await this.source.read(buf.subarray(this.#end, buf.length - 1));
     if (n === null) {
       this.#eof = true;
       return false;
@@ -630,6 +896,16 @@ export class BufferedReader {
     let lines = 0;
     while (true) {
       const buf = this.#buf;
+      if (scanned === 0 && buf !== null && this.#start < this.#end) {
+        // The common case: a whole head of the usual shape, scanned in place.
+        buf[this.#end] = 0; // the sentinel; fill() leaves a byte for it
+        const length = scanHead(buf, this.#start, this.#end, limits);
+        if (length > 0 && length <= limits.maxHeadBytes) {
+          const head = headOfScan(buf, this.#start, length, limits);
+          this.#start += length;
+          return head;
+        }
+      }
       while (buf !== null && scanned < this.#end - this.#start) {
         const at = buf.indexOf(10, this.#start + scanned);
         if (at === -1 || at >= this.#end) {
@@ -729,7 +1005,8 @@ export class BufferedReader {
     if (this.#start === this.#end) {
       if (this.#eof) return null;
       if (want >= (this.#buf?.length ?? INITIAL_BUFFER)) {
-        if (this.beforeFill !== null) await this.beforeFill();
+        const flushing = this.beforeFill?.();
+        if (flushing) await flushing;
         const n = await this.source.read(p.subarray(0, want));
         if (n === null) this.#eof = true;
         return n;

@@ -37,6 +37,7 @@ import {
   htmlEscape,
   type ResponseWriter,
 } from "./handler.ts";
+import { isFieldValue, isToken } from "./parser.ts";
 import type { HTTPServer } from "./server.ts";
 
 /** One entry of the `mime-db` package. */
@@ -46,8 +47,6 @@ interface MimeEntry {
   extensions?: string[];
 }
 
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
 const ABSOLUTE_FORM = /^[A-Za-z][A-Za-z0-9+.\-]*:\/\/[^/?#]*/;
 const WINDOWS = Deno.build.os === "windows";
 const SEP = WINDOWS ? "\\" : "/";
@@ -812,8 +811,8 @@ export function simpleHandler(
   for (const field of extraResponseHeaders ?? []) {
     if (
       !Array.isArray(field) || field.length !== 2 ||
-      typeof field[0] !== "string" || !TOKEN.test(field[0]) ||
-      typeof field[1] !== "string" || !FIELD_VALUE.test(field[1])
+      typeof field[0] !== "string" || !isToken(field[0]) ||
+      typeof field[1] !== "string" || !isFieldValue(field[1])
     ) {
       throw new TypeError(`Invalid header field: ${String(field)}`);
     }
