@@ -95,9 +95,18 @@ const DRAIN_LIMIT = 65536;
 const FLUSH_AT = 16384;
 const RESOLVED: Promise<void> = Promise.resolve();
 
+// Deadlines are checked by one sweep over the connections that have one,
+// rather than by a timer each: arming is an assignment, and an idle
+// connection holds no timer.
+const SWEEP_MS = 50;
+const watched = new Set<BaseHTTPRequestHandler>();
+let sweeper: ReturnType<typeof setInterval> | undefined;
+
 // Output buffers are pooled: a typed array costs far more to allocate than a
 // request takes to serve, and an idle connection should hold none.
 const OUTPUT_SIZE = 2 * FLUSH_AT;
+// Enough for the responses in flight at once; more are allocated and dropped.
+const POOL_MAX = 64;
 const pool: Uint8Array[] = [];
 
 // Short body strings are encoded here, then copied into the output at once.
@@ -179,7 +188,7 @@ class Output {
       await this.#write(buf.subarray(0, length));
       if (extra !== undefined) await this.#write(extra);
     } finally {
-      if (buf.length === OUTPUT_SIZE && pool.length < 1024) pool.push(buf);
+      if (buf.length === OUTPUT_SIZE && pool.length < POOL_MAX) pool.push(buf);
     }
   }
 
@@ -347,8 +356,6 @@ export class BaseHTTPRequestHandler {
   #expect100 = false;
   #requests = 0;
   #deadline = Infinity;
-  #timer: ReturnType<typeof setTimeout> | undefined;
-  #timerAt = 0;
   #headStart = 0;
   #readingHead = false;
   #timedOut = false;
@@ -402,8 +409,6 @@ export class BaseHTTPRequestHandler {
   /** Called after {@linkcode handle}: sends what is queued, stops timers. */
   async finish(): Promise<void> {
     this.#arm(null);
-    clearTimeout(this.#timer);
-    this.#timer = undefined;
     if (this.#out.length > 0 && !this.#timedOut) {
       await this.#flush().catch(() => {});
     }
@@ -935,32 +940,39 @@ export class BaseHTTPRequestHandler {
     try {
       await this.#out.flush(extra);
     } finally {
-      this.#deadline = reading;
+      // Back to the wait the write interrupted, if any.
+      if (reading === Infinity) this.#arm(null);
+      else this.#deadline = reading;
     }
   }
 
   /** Sets the time by which the current wait must end; `null` for none. */
   #arm(seconds: number | null): void {
     if (seconds === null) {
-      this.#deadline = Infinity;
+      if (this.#deadline !== Infinity) {
+        this.#deadline = Infinity;
+        watched.delete(this);
+        if (watched.size === 0) {
+          clearInterval(sweeper);
+          sweeper = undefined;
+        }
+      }
       return;
     }
-    this.#deadline = Date.now() + seconds * 1000;
-    if (this.#timer === undefined || this.#deadline < this.#timerAt) {
-      clearTimeout(this.#timer);
-      this.#schedule(seconds * 1000);
+    if (this.#deadline === Infinity) {
+      watched.add(this);
+      sweeper ??= setInterval(BaseHTTPRequestHandler.#sweep, SWEEP_MS);
     }
+    this.#deadline = Date.now() + seconds * 1000;
   }
 
-  // One lazy timer per connection: re-armed only when it fires early.
-  #schedule(ms: number): void {
-    this.#timerAt = Date.now() + ms;
-    this.#timer = setTimeout(() => this.#onTimer(), Math.max(ms, 1));
-  }
-
-  #onTimer(): void {
-    this.#timer = undefined;
+  static #sweep(): void {
     const now = Date.now();
+    for (const handler of watched) handler.#expire(now);
+  }
+
+  /** Closes the connection once its deadline has passed. */
+  #expire(now: number): void {
     if (this.#readingHead && this.#reader.buffered > 0) {
       // A head has started: it gets the whole head timeout, not the idle one.
       const limit = this.#headTimeout();
@@ -971,8 +983,8 @@ export class BaseHTTPRequestHandler {
         );
       }
     }
-    if (this.#deadline === Infinity) return;
-    if (now < this.#deadline) return this.#schedule(this.#deadline - now);
+    if (now < this.#deadline) return;
+    this.#arm(null);
     this.#timedOut = true;
     this.closeConnection = true;
     try {

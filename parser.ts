@@ -799,7 +799,7 @@ export interface Reader {
   read(p: Uint8Array): Promise<number | null>;
 }
 
-const INITIAL_BUFFER = 4096;
+const INITIAL_BUFFER = 1024;
 
 /**
  * A buffered reader over a {@linkcode Reader}: one buffer, reused, that
