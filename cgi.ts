@@ -1,0 +1,891 @@
+// Copyright 2026 the basehttp authors. MIT license.
+/**
+ * {@linkcode CGIHTTPRequestHandler}: Python's CGI handler (removed from
+ * Python in 3.15), rebuilt on RFC 3875 and made safe to expose: scripts run
+ * without a shell, in a minimal environment, under a time limit; their
+ * output is parsed and streamed back; paths are collapsed so that nothing
+ * outside the CGI directories ever runs.
+ *
+ * @example Run a script
+ * ```ts
+ * import { HTTPServer } from "@basehttp/server";
+ * import { CGIHTTPRequestHandler } from "@basehttp/server/cgi";
+ * import assert from "node:assert/strict";
+ *
+ * const root = await Deno.makeTempDir();
+ * await Deno.mkdir(`${root}/cgi-bin`);
+ * await Deno.writeTextFile(
+ *   `${root}/cgi-bin/hello.sh`,
+ *   '#!/bin/sh\nprintf "Content-Type: text/plain\\n\\nhello %s\\n" "$QUERY_STRING"\n',
+ *   { mode: 0o755 },
+ * );
+ * class Handler extends CGIHTTPRequestHandler {
+ *   override directory = root;
+ *   override logMessage(): void {}
+ * }
+ *
+ * await using httpd = new HTTPServer(["127.0.0.1", 0], Handler);
+ * const serving = httpd.serveForever();
+ * const url = `http://127.0.0.1:${httpd.serverPort}/cgi-bin/hello.sh?world`;
+ * assert.equal(await (await fetch(url)).text(), "hello world\n");
+ * await httpd.shutdown();
+ * await serving;
+ * await Deno.remove(root, { recursive: true });
+ * ```
+ *
+ * @module
+ */
+
+import {
+  decodeLatin1,
+  HTTPError,
+  isFieldValue,
+  isToken,
+  pyRepr,
+} from "./parser.ts";
+import { type FileBody, SimpleHTTPRequestHandler } from "./static.ts";
+
+const WINDOWS = Deno.build.os === "windows";
+const SEP = WINDOWS ? "\\" : "/";
+const ABSOLUTE_FORM = /^[A-Za-z][A-Za-z0-9+.\-]*:\/\/[^/?#]*/;
+// Only these names become HTTP_* variables: with "_" or other symbols, two
+// different fields ("X-Id", "X_Id") would land on the same variable.
+const PASSED_NAME = /^[A-Za-z0-9-]+$/;
+const STATUS = /^([2-5]\d\d)(?:[ \t]+(.*))?$/;
+// A local redirect (RFC 3875 §6.2.2): an absolute path, not "//host".
+const LOCAL_PATH = /^\/(?!\/)[\x21-\x7e]*$/;
+// Fields that have their own variables, or carry credentials or a proxy.
+const NOT_PASSED = new Set([
+  "content-type",
+  "content-length",
+  "proxy", // httpoxy: HTTP_PROXY is read as a proxy setting by scripts
+  "proxy-authorization",
+]);
+// Script fields the server owns: framing, connection and its own stamps.
+const NOT_RELAYED = new Set([
+  "connection",
+  "keep-alive",
+  "proxy-connection",
+  "transfer-encoding",
+  "te",
+  "trailer",
+  "upgrade",
+  "server",
+  "date",
+]);
+const LF = 10;
+const CR = 13;
+// Most bytes of a script's header block (502 beyond).
+const MAX_HEAD = 65536;
+// Longest stderr line logged as one entry; longer ones are split.
+const MAX_LOG_LINE = 4096;
+// Nested local redirects followed before answering 502.
+const MAX_LOCAL_REDIRECTS = 1;
+// Milliseconds between SIGTERM and SIGKILL when a script is stopped.
+const KILL_GRACE = 2000;
+// Milliseconds to wait for the rest of stderr once the script has exited.
+const STDERR_GRACE = 1000;
+
+/** A script found for the request. */
+interface Script {
+  /** SCRIPT_NAME: the URL path of the script, decoded. */
+  name: string;
+  /** The script file on disk. */
+  file: string;
+  /** PATH_INFO: the decoded path after the script name, or "". */
+  pathInfo: string;
+  /** QUERY_STRING, as sent. */
+  query: string;
+}
+
+/** A script's parsed header block. */
+interface CGIHead {
+  status: number | null;
+  reason: string | undefined;
+  location: string | null;
+  contentType: boolean;
+  fields: [string, string][];
+}
+
+/** What a running script is doing, shared by the tasks that serve it. */
+interface Run {
+  script: Script;
+  proc: ScriptProcess;
+  stdout: ReadableStreamDefaultReader<Uint8Array>;
+  /** Why the request body could not be passed on, if it could not. */
+  feedError: unknown;
+}
+
+function decodePath(path: string): string | null {
+  try {
+    return decodeURIComponent(path);
+  } catch {
+    return null; // bad %-escape or not UTF-8
+  }
+}
+
+/** A decoded path back in URL form, for `translatePath`. */
+function encodePath(path: string): string {
+  return path.split("/").map(encodeURIComponent).join("/");
+}
+
+/**
+ * Resolves `.` and `..` in a decoded path as RFC 2396 §5.2 step 6 does;
+ * `null` where Python raises IndexError (a `..` above the root).
+ */
+function collapsePath(path: string): string | null {
+  const parts = path.split("/");
+  let tail = parts.pop()!;
+  const head: string[] = [];
+  for (const part of parts) {
+    if (part === "..") {
+      if (head.length === 0) return null;
+      head.pop();
+    } else if (part !== "" && part !== ".") {
+      head.push(part);
+    }
+  }
+  if (tail === "..") {
+    if (head.length === 0) return null;
+    head.pop();
+    tail = "";
+  } else if (tail === ".") {
+    tail = "";
+  }
+  return `/${head.join("/")}/${tail}`;
+}
+
+/**
+ * Python's `_url_collapse_path`: percent-decodes the path of a URL, resolves
+ * `.` and `..` segments and empty ones, and puts the query back. The result
+ * always starts with `/`.
+ *
+ * @example Usage
+ * ```ts
+ * import { urlCollapsePath } from "@basehttp/server/cgi";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(urlCollapsePath("/cgi-bin/x/../%2e/y.sh?a=1"), "/cgi-bin/y.sh?a=1");
+ * assert.equal(urlCollapsePath("/cgi-bin/%2e%2e/%2e%2e/etc"), null);
+ * ```
+ *
+ * @param path A URL path, with an optional query.
+ * @returns The collapsed path, or `null` when a `..` climbs above the root
+ * (Python raises IndexError) or the path is not valid percent-encoded UTF-8.
+ */
+export function urlCollapsePath(path: string): string | null {
+  const q = path.indexOf("?");
+  const decoded = decodePath(q === -1 ? path : path.slice(0, q));
+  const collapsed = decoded === null ? null : collapsePath(decoded);
+  if (collapsed === null) return null;
+  const query = q === -1 ? "" : path.slice(q + 1);
+  return query === "" ? collapsed : `${collapsed}?${query}`;
+}
+
+/**
+ * RFC 3875 §4.4: the query of a GET or HEAD without an unencoded `=` is a
+ * search string, given to the script as arguments, one per `+`-separated
+ * word. None are given if a word does not decode, or starts with `-`: an
+ * interpreter could take it for an option (CVE-2012-1823).
+ */
+function searchArguments(method: string, query: string): string[] {
+  if (method !== "GET" && method !== "HEAD") return [];
+  if (query === "" || query.includes("=")) return [];
+  const words = query.split("+").map(decodePath);
+  const usable = words.every((word) =>
+    word !== null && !word.includes("\0") && !word.startsWith("-")
+  );
+  return usable ? words as string[] : [];
+}
+
+/** The user of a Basic credential, or `null` when it does not decode. */
+function basicUser(credentials: string): string | null {
+  let text: string;
+  try {
+    const bytes = Uint8Array.from(atob(credentials), (c) => c.charCodeAt(0));
+    text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch {
+    return null;
+  }
+  // RFC 7617: the user-id ends at the first colon; the password may hold more.
+  const colon = text.indexOf(":");
+  const user = colon === -1 ? null : text.slice(0, colon);
+  return user === null || user.includes("\0") ? null : user;
+}
+
+/**
+ * Where a script's header block ends: `[end of its last line, start of the
+ * body]`, or `null` when the empty line has not come yet. Lines end with LF
+ * or CRLF.
+ */
+function findHeadEnd(buf: Uint8Array, from: number): [number, number] | null {
+  if (buf[0] === LF) return [0, 1];
+  if (buf[0] === CR && buf[1] === LF) return [0, 2];
+  for (let i = buf.indexOf(LF, from); i !== -1; i = buf.indexOf(LF, i + 1)) {
+    if (buf[i + 1] === LF) return [i, i + 2];
+    if (buf[i + 1] === CR && buf[i + 2] === LF) return [i, i + 3];
+  }
+  return null;
+}
+
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  if (a.length === 0) return b;
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
+}
+
+async function realPath(path: string): Promise<string | null> {
+  try {
+    return await Deno.realPath(path);
+  } catch {
+    return null;
+  }
+}
+
+function isInside(path: string, dir: string): boolean {
+  return path === dir ||
+    path.startsWith(dir.endsWith(SEP) ? dir : dir + SEP);
+}
+
+/** Resolves as `promise` does, or after `ms`; the timer never outlives it. */
+async function within(promise: Promise<unknown>, ms: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, ms);
+  });
+  try {
+    await Promise.race([promise, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * A running script: its time limit, and a stop that reaches the processes
+ * it started too (it runs in a process group of its own).
+ */
+class ScriptProcess {
+  readonly child: Deno.ChildProcess;
+  timedOut = false;
+  #stopped = false;
+  #limit: ReturnType<typeof setTimeout> | undefined;
+  #kill: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(
+    child: Deno.ChildProcess,
+    seconds: number | null,
+    onTimeout: () => void,
+  ) {
+    this.child = child;
+    if (seconds !== null) {
+      this.#limit = setTimeout(() => {
+        this.timedOut = true;
+        this.stop();
+        onTimeout();
+      }, seconds * 1000);
+    }
+  }
+
+  /** SIGTERM now, SIGKILL after a grace period. */
+  stop(): void {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    this.#signal("SIGTERM");
+    this.#kill = setTimeout(() => {
+      this.#kill = undefined;
+      this.#signal("SIGKILL");
+    }, KILL_GRACE);
+  }
+
+  /** Clears the timers once the script has exited; a stopped group is killed. */
+  dispose(): void {
+    clearTimeout(this.#limit);
+    if (this.#kill !== undefined) {
+      clearTimeout(this.#kill);
+      this.#signal("SIGKILL"); // children that outlived the script
+    }
+  }
+
+  #signal(signal: Deno.Signal): void {
+    try {
+      if (WINDOWS) this.child.kill(signal);
+      else Deno.kill(-this.child.pid, signal);
+    } catch {
+      // Already gone.
+    }
+  }
+}
+
+/**
+ * Python's `CGIHTTPRequestHandler`: runs the scripts under
+ * {@linkcode cgiDirectories} for GET, HEAD and POST, and serves every other
+ * path as {@linkcode SimpleHTTPRequestHandler} does.
+ *
+ * A script runs when it is a regular, executable file inside
+ * {@linkcode directory}; `.py` and `.pyw` scripts through `python3 -u`.
+ * It gets the RFC 3875 meta-variables in an environment of its own (see
+ * {@linkcode cgiEnv}), the request body on stdin, and its directory as the
+ * working directory. Its stdout is a CGI response: header fields, an empty
+ * line, the body. `Status:` sets the status; `Location:` with a local path
+ * is served internally, any other `Location:` is a 302. Scripts whose name
+ * starts with `nph-` write the whole HTTP response themselves. Lines on
+ * stderr go to {@linkcode logError}.
+ *
+ * A script that fails answers 500 (it exited non-zero before its header
+ * block), 502 (it wrote no valid header block) or 504 (it ran past
+ * {@linkcode cgiTimeout} and was killed); once its response has begun, the
+ * connection is closed instead. A client that goes away stops the script
+ * at its next write.
+ *
+ * Differences from Python: the server's environment is not inherited; the
+ * script can set the status; `Authorization` is withheld from scripts
+ * unless {@linkcode cgiPassAuth} is set, as RFC 3875 §4.1.18 advises; every
+ * other header field is passed as `HTTP_*`; a chunked body is read whole
+ * (up to the server's `maxBodySize`, 413 beyond) so that `CONTENT_LENGTH`
+ * is exact; the files in CGI directories are never served as files.
+ *
+ * @example Configure by subclassing
+ * ```ts ignore
+ * import { HTTPServer } from "@basehttp/server";
+ * import { CGIHTTPRequestHandler } from "@basehttp/server/cgi";
+ *
+ * class Handler extends CGIHTTPRequestHandler {
+ *   override directory = "/srv/www";
+ *   override cgiDirectories = ["/cgi-bin"];
+ *   override cgiTimeout = 10;
+ * }
+ * await new HTTPServer(["127.0.0.1", 8000], Handler).serveForever();
+ * ```
+ */
+export class CGIHTTPRequestHandler extends SimpleHTTPRequestHandler {
+  /**
+   * URL paths whose files are scripts, each starting with `/` and without
+   * a trailing one; nested directories under them hold scripts too.
+   */
+  cgiDirectories: readonly string[] = ["/cgi-bin", "/htbin"];
+  /**
+   * Seconds a script may run before it is stopped (SIGTERM, then SIGKILL);
+   * `null` for no limit.
+   */
+  cgiTimeout: number | null = 30;
+  /**
+   * The variables every script starts with, under the meta-variables; by
+   * default only a `PATH`. Nothing is inherited from the server.
+   */
+  cgiEnv: Readonly<Record<string, string>> = {
+    PATH: "/usr/local/bin:/usr/bin:/bin",
+  };
+  /** Pass the `Authorization` field to scripts as `HTTP_AUTHORIZATION`. */
+  cgiPassAuth = false;
+  /**
+   * What {@linkcode isCGI} found: the CGI directory, the decoded path after
+   * it, and the query string.
+   */
+  cgiInfo: [dir: string, rest: string, query: string] | null = null;
+
+  #redirects = 0;
+
+  /** Runs a CGI script; anything else gets 501, as in Python. */
+  async do_POST(): Promise<void> {
+    if (this.isCGI()) await this.runCGI();
+    else await this.sendError(501, "Can only POST to CGI scripts");
+  }
+
+  /**
+   * Runs the script when the path is a CGI one, else answers as
+   * {@linkcode SimpleHTTPRequestHandler} does, except that files inside the
+   * CGI directories are 404: their source is never served.
+   *
+   * @returns What {@linkcode do_GET} still has to send; `null` after a
+   * script.
+   */
+  override async sendHead(): Promise<FileBody | Uint8Array | null> {
+    if (this.isCGI()) {
+      await this.runCGI();
+      return null;
+    }
+    if (await this.#inCGIDirectory()) {
+      await this.sendError(404, "File not found");
+      return null;
+    }
+    return await super.sendHead();
+  }
+
+  /**
+   * Whether the request path names a CGI script: after percent-decoding
+   * and collapsing `.` and `..` (see {@linkcode urlCollapsePath}), it
+   * starts with one of {@linkcode cgiDirectories} and a `/`. Sets
+   * {@linkcode cgiInfo}.
+   *
+   * @returns `true` for a CGI path.
+   */
+  isCGI(): boolean {
+    this.cgiInfo = null;
+    // As the static handler reads it: no scheme and authority, no fragment.
+    const target = this.path.replace(ABSOLUTE_FORM, "").split("#", 1)[0];
+    const q = target.indexOf("?");
+    const decoded = decodePath(q === -1 ? target : target.slice(0, q));
+    if (decoded === null || decoded.includes("\0")) return false;
+    const collapsed = collapsePath(decoded);
+    if (collapsed === null) return false;
+    for (
+      let sep = collapsed.indexOf("/", 1);
+      sep > 0;
+      sep = collapsed.indexOf("/", sep + 1)
+    ) {
+      const dir = collapsed.slice(0, sep);
+      if (this.cgiDirectories.includes(dir)) {
+        const query = q === -1 ? "" : target.slice(q + 1);
+        this.cgiInfo = [dir, collapsed.slice(sep + 1), query];
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /**
+   * Whether a file may be executed: any execute bit is set (on Windows,
+   * always).
+   *
+   * @param path The file's path on disk.
+   * @returns `true` when it is executable.
+   */
+  async isExecutable(path: string): Promise<boolean> {
+    try {
+      const { mode } = await Deno.stat(path);
+      return mode === null || (mode & 0o111) !== 0;
+    } catch {
+      return false;
+    }
+  }
+
+  /**
+   * Whether a script is Python: its extension is `.py` or `.pyw`, in any
+   * case.
+   *
+   * @param path The script's name or path.
+   * @returns `true` for a Python script.
+   */
+  isPython(path: string): boolean {
+    return /\.pyw?$/i.test(path);
+  }
+
+  /**
+   * Runs the script that {@linkcode isCGI} found and relays its response.
+   * Answers 404 when there is no such script, 403 when it is not a regular
+   * executable file.
+   *
+   * @throws {TypeError} When {@linkcode isCGI} has not accepted the path.
+   * @throws {HTTPError} 500, 502 or 504 when the script fails; the handler
+   * answers it (or closes the connection if the response has begun).
+   */
+  async runCGI(): Promise<void> {
+    if (this.cgiInfo === null) {
+      throw new TypeError("runCGI() needs a path that isCGI() accepted");
+    }
+    if (this.cgiTimeout !== null && !(this.cgiTimeout > 0)) {
+      throw new RangeError("cgiTimeout must be a positive number of seconds");
+    }
+    let [dir, rest] = this.cgiInfo;
+    const query = this.cgiInfo[2];
+    // Python's walk: /cgi-bin/sub/x.sh/info runs sub/x.sh.
+    for (
+      let slash = rest.indexOf("/");
+      slash !== -1;
+      slash = rest.indexOf("/")
+    ) {
+      const next = `${dir}/${rest.slice(0, slash)}`;
+      if (!await this.#isDirectory(next)) break;
+      dir = next;
+      rest = rest.slice(slash + 1);
+    }
+    const slash = rest.indexOf("/");
+    const name = `${dir}/${slash === -1 ? rest : rest.slice(0, slash)}`;
+    const pathInfo = slash === -1 ? "" : rest.slice(slash);
+    const file = this.translatePath(encodePath(name));
+    const info = file === null ? null : await Deno.stat(file).catch(() => null);
+    if (file === null || info === null || !await this.#insideRoot(file)) {
+      await this.sendError(404, `No such CGI script (${pyRepr(name)})`);
+      return;
+    }
+    if (!info.isFile) {
+      await this.sendError(
+        403,
+        `CGI script is not a plain file (${pyRepr(name)})`,
+      );
+      return;
+    }
+    if (!await this.isExecutable(file)) {
+      await this.sendError(
+        403,
+        `CGI script is not executable (${pyRepr(name)})`,
+      );
+      return;
+    }
+    const location = await this.#execute({ name, file, pathInfo, query });
+    if (location !== null) await this.#redirectLocally(location);
+  }
+
+  /** Starts the script, feeds it the body, relays its output, reaps it. */
+  async #execute(script: Script): Promise<string | null> {
+    let body: Uint8Array | null = null;
+    let length: number | null = null;
+    // A local redirect is a GET: the body went to the first script.
+    if (this.#redirects === 0) {
+      if (this.rfile.chunked) {
+        // CONTENT_LENGTH must be exact before the script starts.
+        body = await this.rfile.bytes();
+        length = body.length;
+      } else {
+        const declared = this.headers.get("content-length");
+        if (declared !== null) length = Number(declared.split(",")[0].trim());
+      }
+    }
+    const env = this.#environment(script, length);
+    const python = this.isPython(script.file);
+    const args = searchArguments(this.command, script.query);
+    let child: Deno.ChildProcess;
+    try {
+      child = new Deno.Command(python ? "python3" : script.file, {
+        args: python ? ["-u", script.file, ...args] : args,
+        cwd: script.file.slice(0, script.file.lastIndexOf(SEP)) || SEP,
+        env,
+        clearEnv: true,
+        stdin: "piped",
+        stdout: "piped",
+        stderr: "piped",
+        // A process group of its own, so that a stop reaches its children.
+        detached: !WINDOWS,
+      }).spawn();
+    } catch (error) {
+      this.logError("CGI script %r could not run: %s", script.name, error);
+      throw new HTTPError(500, "CGI script could not run");
+    }
+    const stdout = child.stdout.getReader();
+    const cancel = () => void stdout.cancel().catch(() => {});
+    const proc = new ScriptProcess(child, this.cgiTimeout, cancel);
+    const run: Run = { script, proc, stdout, feedError: null };
+    const stderr = child.stderr.getReader();
+    const logging = this.#logStderr(stderr, script.name);
+    const feeding = this.#feed(child.stdin, body, length !== null)
+      .catch((error) => {
+        // The client's body broke off: the script must not act on half.
+        run.feedError = error;
+        proc.stop();
+        cancel();
+      });
+    let relayed = false;
+    try {
+      const location = await this.#relay(run);
+      relayed = true;
+      return location;
+    } finally {
+      if (!relayed) proc.stop();
+      await stdout.cancel().catch(() => {});
+      const status = await child.status;
+      // A child of the script may still hold stdin or stderr: the time
+      // limit, still armed, stops it.
+      await feeding;
+      await within(logging, STDERR_GRACE);
+      await stderr.cancel().catch(() => {});
+      await logging;
+      proc.dispose();
+      if (proc.timedOut) {
+        this.logError(
+          "CGI script %r timed out after %s seconds",
+          script.name,
+          this.cgiTimeout,
+        );
+      } else if (status.signal !== null) {
+        this.logError("CGI script %r killed by %s", script.name, status.signal);
+      } else if (status.code !== 0) {
+        this.logError("CGI script %r exit code %d", script.name, status.code);
+      }
+    }
+  }
+
+  /** The environment of a script: RFC 3875 meta-variables and HTTP_*. */
+  #environment(script: Script, length: number | null): Record<string, string> {
+    const env: Record<string, string> = {};
+    for (const [name, value] of this.headers) {
+      const key = name.toLowerCase();
+      if (!PASSED_NAME.test(name) || NOT_PASSED.has(key)) continue;
+      if (key === "authorization" && !this.cgiPassAuth) continue;
+      const variable = "HTTP_" + key.toUpperCase().replaceAll("-", "_");
+      const held = env[variable];
+      // RFC 3875 §4.1.18: repeated fields become one value.
+      env[variable] = held === undefined
+        ? value
+        : held + (key === "cookie" ? "; " : ", ") + value;
+    }
+    Object.assign(env, this.cgiEnv);
+    env.SERVER_SOFTWARE = this.versionString();
+    env.SERVER_NAME = this.server.serverName;
+    env.GATEWAY_INTERFACE = "CGI/1.1";
+    env.SERVER_PROTOCOL = this.protocolVersion;
+    env.SERVER_PORT = String(this.server.serverPort);
+    env.REQUEST_METHOD = this.command;
+    env.PATH_INFO = script.pathInfo;
+    const translated = script.pathInfo === ""
+      ? null
+      : this.translatePath(encodePath(script.pathInfo));
+    if (translated !== null) env.PATH_TRANSLATED = translated;
+    env.SCRIPT_NAME = script.name;
+    env.QUERY_STRING = script.query;
+    env.REMOTE_ADDR = env.REMOTE_HOST = this.clientAddress[0];
+    env.REMOTE_PORT = String(this.clientAddress[1]);
+    const authorization = this.headers.get("authorization")?.trim() ?? "";
+    const words = authorization.split(/[ \t]+/);
+    if (words.length === 2) {
+      env.AUTH_TYPE = words[0];
+      const user = words[0].toLowerCase() === "basic"
+        ? basicUser(words[1])
+        : null;
+      if (user !== null) env.REMOTE_USER = user;
+    }
+    if (length !== null) {
+      env.CONTENT_LENGTH = String(length);
+      const type = this.headers.get("content-type");
+      if (type !== null) env.CONTENT_TYPE = type;
+    }
+    return env;
+  }
+
+  /**
+   * Writes the request body to the script's stdin and closes it. Stops
+   * quietly when the script stops reading; throws when the body breaks.
+   */
+  async #feed(
+    stdin: WritableStream<Uint8Array>,
+    body: Uint8Array | null,
+    hasBody: boolean,
+  ): Promise<void> {
+    const writer = stdin.getWriter();
+    let reading = true; // false once the script has closed its stdin
+    const write = (bytes: Uint8Array) =>
+      writer.write(bytes).catch(() => {
+        reading = false;
+      });
+    try {
+      if (body !== null) {
+        await write(body);
+      } else if (hasBody) {
+        for await (const chunk of this.rfile) {
+          await write(chunk);
+          if (!reading) break; // what is left is drained by the handler
+        }
+      }
+    } finally {
+      await (reading ? writer.close() : writer.abort()).catch(() => {});
+    }
+  }
+
+  /** Logs each line of the script's stderr through {@linkcode logError}. */
+  async #logStderr(
+    reader: ReadableStreamDefaultReader<Uint8Array>,
+    name: string,
+  ): Promise<void> {
+    const decoder = new TextDecoder();
+    const log = (line: string) =>
+      this.logError("CGI script %r: %s", name, line.replace(/\r$/, ""));
+    let pending = "";
+    try {
+      while (true) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        pending += decoder.decode(value, { stream: true });
+        let newline: number;
+        while ((newline = pending.indexOf("\n")) !== -1) {
+          log(pending.slice(0, newline));
+          pending = pending.slice(newline + 1);
+        }
+        while (pending.length > MAX_LOG_LINE) {
+          log(pending.slice(0, MAX_LOG_LINE));
+          pending = pending.slice(MAX_LOG_LINE);
+        }
+      }
+    } catch {
+      // Cancelled: a child of the script still holds stderr.
+    }
+    pending += decoder.decode();
+    if (pending !== "") log(pending);
+  }
+
+  /**
+   * Relays the script's output as the response.
+   *
+   * @returns The path of a local redirect, or `null`.
+   */
+  async #relay(run: Run): Promise<string | null> {
+    const { stdout } = run;
+    const headOnly = this.command === "HEAD";
+    if (/(^|\/)nph-[^/]*$/.test(run.script.name)) {
+      // Non-parsed headers: the output is the response; the handler closes
+      // the connection after it, as its framing is unknown.
+      let sent = false;
+      while (true) {
+        const { done, value } = await stdout.read();
+        if (done) break;
+        await this.wfile.write(value);
+        await this.wfile.flush();
+        sent ||= value.length > 0;
+      }
+      if (!sent) throw await this.#failure(run, "CGI script sent nothing");
+      if (run.feedError !== null || run.proc.timedOut) {
+        throw await this.#failure(run, "CGI script output cut short");
+      }
+      return null;
+    }
+
+    let buffer: Uint8Array = new Uint8Array(0);
+    let end: [number, number] | null = null;
+    while (end === null) {
+      const { done, value } = await stdout.read();
+      if (done) {
+        throw await this.#failure(run, "CGI script ended before its headers");
+      }
+      const from = Math.max(0, buffer.length - 2);
+      buffer = concat(buffer, value);
+      end = findHeadEnd(buffer, from);
+      if (end === null && buffer.length > MAX_HEAD) {
+        throw new HTTPError(502, "CGI script headers too large");
+      }
+    }
+    const head = this.#parseHead(
+      decodeLatin1(buffer.subarray(0, end[0])),
+      run.script.name,
+    );
+    const { status, location } = head;
+    if (location !== null && status === null && LOCAL_PATH.test(location)) {
+      return location; // the rest of the output is not used
+    }
+    if (!head.contentType && location === null && status === null) {
+      throw new HTTPError(502, "CGI script sent no Content-Type");
+    }
+    if (status !== null) this.sendResponse(status, head.reason);
+    else if (location !== null) this.sendResponse(302);
+    else this.sendResponse(200, "Script output follows");
+    for (const [name, value] of head.fields) this.sendHeader(name, value);
+    await this.endHeaders();
+    let chunk = buffer.subarray(end[1]);
+    while (true) {
+      if (chunk.length > 0 && !headOnly) {
+        await this.wfile.write(chunk);
+        await this.wfile.flush(); // streamed as it comes
+      }
+      const { done, value } = await stdout.read();
+      if (done) break;
+      chunk = value;
+    }
+    if (run.feedError !== null || run.proc.timedOut) {
+      throw await this.#failure(run, "CGI script output cut short");
+    }
+    return null;
+  }
+
+  /**
+   * Why the script's output ended early, as the error to answer: the
+   * body's own error, 504 for the time limit, 500 for a failed script,
+   * else 502 with `message`.
+   */
+  async #failure(run: Run, message: string): Promise<unknown> {
+    // Wait for the exit, to tell a crash from a script that said nothing.
+    const status = run.feedError === null && !run.proc.timedOut
+      ? await run.proc.child.status
+      : null;
+    if (run.feedError !== null) return run.feedError;
+    if (run.proc.timedOut) return new HTTPError(504, "CGI script timed out");
+    if (status !== null && !status.success) {
+      return new HTTPError(500, "CGI script failed");
+    }
+    return new HTTPError(502, message);
+  }
+
+  /** Parses a script's header block; a bad line is a 502. */
+  #parseHead(text: string, name: string): CGIHead {
+    const head: CGIHead = {
+      status: null,
+      reason: undefined,
+      location: null,
+      contentType: false,
+      fields: [],
+    };
+    let length = false;
+    for (let line of text === "" ? [] : text.split("\n")) {
+      if (line.endsWith("\r")) line = line.slice(0, -1);
+      const colon = line.indexOf(":");
+      const field = colon > 0 ? line.slice(0, colon) : "";
+      const value = line.slice(colon + 1).replace(/^[ \t]+|[ \t]+$/g, "");
+      const key = field.toLowerCase();
+      const status = key === "status" ? STATUS.exec(value) : null;
+      if (
+        !isToken(field) || !isFieldValue(value) ||
+        (key === "status" && (status === null || head.status !== null)) ||
+        (key === "location" && head.location !== null) ||
+        (key === "content-length" && (length || !/^\d+$/.test(value)))
+      ) {
+        this.logError("CGI script %r sent a bad header line %r", name, line);
+        throw new HTTPError(502, "Bad header from CGI script");
+      }
+      if (status !== null) {
+        head.status = Number(status[1]);
+        head.reason = status[2] || undefined;
+        continue;
+      }
+      if (key === "content-length") length = true;
+      if (key === "location") head.location = value;
+      if (key === "content-type") head.contentType = true;
+      if (!NOT_RELAYED.has(key)) head.fields.push([field, value]);
+    }
+    return head;
+  }
+
+  /** Serves a script's local redirect as a GET (or HEAD) of that path. */
+  async #redirectLocally(location: string): Promise<void> {
+    if (this.#redirects >= MAX_LOCAL_REDIRECTS) {
+      throw new HTTPError(502, "Too many local redirects from CGI scripts");
+    }
+    const { path, command } = this;
+    this.path = location;
+    if (command !== "HEAD") this.command = "GET";
+    this.#redirects++;
+    try {
+      if (command === "HEAD") await this.do_HEAD();
+      else await this.do_GET();
+    } finally {
+      this.#redirects--;
+      this.path = path;
+      this.command = command;
+    }
+  }
+
+  async #isDirectory(urlPath: string): Promise<boolean> {
+    const path = this.translatePath(encodePath(urlPath));
+    if (path === null) return false;
+    const info = await Deno.stat(path).catch(() => null);
+    return info?.isDirectory ?? false;
+  }
+
+  /** Whether a script's real path is inside the root (or links may leave it). */
+  async #insideRoot(file: string): Promise<boolean> {
+    if (this.followSymlinks) return true;
+    const root = await realPath(this.translatePath("/") ?? "");
+    const real = await realPath(file);
+    return root !== null && real !== null && isInside(real, root);
+  }
+
+  /** Whether the request path resolves into one of the CGI directories. */
+  async #inCGIDirectory(): Promise<boolean> {
+    const path = this.translatePath(this.path);
+    const real = path === null ? null : await realPath(path);
+    if (real === null) return false;
+    for (const dir of this.cgiDirectories) {
+      const dirPath = this.translatePath(encodePath(dir));
+      const realDir = dirPath === null ? null : await realPath(dirPath);
+      if (realDir !== null && isInside(real, realDir)) return true;
+    }
+    return false;
+  }
+}
