@@ -25,6 +25,7 @@
 import denoJson from "./deno.json" with { type: "json" };
 import { isFieldValue, isToken } from "./parser.ts";
 import { HTTPServer, type TlsOptions } from "./server.ts";
+import { CGIHTTPRequestHandler } from "./cgi.ts";
 import { simpleHandler, type SimpleHTTPRequestHandler } from "./static.ts";
 
 /** The package version, from deno.json. */
@@ -56,6 +57,14 @@ export interface ServeOptions {
   dotfiles: boolean;
   /** No access log. */
   quiet: boolean;
+  /** Processes serving the port together (Linux, `SO_REUSEPORT`). @default {1} */
+  workers: number;
+  /** Bind with `SO_REUSEPORT` so other processes may serve the port too. */
+  reusePort: boolean;
+  /** Run as a `--workers` child: exit when the parent's stdin pipe closes. */
+  worker: boolean;
+  /** Run CGI scripts in /cgi-bin and /htbin (Python's `--cgi`). */
+  cgi: boolean;
   /** Print the help and exit. */
   help: boolean;
   /** Print the version and exit. */
@@ -66,7 +75,7 @@ const HELP =
   `usage: serve [-h] [--version] [-b ADDRESS] [-d DIRECTORY] [-p VERSION]
              [--tls-cert PATH] [--tls-key PATH] [--tls-password-file PATH]
              [-H "NAME: VALUE"] [--cors] [--no-listing] [--dotfiles] [-q]
-             [port]
+             [--workers N] [--reuse-port] [--cgi] [port]
 
 Serve a directory over HTTP: Python's "python -m http.server" for Deno.
 
@@ -95,6 +104,13 @@ options:
   --no-listing          answer 403 for directories without an index page
   --dotfiles            serve files and directories whose names start with .
   -q, --quiet           do not log requests
+  --cgi                 run the executable files in /cgi-bin and /htbin as
+                        CGI scripts (needs deno run --allow-run)
+  --workers N           serve with N processes sharing the port (Linux;
+                        default: 1)
+  --reuse-port          bind with SO_REUSEPORT, to share the port with other
+                        processes (Linux; needs deno run --unstable-net)
+  --worker              (used by --workers) serve until stdin closes
 `;
 
 // Flags that take a value, by every spelling.
@@ -110,6 +126,7 @@ const VALUE_FLAGS: Record<string, string> = {
   "--tls-password-file": "tlsPasswordFile",
   "-H": "header",
   "--header": "header",
+  "--workers": "workers",
 };
 const SWITCHES: Record<string, string> = {
   "-h": "help",
@@ -120,6 +137,9 @@ const SWITCHES: Record<string, string> = {
   "--dotfiles": "dotfiles",
   "-q": "quiet",
   "--quiet": "quiet",
+  "--reuse-port": "reusePort",
+  "--worker": "worker",
+  "--cgi": "cgi",
 };
 
 /** A failure to start serving; the message is for the user. */
@@ -153,6 +173,10 @@ export function parseArgs(args: string[]): ServeOptions {
     listing: true,
     dotfiles: false,
     quiet: false,
+    workers: 1,
+    reusePort: false,
+    worker: false,
+    cgi: false,
     help: false,
     version: false,
   };
@@ -198,6 +222,12 @@ export function parseArgs(args: string[]): ServeOptions {
       case "header":
         options.headers.push(parseHeader(value));
         break;
+      case "workers":
+        if (!/^\d{1,3}$/.test(value) || Number(value) < 1) {
+          throw new TypeError(`argument --workers: invalid count: '${value}'`);
+        }
+        options.workers = Number(value);
+        break;
       case "bind":
       case "directory":
       case "protocol":
@@ -232,6 +262,12 @@ export function parseArgs(args: string[]): ServeOptions {
   }
   if (options.bind === "unix:") {
     throw new TypeError("argument -b/--bind: unix: needs a socket path");
+  }
+  if (
+    (options.workers > 1 || options.reusePort) &&
+    options.bind.startsWith("unix:")
+  ) {
+    throw new TypeError("--workers and --reuse-port need a TCP address");
   }
   return options;
 }
@@ -355,7 +391,9 @@ export async function main(args: string[]): Promise<number> {
     return 0;
   }
   try {
-    return await serve(options);
+    return options.workers > 1
+      ? await superviseWorkers(options)
+      : await serve(options);
   } catch (error) {
     console.error(`serve: error: ${message(error)}`);
     return 1;
@@ -386,6 +424,12 @@ async function serve(options: ServeOptions): Promise<number> {
     throw new ServeError("TLS is not available on a Unix socket");
   }
 
+  if (
+    options.cgi &&
+    (await Deno.permissions.query({ name: "run" })).state !== "granted"
+  ) {
+    throw new ServeError("--cgi runs scripts: it needs deno run --allow-run");
+  }
   const Configured = simpleHandler({
     directory,
     protocolVersion: options.protocol,
@@ -393,7 +437,7 @@ async function serve(options: ServeOptions): Promise<number> {
     cors: options.cors,
     showDirListing: options.listing,
     showDotfiles: options.dotfiles,
-  });
+  }, options.cgi ? CGIHTTPRequestHandler : undefined);
   let Handler: typeof SimpleHTTPRequestHandler = Configured;
   if (options.quiet) {
     Handler = class extends Configured {
@@ -404,7 +448,10 @@ async function serve(options: ServeOptions): Promise<number> {
   let server: HTTPServer;
   try {
     server = unixPath === null
-      ? new HTTPServer([options.bind, options.port], Handler, { tls })
+      ? new HTTPServer([options.bind, options.port], Handler, {
+        tls,
+        reusePort: options.reusePort,
+      })
       : new HTTPServer(unixPath, Handler);
   } catch (error) {
     const where = unixPath === null
@@ -452,6 +499,15 @@ async function serve(options: ServeOptions): Promise<number> {
       // SIGTERM cannot be listened for on Windows.
     }
   }
+  if (options.worker) {
+    // A worker ends with its parent: stdin reaches EOF when the parent goes.
+    (async () => {
+      for await (const _ of Deno.stdin.readable) {
+        // Nothing is sent on the lifeline.
+      }
+      onSignal();
+    })();
+  }
   try {
     await server.serveForever();
   } finally {
@@ -460,6 +516,134 @@ async function serve(options: ServeOptions): Promise<number> {
     if (unixPath !== null) await Deno.remove(unixPath).catch(() => {});
   }
   return 0;
+}
+
+/** The command line that asks a worker for the same service as `options`. */
+function workerArgs(options: ServeOptions, port: number): string[] {
+  const args = [
+    String(port),
+    "--worker",
+    "--reuse-port",
+    "-p",
+    options.protocol,
+  ];
+  if (options.bind !== "") args.push("-b", options.bind);
+  args.push("-d", options.directory);
+  if (options.tlsCert !== null) args.push("--tls-cert", options.tlsCert);
+  if (options.tlsKey !== null) args.push("--tls-key", options.tlsKey);
+  if (options.tlsPasswordFile !== null) {
+    args.push("--tls-password-file", options.tlsPasswordFile);
+  }
+  for (const [name, value] of options.headers) {
+    args.push("-H", `${name}: ${value}`);
+  }
+  if (options.cors) args.push("--cors");
+  if (!options.listing) args.push("--no-listing");
+  if (options.dotfiles) args.push("--dotfiles");
+  if (options.quiet) args.push("-q");
+  if (options.cgi) args.push("--cgi");
+  return args;
+}
+
+/**
+ * Reads a child's stdout to its first line (the banner, once it listens),
+ * then drains the rest so that the child never writes to a closed pipe.
+ */
+async function firstLine(stream: ReadableStream<Uint8Array>): Promise<string> {
+  const reader = stream.getReader();
+  const decoder = new TextDecoder();
+  let text = "";
+  while (!text.includes("\n")) {
+    const { value, done } = await reader.read();
+    if (done) return text;
+    text += decoder.decode(value, { stream: true });
+  }
+  (async () => {
+    while (!(await reader.read()).done) {
+      // The rest of stdout: the goodbye line.
+    }
+  })();
+  return text.slice(0, text.indexOf("\n"));
+}
+
+/**
+ * Runs `--workers N`: N processes of this command bind the same port with
+ * SO_REUSEPORT, so the kernel spreads connections over them (a core each).
+ * This process only starts them, prints the banner, and stops them on
+ * SIGINT or SIGTERM.
+ */
+async function superviseWorkers(options: ServeOptions): Promise<number> {
+  let port = options.port;
+  if (port === 0) {
+    // Every worker must bind the same port: pick it here.
+    const probe = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    port = (probe.addr as Deno.NetAddr).port;
+    probe.close();
+  }
+  const permissions = ["--allow-net", "--allow-read", "--allow-sys=hostname"];
+  if (options.cgi) permissions.push("--allow-run");
+  const children = Array.from(
+    { length: options.workers },
+    () =>
+      new Deno.Command(Deno.execPath(), {
+        args: [
+          "run",
+          "--unstable-net",
+          ...permissions,
+          import.meta.url,
+          ...workerArgs(options, port),
+        ],
+        // The pipe is the worker's lifeline: it closes when this process
+        // ends, however it ends, and the worker then exits too.
+        stdin: "piped",
+        stdout: "piped",
+        stderr: "inherit",
+      }).spawn(),
+  );
+  const stop = () => {
+    for (const child of children) {
+      try {
+        child.kill("SIGTERM");
+      } catch {
+        // Already gone.
+      }
+    }
+  };
+  const banners = await Promise.all(
+    children.map((child) => firstLine(child.stdout)),
+  );
+  const ready = banners.every((line) => line.startsWith("Serving"));
+  let signalled = false;
+  const onSignal = () => {
+    if (!signalled) console.log("\nKeyboard interrupt received, exiting.");
+    signalled = true;
+    stop();
+  };
+  const listening: Deno.Signal[] = [];
+  if (ready) {
+    console.log(banners[0]);
+    console.log(`(${options.workers} worker processes share the port)`);
+    for (const signal of ["SIGINT", "SIGTERM"] as const) {
+      try {
+        Deno.addSignalListener(signal, onSignal);
+        listening.push(signal);
+      } catch {
+        // SIGTERM cannot be listened for on Windows.
+      }
+    }
+  } else {
+    stop(); // a worker failed to start and said why on stderr
+  }
+  // One worker ending unasked ends the service.
+  const statuses = children.map((child) =>
+    child.status.then((status) => {
+      if (!signalled) stop();
+      return status;
+    })
+  );
+  const results = await Promise.all(statuses);
+  for (const signal of listening) Deno.removeSignalListener(signal, onSignal);
+  return ready && signalled ? 0 : results.every((r) => r.success) ? 0 : 1;
 }
 
 if (import.meta.main) Deno.exit(await main(Deno.args));

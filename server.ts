@@ -39,6 +39,13 @@ export interface HTTPServerOptions {
   maxConnections?: number;
   /** Request size limits; see {@linkcode RequestLimits}. */
   limits?: Partial<RequestLimits>;
+  /**
+   * Bind with `SO_REUSEPORT` (Linux), so that several processes can serve
+   * one port and the kernel spreads connections among them. Deno treats
+   * this as unstable: run with `--unstable-net`, or Deno exits.
+   * @default {false}
+   */
+  reusePort?: boolean;
 }
 
 /** `[host, port]` for TCP (`""` = all interfaces, port 0 = any free port), or a Unix socket path. */
@@ -176,6 +183,9 @@ export class HTTPServer implements AsyncDisposable {
     this.limits = Object.freeze({ ...DEFAULT_LIMITS, ...options.limits });
 
     if (typeof serverAddress === "string") {
+      if (options.tls || options.reusePort) {
+        throw new TypeError("tls and reusePort need a TCP address");
+      }
       this.listener = Deno.listen({ transport: "unix", path: serverAddress });
       this.serverAddress = serverAddress;
       this.serverName = serverAddress;
@@ -190,9 +200,11 @@ export class HTTPServer implements AsyncDisposable {
       throw new RangeError(`Invalid port: ${port}`);
     }
     const hostname = host === "" ? "0.0.0.0" : host;
+    // Only asked for when wanted: the option alone needs --unstable-net.
+    const reuse = options.reusePort ? { reusePort: true } : {};
     this.listener = options.tls
-      ? Deno.listenTls({ hostname, port, ...options.tls })
-      : Deno.listen({ hostname, port });
+      ? Deno.listenTls({ hostname, port, ...reuse, ...options.tls })
+      : Deno.listen({ hostname, port, ...reuse });
     const addr = this.listener.addr as Deno.NetAddr;
     this.serverAddress = [addr.hostname, addr.port];
     this.serverPort = addr.port;

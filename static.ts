@@ -768,6 +768,7 @@ function checkBoolean(name: string, value: unknown): void {
  *
  * @param options The settings; a relative directory is taken from the
  * working directory now.
+ * @param Base The class to extend, such as `CGIHTTPRequestHandler`.
  * @returns The handler class.
  * @throws {TypeError} When an option has the wrong type, or a header field
  * is not valid.
@@ -775,6 +776,7 @@ function checkBoolean(name: string, value: unknown): void {
  */
 export function simpleHandler(
   options: SimpleHandlerOptions = {},
+  Base: typeof SimpleHTTPRequestHandler = SimpleHTTPRequestHandler,
 ): typeof SimpleHTTPRequestHandler {
   const {
     directory,
@@ -840,7 +842,7 @@ export function simpleHandler(
   }
   if (cors !== undefined) settings.cors = cors;
   if (protocolVersion !== undefined) settings.protocolVersion = protocolVersion;
-  return class extends SimpleHTTPRequestHandler {
+  return class extends Base {
     constructor(
       connection: Deno.Conn,
       clientAddress: ClientAddress,

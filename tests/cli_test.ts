@@ -553,3 +553,101 @@ Deno.test("a second signal stops waiting for requests in flight", {
     conn.close();
   }
 });
+
+const hasSs = Deno.build.os === "linux" &&
+  await new Deno.Command("ss", { args: ["-V"], stdout: "null" }).output()
+    .then((o) => o.success, () => false);
+
+/** The pids of the sockets `ss` lists for a local port. */
+async function socketPids(port: number, state: string): Promise<Set<string>> {
+  const { stdout } = await new Deno.Command("ss", {
+    args: ["-tnpH", "state", state, `sport = :${port}`],
+  }).output();
+  const text = new TextDecoder().decode(stdout);
+  return new Set([...text.matchAll(/pid=(\d+)/g)].map((m) => m[1]));
+}
+
+Deno.test({
+  name:
+    "serve --workers 2 serves one port from two processes (SO_REUSEPORT) and stops them on SIGINT",
+  ignore: !hasSs,
+}, async () => {
+  await using serve = new Serve([...LOCAL, "--workers", "2"], {
+    permissions: [...PERMISSIONS, "--allow-run"],
+  });
+  const port = await serve.banner();
+  await serve.waitFor(/^\(2 worker processes share the port\)$/m);
+  const listeners = await socketPids(port, "listening");
+  assert.equal(listeners.size, 2, `listening: ${[...listeners]}`);
+  assert.ok(!listeners.has(String(serve.child.pid)), "the parent only waits");
+
+  // Connections are spread by the kernel: with 24 of them, both workers
+  // answer (the chance that one gets all is 2 in 16 million).
+  const request = new TextEncoder().encode(
+    "GET /hello.txt HTTP/1.1\r\nHost: h\r\n\r\n",
+  );
+  const conns = await Promise.all(
+    Array.from(
+      { length: 24 },
+      () => Deno.connect({ hostname: "127.0.0.1", port }),
+    ),
+  );
+  try {
+    const buf = new Uint8Array(4096);
+    for (const conn of conns) {
+      await conn.write(request);
+      const n = await conn.read(buf);
+      assert.match(
+        new TextDecoder().decode(buf.subarray(0, n!)),
+        /^HTTP\/1\.1 200 OK/,
+      );
+    }
+    const serving = await socketPids(port, "established");
+    assert.deepEqual([...serving].sort(), [...listeners].sort());
+  } finally {
+    for (const conn of conns) conn.close();
+  }
+
+  serve.child.kill("SIGINT");
+  assert.equal(await serve.exit(), 0);
+  assert.match(serve.stdout, /Keyboard interrupt received, exiting\.\n$/);
+  // The workers are gone, not just closed.
+  const ps = await new Deno.Command("ps", {
+    args: ["-o", "pid=", "-p", [...listeners].join(",")],
+  }).output();
+  assert.equal(new TextDecoder().decode(ps.stdout).trim(), "");
+});
+
+Deno.test("parseArgs() reads --workers and --reuse-port, and refuses them on a Unix socket", () => {
+  assert.equal(parseArgs([]).workers, 1);
+  assert.equal(parseArgs(["--workers", "4"]).workers, 4);
+  assert.equal(parseArgs(["--reuse-port"]).reusePort, true);
+  assert.throws(() => parseArgs(["--workers", "0"]), TypeError);
+  assert.throws(() => parseArgs(["--workers", "x"]), TypeError);
+  assert.throws(
+    () => parseArgs(["--workers", "2", "-b", "unix:/tmp/s.sock"]),
+    TypeError,
+  );
+});
+
+Deno.test("serve --cgi runs the examples' CGI script, and needs --allow-run", async () => {
+  const examples = new URL("../examples", import.meta.url).pathname;
+  const args = ["0", "-b", "127.0.0.1", "-d", examples, "--cgi", "-q"];
+  {
+    await using serve = new Serve(args, {
+      permissions: [...PERMISSIONS, "--allow-run"],
+    });
+    const port = await serve.banner();
+    const response = await fetch(
+      `http://127.0.0.1:${port}/cgi-bin/hello.sh?name=Ada`,
+    );
+    assert.equal(response.status, 200);
+    assert.match(await response.text(), /Ada/);
+    serve.child.kill("SIGTERM");
+    assert.equal(await serve.exit(), 0);
+  }
+  const denied = await run(args);
+  assert.equal(denied.code, 1);
+  assert.match(denied.stderr, /^serve: error: --cgi .*--allow-run\n$/);
+  assert.equal(parseArgs(["--cgi"]).cgi, true);
+});
