@@ -50,7 +50,14 @@ interface MimeEntry {
 const ABSOLUTE_FORM = /^[A-Za-z][A-Za-z0-9+.\-]*:\/\/[^/?#]*/;
 const WINDOWS = Deno.build.os === "windows";
 const SEP = WINDOWS ? "\\" : "/";
-const CHUNK_SIZE = 65536;
+// Copy buffers, pooled by size: large files move in large reads, and a small
+// file does not take a large buffer.
+const SMALL_CHUNK = 16384;
+const LARGE_CHUNK = 262144;
+const pools: Record<number, Uint8Array[]> = {
+  [SMALL_CHUNK]: [],
+  [LARGE_CHUNK]: [],
+};
 const encoder = new TextEncoder();
 
 /** Ranks a type for an extension that several types claim; higher wins. */
@@ -290,8 +297,8 @@ export class SimpleHTTPRequestHandler extends BaseHTTPRequestHandler {
   /** Send `Access-Control-Allow-Origin: *` with every response. */
   cors = false;
 
-  #root: Promise<string | null> | null = null;
-  #buffer: Uint8Array | null = null;
+  // The real path of `directory`, found once per connection.
+  #root: string | null | undefined;
   // Fields for the next sendResponse(), for errors that need one (416).
   #nextHeaders: [string, string][] = [];
 
@@ -336,7 +343,7 @@ export class SimpleHTTPRequestHandler extends BaseHTTPRequestHandler {
    */
   async sendHead(): Promise<FileBody | Uint8Array | null> {
     const path = this.translatePath(this.path);
-    let found = path === null ? null : await this.#resolve(path);
+    let found = path === null ? null : this.#resolve(path);
     if (path === null || found === null) {
       await this.sendError(404, "File not found");
       return null;
@@ -353,7 +360,7 @@ export class SimpleHTTPRequestHandler extends BaseHTTPRequestHandler {
       }
       let index: Resolved | null = null;
       for (const name of this.indexPages) {
-        index = await this.#resolve(joinPath(found.real, name));
+        index = this.#resolve(joinPath(found.real, name));
         if (index?.info.isFile) {
           filePath = joinPath(path, name);
           break;
@@ -378,7 +385,7 @@ export class SimpleHTTPRequestHandler extends BaseHTTPRequestHandler {
     }
     let file: Deno.FsFile;
     try {
-      file = await Deno.open(found.real, { read: true });
+      file = Deno.openSync(found.real, { read: true });
     } catch {
       await this.sendError(404, "File not found");
       return null;
@@ -396,7 +403,7 @@ export class SimpleHTTPRequestHandler extends BaseHTTPRequestHandler {
     file: Deno.FsFile,
     ctype: string,
   ): Promise<FileBody | null> {
-    const info = await file.stat();
+    const info = file.statSync();
     const size = info.size;
     const mtime = Math.floor((info.mtime?.getTime() ?? 0) / 1000);
     const etag = `"${size.toString(16)}-${
@@ -542,11 +549,11 @@ export class SimpleHTTPRequestHandler extends BaseHTTPRequestHandler {
       await this.sendError(404, "No permission to list directory");
       return null;
     }
-    const rows = (await Promise.all(names.map(async (entry) => {
+    const rows = names.map((entry) => {
       if (entry.name.startsWith(".") && !this.showDotfiles) return null;
       const full = joinPath(path, entry.name);
       // Only what would be served is listed: no links out of the root.
-      const found = await this.#resolve(full);
+      const found = this.#resolve(full);
       if (found === null) return null;
       const isDir = found.info.isDirectory;
       if (!isDir && !found.info.isFile) return null; // FIFOs, sockets, devices
@@ -559,7 +566,7 @@ export class SimpleHTTPRequestHandler extends BaseHTTPRequestHandler {
         mtime: found.info.mtime,
       };
       return row;
-    }))).filter((row): row is Row => row !== null);
+    }).filter((row): row is Row => row !== null);
     rows.sort((a, b) => {
       const x = a.name.toLowerCase(), y = b.name.toLowerCase();
       return x < y ? -1 : x > y ? 1 : a.name < b.name ? -1 : 1;
@@ -684,41 +691,55 @@ export class SimpleHTTPRequestHandler extends BaseHTTPRequestHandler {
     outputfile: ResponseWriter,
     length: number = Infinity,
   ): Promise<void> {
-    const buffer = this.#buffer ??= new Uint8Array(CHUNK_SIZE);
-    let left = length;
-    while (left > 0) {
-      const n = await source.read(
-        left < buffer.length ? buffer.subarray(0, left) : buffer,
-      );
-      // A file that shrank ends short; the handler then closes.
-      if (n === null || n === 0) break;
-      await outputfile.write(buffer.subarray(0, n));
-      // The writer may hold on to the bytes: send them before reusing them.
-      await outputfile.flush();
-      left -= n;
+    // A buffer per copy: wfile may still hold the bytes of a large write
+    // while another connection reads its own file.
+    const size = length <= SMALL_CHUNK ? SMALL_CHUNK : LARGE_CHUNK;
+    const pool = pools[size];
+    const buffer = pool.pop() ?? new Uint8Array(size);
+    try {
+      let left = length;
+      while (left > 0) {
+        const into = left < buffer.length ? buffer.subarray(0, left) : buffer;
+        // A small file is read in place: a trip through the I/O thread pool
+        // costs more than the read.
+        const n = size === SMALL_CHUNK
+          ? source.readSync(into)
+          : await source.read(into);
+        // A file that shrank ends short; the handler then closes.
+        if (n === null || n === 0) break;
+        await outputfile.write(buffer.subarray(0, n));
+        left -= n;
+      }
+    } finally {
+      if (pool.length < 16) pool.push(buffer);
     }
   }
 
-  /** The real path and info of `path` if it may be served, else `null`. */
-  async #resolve(path: string): Promise<Resolved | null> {
+  /**
+   * The real path and info of `path` if it may be served, else `null`.
+   * Metadata calls are synchronous: they take microseconds, far less than a
+   * trip through Deno's I/O thread pool, which dominated small files.
+   */
+  #resolve(path: string): Resolved | null {
     try {
-      const real = await Deno.realPath(path);
+      const real = Deno.realPathSync(path);
       if (!this.followSymlinks) {
-        const root = await (this.#root ??= this.#realRoot());
+        if (this.#root === undefined) this.#root = this.#realRoot();
+        const root = this.#root;
         if (root === null) return null;
         const inside = real === root ||
           real.startsWith(root.endsWith(SEP) ? root : root + SEP);
         if (!inside) return null;
       }
-      return { real, info: await Deno.stat(real) };
+      return { real, info: Deno.statSync(real) };
     } catch {
       return null; // missing, not a directory, no permission
     }
   }
 
-  async #realRoot(): Promise<string | null> {
+  #realRoot(): string | null {
     try {
-      return await Deno.realPath(absolutePath(this.directory));
+      return Deno.realPathSync(absolutePath(this.directory));
     } catch {
       return null;
     }

@@ -79,6 +79,53 @@ const python: ServerSpec = {
   command: (port) => ["python3", `${here}servers/python_http.py`, String(port)],
 };
 
+// Static files are served from a tree this script makes (and removes).
+const root = await Deno.makeTempDir({ prefix: "basehttp_bench_" });
+await Deno.writeFile(`${root}/1k.bin`, new Uint8Array(1024).fill(97));
+await Deno.writeFile(`${root}/64m.bin`, new Uint8Array(64 << 20).fill(98));
+const cli = new URL("../cli.ts", import.meta.url).pathname;
+const serveCommand = (...extra: string[]) => (port: number) => [
+  deno,
+  "run",
+  "-A",
+  "--unstable-net",
+  cli,
+  String(port),
+  "-b",
+  "127.0.0.1",
+  "-d",
+  root,
+  "-q",
+  ...extra,
+];
+const basehttpStatic: ServerSpec = {
+  name: "basehttp",
+  command: serveCommand(),
+};
+const basehttpWorkers: ServerSpec = {
+  name: "basehttp --workers 2",
+  command: serveCommand("--workers", "2"),
+};
+const denoServeStatic: ServerSpec = {
+  name: "Deno.serve + Deno.open",
+  command: run("servers/deno_serve_static.ts", root),
+};
+const pythonStatic: ServerSpec = {
+  name: "python -m http.server",
+  command: (port) => [
+    "python3",
+    "-m",
+    "http.server",
+    String(port),
+    "-b",
+    "127.0.0.1",
+    "-d",
+    root,
+    "-p",
+    "HTTP/1.1",
+  ],
+};
+
 const WORKLOADS: Workload[] = [
   {
     name: "hello",
@@ -94,6 +141,29 @@ const WORKLOADS: Workload[] = [
     path: "/",
     connections: 64,
     script: `${here}pipeline.lua`,
+  },
+  {
+    name: "static",
+    title: "static 1 KiB file, keep-alive, wrk -t1 -c64",
+    servers: [basehttpStatic, denoServeStatic, pythonStatic],
+    path: "/1k.bin",
+    connections: 64,
+  },
+  {
+    name: "large",
+    title: "static 64 MiB file, wrk -t1 -c4",
+    servers: [basehttpStatic, denoServeStatic, pythonStatic],
+    path: "/64m.bin",
+    connections: 4,
+    throughput: true,
+  },
+  {
+    name: "workers",
+    title:
+      "static 1 KiB file with 2 worker processes (2 cores, wrk shares them)",
+    servers: [basehttpStatic, basehttpWorkers],
+    path: "/1k.bin",
+    connections: 64,
   },
 ];
 
@@ -120,7 +190,7 @@ export async function start(
   const child = new Deno.Command(argv[0], {
     args: argv.slice(1),
     stdout: "null",
-    stderr: "inherit",
+    stderr: "null", // access logs (Python's) would flood the report
   }).spawn();
   const stop = async () => {
     try {
@@ -148,6 +218,7 @@ interface Sample {
   p50: number;
   p99: number;
   bytesPerSec: number;
+  peakKiB: number;
 }
 
 const UNITS: Record<string, number> = { us: 1e-3, ms: 1, s: 1000, m: 60000 };
@@ -192,6 +263,7 @@ async function wrk(
     p50: latency("50"),
     p99: latency("99"),
     bytesPerSec: transfer ? Number(transfer[1]) * SIZES[transfer[2]] : 0,
+    peakKiB: NaN,
   };
 }
 
@@ -219,6 +291,7 @@ async function measure(workload: Workload, options: Options): Promise<string> {
       await using running = await start(server.command);
       await wrk(running.port, workload, 1); // warm-up
       const sample = await wrk(running.port, workload, options.duration);
+      sample.peakKiB = await peakKiB(running.pid);
       const value = workload.throughput
         ? `${fmt(sample.bytesPerSec / 1024 ** 3, 2)} GiB/s`
         : `${fmt(sample.rps)} req/s`;
@@ -240,20 +313,27 @@ async function measure(workload: Workload, options: Options): Promise<string> {
     const shown = workload.throughput
       ? `${fmt(value / 1024 ** 3, 2)} GiB/s`
       : fmt(value);
+    const peak = fmt(Math.max(...list.map((s) => s.peakKiB)) / 1024, 0);
     return `| ${server.name} | ${shown} | ${
       fmt(median(list.map((s) => s.p50)), 2)
-    } | ${fmt(median(list.map((s) => s.p99)), 2)} | ${ratio} |`;
+    } | ${fmt(median(list.map((s) => s.p99)), 2)} | ${peak} | ${ratio} |`;
   });
   return [
     `### ${workload.title}`,
     "",
     `| server | ${
       workload.throughput ? "throughput" : "req/s"
-    } (median) | p50 ms | p99 ms | basehttp is |`,
-    "| --- | ---: | ---: | ---: | ---: |",
+    } (median) | p50 ms | p99 ms | peak RSS MiB | basehttp is |`,
+    "| --- | ---: | ---: | ---: | ---: | ---: |",
     ...rows,
     "",
   ].join("\n");
+}
+
+/** The peak resident memory of a process, in KiB. */
+async function peakKiB(pid: number): Promise<number> {
+  const status = await Deno.readTextFile(`/proc/${pid}/status`);
+  return Number(/VmHWM:\s+(\d+) kB/.exec(status)![1]);
 }
 
 /** Resident memory of a process, in KiB. */
@@ -315,11 +395,15 @@ if (import.meta.main) {
       `${navigator.hardwareConcurrency} cores (${cpu ?? "unknown CPU"}), ` +
       `${options.rounds} rounds × ${options.duration} s, medians; client and servers share the machine.\n`,
   );
-  for (const workload of WORKLOADS) {
-    if (options.only && !options.only.has(workload.name)) continue;
-    console.log(await measure(workload, options));
-  }
-  if (!options.only || options.only.has("memory")) {
-    console.log(await idleMemory(10000));
+  try {
+    for (const workload of WORKLOADS) {
+      if (options.only && !options.only.has(workload.name)) continue;
+      console.log(await measure(workload, options));
+    }
+    if (!options.only || options.only.has("memory")) {
+      console.log(await idleMemory(10000));
+    }
+  } finally {
+    await Deno.remove(root, { recursive: true });
   }
 }
