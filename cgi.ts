@@ -36,6 +36,7 @@
  * @module
  */
 
+import { ABSOLUTE_FORM, decodePath, isInside, SEP, WINDOWS } from "./_path.ts";
 import {
   decodeLatin1,
   HTTPError,
@@ -45,9 +46,6 @@ import {
 } from "./parser.ts";
 import { type FileBody, SimpleHTTPRequestHandler } from "./static.ts";
 
-const WINDOWS = Deno.build.os === "windows";
-const SEP = WINDOWS ? "\\" : "/";
-const ABSOLUTE_FORM = /^[A-Za-z][A-Za-z0-9+.\-]*:\/\/[^/?#]*/;
 // Only these names become HTTP_* variables: with "_" or other symbols, two
 // different fields ("X-Id", "X_Id") would land on the same variable.
 const PASSED_NAME = /^[A-Za-z0-9-]+$/;
@@ -114,14 +112,6 @@ interface Run {
   stdout: ReadableStreamDefaultReader<Uint8Array>;
   /** Why the request body could not be passed on, if it could not. */
   feedError: unknown;
-}
-
-function decodePath(path: string): string | null {
-  try {
-    return decodeURIComponent(path);
-  } catch {
-    return null; // bad %-escape or not UTF-8
-  }
 }
 
 /** A decoded path back in URL form, for `translatePath`. */
@@ -242,11 +232,6 @@ async function realPath(path: string): Promise<string | null> {
   } catch {
     return null;
   }
-}
-
-function isInside(path: string, dir: string): boolean {
-  return path === dir ||
-    path.startsWith(dir.endsWith(SEP) ? dir : dir + SEP);
 }
 
 /** Resolves as `promise` does, or after `ms`; the timer never outlives it. */

@@ -50,8 +50,10 @@ export type ClientAddress = [host: string, port: number];
 /** The handler's `wfile`: response body bytes go here. */
 export interface ResponseWriter {
   /**
-   * Queues bytes (a string is sent as UTF-8). Small writes are coalesced;
-   * the response goes out in as few socket writes as possible.
+   * Queues bytes (a string is sent as UTF-8). Small writes are copied and
+   * coalesced, so a response goes out in as few socket writes as possible;
+   * large ones (16 KiB and up) go straight to the socket. Either way `data`
+   * may be reused once the promise resolves.
    */
   write(data: Uint8Array | string): Promise<void>;
   /** Sends everything queued so far. */
@@ -831,7 +833,7 @@ export class BaseHTTPRequestHandler {
     }
     if (!this.closeConnection && !this.rfile.done) {
       this.closeConnection = this.#expect100 ||
-        !await this.#drain().catch(() => false);
+        !await this.rfile.discard(DRAIN_LIMIT).catch(() => false);
     }
     if (
       this.closeConnection || this.#reader.buffered === 0 ||
@@ -841,10 +843,6 @@ export class BaseHTTPRequestHandler {
         this.closeConnection = true;
       });
     }
-  }
-
-  async #drain(): Promise<boolean> {
-    return await this.rfile.discard(DRAIN_LIMIT);
   }
 
   /** Answers a failed handler: 500 (or the error's status) if nothing left yet. */

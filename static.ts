@@ -30,6 +30,7 @@
  * @module
  */
 
+import { ABSOLUTE_FORM, decodePath, isInside, SEP, WINDOWS } from "./_path.ts";
 import mimeDb from "npm:mime-db@^1.54.0";
 import {
   BaseHTTPRequestHandler,
@@ -47,9 +48,6 @@ interface MimeEntry {
   extensions?: string[];
 }
 
-const ABSOLUTE_FORM = /^[A-Za-z][A-Za-z0-9+.\-]*:\/\/[^/?#]*/;
-const WINDOWS = Deno.build.os === "windows";
-const SEP = WINDOWS ? "\\" : "/";
 // Copy buffers, pooled by size: large files move in large reads, and a small
 // file does not take a large buffer.
 const SMALL_CHUNK = 16384;
@@ -144,14 +142,6 @@ function urlPathOf(target: string): string {
 function suffixOf(target: string): string {
   const end = target.search(/[?#]/);
   return end === -1 ? "" : target.slice(end);
-}
-
-function decodePath(path: string): string | null {
-  try {
-    return decodeURIComponent(path);
-  } catch {
-    return null; // bad %-escape or not UTF-8
-  }
 }
 
 function isAbsolutePath(path: string): boolean {
@@ -726,10 +716,7 @@ export class SimpleHTTPRequestHandler extends BaseHTTPRequestHandler {
       if (!this.followSymlinks) {
         if (this.#root === undefined) this.#root = this.#realRoot();
         const root = this.#root;
-        if (root === null) return null;
-        const inside = real === root ||
-          real.startsWith(root.endsWith(SEP) ? root : root + SEP);
-        if (!inside) return null;
+        if (root === null || !isInside(real, root)) return null;
       }
       return { real, info: Deno.statSync(real) };
     } catch {

@@ -1,0 +1,24 @@
+// Copyright 2026 the basehttp authors. MIT license.
+// Path helpers shared by the static and CGI handlers (not a public entry).
+
+/** Whether paths use Windows rules. */
+export const WINDOWS: boolean = Deno.build.os === "windows";
+/** The file system's path separator. */
+export const SEP: string = WINDOWS ? "\\" : "/";
+/** The scheme and authority of an absolute-form request-target. */
+export const ABSOLUTE_FORM: RegExp = /^[A-Za-z][A-Za-z0-9+.\-]*:\/\/[^/?#]*/;
+
+/** Percent-decodes a URL path as UTF-8; `null` for a bad escape. */
+export function decodePath(path: string): string | null {
+  try {
+    return decodeURIComponent(path);
+  } catch {
+    return null; // bad %-escape or not UTF-8
+  }
+}
+
+/** Whether the resolved `path` is `dir` or lies below it. */
+export function isInside(path: string, dir: string): boolean {
+  return path === dir ||
+    path.startsWith(dir.endsWith(SEP) ? dir : dir + SEP);
+}
