@@ -97,11 +97,11 @@ const DRAIN_LIMIT = 65536;
 const FLUSH_AT = 16384;
 const RESOLVED: Promise<void> = Promise.resolve();
 
-// Deadlines are checked by one sweep over the connections that have one,
-// rather than by a timer each: arming is an assignment, and an idle
-// connection holds no timer.
+// Deadlines are checked by one sweep over the live connections, rather than
+// by a timer each: arming is an assignment, and an idle connection holds no
+// timer. The sweep runs while any handler is live (constructed, not finished).
 const SWEEP_MS = 50;
-const watched = new Set<BaseHTTPRequestHandler>();
+const live = new Set<BaseHTTPRequestHandler>();
 let sweeper: ReturnType<typeof setInterval> | undefined;
 
 // Output buffers are pooled: a typed array costs far more to allocate than a
@@ -389,6 +389,8 @@ export class BaseHTTPRequestHandler {
       write: (data) => this.#writeBody(data),
       flush: () => this.#flush(),
     };
+    live.add(this);
+    sweeper ??= setInterval(BaseHTTPRequestHandler.#sweep, SWEEP_MS);
   }
 
   /** Whether the connection is waiting for a request to begin. */
@@ -408,11 +410,19 @@ export class BaseHTTPRequestHandler {
     while (!this.closeConnection) await this.handleOneRequest();
   }
 
-  /** Called after {@linkcode handle}: sends what is queued, stops timers. */
+  /**
+   * Called after {@linkcode handle}: sends what is queued and stops watching
+   * the connection's deadlines. An override must call `super.finish()`.
+   */
   async finish(): Promise<void> {
-    this.#arm(null);
     if (this.#out.length > 0 && !this.#timedOut) {
       await this.#flush().catch(() => {});
+    }
+    this.#arm(null);
+    live.delete(this);
+    if (live.size === 0) {
+      clearInterval(sweeper);
+      sweeper = undefined;
     }
   }
 
@@ -938,35 +948,18 @@ export class BaseHTTPRequestHandler {
     try {
       await this.#out.flush(extra);
     } finally {
-      // Back to the wait the write interrupted, if any.
-      if (reading === Infinity) this.#arm(null);
-      else this.#deadline = reading;
+      this.#deadline = reading; // back to the wait the write interrupted
     }
   }
 
   /** Sets the time by which the current wait must end; `null` for none. */
   #arm(seconds: number | null): void {
-    if (seconds === null) {
-      if (this.#deadline !== Infinity) {
-        this.#deadline = Infinity;
-        watched.delete(this);
-        if (watched.size === 0) {
-          clearInterval(sweeper);
-          sweeper = undefined;
-        }
-      }
-      return;
-    }
-    if (this.#deadline === Infinity) {
-      watched.add(this);
-      sweeper ??= setInterval(BaseHTTPRequestHandler.#sweep, SWEEP_MS);
-    }
-    this.#deadline = Date.now() + seconds * 1000;
+    this.#deadline = seconds === null ? Infinity : Date.now() + seconds * 1000;
   }
 
   static #sweep(): void {
     const now = Date.now();
-    for (const handler of watched) handler.#expire(now);
+    for (const handler of live) handler.#expire(now);
   }
 
   /** Closes the connection once its deadline has passed. */
@@ -982,7 +975,7 @@ export class BaseHTTPRequestHandler {
       }
     }
     if (now < this.#deadline) return;
-    this.#arm(null);
+    this.#deadline = Infinity;
     this.#timedOut = true;
     this.closeConnection = true;
     try {
