@@ -433,7 +433,9 @@ export class BaseHTTPRequestHandler {
     this.#startRequest();
     let head: RequestHead | null;
     try {
-      head = await this.#reader.readHead(this.server.limits);
+      const limits = this.server.limits;
+      head = this.#reader.takeHead(limits) ??
+        await this.#reader.readHead(limits);
     } catch (error) {
       this.#readingHead = false;
       this.closeConnection = true;
@@ -468,7 +470,8 @@ export class BaseHTTPRequestHandler {
     } catch (error) {
       await this.#fail(error);
     }
-    await this.#endRequest();
+    const ending = this.#endRequest();
+    if (ending !== undefined) await ending;
   }
 
   /**
@@ -820,11 +823,12 @@ export class BaseHTTPRequestHandler {
     return this.timeout ?? this.server.headerTimeout;
   }
 
-  /** Finishes the response, drains an unread body, and sends or holds output. */
-  async #endRequest(): Promise<void> {
-    if (this.#headBuffer !== null && this.#status >= 200) {
-      await this.endHeaders().catch((error) => this.#fail(error));
-    }
+  /**
+   * Finishes the response, drains an unread body, and sends or holds the
+   * output; returns a promise only when there is I/O to wait for.
+   */
+  #endRequest(): Promise<void> | undefined {
+    if (this.#headBuffer !== null && this.#status >= 200) this.endHeaders();
     if (this.#status === 0 && this.#bodyMode === NO_BODY_YET) {
       // The handler sent nothing: closing is the only answer a client sees.
       this.closeConnection = true;
@@ -841,15 +845,23 @@ export class BaseHTTPRequestHandler {
       if (this.server.shuttingDown) this.closeConnection = true;
       this.logRequest(this.#status || "-", this.#bodyBytes);
     }
-    if (!this.closeConnection && !this.rfile.done) {
-      this.closeConnection = this.#expect100 ||
-        !await this.rfile.discard(DRAIN_LIMIT).catch(() => false);
-    }
+    if (!this.closeConnection && !this.rfile.done) return this.#drainAndSend();
+    return this.#sendOrHold();
+  }
+
+  async #drainAndSend(): Promise<void> {
+    this.closeConnection = this.#expect100 ||
+      !await this.rfile.discard(DRAIN_LIMIT).catch(() => false);
+    await this.#sendOrHold();
+  }
+
+  /** Sends the output now unless the next request is already here. */
+  #sendOrHold(): Promise<void> | undefined {
     if (
       this.closeConnection || this.#reader.buffered === 0 ||
       this.#out.length >= FLUSH_AT
     ) {
-      await this.#flush().catch(() => {
+      return this.#flush().catch(() => {
         this.closeConnection = true;
       });
     }

@@ -881,6 +881,27 @@ export class BufferedReader {
   }
 
   /**
+   * Takes a request head of the usual shape that is already buffered whole,
+   * without waiting: pipelined requests are parsed with no await.
+   *
+   * @param limits The limits to apply.
+   * @returns The head, or `undefined` when {@linkcode readHead} must decide.
+   * @throws {HTTPError} When the head is well-formed but not acceptable.
+   */
+  takeHead(
+    limits: Readonly<RequestLimits> = DEFAULT_LIMITS,
+  ): RequestHead | undefined {
+    const buf = this.#buf;
+    if (buf === null || this.#start === this.#end) return undefined;
+    buf[this.#end] = 0; // the scanner's sentinel; fill() leaves a byte for it
+    const length = scanHead(buf, this.#start, this.#end, limits);
+    if (length <= 0 || length > limits.maxHeadBytes) return undefined;
+    const head = headOfScan(buf, this.#start, length, limits);
+    this.#start += length;
+    return head;
+  }
+
+  /**
    * Reads a request head, skipping empty lines before it (RFC 9112 §2.2).
    *
    * @param limits The limits to apply.
@@ -896,15 +917,9 @@ export class BufferedReader {
     let lines = 0;
     while (true) {
       const buf = this.#buf;
-      if (scanned === 0 && buf !== null && this.#start < this.#end) {
-        // The common case: a whole head of the usual shape, scanned in place.
-        buf[this.#end] = 0; // the sentinel; fill() leaves a byte for it
-        const length = scanHead(buf, this.#start, this.#end, limits);
-        if (length > 0 && length <= limits.maxHeadBytes) {
-          const head = headOfScan(buf, this.#start, length, limits);
-          this.#start += length;
-          return head;
-        }
+      if (scanned === 0) {
+        const head = this.takeHead(limits);
+        if (head !== undefined) return head;
       }
       while (buf !== null && scanned < this.#end - this.#start) {
         const at = buf.indexOf(10, this.#start + scanned);
