@@ -99,7 +99,7 @@ const RESOLVED: Promise<void> = Promise.resolve();
 
 // Deadlines are checked by one sweep over the live connections, rather than
 // by a timer each: arming is an assignment, and an idle connection holds no
-// timer. The sweep runs while any handler is live (constructed, not finished).
+// timer. The sweep runs while any handler is in handle().
 const SWEEP_MS = 50;
 const live = new Set<BaseHTTPRequestHandler>();
 let sweeper: ReturnType<typeof setInterval> | undefined;
@@ -132,7 +132,8 @@ async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
 class Output {
   #conn: Deno.Conn;
   #buf: Uint8Array | null = null;
-  #writing: Promise<void> | null = null;
+  // The latest flush; the next one starts after it.
+  #last: Promise<void> | null = null;
   /** Bytes queued. */
   length = 0;
 
@@ -175,31 +176,36 @@ class Output {
     this.length = length;
   }
 
-  /** Writes everything queued, then `extra` (uncopied), and frees the buffer. */
-  async flush(extra?: Uint8Array): Promise<void> {
-    while (this.#writing !== null) await this.#writing;
+  /**
+   * Writes everything queued, then `extra` (uncopied), and frees the buffer.
+   * The queued bytes are taken now, and each flush waits for the one before:
+   * writes not awaited still reach the socket in order.
+   */
+  flush(extra?: Uint8Array): Promise<void> {
     const buf = this.#buf;
     const length = this.length;
-    if (buf === null || length === 0) {
-      if (extra !== undefined) await this.#write(extra);
-      return;
+    if ((buf === null || length === 0) && extra === undefined) {
+      return this.#last ?? RESOLVED;
     }
     this.#buf = null;
     this.length = 0;
-    try {
-      await this.#write(buf.subarray(0, length));
-      if (extra !== undefined) await this.#write(extra);
-    } finally {
-      if (buf.length === OUTPUT_SIZE && pool.length < POOL_MAX) pool.push(buf);
-    }
+    return this.#last = this.#write(this.#last, buf, length, extra);
   }
 
-  async #write(bytes: Uint8Array): Promise<void> {
-    const writing = this.#writing = writeAll(this.#conn, bytes);
+  async #write(
+    before: Promise<void> | null,
+    buf: Uint8Array | null,
+    length: number,
+    extra: Uint8Array | undefined,
+  ): Promise<void> {
     try {
-      await writing;
+      if (before !== null) await before;
+      if (buf !== null && length > 0) {
+        await writeAll(this.#conn, buf.subarray(0, length));
+      }
+      if (extra !== undefined) await writeAll(this.#conn, extra);
     } finally {
-      this.#writing = null;
+      if (buf?.length === OUTPUT_SIZE && pool.length < POOL_MAX) pool.push(buf);
     }
   }
 }
@@ -364,7 +370,7 @@ export class BaseHTTPRequestHandler {
   // protocolVersion as last parsed, and its minor version.
   #protocol = "";
   #protocolMinorOf = 0;
-  #onBodyRead = (): void => this.#beforeBodyRead();
+  #bodyReadHook = (reading: boolean): void => this.#onBodyRead(reading);
 
   /**
    * Creates the handler for one connection; the server does this.
@@ -389,8 +395,6 @@ export class BaseHTTPRequestHandler {
       write: (data) => this.#writeBody(data),
       flush: () => this.#flush(),
     };
-    live.add(this);
-    sweeper ??= setInterval(BaseHTTPRequestHandler.#sweep, SWEEP_MS);
   }
 
   /** Whether the connection is waiting for a request to begin. */
@@ -405,24 +409,29 @@ export class BaseHTTPRequestHandler {
    * Serves requests until {@linkcode closeConnection} is set.
    */
   async handle(): Promise<void> {
-    this.closeConnection = true;
-    await this.handleOneRequest();
-    while (!this.closeConnection) await this.handleOneRequest();
+    live.add(this);
+    if (sweeper === undefined) {
+      sweeper = setInterval(BaseHTTPRequestHandler.#sweep, SWEEP_MS);
+      Deno.unrefTimer(sweeper);
+    }
+    try {
+      this.closeConnection = true;
+      await this.handleOneRequest();
+      while (!this.closeConnection) await this.handleOneRequest();
+    } finally {
+      this.#arm(null);
+      live.delete(this);
+      if (live.size === 0) {
+        clearInterval(sweeper);
+        sweeper = undefined;
+      }
+    }
   }
 
-  /**
-   * Called after {@linkcode handle}: sends what is queued and stops watching
-   * the connection's deadlines. An override must call `super.finish()`.
-   */
+  /** Called after {@linkcode handle}: sends what is still queued. */
   async finish(): Promise<void> {
     if (this.#out.length > 0 && !this.#timedOut) {
       await this.#flush().catch(() => {});
-    }
-    this.#arm(null);
-    live.delete(this);
-    if (live.size === 0) {
-      clearInterval(sweeper);
-      sweeper = undefined;
     }
   }
 
@@ -492,7 +501,7 @@ export class BaseHTTPRequestHandler {
       ? "/" + head.target.replace(/^\/+/, "")
       : head.target;
     this.rfile = new BodyReader(this.#reader, head, this.server.limits);
-    this.rfile.onRead = this.#onBodyRead;
+    this.rfile.onRead = this.#bodyReadHook;
 
     const connection = splitTokens(head.headers.getAll("connection"));
     this.closeConnection = true;
@@ -828,7 +837,14 @@ export class BaseHTTPRequestHandler {
    * output; returns a promise only when there is I/O to wait for.
    */
   #endRequest(): Promise<void> | undefined {
-    if (this.#headBuffer !== null && this.#status >= 200) this.endHeaders();
+    if (this.#headBuffer !== null && this.#status >= 200) {
+      try {
+        this.endHeaders();
+      } catch (error) {
+        this.server.handleError(this.connection, this.clientAddress, error);
+        this.closeConnection = true;
+      }
+    }
     if (this.#status === 0 && this.#bodyMode === NO_BODY_YET) {
       // The handler sent nothing: closing is the only answer a client sees.
       this.closeConnection = true;
@@ -894,7 +910,8 @@ export class BaseHTTPRequestHandler {
     await this.sendError(status, message, explain).catch(() => {});
   }
 
-  #beforeBodyRead(): void {
+  #onBodyRead(reading: boolean): void {
+    if (!reading) return this.#arm(null); // the handler's own time is its own
     if (this.#expect100 && !this.#headersSent) {
       this.#expect100 = false;
       this.#out.text(`${this.protocolVersion} 100 Continue\r\n\r\n`);
@@ -934,9 +951,11 @@ export class BaseHTTPRequestHandler {
     return this.#out.length >= FLUSH_AT ? this.#flush() : RESOLVED;
   }
 
-  async #writeLarge(bytes: Uint8Array, chunked: boolean): Promise<void> {
-    await this.#flush(bytes);
+  #writeLarge(bytes: Uint8Array, chunked: boolean): Promise<void> {
+    const written = this.#flush(bytes);
+    // Queued now, so that it follows the chunk whatever is written next.
     if (chunked) this.#out.text("\r\n");
+    return written;
   }
 
   #flushBeforeRead(): Promise<void> | null {

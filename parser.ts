@@ -477,6 +477,7 @@ export function isFieldValue(text: string): boolean {
 
 const INCOMPLETE = -1;
 const IRREGULAR = -2;
+const MAX_SCANNED_FIELDS = 1024;
 // What scanHead found, relative to the head's start: [0] method end,
 // [1] target end, [2] field count, then 4 offsets per field from [4].
 let scanOffsets = new Int32Array(4 * 101);
@@ -509,9 +510,12 @@ function scanHead(
     b[i + 5] !== 0x2f || b[i + 6] !== 0x31 || b[i + 7] !== 0x2e ||
     b[i + 8] < 0x30 || b[i + 8] > 0x39
   ) return IRREGULAR;
-  const offsets = scanOffsets.length >= 4 * limits.maxHeaders + 4
+  // Room for the fields the limit allows, up to a bound: a head with more
+  // fields than that goes to the careful parser.
+  const room = Math.min(limits.maxHeaders, MAX_SCANNED_FIELDS);
+  const offsets = scanOffsets.length >= 4 * room + 4
     ? scanOffsets
-    : scanOffsets = new Int32Array(4 * limits.maxHeaders + 4);
+    : scanOffsets = new Int32Array(4 * room + 4);
   offsets[0] = targetStart - 1 - start;
   offsets[1] = i - start;
   i += 9;
@@ -535,7 +539,7 @@ function scanHead(
       return i + 1 - start;
     }
     if (i === end) return INCOMPLETE;
-    if (b[i] !== 0x3a || fields === limits.maxHeaders) return IRREGULAR;
+    if (b[i] !== 0x3a || fields === room) return IRREGULAR;
     const at = 4 * ++fields;
     offsets[at] = lineStart - start;
     offsets[at + 1] = i - start;
@@ -1118,8 +1122,11 @@ const BROKEN = 3;
 export class BodyReader implements AsyncIterable<Uint8Array> {
   /** Trailer fields of a chunked body, once it has been read to its end. */
   trailers: HTTPMessage | null = null;
-  /** Called before each read, e.g. to send `100 Continue` or arm a timer. */
-  onRead: (() => void) | null = null;
+  /**
+   * Called with `true` before each read (to send `100 Continue`, or arm a
+   * timer) and with `false` once it has settled.
+   */
+  onRead: ((reading: boolean) => void) | null = null;
   #reader: BufferedReader | null;
   #limits: Readonly<RequestLimits>;
   #chunked: boolean;
@@ -1177,13 +1184,15 @@ export class BodyReader implements AsyncIterable<Uint8Array> {
     if (this.#state === DONE) return null;
     if (this.#state === BROKEN) throw this.#error;
     if (p.length === 0) return 0;
-    this.onRead?.();
+    this.onRead?.(true);
     try {
       return await this.#read(p);
     } catch (error) {
       this.#state = BROKEN;
       this.#error = error;
       throw error;
+    } finally {
+      this.onRead?.(false);
     }
   }
 

@@ -181,6 +181,12 @@ export class HTTPServer implements AsyncDisposable {
     this.shutdownTimeout = options.shutdownTimeout ?? 10;
     this.maxConnections = maxConnections;
     this.limits = Object.freeze({ ...DEFAULT_LIMITS, ...options.limits });
+    for (const [name, value] of Object.entries(this.limits)) {
+      if (name === "maxBodySize" && value === null) continue;
+      if (!Number.isSafeInteger(value) || (value as number) < 1) {
+        throw new RangeError(`limits.${name} must be a positive integer`);
+      }
+    }
 
     if (typeof serverAddress === "string") {
       if (options.tls || options.reusePort) {
@@ -347,13 +353,13 @@ export class HTTPServer implements AsyncDisposable {
     this.#handlers.add(handler);
     try {
       await handler.setup();
-      try {
-        await handler.handle();
-      } finally {
-        await handler.finish();
-      }
+      await handler.handle();
     } finally {
-      this.#handlers.delete(handler);
+      try {
+        await handler.finish();
+      } finally {
+        this.#handlers.delete(handler);
+      }
     }
   }
 

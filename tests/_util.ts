@@ -227,6 +227,9 @@ export function parseResponses(
       while (true) {
         const lineEnd = text.indexOf("\r\n", at);
         const size = parseInt(text.slice(at, lineEnd), 16);
+        if (lineEnd === -1 || Number.isNaN(size)) {
+          throw new Error(`Bad chunk framing: ${text.slice(at, at + 40)}`);
+        }
         at = lineEnd + 2;
         if (size === 0) {
           at = text.indexOf("\r\n", at) + 2;

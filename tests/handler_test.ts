@@ -2,6 +2,7 @@
 import assert from "node:assert/strict";
 import { BaseHTTPRequestHandler } from "../mod.ts";
 import {
+  delay,
   exchange,
   parseResponses,
   QuietHandler,
@@ -493,4 +494,53 @@ Deno.test("pipelined requests are answered in order", async () => {
     rs.map((r) => r.body),
     Array.from({ length: 20 }, (_, i) => `/${i}`),
   );
+});
+
+Deno.test("bodyTimeout covers waiting for the body, not the handler's own work after it", async () => {
+  class SlowAfterBody extends QuietHandler {
+    async do_POST() {
+      const body = await this.rfile.text();
+      await delay(700); // longer than bodyTimeout
+      await reply(this, `got ${body}`);
+    }
+  }
+  await using s = startServer(SlowAfterBody, { bodyTimeout: 0.3 });
+  const ex = await exchange(
+    s.port,
+    "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 2\r\nConnection: close\r\n\r\nhi",
+    { quietMs: 3000 },
+  );
+  assert.equal(parseResponses(ex.text)[0]?.body, "got hi");
+});
+
+Deno.test("wfile writes reach the socket in order even when not awaited", async () => {
+  class Unawaited extends QuietHandler {
+    async do_GET() {
+      this.sendResponse(200);
+      await this.endHeaders();
+      void this.wfile.write(new Uint8Array(20000).fill(65)); // a large write
+      void this.wfile.write("ZZZZZ");
+      await this.wfile.flush();
+    }
+  }
+  await using s = startServer(Unawaited);
+  const ex = await exchange(s.port, "GET / HTTP/1.1\r\nHost: h\r\n\r\n");
+  const [r] = parseResponses(ex.text);
+  assert.equal(r.body, "A".repeat(20000) + "ZZZZZ");
+});
+
+Deno.test("a handler whose setup() throws is reported, and nothing is left running", async () => {
+  class BadSetup extends QuietHandler {
+    override setup(): void {
+      throw new Error("no setup");
+    }
+  }
+  await using s = startServer(BadSetup);
+  const errors: unknown[] = [];
+  s.server.handleError = (_c, _a, error) => {
+    errors.push(error);
+  };
+  const ex = await exchange(s.port, "GET / HTTP/1.1\r\nHost: h\r\n\r\n");
+  assert.ok(ex.closed);
+  assert.deepEqual(errors.map((e) => (e as Error).message), ["no setup"]);
 });

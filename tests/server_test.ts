@@ -245,3 +245,17 @@ Deno.test("a request head that never completes is closed after headerTimeout", a
   assert.ok(ex.closed);
   assert.ok(performance.now() - started < 2000);
 });
+
+Deno.test("HTTPServer refuses limits that are not positive integers", () => {
+  for (
+    const limits of [{ maxHeaders: Infinity }, { maxRequestLine: 0 }, {
+      maxHeaders: null as unknown as number,
+    }, { maxBodySize: -1 }]
+  ) {
+    assert.throws(
+      () => new HTTPServer(["127.0.0.1", 0], Hello, { limits }),
+      RangeError,
+      JSON.stringify(limits),
+    );
+  }
+});
