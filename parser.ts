@@ -398,17 +398,22 @@ function checkControls(text: string): void {
   }
 }
 
-/** Splits a head into lines, accepting CRLF or bare LF; a stray CR is a 400. */
-function splitLines(text: string): string[] {
+/**
+ * Splits a head into lines, accepting CRLF or bare LF; a stray CR is a 400.
+ * `ends[i]` is the length of line i's line end, for the line limits.
+ */
+function splitLines(text: string): { lines: string[]; ends: number[] } {
   const lines = text.split("\n");
+  const ends: number[] = new Array(lines.length);
   for (let i = 0; i < lines.length; i++) {
     let line = lines[i];
-    if (line.endsWith("\r")) line = lines[i] = line.slice(0, -1);
+    ends[i] = line.endsWith("\r") ? 2 : 1;
+    if (ends[i] === 2) line = lines[i] = line.slice(0, -1);
     if (line.includes("\r")) {
       throw new HTTPError(400, "Bare CR in request head");
     }
   }
-  return lines;
+  return { lines, ends };
 }
 
 /** Parses a Content-Length value list; all elements must agree. */
@@ -630,13 +635,13 @@ function parseIrregularHead(
 ): RequestHead {
   const text = decodeLatin1(bytes);
   checkControls(text);
-  const lines = splitLines(text);
+  const { lines, ends } = splitLines(text);
   // The head ends with an empty line, so splitting leaves two empty strings.
   if (lines.length < 3 || lines.at(-1) !== "" || lines.at(-2) !== "") {
     throw new HTTPError(400, "Incomplete request head");
   }
   const requestline = lines[0];
-  if (requestline.length + 2 > limits.maxRequestLine) {
+  if (requestline.length + ends[0] > limits.maxRequestLine) {
     throw new HTTPError(414, "URI Too Long", "URI is too long");
   }
   const words = requestline.split(" ");
@@ -670,7 +675,7 @@ function parseIrregularHead(
   const fields: [string, string][] = new Array(count);
   for (let i = 0; i < count; i++) {
     const line = lines[i + 1];
-    if (line.length + 2 > limits.maxHeaderLine) {
+    if (line.length + ends[i + 1] > limits.maxHeaderLine) {
       throw new HTTPError(431, "Line too long", lineTooLong(limits));
     }
     fields[i] = parseField(line);

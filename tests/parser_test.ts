@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import {
   BodyReader,
   BufferedReader,
+  DEFAULT_LIMITS,
   HTTPError,
   HTTPMessage,
   parseRequestHead,
@@ -378,4 +379,15 @@ Deno.test("BodyReader.bytes() and json() answer 413 past a limit and 400 for bad
     await statusAsync(async () => (await make("{nope")).json()),
     400,
   );
+});
+
+Deno.test("line limits count a bare LF as one byte in both parsers", () => {
+  const limits = { ...DEFAULT_LIMITS, maxHeaderLine: 10 };
+  // "X: 123456\n" is exactly 10 bytes; the bad name after it is the error.
+  const bytes = encoder.encode(
+    "GET / HTTP/1.1\nHost: h\nX: 123456\nB c:x\n\n",
+  );
+  assert.equal(status(() => parseRequestHead(bytes, limits)), 400);
+  const ok = encoder.encode("GET / HTTP/1.1\nHost: h\nX: 123456\n\n");
+  assert.equal(parseRequestHead(ok, limits).headers.get("x"), "123456");
 });
