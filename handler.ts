@@ -69,20 +69,10 @@ export type HandlerClass = new (
 
 const encoder = new TextEncoder();
 const WEEKDAYS = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
-const MONTHS = [
-  "Jan",
-  "Feb",
-  "Mar",
-  "Apr",
-  "May",
-  "Jun",
-  "Jul",
-  "Aug",
-  "Sep",
-  "Oct",
-  "Nov",
-  "Dec",
-];
+/** Month abbreviations of HTTP dates and log lines, January first. */
+export const MONTHS: readonly string[] =
+  "Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec"
+    .split(" ");
 // How the response body is framed.
 const NO_BODY_YET = 0;
 const PLAIN = 1;

@@ -36,6 +36,7 @@ import {
   BaseHTTPRequestHandler,
   type ClientAddress,
   htmlEscape,
+  MONTHS,
   type ResponseWriter,
 } from "./handler.ts";
 import { isFieldValue, isToken } from "./parser.ts";
@@ -164,10 +165,7 @@ function joinPath(dir: string, name: string): string {
 }
 
 const WEEKDAY = "(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)";
-const MONTH_NAMES = "Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split(
-  " ",
-);
-const MONTH = `(${MONTH_NAMES.join("|")})`;
+const MONTH = `(${MONTHS.join("|")})`;
 const TIME = "(\\d\\d):(\\d\\d):(\\d\\d)";
 const IMF_FIXDATE = new RegExp(
   `^${WEEKDAY}, (\\d\\d) ${MONTH} (\\d{4}) ${TIME} GMT$`,
@@ -204,7 +202,7 @@ function parseHTTPDate(value: string): number | null {
   }
   const d = Number(day), hh = Number(h), mm = Number(m), ss = Number(s);
   if (d < 1 || d > 31 || hh > 23 || mm > 59 || ss > 60) return null;
-  return Date.UTC(year, MONTH_NAMES.indexOf(month), d, hh, mm, ss) / 1000;
+  return Date.UTC(year, MONTHS.indexOf(month), d, hh, mm, ss) / 1000;
 }
 
 /** The entity-tags of an `If-Match` / `If-None-Match` value, or `["*"]`. */
