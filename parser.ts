@@ -84,7 +84,13 @@ let fieldsOfHead: (
   text: string,
   offsets: number[],
   size: number,
+  lengths: number,
 ) => HTTPMessage;
+
+/** The bit of a name length in a set of lengths; 31 stands for 31 or more. */
+function lengthBit(length: number): number {
+  return 1 << (length < 31 ? length : 31);
+}
 
 /**
  * Header fields in wire order, with their original case. Lookup by name is
@@ -107,6 +113,9 @@ export class HTTPMessage implements Iterable<[string, string]> {
   #text: string;
   #offsets: number[];
   #size: number;
+  // The name lengths present (lengthBit): most lookups are for a name that
+  // is absent, and most of those end here.
+  #lengths = 0;
 
   /**
    * Creates a header list.
@@ -124,6 +133,7 @@ export class HTTPMessage implements Iterable<[string, string]> {
       offsets[4 * i + 2] = text.length + 1;
       text += ":" + value;
       offsets[4 * i + 3] = text.length;
+      this.#lengths |= lengthBit(name.length);
     }
     this.#text = text;
     this.#offsets = offsets;
@@ -131,11 +141,12 @@ export class HTTPMessage implements Iterable<[string, string]> {
   }
 
   static {
-    fieldsOfHead = (text, offsets, size) => {
+    fieldsOfHead = (text, offsets, size, lengths) => {
       const message = new HTTPMessage();
       message.#text = text;
       message.#offsets = offsets;
       message.#size = size;
+      message.#lengths = lengths;
       return message;
     };
   }
@@ -175,6 +186,7 @@ export class HTTPMessage implements Iterable<[string, string]> {
    * @returns The value, or `null`.
    */
   get(name: string): string | null {
+    if (!(this.#lengths & lengthBit(name.length))) return null;
     for (let i = 0; i < this.#size; i++) {
       if (this.#is(i, name)) return this.#value(i);
     }
@@ -189,6 +201,7 @@ export class HTTPMessage implements Iterable<[string, string]> {
    */
   getAll(name: string): string[] {
     const values: string[] = [];
+    if (!(this.#lengths & lengthBit(name.length))) return values;
     for (let i = 0; i < this.#size; i++) {
       if (this.#is(i, name)) values.push(this.#value(i));
     }
@@ -220,6 +233,7 @@ export class HTTPMessage implements Iterable<[string, string]> {
     offsets[at + 3] = offsets[at + 2] + value.length;
     this.#text += `\n${name}:${value}`;
     this.#size++;
+    this.#lengths |= lengthBit(name.length);
   }
 
   /**
@@ -484,20 +498,45 @@ const INCOMPLETE = -1;
 const IRREGULAR = -2;
 const MAX_SCANNED_FIELDS = 1024;
 // What scanHead found, relative to the head's start: [0] method end,
-// [1] target end, [2] field count, then 4 offsets per field from [4].
+// [1] target end, [2] field count, [3] the name lengths (lengthBit), then
+// 4 offsets per field from [4].
 let scanOffsets = new Int32Array(4 * 101);
+
+// Four bytes at once (SWAR): `hasLess(x, n)` is non-zero when some byte
+// of x is below n (n <= 0x80), `hasZero(x)` when some byte is zero. A word
+// that fails is rescanned byte by byte, so a false alarm only costs time.
+function hasLess(x: number, n: number): number {
+  return (x - n * 0x01010101) & ~x & 0x80808080;
+}
+
+function hasZero(x: number): number {
+  return (x - 0x01010101) & ~x & 0x80808080;
+}
+
+/** Four bytes of visible ASCII (TARGET_CHAR). */
+function isTargetWord(x: number): boolean {
+  return !(hasLess(x, 0x21) | hasZero(x ^ 0x7f7f7f7f) | (x & 0x80808080));
+}
+
+/** Four bytes of field-content other than HTAB (FIELD_CHAR). */
+function isValueWord(x: number): boolean {
+  return !(hasLess(x, 0x20) | hasZero(x ^ 0x7f7f7f7f));
+}
 
 /**
  * Scans a head of the common strict shape in one pass over its bytes:
  * `token SP target SP HTTP/1.d`, then `token ":" field-content` lines, each
  * ended by CRLF or LF, within the line and count limits. `b[end]` must be a
  * byte of no class (a sentinel), so the inner loops need no bounds checks.
+ * `view` is a DataView over `b`: targets and values, the long parts, are
+ * checked four bytes at a time.
  *
  * @returns The head's length; INCOMPLETE when more bytes may complete it;
  *   IRREGULAR for anything else, which the careful parser then judges.
  */
 function scanHead(
   b: Uint8Array,
+  view: DataView,
   start: number,
   end: number,
   limits: Readonly<RequestLimits>,
@@ -507,6 +546,7 @@ function scanHead(
   if (i === end) return INCOMPLETE;
   if (b[i] !== 0x20 || i === start) return IRREGULAR;
   const targetStart = ++i;
+  while (i + 4 <= end && isTargetWord(view.getInt32(i, true))) i += 4;
   while (CLASSES[b[i]] & TARGET_CHAR) i++;
   if (i + 10 > end) return i === end || b[i] === 0x20 ? INCOMPLETE : IRREGULAR;
   if (
@@ -525,6 +565,7 @@ function scanHead(
   offsets[1] = i - start;
   i += 9;
   let fields = 0;
+  let lengths = 0;
   let lineStart = start;
   while (true) {
     // The line end of the line before.
@@ -541,16 +582,19 @@ function scanHead(
       if (i >= end) return INCOMPLETE;
       if (b[i] !== 0x0a) return IRREGULAR;
       offsets[2] = fields;
+      offsets[3] = lengths;
       return i + 1 - start;
     }
     if (i === end) return INCOMPLETE;
     if (b[i] !== 0x3a || fields === room) return IRREGULAR;
     const at = 4 * ++fields;
+    lengths |= lengthBit(i - lineStart);
     offsets[at] = lineStart - start;
     offsets[at + 1] = i - start;
     i++;
     while (b[i] === 0x20 || b[i] === 0x09) i++;
     const valueStart = i;
+    while (i + 4 <= end && isValueWord(view.getInt32(i, true))) i += 4;
     while (CLASSES[b[i]] & FIELD_CHAR) i++;
     if (i === end) return INCOMPLETE;
     let valueEnd = i;
@@ -589,7 +633,7 @@ function headOfScan(
     text.slice(methodEnd + 1, targetEnd),
     requestline.slice(targetEnd + 1),
     text.charCodeAt(targetEnd + 8) - 48,
-    fieldsOfHead(text, copyOffsets(offsets, size), size),
+    fieldsOfHead(text, copyOffsets(offsets, size), size, offsets[3]),
     limits,
   );
 }
@@ -615,15 +659,18 @@ export function parseRequestHead(
   }
   if (scratch.length <= bytes.length) {
     scratch = new Uint8Array(bytes.length * 2);
+    scratchView = new DataView(scratch.buffer);
   }
   scratch.set(bytes);
   scratch[bytes.length] = 0; // the scanner's sentinel
-  return scanHead(scratch, 0, bytes.length, limits) === bytes.length
+  return scanHead(scratch, scratchView, 0, bytes.length, limits) ===
+      bytes.length
     ? headOfScan(scratch, 0, bytes.length, limits)
     : parseIrregularHead(bytes, limits);
 }
 
 let scratch = new Uint8Array(1024);
+let scratchView = new DataView(scratch.buffer);
 
 /**
  * The careful parser: anything the one-pass scanner does not accept comes
@@ -809,6 +856,7 @@ export interface Reader {
 }
 
 const INITIAL_BUFFER = 1024;
+const BATCH_BUFFER = 16 * 1024;
 
 /**
  * A buffered reader over a {@linkcode Reader}: one buffer, reused, that
@@ -824,9 +872,11 @@ export class BufferedReader {
    */
   beforeFill: (() => Promise<void> | null) | null = null;
   #buf: Uint8Array | null = null;
+  #view: DataView | null = null; // over #buf, made when a head is scanned
   #start = 0;
   #end = 0;
   #eof = false;
+  #full = false; // the last read filled the buffer
 
   /**
    * Wraps a source.
@@ -849,9 +899,10 @@ export class BufferedReader {
 
   /**
    * Reads more from the source, keeping what is buffered. A read takes all
-   * the free room of the buffer; the buffer grows only when it is full.
+   * the free room of the buffer; the buffer grows when a head needs it, and
+   * up to 16 KiB when reads keep filling it (pipelined requests, uploads).
    *
-   * @param max The most bytes the buffer may grow to hold.
+   * @param max The most bytes a head may need the buffer to hold.
    * @returns `false` at the end of the source.
    */
   async fill(max: number = 1 << 20): Promise<boolean> {
@@ -860,32 +911,42 @@ export class BufferedReader {
     if (flushing) await flushing;
     let buf = this.#buf ??= new Uint8Array(INITIAL_BUFFER);
     const used = this.#end - this.#start;
-    if (used === 0) {
+    // A read that took all the room says more was waiting.
+    const batch = this.#full && buf.length < BATCH_BUFFER;
+    if (used === 0 && !batch) {
       this.#start = this.#end = 0;
-    } else if (this.#end > buf.length >> 1 && used <= buf.length >> 1) {
+    } else if (
+      !batch && this.#end > buf.length >> 1 && used <= buf.length >> 1
+    ) {
       // A little left far in: move it to the front so that the read has
       // room, rather than reading a few bytes into the tail.
       buf.copyWithin(0, this.#start, this.#end);
       this.#start = 0;
       this.#end = used;
-    } else if (this.#end >= buf.length - 1) {
-      const size = Math.min(
-        Math.max(used * 2, INITIAL_BUFFER),
-        Math.max(max, used + 1),
-      ) + 1;
+    } else if (batch || this.#end >= buf.length - 1) {
+      const size = Math.max(
+        batch ? Math.min(2 * buf.length, BATCH_BUFFER) : 0,
+        Math.min(
+          Math.max(used * 2, INITIAL_BUFFER),
+          Math.max(max, used + 1),
+        ) + 1,
+      );
       const bigger = new Uint8Array(size);
       bigger.set(buf.subarray(this.#start, this.#end));
       this.#buf = buf = bigger;
+      this.#view = null;
       this.#start = 0;
       this.#end = used;
     }
     // The last byte stays free for readHead()'s sentinel.
+    const room = buf.length - 1 - this.#end;
     const n = await this.source.read(buf.subarray(this.#end, buf.length - 1));
     if (n === null) {
       this.#eof = true;
       return false;
     }
     this.#end += n;
+    this.#full = n === room;
     return true;
   }
 
@@ -903,7 +964,8 @@ export class BufferedReader {
     const buf = this.#buf;
     if (buf === null || this.#start === this.#end) return undefined;
     buf[this.#end] = 0; // the scanner's sentinel; fill() leaves a byte for it
-    const length = scanHead(buf, this.#start, this.#end, limits);
+    const view = this.#view ??= new DataView(buf.buffer);
+    const length = scanHead(buf, view, this.#start, this.#end, limits);
     if (length <= 0 || length > limits.maxHeadBytes) return undefined;
     const head = headOfScan(buf, this.#start, length, limits);
     this.#start += length;

@@ -81,6 +81,26 @@ Deno.test("HTTPMessage converts to web Headers and iterates pairs", () => {
   assert.equal(m.toString(), "Accept: a\r\nACCEPT: b\r\nX: 1\r\n");
 });
 
+Deno.test("HTTPMessage finds names of every length, appended or parsed", () => {
+  const long = "X-" + "a".repeat(40);
+  const parsed = head(
+    `GET / HTTP/1.1\r\nHost: h\r\n${long}: 1\r\nX-A: 2\r\n\r\n`,
+  ).headers;
+  const built = new HTTPMessage([["Host", "h"], [long, "1"], ["X-A", "2"]]);
+  for (const m of [parsed, built]) {
+    assert.equal(m.get(long.toUpperCase()), "1");
+    assert.equal(m.get("x-" + "a".repeat(39)), null); // 31 or more, absent
+    assert.equal(m.get("x-a"), "2");
+    assert.equal(m.get("x-b"), null);
+    assert.equal(m.get("Accept"), null);
+    m.append("Accept", "*/*");
+    m.append("A".repeat(33), "y");
+    assert.equal(m.get("accept"), "*/*");
+    assert.deepEqual(m.getAll("a".repeat(33)), ["y"]);
+    assert.equal(m.has("HOST"), true);
+  }
+});
+
 Deno.test("parseRequestHead() accepts bare LF line ends", () => {
   const h = head("GET / HTTP/1.0\nA: b\n\n");
   assert.equal(h.headers.get("a"), "b");
@@ -341,6 +361,38 @@ Deno.test("requests that cross the buffer's size parse the same at every read si
       `step ${step}`,
     );
   }
+});
+
+Deno.test("a pipelined batch grows the buffer to 16 KiB, so that 700-byte requests are not one read each", async () => {
+  const request = encoder.encode(
+    `GET /p HTTP/1.1\r\nHost: h\r\nCookie: ${"c".repeat(660)}\r\n\r\n`,
+  );
+  const bytes = new Uint8Array(request.length * 64);
+  for (let i = 0; i < 64; i++) bytes.set(request, i * request.length);
+  const rooms: number[] = [];
+  const counting = source(bytes);
+  const reader = new BufferedReader({
+    read(p) {
+      rooms.push(p.length);
+      return counting.read(p);
+    },
+  });
+  let count = 0;
+  while (await reader.readHead() !== null) count++;
+  assert.equal(count, 64);
+  assert.ok(rooms.length <= 10, `${rooms.length} reads: ${rooms}`);
+  assert.equal(Math.max(...rooms), 16 * 1024 - 1);
+  // A connection that sends one small request at a time keeps 1 KiB.
+  const sizes: number[] = [];
+  const one = new BufferedReader({
+    read(p) {
+      sizes.push(p.length);
+      return source(encoder.encode("GET / HTTP/1.1\r\nHost: h\r\n\r\n"))
+        .read(p);
+    },
+  });
+  await one.readHead();
+  assert.deepEqual(sizes, [1023]);
 });
 
 Deno.test("BodyReader reads exactly Content-Length bytes and then null", async () => {
