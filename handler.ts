@@ -200,6 +200,37 @@ class Output {
   }
 }
 
+/**
+ * Strings that passed a check, remembered: most responses repeat the same
+ * few header names and values, and a lookup is cheaper than a check.
+ */
+class CheckedStrings {
+  #passed = new Set<string>();
+  #check: (text: string) => boolean;
+
+  constructor(check: (text: string) => boolean) {
+    this.#check = check;
+  }
+
+  test(text: string): boolean {
+    if (this.#passed.has(text)) return true;
+    if (!this.#check(text)) return false;
+    if (text.length <= 256) {
+      if (this.#passed.size >= 256) this.#passed.clear();
+      this.#passed.add(text);
+    }
+    return true;
+  }
+}
+
+const headerNames = new CheckedStrings(isToken);
+const headerValues = new CheckedStrings(isFieldValue);
+
+// The last Server and Keep-Alive values, so that each response sends the
+// same string rather than building one.
+let lastVersion: [string, string, string] = ["", "", ""];
+let lastKeepAlive: [number, string] = [-1, ""];
+
 function pad2(n: number): string {
   return n < 10 ? "0" + n : String(n);
 }
@@ -601,11 +632,11 @@ export class BaseHTTPRequestHandler {
    * @throws {TypeError} When the name or value could split the response.
    */
   sendHeader(keyword: string, value: string): void {
-    if (!isToken(keyword)) {
+    if (!headerNames.test(keyword)) {
       throw new TypeError(`Invalid header name: ${pyRepr(keyword)}`);
     }
     value = String(value);
-    if (!isFieldValue(value)) {
+    if (!headerValues.test(value)) {
       throw new TypeError(`Invalid header value for ${keyword}`);
     }
     if (this.#headBuffer === null) {
@@ -675,7 +706,11 @@ export class BaseHTTPRequestHandler {
         const idle = this.#idleTimeout();
         // The hint is whole seconds, rounded down so a client stops early.
         if (idle !== null) {
-          this.sendHeader("Keep-Alive", `timeout=${Math.floor(idle)}`);
+          const seconds = Math.floor(idle);
+          if (lastKeepAlive[0] !== seconds) {
+            lastKeepAlive = [seconds, `timeout=${seconds}`];
+          }
+          this.sendHeader("Keep-Alive", lastKeepAlive[1]);
         }
       }
     }
@@ -735,7 +770,15 @@ export class BaseHTTPRequestHandler {
    * @returns `serverVersion + " " + sysVersion`.
    */
   versionString(): string {
-    return `${this.serverVersion} ${this.sysVersion}`;
+    const [server, sys] = lastVersion;
+    if (server !== this.serverVersion || sys !== this.sysVersion) {
+      lastVersion = [
+        this.serverVersion,
+        this.sysVersion,
+        `${this.serverVersion} ${this.sysVersion}`,
+      ];
+    }
+    return lastVersion[2];
   }
 
   /**
@@ -812,10 +855,10 @@ export class BaseHTTPRequestHandler {
     this.command = "";
     this.requestVersion = "";
     this.#readingHead = true;
-    this.#headStart = Date.now();
+    const now = this.#headStart = Date.now();
     // Between requests the idle timeout applies; within a head, the head one.
     const first = this.#requests === 0 || this.#reader.buffered > 0;
-    this.#arm(first ? this.#headTimeout() : this.#idleTimeout());
+    this.#arm(first ? this.#headTimeout() : this.#idleTimeout(), now);
   }
 
   #headTimeout(): number | null {
@@ -974,8 +1017,8 @@ export class BaseHTTPRequestHandler {
   }
 
   /** Sets the time by which the current wait must end; `null` for none. */
-  #arm(seconds: number | null): void {
-    this.#deadline = seconds === null ? Infinity : Date.now() + seconds * 1000;
+  #arm(seconds: number | null, now: number = Date.now()): void {
+    this.#deadline = seconds === null ? Infinity : now + seconds * 1000;
   }
 
   static #sweep(): void {
