@@ -182,6 +182,17 @@ class Output {
     return this.#last = this.#write(this.#last, buf, length, extra);
   }
 
+  /** Writes the first `count` bytes queued; the rest stay queued. */
+  flushFirst(count: number): Promise<void> {
+    const buf = this.#buf;
+    const length = this.length;
+    if (buf === null || count >= length) return this.flush();
+    this.#buf = null;
+    this.length = 0;
+    this.bytes(buf.subarray(count, length)); // copied before buf is reused
+    return this.#last = this.#write(this.#last, buf, count, undefined);
+  }
+
   async #write(
     before: Promise<void> | null,
     buf: Uint8Array | null,
@@ -371,6 +382,10 @@ export class BaseHTTPRequestHandler {
   #out: Output;
   // Where this request's response starts in #out (to discard it on failure).
   #outMark = 0;
+  // Complete responses held for one write with the next, and the timer that
+  // sends them if the next handler waits for something.
+  #held = 0;
+  #heldTimer: ReturnType<typeof setTimeout> | undefined;
   #responseFlushed = false;
   // Python's _headers_buffer: status and header lines not yet ended.
   #headBuffer: string | null = null;
@@ -441,6 +456,7 @@ export class BaseHTTPRequestHandler {
       while (!this.closeConnection) await this.handleOneRequest();
     } finally {
       this.#arm(null);
+      clearTimeout(this.#heldTimer);
       live.delete(this);
       if (live.size === 0) {
         clearInterval(sweeper);
@@ -914,6 +930,22 @@ export class BaseHTTPRequestHandler {
         this.closeConnection = true;
       });
     }
+    // Held to go out with the next response, but never behind a handler
+    // that waits for something: whatever is still held at the next
+    // macrotask goes then.
+    this.#held = this.#out.length;
+    this.#heldTimer ??= setTimeout(() => this.#sendHeld(), 0);
+  }
+
+  #sendHeld(): void {
+    this.#heldTimer = undefined;
+    const held = this.#held;
+    if (held === 0) return;
+    this.#held = 0;
+    this.#outMark = Math.max(0, this.#outMark - held);
+    this.#send(undefined, held).catch(() => {
+      this.closeConnection = true;
+    });
   }
 
   /** Answers a failed handler: 500 (or the error's status) if nothing left yet. */
@@ -998,7 +1030,7 @@ export class BaseHTTPRequestHandler {
   /** Writes everything queued (then `extra`, uncopied) to the socket. */
   #flush(extra?: Uint8Array): Promise<void> {
     if (this.#out.length === 0 && extra === undefined) return RESOLVED;
-    this.#outMark = 0;
+    this.#outMark = this.#held = 0;
     // Earlier pipelined responses or a 100 Continue do not commit this one.
     if (this.#headersSent || this.#bodyMode === RAW) {
       this.#responseFlushed = true;
@@ -1006,19 +1038,22 @@ export class BaseHTTPRequestHandler {
     return this.#send(extra);
   }
 
-  async #send(extra: Uint8Array | undefined): Promise<void> {
+  /** Flushes the output (or its first `count` bytes) under the write timeout. */
+  async #send(extra: Uint8Array | undefined, count = -1): Promise<void> {
     const reading = this.#deadline;
     this.#arm(this.timeout ?? this.server.writeTimeout);
     try {
-      await this.#out.flush(extra);
+      await (count < 0 ? this.#out.flush(extra) : this.#out.flushFirst(count));
     } finally {
       this.#deadline = reading; // back to the wait the write interrupted
     }
   }
 
   /** Sets the time by which the current wait must end; `null` for none. */
-  #arm(seconds: number | null, now: number = Date.now()): void {
-    this.#deadline = seconds === null ? Infinity : now + seconds * 1000;
+  #arm(seconds: number | null, now?: number): void {
+    this.#deadline = seconds === null
+      ? Infinity
+      : (now ?? Date.now()) + seconds * 1000;
   }
 
   static #sweep(): void {

@@ -501,6 +501,37 @@ Deno.test("pipelined requests are answered in order", async () => {
   );
 });
 
+Deno.test("a pipelined response is not held behind the next handler's wait", async () => {
+  class SlowSecond extends QuietHandler {
+    async do_GET() {
+      if (this.path === "/slow") await delay(800);
+      await reply(this, this.path);
+    }
+  }
+  await using s = startServer(SlowSecond);
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port: s.port });
+  try {
+    const started = Date.now();
+    await conn.write(new TextEncoder().encode(
+      "GET /fast HTTP/1.1\r\nHost: h\r\n\r\n" +
+        "GET /slow HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n",
+    ));
+    const buf = new Uint8Array(4096);
+    const n = await conn.read(buf);
+    const first = Date.now() - started;
+    const text = new TextDecoder().decode(buf.subarray(0, n ?? 0));
+    assert.match(text, /\r\n\r\n\/fast$/);
+    assert.ok(first < 400, `first response after ${first} ms`);
+    let rest = "";
+    for (let m; (m = await conn.read(buf)) !== null;) {
+      rest += new TextDecoder().decode(buf.subarray(0, m));
+    }
+    assert.equal(parseResponses(rest)[0].body, "/slow");
+  } finally {
+    conn.close();
+  }
+});
+
 Deno.test("bodyTimeout covers waiting for the body, not the handler's own work after it", async () => {
   class SlowAfterBody extends QuietHandler {
     async do_POST() {
