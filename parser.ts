@@ -614,14 +614,17 @@ function copyOffsets(offsets: Int32Array, size: number): number[] {
   return copy;
 }
 
-/** Builds the head that scanHead just found in `b`. */
+/**
+ * Builds the head that scanHead just found in `b`; `text` is its bytes
+ * already decoded, when the caller has them.
+ */
 function headOfScan(
   b: Uint8Array,
   start: number,
   length: number,
   limits: Readonly<RequestLimits>,
+  text: string = decodeLatin1(b.subarray(start, start + length)),
 ): RequestHead {
-  const text = decodeLatin1(b.subarray(start, start + length));
   const offsets = scanOffsets;
   const methodEnd = offsets[0];
   const targetEnd = offsets[1];
@@ -857,6 +860,10 @@ export interface Reader {
 
 const INITIAL_BUFFER = 1024;
 const BATCH_BUFFER = 16 * 1024;
+// The most bytes decoded at once for pipelined heads.
+const BATCH_TEXT = 4096;
+// The name lengths of Content-Length and Transfer-Encoding (lengthBit).
+const BODY_NAMES = lengthBit(14) | lengthBit(17);
 
 /**
  * A buffered reader over a {@linkcode Reader}: one buffer, reused, that
@@ -877,6 +884,9 @@ export class BufferedReader {
   #end = 0;
   #eof = false;
   #full = false; // the last read filled the buffer
+  // Buffered bytes from #textStart decoded, one char per byte (#textOf).
+  #text = "";
+  #textStart = 0;
 
   /**
    * Wraps a source.
@@ -909,6 +919,7 @@ export class BufferedReader {
     if (this.#eof) return false;
     const flushing = this.beforeFill?.();
     if (flushing) await flushing;
+    this.#text = ""; // the bytes may move
     let buf = this.#buf ??= new Uint8Array(INITIAL_BUFFER);
     const used = this.#end - this.#start;
     // A read that took all the room says more was waiting.
@@ -967,9 +978,33 @@ export class BufferedReader {
     const view = this.#view ??= new DataView(buf.buffer);
     const length = scanHead(buf, view, this.#start, this.#end, limits);
     if (length <= 0 || length > limits.maxHeadBytes) return undefined;
-    const head = headOfScan(buf, this.#start, length, limits);
+    const text = this.#textOf(buf, length);
+    const head = headOfScan(buf, this.#start, length, limits, text);
     this.#start += length;
     return head;
+  }
+
+  /**
+   * The text of the head of `length` bytes at the start of the buffer, when
+   * it can be had cheaper than by decoding it alone: pipelined heads are
+   * decoded together, once (a decode costs more to start than per byte).
+   */
+  #textOf(buf: Uint8Array, length: number): string | undefined {
+    const start = this.#start;
+    let at = start - this.#textStart;
+    if (at < 0 || at + length > this.#text.length) {
+      // Only a head without a body is likely followed by another head.
+      const end = Math.min(this.#end, start + BATCH_TEXT);
+      if (end - start <= length || scanOffsets[3] & BODY_NAMES) return;
+      const text = utf8.decode(buf.subarray(start, end));
+      if (text.length !== end - start) return; // not one char per byte
+      this.#text = text;
+      this.#textStart = start;
+      at = 0;
+    }
+    const text = this.#text.slice(at, at + length);
+    // Bytes past ASCII are Latin-1 in a head: decodeLatin1 has them right.
+    return text.includes("\uFFFD") ? undefined : text;
   }
 
   /**

@@ -395,6 +395,33 @@ Deno.test("a pipelined batch grows the buffer to 16 KiB, so that 700-byte reques
   assert.deepEqual(sizes, [1023]);
 });
 
+Deno.test("pipelined heads decoded together keep obs-text as Latin-1, one char per byte", async () => {
+  const parts = [
+    encoder.encode("GET /1 HTTP/1.1\r\nHost: h\r\nX: café\r\n\r\n"), // UTF-8
+    encoder.encode("GET /2 HTTP/1.1\r\nHost: h\r\nX: plain\r\n\r\n"),
+    Uint8Array.from([
+      ...encoder.encode("GET /3 HTTP/1.1\r\nHost: h\r\nX: caf"),
+      0xe9, // Latin-1 é
+      ...encoder.encode("\r\n\r\n"),
+    ]),
+    encoder.encode("GET /4 HTTP/1.1\r\nHost: h\r\nX: last\r\n\r\n"),
+  ];
+  const bytes = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) bytes.set(p, (at += p.length) - p.length);
+  const reader = new BufferedReader(source(bytes));
+  const seen: [string, string | null][] = [];
+  for (let h; (h = await reader.readHead()) !== null;) {
+    seen.push([h.target, h.headers.get("x")]);
+  }
+  assert.deepEqual(seen, [
+    ["/1", "caf\xc3\xa9"],
+    ["/2", "plain"],
+    ["/3", "caf\xe9"],
+    ["/4", "last"],
+  ]);
+});
+
 Deno.test("BodyReader reads exactly Content-Length bytes and then null", async () => {
   const reader = new BufferedReader(
     source(
