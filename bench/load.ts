@@ -250,7 +250,9 @@ async function wrk(
     const m = new RegExp(`^\\s+${pct}%\\s+([\\d.]+)(us|ms|s|m)$`, "m").exec(
       text,
     );
-    return m ? Number(m[1]) * UNITS[m[2]] : NaN;
+    // wrk prints 0 for a percentile it has no samples for (pipelined
+    // batches are timed once each): unknown, not zero.
+    return m && Number(m[1]) > 0 ? Number(m[1]) * UNITS[m[2]] : NaN;
   };
   const rps = /Requests\/sec:\s+([\d.]+)/.exec(text);
   const transfer = /Transfer\/sec:\s+([\d.]+)(B|KB|MB|GB)/.exec(text);
