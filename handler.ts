@@ -94,6 +94,11 @@ const SWEEP_MS = 50;
 const live = new Set<BaseHTTPRequestHandler>();
 let sweeper: ReturnType<typeof setInterval> | undefined;
 
+// Handlers holding finished pipelined responses, and the one timer (a timer
+// costs microseconds: not one per batch) that sends what they still hold.
+const holding = new Set<BaseHTTPRequestHandler>();
+let holdTimer: ReturnType<typeof setTimeout> | undefined;
+
 // Output buffers are pooled: a typed array costs far more to allocate than a
 // request takes to serve, and an idle connection should hold none.
 const OUTPUT_SIZE = 2 * FLUSH_AT;
@@ -382,10 +387,8 @@ export class BaseHTTPRequestHandler {
   #out: Output;
   // Where this request's response starts in #out (to discard it on failure).
   #outMark = 0;
-  // Complete responses held for one write with the next, and the timer that
-  // sends them if the next handler waits for something.
+  // Bytes of complete responses held for one write with the next.
   #held = 0;
-  #heldTimer: ReturnType<typeof setTimeout> | undefined;
   #responseFlushed = false;
   // Python's _headers_buffer: status and header lines not yet ended.
   #headBuffer: string | null = null;
@@ -456,7 +459,11 @@ export class BaseHTTPRequestHandler {
       while (!this.closeConnection) await this.handleOneRequest();
     } finally {
       this.#arm(null);
-      clearTimeout(this.#heldTimer);
+      holding.delete(this);
+      if (holding.size === 0) {
+        clearTimeout(holdTimer);
+        holdTimer = undefined;
+      }
       live.delete(this);
       if (live.size === 0) {
         clearInterval(sweeper);
@@ -934,11 +941,17 @@ export class BaseHTTPRequestHandler {
     // that waits for something: whatever is still held at the next
     // macrotask goes then.
     this.#held = this.#out.length;
-    this.#heldTimer ??= setTimeout(() => this.#sendHeld(), 0);
+    holding.add(this);
+    holdTimer ??= setTimeout(BaseHTTPRequestHandler.#sendAllHeld, 0);
+  }
+
+  static #sendAllHeld(): void {
+    holdTimer = undefined;
+    for (const handler of holding) handler.#sendHeld();
+    holding.clear();
   }
 
   #sendHeld(): void {
-    this.#heldTimer = undefined;
     const held = this.#held;
     if (held === 0) return;
     this.#held = 0;
