@@ -484,11 +484,14 @@ export class BaseHTTPRequestHandler {
    */
   async handleOneRequest(): Promise<void> {
     this.#startRequest();
-    let head: RequestHead | null;
+    let head: RequestHead | null | undefined;
     try {
       const limits = this.server.limits;
-      head = this.#reader.takeHead(limits) ??
-        await this.#reader.readHead(limits);
+      head = this.#reader.takeHead(limits);
+      if (head === undefined) {
+        this.#armHeadWait();
+        head = await this.#reader.readHead(limits);
+      }
     } catch (error) {
       this.#readingHead = false;
       this.closeConnection = true;
@@ -878,6 +881,10 @@ export class BaseHTTPRequestHandler {
     this.command = "";
     this.requestVersion = "";
     this.#readingHead = true;
+  }
+
+  /** Arms the deadline for a head that is not all here yet. */
+  #armHeadWait(): void {
     const now = this.#headStart = Date.now();
     // Between requests the idle timeout applies; within a head, the head one.
     const first = this.#requests === 0 || this.#reader.buffered > 0;
