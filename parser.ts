@@ -323,6 +323,8 @@ const REG_NAME = String.raw`(?:[A-Za-z0-9\-._~!$&'()*+,;=]|%[0-9A-Fa-f]{2})`;
 const PLAIN_HOST = /^[A-Za-z0-9.\-]+(?::\d{1,5})?$/;
 // The Host field value; empty is allowed (RFC 9110 §7.2).
 const HOST = new RegExp(`^(?:${IP_LITERAL}|${REG_NAME}*)(?::\\d*)?$`);
+// The last Host value found good: a server sees the same few, again and again.
+let lastHost = "";
 // CONNECT's target: uri-host ":" port, both required (RFC 9112 §3.2.3).
 const AUTHORITY_FORM = new RegExp(`^(?:${IP_LITERAL}|${REG_NAME}+):\\d+$`);
 // absolute-URI with an authority; group 1 is checked as a non-empty host.
@@ -762,10 +764,11 @@ function frameHead(
       hosts.length ? "Repeated Host header" : "Missing Host",
     );
   }
-  if (
-    hosts.length === 1 && !PLAIN_HOST.test(hosts[0]) && !HOST.test(hosts[0])
-  ) {
-    throw new HTTPError(400, "Bad Host header");
+  if (hosts.length === 1 && hosts[0] !== lastHost) {
+    if (!PLAIN_HOST.test(hosts[0]) && !HOST.test(hosts[0])) {
+      throw new HTTPError(400, "Bad Host header");
+    }
+    lastHost = hosts[0];
   }
 
   const lengths = headers.getAll("content-length");
