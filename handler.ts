@@ -304,8 +304,11 @@ export function isConnectionError(error: unknown): boolean {
     error instanceof Deno.errors.UnexpectedEof;
 }
 
-let cachedSecond = -1;
+// The current date, kept until the next second by a timer, as Node does:
+// no clock read per response. Only while handlers are live, so that the
+// timer ends with the last of them.
 let cachedDate = "";
+let dateTimer: ReturnType<typeof setTimeout> | undefined;
 
 function formatDate(ms: number): string {
   const d = new Date(ms);
@@ -467,7 +470,8 @@ export class BaseHTTPRequestHandler {
       live.delete(this);
       if (live.size === 0) {
         clearInterval(sweeper);
-        sweeper = undefined;
+        clearTimeout(dateTimer);
+        sweeper = dateTimer = undefined;
       }
     }
   }
@@ -815,12 +819,12 @@ export class BaseHTTPRequestHandler {
    */
   dateTimeString(timestamp?: number): string {
     if (timestamp !== undefined) return formatDate(timestamp * 1000);
+    if (dateTimer !== undefined) return cachedDate;
     const now = Date.now();
-    const second = Math.floor(now / 1000);
-    if (second !== cachedSecond) {
-      cachedSecond = second;
-      cachedDate = formatDate(now);
-    }
+    if (live.size === 0) return formatDate(now);
+    cachedDate = formatDate(now);
+    dateTimer = setTimeout(() => dateTimer = undefined, 1000 - now % 1000);
+    Deno.unrefTimer(dateTimer);
     return cachedDate;
   }
 

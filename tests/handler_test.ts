@@ -132,6 +132,31 @@ Deno.test("sendResponse() adds Server and Date (IMF-fixdate)", async () => {
   assert.deepEqual(r.headers.slice(0, 2).map(([k]) => k), ["Server", "Date"]);
 });
 
+Deno.test("the Date header follows the clock across a second on a kept-alive connection", async () => {
+  await using s = startServer(Echo);
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port: s.port });
+  const buf = new Uint8Array(4096);
+  const dateNow = async () => {
+    await conn.write(
+      new TextEncoder().encode("GET / HTTP/1.1\r\nHost: h\r\n\r\n"),
+    );
+    const n = await conn.read(buf);
+    const [r] = parseResponses(new TextDecoder().decode(buf.subarray(0, n!)));
+    return { sent: Date.parse(r.get("date")!), now: Date.now() };
+  };
+  try {
+    const first = await dateNow();
+    await delay(1000 - (Date.now() % 1000) + 300); // into the next second
+    const second = await dateNow();
+    for (const { sent, now } of [first, second]) {
+      assert.ok(sent <= now && sent > now - 1500, `${sent} at ${now}`);
+    }
+    assert.ok(second.sent > first.sent);
+  } finally {
+    conn.close();
+  }
+});
+
 Deno.test("dateTimeString() formats a timestamp like Python's formatdate(usegmt=True)", () => {
   const h = Object.create(
     BaseHTTPRequestHandler.prototype,
