@@ -124,6 +124,51 @@ Deno.test("parseRequestHead() answers bad versions 400 and HTTP/2+ 505", () => {
   assert.equal(status(() => head("GET /\r\n\r\n")), 400); // no HTTP/0.9
 });
 
+Deno.test("every byte at every offset of a target and a value is accepted or refused as its class says", () => {
+  const bytesOf = (prefix: string, at: number, byte: number, rest: string) =>
+    Uint8Array.from([
+      ...encoder.encode(prefix),
+      ...encoder.encode("abcdefghijkl".slice(0, at)),
+      byte,
+      ...encoder.encode("abcdefghijkl".slice(at + 1) + rest),
+    ]);
+  // Offsets 1-8 put the byte in each lane of the scanner's 4-byte words.
+  for (let at = 1; at <= 8; at++) {
+    for (let byte = 0; byte < 256; byte++) {
+      const inTarget = bytesOf(
+        "GET /",
+        at,
+        byte,
+        " HTTP/1.1\r\nHost: h\r\n\r\n",
+      );
+      const targetOK = byte >= 0x21 && byte <= 0x7e;
+      assert.equal(
+        status(() => parseRequestHead(inTarget)),
+        targetOK ? 0 : 400,
+        `target byte ${byte} at ${at}`,
+      );
+      const inValue = bytesOf(
+        "GET / HTTP/1.1\r\nHost: h\r\nX: ",
+        at,
+        byte,
+        "\r\n\r\n",
+      );
+      const valueOK = byte === 0x09 || (byte >= 0x20 && byte !== 0x7f);
+      assert.equal(
+        status(() => parseRequestHead(inValue)),
+        valueOK ? 0 : 400,
+        `value byte ${byte} at ${at}`,
+      );
+      if (valueOK) {
+        assert.equal(
+          parseRequestHead(inValue).headers.get("x")!.charCodeAt(at),
+          byte,
+        );
+      }
+    }
+  }
+});
+
 Deno.test("HTTPError carries the status it maps to", () => {
   try {
     head("GET / HTTP/2.0\r\n\r\n");
