@@ -491,10 +491,16 @@ export class BaseHTTPRequestHandler {
     let head: RequestHead | null | undefined;
     try {
       const limits = this.server.limits;
-      head = this.#reader.takeHead(limits);
+      const reader = this.#reader;
+      head = reader.takeHead(limits);
       if (head === undefined) {
         this.#armHeadWait();
-        head = await this.#reader.readHead(limits);
+        if (
+          reader.buffered === 0 && await reader.fill(limits.maxHeadBytes + 1)
+        ) {
+          head = reader.takeHead(limits);
+        }
+        if (head === undefined) head = await reader.readHead(limits);
       }
     } catch (error) {
       this.#readingHead = false;

@@ -867,6 +867,7 @@ const BATCH_BUFFER = 16 * 1024;
 const BATCH_TEXT = 4096;
 // The name lengths of Content-Length and Transfer-Encoding (lengthBit).
 const BODY_NAMES = lengthBit(14) | lengthBit(17);
+const ENDED: Promise<boolean> = Promise.resolve(false);
 
 /**
  * A buffered reader over a {@linkcode Reader}: one buffer, reused, that
@@ -918,10 +919,16 @@ export class BufferedReader {
    * @param max The most bytes a head may need the buffer to hold.
    * @returns `false` at the end of the source.
    */
-  async fill(max: number = 1 << 20): Promise<boolean> {
-    if (this.#eof) return false;
+  fill(max: number = 1 << 20): Promise<boolean> {
+    if (this.#eof) return ENDED;
     const flushing = this.beforeFill?.();
-    if (flushing) await flushing;
+    if (flushing) return flushing.then(() => this.#readMore(max));
+    return this.#readMore(max);
+  }
+
+  // No async frame: a connection waiting for its next request holds only
+  // the read's promise (idle connections are most of a server's memory).
+  #readMore(max: number): Promise<boolean> {
     this.#text = ""; // the bytes may move
     let buf = this.#buf ??= new Uint8Array(INITIAL_BUFFER);
     const used = this.#end - this.#start;
@@ -953,16 +960,20 @@ export class BufferedReader {
       this.#end = used;
     }
     // The last byte stays free for readHead()'s sentinel.
-    const room = buf.length - 1 - this.#end;
-    const n = await this.source.read(buf.subarray(this.#end, buf.length - 1));
+    return this.source.read(buf.subarray(this.#end, buf.length - 1))
+      .then(this.#took);
+  }
+
+  // Made once, so that a read's continuation allocates no closure.
+  #took = (n: number | null): boolean => {
     if (n === null) {
       this.#eof = true;
       return false;
     }
+    this.#full = n === this.#buf!.length - 1 - this.#end; // took all the room
     this.#end += n;
-    this.#full = n === room;
     return true;
-  }
+  };
 
   /**
    * Takes a request head of the usual shape that is already buffered whole,
