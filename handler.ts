@@ -100,11 +100,25 @@ const holding = new Set<BaseHTTPRequestHandler>();
 let holdTimer: ReturnType<typeof setTimeout> | undefined;
 
 // Output buffers are pooled: a typed array costs far more to allocate than a
-// request takes to serve, and an idle connection should hold none.
-const OUTPUT_SIZE = 2 * FLUSH_AT;
+// request takes to serve, and an idle connection should hold none. Most
+// responses fit the small size, so a burst of connections touches 4 KiB
+// each, not 32 (freed memory stays resident); larger ones move up.
+const SMALL_OUTPUT = 4096;
+const LARGE_OUTPUT = 2 * FLUSH_AT;
 // Enough for the responses in flight at once; more are allocated and dropped.
 const POOL_MAX = 64;
-const pool: Uint8Array[] = [];
+const smallPool: Uint8Array[] = [];
+const largePool: Uint8Array[] = [];
+
+/** Returns an output buffer to the pool of its size. */
+function releaseOutput(buf: Uint8Array): void {
+  const pool = buf.length === SMALL_OUTPUT
+    ? smallPool
+    : buf.length === LARGE_OUTPUT
+    ? largePool
+    : null;
+  if (pool !== null && pool.length < POOL_MAX) pool.push(buf);
+}
 
 // Short body strings are encoded here, then copied into the output at once.
 const scratch = new Uint8Array(FLUSH_AT);
@@ -137,10 +151,14 @@ class Output {
   }
 
   #room(n: number): Uint8Array {
-    let buf = this.#buf ??= pool.pop() ?? new Uint8Array(OUTPUT_SIZE);
-    if (this.length + n > buf.length) {
-      const bigger = new Uint8Array(Math.max(2 * buf.length, this.length + n));
+    let buf = this.#buf ??= smallPool.pop() ?? new Uint8Array(SMALL_OUTPUT);
+    const need = this.length + n;
+    if (need > buf.length) {
+      const bigger = need <= LARGE_OUTPUT
+        ? largePool.pop() ?? new Uint8Array(LARGE_OUTPUT)
+        : new Uint8Array(Math.max(2 * buf.length, need));
       bigger.set(buf.subarray(0, this.length));
+      releaseOutput(buf); // nothing of it is in flight: flush() takes #buf
       this.#buf = buf = bigger;
     }
     return buf;
@@ -211,7 +229,7 @@ class Output {
       }
       if (extra !== undefined) await writeAll(this.#conn, extra);
     } finally {
-      if (buf?.length === OUTPUT_SIZE && pool.length < POOL_MAX) pool.push(buf);
+      if (buf !== null) releaseOutput(buf);
     }
   }
 }
@@ -495,6 +513,7 @@ export class BaseHTTPRequestHandler {
       head = reader.takeHead(limits);
       if (head === undefined) {
         this.#armHeadWait();
+        // A head usually comes whole in one read: take it without readHead().
         if (
           reader.buffered === 0 && await reader.fill(limits.maxHeadBytes + 1)
         ) {

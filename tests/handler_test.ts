@@ -4,6 +4,7 @@ import { BaseHTTPRequestHandler } from "../mod.ts";
 import {
   delay,
   exchange,
+  latin1Bytes,
   parseResponses,
   QuietHandler,
   reply,
@@ -588,6 +589,42 @@ Deno.test("wfile writes reach the socket in order even when not awaited", async 
   const ex = await exchange(s.port, "GET / HTTP/1.1\r\nHost: h\r\n\r\n");
   const [r] = parseResponses(ex.text);
   assert.equal(r.body, "A".repeat(20000) + "ZZZZZ");
+});
+
+Deno.test("responses stay whole as the output buffer outgrows 4 KiB and 32 KiB, pipelined too", async () => {
+  // Writes of these sizes, each of its own letter, cross the small and the
+  // large output buffer while earlier pipelined responses are still held.
+  const sizes = [1, 300, 5000, 9000, 12000, 16383, 2, 16384, 7, 4095];
+  const bodyOf = (shift: number) =>
+    sizes.map((n, i) => String.fromCharCode(65 + (i + shift) % 26).repeat(n))
+      .join("");
+  class Sizes extends QuietHandler {
+    async do_GET() {
+      const shift = Number(this.path.slice(1));
+      this.sendResponse(200);
+      // /9 has a head larger than the large buffer.
+      if (shift === 9) this.sendHeader("X-Big", "y".repeat(40000));
+      if (shift % 2 === 0) {
+        this.sendHeader("Content-Length", String(bodyOf(shift).length));
+      }
+      await this.endHeaders(); // odd paths are chunked
+      for (const [i, n] of sizes.entries()) {
+        const piece = String.fromCharCode(65 + (i + shift) % 26).repeat(n);
+        await this.wfile.write(i % 3 === 0 ? piece : latin1Bytes(piece));
+      }
+    }
+  }
+  await using s = startServer(Sizes);
+  let text = "";
+  for (let i = 0; i < 10; i++) text += `GET /${i} HTTP/1.1\r\nHost: h\r\n\r\n`;
+  const rs = parseResponses((await exchange(s.port, text)).text);
+  assert.equal(rs.length, 10);
+  for (const [i, r] of rs.entries()) {
+    assert.equal(r.status, 200);
+    assert.equal(r.get("transfer-encoding"), i % 2 ? "chunked" : undefined);
+    assert.equal(r.get("x-big")?.length, i === 9 ? 40000 : undefined);
+    assert.ok(r.body === bodyOf(i), `body ${i} is whole and in order`);
+  }
 });
 
 Deno.test("a handler whose setup() throws is reported, and nothing is left running", async () => {
