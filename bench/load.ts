@@ -70,6 +70,12 @@ const denoServe: ServerSpec = {
   name: "Deno.serve",
   command: run("servers/deno_serve.ts"),
 };
+// Not a contender: no HTTP, just read and a canned write, to show the floor
+// that Deno's own socket ops set for any server on Deno.Conn.
+const connLoop: ServerSpec = {
+  name: "bare Deno.Conn loop (no HTTP)",
+  command: run("servers/deno_conn_loop.ts"),
+};
 const nodeHttp: ServerSpec = {
   name: "node:http",
   command: (port) => ["node", `${here}servers/node_http.mjs`, String(port)],
@@ -130,14 +136,14 @@ const WORKLOADS: Workload[] = [
   {
     name: "hello",
     title: "hello world, keep-alive, wrk -t1 -c64",
-    servers: [basehttp, denoServe, nodeHttp, python],
+    servers: [basehttp, denoServe, nodeHttp, python, connLoop],
     path: "/",
     connections: 64,
   },
   {
     name: "pipeline",
     title: "hello world, pipelined 16 deep, wrk -t1 -c64",
-    servers: [basehttp, denoServe, nodeHttp],
+    servers: [basehttp, denoServe, nodeHttp, connLoop],
     path: "/",
     connections: 64,
     script: `${here}pipeline.lua`,
@@ -219,6 +225,8 @@ interface Sample {
   p99: number;
   bytesPerSec: number;
   peakKiB: number;
+  /** Server CPU time (user + system, all its processes) per request, µs. */
+  cpuPerRequest: number;
 }
 
 const UNITS: Record<string, number> = { us: 1e-3, ms: 1, s: 1000, m: 60000 };
@@ -234,6 +242,7 @@ async function wrk(
   port: number,
   workload: Workload,
   seconds: number,
+  pid: number,
 ): Promise<Sample> {
   const args = [
     "-t1",
@@ -243,7 +252,9 @@ async function wrk(
   ];
   if (workload.script) args.push("-s", workload.script);
   args.push(`http://127.0.0.1:${port}${workload.path}`);
+  const cpuBefore = await cpuSeconds(pid);
   const { stdout, success } = await new Deno.Command("wrk", { args }).output();
+  const cpu = await cpuSeconds(pid) - cpuBefore;
   const text = new TextDecoder().decode(stdout);
   if (!success) throw new Error(`wrk failed:\n${text}`);
   const latency = (pct: string) => {
@@ -255,6 +266,7 @@ async function wrk(
     return m && Number(m[1]) > 0 ? Number(m[1]) * UNITS[m[2]] : NaN;
   };
   const rps = /Requests\/sec:\s+([\d.]+)/.exec(text);
+  const requests = /(\d+) requests in/.exec(text);
   const transfer = /Transfer\/sec:\s+([\d.]+)(B|KB|MB|GB)/.exec(text);
   const errors = /Non-2xx or 3xx responses: (\d+)|Socket errors: (.*)/.exec(
     text,
@@ -266,7 +278,33 @@ async function wrk(
     p99: latency("99"),
     bytesPerSec: transfer ? Number(transfer[1]) * SIZES[transfer[2]] : 0,
     peakKiB: NaN,
+    cpuPerRequest: requests ? cpu * 1e6 / Number(requests[1]) : NaN,
   };
+}
+
+const TICKS_PER_SECOND = 100; // Linux's USER_HZ
+
+/** CPU seconds (user + system) used so far by a process and its children. */
+async function cpuSeconds(pid: number): Promise<number> {
+  let ticks = 0;
+  let children: string[] = [];
+  try {
+    const stat = await Deno.readTextFile(`/proc/${pid}/stat`);
+    // Fields after the command name, which is in parentheses: utime is 14th.
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    ticks = Number(fields[11]) + Number(fields[12]);
+  } catch {
+    return NaN; // gone
+  }
+  for await (const task of Deno.readDir(`/proc/${pid}/task`)) {
+    const list = await Deno.readTextFile(
+      `/proc/${pid}/task/${task.name}/children`,
+    ).catch(() => ""); // a thread that ended meanwhile
+    children = children.concat(list.split(" ").filter(Boolean));
+  }
+  let seconds = ticks / TICKS_PER_SECOND;
+  for (const child of children) seconds += await cpuSeconds(Number(child));
+  return seconds;
 }
 
 function median(values: number[]): number {
@@ -291,8 +329,13 @@ async function measure(workload: Workload, options: Options): Promise<string> {
       : workload.servers;
     for (const server of order) {
       await using running = await start(server.command);
-      await wrk(running.port, workload, 1); // warm-up
-      const sample = await wrk(running.port, workload, options.duration);
+      await wrk(running.port, workload, 1, running.pid); // warm-up
+      const sample = await wrk(
+        running.port,
+        workload,
+        options.duration,
+        running.pid,
+      );
       sample.peakKiB = await peakKiB(running.pid);
       const value = workload.throughput
         ? `${fmt(sample.bytesPerSec / 1024 ** 3, 2)} GiB/s`
@@ -316,17 +359,22 @@ async function measure(workload: Workload, options: Options): Promise<string> {
       ? `${fmt(value / 1024 ** 3, 2)} GiB/s`
       : fmt(value);
     const peak = fmt(Math.max(...list.map((s) => s.peakKiB)) / 1024, 0);
+    const cpu = workload.throughput
+      ? "–"
+      : fmt(median(list.map((s) => s.cpuPerRequest)), 1);
     return `| ${server.name} | ${shown} | ${
       fmt(median(list.map((s) => s.p50)), 2)
-    } | ${fmt(median(list.map((s) => s.p99)), 2)} | ${peak} | ${ratio} |`;
+    } | ${
+      fmt(median(list.map((s) => s.p99)), 2)
+    } | ${cpu} | ${peak} | ${ratio} |`;
   });
   return [
     `### ${workload.title}`,
     "",
     `| server | ${
       workload.throughput ? "throughput" : "req/s"
-    } (median) | p50 ms | p99 ms | peak RSS MiB | basehttp is |`,
-    "| --- | ---: | ---: | ---: | ---: | ---: |",
+    } (median) | p50 ms | p99 ms | server CPU µs/req | peak RSS MiB | basehttp is |`,
+    "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
     ...rows,
     "",
   ].join("\n");
