@@ -232,6 +232,79 @@ Deno.test("fault: a client that disconnects mid-response leaves no rejection, no
   assert.deepEqual(rejections, []);
 });
 
+/** Streams `total` bytes in 64 KiB writes, recording how the writes end. */
+function streamer(total: number, outcome: (took: number, how: string) => void) {
+  return class Streamer extends QuietHandler {
+    async do_GET() {
+      if (this.path === "/small") return await reply(this, "small");
+      const piece = new Uint8Array(65536).fill(97);
+      this.sendResponse(200);
+      this.sendHeader("Content-Length", String(total));
+      const t0 = performance.now();
+      try {
+        await this.endHeaders();
+        for (let sent = 0; sent < total; sent += piece.length) {
+          await this.wfile.write(piece);
+        }
+        outcome(performance.now() - t0, "completed");
+      } catch (error) {
+        outcome(performance.now() - t0, isConnectionError(error) ? "cut" : "?");
+        throw error;
+      }
+    }
+  };
+}
+
+Deno.test("fault: a client that stops reading is cut off after writeTimeout", async () => {
+  let result!: (r: [number, string]) => void;
+  const ended = new Promise<[number, string]>((r) => result = r);
+  // More than loopback's socket buffers hold, so the writes must stall.
+  const Streamer = streamer(256 << 20, (took, how) => result([took, how]));
+  await using s = startServer(Streamer, { writeTimeout: 0.3 });
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port: s.port });
+  try {
+    await writeAll(conn, encoder.encode("GET / HTTP/1.1\r\nHost: h\r\n\r\n"));
+    const outcome = await within(ended, 5000); // never reading meanwhile
+    assert.ok(outcome !== null, "the stalled writes outlived writeTimeout");
+    const [took, how] = outcome;
+    assert.equal(how, "cut");
+    assert.ok(took >= 300 && took < 2000, `cut off after ${took} ms`);
+  } finally {
+    conn.close();
+  }
+  const ok = await exchange(s.port, "GET /small HTTP/1.0\r\n\r\n");
+  assert.equal(parseResponses(ok.text)[0]?.body, "small");
+});
+
+Deno.test("fault: a slow, steady reader gets a body that takes many times writeTimeout", async () => {
+  let result!: (r: [number, string]) => void;
+  const ended = new Promise<[number, string]>((r) => result = r);
+  const total = 32 << 20;
+  const Streamer = streamer(total, (took, how) => result([took, how]));
+  await using s = startServer(Streamer, { writeTimeout: 0.3 });
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port: s.port });
+  try {
+    await writeAll(conn, encoder.encode("GET / HTTP/1.1\r\nHost: h\r\n\r\n"));
+    const buf = new Uint8Array(65536);
+    let got = 0;
+    // 64 KiB every 4 ms at most: 2 s or more for 32 MiB.
+    while (got < total) {
+      const n = await conn.read(buf);
+      if (n === null) break;
+      got += n;
+      await delay(4);
+    }
+    const outcome = await within(ended, 5000);
+    assert.ok(outcome !== null, "the handler never finished");
+    const [took, how] = outcome;
+    assert.equal(how, "completed");
+    assert.ok(took > 900, `the body took ${took} ms, not many writeTimeouts`);
+    assert.ok(got > total, "the whole body (and head) arrived");
+  } finally {
+    conn.close();
+  }
+});
+
 class Thrower extends QuietHandler {
   async do_GET() {
     if (this.path === "/early") throw new Error("before any output");
