@@ -130,21 +130,23 @@ function encodeBody(text: string): Uint8Array {
 }
 
 /** Writes all of `bytes`; `write` may take only part. */
-async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
-  let written = await conn.write(bytes);
-  while (written < bytes.length) {
-    written += await conn.write(bytes.subarray(written));
-  }
+function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
+  return conn.write(bytes).then((n) =>
+    n < bytes.length ? writeAll(conn, bytes.subarray(n)) : undefined
+  );
 }
 
 /** Response bytes queued for one connection: one socket write per flush. */
 class Output {
   #conn: Deno.Conn;
   #buf: Uint8Array | null = null;
-  // The latest flush; the next one starts after it.
+  // The latest flush, which the next one waits for; null once all are done.
   #last: Promise<void> | null = null;
   /** Bytes queued. */
   length = 0;
+  /** Flushes begun, and ended (written or failed): the sweep times them. */
+  begun = 0;
+  ended = 0;
 
   constructor(conn: Deno.Conn) {
     this.#conn = conn;
@@ -222,6 +224,7 @@ class Output {
     length: number,
     extra: Uint8Array | undefined,
   ): Promise<void> {
+    this.begun++;
     try {
       if (before !== null) await before;
       if (buf !== null && length > 0) {
@@ -230,6 +233,7 @@ class Output {
       if (extra !== undefined) await writeAll(this.#conn, extra);
     } finally {
       if (buf !== null) releaseOutput(buf);
+      if (++this.ended === this.begun) this.#last = null;
     }
   }
 }
@@ -425,6 +429,9 @@ export class BaseHTTPRequestHandler {
   #requests = 0;
   #deadline = Infinity;
   #headStart = 0;
+  // The flush the sweep last saw waiting (its number), and since when.
+  #flushSeen = -1;
+  #flushSince = 0;
   #readingHead = false;
   #timedOut = false;
   // protocolVersion as last parsed, and its minor version.
@@ -992,7 +999,7 @@ export class BaseHTTPRequestHandler {
     if (held === 0) return;
     this.#held = 0;
     this.#outMark = Math.max(0, this.#outMark - held);
-    this.#send(undefined, held).catch(() => {
+    this.#out.flushFirst(held).catch(() => {
       this.closeConnection = true;
     });
   }
@@ -1084,18 +1091,7 @@ export class BaseHTTPRequestHandler {
     if (this.#headersSent || this.#bodyMode === RAW) {
       this.#responseFlushed = true;
     }
-    return this.#send(extra);
-  }
-
-  /** Flushes the output (or its first `count` bytes) under the write timeout. */
-  async #send(extra: Uint8Array | undefined, count = -1): Promise<void> {
-    const reading = this.#deadline;
-    this.#arm(this.timeout ?? this.server.writeTimeout);
-    try {
-      await (count < 0 ? this.#out.flush(extra) : this.#out.flushFirst(count));
-    } finally {
-      this.#deadline = reading; // back to the wait the write interrupted
-    }
+    return this.#out.flush(extra);
   }
 
   /** Sets the time by which the current wait must end; `null` for none. */
@@ -1110,6 +1106,23 @@ export class BaseHTTPRequestHandler {
     for (const handler of live) handler.#expire(now);
   }
 
+  /**
+   * Whether the oldest unended flush has waited writeTimeout or longer: the
+   * peer stopped reading. Each flush gets the whole timeout, counted from
+   * the first sweep that sees it, so no write arms a deadline of its own.
+   */
+  #flushStalled(now: number): boolean {
+    const out = this.#out;
+    const limit = this.timeout ?? this.server.writeTimeout;
+    if (out.ended === out.begun || limit === null) return false;
+    if (this.#flushSeen !== out.ended) {
+      this.#flushSeen = out.ended;
+      this.#flushSince = now;
+      return false;
+    }
+    return now - this.#flushSince >= limit * 1000;
+  }
+
   /** Closes the connection once its deadline has passed. */
   #expire(now: number): void {
     if (this.#readingHead && this.#reader.buffered > 0) {
@@ -1122,7 +1135,7 @@ export class BaseHTTPRequestHandler {
         );
       }
     }
-    if (now < this.#deadline) return;
+    if (now < this.#deadline && !this.#flushStalled(now)) return;
     this.#deadline = Infinity;
     this.#timedOut = true;
     this.closeConnection = true;
