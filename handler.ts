@@ -1080,7 +1080,18 @@ export class BaseHTTPRequestHandler {
   }
 
   #flushBeforeRead(): Promise<void> | null {
-    return this.#out.length > 0 ? this.#flush() : null;
+    if (this.#out.length === 0) return null;
+    // The read waits on this write, and the server's time writing is not
+    // the client's: the read's deadline stops meanwhile (writeTimeout still
+    // holds the write), then goes on from where it was.
+    const paused = Date.now();
+    const deadline = this.#deadline;
+    this.#deadline = Infinity;
+    return this.#flush().finally(() => {
+      const took = Date.now() - paused;
+      this.#deadline = deadline + took;
+      this.#headStart += took;
+    });
   }
 
   /** Writes everything queued (then `extra`, uncopied) to the socket. */

@@ -921,9 +921,13 @@ export class BufferedReader {
    */
   fill(max: number = 1 << 20): Promise<boolean> {
     if (this.#eof) return ENDED;
-    const flushing = this.beforeFill?.();
-    if (flushing) return flushing.then(() => this.#readMore(max));
-    return this.#readMore(max);
+    try {
+      const flushing = this.beforeFill?.();
+      if (flushing) return flushing.then(() => this.#readMore(max));
+      return this.#readMore(max);
+    } catch (error) {
+      return Promise.reject(error); // a promise either way, as when async
+    }
   }
 
   // No async frame: a connection waiting for its next request holds only

@@ -305,6 +305,44 @@ Deno.test("fault: a slow, steady reader gets a body that takes many times writeT
   }
 });
 
+Deno.test("fault: time the server spends writing does not count against the next head's timeout", async () => {
+  const big = 8 << 20; // more than loopback's socket buffers hold
+  class Held extends QuietHandler {
+    async do_GET() {
+      if (this.path === "/b") return await reply(this, "b");
+      this.sendResponse(200);
+      this.sendHeader("Content-Length", String(big + 4));
+      await this.endHeaders();
+      // Not awaited: the tail is held for the next response and flushed
+      // before the next read, behind 8 MiB the client is not reading yet.
+      void this.wfile.write(new Uint8Array(big).fill(97));
+      void this.wfile.write("tail");
+    }
+  }
+  await using s = startServer(Held, { headerTimeout: 0.3, writeTimeout: 5 });
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port: s.port });
+  try {
+    await writeAll(
+      conn,
+      encoder.encode("GET /a HTTP/1.1\r\nHost: h\r\n\r\nGET /b HTTP/1.1\r\nHo"),
+    );
+    await delay(100);
+    await writeAll(conn, encoder.encode("st: h\r\n\r\n")); // on time
+    await delay(600); // the server is still writing /a meanwhile
+    const { text } = await readAll(conn, 1000);
+    const [a, b] = parseResponses(text);
+    assert.equal(a?.body.length, big + 4);
+    assert.ok(a.body.endsWith("atail"));
+    assert.equal(b?.body, "b");
+  } finally {
+    try {
+      conn.close();
+    } catch {
+      // readAll() closed it to cancel its pending read.
+    }
+  }
+});
+
 class Thrower extends QuietHandler {
   async do_GET() {
     if (this.path === "/early") throw new Error("before any output");
