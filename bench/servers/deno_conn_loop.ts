@@ -1,7 +1,8 @@
 // Copyright 2026 the basehttp authors. MIT license.
-// The ceiling for any server over Deno.Conn: no HTTP at all. It counts the
-// request heads in each read (CRLFCRLF) and writes one canned response per
-// head, one write per read, as basehttp does: `deno run -A deno_conn_loop.ts PORT`.
+// The throughput ceiling for any server over Deno.Conn: no HTTP at all. It
+// counts the request heads in each read (CRLFCRLF; wrk's heads come whole)
+// and writes one canned response per head, one write per read, as basehttp
+// does: `deno run -A deno_conn_loop.ts PORT`.
 const response = new TextEncoder().encode(
   "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 13\r\n\r\nHello, World!",
 );
