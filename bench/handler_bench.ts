@@ -1,9 +1,11 @@
 // Copyright 2026 the basehttp authors. MIT license.
 // The handler's own cost per request, without the kernel: a hello-world
-// handler served over a fake connection whose reads hand it wrk's request
+// handler served through the server's entry point (`finishRequest`: setup,
+// handle, finish) over a fake connection whose reads hand it wrk's request
 // (1 or 16 per read) and whose writes complete at once.
 // `deno bench --allow-net bench/handler_bench.ts`; each iteration serves 100
 // requests, so the time per iteration in µs is 100× that per request.
+// `bench/load.ts --baseline REF --handler-only` runs it against another commit.
 import { HTTPServer } from "../mod.ts";
 import { Hello } from "./servers/hello.ts";
 
@@ -42,7 +44,8 @@ function fakeConn(total: number, perRead: number): Deno.Conn {
   } as unknown as Deno.Conn;
 }
 
-// The handler needs its server's limits and timeouts; nothing connects.
+// The server binds a port (as Python's does) but nothing connects to it: each
+// iteration hands it a fake connection, as serveForever hands it an accepted one.
 const server = new HTTPServer(["127.0.0.1", 0], Counted);
 globalThis.addEventListener("unload", () => server.close());
 
@@ -52,8 +55,10 @@ for (const perRead of [1, 16]) {
     { group: "handler", baseline: perRead === 1 },
     async () => {
       served = 0;
-      await new Counted(fakeConn(REQUESTS, perRead), ["127.0.0.1", 1], server)
-        .handle();
+      await server.finishRequest(fakeConn(REQUESTS, perRead), [
+        "127.0.0.1",
+        1,
+      ]);
       if (served !== REQUESTS) throw new Error(`served ${served} requests`);
     },
   );

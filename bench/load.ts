@@ -8,27 +8,62 @@
  * Needs `wrk` (Debian: `apt-get install wrk`), `node` and `python3` on PATH.
  * Every server it starts is stopped before it exits; all traffic goes to
  * 127.0.0.1 and every run is bounded by --duration.
+ *
+ * A/B against a commit (the working tree against REF):
+ *
+ *   deno run -A --unstable-net bench/load.ts --baseline REF [--rounds 5]
+ *     [--duration 5] [--handler-only] [--only handler,hello,pipeline,memory]
+ *
+ * checks REF out into a temporary `git worktree add --detach` (removed at the
+ * end, also on error) and measures basehttp alone, each side from its own tree
+ * (`bench/servers/basehttp.ts` run with that tree's deno.json), in alternating
+ * rounds (--rounds, 5 by default here): `deno bench` of the working tree's
+ * `bench/handler_bench.ts` against each tree's code (ns/iter), then keep-alive
+ * hello and pipelined ×16 under wrk (req/s and server CPU µs/req), then the
+ * RSS of 10,000 idle keep-alive connections. The server and `deno bench` run
+ * on CPU 0 and wrk on CPU 1 (`taskset`, util-linux; unpinned with a warning if
+ * it is missing). It prints, per metric and side, the median and the min–max
+ * over the rounds, and working / baseline (of the medians, and per round:
+ * median and min–max of each round's pair); `--baseline HEAD` on an unmodified
+ * tree is the A/A run that shows the noise band. `--handler-only` runs only
+ * the handler bench (the same as `--only handler`).
  */
 
 const here = new URL(".", import.meta.url).pathname;
+/** The working tree: the checkout this script is in. */
+const repoRoot = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
 const deno = Deno.execPath();
 
 interface Options {
   duration: number;
   rounds: number;
   only: Set<string> | null;
+  /** The commit to compare the working tree against (`--baseline`). */
+  baseline: string | null;
 }
 
 function parseArgs(args: string[]): Options {
-  const options: Options = { duration: 5, rounds: 3, only: null };
+  const options: Options = {
+    duration: 5,
+    rounds: NaN,
+    only: null,
+    baseline: null,
+  };
   for (let i = 0; i < args.length; i++) {
     const [flag, value] = [args[i], args[i + 1]];
+    if (flag === "--handler-only") {
+      options.only = new Set(["handler"]);
+      continue;
+    }
+    if (value === undefined) throw new TypeError(`${flag} needs a value`);
     if (flag === "--duration") options.duration = Number(value);
     else if (flag === "--rounds") options.rounds = Number(value);
     else if (flag === "--only") options.only = new Set(value.split(","));
+    else if (flag === "--baseline") options.baseline = value;
     else throw new TypeError(`Unknown flag: ${flag}`);
     i++;
   }
+  if (Number.isNaN(options.rounds)) options.rounds = options.baseline ? 5 : 3;
   if (!(options.duration > 0) || !(options.rounds >= 1)) {
     throw new RangeError("--duration and --rounds must be positive");
   }
@@ -53,14 +88,19 @@ interface Workload {
   throughput?: boolean;
 }
 
-const run = (file: string, ...extra: string[]) => (port: number) => [
-  deno,
-  "run",
-  "-A",
-  `${here}${file}`,
-  String(port),
-  ...extra,
-];
+/** Runs `bench/FILE PORT ...extra` of the tree at `dir`, with its deno.json. */
+const runIn =
+  (dir: string) => (file: string, ...extra: string[]) => (port: number) => [
+    deno,
+    "run",
+    "-A",
+    "--config",
+    `${dir}/deno.json`,
+    `${dir}/bench/${file}`,
+    String(port),
+    ...extra,
+  ];
+const run = runIn(repoRoot);
 
 const basehttp: ServerSpec = {
   name: "basehttp",
@@ -237,12 +277,21 @@ const SIZES: Record<string, number> = {
   GB: 1024 ** 3,
 };
 
-/** Runs wrk and reads requests/s, latency p50/p99 (ms) and Transfer/sec. */
+/** Prefixes a command line with `taskset -c CPU`, if given a CPU. */
+function pinned(cpu: string | undefined, argv: string[]): string[] {
+  return cpu === undefined ? argv : ["taskset", "-c", cpu, ...argv];
+}
+
+/**
+ * Runs wrk (on `cpu`, if given) and reads requests/s, latency p50/p99 (ms)
+ * and Transfer/sec.
+ */
 async function wrk(
   port: number,
   workload: Workload,
   seconds: number,
   pid: number,
+  onCpu?: string,
 ): Promise<Sample> {
   const args = [
     "-t1",
@@ -253,7 +302,10 @@ async function wrk(
   if (workload.script) args.push("-s", workload.script);
   args.push(`http://127.0.0.1:${port}${workload.path}`);
   const cpuBefore = await cpuSeconds(pid);
-  const { stdout, success } = await new Deno.Command("wrk", { args }).output();
+  const argv = pinned(onCpu, ["wrk", ...args]);
+  const { stdout, success } = await new Deno.Command(argv[0], {
+    args: argv.slice(1),
+  }).output();
   const cpu = await cpuSeconds(pid) - cpuBefore;
   const text = new TextDecoder().decode(stdout);
   if (!success) throw new Error(`wrk failed:\n${text}`);
@@ -320,7 +372,12 @@ const fmt = (n: number, digits = 0) =>
     minimumFractionDigits: digits,
   });
 
-async function measure(workload: Workload, options: Options): Promise<string> {
+/** Measures each of the workload's servers once a round, by name. */
+async function collect(
+  workload: Workload,
+  options: Options,
+  wrkCpu?: string,
+): Promise<Map<string, Sample[]>> {
   const samples = new Map<string, Sample[]>();
   for (let round = 0; round < options.rounds; round++) {
     // Alternate the order so no server always runs on a warmer machine.
@@ -329,23 +386,30 @@ async function measure(workload: Workload, options: Options): Promise<string> {
       : workload.servers;
     for (const server of order) {
       await using running = await start(server.command);
-      await wrk(running.port, workload, 1, running.pid); // warm-up
+      await wrk(running.port, workload, 1, running.pid, wrkCpu); // warm-up
       const sample = await wrk(
         running.port,
         workload,
         options.duration,
         running.pid,
+        wrkCpu,
       );
       sample.peakKiB = await peakKiB(running.pid);
       const value = workload.throughput
         ? `${fmt(sample.bytesPerSec / 1024 ** 3, 2)} GiB/s`
         : `${fmt(sample.rps)} req/s`;
       console.error(
-        `  ${workload.name} round ${round + 1} ${server.name}: ${value}`,
+        `  ${workload.name} round ${round + 1} ${server.name}: ${value}, ` +
+          `${fmt(sample.cpuPerRequest, 2)} µs CPU/req`,
       );
       samples.set(server.name, [...samples.get(server.name) ?? [], sample]);
     }
   }
+  return samples;
+}
+
+async function measure(workload: Workload, options: Options): Promise<string> {
+  const samples = await collect(workload, options);
   const ours = samples.get("basehttp")!;
   const key = (s: Sample) => workload.throughput ? s.bytesPerSec : s.rps;
   const oursMedian = median(ours.map(key));
@@ -392,9 +456,15 @@ export async function rssKiB(pid: number): Promise<number> {
   return Number(/VmRSS:\s+(\d+) kB/.exec(status)![1]);
 }
 
-/** Holds `count` keep-alive connections, each after one request, and reads the server's RSS. */
-async function idleMemory(count: number): Promise<string> {
-  await using running = await start(run("servers/basehttp.ts", "600"));
+/**
+ * Starts a server, holds `count` keep-alive connections to it, each after one
+ * request, and reads its RSS (KiB) before and after.
+ */
+async function idleRss(
+  command: (port: number) => string[],
+  count: number,
+): Promise<{ before: number; after: number }> {
+  await using running = await start(command);
   await new Promise((r) => setTimeout(r, 500));
   const before = await rssKiB(running.pid);
   const request = new TextEncoder().encode(
@@ -418,24 +488,300 @@ async function idleMemory(count: number): Promise<string> {
       conns.push(...batch);
     }
     await new Promise((r) => setTimeout(r, 1000));
-    const after = await rssKiB(running.pid);
-    const each = ((after - before) * 1024) / count;
-    return [
-      `### ${count.toLocaleString("en-US")} idle keep-alive connections`,
-      "",
-      `RSS ${fmt(before / 1024, 1)} MiB idle → ${
-        fmt(after / 1024, 1)
-      } MiB with ${count} connections: ` +
-      `**${fmt(each / 1024, 2)} KiB per connection**.`,
-      "",
-    ].join("\n");
+    return { before, after: await rssKiB(running.pid) };
   } finally {
     for (const conn of conns) conn.close();
   }
 }
 
-if (import.meta.main) {
-  const options = parseArgs(Deno.args);
+/** The idle keep-alive memory report: RSS with `count` connections held. */
+async function idleMemory(count: number): Promise<string> {
+  const { before, after } = await idleRss(
+    run("servers/basehttp.ts", "600"),
+    count,
+  );
+  const each = ((after - before) * 1024) / count;
+  return [
+    `### ${count.toLocaleString("en-US")} idle keep-alive connections`,
+    "",
+    `RSS ${fmt(before / 1024, 1)} MiB idle → ${
+      fmt(after / 1024, 1)
+    } MiB with ${count} connections: ` +
+    `**${fmt(each / 1024, 2)} KiB per connection**.`,
+    "",
+  ].join("\n");
+}
+
+// ---------------------------------------------------------------------------
+// --baseline REF: the working tree against a commit, basehttp only.
+
+const decoder = new TextDecoder();
+
+/** Runs git in the working tree; its trimmed stdout. */
+async function git(...args: string[]): Promise<string> {
+  const { success, stdout, stderr } = await new Deno.Command("git", {
+    args: ["-C", repoRoot, ...args],
+  }).output();
+  if (!success) {
+    throw new Error(`git ${args.join(" ")}: ${decoder.decode(stderr).trim()}`);
+  }
+  return decoder.decode(stdout).trim();
+}
+
+/** Whether `taskset -c 1` works here (util-linux installed, 2+ CPUs). */
+async function canPin(): Promise<boolean> {
+  try {
+    const { success } = await new Deno.Command("taskset", {
+      args: ["-c", "1", "true"],
+      stdout: "null",
+      stderr: "null",
+    }).output();
+    return success;
+  } catch {
+    return false; // not installed
+  }
+}
+
+/** One side of the comparison: a tree and the basehttp server it holds. */
+interface Side {
+  name: string;
+  dir: string;
+  /** That tree's `bench/servers/basehttp.ts`, on the server's CPU. */
+  server: (...extra: string[]) => (port: number) => string[];
+}
+
+/** CPUs for the server (and `deno bench`) and for wrk; none if unpinned. */
+interface Pins {
+  server?: string;
+  wrk?: string;
+}
+
+function side(name: string, dir: string, pins: Pins): Side {
+  return {
+    name,
+    dir,
+    server: (...extra) => (port) =>
+      pinned(pins.server, runIn(dir)("servers/basehttp.ts", ...extra)(port)),
+  };
+}
+
+/** One metric's samples, by side name. */
+interface Metric {
+  workload: string;
+  metric: string;
+  digits: number;
+  values: Map<string, number[]>;
+}
+
+/** Alternates the two sides, `rounds` times each, ABBA…; by side name. */
+async function alternate(
+  sides: Side[],
+  rounds: number,
+  each: (side: Side, round: number) => Promise<void>,
+): Promise<void> {
+  for (let round = 0; round < rounds; round++) {
+    for (const s of round % 2 ? [...sides].reverse() : sides) {
+      await each(s, round);
+    }
+  }
+}
+
+/** `deno bench --json` of the handler bench in a tree; avg ns/iter by name. */
+async function handlerBench(
+  dir: string,
+  pins: Pins,
+): Promise<Map<string, number>> {
+  const argv = pinned(pins.server, [
+    deno,
+    "bench",
+    "--allow-net",
+    "--config",
+    `${dir}/deno.json`,
+    "--json",
+    `${dir}/bench/handler_bench.ts`,
+  ]);
+  const { success, stdout, stderr } = await new Deno.Command(argv[0], {
+    args: argv.slice(1),
+    cwd: dir,
+  }).output();
+  if (!success) {
+    throw new Error(
+      `deno bench failed in ${dir}:\n${decoder.decode(stderr)}`,
+    );
+  }
+  const report = JSON.parse(decoder.decode(stdout)) as {
+    benches: { name: string; results: { ok?: { avg: number } }[] }[];
+  };
+  return new Map(
+    report.benches.map((b) => [b.name, b.results[0]?.ok?.avg ?? NaN]),
+  );
+}
+
+function push(metric: Metric, sideName: string, value: number): void {
+  metric.values.set(sideName, [...metric.values.get(sideName) ?? [], value]);
+}
+
+/**
+ * The comparison table: median (min–max) per side; working / baseline of the
+ * medians, and of each round's pair (the two sides run back to back, so the
+ * pairs cancel a machine that drifts over the run).
+ */
+function compareTable(metrics: Metric[], sides: Side[]): string {
+  const cell = (values: number[], digits: number, unit = "") => {
+    const finite = values.filter((v) => Number.isFinite(v));
+    return finite.length === 0
+      ? "–"
+      : `${fmt(median(finite), digits)}${unit} (${
+        fmt(Math.min(...finite), digits)
+      }–${fmt(Math.max(...finite), digits)})`;
+  };
+  const [base, work] = sides;
+  const rows = metrics.map((m) => {
+    const b = m.values.get(base.name) ?? [];
+    const w = m.values.get(work.name) ?? [];
+    const paired = w.map((v, i) => v / b[i]);
+    return `| ${m.workload} | ${m.metric} | ${cell(b, m.digits)} | ${
+      cell(w, m.digits)
+    } | ${fmt(median(w) / median(b), 3)}× | ${cell(paired, 3, "×")} |`;
+  });
+  return [
+    `| workload | metric | ${base.name} | ${work.name} | working / baseline | per round |`,
+    "| --- | --- | ---: | ---: | ---: | ---: |",
+    ...rows,
+    "",
+  ].join("\n");
+}
+
+async function compare(ref: string, options: Options): Promise<void> {
+  const commit = await git("rev-parse", "--verify", `${ref}^{commit}`);
+  const short = commit.slice(0, 9);
+  const head = await git("rev-parse", "--short=9", "HEAD");
+  const dirty = (await git("status", "--porcelain", "--untracked-files=no"))
+    .split("\n").filter(Boolean).length;
+  const pins: Pins = {};
+  if (await canPin()) {
+    pins.server = "0";
+    pins.wrk = "1";
+  } else {
+    console.error(
+      "warning: `taskset -c 1` is not available (util-linux missing, or one " +
+        "CPU): server and wrk run unpinned, so the noise band is wider.",
+    );
+  }
+  const wanted = (name: string) => !options.only || options.only.has(name);
+  const temp = await Deno.makeTempDir({ prefix: "basehttp_baseline_" });
+  const tree = `${temp}/tree`;
+  try {
+    await git("worktree", "add", "--detach", tree, commit);
+    const sides = [
+      side(`baseline ${short}`, tree, pins),
+      side(`working tree`, repoRoot, pins),
+    ];
+    console.log(`# basehttp: working tree against ${ref}\n`);
+    console.log(
+      `${new Date().toISOString().slice(0, 10)}, Deno ${Deno.version.deno}, ` +
+        `${navigator.hardwareConcurrency} cores. Baseline ${ref} = ${short} ` +
+        `(worktree ${tree}); working tree ${repoRoot} at ${head}` +
+        (dirty ? ` + ${dirty} modified files` : ", unmodified") +
+        `. ${options.rounds} rounds per side, alternating, ${options.duration} s each; ` +
+        (pins.server
+          ? `server on CPU ${pins.server}, wrk on CPU ${pins.wrk}.`
+          : "unpinned.") +
+        ` Median (min–max) over the rounds.\n`,
+    );
+    const metrics: Metric[] = [];
+    if (wanted("handler")) {
+      // One instrument for both sides: the working tree's bench, run against
+      // each tree's code (it only uses HTTPServer and finishRequest).
+      await Deno.copyFile(
+        `${repoRoot}/bench/handler_bench.ts`,
+        `${tree}/bench/handler_bench.ts`,
+      );
+      const byName = new Map<string, Metric>();
+      await alternate(sides, options.rounds, async (s, round) => {
+        const results = await handlerBench(s.dir, pins);
+        for (const [name, ns] of results) {
+          if (!byName.has(name)) {
+            byName.set(name, {
+              workload: name.replace(/^handler: hello world, /, "handler, "),
+              metric: "ns/iter (avg)",
+              digits: 0,
+              values: new Map(),
+            });
+          }
+          push(byName.get(name)!, s.name, ns);
+        }
+        console.error(
+          `  handler round ${round + 1} ${s.name}: ${
+            [...results.values()].map((ns) => fmt(ns)).join(", ")
+          } ns/iter`,
+        );
+      });
+      metrics.push(...byName.values());
+    }
+    for (const name of ["hello", "pipeline"]) {
+      if (!wanted(name)) continue;
+      const workload = WORKLOADS.find((w) => w.name === name)!;
+      const samples = await collect(
+        {
+          ...workload,
+          servers: sides.map((s) => ({ name: s.name, command: s.server() })),
+        },
+        options,
+        pins.wrk,
+      );
+      const label = name === "hello" ? "keep-alive hello" : "pipelined ×16";
+      const rps: Metric = {
+        workload: label,
+        metric: "req/s",
+        digits: 0,
+        values: new Map(),
+      };
+      const cpu: Metric = {
+        workload: label,
+        metric: "server CPU µs/req",
+        digits: 2,
+        values: new Map(),
+      };
+      for (const [sideName, list] of samples) {
+        for (const sample of list) {
+          push(rps, sideName, sample.rps);
+          push(cpu, sideName, sample.cpuPerRequest);
+        }
+      }
+      metrics.push(rps, cpu);
+    }
+    if (wanted("memory")) {
+      const count = 10000;
+      const memory: Metric = {
+        workload: `${count.toLocaleString("en-US")} idle keep-alive`,
+        metric: "RSS KiB/conn",
+        digits: 2,
+        values: new Map(),
+      };
+      await alternate(sides, options.rounds, async (s, round) => {
+        const { before, after } = await idleRss(s.server("600"), count);
+        push(memory, s.name, (after - before) / count);
+        console.error(
+          `  memory round ${round + 1} ${s.name}: ${
+            fmt((after - before) / count, 2)
+          } KiB/conn`,
+        );
+      });
+      metrics.push(memory);
+    }
+    console.log(compareTable(metrics, sides));
+  } finally {
+    await git("worktree", "remove", "--force", tree).catch((e) =>
+      console.error(`warning: ${e.message}`)
+    );
+    await git("worktree", "prune").catch(() => {});
+    await Deno.remove(temp, { recursive: true }).catch(() => {});
+  }
+}
+
+/** The full report: every workload and server, and idle memory. */
+async function loadReport(options: Options): Promise<void> {
   const cpu = (await Deno.readTextFile("/proc/cpuinfo")).match(
     /model name\s*:\s*(.*)/,
   )?.[1];
@@ -445,14 +791,20 @@ if (import.meta.main) {
       `${navigator.hardwareConcurrency} cores (${cpu ?? "unknown CPU"}), ` +
       `${options.rounds} rounds × ${options.duration} s, medians; client and servers share the machine.\n`,
   );
+  for (const workload of WORKLOADS) {
+    if (options.only && !options.only.has(workload.name)) continue;
+    console.log(await measure(workload, options));
+  }
+  if (!options.only || options.only.has("memory")) {
+    console.log(await idleMemory(10000));
+  }
+}
+
+if (import.meta.main) {
+  const options = parseArgs(Deno.args);
   try {
-    for (const workload of WORKLOADS) {
-      if (options.only && !options.only.has(workload.name)) continue;
-      console.log(await measure(workload, options));
-    }
-    if (!options.only || options.only.has("memory")) {
-      console.log(await idleMemory(10000));
-    }
+    if (options.baseline !== null) await compare(options.baseline, options);
+    else await loadReport(options);
   } finally {
     await Deno.remove(root, { recursive: true });
   }
