@@ -37,13 +37,8 @@
  */
 
 import { ABSOLUTE_FORM, decodePath, isInside, SEP, WINDOWS } from "./_path.ts";
-import {
-  decodeLatin1,
-  HTTPError,
-  isFieldValue,
-  isToken,
-  pyRepr,
-} from "./parser.ts";
+import { decodeLatin1, pyRepr } from "./_text.ts";
+import { HTTPError, isFieldValue, isToken } from "./parser.ts";
 import { type FileBody, SimpleHTTPRequestHandler } from "./static.ts";
 
 // Only these names become HTTP_* variables: with "_" or other symbols, two

@@ -24,485 +24,65 @@
  * @module
  */
 
-/** An error in a request, with the HTTP status that answers it. */
-export class HTTPError extends Error {
-  /** The HTTP status code to answer with, such as 400 or 431. */
-  readonly status: number;
-  /** A longer explanation for the error page, if any. */
-  readonly explain: string | undefined;
+import { decodeLatin1, pyRepr } from "./_text.ts";
+import {
+  checkControls,
+  CLASSES,
+  DEFAULT_LIMITS,
+  FIELD_CHAR,
+  FieldTable,
+  frameHead,
+  type HostCache,
+  HTTPError,
+  HTTPMessage,
+  lengthBit,
+  lineTooLong,
+  parseField,
+  parseIrregularHead,
+  type RequestHead,
+  type RequestLimits,
+  TARGET_CHAR,
+  TCHAR,
+  tooLarge,
+  tooMany,
+} from "./_head.ts";
 
-  /**
-   * Creates an error that answers `status`.
-   *
-   * @param status The HTTP status code, 400–599.
-   * @param message The short message (reason phrase of the error page).
-   * @param explain A longer explanation for the error page.
-   */
-  constructor(status: number, message: string, explain?: string) {
-    super(message);
-    this.name = "HTTPError";
-    this.status = status;
-    this.explain = explain;
-  }
-}
+export {
+  DEFAULT_LIMITS,
+  HTTPError,
+  HTTPMessage,
+  isFieldValue,
+  isToken,
+  type RequestHead,
+  type RequestLimits,
+} from "./_head.ts";
 
-/** Limits applied while reading a request. `null` disables a limit. */
-export interface RequestLimits {
-  /** Longest request line, in bytes with its line end (414 beyond). @default {65536} */
-  maxRequestLine: number;
-  /** Longest header line, in bytes with its line end (431 beyond). @default {65536} */
-  maxHeaderLine: number;
-  /** Most header fields in a head (431 beyond). @default {100} */
-  maxHeaders: number;
-  /** Most bytes in a whole request head (431 beyond). @default {1048576} */
-  maxHeadBytes: number;
-  /** Longest chunk-size line with its extensions (400 beyond). @default {4096} */
-  maxChunkLine: number;
-  /** Most bytes of chunked trailer fields (431 beyond). @default {16384} */
-  maxTrailerBytes: number;
-  /** Largest request body, declared or chunked (413 beyond). @default {104857600} */
-  maxBodySize: number | null;
-}
-
-/** The default {@linkcode RequestLimits}: Python's line and count limits. */
-export const DEFAULT_LIMITS: Readonly<RequestLimits> = Object.freeze({
-  maxRequestLine: 65536,
-  maxHeaderLine: 65536,
-  maxHeaders: 100,
-  maxHeadBytes: 1 << 20,
-  maxChunkLine: 4096,
-  maxTrailerBytes: 16384,
-  maxBodySize: 100 * 1024 * 1024,
-});
-
-function isLetter(lower: number): boolean {
-  return lower >= 0x61 && lower <= 0x7a;
-}
-
-// Set by HTTPMessage's static block: headers over a scanned head's text.
-let fieldsOfHead: (
-  text: string,
-  offsets: number[],
-  size: number,
-  lengths: number,
-) => HTTPMessage;
-
-/** The bit of a name length in a set of lengths; 31 stands for 31 or more. */
-function lengthBit(length: number): number {
-  return 1 << (length < 31 ? length : 31);
-}
-
-/**
- * Header fields in wire order, with their original case. Lookup by name is
- * case-insensitive; duplicates are kept.
- *
- * @example Usage
- * ```ts
- * import { HTTPMessage } from "@basehttp/server/parser";
- * import assert from "node:assert/strict";
- *
- * const headers = new HTTPMessage([["Accept", "a"], ["accept", "b"]]);
- * assert.equal(headers.get("ACCEPT"), "a");
- * assert.deepEqual(headers.getAll("accept"), ["a", "b"]);
- * ```
- */
-export class HTTPMessage implements Iterable<[string, string]> {
-  // The fields live in one string, located by offsets (name start, name
-  // end, value start, value end per field): a parsed head becomes headers
-  // without a string or an array per field until one is asked for.
-  #text: string;
-  #offsets: number[];
-  #size: number;
-  // The name lengths present (lengthBit): most lookups are for a name that
-  // is absent, and most of those end here.
-  #lengths = 0;
-
-  /**
-   * Creates a header list.
-   *
-   * @param fields `[name, value]` pairs, in order.
-   */
-  constructor(fields: [string, string][] = []) {
-    let text = "";
-    const offsets: number[] = new Array(fields.length * 4);
-    for (let i = 0; i < fields.length; i++) {
-      const [name, value] = fields[i];
-      offsets[4 * i] = text.length;
-      text += name;
-      offsets[4 * i + 1] = text.length;
-      offsets[4 * i + 2] = text.length + 1;
-      text += ":" + value;
-      offsets[4 * i + 3] = text.length;
-      this.#lengths |= lengthBit(name.length);
-    }
-    this.#text = text;
-    this.#offsets = offsets;
-    this.#size = fields.length;
-  }
-
-  static {
-    fieldsOfHead = (text, offsets, size, lengths) => {
-      const message = new HTTPMessage();
-      message.#text = text;
-      message.#offsets = offsets;
-      message.#size = size;
-      message.#lengths = lengths;
-      return message;
-    };
-  }
-
-  /** The number of fields, duplicates included. */
-  get size(): number {
-    return this.#size;
-  }
-
-  /** Whether field `i` is named `key` in any case, compared without slicing. */
-  #is(i: number, key: string): boolean {
-    const start = this.#offsets[4 * i];
-    if (this.#offsets[4 * i + 1] - start !== key.length) return false;
-    const text = this.#text;
-    for (let j = 0; j < key.length; j++) {
-      const a = text.charCodeAt(start + j);
-      const b = key.charCodeAt(j);
-      if (a === b) continue;
-      // The same letter in the other case; nothing else matches.
-      if ((a | 0x20) !== (b | 0x20) || !isLetter(a | 0x20)) return false;
-    }
-    return true;
-  }
-
-  #name(i: number): string {
-    return this.#text.slice(this.#offsets[4 * i], this.#offsets[4 * i + 1]);
-  }
-
-  #value(i: number): string {
-    return this.#text.slice(this.#offsets[4 * i + 2], this.#offsets[4 * i + 3]);
-  }
-
-  /**
-   * The first value of a field, or `null` when it is absent.
-   *
-   * @param name The field name, in any case.
-   * @returns The value, or `null`.
-   */
-  get(name: string): string | null {
-    if (!(this.#lengths & lengthBit(name.length))) return null;
-    for (let i = 0; i < this.#size; i++) {
-      if (this.#is(i, name)) return this.#value(i);
-    }
-    return null;
-  }
-
-  /**
-   * Every value of a field, in wire order.
-   *
-   * @param name The field name, in any case.
-   * @returns The values; empty when the field is absent.
-   */
-  getAll(name: string): string[] {
-    const values: string[] = [];
-    if (!(this.#lengths & lengthBit(name.length))) return values;
-    for (let i = 0; i < this.#size; i++) {
-      if (this.#is(i, name)) values.push(this.#value(i));
-    }
-    return values;
-  }
-
-  /**
-   * Whether a field is present.
-   *
-   * @param name The field name, in any case.
-   * @returns `true` when at least one field has that name.
-   */
-  has(name: string): boolean {
-    return this.get(name) !== null;
-  }
-
-  /**
-   * Appends a field.
-   *
-   * @param name The field name.
-   * @param value The field value.
-   */
-  append(name: string, value: string): void {
-    const offsets = this.#offsets;
-    const at = 4 * this.#size;
-    offsets[at] = this.#text.length + 1;
-    offsets[at + 1] = offsets[at] + name.length;
-    offsets[at + 2] = offsets[at + 1] + 1;
-    offsets[at + 3] = offsets[at + 2] + value.length;
-    this.#text += `\n${name}:${value}`;
-    this.#size++;
-    this.#lengths |= lengthBit(name.length);
-  }
-
-  /**
-   * The field names in wire order, as sent.
-   *
-   * @returns The names, duplicates included.
-   */
-  keys(): string[] {
-    return Array.from({ length: this.#size }, (_, i) => this.#name(i));
-  }
-
-  /**
-   * The `[name, value]` pairs in wire order (Python's `items()`).
-   *
-   * @returns A copy of the pairs.
-   */
-  items(): [string, string][] {
-    return Array.from(
-      { length: this.#size },
-      (_, i): [string, string] => [this.#name(i), this.#value(i)],
-    );
-  }
-
-  /**
-   * Iterates the `[name, value]` pairs in wire order.
-   *
-   * @returns An iterator of pairs.
-   */
-  [Symbol.iterator](): Iterator<[string, string]> {
-    return this.items()[Symbol.iterator]();
-  }
-
-  /**
-   * Converts to a web {@linkcode Headers} (which lower-cases and combines).
-   *
-   * @returns A new `Headers`.
-   */
-  toHeaders(): Headers {
-    const headers = new Headers();
-    for (let i = 0; i < this.#size; i++) {
-      headers.append(this.#name(i), this.#value(i));
-    }
-    return headers;
-  }
-
-  /**
-   * The fields as they were on the wire, one `Name: value` per line.
-   *
-   * @returns The text, each line ending in CRLF.
-   */
-  toString(): string {
-    let text = "";
-    for (let i = 0; i < this.#size; i++) {
-      text += `${this.#name(i)}: ${this.#value(i)}\r\n`;
-    }
-    return text;
-  }
-}
-
-/** A parsed request head. */
-export interface RequestHead {
-  /** The request line without its line end. */
-  requestline: string;
-  /** The method, case-sensitive, such as `GET`. */
-  command: string;
-  /** The request-target as sent. */
-  target: string;
-  /** The version token, such as `HTTP/1.1`. */
-  version: string;
-  /** The minor version (the major is always 1). */
-  minor: number;
-  /** The header fields. */
-  headers: HTTPMessage;
-  /** The declared body length, or `null` when there is none. */
-  contentLength: number | null;
-  /** Whether the body is chunked. */
-  chunked: boolean;
-}
-
-const VERSION = /^HTTP\/(\d)\.(\d)$/;
-const TARGET = /^[\x21-\x7e]+$/;
-// uri-host (RFC 3986): an IP literal, or a reg-name of unreserved,
-// sub-delims and pct-encoded. No "@": userinfo is refused everywhere.
-const IP_LITERAL = String.raw`\[[0-9A-Fa-f:.]+\]`;
-const REG_NAME = String.raw`(?:[A-Za-z0-9\-._~!$&'()*+,;=]|%[0-9A-Fa-f]{2})`;
-// The usual Host value, checked first: the full grammar's regex is slower.
-const PLAIN_HOST = /^[A-Za-z0-9.\-]+(?::\d{1,5})?$/;
-// The Host field value; empty is allowed (RFC 9110 §7.2).
-const HOST = new RegExp(`^(?:${IP_LITERAL}|${REG_NAME}*)(?::\\d*)?$`);
-// The last Host value found good: a server sees the same few, again and again.
-let lastHost = "";
-// CONNECT's target: uri-host ":" port, both required (RFC 9112 §3.2.3).
-const AUTHORITY_FORM = new RegExp(`^(?:${IP_LITERAL}|${REG_NAME}+):\\d+$`);
-// absolute-URI with an authority; group 1 is checked as a non-empty host.
-const ABSOLUTE_FORM = /^[A-Za-z][A-Za-z0-9+.\-]*:\/\/([^/?#]*)/;
-const ABSOLUTE_HOST = new RegExp(
-  `^(?:${IP_LITERAL}|${REG_NAME}+)(?::\\d*)?$`,
-);
-const DIGITS = /^\d+$/;
-// Control characters other than HTAB, LF and CR never belong in a head.
-const FORBIDDEN_CONTROL = /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]/;
 const utf8 = new TextDecoder();
-
-/** Decodes bytes as Latin-1, byte for byte; fast when they are ASCII. */
-export function decodeLatin1(bytes: Uint8Array): string {
-  const text = utf8.decode(bytes);
-  if (text.length === bytes.length && !text.includes("\uFFFD")) return text;
-  let out = "";
-  for (let i = 0; i < bytes.length; i += 8192) {
-    out += String.fromCharCode(...bytes.subarray(i, i + 8192));
-  }
-  return out;
-}
-
-/** Strips optional whitespace (SP and HTAB) from both ends. */
-function trimOWS(value: string): string {
-  let a = 0;
-  let b = value.length;
-  while (a < b && (value[a] === " " || value[a] === "\t")) a++;
-  while (b > a && (value[b - 1] === " " || value[b - 1] === "\t")) b--;
-  return a === 0 && b === value.length ? value : value.slice(a, b);
-}
-
-/**
- * Splits comma-separated field values into lower-cased tokens.
- *
- * @param values The field values, such as `headers.getAll("connection")`.
- * @returns The non-empty elements, trimmed and lower-cased.
- */
-export function splitTokens(values: string[]): string[] {
-  const tokens: string[] = [];
-  for (const value of values) {
-    for (const part of value.split(",")) {
-      const token = trimOWS(part).toLowerCase();
-      if (token !== "") tokens.push(token);
-    }
-  }
-  return tokens;
-}
-
-/** Python's `repr()` of a string, for messages that quote the client. */
-export function pyRepr(text: string): string {
-  const quote = text.includes("'") && !text.includes('"') ? '"' : "'";
-  let out = quote;
-  for (const ch of text) {
-    const c = ch.charCodeAt(0);
-    if (ch === "\\" || ch === quote) out += "\\" + ch;
-    else if (ch === "\t") out += "\\t";
-    else if (ch === "\n") out += "\\n";
-    else if (ch === "\r") out += "\\r";
-    else if (c < 0x20 || (c >= 0x7f && c < 0xa1)) {
-      out += "\\x" + c.toString(16).padStart(2, "0");
-    } else out += ch;
-  }
-  return out + quote;
-}
-
-/**
- * Parses a header field line into `[name, value]`, or throws a 400.
- * Shared by request heads and chunked trailers.
- */
-function parseField(line: string): [string, string] {
-  if (line[0] === " " || line[0] === "\t") {
-    throw new HTTPError(400, "Obsolete line folding is not allowed");
-  }
-  const colon = line.indexOf(":");
-  const name = colon > 0 ? line.slice(0, colon) : "";
-  if (!isToken(name)) {
-    throw new HTTPError(400, `Bad header line (${pyRepr(line)})`);
-  }
-  return [name, trimOWS(line.slice(colon + 1))];
-}
-
-/** Checks a decoded head or trailer block for characters a head never holds. */
-function checkControls(text: string): void {
-  if (FORBIDDEN_CONTROL.test(text)) {
-    throw new HTTPError(400, "Control character in request head");
-  }
-}
-
-/**
- * Splits a head into lines, accepting CRLF or bare LF; a stray CR is a 400.
- * `ends[i]` is the length of line i's line end, for the line limits.
- */
-function splitLines(text: string): { lines: string[]; ends: number[] } {
-  const lines = text.split("\n");
-  const ends: number[] = new Array(lines.length);
-  for (let i = 0; i < lines.length; i++) {
-    let line = lines[i];
-    ends[i] = line.endsWith("\r") ? 2 : 1;
-    if (ends[i] === 2) line = lines[i] = line.slice(0, -1);
-    if (line.includes("\r")) {
-      throw new HTTPError(400, "Bare CR in request head");
-    }
-  }
-  return { lines, ends };
-}
-
-/** Parses a Content-Length value list; all elements must agree. */
-function parseContentLength(values: string[]): number {
-  let length = -1;
-  for (const value of values) {
-    for (const part of value.split(",")) {
-      const digits = trimOWS(part);
-      if (!DIGITS.test(digits)) {
-        throw new HTTPError(400, "Bad Content-Length");
-      }
-      const n = Number(digits);
-      if (!Number.isSafeInteger(n)) {
-        throw new HTTPError(400, "Content-Length out of range");
-      }
-      if (length !== -1 && n !== length) {
-        throw new HTTPError(400, "Conflicting Content-Length values");
-      }
-      length = n;
-    }
-  }
-  return length;
-}
-
-// Byte classes for the one-pass head scanner.
-const TCHAR = 1; // token: methods and field names
-const FIELD_CHAR = 2; // field-content: VCHAR, obs-text, SP, HTAB
-const TARGET_CHAR = 4; // request-target: visible ASCII
-const CLASSES = new Uint8Array(256);
-for (let c = 0x21; c < 0x7f; c++) CLASSES[c] = FIELD_CHAR | TARGET_CHAR;
-for (let c = 0x80; c < 0x100; c++) CLASSES[c] = FIELD_CHAR;
-CLASSES[0x20] = CLASSES[0x09] = FIELD_CHAR;
-for (const c of "!#$%&'*+-.^_`|~0123456789") CLASSES[c.charCodeAt(0)] |= TCHAR;
-for (let c = 0x41; c <= 0x5a; c++) CLASSES[c] |= TCHAR;
-for (let c = 0x61; c <= 0x7a; c++) CLASSES[c] |= TCHAR;
-
-/**
- * Whether `text` is an HTTP token (RFC 9110 §5.6.2): a method or field name.
- *
- * @param text The text to check.
- * @returns `true` for a non-empty token.
- */
-export function isToken(text: string): boolean {
-  if (text.length === 0) return false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c > 0x7f || !(CLASSES[c] & TCHAR)) return false;
-  }
-  return true;
-}
-
-/**
- * Whether `text` may be a field value on the wire: visible Latin-1, SP and
- * HTAB, so never CR, LF or NUL (which would split a message).
- *
- * @param text The text to check.
- * @returns `true` when it is safe to send.
- */
-export function isFieldValue(text: string): boolean {
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c > 0xff || !(CLASSES[c] & FIELD_CHAR)) return false;
-  }
-  return true;
-}
 
 const INCOMPLETE = -1;
 const IRREGULAR = -2;
 const MAX_SCANNED_FIELDS = 1024;
-// What scanHead found, relative to the head's start: [0] method end,
-// [1] target end, [2] field count, [3] the name lengths (lengthBit), then
-// 4 offsets per field from [4].
-let scanOffsets = new Int32Array(4 * 101);
+// parseRequestHead scans shorter heads byte by byte: a DataView costs more to
+// make than it saves there.
+const VIEWED_HEAD = 256;
+
+/**
+ * The scanner's state, one per reader (parseRequestHead makes its own): what
+ * scanHead found in the head it accepted, relative to the head's start, and
+ * the connection's Host cache.
+ */
+class HeadScanner implements HostCache {
+  methodEnd = 0;
+  targetEnd = 0;
+  /** The field count. */
+  size = 0;
+  /** The name lengths present (lengthBit). */
+  lengths = 0;
+  // Name start, name end, value start, value end per field. A plain array:
+  // a typed array costs far more to allocate than to fill.
+  offsets: number[] = [];
+  lastHost = "";
+}
 
 // Four bytes at once (SWAR): `hasLess(x, n)` is non-zero when some byte
 // of x is below n (n <= 0x80), `hasZero(x)` when some byte is zero. A word
@@ -529,26 +109,31 @@ function isValueWord(x: number): boolean {
  * Scans a head of the common strict shape in one pass over its bytes:
  * `token SP target SP HTTP/1.d`, then `token ":" field-content` lines, each
  * ended by CRLF or LF, within the line and count limits. `b[end]` must be a
- * byte of no class (a sentinel), so the inner loops need no bounds checks.
+ * byte of no class (a sentinel), or the bytes must end with an empty line
+ * (the scanner reads none past it), so the inner loops need no bounds checks.
  * `view` is a DataView over `b`: targets and values, the long parts, are
- * checked four bytes at a time.
+ * checked four bytes at a time (or byte by byte, without one). What it finds
+ * goes to `scan`.
  *
  * @returns The head's length; INCOMPLETE when more bytes may complete it;
  *   IRREGULAR for anything else, which the careful parser then judges.
  */
 function scanHead(
   b: Uint8Array,
-  view: DataView,
+  view: DataView | null,
   start: number,
   end: number,
   limits: Readonly<RequestLimits>,
+  scan: HeadScanner,
 ): number {
   let i = start;
   while (CLASSES[b[i]] & TCHAR) i++;
   if (i === end) return INCOMPLETE;
   if (b[i] !== 0x20 || i === start) return IRREGULAR;
   const targetStart = ++i;
-  while (i + 4 <= end && isTargetWord(view.getInt32(i, true))) i += 4;
+  while (
+    view !== null && i + 4 <= end && isTargetWord(view.getInt32(i, true))
+  ) i += 4;
   while (CLASSES[b[i]] & TARGET_CHAR) i++;
   if (i + 10 > end) return i === end || b[i] === 0x20 ? INCOMPLETE : IRREGULAR;
   if (
@@ -557,14 +142,12 @@ function scanHead(
     b[i + 5] !== 0x2f || b[i + 6] !== 0x31 || b[i + 7] !== 0x2e ||
     b[i + 8] < 0x30 || b[i + 8] > 0x39
   ) return IRREGULAR;
-  // Room for the fields the limit allows, up to a bound: a head with more
-  // fields than that goes to the careful parser.
+  // The fields the limit allows, up to a bound: a head with more fields
+  // than that goes to the careful parser.
   const room = Math.min(limits.maxHeaders, MAX_SCANNED_FIELDS);
-  const offsets = scanOffsets.length >= 4 * room + 4
-    ? scanOffsets
-    : scanOffsets = new Int32Array(4 * room + 4);
-  offsets[0] = targetStart - 1 - start;
-  offsets[1] = i - start;
+  const offsets = scan.offsets;
+  const methodEnd = targetStart - 1 - start;
+  const targetEnd = i - start;
   i += 9;
   let fields = 0;
   let lengths = 0;
@@ -583,20 +166,24 @@ function scanHead(
       if (b[i] === 0x0d) i++;
       if (i >= end) return INCOMPLETE;
       if (b[i] !== 0x0a) return IRREGULAR;
-      offsets[2] = fields;
-      offsets[3] = lengths;
+      scan.methodEnd = methodEnd;
+      scan.targetEnd = targetEnd;
+      scan.size = fields;
+      scan.lengths = lengths;
       return i + 1 - start;
     }
     if (i === end) return INCOMPLETE;
     if (b[i] !== 0x3a || fields === room) return IRREGULAR;
-    const at = 4 * ++fields;
+    const at = 4 * fields++;
     lengths |= lengthBit(i - lineStart);
     offsets[at] = lineStart - start;
     offsets[at + 1] = i - start;
     i++;
     while (b[i] === 0x20 || b[i] === 0x09) i++;
     const valueStart = i;
-    while (i + 4 <= end && isValueWord(view.getInt32(i, true))) i += 4;
+    while (
+      view !== null && i + 4 <= end && isValueWord(view.getInt32(i, true))
+    ) i += 4;
     while (CLASSES[b[i]] & FIELD_CHAR) i++;
     if (i === end) return INCOMPLETE;
     let valueEnd = i;
@@ -609,28 +196,19 @@ function scanHead(
   }
 }
 
-// A plain array: a typed array costs far more to allocate than to fill.
-function copyOffsets(offsets: Int32Array, size: number): number[] {
-  const copy: number[] = new Array(4 * size);
-  for (let i = 0; i < 4 * size; i++) copy[i] = offsets[i + 4];
-  return copy;
-}
-
 /**
- * Builds the head that scanHead just found in `b`; `text` is its bytes
- * already decoded, when the caller has them.
+ * Builds the head that scanHead found (`scan`) in `text`, its bytes
+ * decoded; the headers keep `offsets`, the fields' offsets (scan.offsets or
+ * a copy). `hosts` is the connection's Host cache, if there is one.
  */
 function headOfScan(
-  b: Uint8Array,
-  start: number,
-  length: number,
+  text: string,
+  scan: HeadScanner,
+  offsets: number[],
   limits: Readonly<RequestLimits>,
-  text: string = decodeLatin1(b.subarray(start, start + length)),
+  hosts: HostCache | null = null,
 ): RequestHead {
-  const offsets = scanOffsets;
-  const methodEnd = offsets[0];
-  const targetEnd = offsets[1];
-  const size = offsets[2];
+  const { methodEnd, targetEnd } = scan;
   const requestline = text.slice(0, targetEnd + 9);
   return frameHead(
     requestline,
@@ -638,8 +216,9 @@ function headOfScan(
     text.slice(methodEnd + 1, targetEnd),
     requestline.slice(targetEnd + 1),
     text.charCodeAt(targetEnd + 8) - 48,
-    fieldsOfHead(text, copyOffsets(offsets, size), size, offsets[3]),
+    new HTTPMessage(new FieldTable(text, offsets, scan.size, scan.lengths)),
     limits,
+    hosts,
   );
 }
 
@@ -662,197 +241,20 @@ export function parseRequestHead(
   if (bytes.length > limits.maxHeadBytes) {
     throw new HTTPError(431, "Request head too large");
   }
-  if (scratch.length <= bytes.length) {
-    scratch = new Uint8Array(bytes.length * 2);
-    scratchView = new DataView(scratch.buffer);
-  }
-  scratch.set(bytes);
-  scratch[bytes.length] = 0; // the scanner's sentinel
-  return scanHead(scratch, scratchView, 0, bytes.length, limits) ===
-      bytes.length
-    ? headOfScan(scratch, 0, bytes.length, limits)
+  const n = bytes.length;
+  // Bytes that end with an empty line need no sentinel (see scanHead); any
+  // other bytes are no head, and the careful parser says what is wrong.
+  const ended = n >= 2 && bytes[n - 1] === 0x0a &&
+    (bytes[n - 2] === 0x0a ||
+      (n >= 3 && bytes[n - 2] === 0x0d && bytes[n - 3] === 0x0a));
+  if (!ended) return parseIrregularHead(bytes, limits);
+  const scan = new HeadScanner();
+  const view = n < VIEWED_HEAD
+    ? null
+    : new DataView(bytes.buffer, bytes.byteOffset, n);
+  return scanHead(bytes, view, 0, n, limits, scan) === n
+    ? headOfScan(decodeLatin1(bytes), scan, scan.offsets, limits)
     : parseIrregularHead(bytes, limits);
-}
-
-let scratch = new Uint8Array(1024);
-let scratchView = new DataView(scratch.buffer);
-
-/**
- * The careful parser: anything the one-pass scanner does not accept comes
- * here, to be accepted or refused with the precise status and message.
- */
-function parseIrregularHead(
-  bytes: Uint8Array,
-  limits: Readonly<RequestLimits>,
-): RequestHead {
-  const text = decodeLatin1(bytes);
-  checkControls(text);
-  const { lines, ends } = splitLines(text);
-  // The head ends with an empty line, so splitting leaves two empty strings.
-  if (lines.length < 3 || lines.at(-1) !== "" || lines.at(-2) !== "") {
-    throw new HTTPError(400, "Incomplete request head");
-  }
-  const requestline = lines[0];
-  if (requestline.length + ends[0] > limits.maxRequestLine) {
-    throw new HTTPError(414, "URI Too Long", "URI is too long");
-  }
-  const words = requestline.split(" ");
-  const version = words.at(-1)!;
-  if (words.length === 3 && !VERSION.test(version)) {
-    throw new HTTPError(400, `Bad request version (${pyRepr(version)})`);
-  }
-  if (words.length !== 3) {
-    throw new HTTPError(400, `Bad request syntax (${pyRepr(requestline)})`);
-  }
-  const [command, target] = words;
-  const major = version.charCodeAt(5) - 48;
-  const minor = version.charCodeAt(7) - 48;
-  if (major !== 1) {
-    throw new HTTPError(
-      505,
-      `Invalid HTTP version (${major}.${minor})`,
-      "Cannot fulfill request",
-    );
-  }
-  if (!isToken(command)) {
-    throw new HTTPError(400, `Bad request method (${pyRepr(command)})`);
-  }
-  if (!TARGET.test(target)) {
-    throw new HTTPError(400, `Bad request target (${pyRepr(target)})`);
-  }
-  const count = lines.length - 3;
-  if (count > limits.maxHeaders) {
-    throw new HTTPError(431, "Too many headers", tooMany(limits.maxHeaders));
-  }
-  const fields: [string, string][] = new Array(count);
-  for (let i = 0; i < count; i++) {
-    const line = lines[i + 1];
-    if (line.length + ends[i + 1] > limits.maxHeaderLine) {
-      throw new HTTPError(431, "Line too long", lineTooLong(limits));
-    }
-    fields[i] = parseField(line);
-  }
-  return frameHead(
-    requestline,
-    command,
-    target,
-    version,
-    minor,
-    new HTTPMessage(fields),
-    limits,
-  );
-}
-
-/**
- * Checks what shapes the message, shared by both parsers: the target's form,
- * Host, and the body's framing (Content-Length, Transfer-Encoding).
- */
-function frameHead(
-  requestline: string,
-  command: string,
-  target: string,
-  version: string,
-  minor: number,
-  headers: HTTPMessage,
-  limits: Readonly<RequestLimits>,
-): RequestHead {
-  checkTarget(command, target);
-  const hosts = headers.getAll("host");
-  if (hosts.length > 1 || (minor >= 1 && hosts.length === 0)) {
-    throw new HTTPError(
-      400,
-      hosts.length ? "Repeated Host header" : "Missing Host",
-    );
-  }
-  if (hosts.length === 1 && hosts[0] !== lastHost) {
-    if (!PLAIN_HOST.test(hosts[0]) && !HOST.test(hosts[0])) {
-      throw new HTTPError(400, "Bad Host header");
-    }
-    lastHost = hosts[0];
-  }
-
-  const lengths = headers.getAll("content-length");
-  const codings = headers.getAll("transfer-encoding");
-  let contentLength: number | null = null;
-  let chunked = false;
-  if (codings.length > 0) {
-    if (lengths.length > 0) {
-      throw new HTTPError(400, "Both Transfer-Encoding and Content-Length");
-    }
-    if (minor === 0) {
-      throw new HTTPError(400, "Transfer-Encoding in an HTTP/1.0 request");
-    }
-    chunked = checkCodings(codings);
-  } else if (lengths.length > 0) {
-    contentLength = parseContentLength(lengths);
-    if (limits.maxBodySize !== null && contentLength > limits.maxBodySize) {
-      throw new HTTPError(413, "Content Too Large", tooLarge(limits));
-    }
-  }
-
-  return {
-    requestline,
-    command,
-    target,
-    version,
-    minor,
-    headers,
-    contentLength,
-    chunked,
-  };
-}
-
-/**
- * Checks the request-target's form against the method (RFC 9112 §3.2);
- * its characters are already checked.
- */
-function checkTarget(command: string, target: string): void {
-  if (target[0] === "/" && command !== "CONNECT") return;
-  const ok = command === "CONNECT"
-    ? AUTHORITY_FORM.test(target)
-    : target === "*"
-    ? command === "OPTIONS"
-    : ABSOLUTE_HOST.test(ABSOLUTE_FORM.exec(target)?.[1] ?? "");
-  if (!ok) {
-    throw new HTTPError(400, `Bad request target (${pyRepr(target)})`);
-  }
-}
-
-/** Checks Transfer-Encoding codings; a request's must be exactly chunked. */
-function checkCodings(values: string[]): true {
-  const codings: string[] = [];
-  for (const value of values) {
-    for (const part of value.split(",")) {
-      const coding = trimOWS(part).toLowerCase();
-      if (!isToken(coding)) {
-        throw new HTTPError(400, "Bad Transfer-Encoding");
-      }
-      codings.push(coding);
-    }
-  }
-  if (codings.at(-1) !== "chunked") {
-    throw new HTTPError(400, "Transfer-Encoding must end with chunked");
-  }
-  // A malformed message (400) outranks an unsupported coding (501).
-  if (codings.indexOf("chunked") !== codings.length - 1) {
-    throw new HTTPError(400, "chunked applied more than once");
-  }
-  if (codings.length > 1) {
-    throw new HTTPError(501, `Unsupported transfer coding (${codings[0]})`);
-  }
-  return true;
-}
-
-function tooMany(max: number): string {
-  return `got more than ${max} headers`;
-}
-
-function lineTooLong(limits: Readonly<RequestLimits>): string {
-  return `got more than ${limits.maxHeaderLine} bytes when reading header line`;
-}
-
-function tooLarge(limits: Readonly<RequestLimits>): string {
-  return `the body is larger than ${limits.maxBodySize} bytes`;
 }
 
 /** What {@linkcode BufferedReader} reads from: a `Deno.Conn` or alike. */
@@ -877,13 +279,9 @@ const ENDED: Promise<boolean> = Promise.resolve(false);
 export class BufferedReader {
   /** The source. */
   readonly source: Reader;
-  /**
-   * Called before each read from the source, e.g. to flush pending output;
-   * returns a promise to wait for, or `null` when there is nothing to do.
-   */
-  beforeFill: (() => Promise<void> | null) | null = null;
   #buf: Uint8Array | null = null;
   #view: DataView | null = null; // over #buf, made when a head is scanned
+  #scan: HeadScanner | null = null; // made when a head is scanned
   #start = 0;
   #end = 0;
   #eof = false;
@@ -906,6 +304,11 @@ export class BufferedReader {
     return this.#end - this.#start;
   }
 
+  /** The size of the buffer: the memory this reader holds. */
+  get capacity(): number {
+    return this.#buf?.length ?? 0;
+  }
+
   /** Whether the source has reached its end. */
   get eof(): boolean {
     return this.#eof;
@@ -921,13 +324,7 @@ export class BufferedReader {
    */
   fill(max: number = 1 << 20): Promise<boolean> {
     if (this.#eof) return ENDED;
-    try {
-      const flushing = this.beforeFill?.();
-      if (flushing) return flushing.then(() => this.#readMore(max));
-      return this.#readMore(max);
-    } catch (error) {
-      return Promise.reject(error); // a promise either way, as when async
-    }
+    return this.#readMore(max);
   }
 
   // No async frame: a connection waiting for its next request holds only
@@ -994,10 +391,13 @@ export class BufferedReader {
     if (buf === null || this.#start === this.#end) return undefined;
     buf[this.#end] = 0; // the scanner's sentinel; fill() leaves a byte for it
     const view = this.#view ??= new DataView(buf.buffer);
-    const length = scanHead(buf, view, this.#start, this.#end, limits);
+    const scan = this.#scan ??= new HeadScanner();
+    const length = scanHead(buf, view, this.#start, this.#end, limits, scan);
     if (length <= 0 || length > limits.maxHeadBytes) return undefined;
-    const text = this.#textOf(buf, length);
-    const head = headOfScan(buf, this.#start, length, limits, text);
+    const text = this.#textOf(buf, length, scan) ??
+      decodeLatin1(buf.subarray(this.#start, this.#start + length));
+    const offsets = scan.offsets.slice(0, 4 * scan.size);
+    const head = headOfScan(text, scan, offsets, limits, scan);
     this.#start += length;
     return head;
   }
@@ -1006,14 +406,19 @@ export class BufferedReader {
    * The text of the head of `length` bytes at the start of the buffer, when
    * it can be had cheaper than by decoding it alone: pipelined heads are
    * decoded together, once (a decode costs more to start than per byte).
+   * `scan` is what scanHead found in it.
    */
-  #textOf(buf: Uint8Array, length: number): string | undefined {
+  #textOf(
+    buf: Uint8Array,
+    length: number,
+    scan: HeadScanner,
+  ): string | undefined {
     const start = this.#start;
     let at = start - this.#textStart;
     if (at < 0 || at + length > this.#text.length) {
       // Only a head without a body is likely followed by another head.
       const end = Math.min(this.#end, start + BATCH_TEXT);
-      if (end - start <= length || scanOffsets[3] & BODY_NAMES) return;
+      if (end - start <= length || scan.lengths & BODY_NAMES) return;
       const text = utf8.decode(buf.subarray(start, end));
       if (text.length !== end - start) return; // not one char per byte
       this.#text = text;
@@ -1068,6 +473,12 @@ export class BufferedReader {
         }
       }
       this.#checkLine(Math.min(lines, 1), scanned - lineStart, limits);
+      // A line that starts with CR can only be the empty line that ends
+      // the head: CR and then any byte but LF is a bare CR, known now.
+      const first = this.#start + lineStart;
+      if (lines > 0 && buf?.[first] === 13 && first + 1 < this.#end) {
+        throw new HTTPError(400, "Bare CR in the request head");
+      }
       if (scanned > limits.maxHeadBytes) {
         throw new HTTPError(431, "Request head too large");
       }
@@ -1144,8 +555,6 @@ export class BufferedReader {
     if (this.#start === this.#end) {
       if (this.#eof) return null;
       if (want >= (this.#buf?.length ?? INITIAL_BUFFER)) {
-        const flushing = this.beforeFill?.();
-        if (flushing) await flushing;
         const n = await this.source.read(p.subarray(0, want));
         if (n === null) this.#eof = true;
         return n;
@@ -1165,13 +574,9 @@ const MAX_CHUNK_DIGITS = 13;
 const CHUNK_EXT =
   /^(?:[ \t]*;[ \t]*[!#$%&'*+\-.^_`|~0-9A-Za-z]+(?:[ \t]*=[ \t]*(?:[!#$%&'*+\-.^_`|~0-9A-Za-z]+|"(?:[\t \x21\x23-\x5b\x5d-\x7e\x80-\xff]|\\[\t \x21-\x7e\x80-\xff])*"))?)*$/;
 
-/**
- * Reads the chunk-size line that opens a chunk (RFC 9112 §7.1).
- *
- * @returns The chunk size; 0 for the last chunk.
- */
-export async function readChunkSize(
-  reader: BufferedReader,
+/** Reads the chunk-size line that opens a chunk (RFC 9112 §7.1); 0 ends. */
+async function readChunkSize(
+  reader: BodySource,
   limits: Readonly<RequestLimits>,
 ): Promise<number> {
   const line = await reader.readLine(limits.maxChunkLine, "chunk-size line");
@@ -1194,13 +599,9 @@ export async function readChunkSize(
   return parseInt(hex, 16);
 }
 
-/**
- * Reads the trailer section after the last chunk, with the header rules.
- *
- * @returns The trailer fields.
- */
-export async function readTrailers(
-  reader: BufferedReader,
+/** Reads the trailer section after the last chunk, with the header rules. */
+async function readTrailers(
+  reader: BodySource,
   limits: Readonly<RequestLimits>,
 ): Promise<HTTPMessage> {
   const trailers = new HTTPMessage();
@@ -1225,6 +626,14 @@ export async function readTrailers(
   }
 }
 
+/** Where a {@linkcode BodyReader} reads: a {@linkcode BufferedReader} is one. */
+export interface BodySource {
+  /** Reads one CRLF-terminated line of at most `max` bytes, without it. */
+  readLine(max: number, what: string): Promise<string>;
+  /** Reads up to `max` bytes into `p`; `null` at the end of the source. */
+  readInto(p: Uint8Array, max: number): Promise<number | null>;
+}
+
 const NEED_SIZE = 0;
 const IN_DATA = 1;
 const DONE = 2;
@@ -1242,12 +651,7 @@ const BROKEN = 3;
 export class BodyReader implements AsyncIterable<Uint8Array> {
   /** Trailer fields of a chunked body, once it has been read to its end. */
   trailers: HTTPMessage | null = null;
-  /**
-   * Called with `true` before each read (to send `100 Continue`, or arm a
-   * timer) and with `false` once it has settled.
-   */
-  onRead: ((reading: boolean) => void) | null = null;
-  #reader: BufferedReader | null;
+  #reader: BodySource | null;
   #limits: Readonly<RequestLimits>;
   #chunked: boolean;
   #state: number;
@@ -1258,12 +662,13 @@ export class BodyReader implements AsyncIterable<Uint8Array> {
   /**
    * Creates the body reader of one request.
    *
-   * @param reader The connection's buffered reader, or `null` for no body.
+   * @param reader Where the body's bytes come from, such as the
+   *   connection's {@linkcode BufferedReader}; `null` for no body.
    * @param head The parsed head that frames the body.
    * @param limits The limits to apply to chunks, trailers and size.
    */
   constructor(
-    reader: BufferedReader | null,
+    reader: BodySource | null,
     head: Pick<RequestHead, "contentLength" | "chunked"> | null = null,
     limits: Readonly<RequestLimits> = DEFAULT_LIMITS,
   ) {
@@ -1304,15 +709,12 @@ export class BodyReader implements AsyncIterable<Uint8Array> {
     if (this.#state === DONE) return null;
     if (this.#state === BROKEN) throw this.#error;
     if (p.length === 0) return 0;
-    this.onRead?.(true);
     try {
       return await this.#read(p);
     } catch (error) {
       this.#state = BROKEN;
       this.#error = error;
       throw error;
-    } finally {
-      this.onRead?.(false);
     }
   }
 

@@ -6,12 +6,9 @@
  * @module
  */
 
-import type {
-  BaseHTTPRequestHandler,
-  ClientAddress,
-  HandlerClass,
-} from "./handler.ts";
+import type { ClientAddress, HandlerClass } from "./handler.ts";
 import { DEFAULT_LIMITS, type RequestLimits } from "./parser.ts";
+import { SERVER_STATE, ServerState } from "./_server_state.ts";
 
 /** PEM certificate chain and private key for HTTPS. */
 export interface TlsOptions {
@@ -31,12 +28,35 @@ export interface HTTPServerOptions {
   keepAliveTimeout?: number | null;
   /** Longest wait for more of a request body. @default {30} */
   bodyTimeout?: number | null;
-  /** Longest wait for the client to take response bytes. @default {30} */
+  /**
+   * Longest time the client may take no response bytes while some wait for
+   * it; a slow client that keeps reading is never cut. @default {30}
+   */
   writeTimeout?: number | null;
+  /**
+   * Slowest request body, in bytes per second of waiting for it, once
+   * {@linkcode HTTPServerOptions.minBodyRateGrace} seconds have passed
+   * (Apache's `MinRate`): a body trickled byte by byte cannot hold a
+   * connection for hours, and an upload at an honest speed always passes.
+   * There is no bound on a body's total time. `null` disables.
+   * @default {500}
+   */
+  minBodyRate?: number | null;
+  /** Seconds of waiting for a body before `minBodyRate` applies. @default {20} */
+  minBodyRateGrace?: number;
   /** Grace period for in-flight requests on {@linkcode HTTPServer.shutdown}. @default {10} */
   shutdownTimeout?: number;
-  /** Most connections served at once; more wait in the listen queue. @default {10000} */
+  /**
+   * Most connections served at once; more wait in the listen queue.
+   * @default {10000, or less under a lower descriptor limit: three quarters of what it leaves once 32 are spared}
+   */
   maxConnections?: number;
+  /**
+   * Most bytes all unfinished request heads may hold together: past it, the
+   * connection with the largest gets 431 and is closed, so that many slow
+   * clients with large heads cannot exhaust memory. @default {67108864}
+   */
+  maxUnfinishedHeadBytes?: number;
   /** Request size limits; see {@linkcode RequestLimits}. */
   limits?: Partial<RequestLimits>;
   /**
@@ -46,6 +66,14 @@ export interface HTTPServerOptions {
    * @default {false}
    */
   reusePort?: boolean;
+  /**
+   * Bind and listen at construction, as Python's `bind_and_activate`. With
+   * `false` the server has no listener until {@linkcode HTTPServer.serverBind};
+   * it can still serve connections from elsewhere through
+   * {@linkcode HTTPServer.processRequest}, with all its timeouts and limits.
+   * @default {true}
+   */
+  bindAndActivate?: boolean;
 }
 
 /** `[host, port]` for TCP (`""` = all interfaces, port 0 = any free port), or a Unix socket path. */
@@ -55,6 +83,54 @@ function checkSeconds(name: string, value: number | null | undefined) {
   if (value === null || value === undefined) return;
   if (typeof value !== "number" || !(value > 0)) {
     throw new RangeError(`${name} must be a positive number of seconds`);
+  }
+}
+
+/** Whether `accept()` failed for a client that left before it was taken. */
+function isGoneBeforeAccept(error: unknown): boolean {
+  return error instanceof Deno.errors.NotConnected ||
+    error instanceof Deno.errors.ConnectionReset ||
+    error instanceof Deno.errors.ConnectionAborted;
+}
+
+// Descriptors kept free of connections: files, CGI pipes, the listener.
+const SPARE_DESCRIPTORS = 32;
+
+/**
+ * The default for maxConnections: 10000, or three quarters of what the
+ * descriptor limit leaves once a few are spared, where it can be read
+ * without asking for a permission.
+ */
+function defaultMaxConnections(): number {
+  const path = "/proc/self/limits";
+  const state = Deno.permissions.querySync?.({ name: "read", path });
+  if (state?.state !== "granted") return 10000;
+  try {
+    const line = Deno.readTextFileSync(path).split("\n")
+      .find((l) => l.startsWith("Max open files"));
+    const soft = Number(line?.split(/\s+/)[3]);
+    if (!Number.isFinite(soft)) return 10000;
+    const room = Math.floor((soft - SPARE_DESCRIPTORS) * 3 / 4);
+    return Math.max(1, Math.min(10000, room));
+  } catch {
+    return 10000;
+  }
+}
+
+const noop = (): void => {};
+
+/**
+ * Deno 2.9 starts its signal driver on first need, which takes a descriptor;
+ * when none is free then (accept() at EMFILE), the runtime panics. Starting
+ * it while descriptors are free avoids that; SIGWINCH is ignored by default,
+ * so a handler left behind changes nothing.
+ */
+function startSignalDriver(): void {
+  try {
+    Deno.addSignalListener("SIGWINCH", noop);
+    Deno.removeSignalListener("SIGWINCH", noop);
+  } catch {
+    // No such signal here (Windows).
   }
 }
 
@@ -102,15 +178,13 @@ function sleep(seconds: number): { promise: Promise<void>; cancel(): void } {
  */
 export class HTTPServer implements AsyncDisposable {
   /** The bound address: `[host, port]` with the real port, or a socket path. */
-  readonly serverAddress: ServerAddress;
+  serverAddress: ServerAddress;
   /** The host name of the server (Python's `server_name`). */
-  readonly serverName: string;
-  /** The bound port; 0 for a Unix socket. */
-  readonly serverPort: number;
+  serverName: string;
+  /** The bound port; 0 for a Unix socket (or before binding). */
+  serverPort = 0;
   /** The handler class instantiated for each connection. */
   readonly RequestHandlerClass: HandlerClass;
-  /** The listening socket. */
-  readonly listener: Deno.Listener;
   /** Seconds {@linkcode handleRequest} waits for a connection; `null` waits forever. */
   timeout: number | null = null;
   /** Time to receive a whole request head, in seconds. */
@@ -119,16 +193,27 @@ export class HTTPServer implements AsyncDisposable {
   readonly keepAliveTimeout: number | null;
   /** Longest wait for more of a request body, in seconds. */
   readonly bodyTimeout: number | null;
-  /** Longest wait for the client to take response bytes, in seconds. */
+  /** Longest time the client may take no response bytes, in seconds. */
   readonly writeTimeout: number | null;
+  /** Slowest request body, in bytes per second of waiting; `null` for none. */
+  readonly minBodyRate: number | null;
+  /** Seconds of waiting for a body before {@linkcode minBodyRate} applies. */
+  readonly minBodyRateGrace: number;
   /** Grace period for in-flight requests on shutdown, in seconds. */
   readonly shutdownTimeout: number;
   /** Most connections served at once. */
   readonly maxConnections: number;
   /** Request size limits. */
   readonly limits: Readonly<RequestLimits>;
+  /** Most bytes all unfinished request heads may hold together. */
+  readonly maxUnfinishedHeadBytes: number;
 
-  #handlers = new Set<BaseHTTPRequestHandler>();
+  /** @ignore */
+  readonly [SERVER_STATE]: ServerState = new ServerState();
+  #listener: Deno.Listener | null = null;
+  #bindTo: ServerAddress;
+  #tls: TlsOptions | undefined;
+  #reusePort: boolean;
   #tasks = new Set<Promise<void>>();
   // An accept still pending when its caller stopped waiting (a timeout, a
   // stop); the next caller takes it, so an accepted connection is never lost.
@@ -138,6 +223,7 @@ export class HTTPServer implements AsyncDisposable {
   #shuttingDown = false;
   #closed = false;
   #slotFree: (() => void) | null = null;
+  #acceptErrorAt = 0;
 
   /**
    * Binds and listens at once, like Python.
@@ -161,7 +247,12 @@ export class HTTPServer implements AsyncDisposable {
     checkSeconds("bodyTimeout", options.bodyTimeout);
     checkSeconds("writeTimeout", options.writeTimeout);
     checkSeconds("shutdownTimeout", options.shutdownTimeout);
-    const maxConnections = options.maxConnections ?? 10000;
+    checkSeconds("minBodyRateGrace", options.minBodyRateGrace);
+    const rate = options.minBodyRate;
+    if (rate !== undefined && rate !== null && !(rate > 0)) {
+      throw new RangeError("minBodyRate must be a positive number of bytes");
+    }
+    const maxConnections = options.maxConnections ?? defaultMaxConnections();
     if (!Number.isInteger(maxConnections) || maxConnections < 1) {
       throw new RangeError("maxConnections must be a positive integer");
     }
@@ -179,7 +270,14 @@ export class HTTPServer implements AsyncDisposable {
       ? 30
       : options.writeTimeout;
     this.shutdownTimeout = options.shutdownTimeout ?? 10;
+    this.minBodyRate = rate === undefined ? 500 : rate;
+    this.minBodyRateGrace = options.minBodyRateGrace ?? 20;
     this.maxConnections = maxConnections;
+    const budget = options.maxUnfinishedHeadBytes ?? 64 * 1024 * 1024;
+    if (!Number.isSafeInteger(budget) || budget < 1) {
+      throw new RangeError("maxUnfinishedHeadBytes must be a positive integer");
+    }
+    this.maxUnfinishedHeadBytes = budget;
     this.limits = Object.freeze({ ...DEFAULT_LIMITS, ...options.limits });
     for (const [name, value] of Object.entries(this.limits)) {
       if (name === "maxBodySize" && value === null) continue;
@@ -192,26 +290,53 @@ export class HTTPServer implements AsyncDisposable {
       if (options.tls || options.reusePort) {
         throw new TypeError("tls and reusePort need a TCP address");
       }
-      this.listener = Deno.listen({ transport: "unix", path: serverAddress });
-      this.serverAddress = serverAddress;
-      this.serverName = serverAddress;
-      this.serverPort = 0;
+    } else {
+      if (!Array.isArray(serverAddress) || serverAddress.length !== 2) {
+        throw new TypeError("serverAddress must be [host, port] or a path");
+      }
+      const port = serverAddress[1];
+      if (!Number.isInteger(port) || port < 0 || port > 65535) {
+        throw new RangeError(`Invalid port: ${port}`);
+      }
+    }
+    this.#bindTo = this.serverAddress = serverAddress;
+    this.serverName = typeof serverAddress === "string"
+      ? serverAddress
+      : serverAddress[0];
+    this.#tls = options.tls;
+    this.#reusePort = options.reusePort ?? false;
+    if (options.bindAndActivate ?? true) this.serverBind();
+  }
+
+  /** The listening socket. @throws {TypeError} Before {@linkcode serverBind}. */
+  get listener(): Deno.Listener {
+    if (this.#listener === null) {
+      throw new TypeError("The server is not bound: call serverBind()");
+    }
+    return this.#listener;
+  }
+
+  /**
+   * Binds and listens (Python's `server_bind` and `server_activate`); the
+   * constructor calls it unless `bindAndActivate` is `false`.
+   *
+   * @throws {TypeError} When the server is bound already.
+   */
+  serverBind(): void {
+    if (this.#listener !== null) throw new TypeError("Already bound");
+    const address = this.#bindTo;
+    if (typeof address === "string") {
+      this.#listener = Deno.listen({ transport: "unix", path: address });
       return;
     }
-    if (!Array.isArray(serverAddress) || serverAddress.length !== 2) {
-      throw new TypeError("serverAddress must be [host, port] or a path");
-    }
-    const [host, port] = serverAddress;
-    if (!Number.isInteger(port) || port < 0 || port > 65535) {
-      throw new RangeError(`Invalid port: ${port}`);
-    }
+    const [host, port] = address;
     const hostname = host === "" ? "0.0.0.0" : host;
     // Only asked for when wanted: the option alone needs --unstable-net.
-    const reuse = options.reusePort ? { reusePort: true } : {};
-    this.listener = options.tls
-      ? Deno.listenTls({ hostname, port, ...reuse, ...options.tls })
+    const reuse = this.#reusePort ? { reusePort: true } : {};
+    const listener = this.#listener = this.#tls
+      ? Deno.listenTls({ hostname, port, ...reuse, ...this.#tls })
       : Deno.listen({ hostname, port, ...reuse });
-    const addr = this.listener.addr as Deno.NetAddr;
+    const addr = listener.addr as Deno.NetAddr;
     this.serverAddress = [addr.hostname, addr.port];
     this.serverPort = addr.port;
     this.serverName = serverNameOf(addr.hostname);
@@ -241,6 +366,7 @@ export class HTTPServer implements AsyncDisposable {
   }
 
   async #serveForever(pollInterval: number): Promise<void> {
+    startSignalDriver();
     const stopped = new Promise<typeof STOPPED>((resolve) => {
       this.#stop = () => resolve(STOPPED);
     });
@@ -283,6 +409,7 @@ export class HTTPServer implements AsyncDisposable {
    * passes first, calls {@linkcode handleTimeout} instead.
    */
   async handleRequest(): Promise<void> {
+    startSignalDriver();
     let conn: Deno.Conn | null | typeof STOPPED;
     if (this.timeout === null) {
       conn = await this.#accept();
@@ -350,7 +477,6 @@ export class HTTPServer implements AsyncDisposable {
       clientAddress,
       this,
     );
-    this.#handlers.add(handler);
     try {
       await handler.setup();
       await handler.handle();
@@ -358,7 +484,7 @@ export class HTTPServer implements AsyncDisposable {
       try {
         await handler.finish();
       } finally {
-        this.#handlers.delete(handler);
+        this[SERVER_STATE].connections.get(connection)?.release();
       }
     }
   }
@@ -418,11 +544,13 @@ export class HTTPServer implements AsyncDisposable {
     if (this.#closed) return;
     this.#closed = true;
     try {
-      this.listener.close();
+      this.#listener?.close();
     } catch {
       // Already closed.
     }
-    for (const handler of this.#handlers) this.closeRequest(handler.connection);
+    for (const engine of this[SERVER_STATE].connections.values()) {
+      engine.close();
+    }
     // A connection accepted that no loop took is closed, not leaked.
     this.#accepting?.then((conn) => {
       if (conn !== null) this.closeRequest(conn);
@@ -450,12 +578,25 @@ export class HTTPServer implements AsyncDisposable {
         return await this.listener.accept();
       } catch (error) {
         if (this.#closed || isClosedListener(error)) return null;
-        // Out of descriptors and the like: report, breathe, go on.
-        this.handleError(null, null, error);
-        const pause = sleep(0.05);
-        await pause.promise;
+        // A client that reset before it was accepted: take the next one.
+        if (isGoneBeforeAccept(error)) continue;
+        // Out of descriptors and the like: say so, breathe, go on. The
+        // connections already open are served meanwhile.
+        this.#reportAcceptError(error);
+        await sleep(0.05).promise;
       }
     }
+  }
+
+  /**
+   * One line, at most once a second, and a string: formatting an error
+   * object with no descriptor free makes Deno 2.9 panic.
+   */
+  #reportAcceptError(error: unknown): void {
+    const now = Date.now();
+    if (now - this.#acceptErrorAt < 1000) return;
+    this.#acceptErrorAt = now;
+    console.error(`accept() failed, retrying: ${String(error)}`);
   }
 
   async #serve(conn: Deno.Conn): Promise<void> {
@@ -479,6 +620,9 @@ export class HTTPServer implements AsyncDisposable {
     } catch (error) {
       this.handleError(conn, clientAddress, error);
       this.shutdownRequest(conn);
+    } finally {
+      // Whatever the overrides did, the connection leaves the sweep.
+      this[SERVER_STATE].connections.get(conn)?.release();
     }
   }
 
@@ -493,15 +637,16 @@ export class HTTPServer implements AsyncDisposable {
   }
 
   async #drainConnections(): Promise<void> {
-    for (const handler of this.#handlers) {
-      if (handler.idle) this.closeRequest(handler.connection);
+    const connections = this[SERVER_STATE].connections;
+    for (const engine of connections.values()) {
+      if (engine.idle) engine.close();
     }
     if (this.#tasks.size === 0) return;
     const grace = sleep(this.shutdownTimeout);
     const all = Promise.allSettled(this.#tasks);
     await Promise.race([all, grace.promise]);
     grace.cancel();
-    for (const handler of this.#handlers) this.closeRequest(handler.connection);
+    for (const engine of connections.values()) engine.close();
     await all;
   }
 }

@@ -36,9 +36,10 @@ import {
   BaseHTTPRequestHandler,
   type ClientAddress,
   htmlEscape,
-  MONTHS,
   type ResponseWriter,
 } from "./handler.ts";
+import { MONTHS } from "./_date.ts";
+import { SERVER_STATE } from "./_server_state.ts";
 import { isFieldValue, isToken } from "./parser.ts";
 import type { HTTPServer } from "./server.ts";
 
@@ -53,10 +54,6 @@ interface MimeEntry {
 // file does not take a large buffer.
 const SMALL_CHUNK = 16384;
 const LARGE_CHUNK = 262144;
-const pools: Record<number, Uint8Array[]> = {
-  [SMALL_CHUNK]: [],
-  [LARGE_CHUNK]: [],
-};
 const encoder = new TextEncoder();
 
 /** Ranks a type for an extension that several types claim; higher wins. */
@@ -682,8 +679,8 @@ export class SimpleHTTPRequestHandler extends BaseHTTPRequestHandler {
     // A buffer per copy: wfile may still hold the bytes of a large write
     // while another connection reads its own file.
     const size = length <= SMALL_CHUNK ? SMALL_CHUNK : LARGE_CHUNK;
-    const pool = pools[size];
-    const buffer = pool.pop() ?? new Uint8Array(size);
+    const pool = this.server[SERVER_STATE].pool;
+    const buffer = pool.take(size);
     try {
       let left = length;
       while (left > 0) {
@@ -699,7 +696,7 @@ export class SimpleHTTPRequestHandler extends BaseHTTPRequestHandler {
         left -= n;
       }
     } finally {
-      if (pool.length < 16) pool.push(buffer);
+      pool.release(buffer);
     }
   }
 

@@ -366,6 +366,11 @@ bad("NUL in a value", get("/", ["X: a\x00b"]), 400);
 bad("a bare CR in a value", get("/", ["X: a\rb"]), 400);
 bad("CR CR LF as a line end", get("/", ["X: a\r"]), 400);
 bad("a bare CR as a line end", "GET / HTTP/1.1\r\nHost: h\rX: y\r\n\r\n", 400);
+bad(
+  "a head whose last line end is CR and then a byte other than LF",
+  "PUT / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\rabc",
+  400,
+);
 bad("DEL in a value", get("/", ["X: a\x7f"]), 400);
 bad("SOH in a value", get("/", ["X: \x01"]), 400);
 bad("VT in a value", get("/", ["X: a\x0bb"]), 400);

@@ -5,7 +5,7 @@
 // Content-Length mismatches and graceful shutdown.
 import assert from "node:assert/strict";
 import { HTTPError, HTTPServer } from "../mod.ts";
-import { isConnectionError } from "../handler.ts";
+import { isConnectionError } from "../_connection.ts";
 import { type Case, CASES, PROBE, SMALL_LIMITS } from "./conformance_cases.ts";
 import {
   delay,

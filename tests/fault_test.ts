@@ -15,7 +15,7 @@ import {
   within,
   writeAll,
 } from "./_util.ts";
-import { isConnectionError } from "../handler.ts";
+import { isConnectionError } from "../_connection.ts";
 
 const encoder = new TextEncoder();
 

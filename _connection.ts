@@ -1,0 +1,995 @@
+// Copyright 2026 the basehttp authors. MIT license.
+/**
+ * The connection engine under {@linkcode BaseHTTPRequestHandler}: reading
+ * heads and bodies, deadlines, response framing, output, keep-alive, the
+ * pipelined hold-and-send, `100 Continue`, the 500 after a throw, and the
+ * signal of a client that went away. One per connection, created with the
+ * handler and registered with its server's deadline sweep before any hook a
+ * subclass may override has run.
+ *
+ * The path of a request through it: {@linkcode Connection.takeHead} or
+ * {@linkcode Connection.waitHead} parse the next head; the handler's
+ * `parseRequest` and `do_X` run; the head the handler builds is framed by
+ * {@linkcode Connection.endHead}, body bytes by
+ * {@linkcode Connection.writeBody}; {@linkcode Connection.endRequest} ends
+ * the response, decides in one place whether the connection may serve
+ * another request, drains what the handler left of the body, and sends or
+ * holds the output (see `_output.ts` for the life of a write).
+ *
+ * @module
+ */
+
+import { FLUSH_AT, handled, Output } from "./_output.ts";
+import {
+  type ConnectionHost,
+  SERVER_STATE,
+  type ServerState,
+} from "./_server_state.ts";
+import { formatDate } from "./_date.ts";
+import {
+  BodyReader,
+  type BodySource,
+  BufferedReader,
+  HTTPError,
+  type Reader,
+  type RequestHead,
+} from "./parser.ts";
+import type { ClientAddress } from "./handler.ts";
+import { pyRepr } from "./_text.ts";
+
+/** What the engine needs of the handler above it: Python's API. */
+export interface ConnectionUser {
+  /** Seconds any one wait may take, over the server's timeouts; `null` keeps them. */
+  readonly timeout: number | null;
+  /** The version of every status line. */
+  readonly protocolVersion: string;
+  /** Whether the connection closes after this request. */
+  closeConnection: boolean;
+  /** The request method. */
+  readonly command: string;
+  /** Logs an error line. */
+  logError(format: string, ...args: unknown[]): void;
+  /** Logs a completed request. */
+  logRequest(code?: number | string, size?: number | string): void;
+  /** Sends an error response. */
+  sendError(code: number, message?: string, explain?: string): Promise<void>;
+  /** Ends the header block. */
+  endHeaders(): Promise<void>;
+  /** Queues the ended header block. */
+  flushHeaders(): Promise<void>;
+}
+
+/** Whether an error means the peer or the socket is gone. */
+export function isConnectionError(error: unknown): boolean {
+  return error instanceof Deno.errors.BrokenPipe ||
+    error instanceof Deno.errors.ConnectionReset ||
+    error instanceof Deno.errors.ConnectionAborted ||
+    error instanceof Deno.errors.NotConnected ||
+    error instanceof Deno.errors.BadResource ||
+    error instanceof Deno.errors.Interrupted ||
+    error instanceof Deno.errors.UnexpectedEof;
+}
+
+// How the body of the current response is framed: one value.
+const NOT_STARTED = 0; // no head ended and no byte written yet
+const LENGTH = 1; // Content-Length: body bytes counted against it
+const CHUNKED = 2; // chunked by the engine
+const OWN_CODING = 3; // the handler's Transfer-Encoding: bytes pass as written
+const TO_CLOSE = 4; // delimited by closing the connection
+const NO_BODY = 5; // HEAD, 204, 304: written bytes are dropped
+const RAW = 6; // bytes written with no head: the handler frames its own
+const CUT = 7; // over its length, or failed after bytes went out: ends by close
+
+// Where the connection is.
+const BETWEEN = 0; // waiting for, or reading, a request head
+const HANDLING = 1; // a handler runs; body reads are timed by bodyTimeout
+
+// Unread request bodies up to this size are read and dropped to keep the
+// connection; larger ones close it.
+const DRAIN_LIMIT = 65536;
+const RESOLVED: Promise<void> = Promise.resolve();
+const DIGITS = /^\d+$/;
+const BUDGET_SPENT = "the server's room for unfinished request heads is spent";
+const encoder = new TextEncoder();
+
+/** The engine of one connection. */
+export class Connection implements Reader, BodySource {
+  /** The connection. */
+  readonly conn: Deno.Conn;
+  readonly #clientAddress: ClientAddress;
+  readonly #host: ConnectionHost;
+  readonly #state: ServerState;
+  readonly #user: ConnectionUser;
+  readonly #reader: BufferedReader;
+  readonly #out: Output;
+  #rfile: BodyReader;
+  #phase = BETWEEN;
+  #requests = 0;
+
+  // The current request and its response.
+  #head: RequestHead | null = null;
+  // Python's _headers_buffer: status and header lines not yet ended.
+  #headBuffer: string | null = null;
+  #status = 0;
+  // What the head being built declares.
+  #declaredLength = -1;
+  #declaresCoding = false;
+  #declaresConnection = false;
+  #framing = NOT_STARTED;
+  #bodyBytes = 0;
+  #expect100 = false;
+  // Where this response starts in #out (to replace it after a failure).
+  #outMark = 0;
+  // Whether a byte of this response has gone to the socket.
+  #responseFlushed = false;
+  // Bytes of complete responses held for one write with the next.
+  #held = 0;
+
+  // Deadlines, checked by the server's sweep.
+  #deadline = Infinity;
+  #headStart = 0;
+  #readingHead = false;
+  #timedOut = false;
+  // The write progress the sweep last saw, and since when.
+  #flushSeen = -1;
+  #flushSince = 0;
+  // Time spent waiting for body bytes: the one pending read's start, and
+  // the reads before it, for the minimum body rate.
+  #bodyReadSince = 0;
+  #bodyWaited = 0;
+  // Where this response's body starts in the output stream, for the log.
+  #bodyStart = -1;
+
+  // The signal of this request, made on first use, and the read that
+  // watches for the client to go while the handler runs.
+  #controller: AbortController | null = null;
+  #watching: Promise<void> | null = null;
+  #watchRead = false;
+  #gone: unknown = null;
+  // Unfinished head bytes counted against the server's budget; whether the
+  // head is being read by the careful path; whether it was refused for it.
+  #headHeld = 0;
+  #headSlow = false;
+  #evicted = false;
+  #lossLogged = false;
+
+  // protocolVersion as last parsed, and its minor version.
+  #protocol = "";
+  #protocolMinorOf = 0;
+
+  /**
+   * Creates the engine of `conn` and registers it with the server's sweep.
+   *
+   * @param conn The connection.
+   * @param clientAddress The client's address.
+   * @param host The server: timeouts, limits, its shared state.
+   * @param user The handler.
+   */
+  constructor(
+    conn: Deno.Conn,
+    clientAddress: ClientAddress,
+    host: ConnectionHost,
+    user: ConnectionUser,
+  ) {
+    this.conn = conn;
+    this.#clientAddress = clientAddress;
+    this.#host = host;
+    this.#state = host[SERVER_STATE];
+    this.#user = user;
+    // The reader reads through read(), bodies through readLine() and
+    // readInto(): no closure or object more per connection, as most are idle.
+    this.#reader = new BufferedReader(this);
+    this.#out = new Output(conn, this.#state.pool);
+    this.#rfile = new BodyReader(null);
+    this.#state.connections.add(conn, this);
+  }
+
+  /** The current request's body. */
+  get rfile(): BodyReader {
+    return this.#rfile;
+  }
+
+  /** The head of the current request, once read. */
+  get head(): RequestHead | null {
+    return this.#head;
+  }
+
+  /** Whether the connection is waiting for a request to begin. */
+  get idle(): boolean {
+    return this.#readingHead && this.#reader.buffered === 0;
+  }
+
+  /** Whether the head of the current response is ended. */
+  get #headersSent(): boolean {
+    return this.#framing !== NOT_STARTED && this.#framing !== RAW;
+  }
+
+  // --- Reading a request ----------------------------------------------------
+
+  /**
+   * Begins the next request and takes its head if it is buffered whole
+   * (pipelined requests are parsed with no await).
+   *
+   * @returns The head, or `undefined` when {@linkcode waitHead} must wait.
+   * @throws {HTTPError} When the head is well-formed but not acceptable.
+   */
+  takeHead(): RequestHead | undefined {
+    this.#startRequest();
+    const head = this.#watching === null
+      ? this.#reader.takeHead(this.#host.limits)
+      : undefined;
+    return head === undefined ? undefined : this.#took(head);
+  }
+
+  /**
+   * Waits for the rest of the head under the header or idle timeout.
+   *
+   * @returns The head, or `null` when the client closed first.
+   */
+  waitHead(): Promise<RequestHead | null> {
+    this.#armHeadWait();
+    const watching = this.#watching;
+    if (watching !== null) return watching.then(() => this.#readHead());
+    // A head usually comes whole in one read: take it without readHead().
+    if (this.#reader.buffered === 0) {
+      return this.#reader.fill(this.#host.limits.maxHeadBytes + 1)
+        .then(this.#filled);
+    }
+    return this.#readHead();
+  }
+
+  #filled = (more: boolean): Promise<RequestHead | null> | RequestHead => {
+    const head = more ? this.#reader.takeHead(this.#host.limits) : undefined;
+    return head === undefined ? this.#readHead() : this.#took(head);
+  };
+
+  // A head that did not come in one read: its buffer counts against the
+  // server's budget for unfinished heads until it is whole.
+  #readHead(): Promise<RequestHead | null> {
+    this.#headSlow = true;
+    this.#holdHead(this.#reader.capacity);
+    return this.#reader.readHead(this.#host.limits).then((head) =>
+      this.#tookOrNull(head)
+    );
+  }
+
+  // Counted after the reader took the bytes: it may have grown its buffer.
+  #headRead(n: number | null): number | null {
+    if (n !== null) queueMicrotask(() => this.#countHead());
+    if (this.#evicted) throw new HTTPError(431, "Request head too large");
+    return n;
+  }
+
+  #countHead(): void {
+    if (this.#headSlow && !this.#evicted) {
+      this.#holdHead(this.#reader.capacity);
+    }
+  }
+
+  /** Counts `bytes` of an unfinished head against the server's budget. */
+  #holdHead(bytes: number): void {
+    const state = this.#state;
+    state.headBytes += bytes - this.#headHeld;
+    this.#headHeld = bytes;
+    if (bytes > 0 && state.headBytes > this.#host.maxUnfinishedHeadBytes) {
+      state.evictLargestHead();
+    }
+  }
+
+  /** Bytes of an unfinished head this connection holds. */
+  get headHeld(): number {
+    return this.#headHeld;
+  }
+
+  /**
+   * Answers 431 and closes: this connection holds the largest unfinished
+   * head when the server's budget for them is spent.
+   */
+  evictHead(): void {
+    this.#evicted = true;
+    this.#holdHead(0);
+    this.#user.closeConnection = true;
+    // Never a throw into the sweep or a read: an override may throw.
+    Promise.resolve()
+      .then(() =>
+        this.#user.sendError(431, "Request head too large", BUDGET_SPENT)
+      )
+      .then(() => this.#flush())
+      .catch(() => {})
+      .finally(() => this.close());
+  }
+
+  #tookOrNull(head: RequestHead | null): RequestHead | null {
+    if (this.#evicted) throw new HTTPError(431, "Request head too large");
+    return head === null ? this.#ended() : this.#took(head);
+  }
+
+  #ended(): null {
+    this.#endHeadWait();
+    this.#deadline = Infinity;
+    return null;
+  }
+
+  #took(head: RequestHead): RequestHead {
+    this.#endHeadWait();
+    this.#deadline = Infinity;
+    this.#head = head;
+    this.#requests++;
+    this.#phase = HANDLING;
+    this.#rfile = new BodyReader(this, head, this.#host.limits);
+    return head;
+  }
+
+  #endHeadWait(): void {
+    this.#readingHead = false;
+    if (this.#headSlow) {
+      this.#headSlow = false;
+      this.#holdHead(0);
+    }
+  }
+
+  #startRequest(): void {
+    this.#phase = BETWEEN;
+    this.#head = null;
+    this.#headBuffer = null;
+    this.#status = 0;
+    this.#declaredLength = -1;
+    this.#declaresCoding = this.#declaresConnection = false;
+    this.#framing = NOT_STARTED;
+    this.#bodyBytes = 0;
+    this.#expect100 = false;
+    this.#responseFlushed = false;
+    this.#outMark = this.#out.length;
+    this.#bodyStart = -1;
+    this.#bodyWaited = 0;
+    this.#controller = null;
+    this.#readingHead = true;
+  }
+
+  /** Arms the deadline for a head that is not all here yet. */
+  #armHeadWait(): void {
+    const now = this.#headStart = Date.now();
+    // Between requests the idle timeout applies; within a head, the head one.
+    const first = this.#requests === 0 || this.#reader.buffered > 0;
+    this.#arm(first ? this.#headTimeout() : this.#idleTimeout(), now);
+  }
+
+  /**
+   * Answers a failure to read a head: an HTTP error with its status, any
+   * other error (a bug, not the client) through `handleError` and a 500; a
+   * timeout or a lost connection only closes.
+   */
+  failHead(error: unknown): Promise<void> {
+    this.#endHeadWait();
+    this.#deadline = Infinity;
+    this.#user.closeConnection = true;
+    if (this.#timedOut || this.#evicted || isConnectionError(error)) {
+      return RESOLVED;
+    }
+    let status = 500;
+    let message: string | undefined;
+    let explain: string | undefined;
+    if (error instanceof HTTPError) {
+      ({ status, message, explain } = error);
+    } else {
+      this.#host.handleError(this.conn, this.#clientAddress, error);
+    }
+    return this.#user.sendError(status, message, explain)
+      .then(() => this.endRequest())
+      .catch(() => {
+        this.#user.closeConnection = true;
+      });
+  }
+
+  /**
+   * Asks for `100 Continue` before the first body read, when the body is
+   * still to come.
+   */
+  expectContinue(): void {
+    this.#expect100 = !this.#rfile.done;
+  }
+
+  #beforeBody(): void {
+    if (this.#expect100 && !this.#headersSent) {
+      this.#expect100 = false;
+      this.#out.text(`${this.#user.protocolVersion} 100 Continue\r\n\r\n`);
+    }
+  }
+
+  /** A body read: the first one sends 100 Continue. */
+  readLine(max: number, what: string): Promise<string> {
+    this.#beforeBody();
+    return this.#reader.readLine(max, what);
+  }
+
+  /** A body read: the first one sends 100 Continue. */
+  readInto(p: Uint8Array, max: number): Promise<number | null> {
+    this.#beforeBody();
+    return this.#reader.readInto(p, max);
+  }
+
+  /**
+   * Every socket read: output first (the client may be waiting for it), and
+   * a body read under bodyTimeout; the handler's own time is its own.
+   */
+  read(p: Uint8Array): Promise<number | null> {
+    if (this.#out.length > 0 && !this.#watchRead) {
+      return this.#flushBeforeRead().then(() => this.#readSocket(p));
+    }
+    return this.#readSocket(p);
+  }
+
+  #readSocket(p: Uint8Array): Promise<number | null> {
+    if (this.#watchRead) return this.conn.read(p);
+    if (this.#phase === BETWEEN) {
+      return this.#headSlow
+        ? this.conn.read(p).then((n) => this.#headRead(n))
+        : this.conn.read(p);
+    }
+    const now = this.#bodyReadSince = Date.now();
+    this.#arm(this.#user.timeout ?? this.#host.bodyTimeout, now);
+    return this.conn.read(p).then(
+      (n) => this.#bodyRead(n),
+      (error) => this.#bodyReadFailed(error),
+    );
+  }
+
+  #bodyReadEnded(): void {
+    this.#deadline = Infinity;
+    this.#bodyWaited += Date.now() - this.#bodyReadSince;
+    this.#bodyReadSince = 0;
+  }
+
+  #bodyRead(n: number | null): number | null {
+    this.#bodyReadEnded();
+    if (n === null) this.#lose(new Deno.errors.UnexpectedEof("client closed"));
+    else if (this.#controller !== null) queueMicrotask(() => this.#watch());
+    return n;
+  }
+
+  #bodyReadFailed(error: unknown): never {
+    this.#bodyReadEnded();
+    this.#lose(error);
+    throw error;
+  }
+
+  #flushBeforeRead(): Promise<void> {
+    // The read waits on this write, and the server's time writing is not
+    // the client's: the read's deadline stops meanwhile (writeTimeout still
+    // holds the write), then goes on from where it was.
+    const paused = Date.now();
+    const deadline = this.#deadline;
+    this.#deadline = Infinity;
+    return this.#flush().finally(() => {
+      const took = Date.now() - paused;
+      this.#deadline = deadline + took;
+      this.#headStart += took;
+    });
+  }
+
+  // --- The signal -----------------------------------------------------------
+
+  /**
+   * The signal of the current request: aborts when the client closes or
+   * resets the connection, or the request times out.
+   */
+  get signal(): AbortSignal {
+    let controller = this.#controller;
+    if (controller === null) {
+      controller = this.#controller = new AbortController();
+      if (this.#gone !== null) controller.abort(this.#gone);
+      else this.#watch();
+    }
+    return controller.signal;
+  }
+
+  /**
+   * Once the body is read, reads on while the handler runs, so that a
+   * client that goes is noticed; bytes that come are kept for the next
+   * request, up to the head limit.
+   */
+  #watch(): void {
+    const reader = this.#reader;
+    if (
+      this.#watching !== null || this.#phase !== HANDLING ||
+      !this.#rfile.done || reader.eof || this.#gone !== null
+    ) return;
+    const limit = this.#host.limits.maxHeadBytes;
+    const more = (): Promise<void> | undefined => {
+      if (this.#phase !== HANDLING || reader.buffered > limit) return;
+      return reader.fill(limit + 1).then((open) => {
+        if (!open) return this.#lose(new Deno.errors.UnexpectedEof("EOF"));
+        return more();
+      });
+    };
+    this.#watchRead = true;
+    this.#watching = Promise.resolve().then(more).catch((error) =>
+      this.#lose(error)
+    ).finally(() => {
+      this.#watchRead = false;
+      this.#watching = null;
+    });
+  }
+
+  /** The client is gone (or timed out): abort the signal. */
+  #lose(reason: unknown): void {
+    if (this.#gone !== null) return;
+    this.#gone = reason;
+    this.#controller?.abort(
+      new DOMException(
+        this.#timedOut ? "The request timed out" : "The client went away",
+        this.#timedOut ? "TimeoutError" : "AbortError",
+      ),
+    );
+  }
+
+  // --- The response ---------------------------------------------------------
+
+  /** Starts a head (Python's _headers_buffer) with its status line. */
+  beginHead(code: number, line: string): void {
+    if (this.#headersSent) {
+      throw new TypeError("The response headers were already sent");
+    }
+    this.#status = code;
+    this.#headBuffer = line;
+    this.#declaredLength = -1;
+    this.#declaresCoding = this.#declaresConnection = false;
+  }
+
+  /**
+   * Adds a header line; the three names that shape framing are noted.
+   *
+   * @throws {TypeError} When the name or value could split the response.
+   */
+  addHeader(keyword: string, value: string): void {
+    const state = this.#state;
+    if (!state.headerNames.test(keyword)) {
+      throw new TypeError(`Invalid header name: ${pyRepr(keyword)}`);
+    }
+    if (!state.headerValues.test(value)) {
+      throw new TypeError(`Invalid header value for ${keyword}`);
+    }
+    if (this.#headBuffer === null) {
+      throw new TypeError("sendResponse() must come before sendHeader()");
+    }
+    // Only three names matter here; their lengths rule out most others.
+    const length = keyword.length;
+    if (length === 10 || length === 14 || length === 17) {
+      this.#noteFraming(keyword.toLowerCase(), value);
+    }
+    this.#headBuffer += `${keyword}: ${value}\r\n`;
+  }
+
+  /** Notes what a header says of framing; refuses what would be ambiguous. */
+  #noteFraming(name: string, value: string): void {
+    switch (name) {
+      case "connection":
+        this.#declaresConnection = true;
+        break;
+      case "content-length": {
+        const declared = DIGITS.test(value) ? Number(value) : NaN;
+        if (!Number.isSafeInteger(declared)) {
+          throw new TypeError(`Invalid Content-Length: ${pyRepr(value)}`);
+        }
+        if (this.#declaredLength >= 0 || this.#declaresCoding) {
+          throw new TypeError("The response is framed already");
+        }
+        this.#declaredLength = declared;
+        break;
+      }
+      case "transfer-encoding":
+        if (this.#declaredLength >= 0 || this.#declaresCoding) {
+          throw new TypeError("The response is framed already");
+        }
+        this.#declaresCoding = true;
+        break;
+    }
+  }
+
+  /**
+   * Ends the head. Framing is settled here: without Content-Length, a
+   * keep-alive HTTP/1.1 response is sent chunked, any other closes the
+   * connection after the body.
+   */
+  endHead(): Promise<void> {
+    if (this.#headBuffer === null) {
+      throw new TypeError("sendResponse() must come before endHeaders()");
+    }
+    const user = this.#user;
+    const code = this.#status;
+    if (code < 200) {
+      // An interim response: no framing, sent at once.
+      if (code === 100) this.#expect100 = false;
+      this.queueHead();
+      return this.#flush();
+    }
+    if (this.#host.shuttingDown) user.closeConnection = true;
+    const head = this.#head;
+    if (user.command === "HEAD" || code === 204 || code === 304) {
+      this.#framing = NO_BODY;
+    } else if (this.#declaredLength >= 0) {
+      this.#framing = LENGTH;
+    } else if (this.#declaresCoding) {
+      this.#framing = OWN_CODING;
+    } else if (
+      !user.closeConnection && head !== null && head.minor >= 1 &&
+      this.#protocolMinor() >= 1
+    ) {
+      this.#headBuffer += "Transfer-Encoding: chunked\r\n";
+      this.#framing = CHUNKED;
+    } else {
+      user.closeConnection = true;
+      this.#framing = TO_CLOSE;
+    }
+    if (!this.#declaresConnection && head !== null) {
+      if (user.closeConnection) {
+        if (head.minor >= 1) this.#headBuffer += "Connection: close\r\n";
+      } else {
+        if (head.minor === 0) this.#headBuffer += "Connection: keep-alive\r\n";
+        const idle = this.#idleTimeout();
+        if (idle !== null) {
+          this.#headBuffer += `Keep-Alive: ${
+            this.#state.keepAliveValue(idle)
+          }\r\n`;
+        }
+      }
+    }
+    return handled(user.flushHeaders());
+  }
+
+  /** Queues the head that is built, if any (Python's flush_headers). */
+  queueHead(): void {
+    if (this.#headBuffer !== null) {
+      this.#out.text(this.#headBuffer + "\r\n");
+      this.#headBuffer = null;
+      this.#bodyStart = this.#out.position;
+    }
+  }
+
+  /** Frames and queues body bytes (a string as UTF-8): `wfile.write`. */
+  writeBody(data: Uint8Array | string): Promise<void> {
+    if (this.#headBuffer !== null && this.#status >= 200) {
+      // A head not ended yet is ended first, by the handler's endHeaders.
+      return handled(
+        this.#user.endHeaders().then(() => {
+          if (this.#headBuffer !== null) {
+            throw new TypeError("endHeaders() did not end the headers");
+          }
+          return this.writeBody(data);
+        }),
+      );
+    }
+    let bytes = typeof data === "string" ? this.#encode(data) : data;
+    this.#bodyBytes += bytes.length;
+    if (this.#framing === NOT_STARTED) {
+      this.#framing = RAW;
+      this.#bodyStart = this.#out.position;
+    }
+    if (
+      this.#framing === LENGTH && this.#bodyBytes > this.#declaredLength
+    ) {
+      // Bytes past the declared length would be read as the next response:
+      // send what was declared, drop the rest, and close after.
+      const excess = this.#bodyBytes - this.#declaredLength;
+      bytes = bytes.subarray(0, bytes.length - excess);
+      this.#framing = CUT;
+      this.#user.logError(
+        "response body longer than its Content-Length (%d)",
+        this.#declaredLength,
+      );
+      this.#out.bytes(bytes);
+      return RESOLVED;
+    }
+    const framing = this.#framing;
+    if (framing === NO_BODY || framing === CUT || bytes.length === 0) {
+      return RESOLVED;
+    }
+    const chunked = framing === CHUNKED;
+    if (chunked) this.#out.text(bytes.length.toString(16) + "\r\n");
+    if (bytes.length >= FLUSH_AT) {
+      const written = this.#flush(bytes);
+      // Queued now, so that it follows the chunk whatever is written next.
+      if (chunked) this.#out.text("\r\n");
+      return written;
+    }
+    this.#out.bytes(bytes);
+    if (chunked) this.#out.text("\r\n");
+    return this.#out.length >= FLUSH_AT ? this.#flush() : RESOLVED;
+  }
+
+  /** UTF-8 bytes of a body string, without allocating for short ones. */
+  #encode(text: string): Uint8Array {
+    const scratch = this.#state.scratch;
+    if (text.length * 3 >= scratch.length) return encoder.encode(text);
+    return scratch.subarray(0, encoder.encodeInto(text, scratch).written);
+  }
+
+  /** Writes everything queued to the socket: `wfile.flush`. */
+  flush(): Promise<void> {
+    return this.#flush();
+  }
+
+  #flush(extra?: Uint8Array): Promise<void> {
+    if (this.#out.length === 0 && extra === undefined) return RESOLVED;
+    this.#outMark = this.#held = 0;
+    // Earlier pipelined responses or a 100 Continue do not commit this one.
+    if (this.#framing !== NOT_STARTED) this.#responseFlushed = true;
+    return this.#out.flush(extra);
+  }
+
+  /**
+   * Answers a handler that threw: 500 (or the error's status) if nothing of
+   * the response has gone out yet; else the response ends by the close.
+   */
+  fail(error: unknown): Promise<void> {
+    const user = this.#user;
+    user.closeConnection = true;
+    if (this.#timedOut || isConnectionError(error)) {
+      this.#logLoss(error);
+      return RESOLVED;
+    }
+    if (!(error instanceof HTTPError)) {
+      this.#host.handleError(this.conn, this.#clientAddress, error);
+    }
+    if (this.#responseFlushed) {
+      // Never a last chunk that would make it look complete.
+      this.#framing = CUT;
+      return RESOLVED;
+    }
+    // Nothing of this response reached the socket: replace it.
+    this.#out.truncate(this.#outMark);
+    this.#headBuffer = null;
+    this.#framing = NOT_STARTED;
+    this.#bodyBytes = 0;
+    this.#bodyStart = -1;
+    const status = error instanceof HTTPError ? error.status : 500;
+    const message = error instanceof HTTPError ? error.message : undefined;
+    const explain = error instanceof HTTPError ? error.explain : undefined;
+    return user.sendError(status, message, explain).catch(() => {});
+  }
+
+  #logLoss(error: unknown): void {
+    if (this.#lossLogged) return;
+    this.#lossLogged = true;
+    this.#user.logError(
+      "Request timed out or connection lost: %s",
+      String(error),
+    );
+  }
+
+  /**
+   * Ends the response, decides whether the connection serves another
+   * request, drains an unread body, and sends or holds the output; returns
+   * a promise only when there is I/O to wait for.
+   */
+  endRequest(): Promise<void> | undefined {
+    if (this.#headBuffer !== null && this.#status >= 200) {
+      // A head the handler queued and never ended.
+      return this.#user.endHeaders().catch((error) => {
+        this.#host.handleError(this.conn, this.#clientAddress, error);
+        this.#framing = CUT;
+      }).then(() => this.#endRequest());
+    }
+    return this.#endRequest();
+  }
+
+  #endRequest(): Promise<void> | undefined {
+    const user = this.#user;
+    if (this.#framing === NOT_STARTED) {
+      // The handler sent nothing: closing is the only answer a client sees.
+      if (this.#head !== null) user.logError("no response sent");
+    } else if (this.#framing === CHUNKED) {
+      this.#out.text("0\r\n\r\n");
+    }
+    user.closeConnection = !this.#mayReuse();
+    if (!user.closeConnection && !this.#rfile.done) return this.#drainAndSend();
+    return this.#sendOrHold();
+  }
+
+  /**
+   * Logs the request with the body bytes the socket took, once they went
+   * out or failed to: a response cut short logs what the client got, not
+   * what the handler wrote. Chunk framing is counted out in proportion.
+   */
+  #logRequest = (): void => {
+    if (this.#framing === NOT_STARTED) return;
+    const out = this.#out;
+    const start = this.#bodyStart;
+    const end = out.position;
+    let sent = this.#bodyBytes;
+    if (start >= 0 && out.written < end) {
+      const through = Math.max(0, out.written - start);
+      sent = Math.min(
+        sent,
+        Math.floor(through * sent / Math.max(1, end - start)),
+      );
+    }
+    this.#user.logRequest(this.#status || "-", sent);
+  };
+
+  /** Whether the connection may serve another request: decided only here. */
+  #mayReuse(): boolean {
+    if (
+      this.#user.closeConnection || this.#host.shuttingDown ||
+      this.#timedOut || this.#gone !== null || this.#out.error !== null
+    ) return false;
+    // A body invited by 100 Continue and unread cannot be told from the next
+    // request.
+    if (this.#expect100 && !this.#rfile.done) return false;
+    switch (this.#framing) {
+      case LENGTH:
+        return this.#bodyBytes === this.#declaredLength;
+      case CHUNKED:
+      case OWN_CODING:
+      case NO_BODY:
+        return true;
+      default:
+        return false;
+    }
+  }
+
+  async #drainAndSend(): Promise<void> {
+    if (!await this.#rfile.discard(DRAIN_LIMIT).catch(() => false)) {
+      this.#user.closeConnection = true;
+    }
+    await this.#sendOrHold();
+  }
+
+  /**
+   * Sends the output now unless the next request is already here, and logs
+   * the request once it is sent.
+   */
+  #sendOrHold(): Promise<void> | undefined {
+    if (
+      this.#user.closeConnection || this.#reader.buffered === 0 ||
+      this.#out.length >= FLUSH_AT
+    ) {
+      return this.#flush().catch(this.#flushFailed).then(this.#logRequest);
+    }
+    // Held to go out with the next response, but never behind a handler
+    // that waits for something: whatever is still held at the next
+    // macrotask goes then. A held response is logged as queued.
+    this.#user.logRequest(this.#status || "-", this.#bodyBytes);
+    this.#held = this.#out.length;
+    this.#state.hold(this);
+  }
+
+  #flushFailed = (error: unknown): void => {
+    this.#user.closeConnection = true;
+    this.#logLoss(error);
+  };
+
+  /** Sends the responses held for a pipelined batch. */
+  sendHeld(): void {
+    const held = this.#held;
+    if (held === 0) return;
+    this.#held = 0;
+    this.#outMark = Math.max(0, this.#outMark - held);
+    this.#out.flushFirst(held).catch(this.#flushFailed);
+  }
+
+  /** After the last request: sends what is still queued. */
+  finish(): Promise<void> {
+    if (this.#out.length === 0 || this.#timedOut) return RESOLVED;
+    return this.#flush().catch(() => {});
+  }
+
+  /** Stops the sweep's checks; the server calls it when the connection ends. */
+  release(): void {
+    this.#deadline = Infinity;
+    this.#endHeadWait();
+    this.#state.unhold(this);
+    this.#state.connections.delete(this.conn);
+  }
+
+  /** Closes the connection, ignoring one that is closed already. */
+  close(): void {
+    try {
+      this.conn.close();
+    } catch {
+      // Already closed.
+    }
+  }
+
+  // --- Deadlines ------------------------------------------------------------
+
+  /** The current date for a `Date` header. */
+  date(): string {
+    return this.#state.connections.size > 0
+      ? this.#state.clock.now()
+      : formatDate(Date.now());
+  }
+
+  /** The `Server` header value of a handler's two version strings. */
+  versionString(server: string, sys: string): string {
+    return this.#state.versionString(server, sys);
+  }
+
+  /** The minor version spoken when `protocolVersion` is HTTP/1.x; 1 above. */
+  #protocolMinor(): number {
+    const version = this.#user.protocolVersion;
+    if (version !== this.#protocol) {
+      const match = /^HTTP\/(\d+)\.(\d+)$/.exec(version);
+      const major = match === null ? 0 : Number(match[1]);
+      this.#protocol = version;
+      this.#protocolMinorOf = major > 1
+        ? 1
+        : major === 1
+        ? Number(match![2])
+        : 0;
+    }
+    return this.#protocolMinorOf;
+  }
+
+  /** Whether keep-alive may be spoken: the handler's version is HTTP/1.1+. */
+  get speaksKeepAlive(): boolean {
+    return this.#protocolMinor() >= 1;
+  }
+
+  #idleTimeout(): number | null {
+    return this.#user.timeout ?? this.#host.keepAliveTimeout;
+  }
+
+  #headTimeout(): number | null {
+    return this.#user.timeout ?? this.#host.headerTimeout;
+  }
+
+  /** Sets the time by which the current wait must end; `null` for none. */
+  #arm(seconds: number | null, now?: number): void {
+    this.#deadline = seconds === null
+      ? Infinity
+      : (now ?? Date.now()) + seconds * 1000;
+  }
+
+  /**
+   * Whether the socket has taken nothing for writeTimeout or longer while
+   * output waits: the peer stopped reading. Counted from the first sweep
+   * that sees no progress, so no write arms a deadline of its own.
+   */
+  #flushStalled(now: number): boolean {
+    const out = this.#out;
+    const limit = this.#user.timeout ?? this.#host.writeTimeout;
+    if (!out.writing || limit === null) return false;
+    if (this.#flushSeen !== out.progress) {
+      this.#flushSeen = out.progress;
+      this.#flushSince = now;
+      return false;
+    }
+    return now - this.#flushSince >= limit * 1000;
+  }
+
+  /**
+   * Whether the body comes slower than minBodyRate once the client has had
+   * minBodyRateGrace seconds of waiting (the handler's own time is not
+   * counted): a trickle cannot hold a connection for hours.
+   */
+  #tooSlow(now: number): boolean {
+    const rate = this.#host.minBodyRate;
+    if (this.#bodyReadSince === 0 || rate === null) return false;
+    const waited = this.#bodyWaited + now - this.#bodyReadSince;
+    return waited > this.#host.minBodyRateGrace * 1000 &&
+      this.#rfile.bytesRead < rate * waited / 1000;
+  }
+
+  /** Closes the connection once its deadline has passed: the sweep's call. */
+  expire(now: number): void {
+    if (this.#readingHead && this.#reader.buffered > 0) {
+      // A head has started: it gets the whole head timeout, not the idle one.
+      const limit = this.#headTimeout();
+      if (limit !== null) {
+        this.#deadline = Math.max(
+          this.#deadline,
+          this.#headStart + limit * 1000,
+        );
+      }
+    }
+    if (
+      now < this.#deadline && !this.#flushStalled(now) && !this.#tooSlow(now)
+    ) return;
+    this.#deadline = Infinity;
+    this.#timedOut = true;
+    this.#user.closeConnection = true;
+    this.#lose(new Deno.errors.TimedOut("timed out"));
+    this.close();
+  }
+}

@@ -1,0 +1,204 @@
+// Copyright 2026 the basehttp authors. MIT license.
+/**
+ * The response bytes queued for one connection, and how they reach the
+ * socket.
+ *
+ * The life of a write:
+ *
+ * 1. `sendResponse` / `sendHeader` build the head as a string on the
+ *    handler; `endHeaders` settles the framing and queues the head here as
+ *    Latin-1 text ({@linkcode Output.text}). Nothing is written yet.
+ * 2. `wfile.write(data)` frames the bytes (a chunk-size line when chunked)
+ *    and queues a copy ({@linkcode Output.bytes}); a small response is then
+ *    head and body in one buffer. A write of 16 KiB or more is not copied:
+ *    what is queued goes first, then the data itself
+ *    ({@linkcode Output.flush} with `extra`).
+ * 3. The buffer is written once it holds 16 KiB, when the handler flushes,
+ *    before the connection waits to read (the client may be waiting for
+ *    this very response), and at the end of the request — unless the next
+ *    pipelined request is already buffered: then the response is held to
+ *    go out in one write with the next ones, until the next macrotask at
+ *    the latest.
+ * 4. Each flush takes the queued bytes at once and waits for the flush
+ *    before it, so writes that nobody awaited still reach the socket in
+ *    order. The buffer goes back to the server's pool after its write.
+ * 5. A write that fails (the client went away) fails every flush after it;
+ *    the connection then closes. Socket writes take at most 1 MiB each, and
+ *    the deadline sweep closes a connection whose writes made no progress
+ *    for writeTimeout: a slow reader that keeps reading is never cut.
+ * 6. The access log counts the body bytes the socket took
+ *    ({@linkcode Output.written} against the stream's
+ *    {@linkcode Output.position}), not those the handler wrote.
+ *
+ * @module
+ */
+
+import type { BufferPool } from "./_pool.ts";
+
+/** Writes queued past this size go to the socket; larger writes go uncopied. */
+export const FLUSH_AT = 16384;
+// Most responses fit the small buffer, so a burst of connections touches
+// 4 KiB each, not 32; larger ones move up.
+const SMALL_OUTPUT = 4096;
+const LARGE_OUTPUT = 2 * FLUSH_AT;
+const RESOLVED: Promise<void> = Promise.resolve();
+const encoder = new TextEncoder();
+const ignore = (): void => {};
+
+/**
+ * Marks a promise handled, so that a caller who forgot to await it cannot
+ * make it an unhandled rejection; one who awaits it still sees the error.
+ */
+export function handled<T>(promise: Promise<T>): Promise<T> {
+  promise.catch(ignore);
+  return promise;
+}
+
+// The most bytes given to one socket write: progress is seen per write, so
+// a client that reads a large buffer steadily is never taken for stalled.
+const WRITE_PIECE = 1 << 20;
+
+/** Response bytes queued for one connection: one socket write per flush. */
+export class Output {
+  #conn: Deno.Conn;
+  #pool: BufferPool;
+  #buf: Uint8Array | null = null;
+  // The latest flush, which the next one waits for; null once all are done.
+  #last: Promise<void> | null = null;
+  /** Bytes queued. */
+  length = 0;
+  /** Flushes begun, and ended (written or failed). */
+  begun = 0;
+  ended = 0;
+  /** Socket writes completed: the sweep times the lack of progress. */
+  progress = 0;
+  /** Bytes the socket took, of all flushed so far. */
+  written = 0;
+  // Bytes taken into flushes, so that position counts the whole stream.
+  #taken = 0;
+  /** The first write error, once a flush has failed. */
+  error: unknown = null;
+
+  constructor(conn: Deno.Conn, pool: BufferPool) {
+    this.#conn = conn;
+    this.#pool = pool;
+  }
+
+  #room(n: number): Uint8Array {
+    let buf = this.#buf ??= this.#pool.take(SMALL_OUTPUT);
+    const need = this.length + n;
+    if (need > buf.length) {
+      const bigger = need <= LARGE_OUTPUT
+        ? this.#pool.take(LARGE_OUTPUT)
+        : new Uint8Array(Math.max(2 * buf.length, need));
+      bigger.set(buf.subarray(0, this.length));
+      this.#release(buf); // nothing of it is in flight: flush() takes #buf
+      this.#buf = buf = bigger;
+    }
+    return buf;
+  }
+
+  #release(buf: Uint8Array): void {
+    if (buf.length === SMALL_OUTPUT || buf.length === LARGE_OUTPUT) {
+      this.#pool.release(buf);
+    }
+  }
+
+  /** Queues text as Latin-1, as Python does; ASCII takes the native path. */
+  text(text: string): void {
+    const buf = this.#room(text.length);
+    const at = this.length;
+    const { read, written } = encoder.encodeInto(
+      text,
+      at === 0 ? buf : buf.subarray(at),
+    );
+    if (read !== text.length || written !== read) {
+      for (let i = 0; i < text.length; i++) buf[at + i] = text.charCodeAt(i);
+    }
+    this.length += text.length;
+  }
+
+  /** Queues a copy of `bytes`. */
+  bytes(bytes: Uint8Array): void {
+    this.#room(bytes.length).set(bytes, this.length);
+    this.length += bytes.length;
+  }
+
+  /** Bytes queued since the connection began: where the next byte goes. */
+  get position(): number {
+    return this.#taken + this.length;
+  }
+
+  /** Drops what was queued after `length` bytes. */
+  truncate(length: number): void {
+    this.length = length;
+  }
+
+  /** Whether a flush is still being written. */
+  get writing(): boolean {
+    return this.ended !== this.begun;
+  }
+
+  /**
+   * Writes everything queued, then `extra` (uncopied), and frees the buffer.
+   * The queued bytes are taken now, and each flush waits for the one before.
+   */
+  flush(extra?: Uint8Array): Promise<void> {
+    const buf = this.#buf;
+    const length = this.length;
+    if ((buf === null || length === 0) && extra === undefined) {
+      return this.#last ?? RESOLVED;
+    }
+    this.#buf = null;
+    this.length = 0;
+    this.#taken += length + (extra?.length ?? 0);
+    return this.#last = handled(this.#write(this.#last, buf, length, extra));
+  }
+
+  /** Writes the first `count` bytes queued; the rest stay queued. */
+  flushFirst(count: number): Promise<void> {
+    const buf = this.#buf;
+    const length = this.length;
+    if (buf === null || count >= length) return this.flush();
+    this.#buf = null;
+    this.length = 0;
+    this.#taken += count;
+    this.bytes(buf.subarray(count, length)); // copied before buf is reused
+    return this.#last = handled(this.#write(this.#last, buf, count, undefined));
+  }
+
+  async #write(
+    before: Promise<void> | null,
+    buf: Uint8Array | null,
+    length: number,
+    extra: Uint8Array | undefined,
+  ): Promise<void> {
+    this.begun++;
+    try {
+      if (before !== null) await before;
+      if (this.error !== null) throw this.error;
+      if (buf !== null && length > 0) {
+        await this.#writeAll(buf.subarray(0, length));
+      }
+      if (extra !== undefined) await this.#writeAll(extra);
+    } catch (error) {
+      this.error ??= error;
+      throw error;
+    } finally {
+      if (buf !== null) this.#release(buf);
+      if (++this.ended === this.begun) this.#last = null;
+    }
+  }
+
+  /** Writes all of `bytes`, a piece at a time; `write` may take only part. */
+  #writeAll(bytes: Uint8Array): Promise<void> {
+    const piece = bytes.length > WRITE_PIECE
+      ? bytes.subarray(0, WRITE_PIECE)
+      : bytes;
+    return this.#conn.write(piece).then((n) => {
+      this.written += n;
+      this.progress++;
+      if (n < bytes.length) return this.#writeAll(bytes.subarray(n));
+    });
+  }
+}

@@ -1,0 +1,28 @@
+// Copyright 2026 the basehttp authors. MIT license.
+/**
+ * Byte buffers pooled by size, one pool per server: a typed array costs far
+ * more to allocate than a small request takes to serve, and freed memory
+ * stays resident anyway.
+ *
+ * @module
+ */
+
+// Enough for the buffers in use at once; more are allocated and dropped.
+const POOL_MAX = 64;
+
+/** Buffers of a few fixed sizes, reused. */
+export class BufferPool {
+  #free = new Map<number, Uint8Array[]>();
+
+  /** A buffer of exactly `size` bytes, reused when one is free. */
+  take(size: number): Uint8Array {
+    return this.#free.get(size)?.pop() ?? new Uint8Array(size);
+  }
+
+  /** Gives a buffer back; its bytes may be handed out again at once. */
+  release(buf: Uint8Array): void {
+    let free = this.#free.get(buf.length);
+    if (free === undefined) this.#free.set(buf.length, free = []);
+    if (free.length < POOL_MAX) free.push(buf);
+  }
+}

@@ -1,0 +1,144 @@
+// Copyright 2026 the basehttp authors. MIT license.
+/**
+ * What a server keeps for all its connections: the deadline sweep, buffer
+ * pools, the date, and caches of strings already checked or built. One per
+ * server, never shared between servers; the engine reaches it through
+ * {@linkcode ConnectionHost}.
+ *
+ * @module
+ */
+
+import type { Connection } from "./_connection.ts";
+import { DateClock } from "./_date.ts";
+import { DeadlineSweep } from "./_deadlines.ts";
+import { FLUSH_AT } from "./_output.ts";
+import { BufferPool } from "./_pool.ts";
+import type { ClientAddress } from "./handler.ts";
+import { isFieldValue, isToken, type RequestLimits } from "./parser.ts";
+
+/** The key of a server's {@linkcode ServerState}. */
+export const SERVER_STATE: unique symbol = Symbol("basehttp.serverState");
+
+/** What the engine needs of its server; `HTTPServer` is one. */
+export interface ConnectionHost {
+  /** Time to receive a whole request head, in seconds. */
+  readonly headerTimeout: number | null;
+  /** Idle time allowed between keep-alive requests, in seconds. */
+  readonly keepAliveTimeout: number | null;
+  /** Longest wait for more of a request body, in seconds. */
+  readonly bodyTimeout: number | null;
+  /** Longest wait for the client to take response bytes, in seconds. */
+  readonly writeTimeout: number | null;
+  /** Slowest body, in bytes a second of waiting for it; `null` for none. */
+  readonly minBodyRate: number | null;
+  /** Seconds of waiting for a body before minBodyRate applies. */
+  readonly minBodyRateGrace: number;
+  /** Request size limits. */
+  readonly limits: Readonly<RequestLimits>;
+  /** Most bytes all unfinished request heads may hold together. */
+  readonly maxUnfinishedHeadBytes: number;
+  /** Whether the server is shutting down: responses then close. */
+  readonly shuttingDown: boolean;
+  /** Reports an error raised while serving a connection. */
+  handleError(
+    connection: Deno.Conn | null,
+    clientAddress: ClientAddress | null,
+    error: unknown,
+  ): void;
+  /** The server's own state. */
+  readonly [SERVER_STATE]: ServerState;
+}
+
+/**
+ * Strings that passed a check, remembered: most responses repeat the same
+ * few header names and values, and a lookup is cheaper than a check.
+ */
+export class CheckedStrings {
+  #passed = new Set<string>();
+  #check: (text: string) => boolean;
+
+  constructor(check: (text: string) => boolean) {
+    this.#check = check;
+  }
+
+  /** Whether `text` passes the check. */
+  test(text: string): boolean {
+    if (this.#passed.has(text)) return true;
+    if (!this.#check(text)) return false;
+    if (text.length <= 256) {
+      if (this.#passed.size >= 256) this.#passed.clear();
+      this.#passed.add(text);
+    }
+    return true;
+  }
+}
+
+/** One server's shared state. */
+export class ServerState {
+  /** Byte buffers for output and file copies. */
+  readonly pool: BufferPool = new BufferPool();
+  /** The current date for `Date` headers. */
+  readonly clock: DateClock = new DateClock();
+  /** The live connections, whose deadlines are swept. */
+  readonly connections: DeadlineSweep<Deno.Conn, Connection> =
+    new DeadlineSweep(() => this.clock.stop());
+  /** Header names and values known to be valid. */
+  readonly headerNames: CheckedStrings = new CheckedStrings(isToken);
+  readonly headerValues: CheckedStrings = new CheckedStrings(isFieldValue);
+  /** Bytes held in unfinished request heads, over all connections. */
+  headBytes = 0;
+  /** Short body strings are encoded here, then copied into the output. */
+  readonly scratch: Uint8Array = new Uint8Array(FLUSH_AT);
+  // The last Server and Keep-Alive values, so that each response sends the
+  // same string rather than building one.
+  #version: [string, string, string] = ["", "", ""];
+  #keepAlive: [number, string] = [-1, ""];
+  // Connections holding finished pipelined responses, and the one timer
+  // that sends what they still hold at the next macrotask.
+  #holding = new Set<Connection>();
+  #holdTimer: ReturnType<typeof setTimeout> | undefined;
+
+  /** `server + " " + sys`, the same string while both stay the same. */
+  versionString(server: string, sys: string): string {
+    const version = this.#version;
+    if (version[0] !== server || version[1] !== sys) {
+      this.#version = [server, sys, `${server} ${sys}`];
+    }
+    return this.#version[2];
+  }
+
+  /** The Keep-Alive value for an idle timeout, in whole seconds rounded down. */
+  keepAliveValue(idle: number): string {
+    const seconds = Math.floor(idle);
+    if (this.#keepAlive[0] !== seconds) {
+      this.#keepAlive = [seconds, `timeout=${seconds}`];
+    }
+    return this.#keepAlive[1];
+  }
+
+  /** Refuses the connection that holds the largest unfinished head. */
+  evictLargestHead(): void {
+    let largest: Connection | null = null;
+    for (const connection of this.connections.values()) {
+      if (connection.headHeld > (largest?.headHeld ?? 0)) largest = connection;
+    }
+    largest?.evictHead();
+  }
+
+  /** Has `connection.sendHeld()` called at the next macrotask. */
+  hold(connection: Connection): void {
+    this.#holding.add(connection);
+    this.#holdTimer ??= setTimeout(() => {
+      this.#holdTimer = undefined;
+      for (const held of this.#holding) held.sendHeld();
+      this.#holding.clear();
+    }, 0);
+  }
+
+  /** Forgets a connection that ends while it holds output. */
+  unhold(connection: Connection): void {
+    if (!this.#holding.delete(connection) || this.#holding.size > 0) return;
+    clearTimeout(this.#holdTimer);
+    this.#holdTimer = undefined;
+  }
+}

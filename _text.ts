@@ -1,0 +1,73 @@
+// Copyright 2026 the basehttp authors. MIT license.
+// Text helpers shared by the parser and the handlers (not a public entry).
+
+const utf8 = new TextDecoder();
+
+/**
+ * Decodes bytes as Latin-1, byte for byte; fast when they are ASCII.
+ *
+ * @param bytes The bytes to decode.
+ * @returns One char per byte, U+0000 to U+00FF.
+ */
+export function decodeLatin1(bytes: Uint8Array): string {
+  const text = utf8.decode(bytes);
+  if (text.length === bytes.length && !text.includes("\uFFFD")) return text;
+  let out = "";
+  for (let i = 0; i < bytes.length; i += 8192) {
+    out += String.fromCharCode(...bytes.subarray(i, i + 8192));
+  }
+  return out;
+}
+
+/**
+ * Strips optional whitespace (SP and HTAB) from both ends.
+ *
+ * @param value The text to strip.
+ * @returns The text without leading and trailing SP and HTAB.
+ */
+export function trimOWS(value: string): string {
+  let a = 0;
+  let b = value.length;
+  while (a < b && (value[a] === " " || value[a] === "\t")) a++;
+  while (b > a && (value[b - 1] === " " || value[b - 1] === "\t")) b--;
+  return a === 0 && b === value.length ? value : value.slice(a, b);
+}
+
+/**
+ * Splits comma-separated field values into lower-cased tokens.
+ *
+ * @param values The field values, such as `headers.getAll("connection")`.
+ * @returns The non-empty elements, trimmed and lower-cased.
+ */
+export function splitTokens(values: string[]): string[] {
+  const tokens: string[] = [];
+  for (const value of values) {
+    for (const part of value.split(",")) {
+      const token = trimOWS(part).toLowerCase();
+      if (token !== "") tokens.push(token);
+    }
+  }
+  return tokens;
+}
+
+/**
+ * Python's `repr()` of a string, for messages that quote the client.
+ *
+ * @param text The text to quote.
+ * @returns The text in quotes, with control characters escaped.
+ */
+export function pyRepr(text: string): string {
+  const quote = text.includes("'") && !text.includes('"') ? '"' : "'";
+  let out = quote;
+  for (const ch of text) {
+    const c = ch.charCodeAt(0);
+    if (ch === "\\" || ch === quote) out += "\\" + ch;
+    else if (ch === "\t") out += "\\t";
+    else if (ch === "\n") out += "\\n";
+    else if (ch === "\r") out += "\\r";
+    else if (c < 0x20 || (c >= 0x7f && c < 0xa1)) {
+      out += "\\x" + c.toString(16).padStart(2, "0");
+    } else out += ch;
+  }
+  return out + quote;
+}

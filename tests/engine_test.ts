@@ -1,0 +1,451 @@
+// Copyright 2026 the basehttp authors. MIT license.
+// The connection engine over the in-memory connection: no socket, no
+// listener, no permission. Each test serves one connection through an
+// unbound HTTPServer's processRequest, as the accept loop would.
+
+import assert from "node:assert/strict";
+import { BaseHTTPRequestHandler, HTTPServer } from "../mod.ts";
+import type { HandlerClass, HTTPServerOptions } from "../mod.ts";
+import { type MemoryConn, memoryConnPair } from "../_memory_conn.ts";
+import { latin1, parseResponses, QuietHandler, reply } from "./_util.ts";
+
+const encoder = new TextEncoder();
+
+interface Served {
+  server: HTTPServer;
+  client: MemoryConn;
+  /** The server's processRequest, settled once the connection is served. */
+  done: Promise<void>;
+}
+
+/** Serves one in-memory connection with `Handler`; the test is the client. */
+function serve(
+  Handler: HandlerClass,
+  options: HTTPServerOptions = {},
+  server = new HTTPServer(["127.0.0.1", 0], Handler, {
+    bindAndActivate: false,
+    ...options,
+  }),
+): Served {
+  const [client, conn] = memoryConnPair();
+  const done = server.processRequest(conn, ["127.0.0.1", 40000]);
+  return { server, client, done };
+}
+
+/** Reads until `enough(text)` holds or the server closes. */
+async function readUntil(
+  client: MemoryConn,
+  enough: (text: string) => boolean = () => false,
+): Promise<{ text: string; closed: boolean }> {
+  const buf = new Uint8Array(65536);
+  let text = "";
+  while (!enough(text)) {
+    const n = await client.read(buf);
+    if (n === null) return { text, closed: true };
+    text += latin1(buf.subarray(0, n));
+  }
+  return { text, closed: false };
+}
+
+function count(text: string, part: string): number {
+  return text.split(part).length - 1;
+}
+
+async function send(client: MemoryConn, text: string): Promise<void> {
+  const bytes = encoder.encode(text);
+  let at = 0;
+  while (at < bytes.length) at += await client.write(bytes.subarray(at));
+}
+
+class Echo extends QuietHandler {
+  async do_GET() {
+    await reply(this, `path ${this.path}\n`);
+  }
+
+  async do_POST() {
+    await reply(this, `got ${await this.rfile.text()}\n`);
+  }
+
+  async do_PUT() {
+    await reply(this, "ignored the body\n");
+  }
+}
+
+Deno.test("engine: keep-alive serves requests one after another on one connection", async () => {
+  const { client, done } = serve(Echo);
+  for (const path of ["/a", "/b", "/c"]) {
+    await send(client, `GET ${path} HTTP/1.1\r\nHost: h\r\n\r\n`);
+    const { text, closed } = await readUntil(
+      client,
+      (t) => t.endsWith(`path ${path}\n`),
+    );
+    assert.equal(closed, false);
+    assert.match(text, /^HTTP\/1\.1 200 OK\r\n/);
+    assert.match(text, /\r\nKeep-Alive: timeout=5\r\n/);
+  }
+  client.closeWrite();
+  assert.equal((await readUntil(client)).closed, true);
+  await done;
+  client.close();
+});
+
+Deno.test("engine: pipelined requests are answered in order, in one write", async () => {
+  const { client, done } = serve(Echo);
+  await send(
+    client,
+    "GET /1 HTTP/1.1\r\nHost: h\r\n\r\n" +
+      "GET /2 HTTP/1.1\r\nHost: h\r\n\r\n" +
+      "GET /3 HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n",
+  );
+  const buf = new Uint8Array(65536);
+  const n = await client.read(buf);
+  const first = latin1(buf.subarray(0, n!));
+  const { text, closed } = await readUntil(client);
+  assert.equal(closed, true);
+  const bodies = parseResponses(first + text).map((r) => r.body);
+  assert.deepEqual(bodies, ["path /1\n", "path /2\n", "path /3\n"]);
+  assert.equal(text, "", "all three responses came in one read");
+  await done;
+  client.close();
+});
+
+Deno.test("engine: an unread body is drained, and the next request is served", async () => {
+  const { client, done } = serve(Echo);
+  await send(
+    client,
+    "PUT /x HTTP/1.1\r\nHost: h\r\nContent-Length: 10\r\n\r\n0123456789" +
+      "GET /after HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n",
+  );
+  const { text, closed } = await readUntil(client);
+  assert.equal(closed, true);
+  assert.deepEqual(
+    parseResponses(text).map((r) => r.body),
+    ["ignored the body\n", "path /after\n"],
+  );
+  await done;
+  client.close();
+});
+
+class NoLength extends QuietHandler {
+  async do_GET() {
+    this.sendResponse(200);
+    await this.endHeaders();
+    await this.wfile.write("hello, ");
+    await this.wfile.write("world");
+  }
+}
+
+Deno.test("engine: a keep-alive response without Content-Length is sent chunked", async () => {
+  const { client, done } = serve(NoLength);
+  await send(client, "GET / HTTP/1.1\r\nHost: h\r\n\r\n");
+  const { text } = await readUntil(client, (t) => t.endsWith("0\r\n\r\n"));
+  assert.match(text, /\r\nTransfer-Encoding: chunked\r\n/);
+  assert.ok(text.endsWith("\r\n\r\n7\r\nhello, \r\n5\r\nworld\r\n0\r\n\r\n"));
+  // HTTP/1.0 cannot be chunked: the body ends with the connection.
+  await send(client, "GET / HTTP/1.0\r\n\r\n");
+  const old = await readUntil(client);
+  assert.equal(old.closed, true);
+  assert.ok(old.text.endsWith("\r\n\r\nhello, world"));
+  await done;
+  client.close();
+});
+
+Deno.test("engine: 100 Continue goes out before the body is read, not before", async () => {
+  const { client, done } = serve(Echo);
+  await send(
+    client,
+    "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\nExpect: 100-continue\r\n\r\n",
+  );
+  const interim = await readUntil(client, (t) => t.endsWith("\r\n\r\n"));
+  assert.equal(interim.text, "HTTP/1.1 100 Continue\r\n\r\n");
+  await send(client, "abc");
+  const { text } = await readUntil(client, (t) => t.endsWith("got abc\n"));
+  assert.match(text, /^HTTP\/1\.1 200 OK\r\n/);
+  client.closeWrite();
+  await readUntil(client);
+  await done;
+  client.close();
+});
+
+class Throws extends QuietHandler {
+  static errors: unknown[] = [];
+  do_GET(): Promise<void> {
+    if (this.path === "/ok") return reply(this, "fine\n");
+    throw new Error("boom");
+  }
+}
+
+class ReportingServer extends HTTPServer {
+  errors: unknown[] = [];
+  override handleError(_c: unknown, _a: unknown, error: unknown): void {
+    this.errors.push(error);
+  }
+}
+
+Deno.test("engine: a handler that throws gets a 500 and handleError; the next connection is served", async () => {
+  const server = new ReportingServer(["127.0.0.1", 0], Throws, {
+    bindAndActivate: false,
+  });
+  const first = serve(Throws, {}, server);
+  await send(first.client, "GET /bad HTTP/1.1\r\nHost: h\r\n\r\n");
+  const failed = await readUntil(first.client);
+  assert.match(failed.text, /^HTTP\/1\.1 500 Internal Server Error\r\n/);
+  assert.equal(failed.closed, true);
+  assert.equal(server.errors.length, 1);
+  assert.equal((server.errors[0] as Error).message, "boom");
+  await first.done;
+  first.client.close();
+
+  const second = serve(Throws, {}, server);
+  await send(
+    second.client,
+    "GET /ok HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n",
+  );
+  assert.match((await readUntil(second.client)).text, /fine\n$/);
+  await second.done;
+  second.client.close();
+});
+
+Deno.test("engine: an error that is not HTTP's while the head is read reaches handleError, is logged, and gets a 500", async () => {
+  const server = new ReportingServer(["127.0.0.1", 0], Echo, {
+    bindAndActivate: false,
+  });
+  const [client, conn] = memoryConnPair();
+  // A Deno.Conn-shaped object whose read fails as a bug would.
+  const broken = {
+    read: () => Promise.reject(new TypeError("a bug, not the client")),
+    write: (p: Uint8Array) => conn.write(p),
+    close: () => conn.close(),
+    localAddr: conn.localAddr,
+    remoteAddr: conn.remoteAddr,
+  } as unknown as Deno.Conn;
+  const logs = QuietHandler.logs.length;
+  const done = server.processRequest(broken, ["127.0.0.1", 40000]);
+  const { text, closed } = await readUntil(client);
+  await done;
+  client.close();
+  assert.equal(closed, true);
+  assert.match(text, /^HTTP\/1\.1 500 /);
+  assert.equal(server.errors.length, 1);
+  assert.ok(server.errors[0] instanceof TypeError);
+  assert.ok(
+    QuietHandler.logs.slice(logs).some((line) => line.includes("500")),
+    "the 500 is logged",
+  );
+});
+
+class ShadowsServer extends BaseHTTPRequestHandler {
+  // What `override server!: MyServer` does under `deno run`, which does not
+  // type-check: the field shadows `server` with undefined (`declare server:
+  // MyServer` is the way). The engine does not depend on it.
+  override server: HTTPServer = undefined as unknown as HTTPServer;
+  override logMessage(): void {}
+  async do_GET() {
+    await reply(this, "ok\n");
+  }
+}
+
+Deno.test("engine: a handler runs over any Deno.Conn-shaped object, with no listener", async () => {
+  const server = new HTTPServer(["127.0.0.1", 0], ShadowsServer, {
+    bindAndActivate: false,
+  });
+  assert.throws(() => server.listener, TypeError);
+  const { client, done } = serve(ShadowsServer, {}, server);
+  await send(client, "GET / HTTP/1.0\r\n\r\n");
+  const { text, closed } = await readUntil(client);
+  assert.equal(closed, true);
+  assert.match(text, /^HTTP\/1\.0 200 OK\r\n/);
+  await done;
+  client.close();
+});
+
+Deno.test("engine: headerTimeout holds over the in-memory connection", async () => {
+  const { client, done } = serve(Echo, { headerTimeout: 0.1 });
+  const start = Date.now();
+  await send(client, "GET / HTTP/1.1\r\nHost:");
+  const { closed } = await readUntil(client);
+  const took = Date.now() - start;
+  assert.equal(closed, true);
+  assert.ok(took >= 90 && took < 1000, `closed after ${took} ms`);
+  await done;
+  client.close();
+});
+
+class Framing extends QuietHandler {
+  static fields: [string, string][] = [];
+  async do_GET() {
+    this.sendResponse(200);
+    for (const [name, value] of Framing.fields) this.sendHeader(name, value);
+    await this.endHeaders();
+    await this.wfile.write("0123456789abcdef");
+  }
+}
+
+Deno.test("engine: sendHeader refuses framing it cannot honour with a TypeError, answered 500", async () => {
+  const cases: [string, string][][] = [
+    [["Content-Length", "0x10"]],
+    [["Content-Length", "-1"]],
+    [["Content-Length", "abc"]],
+    [["Content-Length", "1e1"]],
+    [["Content-Length", ""]],
+    [["Content-Length", "99999999999999999999"]],
+    [["Content-Length", "16"], ["Content-Length", "16"]],
+    [["Transfer-Encoding", "chunked"], ["Transfer-Encoding", "chunked"]],
+    [["Content-Length", "16"], ["Transfer-Encoding", "chunked"]],
+  ];
+  for (const fields of cases) {
+    Framing.fields = fields;
+    const server = new ReportingServer(["127.0.0.1", 0], Framing, {
+      bindAndActivate: false,
+    });
+    const { client, done } = serve(Framing, {}, server);
+    await send(client, "GET / HTTP/1.1\r\nHost: h\r\n\r\n");
+    const { text, closed } = await readUntil(client);
+    await done;
+    client.close();
+    const label = JSON.stringify(fields);
+    assert.match(text, /^HTTP\/1\.1 500 /, label);
+    assert.equal(count(text, "HTTP/1.1"), 1, label);
+    assert.equal(closed, true, label);
+    assert.ok(server.errors[0] instanceof TypeError, label);
+  }
+  // A plain decimal length is fine.
+  Framing.fields = [["Content-Length", "16"]];
+  const { client, done } = serve(Framing);
+  await send(client, "GET / HTTP/1.0\r\n\r\n");
+  assert.match(
+    (await readUntil(client)).text,
+    /^HTTP\/1\.1 200 .*0123456789abcdef$/s,
+  );
+  await done;
+  client.close();
+});
+
+class Big extends QuietHandler {
+  static size = 4 << 20;
+  static logged: (number | string)[] = [];
+  override logRequest(_code?: number | string, size?: number | string) {
+    Big.logged.push(size ?? "-");
+  }
+  async do_GET() {
+    this.sendResponse(200);
+    this.sendHeader("Content-Length", String(Big.size));
+    await this.endHeaders();
+    await this.wfile.write(new Uint8Array(Big.size)); // one write, one flush
+  }
+}
+
+/** Serves like `serve`, with the pair's own options (buffer sizes). */
+function serveWith(
+  Handler: HandlerClass,
+  options: HTTPServerOptions,
+  conn: Parameters<typeof memoryConnPair>[0],
+): Served {
+  const server = new HTTPServer(["127.0.0.1", 0], Handler, {
+    bindAndActivate: false,
+    ...options,
+  });
+  const [client, side] = memoryConnPair(conn);
+  return { server, client, done: server.processRequest(side, ["h", 1]) };
+}
+
+Deno.test("engine: writeTimeout times the lack of progress, so a slow, steady reader gets a large write whole", async () => {
+  const { client, done } = serveWith(Big, { writeTimeout: 0.2 }, {
+    highWaterMark: 65536,
+  });
+  await send(client, "GET / HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n");
+  const buf = new Uint8Array(65536);
+  let total = 0;
+  const start = Date.now();
+  while (true) {
+    const n = await client.read(buf);
+    if (n === null) break;
+    total += n;
+    await new Promise((r) => setTimeout(r, 5)); // about 10 MB/s
+  }
+  const took = Date.now() - start;
+  await done;
+  client.close();
+  assert.ok(took > 300, `the transfer took ${took} ms, over writeTimeout`);
+  assert.ok(total > Big.size, `got ${total} bytes`);
+});
+
+Deno.test("engine: the access log counts the body bytes the client took, not those written", async () => {
+  Big.logged = [];
+  const { client, done } = serveWith(Big, {}, { highWaterMark: 65536 });
+  await send(client, "GET / HTTP/1.1\r\nHost: h\r\n\r\n");
+  const buf = new Uint8Array(100);
+  await client.read(buf);
+  client.reset();
+  await done;
+  assert.equal(Big.logged.length, 1);
+  const logged = Number(Big.logged[0]);
+  assert.ok(logged >= 0 && logged <= 2 * 65536, `logged ${logged}`);
+  // A response sent whole logs its whole length.
+  Big.logged = [];
+  const whole = serveWith(Big, {}, {});
+  await send(whole.client, "GET / HTTP/1.0\r\n\r\n");
+  await readUntil(whole.client);
+  await whole.done;
+  whole.client.close();
+  assert.deepEqual(Big.logged, [Big.size]);
+});
+
+class Upload extends QuietHandler {
+  async do_POST() {
+    await reply(this, `got ${(await this.rfile.bytes()).length}\n`);
+  }
+}
+
+Deno.test("engine: a body that trickles below minBodyRate is cut once the grace has passed; an honest one passes", async () => {
+  const options = { minBodyRate: 1000, minBodyRateGrace: 0.3 };
+  const slow = serve(Upload, options);
+  await send(
+    slow.client,
+    "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 100\r\n\r\n",
+  );
+  const start = Date.now();
+  let cut = false;
+  for (let i = 0; i < 100 && !cut; i++) {
+    await new Promise((r) => setTimeout(r, 50)); // 20 bytes a second
+    cut = await slow.client.write(new Uint8Array(1)).then(
+      () => false,
+      () => true,
+    );
+  }
+  const { closed } = await readUntil(slow.client);
+  const took = Date.now() - start;
+  await slow.done;
+  slow.client.close();
+  assert.ok(closed);
+  assert.ok(took >= 300 && took < 1500, `cut after ${took} ms`);
+
+  const honest = serve(Upload, options);
+  await send(
+    honest.client,
+    "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 10000\r\nConnection: close\r\n\r\n",
+  );
+  for (let i = 0; i < 10; i++) {
+    await new Promise((r) => setTimeout(r, 50)); // 20 kB a second
+    await send(honest.client, "x".repeat(1000));
+  }
+  assert.match((await readUntil(honest.client)).text, /got 10000\n$/);
+  await honest.done;
+  honest.client.close();
+});
+
+Deno.test("engine: a head that ends in CR and then a byte other than LF is a 400 at once, not a wait", async () => {
+  const { client, done } = serve(Echo, { headerTimeout: 2 });
+  const start = Date.now();
+  await send(
+    client,
+    "PUT / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\rabc",
+  );
+  const { text, closed } = await readUntil(client);
+  const took = Date.now() - start;
+  await done;
+  client.close();
+  assert.match(text, /^HTTP\/1\.1 400 /);
+  assert.ok(closed);
+  assert.ok(took < 1000, `answered after ${took} ms`);
+});
