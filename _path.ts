@@ -22,3 +22,9 @@ export function isInside(path: string, dir: string): boolean {
   return path === dir ||
     path.startsWith(dir.endsWith(SEP) ? dir : dir + SEP);
 }
+
+/**
+ * The key of a handler method that says a real path is never served as a
+ * file: the CGI handler keeps its scripts' source this way.
+ */
+export const NOT_SERVED: unique symbol = Symbol("basehttp.notServed");

@@ -36,7 +36,14 @@
  * @module
  */
 
-import { ABSOLUTE_FORM, decodePath, isInside, SEP, WINDOWS } from "./_path.ts";
+import {
+  ABSOLUTE_FORM,
+  decodePath,
+  isInside,
+  NOT_SERVED,
+  SEP,
+  WINDOWS,
+} from "./_path.ts";
 import { decodeLatin1, pyRepr } from "./_text.ts";
 import { HTTPError, isFieldValue, isToken } from "./parser.ts";
 import { type FileBody, SimpleHTTPRequestHandler } from "./static.ts";
@@ -78,6 +85,16 @@ const MAX_LOCAL_REDIRECTS = 1;
 const KILL_GRACE = 2000;
 // Milliseconds to wait for the rest of stderr once the script has exited.
 const STDERR_GRACE = 1000;
+// Most stderr bytes of one run that are logged; the rest is read and dropped,
+// so that a script cannot flood the log.
+const MAX_STDERR = 65536;
+// Largest chunked body held in memory; a larger one goes to a temporary file.
+const MAX_HELD_BODY = 1024 * 1024;
+// Seconds a client is asked to wait when every script slot is taken.
+const RETRY_AFTER = "1";
+// The number of scripts a server runs, kept on the server object so that all
+// its handlers share one count (see cgiMaxScripts).
+const RUNNING: unique symbol = Symbol("basehttp.cgiRunning");
 
 /** A script found for the request. */
 interface Script {
@@ -100,13 +117,23 @@ interface CGIHead {
   fields: [string, string][];
 }
 
+/** The request body as a script gets it on stdin. */
+interface Input {
+  /** CONTENT_LENGTH, or `null` without a body. */
+  length: number | null;
+  /** The body's bytes, in order. */
+  chunks: Iterable<Uint8Array> | AsyncIterable<Uint8Array>;
+  /** The temporary file that holds them, if any. */
+  spool: Spool | null;
+}
+
 /** What a running script is doing, shared by the tasks that serve it. */
 interface Run {
   script: Script;
   proc: ScriptProcess;
   stdout: ReadableStreamDefaultReader<Uint8Array>;
-  /** Why the request body could not be passed on, if it could not. */
-  feedError: unknown;
+  /** Why the run was cut short: the body broke off, or the client left. */
+  cut: unknown;
 }
 
 /** A decoded path back in URL form, for `translatePath`. */
@@ -243,6 +270,84 @@ async function within(promise: Promise<unknown>, ms: number): Promise<void> {
 }
 
 /**
+ * What `reader` reads, in one buffer that each step refills: a chunk must be
+ * used up before the next is asked for. Fresh buffers would be garbage held
+ * outside V8's heap until a collection, tens of MiB for a large body.
+ */
+async function* chunksOf(
+  reader: { read(p: Uint8Array): Promise<number | null> },
+): AsyncGenerator<Uint8Array> {
+  const buf = new Uint8Array(65536);
+  for (let n; (n = await reader.read(buf)) !== null;) {
+    yield buf.subarray(0, n);
+  }
+}
+
+function granted(descriptor: Deno.PermissionDescriptor): boolean {
+  return Deno.permissions.querySync(descriptor).state === "granted";
+}
+
+/**
+ * The temporary directory, when reading and writing it are granted (asked,
+ * never prompted for); else `null`.
+ */
+function spoolDirectory(): string | null {
+  const variable = WINDOWS ? "TEMP" : "TMPDIR";
+  const named = granted({ name: "env", variable })
+    ? Deno.env.get(variable)
+    : undefined;
+  const dir = named || (WINDOWS ? undefined : "/tmp");
+  if (dir === undefined) return null;
+  const usable = granted({ name: "read", path: dir }) &&
+    granted({ name: "write", path: dir });
+  return usable ? dir : null;
+}
+
+/** A request body in a temporary file, removed by {@linkcode dispose}. */
+class Spool {
+  /** Bytes written so far. */
+  length = 0;
+  readonly #path: string;
+  readonly #file: Deno.FsFile;
+
+  private constructor(path: string, file: Deno.FsFile) {
+    this.#path = path;
+    this.#file = file;
+  }
+
+  static async create(dir: string): Promise<Spool> {
+    const path = await Deno.makeTempFile({ dir, prefix: "basehttp_cgi_body_" });
+    try {
+      return new Spool(
+        path,
+        await Deno.open(path, { read: true, write: true }),
+      );
+    } catch (error) {
+      await Deno.remove(path).catch(() => {});
+      throw error;
+    }
+  }
+
+  async write(bytes: Uint8Array): Promise<void> {
+    for (let at = 0; at < bytes.length;) {
+      at += await this.#file.write(bytes.subarray(at));
+    }
+    this.length += bytes.length;
+  }
+
+  /** The bytes written, from the start (see {@linkcode chunksOf}). */
+  async *chunks(): AsyncGenerator<Uint8Array> {
+    await this.#file.seek(0, Deno.SeekMode.Start);
+    yield* chunksOf(this.#file);
+  }
+
+  async dispose(): Promise<void> {
+    this.#file.close();
+    await Deno.remove(this.#path).catch(() => {});
+  }
+}
+
+/**
  * A running script: its time limit, and a stop that reaches the processes
  * it started too (it runs in a process group of its own).
  */
@@ -279,6 +384,14 @@ class ScriptProcess {
     }, KILL_GRACE);
   }
 
+  /** SIGKILL now: nobody is left to wait for the script's answer. */
+  kill(): void {
+    this.#stopped = true;
+    clearTimeout(this.#kill);
+    this.#kill = undefined;
+    this.#signal("SIGKILL");
+  }
+
   /** Clears the timers once the script has exited; a stopped group is killed. */
   dispose(): void {
     clearTimeout(this.#limit);
@@ -311,20 +424,27 @@ class ScriptProcess {
  * line, the body. `Status:` sets the status; `Location:` with a local path
  * is served internally, any other `Location:` is a 302. Scripts whose name
  * starts with `nph-` write the whole HTTP response themselves. Lines on
- * stderr go to {@linkcode logError}.
+ * stderr go to {@linkcode logError}, up to 64 KiB a run.
  *
  * A script that fails answers 500 (it exited non-zero before its header
  * block), 502 (it wrote no valid header block) or 504 (it ran past
  * {@linkcode cgiTimeout} and was killed); once its response has begun, the
- * connection is closed instead. A client that goes away stops the script
- * at its next write.
+ * connection is closed instead. A script runs in a process group of its
+ * own, killed when the client goes away or the request times out (also when
+ * the server's shutdown closes the connection after its `shutdownTimeout`).
+ * At most {@linkcode cgiMaxScripts} run at once in one server; beyond, the
+ * answer is 503 with `Retry-After`. The count is kept on the server object,
+ * under a symbol of this module.
  *
  * Differences from Python: the server's environment is not inherited; the
  * script can set the status; `Authorization` is withheld from scripts
  * unless {@linkcode cgiPassAuth} is set, as RFC 3875 §4.1.18 advises; every
  * other header field is passed as `HTTP_*`; a chunked body is read whole
  * (up to the server's `maxBodySize`, 413 beyond) so that `CONTENT_LENGTH`
- * is exact; the files in CGI directories are never served as files.
+ * is exact: in memory up to 1 MiB, past that into a temporary file when
+ * reading and writing the temporary directory are granted, else 411 (the
+ * log names the flags); the files in CGI directories are never served as
+ * files.
  *
  * @example Configure by subclassing
  * ```ts ignore
@@ -360,12 +480,35 @@ export class CGIHTTPRequestHandler extends SimpleHTTPRequestHandler {
   /** Pass the `Authorization` field to scripts as `HTTP_AUTHORIZATION`. */
   cgiPassAuth = false;
   /**
+   * Most scripts one server runs at once (a script whose chunked body is
+   * still being read counts); a request beyond gets 503 with
+   * `Retry-After`. Four per CPU core by default.
+   */
+  cgiMaxScripts: number = navigator.hardwareConcurrency * 4;
+  /**
    * What {@linkcode isCGI} found: the CGI directory, the decoded path after
    * it, and the query string.
    */
   cgiInfo: [dir: string, rest: string, query: string] | null = null;
 
   #redirects = 0;
+  // Whether the next sendResponse() adds Retry-After: sendError() takes no
+  // fields of its own.
+  #retryAfter = false;
+
+  /**
+   * Adds `Retry-After` to the 503 of a request over
+   * {@linkcode cgiMaxScripts}.
+   *
+   * @param code The status code.
+   * @param message The reason phrase; defaults to the status phrase.
+   */
+  override sendResponse(code: number, message?: string): void {
+    super.sendResponse(code, message);
+    if (!this.#retryAfter) return;
+    this.#retryAfter = false;
+    this.sendHeader("Retry-After", RETRY_AFTER);
+  }
 
   /** Runs a CGI script; anything else gets 501, as in Python. */
   async do_POST(): Promise<void> {
@@ -386,10 +529,7 @@ export class CGIHTTPRequestHandler extends SimpleHTTPRequestHandler {
       await this.runCGI();
       return null;
     }
-    if (await this.#inCGIDirectory()) {
-      await this.sendError(404, "File not found");
-      return null;
-    }
+    // Files in the CGI directories are 404 there: see [NOT_SERVED].
     return await super.sendHead();
   }
 
@@ -455,7 +595,8 @@ export class CGIHTTPRequestHandler extends SimpleHTTPRequestHandler {
   /**
    * Runs the script that {@linkcode isCGI} found and relays its response.
    * Answers 404 when there is no such script, 403 when it is not a regular
-   * executable file.
+   * executable file, 503 when {@linkcode cgiMaxScripts} are running, 411
+   * for a chunked body that can be neither held nor spooled.
    *
    * @throws {TypeError} When {@linkcode isCGI} has not accepted the path.
    * @throws {HTTPError} 500, 502 or 504 when the script fails; the handler
@@ -467,6 +608,9 @@ export class CGIHTTPRequestHandler extends SimpleHTTPRequestHandler {
     }
     if (this.cgiTimeout !== null && !(this.cgiTimeout > 0)) {
       throw new RangeError("cgiTimeout must be a positive number of seconds");
+    }
+    if (!Number.isInteger(this.cgiMaxScripts) || this.cgiMaxScripts < 1) {
+      throw new RangeError("cgiMaxScripts must be a positive integer");
     }
     let [dir, rest] = this.cgiInfo;
     const query = this.cgiInfo[2];
@@ -508,22 +652,75 @@ export class CGIHTTPRequestHandler extends SimpleHTTPRequestHandler {
     if (location !== null) await this.#redirectLocally(location);
   }
 
-  /** Starts the script, feeds it the body, relays its output, reaps it. */
+  /** Runs the script in one of the server's {@linkcode cgiMaxScripts} slots. */
   async #execute(script: Script): Promise<string | null> {
-    let body: Uint8Array | null = null;
-    let length: number | null = null;
-    // A local redirect is a GET: the body went to the first script.
-    if (this.#redirects === 0) {
-      if (this.rfile.chunked) {
-        // CONTENT_LENGTH must be exact before the script starts.
-        body = await this.rfile.bytes();
-        length = body.length;
-      } else {
-        const declared = this.headers.get("content-length");
-        if (declared !== null) length = Number(declared.split(",")[0].trim());
-      }
+    const server = this.server as { [RUNNING]?: number };
+    const running = server[RUNNING] ?? 0;
+    if (running >= this.cgiMaxScripts) {
+      this.#retryAfter = true;
+      await this.sendError(503, "Too many CGI scripts running");
+      return null;
     }
-    const env = this.#environment(script, length);
+    server[RUNNING] = running + 1;
+    let input: Input | null = null;
+    try {
+      input = await this.#input(script);
+      return input === null ? null : await this.#run(script, input);
+    } finally {
+      server[RUNNING]--;
+      await input?.spool?.dispose();
+    }
+  }
+
+  /**
+   * The body for the script's stdin. A chunked one is read first, as
+   * CONTENT_LENGTH must be exact: in memory up to {@linkcode MAX_HELD_BODY},
+   * past that into a temporary file; `null` after answering 411 when no such
+   * file may be written.
+   */
+  async #input(script: Script): Promise<Input | null> {
+    const none: Input = { length: null, chunks: [], spool: null };
+    // A local redirect is a GET: the body went to the first script.
+    if (this.#redirects > 0) return none;
+    if (!this.rfile.chunked) {
+      const declared = this.headers.get("content-length");
+      if (declared === null) return none;
+      const length = Number(declared.split(",")[0].trim());
+      return { length, chunks: chunksOf(this.rfile), spool: null };
+    }
+    const held: Uint8Array[] = [];
+    let length = 0;
+    for await (const chunk of this.rfile) {
+      held.push(chunk);
+      length += chunk.length;
+      if (length > MAX_HELD_BODY) break;
+    }
+    if (length <= MAX_HELD_BODY) return { length, chunks: held, spool: null };
+    const dir = spoolDirectory();
+    if (dir === null) {
+      this.logError(
+        "Chunked body over %d bytes for CGI script %r refused: spooling it " +
+          "needs --allow-read and --allow-write for the temporary directory",
+        MAX_HELD_BODY,
+        script.name,
+      );
+      await this.sendError(411);
+      return null;
+    }
+    const spool = await Spool.create(dir);
+    try {
+      for (const chunk of held) await spool.write(chunk);
+      for await (const chunk of chunksOf(this.rfile)) await spool.write(chunk);
+    } catch (error) {
+      await spool.dispose();
+      throw error;
+    }
+    return { length: spool.length, chunks: spool.chunks(), spool };
+  }
+
+  /** Starts the script, feeds it the body, relays its output, reaps it. */
+  async #run(script: Script, input: Input): Promise<string | null> {
+    const env = this.#environment(script, input.length);
     const python = this.isPython(script.file);
     const args = searchArguments(this.command, script.query);
     let child: Deno.ChildProcess;
@@ -546,16 +743,27 @@ export class CGIHTTPRequestHandler extends SimpleHTTPRequestHandler {
     const stdout = child.stdout.getReader();
     const cancel = () => void stdout.cancel().catch(() => {});
     const proc = new ScriptProcess(child, this.cgiTimeout, cancel);
-    const run: Run = { script, proc, stdout, feedError: null };
+    const run: Run = { script, proc, stdout, cut: null };
     const stderr = child.stderr.getReader();
     const logging = this.#logStderr(stderr, script.name);
-    const feeding = this.#feed(child.stdin, body, length !== null)
-      .catch((error) => {
-        // The client's body broke off: the script must not act on half.
-        run.feedError = error;
-        proc.stop();
-        cancel();
-      });
+    const feeding = this.#feed(child.stdin, input.chunks).catch((error) => {
+      // The client's body broke off: the script must not act on half.
+      run.cut = error;
+      proc.stop();
+      cancel();
+    });
+    // The client left or the request timed out (at shutdown too, once the
+    // server closes the connection): nobody waits for the answer any more.
+    const signal = this.signal;
+    const leave = () => {
+      run.cut ??= new Deno.errors.ConnectionAborted(
+        `CGI script stopped: ${signal.reason}`,
+      );
+      proc.kill();
+      cancel();
+    };
+    if (signal.aborted) leave();
+    else signal.addEventListener("abort", leave, { once: true });
     let relayed = false;
     try {
       const location = await this.#relay(run);
@@ -565,6 +773,7 @@ export class CGIHTTPRequestHandler extends SimpleHTTPRequestHandler {
       if (!relayed) proc.stop();
       await stdout.cancel().catch(() => {});
       const status = await child.status;
+      signal.removeEventListener("abort", leave); // its pid may be reused
       // A child of the script may still hold stdin or stderr: the time
       // limit, still armed, stops it.
       await feeding;
@@ -639,8 +848,7 @@ export class CGIHTTPRequestHandler extends SimpleHTTPRequestHandler {
    */
   async #feed(
     stdin: WritableStream<Uint8Array>,
-    body: Uint8Array | null,
-    hasBody: boolean,
+    chunks: Iterable<Uint8Array> | AsyncIterable<Uint8Array>,
   ): Promise<void> {
     const writer = stdin.getWriter();
     let reading = true; // false once the script has closed its stdin
@@ -649,20 +857,20 @@ export class CGIHTTPRequestHandler extends SimpleHTTPRequestHandler {
         reading = false;
       });
     try {
-      if (body !== null) {
-        await write(body);
-      } else if (hasBody) {
-        for await (const chunk of this.rfile) {
-          await write(chunk);
-          if (!reading) break; // what is left is drained by the handler
-        }
+      for await (const chunk of chunks) {
+        await write(chunk);
+        if (!reading) break; // what is left is drained by the handler
       }
     } finally {
       await (reading ? writer.close() : writer.abort()).catch(() => {});
     }
   }
 
-  /** Logs each line of the script's stderr through {@linkcode logError}. */
+  /**
+   * Logs each line of the script's stderr through {@linkcode logError}, up
+   * to {@linkcode MAX_STDERR} bytes a run; the rest is read, so that the
+   * script does not block, and dropped.
+   */
   async #logStderr(
     reader: ReadableStreamDefaultReader<Uint8Array>,
     name: string,
@@ -671,11 +879,19 @@ export class CGIHTTPRequestHandler extends SimpleHTTPRequestHandler {
     const log = (line: string) =>
       this.logError("CGI script %r: %s", name, line.replace(/\r$/, ""));
     let pending = "";
+    const flush = () => {
+      pending += decoder.decode();
+      if (pending !== "") log(pending);
+      pending = "";
+    };
+    let left = MAX_STDERR;
     try {
       while (true) {
         const { done, value } = await reader.read();
         if (done) break;
-        pending += decoder.decode(value, { stream: true });
+        if (left <= 0) continue;
+        pending += decoder.decode(value.subarray(0, left), { stream: true });
+        left -= value.length;
         let newline: number;
         while ((newline = pending.indexOf("\n")) !== -1) {
           log(pending.slice(0, newline));
@@ -685,12 +901,19 @@ export class CGIHTTPRequestHandler extends SimpleHTTPRequestHandler {
           log(pending.slice(0, MAX_LOG_LINE));
           pending = pending.slice(MAX_LOG_LINE);
         }
+        if (left <= 0) {
+          flush();
+          this.logError(
+            "CGI script %r stderr truncated after %d bytes",
+            name,
+            MAX_STDERR,
+          );
+        }
       }
     } catch {
       // Cancelled: a child of the script still holds stderr.
     }
-    pending += decoder.decode();
-    if (pending !== "") log(pending);
+    flush();
   }
 
   /**
@@ -713,7 +936,7 @@ export class CGIHTTPRequestHandler extends SimpleHTTPRequestHandler {
         sent ||= value.length > 0;
       }
       if (!sent) throw await this.#failure(run, "CGI script sent nothing");
-      if (run.feedError !== null || run.proc.timedOut) {
+      if (run.cut !== null || run.proc.timedOut) {
         throw await this.#failure(run, "CGI script output cut short");
       }
       return null;
@@ -759,7 +982,7 @@ export class CGIHTTPRequestHandler extends SimpleHTTPRequestHandler {
       if (done) break;
       chunk = value;
     }
-    if (run.feedError !== null || run.proc.timedOut) {
+    if (run.cut !== null || run.proc.timedOut) {
       throw await this.#failure(run, "CGI script output cut short");
     }
     return null;
@@ -772,10 +995,10 @@ export class CGIHTTPRequestHandler extends SimpleHTTPRequestHandler {
    */
   async #failure(run: Run, message: string): Promise<unknown> {
     // Wait for the exit, to tell a crash from a script that said nothing.
-    const status = run.feedError === null && !run.proc.timedOut
+    const status = run.cut === null && !run.proc.timedOut
       ? await run.proc.child.status
       : null;
-    if (run.feedError !== null) return run.feedError;
+    if (run.cut !== null) return run.cut;
     if (run.proc.timedOut) return new HTTPError(504, "CGI script timed out");
     if (status !== null && !status.success) {
       return new HTTPError(500, "CGI script failed");
@@ -856,16 +1079,20 @@ export class CGIHTTPRequestHandler extends SimpleHTTPRequestHandler {
     return root !== null && real !== null && isInside(real, root);
   }
 
-  /** Whether the request path resolves into one of the CGI directories. */
-  async #inCGIDirectory(): Promise<boolean> {
-    const path = this.translatePath(this.path);
-    const real = path === null ? null : await realPath(path);
-    if (real === null) return false;
-    for (const dir of this.cgiDirectories) {
+  /**
+   * Whether a real path lies in one of the CGI directories: their files are
+   * never served as static files.
+   *
+   * @ignore
+   */
+  override [NOT_SERVED](real: string): boolean {
+    return this.cgiDirectories.some((dir) => {
       const dirPath = this.translatePath(encodePath(dir));
-      const realDir = dirPath === null ? null : await realPath(dirPath);
-      if (realDir !== null && isInside(real, realDir)) return true;
-    }
-    return false;
+      try {
+        return dirPath !== null && isInside(real, Deno.realPathSync(dirPath));
+      } catch {
+        return false; // no such directory
+      }
+    });
   }
 }

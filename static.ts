@@ -30,7 +30,15 @@
  * @module
  */
 
-import { ABSOLUTE_FORM, decodePath, isInside, SEP, WINDOWS } from "./_path.ts";
+import { closeSync, constants, openSync, read, readSync } from "node:fs";
+import {
+  ABSOLUTE_FORM,
+  decodePath,
+  isInside,
+  NOT_SERVED,
+  SEP,
+  WINDOWS,
+} from "./_path.ts";
 import mimeDb from "npm:mime-db@^1.54.0";
 import {
   BaseHTTPRequestHandler,
@@ -55,6 +63,10 @@ interface MimeEntry {
 const SMALL_CHUNK = 16384;
 const LARGE_CHUNK = 262144;
 const encoder = new TextEncoder();
+// Opening never waits: O_NONBLOCK, or a FIFO renamed in would hold the event
+// loop in open(2). A real path has no symlinks, so one met now is a swap.
+const OPEN_FLAGS = constants.O_RDONLY | constants.O_NONBLOCK |
+  constants.O_NOFOLLOW;
 
 /** Ranks a type for an extension that several types claim; higher wins. */
 function mimeRank(type: string, entry: MimeEntry): number[] {
@@ -111,18 +123,76 @@ const PYTHON_EXTENSIONS_MAP: Readonly<Record<string, string>> = Object.freeze({
   ".xz": "application/x-xz",
 });
 
+/**
+ * What {@linkcode SimpleHTTPRequestHandler.copyfile} reads from. A
+ * `Deno.FsFile` is one; the handler's own files are opened with `node:fs`,
+ * because `Deno.openSync` cannot open without blocking.
+ */
+export interface FileSource {
+  /** Reads into `p`: the byte count, or `null` at the end. */
+  read(p: Uint8Array): Promise<number | null>;
+  /** Reads into `p` at once: the byte count, or `null` at the end. */
+  readSync(p: Uint8Array): number | null;
+  /** Closes the file. */
+  close(): void;
+}
+
 /** The file and the byte span that {@linkcode SimpleHTTPRequestHandler.sendHead} leaves to send. */
 export interface FileBody {
   /** The open file, positioned at the first byte to send. */
-  file: Deno.FsFile;
+  file: FileSource;
   /** How many bytes to send from there. */
   length: number;
 }
 
-/** A path that resolved inside the root, and what it is. */
+/** A file opened with `node:fs`, read from `position` on (pread). */
+class NodeFile implements FileSource {
+  readonly fd: number;
+  position = 0;
+
+  constructor(fd: number) {
+    this.fd = fd;
+  }
+
+  readSync(p: Uint8Array): number | null {
+    const n = readSync(this.fd, p, 0, p.length, this.position);
+    this.position += n;
+    return n === 0 ? null : n;
+  }
+
+  read(p: Uint8Array): Promise<number | null> {
+    return new Promise((resolve, reject) => {
+      read(this.fd, p, 0, p.length, this.position, (error, n) => {
+        if (error !== null) return reject(error);
+        this.position += n;
+        resolve(n === 0 ? null : n);
+      });
+    });
+  }
+
+  close(): void {
+    closeSync(this.fd);
+  }
+}
+
+/** A real path that may be served, and what it is. */
 interface Resolved {
   real: string;
   info: Deno.FileInfo;
+}
+
+/** What a connection finds out once about the directory it serves. */
+interface Root {
+  /** Its real path; `null` when it cannot be served. */
+  real: string | null;
+  /** The path Deno lacks read permission for, or `null`. */
+  unreadable: string | null;
+}
+
+/** Whether Deno may read `path`; asks without prompting, which would block. */
+function canRead(path: string): boolean {
+  return Deno.permissions.querySync({ name: "read", path }).state ===
+    "granted";
 }
 
 /** The request-target's path: no scheme and authority, query or fragment. */
@@ -282,8 +352,8 @@ export class SimpleHTTPRequestHandler extends BaseHTTPRequestHandler {
   /** Send `Access-Control-Allow-Origin: *` with every response. */
   cors = false;
 
-  // The real path of `directory`, found once per connection.
-  #root: string | null | undefined;
+  // Found once per connection.
+  #root: Root | undefined;
   // Fields for the next sendResponse(), for errors that need one (416).
   #nextHeaders: [string, string][] = [];
 
@@ -327,6 +397,16 @@ export class SimpleHTTPRequestHandler extends BaseHTTPRequestHandler {
    * listing's bytes, or `null` when the response is complete.
    */
   async sendHead(): Promise<FileBody | Uint8Array | null> {
+    const { unreadable } = this.#rootInfo();
+    if (unreadable !== null) {
+      this.logError(
+        "no permission to read %s: run deno with --allow-read=%s",
+        unreadable,
+        unreadable,
+      );
+      await this.sendError(500, "The server may not read its directory");
+      return null;
+    }
     const path = this.translatePath(this.path);
     let found = path === null ? null : this.#resolve(path);
     if (path === null || found === null) {
@@ -364,19 +444,19 @@ export class SimpleHTTPRequestHandler extends BaseHTTPRequestHandler {
       await this.sendError(404, "File not found"); // a file is not a directory
       return null;
     }
-    if (!found.info.isFile) {
-      await this.sendError(404, "File not found"); // a FIFO would block
-      return null;
-    }
-    let file: Deno.FsFile;
-    try {
-      file = Deno.openSync(found.real, { read: true });
-    } catch {
+    // FIFOs, sockets and devices are not served.
+    const fd = found.info.isFile ? this.#openFile(found) : null;
+    if (fd === null) {
       await this.sendError(404, "File not found");
       return null;
     }
+    const file = new NodeFile(fd);
     try {
-      return await this.#sendFileHead(file, this.guessType(filePath));
+      return await this.#sendFileHead(
+        file,
+        found.info,
+        this.guessType(filePath),
+      );
     } catch (error) {
       file.close();
       throw error;
@@ -385,10 +465,10 @@ export class SimpleHTTPRequestHandler extends BaseHTTPRequestHandler {
 
   /** Sends the head for an open file; returns the span to send, or null. */
   async #sendFileHead(
-    file: Deno.FsFile,
+    file: NodeFile,
+    info: Deno.FileInfo,
     ctype: string,
   ): Promise<FileBody | null> {
-    const info = file.statSync();
     const size = info.size;
     const mtime = Math.floor((info.mtime?.getTime() ?? 0) / 1000);
     const etag = `"${size.toString(16)}-${
@@ -434,7 +514,7 @@ export class SimpleHTTPRequestHandler extends BaseHTTPRequestHandler {
     this.sendHeader("ETag", etag);
     this.#sendExtraResponseHeaders();
     await this.endHeaders();
-    if (start > 0) await file.seek(start, Deno.SeekMode.Start);
+    file.position = start;
     return { file, length };
   }
 
@@ -667,12 +747,13 @@ export class SimpleHTTPRequestHandler extends BaseHTTPRequestHandler {
    * Copies `length` bytes (or to the end) from a file to the response, in
    * 64 KiB reads into one reused buffer; a file never sits in memory whole.
    *
-   * @param source The open file, positioned where to start.
+   * @param source The open file, positioned where to start: a
+   * `Deno.FsFile`, or the {@linkcode FileBody.file} of {@linkcode sendHead}.
    * @param outputfile The response writer, usually `this.wfile`.
    * @param length Bytes to copy; all the rest when omitted.
    */
   async copyfile(
-    source: Deno.FsFile,
+    source: FileSource,
     outputfile: ResponseWriter,
     length: number = Infinity,
   ): Promise<void> {
@@ -708,23 +789,91 @@ export class SimpleHTTPRequestHandler extends BaseHTTPRequestHandler {
   #resolve(path: string): Resolved | null {
     try {
       const real = Deno.realPathSync(path);
-      if (!this.followSymlinks) {
-        if (this.#root === undefined) this.#root = this.#realRoot();
-        const root = this.#root;
-        if (root === null || !isInside(real, root)) return null;
-      }
-      return { real, info: Deno.statSync(real) };
+      // lstat: a real path ends in a symlink only if one was swapped in.
+      return this.#servable(real) ? { real, info: Deno.lstatSync(real) } : null;
     } catch {
-      return null; // missing, not a directory, no permission
+      return null; // missing, not a directory
     }
   }
 
-  #realRoot(): string | null {
+  /**
+   * Opens a resolved file without waiting, if it is still that file. A
+   * rename just before the open can put a FIFO there, whose open(2) would
+   * wait for a writer and hold the event loop (hence O_NONBLOCK, and the
+   * probe: a FIFO cannot be read at an offset), or a symlink in place of the
+   * file (O_NOFOLLOW) or of a directory on its path (hence the checks after
+   * the open).
+   *
+   * Node's `fstatSync` would name the file opened, but takes 15 µs, more
+   * than all the rest; Deno lets only `--allow-all` read `/proc/self/fd`.
+   */
+  #openFile({ real, info }: Resolved): number | null {
+    let fd: number;
     try {
-      return Deno.realPathSync(absolutePath(this.directory));
+      fd = openSync(real, OPEN_FLAGS);
     } catch {
-      return null;
+      return null; // gone, unreadable, or a symlink swapped in
     }
+    try {
+      const now = Deno.lstatSync(real);
+      if (
+        now.dev === info.dev && now.ino === info.ino &&
+        Deno.realPathSync(real) === real
+      ) {
+        readSync(fd, new Uint8Array(1), 0, 1, 0); // ESPIPE for a FIFO
+        return fd;
+      }
+    } catch {
+      // gone, or not a regular file
+    }
+    closeSync(fd);
+    return null;
+  }
+
+  /**
+   * Whether a real path may be served: inside the root (or readable, with
+   * {@linkcode followSymlinks}), with no name below the root that starts
+   * with `.` (unless {@linkcode showDotfiles}), and not kept from serving.
+   */
+  #servable(real: string): boolean {
+    const root = this.#rootInfo().real;
+    if (root === null) return false;
+    if (isInside(real, root)) {
+      const below = SEP + real.slice(root.length);
+      if (!this.showDotfiles && below.includes(SEP + ".")) return false;
+    } else if (!this.followSymlinks || !canRead(real)) {
+      return false;
+    }
+    return !this[NOT_SERVED](real);
+  }
+
+  /**
+   * Whether a real path is never served as a file; the CGI handler's
+   * scripts are not.
+   *
+   * @ignore
+   */
+  [NOT_SERVED](_real: string): boolean {
+    return false;
+  }
+
+  #rootInfo(): Root {
+    return this.#root ??= this.#findRoot();
+  }
+
+  #findRoot(): Root {
+    const dir = absolutePath(this.directory);
+    if (!canRead(dir)) return { real: null, unreadable: dir };
+    let real: string;
+    try {
+      real = Deno.realPathSync(dir);
+    } catch {
+      return { real: null, unreadable: null }; // missing: every path is 404
+    }
+    // Files are opened by their real paths, and Deno checks those.
+    return canRead(real)
+      ? { real, unreadable: null }
+      : { real: null, unreadable: real };
   }
 }
 

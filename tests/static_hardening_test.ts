@@ -1,0 +1,261 @@
+// Copyright 2026 the basehttp authors. MIT license.
+// The static handler against a local writer under its root (issue 12): a
+// FIFO or a symlink swapped in between the check and the open, a plainly
+// named link to a dotfile, and a server without read permission. Servers on
+// 127.0.0.1 only; each race runs for RACE_MS and stops by itself.
+
+import assert from "node:assert/strict";
+import { CGIHTTPRequestHandler } from "../cgi.ts";
+import { simpleHandler } from "../static.ts";
+import { parseResponses, readAll, startServer, writeAll } from "./_util.ts";
+
+const RACE_MS = 2500;
+const CONFIG = new URL("../deno.json", import.meta.url).pathname;
+const encoder = new TextEncoder();
+
+/** A temp tree: `www/hello.txt`, `outside/secret.txt`; removed on dispose. */
+async function tree() {
+  const tmp = await Deno.makeTempDir({ prefix: "basehttp_static_hard_" });
+  const root = `${tmp}/www`;
+  await Deno.mkdir(root);
+  await Deno.mkdir(`${tmp}/outside`);
+  await Deno.writeTextFile(`${root}/hello.txt`, "hello\n");
+  await Deno.writeTextFile(`${tmp}/outside/secret.txt`, "top secret");
+  return {
+    tmp,
+    root,
+    async [Symbol.asyncDispose]() {
+      await Deno.remove(tmp, { recursive: true });
+    },
+  };
+}
+
+class Quiet extends simpleHandler({ protocolVersion: "HTTP/1.1" }) {
+  override logMessage(): void {}
+}
+
+/** GET on its own connection; `null` when nothing came within `ms`. */
+async function get(
+  port: number,
+  path: string,
+  ms = 1000,
+): Promise<{ status: number; body: string } | null> {
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  try {
+    await writeAll(
+      conn,
+      encoder.encode(
+        `GET ${path} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n`,
+      ),
+    );
+    const { text, closed } = await readAll(conn, ms);
+    if (!closed) return null;
+    const [response] = parseResponses(text);
+    return { status: response.status, body: response.body };
+  } finally {
+    try {
+      conn.close();
+    } catch {
+      // readAll() closed it to cancel its read.
+    }
+  }
+}
+
+/**
+ * Runs `loop` (JavaScript, synchronous file operations) in a child process
+ * for RACE_MS while GETting `path` one request after another. Counts the
+ * answers: `"200 <body>"`, other statuses, and `"no answer"` for a request
+ * that got nothing within a second, where the race stops.
+ */
+async function race(
+  port: number,
+  path: string,
+  loop: string,
+): Promise<Map<string, number>> {
+  const swapper = new Deno.Command(Deno.execPath(), {
+    args: [
+      "eval",
+      `const end = performance.now() + ${RACE_MS};
+       while (performance.now() < end) { ${loop} }`,
+    ],
+    stdin: "null",
+    stdout: "null",
+  }).spawn();
+  let running = true;
+  const status = swapper.status.finally(() => running = false);
+  const counts = new Map<string, number>();
+  while (running) {
+    const response = await get(port, path);
+    const key = response === null
+      ? "no answer"
+      : response.status === 200
+      ? `200 ${response.body}`
+      : String(response.status);
+    counts.set(key, (counts.get(key) ?? 0) + 1);
+    if (response === null) break;
+  }
+  if (running) swapper.kill();
+  await status;
+  return counts;
+}
+
+/** How many answers carried `body` with a 200. */
+function served(counts: Map<string, number>, body: string): number {
+  return counts.get(`200 ${body}`) ?? 0;
+}
+
+/** Replaces `name` in `dir` with a symlink to `target`, then a file, by rename. */
+function swapLoop(dir: string, name: string, target: string): string {
+  return `Deno.symlinkSync(${JSON.stringify(target)}, "${dir}/.l");
+    Deno.renameSync("${dir}/.l", "${dir}/${name}");
+    Deno.writeTextFileSync("${dir}/.g", "inside");
+    Deno.renameSync("${dir}/.g", "${dir}/${name}");`;
+}
+
+/** Serves `root` from a child process: `deno run <flags> server root`. */
+async function childServer(tmp: string, root: string, flags: string[]) {
+  const server = `${tmp}/server.ts`;
+  await Deno.writeTextFile(
+    server,
+    `import { HTTPServer } from ${
+      JSON.stringify(import.meta.resolve("../mod.ts"))
+    };
+import { simpleHandler } from ${
+      JSON.stringify(import.meta.resolve("../static.ts"))
+    };
+const Handler = simpleHandler({ directory: Deno.args[0] });
+const httpd = new HTTPServer(["127.0.0.1", 0], Handler);
+console.log(httpd.serverPort);
+await httpd.serveForever();
+`,
+  );
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", `--config=${CONFIG}`, ...flags, server, root],
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const stderr = new Response(child.stderr).text();
+  const stdout = child.stdout.getReader();
+  let line = "";
+  while (!line.includes("\n")) {
+    const { value, done } = await stdout.read();
+    if (done) throw new Error(`server did not start: ${await stderr}`);
+    line += new TextDecoder().decode(value);
+  }
+  await stdout.cancel();
+  return {
+    port: Number(line.trim()),
+    /** Kills the server (it may be stuck in open(2)); returns its log. */
+    async stop(): Promise<string> {
+      child.kill("SIGKILL");
+      await child.stdin.close().catch(() => {});
+      await child.status;
+      return await stderr;
+    },
+  };
+}
+
+Deno.test("static: a FIFO swapped in between the check and the open never blocks the server", async () => {
+  await using t = await tree();
+  const fifo = `${t.tmp}/fifo`;
+  const made = await new Deno.Command("mkfifo", { args: [fifo] }).output();
+  assert.ok(made.success, "mkfifo");
+  await Deno.writeTextFile(`${t.root}/race.txt`, "inside");
+  const server = await childServer(t.tmp, t.root, [
+    "--allow-net=127.0.0.1",
+    "--allow-read",
+  ]);
+  let counts: Map<string, number>, after;
+  try {
+    // A hard link keeps the FIFO alive, so one mkfifo serves the whole race.
+    counts = await race(
+      server.port,
+      "/race.txt",
+      `Deno.linkSync("${fifo}", "${t.root}/.f");
+       Deno.renameSync("${t.root}/.f", "${t.root}/race.txt");
+       Deno.writeTextFileSync("${t.root}/.g", "inside");
+       Deno.renameSync("${t.root}/.g", "${t.root}/race.txt");`,
+    );
+    after = await get(server.port, "/hello.txt");
+  } finally {
+    await server.stop();
+  }
+  console.log("FIFO race:", Object.fromEntries(counts));
+  assert.equal(counts.get("no answer") ?? 0, 0, "the server hung");
+  assert.equal(after?.status, 200);
+  assert.ok(served(counts, "inside") > 0, "the race served the file");
+});
+
+Deno.test("static: a symlink swapped in between the check and the open never serves a file outside the root", async () => {
+  await using t = await tree();
+  await Deno.writeTextFile(`${t.root}/race.txt`, "inside");
+  class Handler extends Quiet {
+    override directory = t.root;
+  }
+  await using s = startServer(Handler);
+  const counts = await race(
+    s.port,
+    "/race.txt",
+    swapLoop(t.root, "race.txt", `${t.tmp}/outside/secret.txt`),
+  );
+  console.log("symlink race:", Object.fromEntries(counts));
+  assert.equal(served(counts, "top secret"), 0, "outside file served");
+  assert.ok(served(counts, "inside") > 0, "the race served the file");
+});
+
+Deno.test("static: a symlink to a CGI script swapped in never serves the script's source", async () => {
+  await using t = await tree();
+  const source = "#!/bin/sh\necho script-output\n";
+  await Deno.mkdir(`${t.root}/cgi-bin`);
+  await Deno.writeTextFile(`${t.root}/cgi-bin/env.sh`, source, { mode: 0o755 });
+  await Deno.writeTextFile(`${t.root}/race.txt`, "inside");
+  class Handler extends simpleHandler({
+    directory: t.root,
+    protocolVersion: "HTTP/1.1",
+  }, CGIHTTPRequestHandler) {
+    override logMessage(): void {}
+  }
+  await using s = startServer(Handler);
+  const counts = await race(
+    s.port,
+    "/race.txt",
+    swapLoop(t.root, "race.txt", `${t.root}/cgi-bin/env.sh`),
+  );
+  console.log("CGI race:", Object.fromEntries(counts));
+  assert.equal(served(counts, source), 0, "script source served");
+  assert.ok(served(counts, "inside") > 0, "the race served the file");
+});
+
+Deno.test("static: a plainly named symlink to a dotfile or dot-directory is 404", async () => {
+  await using t = await tree();
+  await Deno.mkdir(`${t.root}/.git`);
+  await Deno.writeTextFile(`${t.root}/.git/config`, "[core]");
+  await Deno.writeTextFile(`${t.root}/.env`, "TOKEN=1");
+  await Deno.symlink(".git", `${t.root}/gitlink`);
+  await Deno.symlink(".env", `${t.root}/env.txt`);
+  class Handler extends Quiet {
+    override directory = t.root;
+  }
+  await using s = startServer(Handler);
+  for (const path of ["/gitlink/config", "/gitlink/", "/env.txt"]) {
+    assert.equal((await get(s.port, path))?.status, 404, path);
+  }
+  const listing = await get(s.port, "/");
+  assert.equal(listing?.status, 200);
+  assert.doesNotMatch(listing!.body, /gitlink|env\.txt/);
+  assert.equal((await get(s.port, "/hello.txt"))?.status, 200);
+});
+
+Deno.test("static: without read permission a request is 500 at once and the log names --allow-read", async () => {
+  await using t = await tree();
+  const server = await childServer(t.tmp, t.root, ["--allow-net=127.0.0.1"]);
+  let response, log;
+  try {
+    response = await get(server.port, "/hello.txt");
+  } finally {
+    log = await server.stop();
+  }
+  assert.equal(response?.status, 500);
+  assert.ok(log.includes(`--allow-read=${t.root}`), log);
+});
