@@ -233,15 +233,17 @@ export class Connection implements Reader, BodySource {
     // A head usually comes whole in one read: take it without readHead().
     if (this.#reader.buffered === 0) {
       return this.#reader.fill(this.#host.limits.maxHeadBytes + 1)
-        .then(this.#filled);
+        .then((more) => this.#filled(more));
     }
     return this.#readHead();
   }
 
-  #filled = (more: boolean): Promise<RequestHead | null> | RequestHead => {
+  // Reactions are made per call, not held as fields: an idle connection,
+  // most of a server's, then holds fewer closures.
+  #filled(more: boolean): Promise<RequestHead | null> | RequestHead {
     const head = more ? this.#reader.takeHead(this.#host.limits) : undefined;
     return head === undefined ? this.#readHead() : this.#took(head);
-  };
+  }
 
   // A head that did not come in one read: its buffer counts against the
   // server's budget for unfinished heads until it is whole.
@@ -791,7 +793,7 @@ export class Connection implements Reader, BodySource {
    * out or failed to: a response cut short logs what the client got, not
    * what the handler wrote. Chunk framing is counted out in proportion.
    */
-  #logRequest = (): void => {
+  #logRequest(): void {
     if (this.#framing === NOT_STARTED) return;
     const out = this.#out;
     const start = this.#bodyStart;
@@ -805,7 +807,7 @@ export class Connection implements Reader, BodySource {
       );
     }
     this.#user.logRequest(this.#status || "-", sent);
-  };
+  }
 
   /** Whether the connection may serve another request: decided only here. */
   #mayReuse(): boolean {
@@ -844,7 +846,13 @@ export class Connection implements Reader, BodySource {
       this.#user.closeConnection || this.#reader.buffered === 0 ||
       this.#out.length >= FLUSH_AT
     ) {
-      return this.#flush().catch(this.#flushFailed).then(this.#logRequest);
+      return this.#flush().then(
+        () => this.#logRequest(),
+        (error) => {
+          this.#flushFailed(error);
+          this.#logRequest();
+        },
+      );
     }
     // Held to go out with the next response, but never behind a handler
     // that waits for something: whatever is still held at the next
@@ -854,10 +862,10 @@ export class Connection implements Reader, BodySource {
     this.#state.hold(this);
   }
 
-  #flushFailed = (error: unknown): void => {
+  #flushFailed(error: unknown): void {
     this.#user.closeConnection = true;
     this.#logLoss(error);
-  };
+  }
 
   /** Sends the responses held for a pipelined batch. */
   sendHeld(): void {
@@ -865,7 +873,7 @@ export class Connection implements Reader, BodySource {
     if (held === 0) return;
     this.#held = 0;
     this.#outMark = Math.max(0, this.#outMark - held);
-    this.#out.flushFirst(held).catch(this.#flushFailed);
+    this.#out.flushFirst(held).catch((error) => this.#flushFailed(error));
   }
 
   /** After the last request: sends what is still queued. */
