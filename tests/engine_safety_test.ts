@@ -13,7 +13,7 @@ import {
   HTTPServer,
   type HTTPServerOptions,
 } from "../mod.ts";
-import { reply, writeAll } from "./_util.ts";
+import { reply, within, writeAll } from "./_util.ts";
 
 const encoder = new TextEncoder();
 
@@ -88,19 +88,6 @@ async function readUntil(conn: Deno.Conn, ending: string): Promise<string> {
       text += decoder.decode(buf.subarray(0, n), { stream: true });
     }
     return text;
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-/** Resolves with `promise`, or with `null` after `ms`; the timer is cleared. */
-async function within<T>(promise: Promise<T>, ms: number): Promise<T | null> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const late = new Promise<null>((resolve) => {
-    timer = setTimeout(() => resolve(null), ms);
-  });
-  try {
-    return await Promise.race([promise, late]);
   } finally {
     clearTimeout(timer);
   }

@@ -14,6 +14,7 @@ import {
   exchange,
   latin1,
   latin1Bytes,
+  mulberry32,
   parseResponses,
   QuietHandler,
   readAll,
@@ -25,18 +26,6 @@ import {
 const CASES = 3000;
 const WORKERS = 16;
 const EXCHANGE_LIMIT_MS = 2000;
-
-/** mulberry32: a small seeded PRNG, uniform in [0, 1). */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 // A fixed seed keeps CI reproducible; FUZZ_SEED=random explores new inputs.
 const SEED_ENV = Deno.env.get("FUZZ_SEED");

@@ -22,21 +22,10 @@ import {
 } from "../parser.ts";
 import { parseIrregularHead } from "../_head.ts";
 import { CASES, SMALL_LIMITS } from "./conformance_cases.ts";
+import { mulberry32 } from "./_util.ts";
 
 const SEED = 20261201;
 const MUTANTS = 100_000;
-
-/** mulberry32: a small seeded PRNG, uniform in [0, 1). */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function bytesOf(text: string): Uint8Array {
   return Uint8Array.from(text, (c) => c.charCodeAt(0));
