@@ -402,6 +402,16 @@ export async function main(args: string[]): Promise<number> {
 
 async function serve(options: ServeOptions): Promise<number> {
   let directory: string;
+  // Asked without a prompt: in a terminal, Deno would wait for an answer.
+  const read = Deno.permissions.querySync({
+    name: "read",
+    path: options.directory,
+  });
+  if (read.state !== "granted") {
+    throw new ServeError(
+      `no permission to read ${options.directory}: run deno with --allow-read=${options.directory}`,
+    );
+  }
   try {
     directory = await Deno.realPath(options.directory);
     if (!(await Deno.stat(directory)).isDirectory) {

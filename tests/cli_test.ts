@@ -651,3 +651,40 @@ Deno.test("serve --cgi runs the examples' CGI script, and needs --allow-run", as
   assert.match(denied.stderr, /^serve: error: --cgi .*--allow-run\n$/);
   assert.equal(parseArgs(["--cgi"]).cgi, true);
 });
+
+Deno.test({
+  name:
+    "serve without read permission exits 1 naming the flag, also in a terminal (no prompt)",
+  ignore: Deno.build.os !== "linux",
+  async fn() {
+    // script(1) gives the child a terminal, where Deno would prompt.
+    const command = [
+      Deno.execPath(),
+      "run",
+      "--allow-net",
+      "--allow-sys=hostname",
+      CLI,
+      "-d",
+      root,
+      "0",
+    ]
+      .map((word) => `'${word}'`).join(" ");
+    const child = new Deno.Command("script", {
+      args: ["-qec", command, "/dev/null"],
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "piped",
+      env: { NO_COLOR: "1" },
+    }).spawn();
+    const timer = setTimeout(() => child.kill("SIGKILL"), 5000);
+    const [status, out] = await Promise.all([
+      child.status,
+      new Response(child.stdout).text(),
+      child.stderr.cancel(),
+      child.stdin.close(),
+    ]);
+    clearTimeout(timer);
+    assert.equal(status.code, 1, out);
+    assert.match(out, /--allow-read=/);
+  },
+});
