@@ -42,8 +42,18 @@ export interface RequestLimits {
   maxChunkLine: number;
   /** Most bytes of chunked trailer fields (431 beyond). @default {16384} */
   maxTrailerBytes: number;
-  /** Largest request body, declared or chunked (413 beyond). @default {104857600} */
+  /**
+   * Largest body the library holds in memory for a handler: `rfile.bytes()`,
+   * `text()`, `json()` and the CGI spool (413 beyond). A body read as a stream
+   * is not bound by it. @default {104857600}
+   */
   maxBodySize: number | null;
+  /**
+   * Largest body, however it is read (413 beyond); off by default, as in
+   * Python, Node, Go and `Deno.serve`: a streamed upload may be of any size.
+   * @default {null}
+   */
+  maxStreamedBodySize: number | null;
 }
 
 /** The default {@linkcode RequestLimits}: Python's line and count limits. */
@@ -55,6 +65,7 @@ export const DEFAULT_LIMITS: Readonly<RequestLimits> = Object.freeze({
   maxChunkLine: 4096,
   maxTrailerBytes: 16384,
   maxBodySize: 100 * 1024 * 1024,
+  maxStreamedBodySize: null,
 });
 
 function isLetter(lower: number): boolean {
@@ -582,8 +593,9 @@ export function frameHead(
     chunked = checkCodings(codings);
   } else if (lengths.length > 0) {
     contentLength = parseContentLength(lengths);
-    if (limits.maxBodySize !== null && contentLength > limits.maxBodySize) {
-      throw new HTTPError(413, "Content Too Large", tooLarge(limits));
+    const max = limits.maxStreamedBodySize;
+    if (max !== null && contentLength > max) {
+      throw new HTTPError(413, "Content Too Large", tooLarge(max));
     }
   }
 
@@ -666,6 +678,6 @@ export function lineTooLong(limits: Readonly<RequestLimits>): string {
  * @param limits The limits that were applied.
  * @returns The explanation.
  */
-export function tooLarge(limits: Readonly<RequestLimits>): string {
-  return `the body is larger than ${limits.maxBodySize} bytes`;
+export function tooLarge(max: number): string {
+  return `the body is larger than ${max} bytes`;
 }

@@ -688,11 +688,19 @@ export class CGIHTTPRequestHandler extends SimpleHTTPRequestHandler {
       const length = Number(declared.split(",")[0].trim());
       return { length, chunks: chunksOf(this.rfile), spool: null };
     }
+    // What is held or spooled is bound by maxBodySize, as bytes() is.
+    const max = this.server.limits.maxBodySize;
+    const bound = (size: number) => {
+      if (max !== null && size > max) {
+        throw new HTTPError(413, "Content Too Large");
+      }
+    };
     const held: Uint8Array[] = [];
     let length = 0;
     for await (const chunk of this.rfile) {
       held.push(chunk);
       length += chunk.length;
+      bound(length);
       if (length > MAX_HELD_BODY) break;
     }
     if (length <= MAX_HELD_BODY) return { length, chunks: held, spool: null };
@@ -710,7 +718,10 @@ export class CGIHTTPRequestHandler extends SimpleHTTPRequestHandler {
     const spool = await Spool.create(dir);
     try {
       for (const chunk of held) await spool.write(chunk);
-      for await (const chunk of chunksOf(this.rfile)) await spool.write(chunk);
+      for await (const chunk of chunksOf(this.rfile)) {
+        bound(spool.length + chunk.length);
+        await spool.write(chunk);
+      }
     } catch (error) {
       await spool.dispose();
       throw error;

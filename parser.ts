@@ -473,14 +473,14 @@ export class BufferedReader {
         }
       }
       this.#checkLine(Math.min(lines, 1), scanned - lineStart, limits);
+      if (scanned > limits.maxHeadBytes) {
+        throw new HTTPError(431, "Request head too large");
+      }
       // A line that starts with CR can only be the empty line that ends
       // the head: CR and then any byte but LF is a bare CR, known now.
       const first = this.#start + lineStart;
       if (lines > 0 && buf?.[first] === 13 && first + 1 < this.#end) {
         throw new HTTPError(400, "Bare CR in the request head");
-      }
-      if (scanned > limits.maxHeadBytes) {
-        throw new HTTPError(431, "Request head too large");
       }
       if (!await this.fill(limits.maxHeadBytes + 1)) {
         if (this.#end === this.#start) return null;
@@ -657,6 +657,7 @@ export class BodyReader implements AsyncIterable<Uint8Array> {
   #state: number;
   #left: number;
   #total = 0;
+  #cap: number | null;
   #error: unknown = null;
 
   /**
@@ -675,6 +676,7 @@ export class BodyReader implements AsyncIterable<Uint8Array> {
     this.#limits = limits;
     this.#chunked = head?.chunked ?? false;
     this.#left = head?.contentLength ?? 0;
+    this.#cap = limits.maxStreamedBodySize;
     this.#reader = reader;
     this.#state = this.#chunked
       ? NEED_SIZE
@@ -752,10 +754,12 @@ export class BodyReader implements AsyncIterable<Uint8Array> {
     }
   }
 
+  // A chunk that would take the body past the limit of this read: the
+  // stream's, or the one of bytes() while it collects.
   #checkSize(size: number): void {
-    const max = this.#limits.maxBodySize;
+    const max = this.#cap;
     if (max !== null && this.#total + size > max) {
-      throw new HTTPError(413, "Content Too Large", tooLarge(this.#limits));
+      throw new HTTPError(413, "Content Too Large", tooLarge(max));
     }
   }
 
@@ -769,14 +773,29 @@ export class BodyReader implements AsyncIterable<Uint8Array> {
   async bytes(
     limit: number | null = this.#limits.maxBodySize,
   ): Promise<Uint8Array> {
+    // What is held in memory is bound: a declared length past the limit is
+    // refused before a byte is read, a chunk past it before it is read.
+    if (limit !== null && !this.#chunked && this.#total + this.#left > limit) {
+      this.#state = BROKEN;
+      throw this.#error = new HTTPError(
+        413,
+        "Content Too Large",
+        tooLarge(limit),
+      );
+    }
+    const stream = this.#cap;
+    if (limit !== null) {
+      this.#cap = stream === null ? limit : Math.min(stream, limit);
+    }
     const parts: Uint8Array[] = [];
     let size = 0;
-    for await (const part of this) {
-      size += part.length;
-      if (limit !== null && size > limit) {
-        throw new HTTPError(413, "Content Too Large");
+    try {
+      for await (const part of this) {
+        size += part.length;
+        parts.push(part);
       }
-      parts.push(part);
+    } finally {
+      this.#cap = stream;
     }
     if (parts.length === 1) return parts[0];
     const out = new Uint8Array(size);

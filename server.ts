@@ -280,7 +280,11 @@ export class HTTPServer implements AsyncDisposable {
     this.maxUnfinishedHeadBytes = budget;
     this.limits = Object.freeze({ ...DEFAULT_LIMITS, ...options.limits });
     for (const [name, value] of Object.entries(this.limits)) {
-      if (name === "maxBodySize" && value === null) continue;
+      if (
+        value === null && name.startsWith("max") && name.endsWith("BodySize")
+      ) {
+        continue;
+      }
       if (!Number.isSafeInteger(value) || (value as number) < 1) {
         throw new RangeError(`limits.${name} must be a positive integer`);
       }

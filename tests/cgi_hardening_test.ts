@@ -147,6 +147,18 @@ Deno.test("CGI spools a chunked body over 1 MiB to a temporary file, removed aft
   assert.deepEqual(spoolFiles(), before);
 });
 
+Deno.test("CGI refuses a chunked body over maxBodySize with 413, held or spooled", async () => {
+  for (const max of [512 * 1024, 3 * MiB]) {
+    await using s = startServer(Handler, { limits: { maxBodySize: max } });
+    const before = spoolFiles();
+    const { text } = await exchange(s.port, chunkedPost("count.sh", 4), {
+      quietMs: 3000,
+    });
+    assert.match(text, /^HTTP\/1\.1 413 /, `maxBodySize ${max}`);
+    assert.deepEqual(spoolFiles(), before);
+  }
+});
+
 Deno.test("CGI answers 411 to a chunked body over 1 MiB when the temporary directory may not be written", async () => {
   const server = `${tmp}/server.ts`;
   await Deno.writeTextFile(

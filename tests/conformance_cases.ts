@@ -62,6 +62,7 @@ export const SMALL_LIMITS = {
   maxChunkLine: 32,
   maxTrailerBytes: 64,
   maxBodySize: 16,
+  maxStreamedBodySize: null,
 };
 
 /** The request sent after every case that does not end with `eof`. */
@@ -508,13 +509,13 @@ bad(
 bad("Content-Length of 2^53", post([" 9007199254740992"], ""), 400);
 bad("Content-Length of 20 digits", post([" 18446744073709551621"], ""), 400);
 bad("Content-Length of 1000 digits", post([" " + "9".repeat(1000)], ""), 400);
-bad(
-  "Content-Length of 2^53 - 1 is over the body limit",
+badBody(
+  "Content-Length of 2^53 - 1 is over the limit of bytes()",
   post([" 9007199254740991"], ""),
   413,
 );
-bad(
-  "Content-Length one byte over the body limit",
+badBody(
+  "Content-Length one byte over the limit of bytes()",
   post([" 104857601"], ""),
   413,
 );
@@ -999,8 +1000,8 @@ bad(
   431,
   small,
 );
-bad(
-  "small: Content-Length over maxBodySize is 413",
+badBody(
+  "small: Content-Length over maxBodySize is 413 from bytes(), before a byte is read",
   post([" 17"], "a".repeat(17)),
   413,
   small,

@@ -122,6 +122,8 @@ Deno.test("head budget: of 250 unfinished heads of 784 KB, those kept fit the de
   }
   console.log(`RSS grew by ${grown.toFixed(0)} MiB; ${kept} heads kept`);
   assert.ok(kept <= 64, `${kept} heads of 1 MiB kept`);
-  // 255 MiB before the budget; what is left is the allocator's, not heads.
-  assert.ok(grown < 200, `RSS grew by ${grown.toFixed(0)} MiB`);
+  // RSS: 255 MiB before the budget, 170-200 with it; what stays above the
+  // budget is freed buffers the allocator keeps, not heads (kept, above, is
+  // the exact check). Loose, so that it only catches heads held again.
+  assert.ok(grown < 240, `RSS grew by ${grown.toFixed(0)} MiB`);
 });

@@ -225,6 +225,7 @@ Deno.test("readHead() limits are configurable", async () => {
     maxChunkLine: 64,
     maxTrailerBytes: 64,
     maxBodySize: 10,
+    maxStreamedBodySize: 10,
   };
   const read = (text: string) =>
     new BufferedReader(source(encoder.encode(text))).readHead(limits);
@@ -250,6 +251,34 @@ Deno.test("readHead() limits are configurable", async () => {
     await statusAsync(() =>
       read("POST / HTTP/1.0\r\nContent-Length: 11\r\n\r\n")
     ),
+    413,
+  );
+});
+
+Deno.test("maxBodySize binds what bytes() holds, not a body read as a stream", async () => {
+  const limits = { ...DEFAULT_LIMITS, maxBodySize: 10 };
+  const body = async (text: string) => {
+    const reader = new BufferedReader(source(encoder.encode(text)));
+    const head = (await reader.readHead(limits))!;
+    return new BodyReader(reader, head, limits);
+  };
+  const request = "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 11\r\n\r\n" +
+    "hello world";
+  let streamed = 0;
+  for await (const part of await body(request)) streamed += part.length;
+  assert.equal(streamed, 11);
+  assert.equal(
+    await statusAsync(async () => (await body(request)).bytes()),
+    413,
+  );
+  const chunked =
+    "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n" +
+    "6\r\nhello \r\n5\r\nworld\r\n0\r\n\r\n";
+  streamed = 0;
+  for await (const part of await body(chunked)) streamed += part.length;
+  assert.equal(streamed, 11);
+  assert.equal(
+    await statusAsync(async () => (await body(chunked)).text()),
     413,
   );
 });
