@@ -81,6 +81,19 @@ class Hello extends BaseHTTPRequestHandler {
   }
 }
 
+/** Starts serving, times one GET (which must be 200), and shuts down. */
+async function timedGet(httpd: HTTPServer): Promise<number> {
+  const serving = httpd.serveForever();
+  const start = performance.now();
+  const response = await fetch(`http://127.0.0.1:${httpd.serverPort}/`);
+  await response.body?.cancel();
+  const took = performance.now() - start;
+  await httpd.shutdown();
+  await serving;
+  assert.equal(response.status, 200);
+  return took;
+}
+
 Deno.test("accept: accept errors for connections reset before accept are retried at once", async () => {
   await using httpd = new HTTPServer(["127.0.0.1", 0], Hello);
   const listener = httpd.listener;
@@ -97,14 +110,7 @@ Deno.test("accept: accept errors for connections reset before accept are retried
   });
   const errors: unknown[] = [];
   httpd.handleError = (_c, _a, error) => errors.push(error);
-  const serving = httpd.serveForever();
-  const start = performance.now();
-  const response = await fetch(`http://127.0.0.1:${httpd.serverPort}/`);
-  await response.body?.cancel();
-  const took = performance.now() - start;
-  await httpd.shutdown();
-  await serving;
-  assert.equal(response.status, 200);
+  const took = await timedGet(httpd);
   assert.ok(took < 200, `served after ${took.toFixed(0)} ms`);
   assert.deepEqual(errors, [], "a reset client is not an error to report");
 });
@@ -126,13 +132,6 @@ Deno.test("accept: 100 clients that reset at once (a Node child) do not delay th
   const node = await new Deno.Command("node", { args: ["-e", script] })
     .output();
   assert.equal(node.code, 0);
-  const serving = httpd.serveForever();
-  const start = performance.now();
-  const response = await fetch(`http://127.0.0.1:${httpd.serverPort}/`);
-  await response.body?.cancel();
-  const took = performance.now() - start;
-  await httpd.shutdown();
-  await serving;
-  assert.equal(response.status, 200);
+  const took = await timedGet(httpd);
   assert.ok(took < 500, `served after ${took.toFixed(0)} ms`);
 });
