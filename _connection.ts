@@ -308,13 +308,11 @@ export class Connection implements Reader, BodySource {
 
   #ended(): null {
     this.#endHeadWait();
-    this.#deadline = Infinity;
     return null;
   }
 
   #took(head: RequestHead): RequestHead {
     this.#endHeadWait();
-    this.#deadline = Infinity;
     this.#head = head;
     this.#requests++;
     this.#phase = HANDLING;
@@ -322,8 +320,10 @@ export class Connection implements Reader, BodySource {
     return head;
   }
 
+  /** The head is read, or will not be: its deadline and budget end. */
   #endHeadWait(): void {
     this.#readingHead = false;
+    this.#deadline = Infinity;
     if (this.#headSlow) {
       this.#headSlow = false;
       this.#holdHead(0);
@@ -363,20 +363,14 @@ export class Connection implements Reader, BodySource {
    */
   failHead(error: unknown): Promise<void> {
     this.#endHeadWait();
-    this.#deadline = Infinity;
     this.#user.closeConnection = true;
     if (this.#timedOut || this.#evicted || isConnectionError(error)) {
       return RESOLVED;
     }
-    let status = 500;
-    let message: string | undefined;
-    let explain: string | undefined;
-    if (error instanceof HTTPError) {
-      ({ status, message, explain } = error);
-    } else {
+    if (!(error instanceof HTTPError)) {
       this.#host.handleError(this.conn, this.#clientAddress, error);
     }
-    return this.#user.sendError(status, message, explain)
+    return this.#sendErrorFor(error)
       .then(() => this.endRequest())
       .catch(() => {
         this.#user.closeConnection = true;
@@ -744,10 +738,14 @@ export class Connection implements Reader, BodySource {
     this.#framing = NOT_STARTED;
     this.#bodyBytes = 0;
     this.#bodyStart = -1;
-    const status = error instanceof HTTPError ? error.status : 500;
-    const message = error instanceof HTTPError ? error.message : undefined;
-    const explain = error instanceof HTTPError ? error.explain : undefined;
-    return user.sendError(status, message, explain).catch(() => {});
+    return this.#sendErrorFor(error).catch(() => {});
+  }
+
+  /** Sends the error page of `error`: its HTTP status, or 500. */
+  #sendErrorFor(error: unknown): Promise<void> {
+    return error instanceof HTTPError
+      ? this.#user.sendError(error.status, error.message, error.explain)
+      : this.#user.sendError(500);
   }
 
   #logLoss(error: unknown): void {
@@ -884,7 +882,6 @@ export class Connection implements Reader, BodySource {
 
   /** Stops the sweep's checks; the server calls it when the connection ends. */
   release(): void {
-    this.#deadline = Infinity;
     this.#endHeadWait();
     this.#state.unhold(this);
     this.#state.connections.delete(this.conn);

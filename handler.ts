@@ -7,6 +7,7 @@
  */
 
 import { Connection } from "./_connection.ts";
+import { handled } from "./_output.ts";
 import { formatDate, MONTHS, pad2 } from "./_date.ts";
 import { pyRepr, splitTokens } from "./_text.ts";
 import type { BodyReader, HTTPMessage } from "./parser.ts";
@@ -349,13 +350,14 @@ export class BaseHTTPRequestHandler {
       this.sendHeader("Content-Type", this.errorContentType);
       this.sendHeader("Content-Length", String(body.length));
     }
-    const sent = this.endHeaders().then(() => {
-      if (body !== null && this.command !== "HEAD") {
-        return this.wfile.write(body);
-      }
-    });
-    sent.catch(() => {}); // rejects for a caller who awaits it, only
-    return sent;
+    // Rejects for a caller who awaits it, only.
+    return handled(
+      this.endHeaders().then(() => {
+        if (body !== null && this.command !== "HEAD") {
+          return this.wfile.write(body);
+        }
+      }),
+    );
   }
 
   /**

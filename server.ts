@@ -328,6 +328,7 @@ export class HTTPServer implements AsyncDisposable {
    */
   serverBind(): void {
     if (this.#listener !== null) throw new TypeError("Already bound");
+    startSignalDriver(); // once, while descriptors are free
     const address = this.#bindTo;
     if (typeof address === "string") {
       this.#listener = Deno.listen({ transport: "unix", path: address });
@@ -370,7 +371,6 @@ export class HTTPServer implements AsyncDisposable {
   }
 
   async #serveForever(pollInterval: number): Promise<void> {
-    startSignalDriver();
     const stopped = new Promise<typeof STOPPED>((resolve) => {
       this.#stop = () => resolve(STOPPED);
     });
@@ -413,7 +413,6 @@ export class HTTPServer implements AsyncDisposable {
    * passes first, calls {@linkcode handleTimeout} instead.
    */
   async handleRequest(): Promise<void> {
-    startSignalDriver();
     let conn: Deno.Conn | null | typeof STOPPED;
     if (this.timeout === null) {
       conn = await this.#accept();
