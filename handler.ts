@@ -450,15 +450,16 @@ export class BaseHTTPRequestHandler {
   }
 
   /**
-   * Writes one log line to stderr: `address - - [date] message`, with
-   * control characters in the message escaped as `\xHH`.
+   * Writes one log line to the server's `logSink` (stderr by default):
+   * `address - - [date] message`, with control characters in the message
+   * escaped as `\xHH`.
    *
    * @param format A `%`-template.
    * @param args Its arguments.
    */
   logMessage(format: string, ...args: unknown[]): void {
     const message = escapeControls(percentFormat(format, args));
-    console.error(
+    this.server.logSink(
       `${this.addressString()} - - [${this.logDateTimeString()}] ${message}`,
     );
   }

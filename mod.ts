@@ -48,6 +48,7 @@ export {
   HTTPServer,
   type HTTPServerOptions,
   type ServerAddress,
+  ThreadingHTTPServer,
   type TlsOptions,
 } from "./server.ts";
 export {

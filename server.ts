@@ -74,6 +74,13 @@ export interface HTTPServerOptions {
    * @default {true}
    */
   bindAndActivate?: boolean;
+  /**
+   * Where log lines go: the default {@linkcode BaseHTTPRequestHandler.logMessage}
+   * and {@linkcode HTTPServer.handleError} call it with one line each, without
+   * a newline. A test can collect the lines; an access log can go to a file.
+   * @default {a function that writes the line to stderr}
+   */
+  logSink?: (line: string) => void;
 }
 
 /** `[host, port]` for TCP (`""` = all interfaces, port 0 = any free port), or a Unix socket path. */
@@ -118,6 +125,10 @@ function defaultMaxConnections(): number {
 }
 
 const noop = (): void => {};
+
+function writeToStderr(line: string): void {
+  console.error(line);
+}
 
 /**
  * Deno 2.9 starts its signal driver on first need, which takes a descriptor;
@@ -207,6 +218,8 @@ export class HTTPServer implements AsyncDisposable {
   readonly limits: Readonly<RequestLimits>;
   /** Most bytes all unfinished request heads may hold together. */
   readonly maxUnfinishedHeadBytes: number;
+  /** Where log lines go; see {@linkcode HTTPServerOptions.logSink}. */
+  logSink: (line: string) => void;
 
   /** @ignore */
   readonly [SERVER_STATE]: ServerState = new ServerState();
@@ -307,6 +320,12 @@ export class HTTPServer implements AsyncDisposable {
     this.serverName = typeof serverAddress === "string"
       ? serverAddress
       : serverAddress[0];
+    if (
+      options.logSink !== undefined && typeof options.logSink !== "function"
+    ) {
+      throw new TypeError("logSink must be a function");
+    }
+    this.logSink = options.logSink ?? writeToStderr;
     this.#tls = options.tls;
     this.#reusePort = options.reusePort ?? false;
     if (options.bindAndActivate ?? true) this.serverBind();
@@ -515,8 +534,8 @@ export class HTTPServer implements AsyncDisposable {
   }
 
   /**
-   * Reports an error raised while serving a connection; by default prints
-   * it to stderr as Python does.
+   * Reports an error raised while serving a connection; by default writes
+   * it to {@linkcode logSink} (stderr) as Python does.
    *
    * @param _connection The connection, or `null` outside one.
    * @param clientAddress The client's address, or `null`.
@@ -528,13 +547,13 @@ export class HTTPServer implements AsyncDisposable {
     error: unknown,
   ): void {
     const dashes = "-".repeat(40);
-    console.error(dashes);
-    console.error(
-      "Exception occurred during processing of request from",
-      clientAddress,
+    const from = clientAddress === null ? "null" : Deno.inspect(clientAddress);
+    this.logSink(dashes);
+    this.logSink(
+      `Exception occurred during processing of request from ${from}`,
     );
-    console.error(error);
-    console.error(dashes);
+    this.logSink(Deno.inspect(error));
+    this.logSink(dashes);
   }
 
   /** Called every poll interval of {@linkcode serveForever}; does nothing by default. */
@@ -660,3 +679,18 @@ function serverNameOf(hostname: string): string {
   const state = Deno.permissions.querySync?.({ name: "sys", kind: "hostname" });
   return state?.state === "granted" ? Deno.hostname() : hostname;
 }
+
+/**
+ * Python's `ThreadingHTTPServer`, for code ported as it is: the same class
+ * as {@linkcode HTTPServer}, which already serves its connections
+ * concurrently (Deno has no threads to hand a connection to).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { HTTPServer, ThreadingHTTPServer } from "@basehttp/server";
+ *
+ * assert.equal(ThreadingHTTPServer, HTTPServer);
+ * ```
+ */
+export const ThreadingHTTPServer: typeof HTTPServer = HTTPServer;

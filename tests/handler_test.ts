@@ -464,12 +464,10 @@ Deno.test("log lines keep Python's format with the real byte count and escaped c
     BaseHTTPRequestHandler.prototype,
   ) as BaseHTTPRequestHandler;
   Object.defineProperty(h, "clientAddress", { value: ["1.2.3.4", 5] });
-  console.error = (...args: unknown[]) => lines.push(args.join(" "));
-  try {
-    h.logMessage("%s", "\x1b/bar\x00\x1b \\ \x7f\x9f\xa0beans");
-  } finally {
-    console.error = original;
-  }
+  Object.defineProperty(h, "server", {
+    value: { logSink: (line: string) => lines.push(line) },
+  });
+  h.logMessage("%s", "\x1b/bar\x00\x1b \\ \x7f\x9f\xa0beans");
   assert.ok(
     lines.at(-1)!.endsWith(
       String.raw`\x1b/bar\x00\x1b \\ \x7f\x9f` + "\xa0beans",

@@ -1,6 +1,6 @@
 // Copyright 2026 the basehttp authors. MIT license.
 import assert from "node:assert/strict";
-import { HTTPServer } from "../mod.ts";
+import { BaseHTTPRequestHandler, HTTPServer } from "../mod.ts";
 import {
   delay,
   exchange,
@@ -258,4 +258,30 @@ Deno.test("HTTPServer refuses limits that are not positive integers", () => {
       JSON.stringify(limits),
     );
   }
+});
+
+Deno.test("logSink receives the access log and handleError's report, one line per call", async () => {
+  const lines: string[] = [];
+  class Throws extends BaseHTTPRequestHandler {
+    async do_GET(): Promise<void> {
+      if (this.path === "/boom") throw new Error("boom");
+      await reply(this, "hello");
+    }
+  }
+  await using httpd = new HTTPServer(["127.0.0.1", 0], Throws, {
+    logSink: (line) => lines.push(line),
+  });
+  const serving = httpd.serveForever(0.05);
+  await exchange(httpd.serverPort, "GET / HTTP/1.0\r\n\r\n");
+  await exchange(httpd.serverPort, "GET /boom HTTP/1.0\r\n\r\n");
+  await httpd.shutdown();
+  await serving;
+  assert.match(lines[0], /^127\.0\.0\.1 - - \[.*\] "GET \/ HTTP\/1\.0" 200 5$/);
+  assert.ok(lines.some((line) => line.startsWith("Exception occurred")));
+  assert.ok(lines.some((line) => line.includes("Error: boom")));
+  assert.throws(
+    // @ts-expect-error: not a function
+    () => new HTTPServer(["127.0.0.1", 0], Hello, { logSink: "x" }),
+    TypeError,
+  );
 });
