@@ -1,13 +1,29 @@
 // Copyright 2026 the basehttp authors. MIT license.
 /**
- * Load benchmark: basehttp beside Deno.serve, node:http and CPython in the
- * same run, on loopback, in alternating rounds; medians and ratios.
+ * Load benchmark: basehttp beside Deno.serve, node:http, CPython, nginx and
+ * npm's http-server in the same run, on loopback, in alternating rounds;
+ * medians and ratios.
  *
- *   deno task bench [--duration 5] [--rounds 3] [--only hello,pipeline,...]
+ *   deno task bench [--duration 5] [--rounds 3]
+ *     [--only hello,pipeline,static,many,large,workers,memory]
  *
- * Needs `wrk` (Debian: `apt-get install wrk`), `node` and `python3` on PATH.
- * Every server it starts is stopped before it exits; all traffic goes to
- * 127.0.0.1 and every run is bounded by --duration.
+ * Needs `wrk` (Debian: `apt-get install wrk`), `node` and `python3` on PATH;
+ * for the static anchor nginx (Debian: `apt-get install nginx-light`), and npm
+ * to install http-server into a cache folder on first use. A server whose
+ * program is missing is skipped with one line saying how to install it. The
+ * server runs on CPU 0 and wrk on CPU 1 (`taskset`, util-linux; unpinned with
+ * a warning if it is missing), except for `workers`, which is about using
+ * both. Every server it starts is stopped before it exits; all traffic goes
+ * to 127.0.0.1 and every run is bounded by --duration.
+ *
+ * The static workloads serve one tree, made here and removed at the end,
+ * through `serve` (cli.ts) started as the README starts it
+ * (`--allow-net --allow-read --allow-sys=hostname`; a `-A` row beside it),
+ * nginx (one worker, `sendfile on`) and http-server, every one with its
+ * request log off: `static` one 1 KiB file, `many` 1,000 small files in
+ * random order (`random_paths.lua`), `large` a 64 MiB file at `wrk -c4` with
+ * each server's RSS at start and after the run. A last table sets this run's
+ * ratios beside issue 17's targets.
  *
  * A/B against a commit (the working tree against REF):
  *
@@ -21,18 +37,38 @@
  * `bench/handler_bench.ts` against each tree's code (ns/iter), then keep-alive
  * hello and pipelined ×16 under wrk (req/s and server CPU µs/req), then the
  * RSS of 10,000 idle keep-alive connections. The server and `deno bench` run
- * on CPU 0 and wrk on CPU 1 (`taskset`, util-linux; unpinned with a warning if
- * it is missing). It prints, per metric and side, the median and the min–max
- * over the rounds, and working / baseline (of the medians, and per round:
- * median and min–max of each round's pair); `--baseline HEAD` on an unmodified
- * tree is the A/A run that shows the noise band. `--handler-only` runs only
- * the handler bench (the same as `--only handler`).
+ * on CPU 0 and wrk on CPU 1. It prints, per metric and side, the median and
+ * the min–max over the rounds, and working / baseline (of the medians, and per
+ * round: median and min–max of each round's pair); `--baseline HEAD` on an
+ * unmodified tree is the A/A run that shows the noise band. `--handler-only`
+ * runs only the handler bench (the same as `--only handler`).
  */
+
+import { findExecutable, httpServer, nginx } from "./_external.ts";
 
 const here = new URL(".", import.meta.url).pathname;
 /** The working tree: the checkout this script is in. */
 const repoRoot = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
 const deno = Deno.execPath();
+const decoder = new TextDecoder();
+
+/** What `--only` takes in the full report. */
+const WORKLOAD_NAMES = [
+  "hello",
+  "pipeline",
+  "static",
+  "many",
+  "large",
+  "workers",
+  "memory",
+];
+/** What `--only` takes with `--baseline`. */
+const BASELINE_NAMES = ["handler", "hello", "pipeline", "memory"];
+
+const USAGE = `usage: deno run -A --unstable-net bench/load.ts [--duration S]
+    [--rounds N] [--only ${WORKLOAD_NAMES.join(",")}]
+  or: deno run -A --unstable-net bench/load.ts --baseline REF [--rounds N]
+    [--duration S] [--handler-only] [--only ${BASELINE_NAMES.join(",")}]`;
 
 interface Options {
   duration: number;
@@ -51,6 +87,10 @@ function parseArgs(args: string[]): Options {
   };
   for (let i = 0; i < args.length; i++) {
     const [flag, value] = [args[i], args[i + 1]];
+    if (flag === "--help" || flag === "-h") {
+      console.log(USAGE);
+      Deno.exit(0);
+    }
     if (flag === "--handler-only") {
       options.only = new Set(["handler"]);
       continue;
@@ -63,6 +103,13 @@ function parseArgs(args: string[]): Options {
     else throw new TypeError(`Unknown flag: ${flag}`);
     i++;
   }
+  const names = options.baseline ? BASELINE_NAMES : WORKLOAD_NAMES;
+  const unknown = [...options.only ?? []].filter((n) => !names.includes(n));
+  if (unknown.length) {
+    throw new TypeError(
+      `--only ${unknown.join(",")}: not one of ${names.join(",")}`,
+    );
+  }
   if (Number.isNaN(options.rounds)) options.rounds = options.baseline ? 5 : 3;
   if (!(options.duration > 0) || !(options.rounds >= 1)) {
     throw new RangeError("--duration and --rounds must be positive");
@@ -74,6 +121,8 @@ function parseArgs(args: string[]): Options {
 interface ServerSpec {
   name: string;
   command: (port: number) => string[];
+  /** The program it runs, if not deno: skipped where it is missing. */
+  needs?: string;
 }
 
 /** One measured workload. */
@@ -81,11 +130,16 @@ interface Workload {
   name: string;
   title: string;
   servers: ServerSpec[];
+  /** The path checked for a 200 before the run, and wrk's URL path. */
   path: string;
   connections: number;
   script?: string;
+  /** Arguments for the script (after wrk's `--`). */
+  scriptArgs?: string[];
   /** Report Transfer/sec instead of requests. */
   throughput?: boolean;
+  /** Leave server and wrk unpinned (the workload is about using both CPUs). */
+  unpinned?: boolean;
 }
 
 /** Runs `bench/FILE PORT ...extra` of the tree at `dir`, with its deno.json. */
@@ -118,100 +172,160 @@ const connLoop: ServerSpec = {
 };
 const nodeHttp: ServerSpec = {
   name: "node:http",
+  needs: "node",
   command: (port) => ["node", `${here}servers/node_http.mjs`, String(port)],
 };
 const python: ServerSpec = {
   name: "CPython ThreadingHTTPServer",
+  needs: "python3",
   command: (port) => ["python3", `${here}servers/python_http.py`, String(port)],
 };
 
-// Static files are served from a tree this script makes (and removes).
-const root = await Deno.makeTempDir({ prefix: "basehttp_bench_" });
-await Deno.writeFile(`${root}/1k.bin`, new Uint8Array(1024).fill(97));
-await Deno.writeFile(`${root}/64m.bin`, new Uint8Array(64 << 20).fill(98));
-const cli = new URL("../cli.ts", import.meta.url).pathname;
-const serveCommand = (...extra: string[]) => (port: number) => [
-  deno,
-  "run",
-  "-A",
-  "--unstable-net",
-  cli,
-  String(port),
-  "-b",
-  "127.0.0.1",
-  "-d",
-  root,
-  "-q",
-  ...extra,
-];
-const basehttpStatic: ServerSpec = {
-  name: "basehttp",
-  command: serveCommand(),
+const HELLO: Workload = {
+  name: "hello",
+  title: "hello world, keep-alive, wrk -t1 -c64",
+  servers: [basehttp, denoServe, nodeHttp, python, connLoop],
+  path: "/",
+  connections: 64,
 };
-const basehttpWorkers: ServerSpec = {
-  name: "basehttp --workers 2",
-  command: serveCommand("--workers", "2"),
-};
-const denoServeStatic: ServerSpec = {
-  name: "Deno.serve + Deno.open",
-  command: run("servers/deno_serve_static.ts", root),
-};
-const pythonStatic: ServerSpec = {
-  name: "python -m http.server",
-  command: (port) => [
-    "python3",
-    "-m",
-    "http.server",
-    String(port),
-    "-b",
-    "127.0.0.1",
-    "-d",
-    root,
-    "-p",
-    "HTTP/1.1",
-  ],
+const PIPELINE: Workload = {
+  name: "pipeline",
+  title: "hello world, pipelined 16 deep, wrk -t1 -c64",
+  servers: [basehttp, denoServe, nodeHttp, connLoop],
+  path: "/",
+  connections: 64,
+  script: `${here}pipeline.lua`,
 };
 
-const WORKLOADS: Workload[] = [
-  {
-    name: "hello",
-    title: "hello world, keep-alive, wrk -t1 -c64",
-    servers: [basehttp, denoServe, nodeHttp, python, connLoop],
-    path: "/",
-    connections: 64,
-  },
-  {
-    name: "pipeline",
-    title: "hello world, pipelined 16 deep, wrk -t1 -c64",
-    servers: [basehttp, denoServe, nodeHttp, connLoop],
-    path: "/",
-    connections: 64,
-    script: `${here}pipeline.lua`,
-  },
-  {
-    name: "static",
-    title: "static 1 KiB file, keep-alive, wrk -t1 -c64",
-    servers: [basehttpStatic, denoServeStatic, pythonStatic],
-    path: "/1k.bin",
-    connections: 64,
-  },
-  {
-    name: "large",
-    title: "static 64 MiB file, wrk -t1 -c4",
-    servers: [basehttpStatic, denoServeStatic, pythonStatic],
-    path: "/64m.bin",
-    connections: 4,
-    throughput: true,
-  },
-  {
-    name: "workers",
-    title:
-      "static 1 KiB file with 2 worker processes (2 cores, wrk shares them)",
-    servers: [basehttpStatic, basehttpWorkers],
-    path: "/1k.bin",
-    connections: 64,
-  },
+/** The static tree: where it is, and the list file of its many small files. */
+interface Tree {
+  root: string;
+  /** One URL path a line, for `random_paths.lua`. */
+  list: string;
+  /** The first of the many small files' paths. */
+  first: string;
+}
+
+/**
+ * Writes the static tree under `dir`: 1k.bin, 64m.bin, and 1,000 files of
+ * 200 B to 4 KiB in ten folders, many/dN/fNNN.bin. Readable by everyone: the
+ * nginx worker runs as nobody when the bench runs as root.
+ */
+async function makeTree(dir: string): Promise<Tree> {
+  const root = `${dir}/www`;
+  await Deno.mkdir(root, { mode: 0o755 });
+  await Deno.chmod(dir, 0o755); // makeTempDir's 0700 would bar the worker
+  await Deno.writeFile(`${root}/1k.bin`, new Uint8Array(1024).fill(97));
+  await Deno.writeFile(`${root}/64m.bin`, new Uint8Array(64 << 20).fill(98));
+  const paths: string[] = [];
+  for (let d = 0; d < 10; d++) {
+    await Deno.mkdir(`${root}/many/d${d}`, { recursive: true, mode: 0o755 });
+    for (let f = 0; f < 100; f++) {
+      const path = `/many/d${d}/f${String(f).padStart(3, "0")}.bin`;
+      const size = 200 + ((d * 100 + f) * 397) % 3897; // spread, repeatable
+      await Deno.writeFile(root + path, new Uint8Array(size).fill(99));
+      paths.push(path);
+    }
+  }
+  const list = `${dir}/many.txt`;
+  await Deno.writeTextFile(list, paths.join("\n") + "\n");
+  return { root, list, first: paths[0] };
+}
+
+/** The permissions the README starts `serve` with. */
+const README_PERMISSIONS = [
+  "--allow-net",
+  "--allow-read",
+  "--allow-sys=hostname",
 ];
+
+/** The static workloads over `tree`, with nginx and http-server if present. */
+function staticWorkloads(tree: Tree, external: ServerSpec[]): Workload[] {
+  const cli = `${repoRoot}/cli.ts`;
+  // serve as a user starts it, its request log off (-q), as nginx's is.
+  const serve =
+    (permissions: string[], ...extra: string[]) => (port: number) => [
+      deno,
+      "run",
+      "--no-prompt",
+      ...permissions,
+      "--config",
+      `${repoRoot}/deno.json`,
+      cli,
+      String(port),
+      "-b",
+      "127.0.0.1",
+      "-d",
+      tree.root,
+      "-q",
+      ...extra,
+    ];
+  const ours: ServerSpec = {
+    name: "basehttp",
+    command: serve(README_PERMISSIONS),
+  };
+  const oursAll: ServerSpec = { name: "basehttp -A", command: serve(["-A"]) };
+  const workers: ServerSpec = {
+    name: "basehttp --workers 2",
+    command: serve(["-A", "--unstable-net"], "--workers", "2"),
+  };
+  const denoServeStatic: ServerSpec = {
+    name: "Deno.serve + Deno.open",
+    command: run("servers/deno_serve_static.ts", tree.root),
+  };
+  const pythonStatic: ServerSpec = {
+    name: "python -m http.server",
+    needs: "python3",
+    command: (port) => [
+      "python3",
+      "-m",
+      "http.server",
+      String(port),
+      "-b",
+      "127.0.0.1",
+      "-d",
+      tree.root,
+      "-p",
+      "HTTP/1.1",
+    ],
+  };
+  return [
+    {
+      name: "static",
+      title: "static 1 KiB file, keep-alive, wrk -t1 -c64",
+      servers: [ours, oursAll, ...external, denoServeStatic, pythonStatic],
+      path: "/1k.bin",
+      connections: 64,
+    },
+    {
+      name: "many",
+      title:
+        "static, 1,000 small files (200 B–4 KiB) in random order, keep-alive, wrk -t1 -c64",
+      servers: [ours, ...external, denoServeStatic],
+      path: tree.first,
+      connections: 64,
+      script: `${here}random_paths.lua`,
+      scriptArgs: [tree.list],
+    },
+    {
+      name: "large",
+      title: "static 64 MiB file, wrk -t1 -c4",
+      servers: [ours, ...external, denoServeStatic, pythonStatic],
+      path: "/64m.bin",
+      connections: 4,
+      throughput: true,
+    },
+    {
+      name: "workers",
+      title:
+        "static 1 KiB file with 2 worker processes (2 cores, unpinned, wrk shares them)",
+      servers: [{ ...ours, command: serve(["-A", "--unstable-net"]) }, workers],
+      path: "/1k.bin",
+      connections: 64,
+      unpinned: true,
+    },
+  ];
+}
 
 /** Finds a free loopback port. */
 function freePort(): number {
@@ -235,6 +349,7 @@ export async function start(
   const argv = command(port);
   const child = new Deno.Command(argv[0], {
     args: argv.slice(1),
+    stdin: "null",
     stdout: "null",
     stderr: "null", // access logs (Python's) would flood the report
   }).spawn();
@@ -246,7 +361,9 @@ export async function start(
     }
     await child.status;
   };
-  for (let i = 0; i < 200; i++) {
+  const ended: { status?: Deno.CommandStatus } = {};
+  child.status.then((status) => ended.status = status);
+  for (let i = 0; i < 200 && !ended.status; i++) {
     try {
       const conn = await Deno.connect({ hostname: "127.0.0.1", port });
       conn.close();
@@ -256,7 +373,33 @@ export async function start(
     }
   }
   await stop();
-  throw new Error(`${argv.join(" ")} did not start listening`);
+  throw new Error(
+    `${argv.join(" ")} ${
+      ended.status
+        ? `exited (code ${ended.status.code})`
+        : "did not start listening"
+    }`,
+  );
+}
+
+/** Throws unless GET `path` answers 200: a 403 or 404 would time errors. */
+async function expectOk(port: number, path: string, name: string) {
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  try {
+    await conn.write(
+      new TextEncoder().encode(
+        `GET ${path} HTTP/1.1\r\nHost: bench\r\nConnection: close\r\n\r\n`,
+      ),
+    );
+    const buf = new Uint8Array(64);
+    const n = await conn.read(buf) ?? 0;
+    const status = decoder.decode(buf.subarray(0, n)).split("\r\n")[0];
+    if (!/^HTTP\/1\.[01] 200 /.test(status)) {
+      throw new Error(`${name}: GET ${path} answered "${status}", not 200`);
+    }
+  } finally {
+    conn.close();
+  }
 }
 
 interface Sample {
@@ -265,6 +408,9 @@ interface Sample {
   p99: number;
   bytesPerSec: number;
   peakKiB: number;
+  /** RSS once listening, and after the run (KiB, all its processes). */
+  startKiB: number;
+  endKiB: number;
   /** Server CPU time (user + system, all its processes) per request, µs. */
   cpuPerRequest: number;
 }
@@ -301,14 +447,17 @@ async function wrk(
   ];
   if (workload.script) args.push("-s", workload.script);
   args.push(`http://127.0.0.1:${port}${workload.path}`);
+  if (workload.scriptArgs) args.push("--", ...workload.scriptArgs);
   const cpuBefore = await cpuSeconds(pid);
   const argv = pinned(onCpu, ["wrk", ...args]);
-  const { stdout, success } = await new Deno.Command(argv[0], {
+  const { stdout, stderr, success } = await new Deno.Command(argv[0], {
     args: argv.slice(1),
   }).output();
   const cpu = await cpuSeconds(pid) - cpuBefore;
-  const text = new TextDecoder().decode(stdout);
-  if (!success) throw new Error(`wrk failed:\n${text}`);
+  const text = decoder.decode(stdout);
+  if (!success) {
+    throw new Error(`wrk failed:\n${text}${decoder.decode(stderr)}`);
+  }
   const latency = (pct: string) => {
     const m = new RegExp(`^\\s+${pct}%\\s+([\\d.]+)(us|ms|s|m)$`, "m").exec(
       text,
@@ -330,33 +479,66 @@ async function wrk(
     p99: latency("99"),
     bytesPerSec: transfer ? Number(transfer[1]) * SIZES[transfer[2]] : 0,
     peakKiB: NaN,
+    startKiB: NaN,
+    endKiB: NaN,
     cpuPerRequest: requests ? cpu * 1e6 / Number(requests[1]) : NaN,
   };
 }
 
 const TICKS_PER_SECOND = 100; // Linux's USER_HZ
 
+/** A process and all its descendants (nginx's worker, serve's workers). */
+async function processTree(pid: number): Promise<number[]> {
+  const tree = [pid];
+  try {
+    for await (const task of Deno.readDir(`/proc/${pid}/task`)) {
+      const list = await Deno.readTextFile(
+        `/proc/${pid}/task/${task.name}/children`,
+      ).catch(() => ""); // a thread that ended meanwhile
+      for (const child of list.split(" ").filter(Boolean)) {
+        tree.push(...await processTree(Number(child)));
+      }
+    }
+  } catch {
+    // Gone.
+  }
+  return tree;
+}
+
 /** CPU seconds (user + system) used so far by a process and its children. */
 async function cpuSeconds(pid: number): Promise<number> {
   let ticks = 0;
-  let children: string[] = [];
-  try {
-    const stat = await Deno.readTextFile(`/proc/${pid}/stat`);
-    // Fields after the command name, which is in parentheses: utime is 14th.
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    ticks = Number(fields[11]) + Number(fields[12]);
-  } catch {
-    return NaN; // gone
+  for (const each of await processTree(pid)) {
+    try {
+      const stat = await Deno.readTextFile(`/proc/${each}/stat`);
+      // Fields after the command name, which is in parentheses: utime is 14th.
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      ticks += Number(fields[11]) + Number(fields[12]);
+    } catch {
+      if (each === pid) return NaN; // gone
+    }
   }
-  for await (const task of Deno.readDir(`/proc/${pid}/task`)) {
-    const list = await Deno.readTextFile(
-      `/proc/${pid}/task/${task.name}/children`,
-    ).catch(() => ""); // a thread that ended meanwhile
-    children = children.concat(list.split(" ").filter(Boolean));
+  return ticks / TICKS_PER_SECOND;
+}
+
+/**
+ * A `/proc/PID/status` memory field (VmRSS, VmHWM) in KiB, summed over the
+ * process and its descendants.
+ */
+async function memoryKiB(pid: number, field: string): Promise<number> {
+  let kib = 0;
+  for (const each of await processTree(pid)) {
+    const status = await Deno.readTextFile(`/proc/${each}/status`).catch(
+      () => "",
+    );
+    kib += Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)?.[1] ?? 0);
   }
-  let seconds = ticks / TICKS_PER_SECOND;
-  for (const child of children) seconds += await cpuSeconds(Number(child));
-  return seconds;
+  return kib;
+}
+
+/** Resident memory of a process and its descendants, in KiB. */
+export function rssKiB(pid: number): Promise<number> {
+  return memoryKiB(pid, "VmRSS");
 }
 
 function median(values: number[]): number {
@@ -372,12 +554,43 @@ const fmt = (n: number, digits = 0) =>
     minimumFractionDigits: digits,
   });
 
+/** CPUs for the server (and `deno bench`) and for wrk; none if unpinned. */
+interface Pins {
+  server?: string;
+  wrk?: string;
+}
+
+/** Whether `taskset -c 1` works here (util-linux installed, 2+ CPUs). */
+async function canPin(): Promise<boolean> {
+  try {
+    const { success } = await new Deno.Command("taskset", {
+      args: ["-c", "1", "true"],
+      stdout: "null",
+      stderr: "null",
+    }).output();
+    return success;
+  } catch {
+    return false; // not installed
+  }
+}
+
+/** Server on CPU 0, wrk on CPU 1, if `taskset` can; else a warning, none. */
+async function choosePins(): Promise<Pins> {
+  if (await canPin()) return { server: "0", wrk: "1" };
+  console.error(
+    "warning: `taskset -c 1` is not available (util-linux missing, or one " +
+      "CPU): server and wrk run unpinned, so the noise band is wider.",
+  );
+  return {};
+}
+
 /** Measures each of the workload's servers once a round, by name. */
 async function collect(
   workload: Workload,
   options: Options,
-  wrkCpu?: string,
+  pins: Pins,
 ): Promise<Map<string, Sample[]>> {
+  const { server: serverCpu, wrk: wrkCpu } = workload.unpinned ? {} : pins;
   const samples = new Map<string, Sample[]>();
   for (let round = 0; round < options.rounds; round++) {
     // Alternate the order so no server always runs on a warmer machine.
@@ -385,7 +598,11 @@ async function collect(
       ? [...workload.servers].reverse()
       : workload.servers;
     for (const server of order) {
-      await using running = await start(server.command);
+      await using running = await start((port) =>
+        pinned(serverCpu, server.command(port))
+      );
+      await expectOk(running.port, workload.path, server.name);
+      const startKiB = await rssKiB(running.pid);
       await wrk(running.port, workload, 1, running.pid, wrkCpu); // warm-up
       const sample = await wrk(
         running.port,
@@ -394,7 +611,9 @@ async function collect(
         running.pid,
         wrkCpu,
       );
-      sample.peakKiB = await peakKiB(running.pid);
+      sample.startKiB = startKiB;
+      sample.endKiB = await rssKiB(running.pid);
+      sample.peakKiB = await memoryKiB(running.pid, "VmHWM");
       const value = workload.throughput
         ? `${fmt(sample.bytesPerSec / 1024 ** 3, 2)} GiB/s`
         : `${fmt(sample.rps)} req/s`;
@@ -408,52 +627,59 @@ async function collect(
   return samples;
 }
 
-async function measure(workload: Workload, options: Options): Promise<string> {
-  const samples = await collect(workload, options);
-  const ours = samples.get("basehttp")!;
+/** A workload's table, and each server's median req/s (or bytes/s). */
+interface Measured {
+  table: string;
+  medians: Map<string, number>;
+  samples: Map<string, Sample[]>;
+}
+
+async function measure(
+  workload: Workload,
+  options: Options,
+  pins: Pins,
+): Promise<Measured> {
+  const samples = await collect(workload, options, pins);
   const key = (s: Sample) => workload.throughput ? s.bytesPerSec : s.rps;
-  const oursMedian = median(ours.map(key));
+  const medians = new Map(
+    [...samples].map(([name, list]) => [name, median(list.map(key))]),
+  );
+  const oursMedian = medians.get("basehttp")!;
+  const mib = (kib: number) => fmt(kib / 1024, 0);
   const rows = workload.servers.map((server) => {
     const list = samples.get(server.name)!;
-    const value = median(list.map(key));
+    const value = medians.get(server.name)!;
     const ratio = server.name === "basehttp"
       ? "1.00×"
       : `${fmt(oursMedian / value, 2)}×`;
     const shown = workload.throughput
       ? `${fmt(value / 1024 ** 3, 2)} GiB/s`
       : fmt(value);
-    const peak = fmt(Math.max(...list.map((s) => s.peakKiB)) / 1024, 0);
-    const cpu = workload.throughput
-      ? "–"
+    const peak = mib(Math.max(...list.map((s) => s.peakKiB)));
+    // Bulk transfer: whether memory stays flat, not CPU per request.
+    const fourth = workload.throughput
+      ? `${mib(median(list.map((s) => s.startKiB)))} → ${
+        mib(median(list.map((s) => s.endKiB)))
+      }`
       : fmt(median(list.map((s) => s.cpuPerRequest)), 1);
     return `| ${server.name} | ${shown} | ${
       fmt(median(list.map((s) => s.p50)), 2)
     } | ${
       fmt(median(list.map((s) => s.p99)), 2)
-    } | ${cpu} | ${peak} | ${ratio} |`;
+    } | ${fourth} | ${peak} | ${ratio} |`;
   });
-  return [
+  const table = [
     `### ${workload.title}`,
     "",
-    `| server | ${
-      workload.throughput ? "throughput" : "req/s"
-    } (median) | p50 ms | p99 ms | server CPU µs/req | peak RSS MiB | basehttp is |`,
+    `| server | ${workload.throughput ? "throughput" : "req/s"} (median) | ` +
+    `p50 ms | p99 ms | ${
+      workload.throughput ? "RSS start → end MiB" : "server CPU µs/req"
+    } | peak RSS MiB | basehttp is |`,
     "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
     ...rows,
     "",
   ].join("\n");
-}
-
-/** The peak resident memory of a process, in KiB. */
-async function peakKiB(pid: number): Promise<number> {
-  const status = await Deno.readTextFile(`/proc/${pid}/status`);
-  return Number(/VmHWM:\s+(\d+) kB/.exec(status)![1]);
-}
-
-/** Resident memory of a process, in KiB. */
-export async function rssKiB(pid: number): Promise<number> {
-  const status = await Deno.readTextFile(`/proc/${pid}/status`);
-  return Number(/VmRSS:\s+(\d+) kB/.exec(status)![1]);
+  return { table, medians, samples };
 }
 
 /**
@@ -494,28 +720,115 @@ async function idleRss(
   }
 }
 
-/** The idle keep-alive memory report: RSS with `count` connections held. */
-async function idleMemory(count: number): Promise<string> {
+/** The idle keep-alive memory report, and KiB per connection. */
+async function idleMemory(
+  count: number,
+): Promise<{ table: string; each: number }> {
   const { before, after } = await idleRss(
     run("servers/basehttp.ts", "600"),
     count,
   );
-  const each = ((after - before) * 1024) / count;
-  return [
+  const each = (after - before) / count;
+  const table = [
     `### ${count.toLocaleString("en-US")} idle keep-alive connections`,
     "",
     `RSS ${fmt(before / 1024, 1)} MiB idle → ${
       fmt(after / 1024, 1)
     } MiB with ${count} connections: ` +
-    `**${fmt(each / 1024, 2)} KiB per connection**.`,
+    `**${fmt(each, 2)} KiB per connection**.`,
+    "",
+  ].join("\n");
+  return { table, each };
+}
+
+/** An issue 17 target: basehttp over one server in one workload. */
+interface Target {
+  workload: string;
+  label: string;
+  over: string;
+  atLeast: number;
+}
+
+const TARGETS: Target[] = [
+  {
+    workload: "static",
+    label: "static 1 KiB, README permissions",
+    over: "nginx",
+    atLeast: 1.0,
+  },
+  {
+    workload: "many",
+    label: "static, 1,000 small files, random order",
+    over: "nginx",
+    atLeast: 1.0,
+  },
+  {
+    workload: "large",
+    label: "static 64 MiB (throughput)",
+    over: "nginx",
+    atLeast: 1.2,
+  },
+  {
+    workload: "hello",
+    label: "keep-alive hello",
+    over: connLoop.name,
+    atLeast: 0.9,
+  },
+  {
+    workload: "pipeline",
+    label: "pipelined ×16",
+    over: denoServe.name,
+    atLeast: 3.0,
+  },
+];
+
+/** This run's ratios beside issue 17's targets, for what was measured. */
+function targetsTable(
+  results: Map<string, Measured>,
+  idleKiB: number | null,
+): string {
+  const verdict = (ok: boolean) => ok ? "met" : "not met";
+  const rows: string[] = [];
+  for (const t of TARGETS) {
+    const medians = results.get(t.workload)?.medians;
+    const ours = medians?.get("basehttp");
+    const theirs = medians?.get(t.over);
+    if (ours === undefined || theirs === undefined) continue;
+    const ratio = ours / theirs;
+    rows.push(
+      `| ${t.label} | basehttp / ${t.over} | ${fmt(ratio, 2)}× | ≥ ${
+        fmt(t.atLeast, 1)
+      }× | ${verdict(ratio >= t.atLeast)} |`,
+    );
+  }
+  const large = results.get("large")?.samples.get("basehttp");
+  if (large) {
+    const growth = median(large.map((s) => s.endKiB - s.startKiB)) / 1024;
+    rows.push(
+      `| static 64 MiB, memory | basehttp RSS end − start | ${
+        fmt(growth, 1)
+      } MiB | flat: ≤ 16 MiB, ¼ of the file | ${verdict(growth <= 16)} |`,
+    );
+  }
+  if (idleKiB !== null) {
+    rows.push(
+      `| 10,000 idle keep-alive connections | basehttp RSS per connection | ${
+        fmt(idleKiB, 2)
+      } KiB | ≤ 10 KiB | ${verdict(idleKiB <= 10)} |`,
+    );
+  }
+  return [
+    "### issue 17 targets, this run (ratios of the medians above)",
+    "",
+    "| workload | ratio | this run | target | |",
+    "| --- | --- | ---: | ---: | --- |",
+    ...rows,
     "",
   ].join("\n");
 }
 
 // ---------------------------------------------------------------------------
 // --baseline REF: the working tree against a commit, basehttp only.
-
-const decoder = new TextDecoder();
 
 /** Runs git in the working tree; its trimmed stdout. */
 async function git(...args: string[]): Promise<string> {
@@ -528,40 +841,19 @@ async function git(...args: string[]): Promise<string> {
   return decoder.decode(stdout).trim();
 }
 
-/** Whether `taskset -c 1` works here (util-linux installed, 2+ CPUs). */
-async function canPin(): Promise<boolean> {
-  try {
-    const { success } = await new Deno.Command("taskset", {
-      args: ["-c", "1", "true"],
-      stdout: "null",
-      stderr: "null",
-    }).output();
-    return success;
-  } catch {
-    return false; // not installed
-  }
-}
-
 /** One side of the comparison: a tree and the basehttp server it holds. */
 interface Side {
   name: string;
   dir: string;
-  /** That tree's `bench/servers/basehttp.ts`, on the server's CPU. */
+  /** That tree's `bench/servers/basehttp.ts`. */
   server: (...extra: string[]) => (port: number) => string[];
 }
 
-/** CPUs for the server (and `deno bench`) and for wrk; none if unpinned. */
-interface Pins {
-  server?: string;
-  wrk?: string;
-}
-
-function side(name: string, dir: string, pins: Pins): Side {
+function side(name: string, dir: string): Side {
   return {
     name,
     dir,
-    server: (...extra) => (port) =>
-      pinned(pins.server, runIn(dir)("servers/basehttp.ts", ...extra)(port)),
+    server: (...extra) => runIn(dir)("servers/basehttp.ts", ...extra),
   };
 }
 
@@ -658,24 +950,15 @@ async function compare(ref: string, options: Options): Promise<void> {
   const head = await git("rev-parse", "--short=9", "HEAD");
   const dirty = (await git("status", "--porcelain", "--untracked-files=no"))
     .split("\n").filter(Boolean).length;
-  const pins: Pins = {};
-  if (await canPin()) {
-    pins.server = "0";
-    pins.wrk = "1";
-  } else {
-    console.error(
-      "warning: `taskset -c 1` is not available (util-linux missing, or one " +
-        "CPU): server and wrk run unpinned, so the noise band is wider.",
-    );
-  }
+  const pins = await choosePins();
   const wanted = (name: string) => !options.only || options.only.has(name);
   const temp = await Deno.makeTempDir({ prefix: "basehttp_baseline_" });
   const tree = `${temp}/tree`;
   try {
     await git("worktree", "add", "--detach", tree, commit);
     const sides = [
-      side(`baseline ${short}`, tree, pins),
-      side(`working tree`, repoRoot, pins),
+      side(`baseline ${short}`, tree),
+      side(`working tree`, repoRoot),
     ];
     console.log(`# basehttp: working tree against ${ref}\n`);
     console.log(
@@ -721,14 +1004,14 @@ async function compare(ref: string, options: Options): Promise<void> {
     }
     for (const name of ["hello", "pipeline"]) {
       if (!wanted(name)) continue;
-      const workload = WORKLOADS.find((w) => w.name === name)!;
+      const workload = name === "hello" ? HELLO : PIPELINE;
       const samples = await collect(
         {
           ...workload,
           servers: sides.map((s) => ({ name: s.name, command: s.server() })),
         },
         options,
-        pins.wrk,
+        pins,
       );
       const label = name === "hello" ? "keep-alive hello" : "pipelined ×16";
       const rps: Metric = {
@@ -760,7 +1043,10 @@ async function compare(ref: string, options: Options): Promise<void> {
         values: new Map(),
       };
       await alternate(sides, options.rounds, async (s, round) => {
-        const { before, after } = await idleRss(s.server("600"), count);
+        const { before, after } = await idleRss(
+          (port) => pinned(pins.server, s.server("600")(port)),
+          count,
+        );
         push(memory, s.name, (after - before) / count);
         console.error(
           `  memory round ${round + 1} ${s.name}: ${
@@ -780,32 +1066,90 @@ async function compare(ref: string, options: Options): Promise<void> {
   }
 }
 
-/** The full report: every workload and server, and idle memory. */
+/** Where http-server is installed once and kept: the user's cache folder. */
+function cacheDir(fallback: string): string {
+  const xdg = Deno.env.get("XDG_CACHE_HOME");
+  const home = Deno.env.get("HOME");
+  if (xdg) return `${xdg}/basehttp-bench`;
+  return home ? `${home}/.cache/basehttp-bench` : fallback;
+}
+
+/**
+ * The full report: every workload and server, idle memory and the targets,
+ * the static tree and nginx's folder in a temporary folder removed at the end.
+ */
 async function loadReport(options: Options): Promise<void> {
-  const cpu = (await Deno.readTextFile("/proc/cpuinfo")).match(
-    /model name\s*:\s*(.*)/,
-  )?.[1];
-  console.log(`# basehttp load benchmark\n`);
-  console.log(
-    `${new Date().toISOString().slice(0, 10)}, Deno ${Deno.version.deno}, ` +
-      `${navigator.hardwareConcurrency} cores (${cpu ?? "unknown CPU"}), ` +
-      `${options.rounds} rounds × ${options.duration} s, medians; client and servers share the machine.\n`,
-  );
-  for (const workload of WORKLOADS) {
-    if (options.only && !options.only.has(workload.name)) continue;
-    console.log(await measure(workload, options));
+  if (await findExecutable("wrk") === null) {
+    console.error(
+      "wrk not found: install it with `apt-get install wrk` (Debian/Ubuntu)",
+    );
+    Deno.exitCode = 1;
+    return;
   }
-  if (!options.only || options.only.has("memory")) {
-    console.log(await idleMemory(10000));
+  const wanted = (name: string) => !options.only || options.only.has(name);
+  const pins = await choosePins();
+  const scratch = await Deno.makeTempDir({ prefix: "basehttp_bench_" });
+  try {
+    let workloads = [HELLO, PIPELINE];
+    const versions = [`Deno ${Deno.version.deno}`];
+    if (["static", "many", "large", "workers"].some(wanted)) {
+      const tree = await makeTree(scratch);
+      const external: ServerSpec[] = [];
+      for (
+        const [name, found] of [
+          ["nginx", await nginx(`${scratch}/nginx`, tree.root)],
+          ["http-server", await httpServer(cacheDir(scratch), tree.root)],
+        ] as const
+      ) {
+        if ("skip" in found) console.error(found.skip);
+        else {
+          external.push({ name, command: found.command });
+          versions.push(found.version);
+        }
+      }
+      workloads = [...workloads, ...staticWorkloads(tree, external)];
+    }
+    for (const program of ["node", "python3"]) {
+      if (await findExecutable(program) !== null) continue;
+      console.error(`${program} not found, its rows skipped: install it`);
+      workloads = workloads.map((w) => ({
+        ...w,
+        servers: w.servers.filter((s) => s.needs !== program),
+      }));
+    }
+    const cpu = (await Deno.readTextFile("/proc/cpuinfo")).match(
+      /model name\s*:\s*(.*)/,
+    )?.[1];
+    console.log(`# basehttp load benchmark\n`);
+    console.log(
+      `${new Date().toISOString().slice(0, 10)}, ${versions.join(", ")}, ` +
+        `${navigator.hardwareConcurrency} cores (${cpu ?? "unknown CPU"}), ` +
+        `${options.rounds} rounds × ${options.duration} s, alternating, medians; ` +
+        (pins.server
+          ? `server on CPU ${pins.server}, wrk on CPU ${pins.wrk}.\n`
+          : "client and servers share the machine.\n"),
+    );
+    const results = new Map<string, Measured>();
+    for (const workload of workloads) {
+      if (!wanted(workload.name)) continue;
+      const measured = await measure(workload, options, pins);
+      results.set(workload.name, measured);
+      console.log(measured.table);
+    }
+    let idleKiB: number | null = null;
+    if (wanted("memory")) {
+      const { table, each } = await idleMemory(10000);
+      idleKiB = each;
+      console.log(table);
+    }
+    console.log(targetsTable(results, idleKiB));
+  } finally {
+    await Deno.remove(scratch, { recursive: true });
   }
 }
 
 if (import.meta.main) {
   const options = parseArgs(Deno.args);
-  try {
-    if (options.baseline !== null) await compare(options.baseline, options);
-    else await loadReport(options);
-  } finally {
-    await Deno.remove(root, { recursive: true });
-  }
+  if (options.baseline !== null) await compare(options.baseline, options);
+  else await loadReport(options);
 }
