@@ -2,8 +2,10 @@
 /**
  * {@linkcode SimpleHTTPRequestHandler}: Python's handler that serves the
  * files under a directory, with what Python lacks: `ETag`, RFC 9110
- * conditional and range requests, a MIME database, and a root that
- * symlinks cannot escape.
+ * conditional and range requests, a MIME database, a root that symlinks
+ * cannot escape, and what the static servers people pick have: CORS with
+ * preflights, compression, a single-page-app fallback and `404.html`,
+ * Basic auth, `Cache-Control`, and JSON listings.
  *
  * @example Serve a directory
  * ```ts
@@ -30,6 +32,7 @@
  * @module
  */
 
+import { createHash, timingSafeEqual } from "node:crypto";
 import { closeSync, constants, openSync, read, readSync } from "node:fs";
 import {
   ABSOLUTE_FORM,
@@ -43,10 +46,24 @@ import mimeDb from "npm:mime-db@^1.54.0";
 import {
   BaseHTTPRequestHandler,
   type ClientAddress,
-  htmlEscape,
   type ResponseWriter,
 } from "./handler.ts";
 import { MONTHS } from "./_date.ts";
+import {
+  type Coding,
+  copyCompressed,
+  isCompressible,
+  MIN_COMPRESSED_SIZE,
+} from "./_compress.ts";
+import {
+  type ListingEntry,
+  listingHTML,
+  listingJSON,
+  listingOrder,
+  sortListing,
+} from "./_listing.ts";
+import { chooseEncoding, mediaQuality } from "./_negotiate.ts";
+import { handled } from "./_output.ts";
 import { SERVER_STATE } from "./_server_state.ts";
 import { isFieldValue, isToken } from "./parser.ts";
 import type { HTTPServer } from "./server.ts";
@@ -141,8 +158,14 @@ export interface FileSource {
 export interface FileBody {
   /** The open file, positioned at the first byte to send. */
   file: FileSource;
-  /** How many bytes to send from there. */
+  /** How many bytes to send from there (all of it, when compressing). */
   length: number;
+  /**
+   * The content coding to compress the file with while it is sent (see
+   * {@linkcode SimpleHTTPRequestHandler.compress}); absent to send the
+   * bytes as stored.
+   */
+  coding?: "br" | "gzip";
 }
 
 /** A file opened with `node:fs`, read from `position` on (pread). */
@@ -279,37 +302,42 @@ function parseETags(values: string[]): string[] {
   return value.match(/(?:W\/)?"[\x21\x23-\x7e\x80-\xff]*"/g) ?? [];
 }
 
-/** Sizes for people: `512 B`, `1.5 KiB`, `32.0 MiB`. */
-function formatSize(bytes: number): string {
-  if (bytes < 1024) return `${bytes} B`;
-  const units = ["KiB", "MiB", "GiB", "TiB", "PiB"];
-  let size = bytes / 1024;
-  let unit = 0;
-  while (size >= 1024 && unit < units.length - 1) {
-    size /= 1024;
-    unit++;
-  }
-  return `${size.toFixed(1)} ${units[unit]}`;
+/** Methods a CORS preflight may be allowed, when the handler serves them. */
+const CORS_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"];
+/** How long a browser may keep a preflight's answer, in seconds. */
+const PREFLIGHT_MAX_AGE = "86400";
+
+/** A file's entity-tag: its size, mtime and inode. */
+function etagOf(info: Deno.FileInfo, suffix = ""): string {
+  return `"${info.size.toString(16)}-${
+    (info.mtime?.getTime() ?? 0).toString(16)
+  }${info.ino === null ? "" : "-" + info.ino.toString(16)}${suffix}"`;
 }
 
-/** Escapes text for HTML content and double-quoted attributes. */
-function escapeAttribute(text: string): string {
-  return htmlEscape(text).replaceAll('"', "&quot;");
+function sha256(data: Uint8Array): Uint8Array {
+  return createHash("sha256").update(data).digest();
 }
 
-const LISTING_STYLE = `:root { color-scheme: light dark; }
-body { font-family: system-ui, sans-serif; margin: 1em; line-height: 1.4; }
-h1 { font-size: 1.25em; overflow-wrap: anywhere; }
-table { border-collapse: collapse; width: 100%; }
-th, td { padding: 0.25em 0.75em 0.25em 0; text-align: left; vertical-align: top; }
-td:first-child { overflow-wrap: anywhere; }
-.size, .modified { white-space: nowrap; }
-.size { text-align: right; font-variant-numeric: tabular-nums; }
-@media (max-width: 32em) { .modified { display: none; } }`;
+/** What content negotiation picked for a file. */
+interface Negotiated {
+  /** Whether the answer depends on `Accept-Encoding`. */
+  vary: boolean;
+  /** The coding, or `null` for the file as stored. */
+  coding: Coding | null;
+  /** The precompressed sibling to send, or `null` to compress on the fly. */
+  sibling: Resolved | null;
+}
+
+const AS_STORED: Negotiated = Object.freeze({
+  vary: false,
+  coding: null,
+  sibling: null,
+});
 
 /**
  * Python's `SimpleHTTPRequestHandler`: serves GET and HEAD from the files
- * under {@linkcode directory}; other methods get 501.
+ * under {@linkcode directory}; `OPTIONS` answers CORS preflights when
+ * {@linkcode cors} is on; other methods get 501.
  *
  * The server constructs handlers itself, so configuration goes in a
  * subclass (or use {@linkcode simpleHandler}):
@@ -322,6 +350,7 @@ td:first-child { overflow-wrap: anywhere; }
  * class Public extends SimpleHTTPRequestHandler {
  *   override directory = "/srv/www";
  *   override protocolVersion = "HTTP/1.1";
+ *   override compress = true;
  * }
  * await new HTTPServer(["127.0.0.1", 8000], Public).serveForever();
  * ```
@@ -345,17 +374,79 @@ export class SimpleHTTPRequestHandler extends BaseHTTPRequestHandler {
   /** List directories that have no index page; otherwise answer 403. */
   showDirListing = true;
   /**
-   * Header fields added to 200 and 206 responses for files and listings
-   * (Python 3.15's `extra_response_headers`).
+   * Header fields added to 200, 206 and 304 responses for files and to
+   * listings (Python 3.15's `extra_response_headers`; on 304 as RFC 9110
+   * §15.4.5 asks).
    */
   extraResponseHeaders: readonly (readonly [string, string])[] = [];
-  /** Send `Access-Control-Allow-Origin: *` with every response. */
+  /**
+   * Send `Access-Control-Allow-Origin: *` with every response, and answer
+   * a CORS preflight (`OPTIONS` with `Access-Control-Request-Method`) with
+   * 204, `Access-Control-Allow-Methods`, `Access-Control-Allow-Headers`
+   * (those the preflight asks for) and `Access-Control-Max-Age`. Without
+   * it (and without {@linkcode corsOrigins}), `OPTIONS` is 501.
+   */
   cors = false;
+  /**
+   * The origins allowed, such as `"https://app.example"`. When not empty,
+   * CORS is on as with {@linkcode cors} but for these only: a listed
+   * `Origin` is echoed in `Access-Control-Allow-Origin`, every response
+   * carries `Vary: Origin`, and a preflight from another origin gets 204
+   * with no `Access-Control-Allow-*` field.
+   */
+  corsOrigins: readonly string[] = [];
+  /**
+   * Compress files for clients that ask, by `Accept-Encoding` q-values: a
+   * precompressed sibling `name.br` or `name.gz` first, when present and
+   * not older than the file; else `br` or `gzip` made on the fly with
+   * `CompressionStream` for files of 1 KiB and more, streamed without
+   * Content-Length (chunked on HTTP/1.1). Only compressible types (text,
+   * JSON, JavaScript, XML, SVG, WebAssembly, …) are compressed or looked
+   * up with siblings. Each coding has its own ETag (weak when made on the
+   * fly); answers that could differ carry `Vary: Accept-Encoding`; a
+   * request that excludes every form it could get is 406. A `Range`
+   * request is always answered from the file as stored. Listings and
+   * error pages are not compressed.
+   */
+  compress = false;
+  /**
+   * A single-page app: a GET or HEAD of a missing path whose last segment
+   * has no extension, from a client whose `Accept` allows `text/html`, is
+   * answered 200 with the root's index page (the first of
+   * {@linkcode indexPages} there).
+   */
+  spa = false;
+  /**
+   * Users and passwords for HTTP Basic auth. When not empty, every request
+   * needs one of them, before anything else (a CORS preflight too, as
+   * `http-server` and Caddy's `basic_auth` do: a browser sends no
+   * credentials on a preflight, so a cross-origin page can only make
+   * simple requests), or gets 401 with `WWW-Authenticate`. Compared in
+   * constant time; the `Authorization` field is never logged. A user name
+   * has no `:`.
+   */
+  auth: readonly (readonly [user: string, password: string])[] = [];
+  /** The realm named in the `WWW-Authenticate` challenge of {@linkcode auth}. */
+  authRealm = "basehttp";
+  /**
+   * A `Cache-Control` value for the 200, 206 and 304 answers of files,
+   * such as `"public, max-age=3600"`; `null` sends none.
+   */
+  cacheControl: string | null = null;
+  /**
+   * The user that {@linkcode auth} let in for this request, or `null`
+   * (CGI scripts see it as `REMOTE_USER`).
+   */
+  remoteUser: string | null = null;
 
   // Found once per connection.
   #root: Root | undefined;
   // Fields for the next sendResponse(), for errors that need one (416).
   #nextHeaders: [string, string][] = [];
+  // The digests of `auth`, made once per connection for the list they hash.
+  #authDigests:
+    | { of: SimpleHTTPRequestHandler["auth"]; digests: Uint8Array[] }
+    | undefined;
 
   /** Serves a file or a directory listing. */
   async do_GET(): Promise<void> {
@@ -363,7 +454,12 @@ export class SimpleHTTPRequestHandler extends BaseHTTPRequestHandler {
     if (body === null) return;
     if (body instanceof Uint8Array) return await this.wfile.write(body);
     try {
-      await this.copyfile(body.file, this.wfile, body.length);
+      if (body.coding === undefined) {
+        await this.copyfile(body.file, this.wfile, body.length);
+      } else {
+        // Small reads: compressing one holds the event loop (~1–3 ms).
+        await copyCompressed(body.file, this.wfile, body.coding, SMALL_CHUNK);
+      }
     } finally {
       body.file.close();
     }
@@ -376,17 +472,96 @@ export class SimpleHTTPRequestHandler extends BaseHTTPRequestHandler {
   }
 
   /**
-   * Queues the status line, `Server` and `Date`, and with {@linkcode cors}
-   * `Access-Control-Allow-Origin: *`.
+   * With {@linkcode cors} or {@linkcode corsOrigins}: answers 204 with
+   * `Allow`, and a preflight from an allowed origin also with
+   * `Access-Control-Allow-Methods` (the methods this handler serves),
+   * `Access-Control-Allow-Headers` (those asked for) and
+   * `Access-Control-Max-Age`. Without CORS, Python's 501.
+   */
+  async do_OPTIONS(): Promise<void> {
+    if (!this.cors && this.corsOrigins.length === 0) {
+      return await this.sendError(501, "Unsupported method ('OPTIONS')");
+    }
+    const self = this as unknown as Record<string, unknown>;
+    const methods = [
+      ...CORS_METHODS.filter((m) => typeof self["do_" + m] === "function"),
+      "OPTIONS",
+    ].join(", ");
+    this.sendResponse(204);
+    this.sendHeader("Allow", methods);
+    const preflight = this.headers.has("access-control-request-method");
+    if (preflight && this.#allowedOrigin() !== null) {
+      this.sendHeader("Access-Control-Allow-Methods", methods);
+      const asked = this.headers.getAll("access-control-request-headers")
+        .join(", ").trim();
+      if (asked !== "" && isFieldValue(asked)) {
+        this.sendHeader("Access-Control-Allow-Headers", asked);
+      }
+      this.sendHeader("Access-Control-Max-Age", PREFLIGHT_MAX_AGE);
+    }
+    if (preflight) this.sendHeader("Vary", "Access-Control-Request-Headers");
+    await this.endHeaders();
+  }
+
+  /**
+   * Parses the request as {@linkcode BaseHTTPRequestHandler.parseRequest}
+   * does, then checks {@linkcode auth}: a request without the credentials
+   * of a listed user is answered 401 and not dispatched.
+   *
+   * @returns `true` when the request should be dispatched.
+   */
+  override parseRequest(): boolean | Promise<boolean> {
+    this.remoteUser = null;
+    const parsed = super.parseRequest();
+    if (this.auth.length === 0) return parsed;
+    return typeof parsed === "boolean"
+      ? this.#authorize(parsed)
+      : parsed.then((ok) => this.#authorize(ok));
+  }
+
+  /**
+   * Queues the status line, `Server` and `Date`, and the CORS fields of
+   * {@linkcode cors} and {@linkcode corsOrigins}.
    *
    * @param code The status code, 100–999.
    * @param message The reason phrase; defaults to the status phrase.
    */
   override sendResponse(code: number, message?: string): void {
     super.sendResponse(code, message);
-    if (this.cors) this.sendHeader("Access-Control-Allow-Origin", "*");
+    if (this.corsOrigins.length > 0) this.sendHeader("Vary", "Origin");
+    const origin = this.#allowedOrigin();
+    if (origin !== null) this.sendHeader("Access-Control-Allow-Origin", origin);
     for (const [name, value] of this.#nextHeaders) this.sendHeader(name, value);
     this.#nextHeaders = [];
+  }
+
+  /**
+   * Sends an error as {@linkcode BaseHTTPRequestHandler.sendError} does,
+   * except that the body of a 404 is the root's `404.html`, when there is
+   * one that may be served.
+   *
+   * @param code The status code.
+   * @param message The short message; defaults to the status phrase.
+   * @param explain The explanation; defaults to the status description.
+   */
+  override sendError(
+    code: number,
+    message?: string,
+    explain?: string,
+  ): Promise<void> {
+    if (code === 404) {
+      const root = this.#rootInfo().real;
+      const page = root === null
+        ? null
+        : this.#resolve(joinPath(root, "404.html"));
+      const fd = page?.info.isFile ? this.#openFile(page) : null;
+      if (fd !== null) {
+        return handled(
+          this.#sendNotFoundPage(new NodeFile(fd), page!.info.size, message),
+        );
+      }
+    }
+    return super.sendError(code, message, explain);
   }
 
   /**
@@ -409,11 +584,14 @@ export class SimpleHTTPRequestHandler extends BaseHTTPRequestHandler {
     }
     const path = this.translatePath(this.path);
     let found = path === null ? null : this.#resolve(path);
-    if (path === null || found === null) {
+    let filePath = path;
+    const appRoute = path !== null && found === null && this.spa &&
+      this.#isAppRoute();
+    if (appRoute) [found, filePath] = this.#appIndex() ?? [null, null];
+    if (path === null || filePath === null || found === null) {
       await this.sendError(404, "File not found");
       return null;
     }
-    let filePath = path;
     if (found.info.isDirectory) {
       const urlPath = urlPathOf(this.path);
       if (!(decodePath(urlPath) ?? urlPath).endsWith("/")) {
@@ -440,7 +618,7 @@ export class SimpleHTTPRequestHandler extends BaseHTTPRequestHandler {
         return await this.listDirectory(found.real);
       }
       found = index;
-    } else if (path.endsWith("/")) {
+    } else if (path.endsWith("/") && !appRoute) {
       await this.sendError(404, "File not found"); // a file is not a directory
       return null;
     }
@@ -452,11 +630,7 @@ export class SimpleHTTPRequestHandler extends BaseHTTPRequestHandler {
     }
     const file = new NodeFile(fd);
     try {
-      return await this.#sendFileHead(
-        file,
-        found.info,
-        this.guessType(filePath),
-      );
+      return await this.#sendFileHead(file, found, this.guessType(filePath));
     } catch (error) {
       file.close();
       throw error;
@@ -465,16 +639,49 @@ export class SimpleHTTPRequestHandler extends BaseHTTPRequestHandler {
 
   /** Sends the head for an open file; returns the span to send, or null. */
   async #sendFileHead(
-    file: NodeFile,
-    info: Deno.FileInfo,
+    opened: NodeFile,
+    found: Resolved,
     ctype: string,
   ): Promise<FileBody | null> {
+    const { info } = found;
     const size = info.size;
     const mtime = Math.floor((info.mtime?.getTime() ?? 0) / 1000);
-    const etag = `"${size.toString(16)}-${
-      (info.mtime?.getTime() ?? 0).toString(16)
-    }${info.ino === null ? "" : "-" + info.ino.toString(16)}"`;
     const lastModified = this.dateTimeString(mtime);
+    let negotiated = AS_STORED;
+    if (this.compress) {
+      const chosen = this.#negotiate(found, ctype);
+      if (chosen === null) {
+        opened.close();
+        this.#nextHeaders.push(["Vary", "Accept-Encoding"]);
+        await this.sendError(406, "No acceptable content coding");
+        return null;
+      }
+      negotiated = chosen;
+    }
+    const { vary, sibling } = negotiated;
+    let etag = etagOf(info);
+    let coding = negotiated.coding;
+    // A range is of the file as stored, whatever the coding asked for.
+    if (coding !== null && this.#range(size, etag, mtime) !== null) {
+      coding = null;
+    }
+    let file = opened;
+    let sentSize: number | null = size; // null: compressed on the fly
+    if (coding !== null && sibling !== null) {
+      const fd = this.#openFile(sibling);
+      if (fd === null) {
+        coding = null; // changed since it was found
+      } else {
+        opened.close();
+        file = new NodeFile(fd);
+        sentSize = sibling.info.size;
+        etag = etagOf(sibling.info, `-${coding}`);
+      }
+    } else if (coding !== null) {
+      sentSize = null;
+      // Weak: the bytes are the compressor's, not a stored file's.
+      etag = `W/${etagOf(info, `-${coding}`)}`;
+    }
 
     const outcome = this.#preconditions(etag, mtime);
     if (outcome !== 200) {
@@ -487,11 +694,12 @@ export class SimpleHTTPRequestHandler extends BaseHTTPRequestHandler {
       this.sendHeader("ETag", etag);
       this.sendHeader("Last-Modified", lastModified);
       this.sendHeader("Accept-Ranges", "bytes");
+      this.#sendFileFields(vary);
       await this.endHeaders();
       return null;
     }
 
-    const range = this.#range(size, etag, mtime);
+    const range = coding === null ? this.#range(size, etag, mtime) : null;
     if (range === "unsatisfiable") {
       file.close();
       this.#nextHeaders = [
@@ -501,21 +709,168 @@ export class SimpleHTTPRequestHandler extends BaseHTTPRequestHandler {
       await this.sendError(416);
       return null;
     }
-    const [start, end] = range ?? [0, size - 1];
+    const [start, end] = range ?? [0, (sentSize ?? size) - 1];
     const length = end - start + 1;
     this.sendResponse(range === null ? 200 : 206);
     this.sendHeader("Content-Type", ctype);
-    this.sendHeader("Content-Length", String(length));
+    if (coding !== null) this.sendHeader("Content-Encoding", coding);
+    if (sentSize !== null) this.sendHeader("Content-Length", String(length));
     if (range !== null) {
       this.sendHeader("Content-Range", `bytes ${start}-${end}/${size}`);
     }
     this.sendHeader("Accept-Ranges", "bytes");
     this.sendHeader("Last-Modified", lastModified);
     this.sendHeader("ETag", etag);
-    this.#sendExtraResponseHeaders();
+    this.#sendFileFields(vary);
     await this.endHeaders();
+    if (sentSize === null) return { file, length, coding: coding! };
     file.position = start;
     return { file, length };
+  }
+
+  /**
+   * Picks the form of a file to send, by `Accept-Encoding`: a fresh
+   * precompressed sibling, a coding made on the fly, or the file as stored.
+   *
+   * @returns What to send, or `null` when no form is acceptable.
+   */
+  #negotiate(found: Resolved, ctype: string): Negotiated | null {
+    const accepted = this.headers.getAll("accept-encoding");
+    if (!isCompressible(ctype)) {
+      return accepted.length === 0 || chooseEncoding(accepted, []) !== null
+        ? AS_STORED
+        : null;
+    }
+    const large = found.info.size >= MIN_COMPRESSED_SIZE;
+    if (accepted.length === 0) {
+      return large ? { vary: true, coding: null, sibling: null } : AS_STORED;
+    }
+    const mtime = found.info.mtime?.getTime() ?? Infinity;
+    const siblings: [Coding, Resolved][] = [];
+    for (const [coding, ext] of [["br", ".br"], ["gzip", ".gz"]] as const) {
+      const sibling = this.#resolve(found.real + ext);
+      if (
+        sibling?.info.isFile && (sibling.info.mtime?.getTime() ?? 0) >= mtime
+      ) {
+        siblings.push([coding, sibling]);
+      }
+    }
+    // Precompressed first, then br before gzip.
+    const available: string[] = siblings.map(([coding]) => coding);
+    if (large) available.push("br", "gzip");
+    const chosen = chooseEncoding(accepted, available);
+    if (chosen === null) return null;
+    if (available.length === 0) return AS_STORED;
+    const coding = chosen === "identity" ? null : chosen as Coding;
+    const sibling = siblings.find(([c]) => c === coding)?.[1] ?? null;
+    return { vary: true, coding, sibling };
+  }
+
+  /** Vary, Cache-Control and the extra fields of a file's 200, 206 or 304. */
+  #sendFileFields(vary: boolean): void {
+    if (vary) this.sendHeader("Vary", "Accept-Encoding");
+    if (this.cacheControl !== null) {
+      this.sendHeader("Cache-Control", this.cacheControl);
+    }
+    this.#sendExtraResponseHeaders();
+  }
+
+  /** Whether a missing path is one of a single-page app's routes. */
+  #isAppRoute(): boolean {
+    if (this.command !== "GET" && this.command !== "HEAD") return false;
+    const urlPath = urlPathOf(this.path);
+    const decoded = decodePath(urlPath) ?? urlPath;
+    const last = decoded.slice(decoded.lastIndexOf("/") + 1);
+    return last.lastIndexOf(".") <= 0 &&
+      mediaQuality(this.headers.getAll("accept"), "text/html") > 0;
+  }
+
+  /** The root's index page and its name, or `null`. */
+  #appIndex(): [Resolved, string] | null {
+    const root = this.#rootInfo().real;
+    if (root === null) return null;
+    for (const name of this.indexPages) {
+      const index = this.#resolve(joinPath(root, name));
+      if (index?.info.isFile) return [index, name];
+    }
+    return null;
+  }
+
+  /** Sends a 404 whose body is the root's `404.html`, open as `file`. */
+  async #sendNotFoundPage(
+    file: NodeFile,
+    size: number,
+    message?: string,
+  ): Promise<void> {
+    try {
+      message ??= this.responses[404]?.[0] ?? "Not Found";
+      this.logError("code %d, message %s", 404, message);
+      this.sendResponse(404, message);
+      this.sendHeader("Connection", "close");
+      this.sendHeader("Content-Type", "text/html; charset=utf-8");
+      this.sendHeader("Content-Length", String(size));
+      await this.endHeaders();
+      if (this.command !== "HEAD") await this.copyfile(file, this.wfile, size);
+    } finally {
+      file.close();
+    }
+  }
+
+  /** The `Access-Control-Allow-Origin` value for this request, or `null`. */
+  #allowedOrigin(): string | null {
+    if (this.corsOrigins.length === 0) return this.cors ? "*" : null;
+    // Before a request is parsed, `headers` may be an earlier request's.
+    const origin = this.command === "" ? null : this.headers.get("origin");
+    return origin !== null && this.corsOrigins.includes(origin) ? origin : null;
+  }
+
+  /** Lets a request with a listed user's credentials through, else 401. */
+  #authorize(parsed: boolean): boolean | Promise<boolean> {
+    if (!parsed) return false;
+    const user = this.#authenticatedUser();
+    if (user !== null) {
+      this.remoteUser = user;
+      return true;
+    }
+    const realm = this.authRealm.replace(/["\\]/g, "\\$&");
+    this.#nextHeaders.push([
+      "WWW-Authenticate",
+      `Basic realm="${realm}", charset="UTF-8"`,
+    ]);
+    return this.sendError(401).then(() => false);
+  }
+
+  /**
+   * The listed user whose Basic credentials the request carries, or
+   * `null`. Digests of one length are compared whole, against every user,
+   * so the time taken tells nothing of how much matched.
+   */
+  #authenticatedUser(): string | null {
+    const values = this.headers.getAll("authorization");
+    if (values.length !== 1) return null;
+    const match = /^Basic[ \t]+([A-Za-z0-9+/]+={0,2})[ \t]*$/i.exec(values[0]);
+    if (match === null) return null;
+    let credentials: Uint8Array;
+    try {
+      credentials = Uint8Array.from(atob(match[1]), (c) => c.charCodeAt(0));
+    } catch {
+      return null; // not base64
+    }
+    const given = sha256(credentials);
+    const auth = this.auth;
+    if (this.#authDigests?.of !== auth) {
+      const digests = auth.map(([user, password]) =>
+        sha256(encoder.encode(`${user}:${password}`))
+      );
+      this.#authDigests = { of: auth, digests };
+    }
+    const digests = this.#authDigests.digests;
+    let user: string | null = null;
+    for (let i = 0; i < digests.length; i++) {
+      // No early exit: every user is compared.
+      if (timingSafeEqual(given, digests[i])) user ??= auth[i][0];
+    }
+    return user;
   }
 
   /**
@@ -529,7 +884,9 @@ export class SimpleHTTPRequestHandler extends BaseHTTPRequestHandler {
     if (headers.has("if-match")) {
       const tags = parseETags(headers.getAll("if-match"));
       // Strong comparison: a weak tag never matches.
-      if (!tags.includes("*") && !tags.includes(etag)) return 412;
+      const matched = tags.includes("*") ||
+        (!etag.startsWith("W/") && tags.includes(etag));
+      if (!matched) return 412;
     } else if (headers.has("if-unmodified-since")) {
       const since = parseHTTPDate(headers.get("if-unmodified-since")!.trim());
       if (since !== null && mtime > since) return 412;
@@ -537,8 +894,9 @@ export class SimpleHTTPRequestHandler extends BaseHTTPRequestHandler {
     if (headers.has("if-none-match")) {
       const tags = parseETags(headers.getAll("if-none-match"));
       // Weak comparison: W/"x" matches "x".
+      const opaque = etag.replace(/^W\//, "");
       const matched = tags.some((tag) =>
-        tag === "*" || tag.replace(/^W\//, "") === etag
+        tag === "*" || tag.replace(/^W\//, "") === opaque
       );
       // For GET and HEAD it is 304; anything else would be 412.
       if (matched) return 304;
@@ -593,20 +951,17 @@ export class SimpleHTTPRequestHandler extends BaseHTTPRequestHandler {
   }
 
   /**
-   * Sends the header fields of an HTML listing of `path` and returns its
-   * bytes; answers 404 and returns `null` when it cannot be read.
+   * Sends the header fields of a listing of `path` and returns its bytes:
+   * Python's HTML page, or JSON (`[{name, type, size, mtime}]`, `type`
+   * `"file"` or `"directory"`, `size` `null` for a directory, `mtime` in
+   * ISO 8601) for a client whose `Accept` prefers `application/json`.
+   * `?sort=name|size|mtime&order=asc|desc` orders both; by name by default.
+   * Answers 404 and returns `null` when the directory cannot be read.
    *
    * @param path The directory's path on disk.
    * @returns The listing, or `null`.
    */
   async listDirectory(path: string): Promise<Uint8Array | null> {
-    interface Row {
-      name: string;
-      href: string;
-      text: string;
-      size: number | null;
-      mtime: Date | null;
-    }
     const names: Deno.DirEntry[] = [];
     try {
       for await (const entry of Deno.readDir(path)) names.push(entry);
@@ -614,74 +969,41 @@ export class SimpleHTTPRequestHandler extends BaseHTTPRequestHandler {
       await this.sendError(404, "No permission to list directory");
       return null;
     }
-    const rows = names.map((entry) => {
-      if (entry.name.startsWith(".") && !this.showDotfiles) return null;
-      const full = joinPath(path, entry.name);
+    const entries: ListingEntry[] = [];
+    for (const entry of names) {
+      if (entry.name.startsWith(".") && !this.showDotfiles) continue;
       // Only what would be served is listed: no links out of the root.
-      const found = this.#resolve(full);
-      if (found === null) return null;
-      const isDir = found.info.isDirectory;
-      if (!isDir && !found.info.isFile) return null; // FIFOs, sockets, devices
-      const row: Row = {
+      const found = this.#resolve(joinPath(path, entry.name));
+      if (found === null) continue;
+      const isDirectory = found.info.isDirectory;
+      if (!isDirectory && !found.info.isFile) continue; // FIFOs, sockets
+      entries.push({
         name: entry.name,
-        href: encodeURIComponent(entry.name) + (isDir ? "/" : ""),
-        // Python's marks: "dir/", and "link@" for a symlink of either kind.
-        text: entry.name + (entry.isSymlink ? "@" : isDir ? "/" : ""),
-        size: isDir ? null : found.info.size,
+        isDirectory,
+        isSymlink: entry.isSymlink,
+        size: isDirectory ? null : found.info.size,
         mtime: found.info.mtime,
-      };
-      return row;
-    }).filter((row): row is Row => row !== null);
-    rows.sort((a, b) => {
-      const x = a.name.toLowerCase(), y = b.name.toLowerCase();
-      return x < y ? -1 : x > y ? 1 : a.name < b.name ? -1 : 1;
-    });
-
-    const urlPath = urlPathOf(this.path);
-    const title = escapeAttribute(
-      `Directory listing for ${decodePath(urlPath) ?? urlPath}`,
+      });
+    }
+    const suffix = suffixOf(this.path);
+    const order = listingOrder(
+      suffix.startsWith("?") ? suffix.slice(1).split("#", 1)[0] : "",
     );
-    const lines = [
-      "<!DOCTYPE HTML>",
-      '<html lang="en">',
-      "<head>",
-      '<meta charset="utf-8">',
-      '<meta name="viewport" content="width=device-width, initial-scale=1">',
-      `<style type="text/css">\n${LISTING_STYLE}\n</style>`,
-      `<title>${title}</title>`,
-      "</head>",
-      "<body>",
-      `<h1>${title}</h1>`,
-      "<hr>",
-      "<table>",
-      '<thead><tr><th>Name</th><th class="size">Size</th>' +
-      '<th class="modified">Modified (UTC)</th></tr></thead>',
-      "<tbody>",
-    ];
-    if (urlPath !== "/") {
-      lines.push('<tr><td><a href="../">../</a></td><td></td><td></td></tr>');
-    }
-    for (const row of rows) {
-      const size = row.size === null
-        ? "-"
-        : `<span title="${row.size} bytes">${formatSize(row.size)}</span>`;
-      const iso = row.mtime?.toISOString() ?? "";
-      const when = iso === ""
-        ? ""
-        : `<time datetime="${iso}">${iso.slice(0, 10)} ${
-          iso.slice(11, 19)
-        }</time>`;
-      lines.push(
-        `<tr><td><a href="${escapeAttribute(row.href)}">${
-          escapeAttribute(row.text)
-        }</a></td><td class="size">${size}</td><td class="modified">${when}</td></tr>`,
-      );
-    }
-    lines.push("</tbody>", "</table>", "<hr>", "</body>", "</html>", "");
-    const body = encoder.encode(lines.join("\n"));
+    sortListing(entries, order);
+    const accept = this.headers.getAll("accept");
+    const json = mediaQuality(accept, "application/json") >
+      mediaQuality(accept, "text/html");
+    const urlPath = urlPathOf(this.path);
+    const body = json
+      ? listingJSON(entries)
+      : listingHTML(decodePath(urlPath) ?? urlPath, entries, order);
     this.sendResponse(200);
-    this.sendHeader("Content-Type", "text/html; charset=utf-8");
+    this.sendHeader(
+      "Content-Type",
+      json ? "application/json" : "text/html; charset=utf-8",
+    );
     this.sendHeader("Content-Length", String(body.length));
+    this.sendHeader("Vary", "Accept");
     this.#sendExtraResponseHeaders();
     await this.endHeaders();
     return body;
@@ -891,12 +1213,30 @@ export interface SimpleHandlerOptions {
   followSymlinks?: boolean;
   /** List directories without an index page (else 403). @default {true} */
   showDirListing?: boolean;
-  /** Header fields for 200 and 206 file and listing responses. */
+  /** Header fields for 200, 206 and 304 file and 200 listing responses. */
   extraResponseHeaders?: readonly (readonly [string, string])[];
-  /** Send `Access-Control-Allow-Origin: *`. @default {false} */
+  /** Send `Access-Control-Allow-Origin: *` and answer CORS preflights. @default {false} */
   cors?: boolean;
+  /** The only origins CORS allows, echoed with `Vary: Origin`; not empty turns `cors` on. @default {[]} */
+  corsOrigins?: readonly string[];
+  /** Compress compressible files: precompressed `.br`/`.gz` siblings, else on the fly. @default {false} */
+  compress?: boolean;
+  /** Answer a missing extensionless path with the root's index page. @default {false} */
+  spa?: boolean;
+  /** Users and passwords for HTTP Basic auth on every request. @default {[]} */
+  auth?: readonly (readonly [user: string, password: string])[];
+  /** The realm of the Basic auth challenge. @default {"basehttp"} */
+  authRealm?: string;
+  /** A `Cache-Control` value for 200, 206 and 304 file responses. @default {null} */
+  cacheControl?: string | null;
   /** The status-line version; `"HTTP/1.1"` keeps connections alive. @default {"HTTP/1.0"} */
   protocolVersion?: string;
+}
+
+/** Whether `value` is an origin as browsers send it: `scheme://host[:port]`. */
+function isOrigin(value: unknown): boolean {
+  return typeof value === "string" &&
+    /^[a-z][a-z0-9+.-]*:\/\/[^\s/?#,]+$/i.test(value);
 }
 
 function checkBoolean(name: string, value: unknown): void {
@@ -916,6 +1256,43 @@ function checkBoolean(name: string, value: unknown): void {
  *
  * const Handler = simpleHandler({ directory: "public", cors: true });
  * await new HTTPServer(["127.0.0.1", 8000], Handler).serveForever();
+ * ```
+ *
+ * @example Basic auth and a JSON listing
+ * ```ts
+ * import { HTTPServer } from "@basehttp/server";
+ * import { simpleHandler } from "@basehttp/server/static";
+ * import assert from "node:assert/strict";
+ *
+ * const root = await Deno.makeTempDir();
+ * await Deno.writeTextFile(`${root}/a.txt`, "a\n");
+ * class Private extends simpleHandler({
+ *   directory: root,
+ *   auth: [["ann", "secret"]],
+ *   cacheControl: "no-cache",
+ * }) {
+ *   override logMessage(): void {}
+ * }
+ *
+ * await using httpd = new HTTPServer(["127.0.0.1", 0], Private);
+ * const serving = httpd.serveForever();
+ * const url = `http://127.0.0.1:${httpd.serverPort}/`;
+ * const refused = await fetch(url);
+ * await refused.body?.cancel();
+ * assert.equal(refused.status, 401);
+ * const listing = await fetch(url, {
+ *   headers: {
+ *     Authorization: `Basic ${btoa("ann:secret")}`,
+ *     Accept: "application/json",
+ *   },
+ * });
+ * const [entry] = await listing.json();
+ * assert.equal(entry.name, "a.txt");
+ * assert.equal(entry.type, "file");
+ * assert.equal(entry.size, 2);
+ * await httpd.shutdown();
+ * await serving;
+ * await Deno.remove(root, { recursive: true });
  * ```
  *
  * @param options The settings; a relative directory is taken from the
@@ -939,6 +1316,12 @@ export function simpleHandler(
     showDirListing,
     extraResponseHeaders,
     cors,
+    corsOrigins,
+    compress,
+    spa,
+    auth,
+    authRealm,
+    cacheControl,
     protocolVersion,
   } = options;
   if (directory !== undefined && typeof directory !== "string") {
@@ -962,6 +1345,42 @@ export function simpleHandler(
   checkBoolean("followSymlinks", followSymlinks);
   checkBoolean("showDirListing", showDirListing);
   checkBoolean("cors", cors);
+  checkBoolean("compress", compress);
+  checkBoolean("spa", spa);
+  if (
+    corsOrigins !== undefined &&
+    (!Array.isArray(corsOrigins) ||
+      corsOrigins.some((origin) => !isOrigin(origin)))
+  ) {
+    throw new TypeError(
+      "corsOrigins must be origins, such as https://a.example",
+    );
+  }
+  if (
+    auth !== undefined &&
+    (!Array.isArray(auth) ||
+      auth.some((pair) =>
+        !Array.isArray(pair) || pair.length !== 2 ||
+        typeof pair[0] !== "string" || typeof pair[1] !== "string" ||
+        pair[0].includes(":") || /[\x00-\x1f\x7f]/.test(pair.join(""))
+      ))
+  ) {
+    throw new TypeError(
+      "auth must be [user, password] strings, without control characters or a colon in the user",
+    );
+  }
+  if (
+    authRealm !== undefined &&
+    (typeof authRealm !== "string" || !isFieldValue(authRealm))
+  ) {
+    throw new TypeError("authRealm must be a header field value");
+  }
+  if (
+    cacheControl !== undefined && cacheControl !== null &&
+    (typeof cacheControl !== "string" || !isFieldValue(cacheControl))
+  ) {
+    throw new TypeError("cacheControl must be a header field value or null");
+  }
   for (const field of extraResponseHeaders ?? []) {
     if (
       !Array.isArray(field) || field.length !== 2 ||
@@ -993,6 +1412,17 @@ export function simpleHandler(
     );
   }
   if (cors !== undefined) settings.cors = cors;
+  if (corsOrigins !== undefined) {
+    settings.corsOrigins = [...corsOrigins];
+    if (corsOrigins.length > 0) settings.cors = true;
+  }
+  if (compress !== undefined) settings.compress = compress;
+  if (spa !== undefined) settings.spa = spa;
+  if (auth !== undefined) {
+    settings.auth = auth.map(([user, password]) => [user, password] as const);
+  }
+  if (authRealm !== undefined) settings.authRealm = authRealm;
+  if (cacheControl !== undefined) settings.cacheControl = cacheControl;
   if (protocolVersion !== undefined) settings.protocolVersion = protocolVersion;
   return class extends Base {
     constructor(

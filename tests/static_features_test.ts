@@ -1,0 +1,787 @@
+// Copyright 2026 the basehttp authors. MIT license.
+// The static server's features beyond Python (issue 14): CORS preflights
+// and origins, compression, SPA fallback and 404.html, Basic auth,
+// Cache-Control, and listings for programs; over real sockets, against a
+// temporary tree.
+import assert from "node:assert/strict";
+import { simpleHandler, type SimpleHandlerOptions } from "../static.ts";
+import { percentFormat } from "../handler.ts";
+import {
+  exchange,
+  latin1Bytes,
+  mulberry32,
+  parseResponses,
+  startServer,
+} from "./_util.ts";
+import type { ParsedResponse } from "./_util.ts";
+
+const tmp = await Deno.makeTempDir({ prefix: "basehttp_features_" });
+globalThis.addEventListener("unload", () => {
+  Deno.removeSync(tmp, { recursive: true });
+});
+const root = `${tmp}/www`;
+const encoder = new TextEncoder();
+
+async function gzip(text: string): Promise<Uint8Array> {
+  const stream = new Blob([text]).stream().pipeThrough(
+    new CompressionStream("gzip"),
+  );
+  return await new Response(stream).bytes();
+}
+
+/** A body received as Latin-1 text, as bytes. */
+function latin1(body: string): Uint8Array<ArrayBuffer> {
+  return Uint8Array.from(body, (c) => c.charCodeAt(0));
+}
+
+/** Decodes a body received as Latin-1 text. */
+async function decode(body: string, coding: string): Promise<string> {
+  const format = (coding === "br" ? "brotli" : "gzip") as CompressionFormat;
+  const stream = new Blob([latin1(body)]).stream().pipeThrough(
+    new DecompressionStream(format),
+  );
+  return await new Response(stream).text();
+}
+
+const APP_JS = "export const answer = 42;\n".repeat(200);
+// Words from a seeded PRNG: compressible, but not to nothing.
+const random = mulberry32(14);
+const BIG_TXT = Array.from(
+  { length: 100_000 },
+  () => Math.floor(random() * 1e6).toString(36),
+).join(" ");
+const PRE_CSS = "body { color: black; }\n".repeat(100);
+const PRE_CSS_GZ_TEXT = "/* from the .gz sibling */\n".repeat(100);
+const INDEX_HTML = "<!doctype html><title>app</title>";
+const NOT_FOUND_HTML = "<!doctype html><h1>Nothing here</h1>";
+
+async function makeTree(): Promise<void> {
+  const files: Record<string, string> = {
+    "app.js": APP_JS,
+    "big.txt": BIG_TXT,
+    "small.txt": "small\n",
+    "pre.css": PRE_CSS,
+    "stale.css": PRE_CSS,
+    "index.html": INDEX_HTML,
+    "404.html": NOT_FOUND_HTML,
+    "sizes/a-large.txt": "x".repeat(3000),
+    "sizes/B-small.txt": "x",
+    "sizes/c-medium.txt": "x".repeat(200),
+    "sizes/sub/file.txt": "in sub",
+  };
+  await Deno.mkdir(`${tmp}/outside`);
+  await Deno.writeTextFile(`${tmp}/outside/404.html`, "outside 404");
+  for (const [name, text] of Object.entries(files)) {
+    const path = `${root}/${name}`;
+    await Deno.mkdir(path.slice(0, path.lastIndexOf("/")), { recursive: true });
+    await Deno.writeTextFile(path, text);
+  }
+  await Deno.writeFile(
+    `${root}/image.png`,
+    new Uint8Array(4096).map((_, i) => i * 7),
+  );
+  // A fresh sibling (written after the file) and a stale one (older).
+  await Deno.writeFile(`${root}/pre.css.gz`, await gzip(PRE_CSS_GZ_TEXT));
+  await Deno.writeFile(`${root}/stale.css.gz`, await gzip(PRE_CSS_GZ_TEXT));
+  const now = Date.now() / 1000;
+  await Deno.utime(`${root}/pre.css`, now - 100, now - 100);
+  await Deno.utime(`${root}/stale.css.gz`, now - 200, now - 200);
+  // Distinct mtimes for the sort by time: c, then a, then B.
+  await Deno.utime(`${root}/sizes/c-medium.txt`, now - 300, now - 300);
+  await Deno.utime(`${root}/sizes/a-large.txt`, now - 200, now - 200);
+  await Deno.utime(`${root}/sizes/B-small.txt`, now - 100, now - 100);
+  await Deno.utime(`${root}/sizes/sub`, now - 400, now - 400);
+}
+await makeTree();
+
+const logs: string[] = [];
+
+/** A handler over the test tree, HTTP/1.1, logging into `logs`. */
+function handler(options: SimpleHandlerOptions = {}) {
+  return class extends simpleHandler({
+    directory: root,
+    protocolVersion: "HTTP/1.1",
+    ...options,
+  }) {
+    override logMessage(format: string, ...args: unknown[]): void {
+      logs.push(percentFormat(format, args));
+    }
+  };
+}
+
+/** One raw request on its own connection; returns the parsed response. */
+async function raw(
+  port: number,
+  target: string,
+  { method = "GET", headers = "", version = "HTTP/1.1" }: {
+    method?: string;
+    headers?: string;
+    version?: string;
+  } = {},
+): Promise<ParsedResponse & { closed: boolean; text: string }> {
+  const { text, closed } = await exchange(
+    port,
+    `${method} ${target} ${version}\r\nHost: t\r\nConnection: close\r\n${headers}\r\n`,
+  );
+  const [response] = parseResponses(text, method === "HEAD");
+  return { ...response, closed, text };
+}
+
+/** The header names of a response, lower-cased. */
+function names(response: ParsedResponse): string[] {
+  return response.headers.map(([name]) => name.toLowerCase());
+}
+
+// Compression
+
+Deno.test("compress: gzip and brotli bodies made on the fly decode to the file, with Vary and no Content-Length", async () => {
+  await using s = startServer(handler({ compress: true }));
+  for (const coding of ["gzip", "br"]) {
+    const r = await raw(s.port, "/app.js", {
+      headers: `Accept-Encoding: ${coding}\r\n`,
+    });
+    assert.equal(r.status, 200);
+    assert.equal(r.get("content-encoding"), coding);
+    assert.equal(r.get("vary"), "Accept-Encoding");
+    assert.equal(r.get("content-length"), undefined);
+    assert.match(r.get("content-type")!, /javascript/);
+    assert.ok(r.body.length < APP_JS.length / 4, "compressed");
+    assert.equal(await decode(r.body, coding), APP_JS);
+  }
+  // No Accept-Encoding: the file as stored, still with Vary.
+  const plain = await raw(s.port, "/app.js");
+  assert.equal(plain.get("content-encoding"), undefined);
+  assert.equal(plain.get("content-length"), String(APP_JS.length));
+  assert.equal(plain.get("vary"), "Accept-Encoding");
+  assert.equal(plain.body, APP_JS);
+});
+
+Deno.test("compress: a large file streams chunked on a kept-alive connection; HTTP/1.0 gets a close-delimited body", async () => {
+  await using s = startServer(handler({ compress: true }));
+  const { text, closed } = await exchange(
+    s.port,
+    "GET /big.txt HTTP/1.1\r\nHost: t\r\nAccept-Encoding: gzip\r\n\r\n",
+  );
+  assert.ok(!closed);
+  const body = text.slice(text.indexOf("\r\n\r\n") + 4);
+  const chunks = body.match(/\r\n[0-9a-f]+\r\n/g)?.length ?? 0;
+  assert.ok(chunks > 4, `${chunks} chunks`);
+  const [r] = parseResponses(text);
+  assert.equal(r.get("transfer-encoding"), "chunked");
+  assert.equal(await decode(r.body, "gzip"), BIG_TXT);
+  // HTTP/1.0: no chunked coding, the end of the body is the close.
+  const old = await raw(s.port, "/app.js", {
+    version: "HTTP/1.0",
+    headers: "Accept-Encoding: br\r\n",
+  });
+  assert.equal(old.statusLine, "HTTP/1.1 200 OK");
+  assert.equal(old.get("transfer-encoding"), undefined);
+  assert.equal(old.get("content-length"), undefined);
+  assert.ok(old.closed);
+  assert.equal(await decode(old.body, "br"), APP_JS);
+});
+
+Deno.test("compress: a fresh precompressed .gz is sent as is; a stale one is ignored", async () => {
+  await using s = startServer(handler({ compress: true }));
+  const gz = await Deno.readFile(`${root}/pre.css.gz`);
+  const fresh = await raw(s.port, "/pre.css", {
+    headers: "Accept-Encoding: gzip, br\r\n",
+  });
+  assert.equal(fresh.status, 200);
+  assert.equal(fresh.get("content-encoding"), "gzip", "precompressed first");
+  assert.equal(fresh.get("content-length"), String(gz.length));
+  assert.match(fresh.get("content-type")!, /^text\/css/);
+  assert.deepEqual(latin1Bytes(fresh.body), gz);
+  assert.equal(await decode(fresh.body, "gzip"), PRE_CSS_GZ_TEXT);
+  // The stale sibling is older than its file: compressed here instead.
+  const stale = await raw(s.port, "/stale.css", {
+    headers: "Accept-Encoding: gzip\r\n",
+  });
+  assert.equal(stale.get("content-encoding"), "gzip");
+  assert.equal(stale.get("content-length"), undefined);
+  assert.equal(await decode(stale.body, "gzip"), PRE_CSS);
+  // The sibling itself is still a file of its own.
+  const direct = await raw(s.port, "/pre.css.gz");
+  assert.equal(direct.get("content-type"), "application/gzip");
+  assert.equal(direct.get("content-encoding"), undefined);
+});
+
+Deno.test("compress: Accept-Encoding q-values pick the coding; x-gzip is gzip; identity can win", async () => {
+  await using s = startServer(handler({ compress: true }));
+  const cases: [string, string | undefined][] = [
+    ["gzip, br", "br"],
+    ["gzip;q=1, br;q=0.5", "gzip"],
+    ["br;q=0.1, gzip;q=0.5", "gzip"],
+    ["br;q=0, gzip", "gzip"],
+    ["x-gzip", "gzip"],
+    ["*", "br"],
+    ["*;q=0.5, br;q=0", "gzip"],
+    ["gzip;q=0.5, identity", undefined],
+    ["deflate", undefined],
+    ["", undefined],
+    ["gzip;q=2", undefined], // a bad q-value drops the element
+  ];
+  for (const [accept, coding] of cases) {
+    const r = await raw(s.port, "/app.js", {
+      headers: `Accept-Encoding: ${accept}\r\n`,
+    });
+    assert.equal(r.status, 200, accept);
+    assert.equal(r.get("content-encoding"), coding, accept);
+    const body = coding === undefined ? r.body : await decode(r.body, coding);
+    assert.equal(body, APP_JS, accept);
+  }
+});
+
+Deno.test("compress: 406 when every form is excluded; small files and images are never compressed", async () => {
+  await using s = startServer(handler({ compress: true }));
+  for (const accept of ["identity;q=0", "*;q=0", "gzip;q=0, identity;q=0"]) {
+    const r = await raw(s.port, "/app.js", {
+      headers: `Accept-Encoding: ${accept}\r\n`,
+    });
+    assert.equal(r.status, 406, accept);
+    assert.equal(r.get("vary"), "Accept-Encoding");
+  }
+  // An image has only its stored form: excluding it is 406 too.
+  const image = await raw(s.port, "/image.png", {
+    headers: "Accept-Encoding: gzip, identity;q=0\r\n",
+  });
+  assert.equal(image.status, 406);
+  for (const path of ["/image.png", "/small.txt"]) {
+    const r = await raw(s.port, path, { headers: "Accept-Encoding: gzip\r\n" });
+    assert.equal(r.status, 200, path);
+    assert.equal(r.get("content-encoding"), undefined, path);
+    assert.ok(r.get("content-length") !== undefined, path);
+    assert.equal(r.get("vary"), undefined, path);
+  }
+  // A small compressible file still 406s on "gzip;q=0, identity;q=0".
+  const small = await raw(s.port, "/small.txt", {
+    headers: "Accept-Encoding: identity;q=0\r\n",
+  });
+  assert.equal(small.status, 406);
+});
+
+Deno.test("compress: each coding has its own ETag; HEAD and 304 of an encoded form carry the GET's fields", async () => {
+  await using s = startServer(handler({ compress: true }));
+  const etags = new Map<string, string>();
+  for (const coding of ["identity", "gzip", "br"]) {
+    const get = await raw(s.port, "/app.js", {
+      headers: `Accept-Encoding: ${coding}\r\n`,
+    });
+    etags.set(coding, get.get("etag")!);
+    const head = await raw(s.port, "/app.js", {
+      method: "HEAD",
+      headers: `Accept-Encoding: ${coding}\r\n`,
+    });
+    assert.equal(head.status, 200);
+    assert.equal(head.body, "");
+    for (
+      const name of [
+        "content-type",
+        "content-encoding",
+        "content-length",
+        "etag",
+        "last-modified",
+        "vary",
+        "accept-ranges",
+      ]
+    ) {
+      assert.equal(head.get(name), get.get(name), `${coding} ${name}`);
+    }
+    const notModified = await raw(s.port, "/app.js", {
+      headers: `Accept-Encoding: ${coding}\r\nIf-None-Match: ${
+        get.get("etag")
+      }\r\n`,
+    });
+    assert.equal(notModified.status, 304, coding);
+    assert.equal(notModified.body, "");
+    assert.equal(notModified.get("etag"), get.get("etag"));
+    assert.equal(notModified.get("vary"), "Accept-Encoding");
+    assert.equal(notModified.get("last-modified"), get.get("last-modified"));
+  }
+  assert.equal(new Set(etags.values()).size, 3, [...etags.values()].join());
+  assert.match(etags.get("gzip")!, /^W\//, "made on the fly: weak");
+  // The gzip ETag does not validate the br form.
+  const other = await raw(s.port, "/app.js", {
+    headers: `Accept-Encoding: br\r\nIf-None-Match: ${etags.get("gzip")}\r\n`,
+  });
+  assert.equal(other.status, 200);
+  // If-Match compares strongly: a weak ETag never matches.
+  const ifMatch = await raw(s.port, "/app.js", {
+    headers: `Accept-Encoding: gzip\r\nIf-Match: ${etags.get("gzip")}\r\n`,
+  });
+  assert.equal(ifMatch.status, 412);
+  // A precompressed sibling's ETag is its own, strong.
+  const pre = await raw(s.port, "/pre.css", {
+    headers: "Accept-Encoding: gzip\r\n",
+  });
+  const preIdentity = await raw(s.port, "/pre.css");
+  assert.doesNotMatch(pre.get("etag")!, /^W\//);
+  assert.notEqual(pre.get("etag"), preIdentity.get("etag"));
+});
+
+Deno.test("compress: a Range request is answered from the file as stored", async () => {
+  await using s = startServer(handler({ compress: true }));
+  const identity = await raw(s.port, "/app.js");
+  const r = await raw(s.port, "/app.js", {
+    headers: "Accept-Encoding: gzip, br\r\nRange: bytes=0-9\r\n",
+  });
+  assert.equal(r.status, 206);
+  assert.equal(r.get("content-encoding"), undefined);
+  assert.equal(r.get("content-range"), `bytes 0-9/${APP_JS.length}`);
+  assert.equal(r.get("etag"), identity.get("etag"));
+  assert.equal(r.get("vary"), "Accept-Encoding");
+  assert.equal(r.body, APP_JS.slice(0, 10));
+  // An If-Range that fails gets the whole file, which may be compressed.
+  const whole = await raw(s.port, "/app.js", {
+    headers: 'Accept-Encoding: gzip\r\nRange: bytes=0-9\r\nIf-Range: "x"\r\n',
+  });
+  assert.equal(whole.status, 200);
+  assert.equal(whole.get("content-encoding"), "gzip");
+});
+
+Deno.test("compress: a client that leaves mid-stream stops the copy; the server serves on", async () => {
+  await using s = startServer(handler({ compress: true }));
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port: s.port });
+  await conn.write(encoder.encode(
+    "GET /big.txt HTTP/1.1\r\nHost: t\r\nAccept-Encoding: br\r\n\r\n",
+  ));
+  const first = new Uint8Array(1024);
+  assert.ok((await conn.read(first)) !== null);
+  conn.close();
+  const r = await raw(s.port, "/app.js", {
+    headers: "Accept-Encoding: gzip\r\n",
+  });
+  assert.equal(await decode(r.body, "gzip"), APP_JS);
+});
+
+Deno.test("compress is off by default", async () => {
+  await using s = startServer(handler());
+  const r = await raw(s.port, "/app.js", {
+    headers: "Accept-Encoding: gzip, br\r\n",
+  });
+  assert.equal(r.get("content-encoding"), undefined);
+  assert.equal(r.get("vary"), undefined);
+  assert.equal(r.body, APP_JS);
+  const excluded = await raw(s.port, "/app.js", {
+    headers: "Accept-Encoding: identity;q=0\r\n",
+  });
+  assert.equal(excluded.status, 200);
+});
+
+// CORS
+
+const PREFLIGHT = "Access-Control-Request-Method: PUT\r\n" +
+  "Access-Control-Request-Headers: content-type, x-custom\r\n";
+
+Deno.test("cors: a preflight gets 204 with the allowed methods, the asked headers and a max age", async () => {
+  await using s = startServer(handler({ cors: true }));
+  const r = await raw(s.port, "/app.js", {
+    method: "OPTIONS",
+    headers: `Origin: https://any.example\r\n${PREFLIGHT}`,
+  });
+  assert.equal(r.status, 204);
+  assert.equal(r.body, "");
+  assert.equal(r.get("access-control-allow-origin"), "*");
+  assert.equal(r.get("access-control-allow-methods"), "GET, HEAD, OPTIONS");
+  assert.equal(r.get("access-control-allow-headers"), "content-type, x-custom");
+  assert.equal(r.get("access-control-max-age"), "86400");
+  // A plain OPTIONS gets Allow only.
+  const plain = await raw(s.port, "/app.js", { method: "OPTIONS" });
+  assert.equal(plain.status, 204);
+  assert.equal(plain.get("allow"), "GET, HEAD, OPTIONS");
+  assert.equal(plain.get("access-control-allow-methods"), undefined);
+});
+
+Deno.test("corsOrigins: listed origins are echoed with Vary: Origin; others get no Access-Control-Allow-*", async () => {
+  await using s = startServer(handler({
+    corsOrigins: ["https://good.example", "http://localhost:5173"],
+  }));
+  const good = await raw(s.port, "/small.txt", {
+    headers: "Origin: http://localhost:5173\r\n",
+  });
+  assert.equal(
+    good.get("access-control-allow-origin"),
+    "http://localhost:5173",
+  );
+  assert.equal(good.get("vary"), "Origin");
+  for (const headers of ["Origin: https://evil.example\r\n", ""]) {
+    const r = await raw(s.port, "/small.txt", { headers });
+    assert.equal(r.status, 200);
+    assert.equal(r.get("access-control-allow-origin"), undefined, headers);
+    assert.equal(r.get("vary"), "Origin", headers);
+  }
+  const missing = await raw(s.port, "/nope.txt", {
+    headers: "Origin: https://good.example\r\n",
+  });
+  assert.equal(missing.status, 404);
+  assert.equal(
+    missing.get("access-control-allow-origin"),
+    "https://good.example",
+  );
+
+  const allowed = await raw(s.port, "/small.txt", {
+    method: "OPTIONS",
+    headers: `Origin: https://good.example\r\n${PREFLIGHT}`,
+  });
+  assert.equal(allowed.status, 204);
+  assert.equal(
+    allowed.get("access-control-allow-origin"),
+    "https://good.example",
+  );
+  assert.equal(
+    allowed.get("access-control-allow-methods"),
+    "GET, HEAD, OPTIONS",
+  );
+  assert.equal(
+    allowed.get("access-control-allow-headers"),
+    "content-type, x-custom",
+  );
+  const refused = await raw(s.port, "/small.txt", {
+    method: "OPTIONS",
+    headers: `Origin: https://evil.example\r\n${PREFLIGHT}`,
+  });
+  assert.equal(refused.status, 204);
+  assert.deepEqual(
+    names(refused).filter((name) => name.startsWith("access-control-allow-")),
+    [],
+  );
+  assert.ok(
+    refused.headers.some(([k, v]) =>
+      k.toLowerCase() === "vary" && v === "Origin"
+    ),
+  );
+});
+
+// SPA and 404.html
+
+Deno.test("spa: an extensionless missing path from an HTML client gets the root index.html; /missing.js and JSON clients get 404", async () => {
+  await using s = startServer(handler({ spa: true }));
+  for (const path of ["/some/route", "/some/route/", "/a%20b", "/"]) {
+    const r = await raw(s.port, path, {
+      headers: "Accept: text/html,application/xhtml+xml,*/*;q=0.8\r\n",
+    });
+    assert.equal(r.status, 200, path);
+    assert.equal(r.body, INDEX_HTML, path);
+    assert.equal(r.get("content-type"), "text/html; charset=utf-8", path);
+  }
+  const noAccept = await raw(s.port, "/deep/link");
+  assert.equal(noAccept.status, 200);
+  const head = await raw(s.port, "/some/route", { method: "HEAD" });
+  assert.equal(head.status, 200);
+  assert.equal(head.get("content-length"), String(INDEX_HTML.length));
+  for (
+    const [path, accept] of [
+      ["/missing.js", "text/html"],
+      ["/some/route", "application/json"],
+      ["/some/route", "text/html;q=0, */*"],
+    ]
+  ) {
+    const r = await raw(s.port, path, { headers: `Accept: ${accept}\r\n` });
+    assert.equal(r.status, 404, `${path} ${accept}`);
+    assert.equal(r.body, NOT_FOUND_HTML, `${path} ${accept}`);
+  }
+  // A POST is not a page load.
+  const post = await raw(s.port, "/some/route", { method: "POST" });
+  assert.equal(post.status, 501);
+});
+
+Deno.test("a root 404.html is the body of 404 answers, status 404; one that links out of the root is not used", async () => {
+  await using s = startServer(handler());
+  const r = await raw(s.port, "/some/route");
+  assert.equal(r.status, 404);
+  assert.equal(r.statusLine, "HTTP/1.1 404 File not found");
+  assert.equal(r.get("content-type"), "text/html; charset=utf-8");
+  assert.equal(r.body, NOT_FOUND_HTML);
+  const head = await raw(s.port, "/nope", { method: "HEAD" });
+  assert.equal(head.status, 404);
+  assert.equal(head.get("content-length"), String(NOT_FOUND_HTML.length));
+  assert.equal(head.body, "");
+
+  const other = `${tmp}/linked`;
+  await Deno.mkdir(other);
+  await Deno.symlink(`${tmp}/outside/404.html`, `${other}/404.html`);
+  try {
+    await using linked = startServer(handler({ directory: other }));
+    const page = await raw(linked.port, "/nope");
+    assert.equal(page.status, 404);
+    assert.doesNotMatch(page.body, /outside 404/);
+    assert.match(page.body, /Error code: 404/);
+  } finally {
+    await Deno.remove(other, { recursive: true });
+  }
+});
+
+// Auth
+
+const ALICE = "alice:open sesame:with colons";
+const basic = (credentials: string) =>
+  `Authorization: Basic ${btoa(credentials)}\r\n`;
+
+Deno.test("auth: a missing or wrong password gets 401 with the challenge; the right one gets in and sets remoteUser; logs never hold it", async () => {
+  const users: (string | null)[] = [];
+  const Base = handler({
+    auth: [["alice", "open sesame:with colons"], ["bob", "hunter2"]],
+  });
+  class Recording extends Base {
+    override async do_GET(): Promise<void> {
+      users.push(this.remoteUser);
+      await super.do_GET();
+    }
+  }
+  logs.length = 0;
+  await using s = startServer(Recording);
+  for (
+    const headers of [
+      "",
+      basic("alice:wrong"),
+      basic("alice:open sesame"),
+      basic("bob:open sesame:with colons"),
+      basic("mallory:hunter2"),
+      "Authorization: Basic !!!\r\n",
+      "Authorization: Bearer abc\r\n",
+      basic(ALICE) + basic(ALICE),
+    ]
+  ) {
+    const r = await raw(s.port, "/small.txt", { headers });
+    assert.equal(r.status, 401, headers);
+    assert.equal(
+      r.get("www-authenticate"),
+      'Basic realm="basehttp", charset="UTF-8"',
+    );
+    assert.doesNotMatch(r.body, /small/);
+  }
+  assert.deepEqual(users, [], "never dispatched");
+  const alice = await raw(s.port, "/small.txt", { headers: basic(ALICE) });
+  assert.equal(alice.status, 200);
+  assert.equal(alice.body, "small\n");
+  const bob = await raw(s.port, "/small.txt", {
+    headers: "Authorization: basic " + btoa("bob:hunter2") + "\r\n",
+  });
+  assert.equal(bob.status, 200);
+  assert.deepEqual(users, ["alice", "bob"]);
+  // Auth comes first: a preflight and an unknown method are 401 too.
+  const preflight = await raw(s.port, "/small.txt", {
+    method: "OPTIONS",
+    headers: `Origin: https://a.example\r\n${PREFLIGHT}`,
+  });
+  assert.equal(preflight.status, 401);
+  const spam = await raw(s.port, "/small.txt", { method: "SPAM" });
+  assert.equal(spam.status, 401);
+  const text = logs.join("\n");
+  assert.match(text, /"GET \/small\.txt HTTP\/1\.1" 200/);
+  assert.match(text, /code 401/);
+  for (const secret of ["open sesame", "hunter2", "wrong", btoa(ALICE)]) {
+    assert.ok(!text.includes(secret), secret);
+  }
+});
+
+Deno.test("auth: the realm is quoted and escaped; UTF-8 credentials work", async () => {
+  await using s = startServer(handler({
+    auth: [["zoë", "pässword"]],
+    authRealm: 'my "site"',
+  }));
+  const r = await raw(s.port, "/small.txt");
+  assert.equal(
+    r.get("www-authenticate"),
+    'Basic realm="my \\"site\\"", charset="UTF-8"',
+  );
+  const utf8 = String.fromCharCode(...encoder.encode("zoë:pässword"));
+  const ok = await raw(s.port, "/small.txt", { headers: basic(utf8) });
+  assert.equal(ok.status, 200);
+});
+
+Deno.test("auth: a 401 never invites the upload of an Expect: 100-continue request", async () => {
+  await using s = startServer(handler({ auth: [["u", "p"]] }));
+  const { text } = await exchange(
+    s.port,
+    "PUT /small.txt HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n",
+  );
+  assert.match(text, /^HTTP\/1\.1 401 /);
+  assert.doesNotMatch(text, /100 Continue/);
+});
+
+// Caching
+
+Deno.test("extraResponseHeaders go on 304 answers too (RFC 9110 §15.4.5)", async () => {
+  await using s = startServer(handler({
+    extraResponseHeaders: [["X-Frame-Options", "DENY"]],
+  }));
+  const file = await raw(s.port, "/small.txt");
+  const notModified = await raw(s.port, "/small.txt", {
+    headers: `If-None-Match: ${file.get("etag")}\r\n`,
+  });
+  assert.equal(notModified.status, 304);
+  assert.equal(notModified.get("x-frame-options"), "DENY");
+});
+
+Deno.test("cacheControl goes on 200, 206 and 304 of files, -H headers on 304 too; not on errors or listings", async () => {
+  await using s = startServer(handler({
+    cacheControl: "public, max-age=60, immutable",
+    extraResponseHeaders: [["X-Test", "yes"]],
+  }));
+  const file = await raw(s.port, "/small.txt");
+  const partial = await raw(s.port, "/small.txt", {
+    headers: "Range: bytes=0-1\r\n",
+  });
+  const notModified = await raw(s.port, "/small.txt", {
+    headers: `If-None-Match: ${file.get("etag")}\r\n`,
+  });
+  assert.deepEqual(
+    [file.status, partial.status, notModified.status],
+    [200, 206, 304],
+  );
+  for (const r of [file, partial, notModified]) {
+    assert.equal(r.get("cache-control"), "public, max-age=60, immutable");
+    assert.equal(r.get("x-test"), "yes", r.statusLine);
+  }
+  const missing = await raw(s.port, "/nope.txt");
+  assert.equal(missing.get("cache-control"), undefined);
+  const listing = await raw(s.port, "/sizes/");
+  assert.equal(listing.get("cache-control"), undefined);
+});
+
+// Listings for programs
+
+interface Row {
+  name: string;
+  type: string;
+  size: number | null;
+  mtime: string | null;
+}
+
+async function listing(port: number, query: string): Promise<Row[]> {
+  const r = await raw(port, `/sizes/${query}`, {
+    headers: "Accept: application/json\r\n",
+  });
+  assert.equal(r.status, 200);
+  assert.equal(r.get("content-type"), "application/json");
+  assert.equal(r.get("vary"), "Accept");
+  return JSON.parse(new TextDecoder().decode(latin1Bytes(r.body)));
+}
+
+Deno.test("Accept: application/json gives a JSON listing, sorted by ?sort and ?order", async () => {
+  await using s = startServer(handler());
+  const rows = await listing(s.port, "");
+  const sub = await Deno.stat(`${root}/sizes/sub`);
+  const large = await Deno.stat(`${root}/sizes/a-large.txt`);
+  assert.deepEqual(rows[0], {
+    name: "a-large.txt",
+    type: "file",
+    size: 3000,
+    mtime: large.mtime!.toISOString(),
+  });
+  assert.deepEqual(rows[3], {
+    name: "sub",
+    type: "directory",
+    size: null,
+    mtime: sub.mtime!.toISOString(),
+  });
+  const order = async (query: string) =>
+    (await listing(s.port, query)).map((row) => row.name);
+  assert.deepEqual(await order(""), [
+    "a-large.txt",
+    "B-small.txt",
+    "c-medium.txt",
+    "sub",
+  ]);
+  assert.deepEqual(await order("?sort=name&order=desc"), [
+    "sub",
+    "c-medium.txt",
+    "B-small.txt",
+    "a-large.txt",
+  ]);
+  assert.deepEqual(await order("?sort=size"), [
+    "sub",
+    "B-small.txt",
+    "c-medium.txt",
+    "a-large.txt",
+  ]);
+  assert.deepEqual(await order("?sort=size&order=desc"), [
+    "a-large.txt",
+    "c-medium.txt",
+    "B-small.txt",
+    "sub",
+  ]);
+  assert.deepEqual(await order("?sort=mtime"), [
+    "sub",
+    "c-medium.txt",
+    "a-large.txt",
+    "B-small.txt",
+  ]);
+  assert.deepEqual(await order("?sort=mtime&order=desc"), [
+    "B-small.txt",
+    "a-large.txt",
+    "c-medium.txt",
+    "sub",
+  ]);
+  assert.deepEqual(await order("?sort=bogus"), await order(""));
+  // A browser's Accept keeps the HTML page.
+  const html = await raw(s.port, "/sizes/", {
+    headers: "Accept: text/html,application/xhtml+xml,*/*;q=0.8\r\n",
+  });
+  assert.equal(html.get("content-type"), "text/html; charset=utf-8");
+});
+
+Deno.test("the HTML listing follows ?sort and ?order, and its column headers link to the sorts", async () => {
+  await using s = startServer(handler());
+  const names = (body: string) =>
+    [...body.slice(body.indexOf("<tbody>")).matchAll(/<a href="([^"]*)">/g)]
+      .map((m) => m[1]).filter((href) => href !== "../");
+  const byName = await raw(s.port, "/sizes/");
+  assert.deepEqual(names(byName.body), [
+    "a-large.txt",
+    "B-small.txt",
+    "c-medium.txt",
+    "sub/",
+  ]);
+  assert.match(
+    byName.body,
+    /<th aria-sort="ascending"><a href="\?sort=name&amp;order=desc">Name<\/a><\/th>/,
+  );
+  assert.match(byName.body, /<a href="\?sort=size&amp;order=asc">Size<\/a>/);
+  assert.match(
+    byName.body,
+    /<a href="\?sort=mtime&amp;order=asc">Modified \(UTC\)<\/a>/,
+  );
+  const bySize = await raw(s.port, "/sizes/?sort=size&order=desc");
+  assert.deepEqual(names(bySize.body), [
+    "a-large.txt",
+    "c-medium.txt",
+    "B-small.txt",
+    "sub/",
+  ]);
+  assert.match(
+    bySize.body,
+    /<th class="size" aria-sort="descending"><a href="\?sort=size&amp;order=asc">/,
+  );
+});
+
+Deno.test("simpleHandler() rejects bad feature options with TypeError", () => {
+  const bad: SimpleHandlerOptions[] = [
+    { corsOrigins: ["not an origin"] },
+    { corsOrigins: ["https://a.example/path"] },
+    { corsOrigins: "https://a.example" as unknown as string[] },
+    { compress: "yes" as unknown as boolean },
+    { spa: 1 as unknown as boolean },
+    { auth: [["a:b", "c"]] },
+    { auth: [["a", "b\n"]] },
+    { auth: [["a"]] as unknown as [string, string][] },
+    { authRealm: "a\r\nb" },
+    { cacheControl: "max-age=1\r\nX: y" },
+  ];
+  for (const options of bad) {
+    assert.throws(
+      () => simpleHandler(options),
+      TypeError,
+      JSON.stringify(options),
+    );
+  }
+  simpleHandler({
+    corsOrigins: ["https://a.example", "http://localhost:8080"],
+    compress: true,
+    spa: true,
+    auth: [["user", "pass:word"]],
+    authRealm: "files",
+    cacheControl: null,
+  });
+});
