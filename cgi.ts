@@ -420,7 +420,10 @@ class ScriptProcess {
  * {@linkcode directory}; `.py` and `.pyw` scripts through `python3 -u`.
  * It gets the RFC 3875 meta-variables in an environment of its own (see
  * {@linkcode cgiEnv}), the request body on stdin, and its directory as the
- * working directory. Its stdout is a CGI response: header fields, an empty
+ * working directory. `REMOTE_USER` and `AUTH_TYPE` name the user that the
+ * server's Basic auth let in (`remoteUser`); without it, the user named in
+ * a Basic `Authorization` field, unchecked, as in Python. Its stdout is a
+ * CGI response: header fields, an empty
  * line, the body. `Status:` sets the status; `Location:` with a local path
  * is served internally, any other `Location:` is a 302. Scripts whose name
  * starts with `nph-` write the whole HTTP response themselves. Lines on
@@ -471,8 +474,10 @@ export class CGIHTTPRequestHandler extends SimpleHTTPRequestHandler {
    */
   cgiTimeout: number | null = 30;
   /**
-   * The variables every script starts with, under the meta-variables; by
-   * default only a `PATH`. Nothing is inherited from the server.
+   * The variables every script starts with, under the meta-variables (which
+   * win over them); by default only a `PATH`. Nothing is inherited from the
+   * server: add what scripts need here (`serve --cgi-env`), such as a
+   * `PATH` that finds `deno`.
    */
   cgiEnv: Readonly<Record<string, string>> = {
     PATH: "/usr/local/bin:/usr/bin:/bin",
@@ -838,7 +843,11 @@ export class CGIHTTPRequestHandler extends SimpleHTTPRequestHandler {
     env.REMOTE_PORT = String(this.clientAddress[1]);
     const authorization = this.headers.get("authorization")?.trim() ?? "";
     const words = authorization.split(/[ \t]+/);
-    if (words.length === 2) {
+    if (this.remoteUser !== null) {
+      // Checked by the server's own Basic auth (`auth`).
+      env.AUTH_TYPE = "Basic";
+      env.REMOTE_USER = this.remoteUser;
+    } else if (words.length === 2) {
       env.AUTH_TYPE = words[0];
       const user = words[0].toLowerCase() === "basic"
         ? basicUser(words[1])

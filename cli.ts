@@ -23,266 +23,52 @@
  */
 
 import denoJson from "./deno.json" with { type: "json" };
-import { isFieldValue, isToken } from "./parser.ts";
-import { HTTPServer, type TlsOptions } from "./server.ts";
+import { JSONLogServer, LogFile, withAccessLog } from "./_access_log.ts";
+import { isInside, SEP } from "./_path.ts";
+import {
+  cacheControl,
+  HELP,
+  parseArgs,
+  parseCredential,
+  type ServeOptions,
+} from "./_serve_args.ts";
+import {
+  HTTPServer,
+  type HTTPServerOptions,
+  type TlsOptions,
+} from "./server.ts";
 import { CGIHTTPRequestHandler } from "./cgi.ts";
-import { simpleHandler, type SimpleHTTPRequestHandler } from "./static.ts";
+import {
+  simpleHandler,
+  type SimpleHandlerOptions,
+  type SimpleHTTPRequestHandler,
+} from "./static.ts";
+
+export { parseArgs, type ServeOptions };
 
 /** The package version, from deno.json. */
 export const VERSION: string = denoJson.version;
 
-/** The settings a `serve` command line asks for. */
-export interface ServeOptions {
-  /** The TCP port; 0 picks a free one. @default {8000} */
-  port: number;
-  /** The address to bind: `""` for all interfaces, or `unix:/path`. @default {""} */
-  bind: string;
-  /** The directory to serve. @default {"."} */
-  directory: string;
-  /** The status-line version. @default {"HTTP/1.1"} */
-  protocol: string;
-  /** The TLS certificate chain file (PEM), or `null` for plain HTTP. */
-  tlsCert: string | null;
-  /** The TLS private key file (PEM); `null` to look in the certificate file. */
-  tlsKey: string | null;
-  /** A file holding the password of an encrypted key. */
-  tlsPasswordFile: string | null;
-  /** Extra header fields for file and listing responses (`-H`). */
-  headers: [string, string][];
-  /** Send `Access-Control-Allow-Origin: *`. */
-  cors: boolean;
-  /** List directories without an index page. */
-  listing: boolean;
-  /** Serve and list dotfiles. */
-  dotfiles: boolean;
-  /** No access log. */
-  quiet: boolean;
-  /** Processes serving the port together (Linux, `SO_REUSEPORT`). @default {1} */
-  workers: number;
-  /** Bind with `SO_REUSEPORT` so other processes may serve the port too. */
-  reusePort: boolean;
-  /** Run as a `--workers` child: exit when the parent's stdin pipe closes. */
-  worker: boolean;
-  /** Run CGI scripts in /cgi-bin and /htbin (Python's `--cgi`). */
-  cgi: boolean;
-  /** Print the help and exit. */
-  help: boolean;
-  /** Print the version and exit. */
-  version: boolean;
-}
-
-const HELP =
-  `usage: serve [-h] [--version] [-b ADDRESS] [-d DIRECTORY] [-p VERSION]
-             [--tls-cert PATH] [--tls-key PATH] [--tls-password-file PATH]
-             [-H "NAME: VALUE"] [--cors] [--no-listing] [--dotfiles] [-q]
-             [--workers N] [--reuse-port] [--cgi] [port]
-
-Serve a directory over HTTP: Python's "python -m http.server" for Deno.
-
-positional arguments:
-  port                  bind to this port (default: 8000)
-
-options:
-  -h, --help            show this help message and exit
-  --version             show the version and exit
-  -b, --bind ADDRESS    bind to this address (default: all interfaces);
-                        unix:PATH serves on a Unix socket
-  -d, --directory DIRECTORY
-                        serve this directory (default: current directory)
-  -p, --protocol VERSION
-                        conform to this HTTP version: HTTP/1.0 or HTTP/1.1
-                        (default: HTTP/1.1)
-  --tls-cert PATH       serve HTTPS with this certificate chain (PEM)
-  --tls-key PATH        the certificate's private key (PEM; default: look in
-                        the certificate file)
-  --tls-password-file PATH
-                        the password of an encrypted private key
-  -H, --header "NAME: VALUE"
-                        add this header field to file and listing responses
-                        (repeatable)
-  --cors                send Access-Control-Allow-Origin: *
-  --no-listing          answer 403 for directories without an index page
-  --dotfiles            serve files and directories whose names start with .
-  -q, --quiet           do not log requests
-  --cgi                 run the executable files in /cgi-bin and /htbin as
-                        CGI scripts (needs deno run --allow-run)
-  --workers N           serve with N processes sharing the port (Linux;
-                        default: 1)
-  --reuse-port          bind with SO_REUSEPORT, to share the port with other
-                        processes (Linux; needs deno run --unstable-net)
-  --worker              (used by --workers) serve until stdin closes
-`;
-
-// Flags that take a value, by every spelling.
-const VALUE_FLAGS: Record<string, string> = {
-  "-b": "bind",
-  "--bind": "bind",
-  "-d": "directory",
-  "--directory": "directory",
-  "-p": "protocol",
-  "--protocol": "protocol",
-  "--tls-cert": "tlsCert",
-  "--tls-key": "tlsKey",
-  "--tls-password-file": "tlsPasswordFile",
-  "-H": "header",
-  "--header": "header",
-  "--workers": "workers",
-};
-const SWITCHES: Record<string, string> = {
-  "-h": "help",
-  "--help": "help",
-  "--version": "version",
-  "--cors": "cors",
-  "--no-listing": "noListing",
-  "--dotfiles": "dotfiles",
-  "-q": "quiet",
-  "--quiet": "quiet",
-  "--reuse-port": "reusePort",
-  "--worker": "worker",
-  "--cgi": "cgi",
-};
-
 /** A failure to start serving; the message is for the user. */
 class ServeError extends Error {}
 
-function flagNames(key: string): string {
-  return Object.keys(VALUE_FLAGS).filter((flag) => VALUE_FLAGS[flag] === key)
-    .join("/");
-}
-
 /**
- * Parses a `serve` command line (Python's flags, plus `-H`, `--cors`,
- * `--no-listing`, `--dotfiles`, `-q`, `--version`).
- *
- * @param args The arguments, without the program name.
- * @returns The options, with defaults filled in.
- * @throws {TypeError} When a flag is unknown, lacks its value, or a value is
- * not valid; the message is meant for the user.
+ * The users of an `--auth-file`: `user:password` lines; blank lines and
+ * lines starting with `#` are skipped, spaces around a line dropped.
  */
-export function parseArgs(args: string[]): ServeOptions {
-  const options: ServeOptions = {
-    port: 8000,
-    bind: "",
-    directory: ".",
-    protocol: "HTTP/1.1",
-    tlsCert: null,
-    tlsKey: null,
-    tlsPasswordFile: null,
-    headers: [],
-    cors: false,
-    listing: true,
-    dotfiles: false,
-    quiet: false,
-    workers: 1,
-    reusePort: false,
-    worker: false,
-    cgi: false,
-    help: false,
-    version: false,
-  };
-  const positional: string[] = [];
-  let onlyPositional = false;
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i];
-    if (onlyPositional || arg === "-" || !arg.startsWith("-")) {
-      positional.push(arg);
-      continue;
-    }
-    if (arg === "--") {
-      onlyPositional = true;
-      continue;
-    }
-    let flag = arg;
-    let value: string | undefined;
-    const eq = arg.indexOf("=");
-    if (arg.startsWith("--") && eq !== -1) {
-      flag = arg.slice(0, eq);
-      value = arg.slice(eq + 1);
-    } else if (!arg.startsWith("--") && arg.length > 2) {
-      flag = arg.slice(0, 2); // -b127.0.0.1, as argparse allows
-      value = arg.slice(2);
-    }
-    const key = VALUE_FLAGS[flag];
-    if (key === undefined) {
-      const name = SWITCHES[flag];
-      if (name === undefined || value !== undefined) {
-        throw new TypeError(`unrecognized argument: ${arg}`);
-      }
-      if (name === "noListing") options.listing = false;
-      else (options as unknown as Record<string, boolean>)[name] = true;
-      continue;
-    }
-    if (value === undefined) {
-      if (i + 1 >= args.length) {
-        throw new TypeError(`argument ${flagNames(key)}: expected a value`);
-      }
-      value = args[++i];
-    }
-    switch (key) {
-      case "header":
-        options.headers.push(parseHeader(value));
-        break;
-      case "workers":
-        if (!/^\d{1,3}$/.test(value) || Number(value) < 1) {
-          throw new TypeError(`argument --workers: invalid count: '${value}'`);
-        }
-        options.workers = Number(value);
-        break;
-      case "bind":
-      case "directory":
-      case "protocol":
-        options[key] = value;
-        break;
-      default:
-        (options as unknown as Record<string, string>)[key] = value;
+function parseAuthFile(text: string, path: string): [string, string][] {
+  const users: [string, string][] = [];
+  for (const [index, raw] of text.split("\n").entries()) {
+    const line = raw.trim();
+    if (line === "" || line.startsWith("#")) continue;
+    try {
+      users.push(parseCredential(line, `${path} line ${index + 1}`));
+    } catch (error) {
+      throw new ServeError(message(error));
     }
   }
-  if (positional.length > 1) {
-    throw new TypeError(`unrecognized argument: ${positional[1]}`);
-  }
-  if (positional.length === 1) {
-    const port = positional[0];
-    if (!/^\d{1,5}$/.test(port) || Number(port) > 65535) {
-      throw new TypeError(`invalid port: '${port}' (use 0 to 65535)`);
-    }
-    options.port = Number(port);
-  }
-  if (!/^HTTP\/1\.[01]$/.test(options.protocol)) {
-    throw new TypeError(
-      `unsupported protocol version: '${options.protocol}' (use HTTP/1.0 or HTTP/1.1)`,
-    );
-  }
-  if (options.tlsCert === null) {
-    if (options.tlsKey !== null) {
-      throw new TypeError("--tls-key requires --tls-cert");
-    }
-    if (options.tlsPasswordFile !== null) {
-      throw new TypeError("--tls-password-file requires --tls-cert");
-    }
-  }
-  if (options.bind === "unix:") {
-    throw new TypeError("argument -b/--bind: unix: needs a socket path");
-  }
-  if (
-    (options.workers > 1 || options.reusePort) &&
-    options.bind.startsWith("unix:")
-  ) {
-    throw new TypeError("--workers and --reuse-port need a TCP address");
-  }
-  return options;
-}
-
-/** Splits `Name: value` at the first colon, like Python 3.15's `-H`. */
-function parseHeader(text: string): [string, string] {
-  const colon = text.indexOf(":");
-  const name = colon === -1 ? "" : text.slice(0, colon).trim();
-  const value = colon === -1 ? "" : text.slice(colon + 1).trim();
-  if (!isToken(name) || !isFieldValue(value)) {
-    throw new TypeError(
-      `argument -H/--header: invalid header field '${text}' (use "Name: value")`,
-    );
-  }
-  return [name, value];
+  if (users.length === 0) throw new ServeError(`no users in ${path}`);
+  return users;
 }
 
 async function readText(path: string, what: string): Promise<string> {
@@ -391,6 +177,7 @@ export async function main(args: string[]): Promise<number> {
     return 0;
   }
   try {
+    checkPermissions(options);
     return options.workers > 1
       ? await superviseWorkers(options)
       : await serve(options);
@@ -400,18 +187,220 @@ export async function main(args: string[]): Promise<number> {
   }
 }
 
-async function serve(options: ServeOptions): Promise<number> {
-  let directory: string;
-  // Asked without a prompt: in a terminal, Deno would wait for an answer.
-  const read = Deno.permissions.querySync({
-    name: "read",
-    path: options.directory,
-  });
-  if (read.state !== "granted") {
+/**
+ * Checks, without a prompt (in a terminal Deno would wait for an answer),
+ * that every permission the flags need is granted; the first one missing
+ * is an error naming the flag and the deno flag that grants it.
+ */
+function checkPermissions(options: ServeOptions): void {
+  const needs: [Deno.PermissionDescriptor, string][] = [[
+    { name: "read", path: options.directory },
+    `no permission to read ${options.directory}: run deno with --allow-read=${options.directory}`,
+  ]];
+  const files: [string, string | null][] = [
+    ["--tls-cert", options.tlsCert],
+    ["--tls-key", options.tlsKey],
+    ["--tls-password-file", options.tlsPasswordFile],
+    ["--auth-file", options.authFile],
+  ];
+  for (const [flag, path] of files) {
+    if (path === null) continue;
+    needs.push([
+      { name: "read", path },
+      `${flag} ${path} needs read permission: run deno with --allow-read=${path}`,
+    ]);
+  }
+  if (options.bind.startsWith("unix:")) {
+    const path = options.bind.slice(5);
+    needs.push([
+      { name: "write", path },
+      `-b unix:${path} needs write permission: run deno with --allow-write=${path}`,
+    ]);
+  }
+  if (options.logFile !== null) {
+    needs.push([
+      { name: "write", path: options.logFile },
+      `--log-file ${options.logFile} needs write permission: run deno with --allow-write=${options.logFile}`,
+    ]);
+  }
+  for (const [name, value] of options.cgiEnv) {
+    if (value !== null) continue;
+    needs.push([
+      { name: "env", variable: name },
+      `--cgi-env ${name} passes serve's own ${name}: run deno with --allow-env=${name}`,
+    ]);
+  }
+  if (options.cgi) {
+    needs.push([
+      { name: "run" },
+      "--cgi runs scripts: run deno with --allow-run",
+    ]);
+  }
+  if (options.workers > 1) {
+    needs.push([
+      { name: "run", command: Deno.execPath() },
+      "--workers starts processes: run deno with --allow-run",
+    ]);
+  }
+  for (const [descriptor, sentence] of needs) {
+    if (Deno.permissions.querySync(descriptor).state !== "granted") {
+      throw new ServeError(sentence);
+    }
+  }
+}
+
+/** Whether `serve` would serve the file at real path `real` from `root`. */
+function isServed(real: string, root: string, dotfiles: boolean): boolean {
+  if (!isInside(real, root)) return false;
+  return dotfiles ||
+    !real.slice(root.length).split(SEP).some((part) => part.startsWith("."));
+}
+
+/** The users for Basic auth: `--auth` and the lines of `--auth-file`. */
+async function loadUsers(
+  options: ServeOptions,
+  root: string,
+): Promise<[string, string][]> {
+  const path = options.authFile;
+  if (path === null) return options.auth;
+  const users = parseAuthFile(await readText(path, "auth file"), path);
+  if (isServed(await Deno.realPath(path), root, options.dotfiles)) {
+    const name = path.slice(path.lastIndexOf(SEP) + 1);
     throw new ServeError(
-      `no permission to read ${options.directory}: run deno with --allow-read=${options.directory}`,
+      `--auth-file ${path} is in the served directory, where anyone could ` +
+        `download it: move it out${
+          options.dotfiles ? "" : `, or name it .${name}`
+        }`,
     );
   }
+  return [...options.auth, ...users];
+}
+
+/** What `--cgi-env` adds: bare names take the server's value, if set. */
+function cgiVariables(
+  variables: [string, string | null][],
+): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [name, value] of variables) {
+    const given = value ?? Deno.env.get(name);
+    if (given !== undefined) env[name] = given;
+  }
+  return env;
+}
+
+/**
+ * The handler class for `options`, serving `root`; access lines in
+ * Apache's formats go to `accessLog` when given.
+ */
+function makeHandler(
+  options: ServeOptions,
+  root: string,
+  users: [string, string][],
+  accessLog?: (line: string) => void,
+): typeof SimpleHTTPRequestHandler {
+  let Base: typeof SimpleHTTPRequestHandler | undefined;
+  if (options.cgi) {
+    const extra = cgiVariables(options.cgiEnv);
+    Base = class extends CGIHTTPRequestHandler {
+      constructor(
+        ...args: ConstructorParameters<typeof CGIHTTPRequestHandler>
+      ) {
+        super(...args);
+        this.cgiEnv = { ...this.cgiEnv, ...extra };
+      }
+    };
+  }
+  const settings: SimpleHandlerOptions = {
+    directory: root,
+    protocolVersion: options.protocol,
+    extraResponseHeaders: options.headers,
+    cors: options.cors,
+    corsOrigins: options.corsOrigins,
+    compress: options.compress,
+    spa: options.spa,
+    showDirListing: options.listing,
+    showDotfiles: options.dotfiles,
+  };
+  if (users.length > 0) settings.auth = users;
+  const cache = cacheControl(options);
+  if (cache !== null) settings.cacheControl = cache;
+  let Handler = simpleHandler(settings, Base);
+  if (options.logFormat !== null) {
+    Handler = withAccessLog(Handler, options.logFormat, accessLog);
+  }
+  if (options.quiet) {
+    const Configured = Handler;
+    Handler = class extends Configured {
+      override logMessage(): void {}
+    };
+  }
+  return Handler;
+}
+
+/**
+ * Binds the server. Without `-b`, both IPv6 and IPv4 on `::` (dual-stack on
+ * Linux), or on `0.0.0.0` where there is no IPv6.
+ */
+function listen(
+  options: ServeOptions,
+  unixPath: string | null,
+  Handler: typeof SimpleHTTPRequestHandler,
+  serverOptions: HTTPServerOptions,
+): HTTPServer {
+  const Server = options.logFormat === "json" ? JSONLogServer : HTTPServer;
+  if (unixPath !== null) return new Server(unixPath, Handler, serverOptions);
+  if (options.bind !== "") {
+    return new Server([options.bind, options.port], Handler, serverOptions);
+  }
+  try {
+    return new Server(["::", options.port], Handler, serverOptions);
+  } catch (error) {
+    // Taken or privileged on IPv4 too: the retry would say the same.
+    if (
+      error instanceof Deno.errors.AddrInUse ||
+      error instanceof Deno.errors.PermissionDenied
+    ) throw error;
+    return new Server(["0.0.0.0", options.port], Handler, serverOptions);
+  }
+}
+
+/** Warns on stderr when `host` is not loopback: other machines can connect. */
+function warnIfReachable(directory: string, host: string): void {
+  if (isLoopback(host)) return;
+  console.error(
+    `Warning: serving ${directory} on ${host}, to every network this ` +
+      `machine is on; use -b 127.0.0.1 to serve this machine only.`,
+  );
+}
+
+/**
+ * The banner's lines after Python's, for an all-interfaces address: the
+ * local URL, and this machine's network addresses when listing them is
+ * granted (they say where the machine is: asked, never prompted for).
+ */
+function addressLines(host: string, port: number, scheme: string): string[] {
+  if (host !== "::" && host !== "0.0.0.0") return [];
+  const lines = [`Local: ${scheme}://localhost:${port}/`];
+  const listing = Deno.permissions.querySync({
+    name: "sys",
+    kind: "networkInterfaces",
+  });
+  if (listing.state !== "granted") return lines;
+  const seen = new Set<string>();
+  for (const { family, address } of Deno.networkInterfaces()) {
+    if (family === "IPv6" && host !== "::") continue;
+    // Link-local addresses need a zone a URL cannot carry.
+    if (isLoopback(address) || /^(fe80:|169\.254\.)/i.test(address)) continue;
+    if (seen.has(address)) continue;
+    seen.add(address);
+    const urlHost = family === "IPv6" ? `[${address}]` : address;
+    lines.push(`Network: ${scheme}://${urlHost}:${port}/`);
+  }
+  return lines;
+}
+
+async function serve(options: ServeOptions): Promise<number> {
+  let directory: string;
   try {
     directory = await Deno.realPath(options.directory);
     if (!(await Deno.stat(directory)).isDirectory) {
@@ -433,36 +422,27 @@ async function serve(options: ServeOptions): Promise<number> {
   if (tls !== undefined && unixPath !== null) {
     throw new ServeError("TLS is not available on a Unix socket");
   }
-
-  if (
-    options.cgi &&
-    (await Deno.permissions.query({ name: "run" })).state !== "granted"
-  ) {
-    throw new ServeError("--cgi runs scripts: it needs deno run --allow-run");
-  }
-  const Configured = simpleHandler({
+  using logFile = openLog(options.logFile, directory, options.dotfiles);
+  const toFile = logFile === null ? undefined : (line: string) => {
+    logFile.write(line);
+  };
+  // Apache's formats keep their file to access lines, as Apache does; other
+  // messages stay on stderr. Python's and JSON lines share one stream.
+  const apache = options.logFormat === "common" ||
+    options.logFormat === "combined";
+  const Handler = makeHandler(
+    options,
     directory,
-    protocolVersion: options.protocol,
-    extraResponseHeaders: options.headers,
-    cors: options.cors,
-    showDirListing: options.listing,
-    showDotfiles: options.dotfiles,
-  }, options.cgi ? CGIHTTPRequestHandler : undefined);
-  let Handler: typeof SimpleHTTPRequestHandler = Configured;
-  if (options.quiet) {
-    Handler = class extends Configured {
-      override logMessage(): void {}
-    };
-  }
-
+    await loadUsers(options, directory),
+    apache ? toFile : undefined,
+  );
   let server: HTTPServer;
   try {
-    server = unixPath === null
-      ? new HTTPServer([options.bind, options.port], Handler, {
-        tls,
-        reusePort: options.reusePort,
-      })
-      : new HTTPServer(unixPath, Handler);
+    server = listen(options, unixPath, Handler, {
+      tls,
+      reusePort: options.reusePort,
+      logSink: apache ? undefined : toFile,
+    });
   } catch (error) {
     const where = unixPath === null
       ? `port ${options.port}${options.bind ? ` on ${options.bind}` : ""}`
@@ -470,27 +450,7 @@ async function serve(options: ServeOptions): Promise<number> {
     throw new ServeError(bindError(error, where, tls !== undefined));
   }
 
-  const scheme = tls === undefined ? "HTTP" : "HTTPS";
-  if (unixPath === null) {
-    const host = (server.serverAddress as [string, number])[0];
-    if (!isLoopback(host)) {
-      console.error(
-        `Warning: serving ${directory} on ${host}, to every network this ` +
-          `machine is on; use -b 127.0.0.1 to serve this machine only.`,
-      );
-    }
-    const urlHost = host.includes(":") ? `[${host}]` : host;
-    console.log(
-      `Serving ${scheme} on ${host} port ${server.serverPort} ` +
-        `(${scheme.toLowerCase()}://${urlHost}:${server.serverPort}/) ...`,
-    );
-  } else {
-    console.log(
-      `Serving HTTP on unix:${unixPath} ` +
-        `(curl --unix-socket ${unixPath} http://localhost/) ...`,
-    );
-  }
-
+  // Listening before the banner: a signal sent once it is out is handled.
   let signals = 0;
   const onSignal = () => {
     if (++signals === 1) {
@@ -500,15 +460,32 @@ async function serve(options: ServeOptions): Promise<number> {
       server.close(); // again: stop waiting for requests in flight
     }
   };
-  const listening: Deno.Signal[] = [];
-  for (const signal of ["SIGINT", "SIGTERM"] as const) {
-    try {
-      Deno.addSignalListener(signal, onSignal);
-      listening.push(signal);
-    } catch {
-      // SIGTERM cannot be listened for on Windows.
+  const listening = listenFor(["SIGINT", "SIGTERM"], onSignal);
+  // Log rotation: the file was renamed; its path gets a new one.
+  const reopen = () => logFile?.reopen();
+  const hangup = logFile === null ? [] : listenFor(["SIGHUP"], reopen);
+  const scheme = tls === undefined ? "HTTP" : "HTTPS";
+  if (unixPath === null) {
+    const host = (server.serverAddress as [string, number])[0];
+    if (!options.worker) warnIfReachable(directory, host);
+    const urlHost = host.includes(":") ? `[${host}]` : host;
+    const port = server.serverPort;
+    console.log(
+      `Serving ${scheme} on ${host} port ${port} ` +
+        `(${scheme.toLowerCase()}://${urlHost}:${port}/) ...`,
+    );
+    if (!options.worker) {
+      for (const line of addressLines(host, port, scheme.toLowerCase())) {
+        console.log(line);
+      }
     }
+  } else {
+    console.log(
+      `Serving HTTP on unix:${unixPath} ` +
+        `(curl --unix-socket ${unixPath} http://localhost/) ...`,
+    );
   }
+
   if (options.worker) {
     // A worker ends with its parent: stdin reaches EOF when the parent goes.
     (async () => {
@@ -522,10 +499,56 @@ async function serve(options: ServeOptions): Promise<number> {
     await server.serveForever();
   } finally {
     for (const signal of listening) Deno.removeSignalListener(signal, onSignal);
+    for (const signal of hangup) Deno.removeSignalListener(signal, reopen);
     await server[Symbol.asyncDispose]();
     if (unixPath !== null) await Deno.remove(unixPath).catch(() => {});
   }
   return 0;
+}
+
+/** Adds `listener` for the signals this platform has; returns those. */
+function listenFor(
+  signals: Deno.Signal[],
+  listener: () => void,
+): Deno.Signal[] {
+  const listening: Deno.Signal[] = [];
+  for (const signal of signals) {
+    try {
+      Deno.addSignalListener(signal, listener);
+      listening.push(signal);
+    } catch {
+      // Windows has only SIGINT and SIGBREAK.
+    }
+  }
+  return listening;
+}
+
+/**
+ * Opens the `--log-file`, warning when it lies in the served directory,
+ * where anyone could read it.
+ */
+function openLog(
+  path: string | null,
+  root: string,
+  dotfiles: boolean,
+): LogFile | null {
+  if (path === null) return null;
+  let file: LogFile;
+  try {
+    file = new LogFile(path);
+  } catch (error) {
+    throw new ServeError(`cannot open the log file ${path}: ${message(error)}`);
+  }
+  const readable = Deno.permissions.querySync({ name: "read", path });
+  if (
+    readable.state === "granted" &&
+    isServed(Deno.realPathSync(path), root, dotfiles)
+  ) {
+    console.error(
+      `Warning: the log file ${path} is in the served directory, where anyone can read it.`,
+    );
+  }
+  return file;
 }
 
 /** The command line that asks a worker for the same service as `options`. */
@@ -548,10 +571,26 @@ function workerArgs(options: ServeOptions, port: number): string[] {
     args.push("-H", `${name}: ${value}`);
   }
   if (options.cors) args.push("--cors");
+  for (const origin of options.corsOrigins) args.push("--cors-origin", origin);
+  if (!options.compress) args.push("--no-compress");
+  if (options.spa) args.push("--spa");
   if (!options.listing) args.push("--no-listing");
   if (options.dotfiles) args.push("--dotfiles");
+  for (const [user, password] of options.auth) {
+    args.push("--auth", `${user}:${password}`);
+  }
+  if (options.authFile !== null) args.push("--auth-file", options.authFile);
+  if (options.maxAge !== null) args.push("--max-age", String(options.maxAge));
+  if (options.immutable) args.push("--immutable");
+  if (options.noCache) args.push("--no-cache");
   if (options.quiet) args.push("-q");
+  if (options.logFormat !== null) args.push("--log-format", options.logFormat);
+  if (options.logFile !== null) args.push("--log-file", options.logFile);
   if (options.cgi) args.push("--cgi");
+  for (const [name, value] of options.cgiEnv) {
+    // A bare name is read by the worker: its value stays out of ps.
+    args.push("--cgi-env", value === null ? name : `${name}=${value}`);
+  }
   return args;
 }
 
@@ -592,6 +631,13 @@ async function superviseWorkers(options: ServeOptions): Promise<number> {
   }
   const permissions = ["--allow-net", "--allow-read", "--allow-sys=hostname"];
   if (options.cgi) permissions.push("--allow-run");
+  if (options.logFile !== null) {
+    permissions.push(`--allow-write=${options.logFile}`);
+  }
+  const names = options.cgiEnv.filter(([, value]) => value === null);
+  if (names.length > 0) {
+    permissions.push(`--allow-env=${names.map(([name]) => name).join(",")}`);
+  }
   const children = Array.from(
     { length: options.workers },
     () =>
@@ -629,18 +675,27 @@ async function superviseWorkers(options: ServeOptions): Promise<number> {
     signalled = true;
     stop();
   };
-  const listening: Deno.Signal[] = [];
-  if (ready) {
-    console.log(banners[0]);
-    console.log(`(${options.workers} worker processes share the port)`);
-    for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  // SIGHUP to this process reaches the workers, which reopen the log file.
+  const onHangup = () => {
+    for (const child of children) {
       try {
-        Deno.addSignalListener(signal, onSignal);
-        listening.push(signal);
+        child.kill("SIGHUP");
       } catch {
-        // SIGTERM cannot be listened for on Windows.
+        // Already gone.
       }
     }
+  };
+  let listening: Deno.Signal[] = [];
+  let hangup: Deno.Signal[] = [];
+  if (ready) {
+    listening = listenFor(["SIGINT", "SIGTERM"], onSignal);
+    if (options.logFile !== null) hangup = listenFor(["SIGHUP"], onHangup);
+    const host = /^Serving \S+ on (\S+) port/.exec(banners[0])?.[1] ?? "";
+    warnIfReachable(Deno.realPathSync(options.directory), host);
+    console.log(banners[0]);
+    const scheme = options.tlsCert === null ? "http" : "https";
+    for (const line of addressLines(host, port, scheme)) console.log(line);
+    console.log(`(${options.workers} worker processes share the port)`);
   } else {
     stop(); // a worker failed to start and said why on stderr
   }
@@ -653,6 +708,7 @@ async function superviseWorkers(options: ServeOptions): Promise<number> {
   );
   const results = await Promise.all(statuses);
   for (const signal of listening) Deno.removeSignalListener(signal, onSignal);
+  for (const signal of hangup) Deno.removeSignalListener(signal, onHangup);
   return ready && signalled ? 0 : results.every((r) => r.success) ? 0 : 1;
 }
 

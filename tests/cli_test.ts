@@ -3,12 +3,7 @@
 import assert from "node:assert/strict";
 import { parseArgs, VERSION } from "../cli.ts";
 import { delay, exchange, parseResponses, readAll } from "./_util.ts";
-
-const CLI = new URL("../cli.ts", import.meta.url).pathname;
-// What `deno task serve` grants.
-const PERMISSIONS = ["--allow-net", "--allow-read", "--allow-sys=hostname"];
-const BANNER =
-  /Serving (HTTPS?) on (\S+) port (\d+) \((https?):\/\/(\S+):(\d+)\/\) \.\.\.\n/;
+import { BANNER, CLI, PERMISSIONS, run, Serve } from "./_serve.ts";
 
 const tmp = await Deno.makeTempDir({ prefix: "basehttp_cli_" });
 globalThis.addEventListener("unload", () => {
@@ -26,103 +21,6 @@ const hasOpenssl = await Deno.stat("/usr/bin/openssl").then(() => true, () => {
   return new Deno.Command("openssl", { args: ["version"], stdout: "null" })
     .output().then((o) => o.success, () => false);
 });
-
-/** A spawned `serve` with its output collected as it arrives. */
-class Serve implements AsyncDisposable {
-  readonly child: Deno.ChildProcess;
-  stdout = "";
-  stderr = "";
-  #done: Promise<unknown>;
-  #changed: () => void = () => {};
-
-  constructor(args: string[], { cwd = root, permissions = PERMISSIONS } = {}) {
-    this.child = new Deno.Command(Deno.execPath(), {
-      args: ["run", ...permissions, CLI, ...args],
-      cwd,
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-      env: { NO_COLOR: "1" },
-    }).spawn();
-    this.#done = Promise.all([
-      this.#collect(this.child.stdout, (text) => this.stdout += text),
-      this.#collect(this.child.stderr, (text) => this.stderr += text),
-    ]);
-  }
-
-  async #collect(
-    stream: ReadableStream<Uint8Array>,
-    add: (text: string) => void,
-  ): Promise<void> {
-    for await (const text of stream.pipeThrough(new TextDecoderStream())) {
-      add(text);
-      this.#changed();
-    }
-    this.#changed();
-  }
-
-  /** Waits until stdout + stderr match, or fails after `ms`. */
-  async waitFor(pattern: RegExp, ms = 10_000): Promise<RegExpExecArray> {
-    const deadline = Date.now() + ms;
-    while (true) {
-      const match = pattern.exec(this.stdout) ?? pattern.exec(this.stderr);
-      if (match !== null) return match;
-      const left = deadline - Date.now();
-      if (left <= 0) {
-        throw new Error(
-          `timed out waiting for ${pattern}\nstdout: ${this.stdout}\nstderr: ${this.stderr}`,
-        );
-      }
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      await new Promise<void>((resolve) => {
-        this.#changed = resolve;
-        timer = setTimeout(resolve, Math.min(left, 100));
-      });
-      clearTimeout(timer);
-    }
-  }
-
-  /** Waits for the banner; returns the port it names. */
-  async banner(): Promise<number> {
-    const match = await this.waitFor(BANNER);
-    return Number(match[3]);
-  }
-
-  /** Waits for the process to end; returns its exit code. */
-  async exit(ms = 15_000): Promise<number> {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const late = new Promise<"late">((resolve) => {
-      timer = setTimeout(() => resolve("late"), ms);
-    });
-    const status = await Promise.race([this.child.status, late]);
-    clearTimeout(timer);
-    if (status === "late") {
-      this.child.kill("SIGKILL");
-      await this.child.status;
-      await this.#done;
-      throw new Error(`serve did not exit\nstderr: ${this.stderr}`);
-    }
-    await this.#done;
-    return status.code;
-  }
-
-  async [Symbol.asyncDispose](): Promise<void> {
-    try {
-      this.child.kill("SIGKILL");
-    } catch {
-      // Already gone.
-    }
-    await this.child.status;
-    await this.#done;
-  }
-}
-
-/** Runs `serve` to its end. */
-async function run(args: string[]) {
-  await using serve = new Serve(args);
-  const code = await serve.exit();
-  return { code, stdout: serve.stdout, stderr: serve.stderr };
-}
 
 Deno.test("serve prints Python's banner, serves the directory over HTTP/1.1, logs, and exits 0 on SIGINT", async () => {
   await using serve = new Serve([...LOCAL]);
@@ -179,8 +77,50 @@ Deno.test(
   },
 );
 
-Deno.test("serve binds all interfaces by default, with a warning", async () => {
+// Whether this machine has an IPv6 loopback to test dual-stack on.
+const hasIPv6 = (() => {
+  try {
+    Deno.listen({ hostname: "::1", port: 0 }).close();
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
+Deno.test({
+  name:
+    "serve binds IPv6 and IPv4 on :: by default, with a warning and the local URL",
+  ignore: !hasIPv6,
+}, async () => {
   await using serve = new Serve(["0", "-d", root]);
+  const match = await serve.waitFor(BANNER);
+  const port = match[3];
+  assert.equal(
+    match[0],
+    `Serving HTTP on :: port ${port} (http://[::]:${port}/) ...\n`,
+  );
+  await serve.waitFor(/^Warning: .* on ::, .*-b 127\.0\.0\.1/m);
+  await serve.waitFor(new RegExp(`^Local: http://localhost:${port}/$`, "m"));
+  for (const host of ["127.0.0.1", "[::1]"]) {
+    const response = await fetch(`http://${host}:${port}/hello.txt`);
+    assert.equal(await response.text(), "hello\n", host);
+  }
+  serve.child.kill("SIGINT");
+  assert.equal(await serve.exit(), 0);
+  // Without --allow-sys=networkInterfaces, no addresses (and no prompt).
+  assert.doesNotMatch(serve.stdout, /^Network:/m);
+});
+
+Deno.test("serve falls back to 0.0.0.0 where :: cannot be bound", async () => {
+  // Only IPv4's wildcard is granted: binding :: fails as on a machine
+  // without IPv6.
+  await using serve = new Serve(["0", "-d", root], {
+    permissions: [
+      "--allow-net=0.0.0.0",
+      "--allow-read",
+      "--allow-sys=hostname",
+    ],
+  });
   const match = await serve.waitFor(BANNER);
   const port = match[3];
   assert.equal(
@@ -188,10 +128,37 @@ Deno.test("serve binds all interfaces by default, with a warning", async () => {
     `Serving HTTP on 0.0.0.0 port ${port} (http://0.0.0.0:${port}/) ...\n`,
   );
   await serve.waitFor(/^Warning: .*0\.0\.0\.0.*-b 127\.0\.0\.1/m);
+  await serve.waitFor(new RegExp(`^Local: http://localhost:${port}/$`, "m"));
   const response = await fetch(`http://127.0.0.1:${port}/hello.txt`);
   assert.equal(await response.text(), "hello\n");
   serve.child.kill("SIGINT");
   assert.equal(await serve.exit(), 0);
+});
+
+Deno.test("serve lists this machine's addresses when --allow-sys=networkInterfaces is granted", async () => {
+  await using serve = new Serve(["0", "-d", root], {
+    permissions: [
+      "--allow-net",
+      "--allow-read",
+      "--allow-sys=hostname,networkInterfaces",
+    ],
+  });
+  const port = await serve.banner();
+  await serve.waitFor(/^Local: /m);
+  serve.child.kill("SIGINT");
+  assert.equal(await serve.exit(), 0);
+  const expected = Deno.networkInterfaces()
+    .filter(({ family, address }) =>
+      (hasIPv6 || family === "IPv4") &&
+      !/^(127\.|::1$|fe80:|169\.254\.)/i.test(address)
+    )
+    .map(({ family, address }) =>
+      `Network: http://${family === "IPv6" ? `[${address}]` : address}:${port}/`
+    );
+  const listed = serve.stdout.split("\n").filter((line) =>
+    line.startsWith("Network: ")
+  );
+  assert.deepEqual(listed, [...new Set(expected)]);
 });
 
 Deno.test("serve -q -H --cors --no-listing --dotfiles -p HTTP/1.0 change what is served", async () => {
@@ -279,6 +246,18 @@ Deno.test("serve --help and --version print and exit 0", async () => {
       "--dotfiles",
       "--quiet",
       "--version",
+      "--cors-origin",
+      "--no-compress",
+      "--spa",
+      "--auth",
+      "--auth-file",
+      "--max-age",
+      "--immutable",
+      "--no-cache",
+      "--log-format",
+      "--log-file",
+      "--cgi-env",
+      "--allow-sys=networkInterfaces",
     ]
   ) {
     assert.ok(help.stdout.includes(flag), flag);

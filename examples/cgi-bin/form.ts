@@ -1,10 +1,11 @@
 #!/usr/bin/env -S deno run --allow-env --no-config
 // A CGI script in TypeScript: a form that posts to itself and shows what it
 // received. The server clears the environment, so `deno` must be on the CGI
-// PATH (/usr/local/bin:/usr/bin:/bin by default), or written out in full on
-// the first line.
+// PATH (/usr/local/bin:/usr/bin:/bin by default): `--cgi-env PATH` passes the
+// server's own, which finds the deno that runs it (npx's too).
 //
-//   deno run --allow-net --allow-read --allow-run cli.ts --cgi -d examples
+//   npx -y deno@2 run --allow-net --allow-read --allow-run --allow-env=PATH \
+//     --allow-sys=hostname cli.ts --cgi --cgi-env PATH -d examples
 //   open http://127.0.0.1:8000/cgi-bin/form.ts
 //   curl -d 'name=Ada&lang=TypeScript' http://127.0.0.1:8000/cgi-bin/form.ts
 

@@ -3,7 +3,8 @@
 # the server sets (RFC 3875). Serve the examples directory with CGI on, then
 # ask for it:
 #
-#   deno run --allow-net --allow-read --allow-run cli.ts --cgi -d examples
+#   npx -y deno@2 run --allow-net --allow-read --allow-run \
+#     --allow-sys=hostname cli.ts --cgi -d examples
 #   curl 'http://127.0.0.1:8000/cgi-bin/hello.sh?name=Ada'
 #   curl 'http://127.0.0.1:8000/cgi-bin/hello.sh/extra/path'
 #

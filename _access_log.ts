@@ -1,0 +1,204 @@
+// Copyright 2026 the basehttp authors. MIT license.
+// The access log formats of `serve --log-format` (Apache's common and
+// combined, JSON lines) and the `--log-file` it appends to (not a public
+// entry).
+
+import { MONTHS, pad2 } from "./_date.ts";
+import { type ClientAddress, percentFormat } from "./handler.ts";
+import { HTTPServer } from "./server.ts";
+import type { SimpleHTTPRequestHandler } from "./static.ts";
+
+/** The formats `--log-format` takes. */
+export const LOG_FORMATS = ["common", "combined", "json"] as const;
+/** One of {@linkcode LOG_FORMATS}. */
+export type LogFormat = typeof LOG_FORMATS[number];
+
+const encoder = new TextEncoder();
+// The userinfo of an absolute URL, alone and in a request line: a password
+// must not reach the log.
+const USERINFO = /^([A-Za-z][A-Za-z0-9+.\-]*:\/\/)[^/?#@]*@/;
+const TARGET_USERINFO = /^(\S+ [A-Za-z][A-Za-z0-9+.\-]*:\/\/)[^/?#@ ]*@/;
+
+/** A URL without its `user:password@`, if it has one. */
+function withoutUserinfo(url: string): string {
+  return url.replace(USERINFO, "$1");
+}
+
+/**
+ * Apache's escaping of logged text: `"` and `\` with a backslash, bytes
+ * outside printable ASCII as `\xHH`, so that a line is always one line.
+ */
+function apacheEscape(text: string): string {
+  return text.replace(/["\\\x00-\x1f\x7f-\uffff]/g, (ch) => {
+    if (ch === '"' || ch === "\\") return "\\" + ch;
+    const code = ch.charCodeAt(0);
+    return code > 0xff
+      ? "\\u" + code.toString(16).padStart(4, "0")
+      : "\\x" + code.toString(16).padStart(2, "0");
+  });
+}
+
+/** Apache's `%t`: `[02/Dec/2026:01:40:22 +0000]`, in local time. */
+function apacheTime(date: Date): string {
+  const offset = -date.getTimezoneOffset();
+  const sign = offset < 0 ? "-" : "+";
+  const abs = Math.abs(offset);
+  return `[${pad2(date.getDate())}/${
+    MONTHS[date.getMonth()]
+  }/${date.getFullYear()}:${pad2(date.getHours())}:${pad2(date.getMinutes())}:${
+    pad2(date.getSeconds())
+  } ${sign}${pad2(Math.floor(abs / 60))}${pad2(abs % 60)}]`;
+}
+
+/**
+ * A subclass of `Base` whose access log lines are in `format`, written to
+ * `write` (by default the server's `logSink`); its other messages
+ * (`logError`) stay on the `logSink` in Python's form, except in `json`,
+ * where they are `{"time", "remote", "message"}` objects. Only the user
+ * name of a Basic credential is logged, never the `Authorization` field.
+ */
+export function withAccessLog(
+  Base: typeof SimpleHTTPRequestHandler,
+  format: LogFormat,
+  write?: (line: string) => void,
+): typeof SimpleHTTPRequestHandler {
+  return class extends Base {
+    // When this request's head arrived: Date for the line, ms for duration.
+    #arrived: Date | null = null;
+    #started = 0;
+
+    override parseRequest(): boolean | Promise<boolean> {
+      this.#arrived = new Date();
+      this.#started = performance.now();
+      return super.parseRequest();
+    }
+
+    override logRequest(
+      code: number | string = "-",
+      size: number | string = "-",
+    ): void {
+      const time = this.#arrived ?? new Date();
+      const duration = this.#arrived === null
+        ? 0
+        : performance.now() - this.#started;
+      this.#arrived = null;
+      // A head that failed to parse has no request line or fields.
+      const field = (name: string) =>
+        this.requestline === "" ? null : this.headers.get(name);
+      const referer = field("referer");
+      const user = this.remoteUser;
+      if (format === "json") {
+        (write ?? this.server.logSink)(JSON.stringify({
+          time: time.toISOString(),
+          remote: this.clientAddress[0],
+          user,
+          method: this.command || null,
+          path: this.requestline === "" ? null : withoutUserinfo(this.path),
+          version: this.requestVersion || null,
+          status: typeof code === "number" ? code : null,
+          size: typeof size === "number" ? size : 0,
+          referer: referer === null ? null : withoutUserinfo(referer),
+          user_agent: field("user-agent"),
+          duration_ms: Math.round(duration * 1000) / 1000,
+        }));
+        return;
+      }
+      const request = this.requestline === ""
+        ? "-"
+        : this.requestline.replace(TARGET_USERINFO, "$1");
+      let line = `${this.clientAddress[0]} - ${
+        user === null || user === "" ? "-" : apacheEscape(user)
+      } ${apacheTime(time)} "${apacheEscape(request)}" ${code} ${
+        size === 0 || size === "-" ? "-" : size
+      }`;
+      if (format === "combined") {
+        const agent = field("user-agent");
+        line += ` "${
+          referer === null ? "-" : apacheEscape(withoutUserinfo(referer))
+        }" "${agent === null ? "-" : apacheEscape(agent)}"`;
+      }
+      (write ?? this.server.logSink)(line);
+    }
+
+    override logMessage(template: string, ...args: unknown[]): void {
+      if (format !== "json") return super.logMessage(template, ...args);
+      this.server.logSink(JSON.stringify({
+        time: new Date().toISOString(),
+        remote: this.clientAddress[0],
+        message: percentFormat(template, args),
+      }));
+    }
+  };
+}
+
+/**
+ * An {@linkcode HTTPServer} whose error reports are JSON lines too, one
+ * object each: `--log-format json` keeps every line of its log parseable.
+ */
+export class JSONLogServer extends HTTPServer {
+  override handleError(
+    _connection: Deno.Conn | null,
+    clientAddress: ClientAddress | null,
+    error: unknown,
+  ): void {
+    this.logSink(JSON.stringify({
+      time: new Date().toISOString(),
+      remote: clientAddress?.[0] ?? null,
+      message: "Exception occurred during processing of request",
+      error: Deno.inspect(error),
+    }));
+  }
+}
+
+/**
+ * The `--log-file`: lines appended, one write each (`O_APPEND`, so that
+ * workers sharing the file never interleave within a line);
+ * {@linkcode reopen} opens the path anew after log rotation renamed it.
+ */
+export class LogFile implements Disposable {
+  readonly path: string;
+  #file: Deno.FsFile;
+  #failed = false;
+
+  constructor(path: string) {
+    this.path = path;
+    this.#file = LogFile.#open(path);
+  }
+
+  static #open(path: string): Deno.FsFile {
+    return Deno.openSync(path, { append: true, create: true });
+  }
+
+  /** Appends `line` and a newline; a failure is reported once on stderr. */
+  write(line: string): void {
+    const bytes = encoder.encode(line + "\n");
+    try {
+      for (let at = 0; at < bytes.length;) {
+        at += this.#file.writeSync(bytes.subarray(at));
+      }
+      this.#failed = false;
+    } catch (error) {
+      if (!this.#failed) {
+        console.error(`serve: cannot write to ${this.path}: ${error}`);
+      }
+      this.#failed = true;
+    }
+  }
+
+  /** Opens the path again (SIGHUP); on failure, keeps the open file. */
+  reopen(): void {
+    let file: Deno.FsFile;
+    try {
+      file = LogFile.#open(this.path);
+    } catch (error) {
+      console.error(`serve: cannot reopen ${this.path}: ${error}`);
+      return;
+    }
+    this.#file.close();
+    this.#file = file;
+  }
+
+  [Symbol.dispose](): void {
+    this.#file.close();
+  }
+}
