@@ -3,6 +3,7 @@
 // `?sort=name|size|mtime&order=asc|desc` order both follow.
 
 import { htmlEscape } from "./handler.ts";
+import { uploadFormHtml } from "./_upload.ts";
 
 const encoder = new TextEncoder();
 
@@ -122,11 +123,13 @@ function columnHeader(
  * @param location The decoded URL path, for the title.
  * @param entries The sorted entries.
  * @param order Their order, for the column headers.
+ * @param upload Whether to show the upload form.
  */
 export function listingHTML(
   location: string,
   entries: readonly ListingEntry[],
   order: ListingOrder,
+  upload = false,
 ): Uint8Array {
   const title = escapeAttribute(`Directory listing for ${location}`);
   const lines = [
@@ -140,6 +143,7 @@ export function listingHTML(
     "</head>",
     "<body>",
     `<h1>${title}</h1>`,
+    ...(upload ? [uploadFormHtml()] : []),
     "<hr>",
     "<table>",
     "<thead><tr>" + columnHeader("Name", "name", "", order) +

@@ -3,6 +3,7 @@
 // names are re-exported by cli.ts; not a public entry).
 
 import { LOG_FORMATS, type LogFormat } from "./_access_log.ts";
+import { parseSize } from "./_upload.ts";
 import { isFieldValue, isToken } from "./parser.ts";
 
 /** The settings a `serve` command line asks for. */
@@ -67,6 +68,12 @@ export interface ServeOptions {
   worker: boolean;
   /** Run CGI scripts in /cgi-bin and /htbin (Python's `--cgi`). */
   cgi: boolean;
+  /** Accept uploads: PUT, and a form on listings (`--upload`). */
+  upload: boolean;
+  /** Let uploads replace existing files (`--overwrite`). */
+  overwrite: boolean;
+  /** Most bytes of one upload request (`--max-upload`), or `null`. */
+  maxUpload: number | null;
   /** Print the help and exit. */
   help: boolean;
   /** Print the version and exit. */
@@ -83,6 +90,7 @@ export const HELP: string =
              [--max-age SECONDS] [--immutable] [--no-cache]
              [-q] [--log-format FORMAT] [--log-file PATH]
              [--workers N] [--reuse-port] [--cgi] [--cgi-env NAME[=VALUE]]
+             [--upload] [--overwrite] [--max-upload SIZE]
              [port]
 
 Serve a directory over HTTP: Python's "python -m http.server" for Deno.
@@ -138,6 +146,11 @@ options:
                         add this variable to CGI scripts' environment; a
                         bare NAME passes serve's own, as --cgi-env PATH to
                         find deno (repeatable) [--allow-env=NAME]
+  --upload              accept uploads: PUT writes a file, and listings get
+                        a form for several files [--allow-write=DIRECTORY]
+  --overwrite           let uploads replace existing files (default: 409)
+  --max-upload SIZE     refuse uploads of more than SIZE bytes per request
+                        with 413; K, M and G suffixes (default: no limit)
   --workers N           serve with N processes sharing the port (Linux;
                         default: 1) [--allow-run]
   --reuse-port          bind with SO_REUSEPORT, to share the port with other
@@ -169,6 +182,7 @@ const VALUE_FLAGS: Record<string, string> = {
   "--log-format": "logFormat",
   "--log-file": "logFile",
   "--cgi-env": "cgiEnv",
+  "--max-upload": "maxUpload",
 };
 // Switches, by every spelling: the option each sets, and to what.
 const SWITCHES: Record<string, [string, boolean]> = {
@@ -187,6 +201,8 @@ const SWITCHES: Record<string, [string, boolean]> = {
   "--reuse-port": ["reusePort", true],
   "--worker": ["worker", true],
   "--cgi": ["cgi", true],
+  "--upload": ["upload", true],
+  "--overwrite": ["overwrite", true],
 };
 // Cache-Control's delta-seconds stop at 2^31 (RFC 9111 §1.2.2).
 const MAX_AGE_LIMIT = 2 ** 31;
@@ -237,6 +253,9 @@ export function parseArgs(args: string[]): ServeOptions {
     reusePort: false,
     worker: false,
     cgi: false,
+    upload: false,
+    overwrite: false,
+    maxUpload: null,
     help: false,
     version: false,
   };
@@ -315,6 +334,15 @@ export function parseArgs(args: string[]): ServeOptions {
       case "cgiEnv":
         options.cgiEnv.push(parseEnv(value));
         break;
+      case "maxUpload":
+        try {
+          options.maxUpload = parseSize(value);
+        } catch (error) {
+          throw new TypeError(
+            `argument --max-upload: ${(error as TypeError).message}`,
+          );
+        }
+        break;
       case "bind":
       case "directory":
       case "protocol":
@@ -374,6 +402,9 @@ export function parseArgs(args: string[]): ServeOptions {
   }
   if (options.cgiEnv.length > 0 && !options.cgi) {
     throw new TypeError("--cgi-env needs --cgi");
+  }
+  if ((options.overwrite || options.maxUpload !== null) && !options.upload) {
+    throw new TypeError("--overwrite and --max-upload need --upload");
   }
   return options;
 }

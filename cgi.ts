@@ -515,9 +515,14 @@ export class CGIHTTPRequestHandler extends SimpleHTTPRequestHandler {
     this.sendHeader("Retry-After", RETRY_AFTER);
   }
 
-  /** Runs a CGI script; anything else gets 501, as in Python. */
-  async do_POST(): Promise<void> {
+  /**
+   * Runs a CGI script; anything else saves files with
+   * {@linkcode SimpleHTTPRequestHandler.upload}, else gets 501, as in
+   * Python.
+   */
+  override async do_POST(): Promise<void> {
     if (this.isCGI()) await this.runCGI();
+    else if (this.upload !== null) await super.do_POST();
     else await this.sendError(501, "Can only POST to CGI scripts");
   }
 

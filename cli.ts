@@ -38,6 +38,7 @@ import {
   type TlsOptions,
 } from "./server.ts";
 import { CGIHTTPRequestHandler } from "./cgi.ts";
+import { writePermissionProblem } from "./_upload.ts";
 import {
   simpleHandler,
   type SimpleHandlerOptions,
@@ -247,6 +248,10 @@ function checkPermissions(options: ServeOptions): void {
       throw new ServeError(sentence);
     }
   }
+  const upload = options.upload
+    ? writePermissionProblem(options.directory)
+    : null;
+  if (upload !== null) throw new ServeError(upload);
 }
 
 /** Whether `serve` would serve the file at real path `real` from `root`. */
@@ -320,6 +325,9 @@ function makeHandler(
     spa: options.spa,
     showDirListing: options.listing,
     showDotfiles: options.dotfiles,
+    upload: options.upload
+      ? { overwrite: options.overwrite, maxUpload: options.maxUpload }
+      : null,
   };
   if (users.length > 0) settings.auth = users;
   const cache = cacheControl(options);
@@ -586,6 +594,11 @@ function workerArgs(options: ServeOptions, port: number): string[] {
   if (options.quiet) args.push("-q");
   if (options.logFormat !== null) args.push("--log-format", options.logFormat);
   if (options.logFile !== null) args.push("--log-file", options.logFile);
+  if (options.upload) args.push("--upload");
+  if (options.overwrite) args.push("--overwrite");
+  if (options.maxUpload !== null) {
+    args.push("--max-upload", String(options.maxUpload));
+  }
   if (options.cgi) args.push("--cgi");
   for (const [name, value] of options.cgiEnv) {
     // A bare name is read by the worker: its value stays out of ps.
@@ -631,9 +644,9 @@ async function superviseWorkers(options: ServeOptions): Promise<number> {
   }
   const permissions = ["--allow-net", "--allow-read", "--allow-sys=hostname"];
   if (options.cgi) permissions.push("--allow-run");
-  if (options.logFile !== null) {
-    permissions.push(`--allow-write=${options.logFile}`);
-  }
+  const writes = [options.logFile, options.upload ? options.directory : null]
+    .filter((path) => path !== null);
+  if (writes.length > 0) permissions.push(`--allow-write=${writes.join(",")}`);
   const names = options.cgiEnv.filter(([, value]) => value === null);
   if (names.length > 0) {
     permissions.push(`--allow-env=${names.map(([name]) => name).join(",")}`);

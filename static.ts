@@ -5,7 +5,8 @@
  * conditional and range requests, a MIME database, a root that symlinks
  * cannot escape, and what the static servers people pick have: CORS with
  * preflights, compression, a single-page-app fallback and `404.html`,
- * Basic auth, `Cache-Control`, and JSON listings.
+ * Basic auth, `Cache-Control`, JSON listings, and uploads (PUT and an
+ * upload form) when {@linkcode SimpleHTTPRequestHandler.upload} is set.
  *
  * @example Serve a directory
  * ```ts
@@ -46,6 +47,7 @@ import mimeDb from "npm:mime-db@^1.54.0";
 import {
   BaseHTTPRequestHandler,
   type ClientAddress,
+  DEFAULT_ERROR_MESSAGE,
   type ResponseWriter,
 } from "./handler.ts";
 import { MONTHS } from "./_date.ts";
@@ -64,9 +66,17 @@ import {
 } from "./_listing.ts";
 import { chooseEncoding, mediaQuality } from "./_negotiate.ts";
 import { handled } from "./_output.ts";
+import {
+  isUploadTemp,
+  postFiles,
+  putFile,
+  type UploadOptions,
+} from "./_upload.ts";
 import { SERVER_STATE } from "./_server_state.ts";
 import { isFieldValue, isToken } from "./parser.ts";
 import type { HTTPServer } from "./server.ts";
+
+export type { UploadOptions };
 
 /** One entry of the `mime-db` package. */
 interface MimeEntry {
@@ -304,6 +314,13 @@ function parseETags(values: string[]): string[] {
 
 /** Methods a CORS preflight may be allowed, when the handler serves them. */
 const CORS_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"];
+/** Python's error page, with a viewport: a phone shows it at its width. */
+const ERROR_PAGE = DEFAULT_ERROR_MESSAGE.replace(
+  '<meta charset="utf-8">',
+  '<meta charset="utf-8">\n        <meta name="viewport" content="width=device-width, initial-scale=1">',
+);
+/** Methods this handler answers with 501 unless uploads are on. */
+const UPLOAD_METHODS: ReadonlySet<string> = new Set(["POST", "PUT"]);
 /** How long a browser may keep a preflight's answer, in seconds. */
 const PREFLIGHT_MAX_AGE = "86400";
 
@@ -337,7 +354,8 @@ const AS_STORED: Negotiated = Object.freeze({
 /**
  * Python's `SimpleHTTPRequestHandler`: serves GET and HEAD from the files
  * under {@linkcode directory}; `OPTIONS` answers CORS preflights when
- * {@linkcode cors} is on; other methods get 501.
+ * {@linkcode cors} is on; `PUT` and `POST` save files when
+ * {@linkcode upload} is set; other methods get 501.
  *
  * The server constructs handlers itself, so configuration goes in a
  * subclass (or use {@linkcode simpleHandler}):
@@ -358,6 +376,8 @@ const AS_STORED: Negotiated = Object.freeze({
 export class SimpleHTTPRequestHandler extends BaseHTTPRequestHandler {
   /** First part of the `Server` header. */
   override serverVersion = "SimpleHTTP/0.6";
+  /** Python's error page, readable on a phone (it has a viewport). */
+  override errorMessageFormat: string = ERROR_PAGE;
   /** The directory served; defaults to the working directory at construction. */
   directory: string = Deno.cwd();
   /** Files served for a directory URL, the first that exists. */
@@ -438,6 +458,18 @@ export class SimpleHTTPRequestHandler extends BaseHTTPRequestHandler {
    * (CGI scripts see it as `REMOTE_USER`).
    */
   remoteUser: string | null = null;
+  /**
+   * Accept uploads (`serve --upload`): `PUT /path` writes that file (201
+   * created, 204 replaced with `overwrite`, else 409), a
+   * `multipart/form-data` `POST` to a directory saves its files there, and
+   * listings show an upload form. Each file is written to a temporary
+   * dotfile and renamed into place; names are checked as request paths
+   * are; a body over `maxUpload` is 413 and a full disk 507, leaving
+   * nothing. An upload whose `Origin` is another site is 403, unless it is
+   * one of {@linkcode corsOrigins}. `null` (the default): `PUT` and `POST`
+   * are 501.
+   */
+  upload: UploadOptions | null = null;
 
   // Found once per connection.
   #root: Root | undefined;
@@ -471,6 +503,25 @@ export class SimpleHTTPRequestHandler extends BaseHTTPRequestHandler {
     if (body !== null && !(body instanceof Uint8Array)) body.file.close();
   }
 
+  /** With {@linkcode upload}: writes the body to the file of the path. */
+  async do_PUT(): Promise<void> {
+    if (this.upload === null) {
+      return await this.sendError(501, "Unsupported method ('PUT')");
+    }
+    await putFile(this, this.upload);
+  }
+
+  /**
+   * With {@linkcode upload}: saves the files of a `multipart/form-data`
+   * body in the directory of the path.
+   */
+  async do_POST(): Promise<void> {
+    if (this.upload === null) {
+      return await this.sendError(501, "Unsupported method ('POST')");
+    }
+    await postFiles(this, this.upload);
+  }
+
   /**
    * With {@linkcode cors} or {@linkcode corsOrigins}: answers 204 with
    * `Allow`, and a preflight from an allowed origin also with
@@ -482,11 +533,8 @@ export class SimpleHTTPRequestHandler extends BaseHTTPRequestHandler {
     if (!this.cors && this.corsOrigins.length === 0) {
       return await this.sendError(501, "Unsupported method ('OPTIONS')");
     }
-    const self = this as unknown as Record<string, unknown>;
-    const methods = [
-      ...CORS_METHODS.filter((m) => typeof self["do_" + m] === "function"),
-      "OPTIONS",
-    ].join(", ");
+    const methods = [...CORS_METHODS.filter((m) => this.#serves(m)), "OPTIONS"]
+      .join(", ");
     this.sendResponse(204);
     this.sendHeader("Allow", methods);
     const preflight = this.headers.has("access-control-request-method");
@@ -501,6 +549,18 @@ export class SimpleHTTPRequestHandler extends BaseHTTPRequestHandler {
     }
     if (preflight) this.sendHeader("Vary", "Access-Control-Request-Headers");
     await this.endHeaders();
+  }
+
+  /** Whether `method` gets more than a 501: uploads' only with them on. */
+  #serves(method: string): boolean {
+    const name = "do_" + method;
+    const own = (this as unknown as Record<string, unknown>)[name];
+    if (typeof own !== "function") return false;
+    const base = (SimpleHTTPRequestHandler.prototype as unknown as Record<
+      string,
+      unknown
+    >)[name];
+    return own !== base || this.upload !== null || !UPLOAD_METHODS.has(method);
   }
 
   /**
@@ -972,6 +1032,7 @@ export class SimpleHTTPRequestHandler extends BaseHTTPRequestHandler {
     const entries: ListingEntry[] = [];
     for (const entry of names) {
       if (entry.name.startsWith(".") && !this.showDotfiles) continue;
+      if (isUploadTemp(entry.name)) continue; // half a file
       // Only what would be served is listed: no links out of the root.
       const found = this.#resolve(joinPath(path, entry.name));
       if (found === null) continue;
@@ -994,9 +1055,12 @@ export class SimpleHTTPRequestHandler extends BaseHTTPRequestHandler {
     const json = mediaQuality(accept, "application/json") >
       mediaQuality(accept, "text/html");
     const urlPath = urlPathOf(this.path);
-    const body = json
-      ? listingJSON(entries)
-      : listingHTML(decodePath(urlPath) ?? urlPath, entries, order);
+    const body = json ? listingJSON(entries) : listingHTML(
+      decodePath(urlPath) ?? urlPath,
+      entries,
+      order,
+      this.upload !== null,
+    );
     this.sendResponse(200);
     this.sendHeader(
       "Content-Type",
@@ -1231,6 +1295,8 @@ export interface SimpleHandlerOptions {
   cacheControl?: string | null;
   /** The status-line version; `"HTTP/1.1"` keeps connections alive. @default {"HTTP/1.0"} */
   protocolVersion?: string;
+  /** Accept uploads by PUT and by the listing's form; `null` for none. @default {null} */
+  upload?: UploadOptions | null;
 }
 
 /** Whether `value` is an origin as browsers send it: `scheme://host[:port]`. */
@@ -1323,6 +1389,7 @@ export function simpleHandler(
     authRealm,
     cacheControl,
     protocolVersion,
+    upload,
   } = options;
   if (directory !== undefined && typeof directory !== "string") {
     throw new TypeError("directory must be a string");
@@ -1396,6 +1463,16 @@ export function simpleHandler(
   ) {
     throw new RangeError(`Unsupported protocol version: ${protocolVersion}`);
   }
+  if (
+    upload !== undefined && upload !== null &&
+    (typeof upload !== "object" || typeof upload.overwrite !== "boolean" ||
+      (upload.maxUpload !== null &&
+        !(Number.isSafeInteger(upload.maxUpload) && upload.maxUpload >= 0)))
+  ) {
+    throw new TypeError(
+      "upload must be { overwrite: boolean, maxUpload: bytes or null } or null",
+    );
+  }
   // Only what was given; the rest keeps the class defaults.
   const settings: Partial<SimpleHTTPRequestHandler> = {};
   if (directory !== undefined) settings.directory = absolutePath(directory);
@@ -1424,6 +1501,9 @@ export function simpleHandler(
   if (authRealm !== undefined) settings.authRealm = authRealm;
   if (cacheControl !== undefined) settings.cacheControl = cacheControl;
   if (protocolVersion !== undefined) settings.protocolVersion = protocolVersion;
+  if (upload !== undefined) {
+    settings.upload = upload === null ? null : { ...upload };
+  }
   return class extends Base {
     constructor(
       connection: Deno.Conn,

@@ -1,0 +1,553 @@
+// Copyright 2026 the basehttp authors. MIT license.
+// Uploads for `serve --upload` (not a public entry): PUT writes one file, a
+// multipart POST to a directory saves its files, and the form the listing
+// page shows. Each file is written to a temporary dotfile beside its target
+// and renamed into place: no reader ever sees half a file, and a failed
+// upload leaves nothing. Refusals are thrown as HTTPErrors, which the engine
+// answers with their status and a closed connection (the body may be unread).
+
+import {
+  ABSOLUTE_FORM,
+  decodePath,
+  isInside,
+  NOT_SERVED,
+  SEP,
+} from "./_path.ts";
+import { htmlEscape } from "./handler.ts";
+import { type MultipartPart, parseMultipart } from "./multipart.ts";
+import { HTTPError, type Reader } from "./parser.ts";
+import { SERVER_STATE } from "./_server_state.ts";
+import type { SimpleHTTPRequestHandler } from "./static.ts";
+
+/** What `serve --upload` allows. */
+export interface UploadOptions {
+  /** Replace existing files (`--overwrite`); otherwise they are a 409. */
+  overwrite: boolean;
+  /** Most body bytes per request (`--max-upload`); `null` for no limit. */
+  maxUpload: number | null;
+}
+
+const COPY_BUFFER = 262144;
+const encoder = new TextEncoder();
+
+/** One file written to its temporary name, to be renamed into place. */
+interface Spooled {
+  name: string;
+  temp: string;
+  target: string;
+  size: number;
+  created: boolean;
+}
+
+/**
+ * Parses a `--max-upload` size: bytes, or a number with K, M or G (powers
+ * of 1024).
+ *
+ * @param text Such as `"500"`, `"10M"`, `"2g"`.
+ * @returns The byte count.
+ * @throws {TypeError} When it is not a size.
+ */
+export function parseSize(text: string): number {
+  const match = /^(\d+)([KMG]?)$/i.exec(text.trim());
+  const size = match === null
+    ? NaN
+    : Number(match[1]) * 1024 ** " KMG".indexOf(match[2].toUpperCase() || " ");
+  if (!Number.isSafeInteger(size)) {
+    throw new TypeError(
+      `invalid size: '${text}' (use bytes, or a number with K, M or G)`,
+    );
+  }
+  return size;
+}
+
+/**
+ * The line `serve --upload` prints and exits with when Deno may not write
+ * the directory, or `null` when it may.
+ *
+ * @param directory The directory served.
+ * @returns The message naming the flag, or `null`.
+ */
+export function writePermissionProblem(directory: string): string | null {
+  const state = Deno.permissions.querySync({ name: "write", path: directory });
+  return state.state === "granted"
+    ? null
+    : `--upload needs write permission to ${directory}: run deno with --allow-write=${directory}`;
+}
+
+/** `name` in the real directory `dir`. */
+function inDirectory(dir: string, name: string): string {
+  return dir.endsWith(SEP) ? dir + name : dir + SEP + name;
+}
+
+/**
+ * A browser sends `Origin` with a POST; one from another site is a page
+ * there trying to upload through the visitor's browser (CSRF), unless the
+ * server lists it in `corsOrigins`.
+ */
+function checkOrigin(handler: SimpleHTTPRequestHandler): void {
+  const origin = handler.headers.get("origin");
+  if (origin === null || handler.corsOrigins.includes(origin)) return;
+  let same = false;
+  try {
+    const host = new URL(`http://${handler.headers.get("host")}`).host;
+    same = new URL(origin).host === host;
+  } catch {
+    // "null" or junk: not this server
+  }
+  if (!same) {
+    throw new HTTPError(403, "Uploads from another site are refused");
+  }
+}
+
+/** Refuses a declared body over the limit before a byte of it is read. */
+function checkLength(
+  handler: SimpleHTTPRequestHandler,
+  options: UploadOptions,
+): void {
+  const length = Number(handler.headers.get("content-length") ?? 0);
+  if (options.maxUpload !== null && length > options.maxUpload) {
+    throw tooLarge(options.maxUpload);
+  }
+}
+
+function tooLarge(max: number): HTTPError {
+  return new HTTPError(
+    413,
+    "Content Too Large",
+    `the upload is larger than ${max} bytes`,
+  );
+}
+
+/** The request body, with a 413 past `max` bytes (chunked bodies too). */
+function limited(rfile: Reader, max: number | null): Reader {
+  if (max === null) return rfile;
+  let total = 0;
+  return {
+    async read(p: Uint8Array): Promise<number | null> {
+      const n = await rfile.read(p);
+      if (n !== null && (total += n) > max) throw tooLarge(max);
+      return n;
+    },
+  };
+}
+
+/**
+ * The real path of a directory uploads may write into, as the static
+ * handler would serve it: inside the root (a symlink out of it is never
+ * followed for a write, whatever `followSymlinks` says), no dot-directory
+ * below the root unless `showDotfiles`.
+ */
+function realDirectory(
+  handler: SimpleHTTPRequestHandler,
+  path: string,
+): string {
+  let root: string;
+  let real: string;
+  try {
+    root = Deno.realPathSync(handler.translatePath("/")!);
+    real = Deno.realPathSync(path);
+  } catch {
+    throw new HTTPError(404, "No such directory");
+  }
+  if (!isInside(real, root)) {
+    throw new HTTPError(403, "That directory is outside the served one");
+  }
+  const below = SEP + real.slice(root.length);
+  if (!handler.showDotfiles && below.includes(SEP + ".")) {
+    throw new HTTPError(403, "Hidden directories are not written to");
+  }
+  if (!Deno.statSync(real).isDirectory) {
+    throw new HTTPError(409, "Not a directory");
+  }
+  return real;
+}
+
+/**
+ * Checks what `target` is now: `true` when a file will be replaced,
+ * `false` when it will be created; a 409 for a directory, a symlink or
+ * another special file, or for a file without `overwrite`.
+ */
+function replaces(
+  handler: SimpleHTTPRequestHandler,
+  target: string,
+  overwrite: boolean,
+  onlyCreate = false,
+): boolean {
+  if (handler[NOT_SERVED](target)) {
+    throw new HTTPError(403, "That name is not written to");
+  }
+  let info: Deno.FileInfo;
+  try {
+    info = Deno.lstatSync(target);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return false;
+    throw error;
+  }
+  if (!info.isFile) {
+    throw new HTTPError(409, "A directory or special file has that name");
+  }
+  if (onlyCreate) throw new HTTPError(412, "Precondition Failed");
+  if (!overwrite) throw new HTTPError(409, "The file exists");
+  return true;
+}
+
+/** File system errors as the status that answers them. */
+function fsError(handler: SimpleHTTPRequestHandler, error: unknown): unknown {
+  if (error instanceof HTTPError) return error;
+  const code = (error as { code?: unknown } | null)?.code;
+  if (code === "ENOSPC" || code === "EDQUOT") {
+    return new HTTPError(507, "Insufficient Storage");
+  }
+  if (error instanceof Deno.errors.NotCapable) {
+    handler.logError(
+      "no permission to write: run deno with --allow-write=%s",
+      handler.directory,
+    );
+    return new HTTPError(500, "The server may not write its directory");
+  }
+  if (error instanceof Deno.errors.PermissionDenied || code === "EROFS") {
+    return new HTTPError(403, "The directory is not writable");
+  }
+  return error;
+}
+
+// The temporary name of a file being uploaded (see spool()).
+const TEMP_NAME = /^\.upload-[0-9a-f-]{36}\.part$/;
+
+/**
+ * Whether `name` is a file still being uploaded: listings leave it out,
+ * with `--dotfiles` too.
+ *
+ * @param name A file name.
+ * @returns `true` for a temporary upload name.
+ */
+export function isUploadTemp(name: string): boolean {
+  return TEMP_NAME.test(name);
+}
+
+/** Removes temporary files, as far as it can. */
+function removeAll(paths: string[]): void {
+  for (const path of paths) {
+    try {
+      Deno.removeSync(path);
+    } catch {
+      // gone already
+    }
+  }
+}
+
+/**
+ * Copies `source` to a new temporary dotfile in `dir`, opened with O_EXCL
+ * (`createNew`: never an existing file, never through a symlink); removes
+ * it on failure.
+ *
+ * @returns Its path and the byte count.
+ */
+async function spool(
+  handler: SimpleHTTPRequestHandler,
+  source: Reader,
+  dir: string,
+): Promise<{ temp: string; size: number }> {
+  const temp = inDirectory(dir, `.upload-${crypto.randomUUID()}.part`);
+  let file: Deno.FsFile;
+  try {
+    file = await Deno.open(temp, { write: true, createNew: true, mode: 0o644 });
+  } catch (error) {
+    throw fsError(handler, error);
+  }
+  const pool = handler.server[SERVER_STATE].pool;
+  const buffer = pool.take(COPY_BUFFER);
+  try {
+    let size = 0;
+    try {
+      while (true) {
+        const n = await source.read(buffer);
+        if (n === null) break;
+        for (let at = 0; at < n;) {
+          at += await file.write(buffer.subarray(at, n));
+        }
+        size += n;
+      }
+    } finally {
+      file.close();
+    }
+    // A directory on the way swapped for a symlink while the file was
+    // written would have put it elsewhere.
+    if (Deno.realPathSync(temp) !== temp) {
+      throw new HTTPError(409, "The directory changed during the upload");
+    }
+    return { temp, size };
+  } catch (error) {
+    removeAll([temp]);
+    throw fsError(handler, error);
+  } finally {
+    pool.release(buffer);
+  }
+}
+
+/**
+ * Renames a spooled file into place: over the old one with `overwrite`,
+ * else by a hard link, which fails rather than replace a file that
+ * appeared meanwhile.
+ */
+function commit(file: Spooled, overwrite: boolean): void {
+  if (!overwrite) {
+    try {
+      Deno.linkSync(file.temp, file.target);
+      Deno.removeSync(file.temp);
+      return;
+    } catch (error) {
+      if (error instanceof Deno.errors.AlreadyExists) {
+        throw new HTTPError(409, "The file exists");
+      }
+      // No hard links on this file system: a last look, then rename.
+      let exists = true;
+      try {
+        Deno.lstatSync(file.target);
+      } catch {
+        exists = false;
+      }
+      if (exists) throw new HTTPError(409, "The file exists");
+    }
+  }
+  try {
+    Deno.renameSync(file.temp, file.target);
+  } catch (error) {
+    if (
+      error instanceof Deno.errors.IsADirectory ||
+      (error as { code?: unknown }).code === "ENOTEMPTY"
+    ) {
+      throw new HTTPError(409, "A directory has that name");
+    }
+    throw error;
+  }
+}
+
+/** The request-target's path, still percent-encoded, without the query. */
+function urlPath(handler: SimpleHTTPRequestHandler): string {
+  const target = handler.path.replace(ABSOLUTE_FORM, "");
+  const end = target.search(/[?#]/);
+  return end === -1 ? target : target.slice(0, end);
+}
+
+/**
+ * `PUT /path`: writes the body to that file. 201 when it is created, 204
+ * when it replaces a file (with `overwrite`), 409 when a file or directory
+ * is there; the path is checked as the static handler checks it, and a
+ * `..` in it is refused.
+ *
+ * @param handler The handler of the request.
+ * @param options What uploads may do.
+ */
+export async function putFile(
+  handler: SimpleHTTPRequestHandler,
+  options: UploadOptions,
+): Promise<void> {
+  checkOrigin(handler);
+  checkLength(handler, options);
+  // RFC 9110 §14.5: a partial PUT would be taken for the whole file.
+  if (handler.headers.has("content-range")) {
+    throw new HTTPError(400, "Content-Range is not accepted with PUT");
+  }
+  // If-None-Match: * asks to create only (RFC 9110 §13.1.2).
+  const onlyCreate = handler.headers.get("if-none-match")?.trim() === "*";
+  const overwrite = options.overwrite && !onlyCreate;
+  const raw = urlPath(handler);
+  const decoded = decodePath(raw);
+  if (decoded === null || decoded.split("/").includes("..")) {
+    throw new HTTPError(403, "A path with .. is not written to");
+  }
+  if (decoded.endsWith("/")) {
+    throw new HTTPError(409, "A directory is not a file to write");
+  }
+  const path = handler.translatePath(handler.path);
+  if (path === null) throw new HTTPError(403, "That name is not written to");
+  const cut = path.lastIndexOf(SEP);
+  const dir = realDirectory(handler, path.slice(0, cut) || SEP);
+  const name = path.slice(cut + 1);
+  const target = inDirectory(dir, name);
+  const replacing = replaces(handler, target, overwrite, onlyCreate);
+  const { temp, size } = await spool(
+    handler,
+    limited(handler.rfile, options.maxUpload),
+    dir,
+  );
+  try {
+    commit({ name, temp, target, size, created: !replacing }, overwrite);
+  } catch (error) {
+    removeAll([temp]);
+    throw fsError(handler, error);
+  }
+  handler.sendResponse(replacing ? 204 : 201);
+  if (!replacing) {
+    handler.sendHeader("Location", raw);
+    handler.sendHeader("Content-Length", "0");
+  }
+  await handler.endHeaders();
+}
+
+/** The name a file part is saved under, or `null` when no file was chosen. */
+function partName(
+  handler: SimpleHTTPRequestHandler,
+  part: MultipartPart,
+): string | null {
+  const name = part.filename!;
+  if (part.rawFilename !== name) {
+    throw new HTTPError(400, "A file name must not hold a path");
+  }
+  if (name === "") return null;
+  // Checked as a request path is: dotfiles, NUL, "..", names Windows reserves.
+  const path = handler.translatePath("/" + encodeURIComponent(name));
+  if (path === null || !path.endsWith(SEP + name)) {
+    throw new HTTPError(403, "That file name is refused");
+  }
+  return name;
+}
+
+/**
+ * `POST` of `multipart/form-data` to a directory: saves each file part
+ * there under its file name (fields are ignored), all or nothing: the files
+ * are renamed into place only once the whole body has been read. Answers
+ * 201 when a file was created, else 200, with a summary in JSON when the
+ * client accepts `application/json`, else in HTML.
+ *
+ * @param handler The handler of the request.
+ * @param options What uploads may do.
+ */
+export async function postFiles(
+  handler: SimpleHTTPRequestHandler,
+  options: UploadOptions,
+): Promise<void> {
+  checkOrigin(handler);
+  checkLength(handler, options);
+  const path = handler.translatePath(handler.path);
+  if (path === null) throw new HTTPError(403, "That name is not written to");
+  const dir = realDirectory(handler, path);
+  const files: Spooled[] = [];
+  const names = new Set<string>();
+  const type = handler.headers.get("content-type") ?? "";
+  try {
+    const body = limited(handler.rfile, options.maxUpload);
+    for await (const part of parseMultipart(body, type)) {
+      if (part.filename === null) continue; // a field
+      const name = partName(handler, part);
+      if (name === null) continue;
+      if (names.has(name) && !options.overwrite) {
+        throw new HTTPError(409, "Two files have the same name");
+      }
+      names.add(name);
+      const target = inDirectory(dir, name);
+      const replacing = replaces(handler, target, options.overwrite);
+      const { temp, size } = await spool(handler, part, dir);
+      files.push({ name, temp, target, size, created: !replacing });
+    }
+    if (files.length === 0) throw new HTTPError(400, "No file in the form");
+    for (let i = 0; i < files.length; i++) {
+      commit(files[i], options.overwrite);
+      files[i].temp = "";
+    }
+  } catch (error) {
+    removeAll(files.map((file) => file.temp).filter((temp) => temp !== ""));
+    throw fsError(handler, error);
+  }
+  await sendSummary(handler, files);
+}
+
+async function sendSummary(
+  handler: SimpleHTTPRequestHandler,
+  files: Spooled[],
+): Promise<void> {
+  const json = (handler.headers.get("accept") ?? "").includes(
+    "application/json",
+  );
+  // Re-encoded from the decoded path: no quote can end an attribute.
+  let base = encodeURI(decodePath(urlPath(handler)) ?? "/");
+  if (!base.endsWith("/")) base += "/";
+  const saved = files.map(({ name, size, created }) => ({
+    name,
+    size,
+    created,
+  }));
+  let text: string;
+  if (json) {
+    text = JSON.stringify({ files: saved }) + "\n";
+  } else {
+    const items = saved.map(({ name, size }) =>
+      `<li><a href="${htmlEscape(base + encodeURIComponent(name))}">${
+        htmlEscape(name)
+      }</a> (${size} bytes)</li>`
+    );
+    text = [
+      "<!DOCTYPE HTML>",
+      '<html lang="en">',
+      '<head><meta charset="utf-8">',
+      '<meta name="viewport" content="width=device-width, initial-scale=1">',
+      "<title>Upload complete</title></head>",
+      "<body>",
+      `<h1>Uploaded ${saved.length} file${saved.length === 1 ? "" : "s"}</h1>`,
+      `<ul>${items.join("")}</ul>`,
+      `<p><a href="${htmlEscape(base)}">Back to the listing</a></p>`,
+      "</body>",
+      "</html>",
+      "",
+    ].join("\n");
+  }
+  const bytes = encoder.encode(text);
+  handler.sendResponse(files.some((file) => file.created) ? 201 : 200);
+  handler.sendHeader(
+    "Content-Type",
+    json ? "application/json" : "text/html; charset=utf-8",
+  );
+  handler.sendHeader("Content-Length", String(bytes.length));
+  await handler.endHeaders();
+  await handler.wfile.write(bytes);
+}
+
+/**
+ * The upload form for a directory listing: several files at once, sent by
+ * XMLHttpRequest so that the page shows progress, then reloaded to list
+ * them. Without script, the form posts and the summary page links back.
+ *
+ * @returns HTML for the listing's body.
+ */
+export function uploadFormHtml(): string {
+  return `<form id="upload" method="post" enctype="multipart/form-data" style="display:flex;flex-wrap:wrap;gap:0.5em;align-items:center;margin:1em 0">
+<input type="file" name="file" multiple required aria-label="Files to upload" style="max-width:100%">
+<button type="submit">Upload</button>
+<progress value="0" max="1" hidden aria-label="Upload progress"></progress>
+<output role="status"></output>
+</form>
+<script>
+(() => {
+  const form = document.getElementById("upload");
+  const bar = form.querySelector("progress");
+  const status = form.querySelector("output");
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const xhr = new XMLHttpRequest();
+    xhr.open("POST", location.pathname);
+    xhr.setRequestHeader("Accept", "application/json");
+    xhr.upload.onprogress = (e) => {
+      if (!e.lengthComputable) return;
+      bar.max = e.total;
+      bar.value = e.loaded;
+      status.textContent = Math.floor((100 * e.loaded) / e.total) + "%";
+    };
+    xhr.onload = () => {
+      if (xhr.status >= 200 && xhr.status < 300) {
+        status.textContent = "Uploaded";
+        location.reload();
+      } else {
+        status.textContent = "Upload failed: " + xhr.status + " " + xhr.statusText;
+      }
+    };
+    xhr.onerror = () => {
+      status.textContent = "Upload failed: the connection was lost";
+    };
+    bar.hidden = false;
+    status.textContent = "0%";
+    xhr.send(new FormData(form));
+  });
+})();
+</script>`;
+}

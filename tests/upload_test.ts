@@ -1,0 +1,532 @@
+// Copyright 2026 the basehttp authors. MIT license.
+// Uploads over real sockets: a handler that calls the upload functions from
+// do_PUT and do_POST, as `serve --upload` does, against a temporary root.
+
+import assert from "node:assert/strict";
+import {
+  parseSize,
+  postFiles,
+  putFile,
+  uploadFormHtml,
+  type UploadOptions,
+  writePermissionProblem,
+} from "../_upload.ts";
+import { SimpleHTTPRequestHandler } from "../static.ts";
+import {
+  exchange,
+  parseResponses,
+  readAll,
+  startServer,
+  type TestServer,
+  writeAll,
+} from "./_util.ts";
+
+const encoder = new TextEncoder();
+
+function uploadHandler(
+  root: string,
+  options: Partial<UploadOptions> = {},
+): typeof SimpleHTTPRequestHandler {
+  const settings: UploadOptions = {
+    overwrite: false,
+    maxUpload: null,
+    ...options,
+  };
+  return class extends SimpleHTTPRequestHandler {
+    override directory = root;
+    override protocolVersion = "HTTP/1.1";
+    override logMessage(): void {}
+    override do_PUT(): Promise<void> {
+      return putFile(this, settings);
+    }
+    override do_POST(): Promise<void> {
+      return postFiles(this, settings);
+    }
+  };
+}
+
+/** A temporary root with a sibling directory outside it, removed after. */
+async function withRoot(
+  options: Partial<UploadOptions>,
+  fn: (ctx: { root: string; outside: string; server: TestServer }) => Promise<
+    void
+  >,
+): Promise<void> {
+  const base = await Deno.makeTempDir({ prefix: "upload_test_" });
+  const root = `${base}/root`;
+  const outside = `${base}/outside`;
+  await Deno.mkdir(root);
+  await Deno.mkdir(outside);
+  try {
+    await using server = startServer(uploadHandler(root, options));
+    await fn({ root, outside, server });
+  } finally {
+    await Deno.remove(base, { recursive: true });
+  }
+}
+
+async function names(dir: string): Promise<string[]> {
+  const found: string[] = [];
+  for await (const entry of Deno.readDir(dir)) found.push(entry.name);
+  return found.sort();
+}
+
+/** A PUT as raw bytes; the status and the response. */
+async function put(
+  port: number,
+  path: string,
+  body: string,
+  extra = "",
+): Promise<number> {
+  const { text } = await exchange(
+    port,
+    `PUT ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n` +
+      `Content-Length: ${body.length}\r\n${extra}\r\n${body}`,
+  );
+  return parseResponses(text)[0].status;
+}
+
+Deno.test("upload: curl -T style PUT with Expect: 100-continue", async () => {
+  await withRoot({}, async ({ root, server }) => {
+    const conn = await Deno.connect({
+      hostname: "127.0.0.1",
+      port: server.port,
+    });
+    try {
+      await writeAll(
+        conn,
+        encoder.encode(
+          "PUT /notes.txt HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: curl/8.5.0\r\n" +
+            "Content-Length: 6\r\nExpect: 100-continue\r\n\r\n",
+        ),
+      );
+      const buf = new Uint8Array(1024);
+      const n = await conn.read(buf);
+      assert.match(
+        new TextDecoder().decode(buf.subarray(0, n!)),
+        /^HTTP\/1\.1 100 Continue\r\n\r\n$/,
+      );
+      await writeAll(conn, encoder.encode("hello\n"));
+      const [response] = parseResponses((await readAll(conn, 300)).text);
+      assert.equal(response.status, 201);
+      assert.equal(response.get("location"), "/notes.txt");
+    } finally {
+      try {
+        conn.close();
+      } catch {
+        // readAll() closed it
+      }
+    }
+    assert.equal(await Deno.readTextFile(`${root}/notes.txt`), "hello\n");
+    assert.deepEqual(await names(root), ["notes.txt"]); // no temporary file
+  });
+});
+
+Deno.test("upload: PUT is 201, then 409 without overwrite", async () => {
+  await withRoot({}, async ({ root, server }) => {
+    await Deno.mkdir(`${root}/sub`);
+    assert.equal(await put(server.port, "/sub/a%20b.txt", "one"), 201);
+    assert.equal(await put(server.port, "/sub/a%20b.txt", "two"), 409);
+    assert.equal(await Deno.readTextFile(`${root}/sub/a b.txt`), "one");
+    assert.equal(await put(server.port, "/sub", "x"), 409); // a directory
+    assert.equal(await put(server.port, "/sub/", "x"), 409);
+    assert.equal(await put(server.port, "/", "x"), 409);
+    assert.equal(await put(server.port, "/missing/a.txt", "x"), 404);
+    assert.deepEqual(await names(root), ["sub"]);
+    assert.deepEqual(await names(`${root}/sub`), ["a b.txt"]);
+  });
+});
+
+Deno.test("upload: PUT with overwrite is 204 and replaces the file whole", async () => {
+  await withRoot({ overwrite: true }, async ({ root, server }) => {
+    assert.equal(await put(server.port, "/a.txt", "first"), 201);
+    const before = await Deno.stat(`${root}/a.txt`);
+    assert.equal(await put(server.port, "/a.txt", "second, longer"), 204);
+    assert.equal(await Deno.readTextFile(`${root}/a.txt`), "second, longer");
+    // Renamed into place: a new inode, so no reader saw it half written.
+    assert.notEqual((await Deno.stat(`${root}/a.txt`)).ino, before.ino);
+    await Deno.mkdir(`${root}/dir`);
+    assert.equal(await put(server.port, "/dir", "x"), 409); // never a directory
+    assert.ok((await Deno.stat(`${root}/dir`)).isDirectory);
+    // If-None-Match: * creates only; a partial PUT is refused.
+    const onlyCreate = "If-None-Match: *\r\n";
+    assert.equal(await put(server.port, "/a.txt", "third", onlyCreate), 412);
+    assert.equal(await put(server.port, "/new.txt", "new", onlyCreate), 201);
+    const range = "Content-Range: bytes 0-2/10\r\n";
+    assert.equal(await put(server.port, "/a.txt", "abc", range), 400);
+    assert.equal(await Deno.readTextFile(`${root}/a.txt`), "second, longer");
+    assert.deepEqual(await names(root), ["a.txt", "dir", "new.txt"]);
+  });
+});
+
+Deno.test("upload: a chunked PUT from fetch", async () => {
+  await withRoot({}, async ({ root, server }) => {
+    const body = new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.enqueue(encoder.encode("chunk one, "));
+        controller.enqueue(encoder.encode("chunk two"));
+        controller.close();
+      },
+    });
+    const response = await fetch(`http://127.0.0.1:${server.port}/c.txt`, {
+      method: "PUT",
+      body,
+    });
+    await response.body?.cancel();
+    assert.equal(response.status, 201);
+    assert.equal(
+      await Deno.readTextFile(`${root}/c.txt`),
+      "chunk one, chunk two",
+    );
+  });
+});
+
+Deno.test("upload: PUT refuses traversal, dotfiles and symlinks out of the root", async () => {
+  await withRoot({ overwrite: true }, async ({ root, outside, server }) => {
+    await Deno.writeTextFile(`${outside}/victim.txt`, "safe");
+    await Deno.symlink(outside, `${root}/out`);
+    await Deno.symlink(`${outside}/victim.txt`, `${root}/link.txt`);
+    assert.equal(await put(server.port, "/../outside/x.txt", "x"), 403);
+    assert.equal(await put(server.port, "/%2e%2e/outside/x.txt", "x"), 403);
+    assert.equal(await put(server.port, "/.hidden", "x"), 403);
+    assert.equal(await put(server.port, "/out/x.txt", "x"), 403);
+    assert.equal(await put(server.port, "/out/victim.txt", "x"), 403);
+    assert.equal(await put(server.port, "/link.txt", "x"), 409); // not through it
+    assert.equal(await put(server.port, "/a%00b", "x"), 403);
+    assert.deepEqual(await names(outside), ["victim.txt"]);
+    assert.equal(await Deno.readTextFile(`${outside}/victim.txt`), "safe");
+    assert.deepEqual(await names(root), ["link.txt", "out"]);
+  });
+});
+
+Deno.test("upload: a PUT over the limit is 413 and leaves nothing", async () => {
+  await withRoot({ maxUpload: 1000 }, async ({ root, server }) => {
+    assert.equal(await put(server.port, "/ok.bin", "x".repeat(1000)), 201);
+    // Declared too large: refused before the body.
+    assert.equal(await put(server.port, "/big.bin", "x".repeat(1001)), 413);
+    // Chunked: refused as the bytes pass the limit.
+    const chunk = "x".repeat(600);
+    const { text } = await exchange(server.port, [
+      "PUT /chunked.bin HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\n",
+      `258\r\n${chunk}\r\n`,
+      `258\r\n${chunk}\r\n0\r\n\r\n`,
+    ], { pauseMs: 20 });
+    assert.equal(parseResponses(text)[0].status, 413);
+    assert.deepEqual(await names(root), ["ok.bin"]);
+  });
+});
+
+/** A multipart body with the given parts. */
+function multipart(
+  boundary: string,
+  parts: { disposition: string; type?: string; body: string }[],
+): string {
+  return parts.map((part) =>
+    `--${boundary}\r\nContent-Disposition: form-data; ${part.disposition}\r\n` +
+    (part.type ? `Content-Type: ${part.type}\r\n` : "") +
+    `\r\n${part.body}\r\n`
+  ).join("") + `--${boundary}--\r\n`;
+}
+
+async function post(
+  port: number,
+  path: string,
+  body: string,
+  extra = "",
+): Promise<{ status: number; body: string }> {
+  const { text } = await exchange(
+    port,
+    `POST ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nConnection: close\r\n` +
+      `Content-Type: multipart/form-data; boundary=XX\r\n` +
+      `Content-Length: ${body.length}\r\n${extra}\r\n${body}`,
+  );
+  const [response] = parseResponses(text);
+  return { status: response.status, body: response.body };
+}
+
+Deno.test("upload: a multipart POST of two files and a field", async () => {
+  await withRoot({}, async ({ root, server }) => {
+    await Deno.mkdir(`${root}/docs`);
+    const form = new FormData();
+    form.append("note", "not a file");
+    form.append("file", new Blob(["first file\n"]), "one.txt");
+    form.append("file", new Blob([new Uint8Array([0, 1, 2, 255])]), "two.bin");
+    const url = `http://127.0.0.1:${server.port}/docs/`;
+    const response = await fetch(url, {
+      method: "POST",
+      body: form,
+      headers: { Accept: "application/json" },
+    });
+    assert.equal(response.status, 201);
+    assert.equal(response.headers.get("content-type"), "application/json");
+    assert.deepEqual(await response.json(), {
+      files: [
+        { name: "one.txt", size: 11, created: true },
+        { name: "two.bin", size: 4, created: true },
+      ],
+    });
+    assert.deepEqual(await names(`${root}/docs`), ["one.txt", "two.bin"]);
+    assert.equal(
+      await Deno.readTextFile(`${root}/docs/one.txt`),
+      "first file\n",
+    );
+    assert.deepEqual(
+      await Deno.readFile(`${root}/docs/two.bin`),
+      new Uint8Array([0, 1, 2, 255]),
+    );
+    // Again, as a browser form without script: 409, the files exist.
+    const again = await fetch(url, { method: "POST", body: form });
+    await again.body?.cancel();
+    assert.equal(again.status, 409);
+  });
+});
+
+Deno.test("upload: a POST answers HTML to a browser, and 200 when replacing", async () => {
+  await withRoot({ overwrite: true }, async ({ root, server }) => {
+    const body = multipart("XX", [
+      { disposition: 'name="f"; filename="<b>.txt"', body: "v1" },
+      { disposition: 'name="empty"; filename=""', body: "" },
+    ]);
+    const first = await post(server.port, "/", body, "Accept: text/html\r\n");
+    assert.equal(first.status, 201);
+    assert.match(
+      first.body,
+      /<a href="\/%3Cb%3E\.txt">&lt;b&gt;\.txt<\/a> \(2 bytes\)/,
+    );
+    assert.match(first.body, /<a href="\/">Back to the listing<\/a>/);
+    const second = await post(server.port, "/", body.replace("v1", "v2!"));
+    assert.equal(second.status, 200);
+    assert.equal(await Deno.readTextFile(`${root}/<b>.txt`), "v2!");
+    // A quote in the request path cannot end an attribute.
+    await Deno.mkdir(`${root}/a"b`);
+    const quoted = await post(server.port, '/a"b/', body);
+    assert.equal(quoted.status, 201);
+    assert.match(quoted.body, /<a href="\/a%22b\/%3Cb%3E\.txt">/);
+    assert.match(quoted.body, /<a href="\/a%22b\/">Back/);
+  });
+});
+
+Deno.test("upload: POST file names with a path or a dot are refused", async () => {
+  await withRoot({}, async ({ root, outside, server }) => {
+    await Deno.mkdir(`${root}/in`);
+    const cases: [string, number][] = [
+      ['name="f"; filename="../outside/evil.txt"', 400],
+      ['name="f"; filename="..\\\\evil.txt"', 400],
+      ["name=\"f\"; filename*=UTF-8''..%2Fevil.txt", 400],
+      ['name="f"; filename=".evil"', 403],
+      ['name="f"; filename=".."', 403],
+    ];
+    for (const [disposition, status] of cases) {
+      const body = multipart("XX", [
+        { disposition: 'name="ok"; filename="fine.txt"', body: "fine" },
+        { disposition, body: "evil" },
+      ]);
+      assert.equal(
+        (await post(server.port, "/in/", body)).status,
+        status,
+        disposition,
+      );
+    }
+    // Not into a directory outside the root, nor into a hidden one.
+    await Deno.symlink(outside, `${root}/out`);
+    await Deno.mkdir(`${root}/.git`);
+    const good = multipart("XX", [{
+      disposition: 'name="f"; filename="a.txt"',
+      body: "a",
+    }]);
+    assert.equal((await post(server.port, "/out/", good)).status, 403);
+    assert.equal((await post(server.port, "/.git/", good)).status, 403);
+    assert.equal((await post(server.port, "/nothing/", good)).status, 404);
+    // Nor from a page of another site.
+    assert.equal(
+      (await post(server.port, "/in/", good, "Origin: http://evil.example\r\n"))
+        .status,
+      403,
+    );
+    assert.deepEqual(await names(outside), []);
+    assert.deepEqual(await names(`${root}/in`), []); // all or nothing
+    assert.deepEqual(await names(`${root}/.git`), []);
+    // Same origin is fine; so is no file at all a 400.
+    assert.equal(
+      (await post(
+        server.port,
+        "/in/",
+        good,
+        `Origin: http://127.0.0.1:${server.port}\r\n`,
+      )).status,
+      201,
+    );
+    const noFile = multipart("XX", [{ disposition: 'name="f"', body: "x" }]);
+    assert.equal((await post(server.port, "/in/", noFile)).status, 400);
+    assert.deepEqual(await names(`${root}/in`), ["a.txt"]);
+  });
+});
+
+Deno.test("upload: a POST over the limit is 413 and leaves nothing", async () => {
+  await withRoot({ maxUpload: 2000 }, async ({ root, server }) => {
+    const body = multipart("XX", [
+      { disposition: 'name="a"; filename="small.txt"', body: "small" },
+      { disposition: 'name="b"; filename="big.txt"', body: "x".repeat(2000) },
+    ]);
+    // Streamed in pieces without a length, so the limit is met mid-body.
+    const conn = await Deno.connect({
+      hostname: "127.0.0.1",
+      port: server.port,
+    });
+    try {
+      await writeAll(
+        conn,
+        encoder.encode(
+          "POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n" +
+            "Content-Type: multipart/form-data; boundary=XX\r\n\r\n",
+        ),
+      );
+      for (let i = 0; i < body.length; i += 500) {
+        const piece = body.slice(i, i + 500);
+        try {
+          await writeAll(
+            conn,
+            encoder.encode(`${piece.length.toString(16)}\r\n${piece}\r\n`),
+          );
+        } catch {
+          break; // closed after the 413
+        }
+      }
+      const [response] = parseResponses((await readAll(conn, 300)).text);
+      assert.equal(response.status, 413);
+    } finally {
+      try {
+        conn.close();
+      } catch {
+        // readAll() closed it
+      }
+    }
+    assert.deepEqual(await names(root), []);
+  });
+});
+
+/** Mounts a 1 MiB tmpfs at `dir`; `false` when this box cannot. */
+async function mountTmpfs(dir: string): Promise<boolean> {
+  try {
+    const { success } = await new Deno.Command("mount", {
+      args: ["-t", "tmpfs", "-o", "size=1m", "tmpfs", dir],
+      stdout: "null",
+      stderr: "null",
+    }).output();
+    return success;
+  } catch {
+    return false;
+  }
+}
+
+Deno.test("upload: a full disk is 507 and leaves nothing", async (t) => {
+  const dir = await Deno.makeTempDir({ prefix: "upload_tmpfs_" });
+  try {
+    if (!await mountTmpfs(dir)) {
+      console.log("skipped: cannot mount a tmpfs here (needs root and mount)");
+      return;
+    }
+    try {
+      await using server = startServer(uploadHandler(dir));
+      await t.step("PUT", async () => {
+        const big = "x".repeat(2 << 20);
+        assert.equal(await put(server.port, "/big.bin", big), 507);
+        assert.deepEqual(await names(dir), []);
+      });
+      await t.step("POST", async () => {
+        const body = multipart("XX", [
+          { disposition: 'name="a"; filename="a.txt"', body: "a" },
+          {
+            disposition: 'name="b"; filename="b.bin"',
+            body: "x".repeat(2 << 20),
+          },
+        ]);
+        assert.equal((await post(server.port, "/", body)).status, 507);
+        assert.deepEqual(await names(dir), []);
+      });
+      // The space came back: an upload that fits works.
+      assert.equal(await put(server.port, "/fits.txt", "fits"), 201);
+    } finally {
+      await new Deno.Command("umount", { args: [dir] }).output();
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("upload: a 1 GiB multipart POST in flat memory", async () => {
+  await withRoot({}, async ({ root, server }) => {
+    const size = 1 << 30;
+    const head =
+      `--XX\r\nContent-Disposition: form-data; name="f"; filename="huge.bin"\r\n\r\n`;
+    const tail = "\r\n--XX--\r\n";
+    const conn = await Deno.connect({
+      hostname: "127.0.0.1",
+      port: server.port,
+    });
+    const started = performance.now();
+    const before = Deno.memoryUsage().rss;
+    let peak = before;
+    try {
+      await writeAll(
+        conn,
+        encoder.encode(
+          "POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: application/json\r\n" +
+            "Connection: close\r\n" +
+            "Content-Type: multipart/form-data; boundary=XX\r\n" +
+            `Content-Length: ${
+              head.length + size + tail.length
+            }\r\n\r\n${head}`,
+        ),
+      );
+      const chunk = new Uint8Array(1 << 20).fill(0x61);
+      for (let sent = 0; sent < size; sent += chunk.length) {
+        await writeAll(conn, chunk);
+        if ((sent & (64 << 20) - 1) === 0) {
+          peak = Math.max(peak, Deno.memoryUsage().rss);
+        }
+      }
+      await writeAll(conn, encoder.encode(tail));
+      const [response] = parseResponses((await readAll(conn, 5000)).text);
+      assert.equal(response.status, 201, response.body);
+      assert.deepEqual(JSON.parse(response.body).files, [
+        { name: "huge.bin", size, created: true },
+      ]);
+    } finally {
+      try {
+        conn.close();
+      } catch {
+        // readAll() closed it
+      }
+    }
+    peak = Math.max(peak, Deno.memoryUsage().rss);
+    const seconds = (performance.now() - started) / 1000;
+    const growth = (peak - before) / (1 << 20);
+    console.log(
+      `1 GiB upload: ${seconds.toFixed(1)} s, RSS growth ${
+        growth.toFixed(1)
+      } MiB`,
+    );
+    assert.ok(growth < 64, `RSS grew by ${growth.toFixed(1)} MiB`);
+    assert.equal((await Deno.stat(`${root}/huge.bin`)).size, size);
+  });
+});
+
+Deno.test("upload: the form, sizes and the permission line", () => {
+  const html = uploadFormHtml();
+  assert.match(
+    html,
+    /<form id="upload" method="post" enctype="multipart\/form-data"/,
+  );
+  assert.match(html, /<input type="file" name="file" multiple/);
+  assert.match(html, /xhr\.upload\.onprogress/);
+  assert.match(html, /location\.reload\(\)/);
+  assert.equal(parseSize("500"), 500);
+  assert.equal(parseSize("10K"), 10240);
+  assert.equal(parseSize("2m"), 2 << 20);
+  assert.equal(parseSize("1G"), 1 << 30);
+  for (const bad of ["", "1.5M", "10T", "-1", "M"]) {
+    assert.throws(() => parseSize(bad), TypeError, bad);
+  }
+  assert.equal(writePermissionProblem(Deno.cwd()), null);
+});
