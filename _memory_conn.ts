@@ -136,6 +136,8 @@ class Pipe {
   #writers: PendingWrite[] = [];
   /** A `closeWrite` waiting for the writes issued before it. */
   #shutdown: PromiseWithResolvers<void> | null = null;
+  /** Called once a read waits with nothing queued. */
+  #onStarved: (() => void)[] = [];
 
   constructor(highWaterMark: number) {
     this.highWaterMark = highWaterMark;
@@ -159,6 +161,17 @@ class Pipe {
       this.#writers.push({ p, max, resolve, reject });
       this.#pump();
     });
+  }
+
+  /** Whether a read waits with nothing queued. */
+  get starved(): boolean {
+    return this.#readers.length > 0 && this.#queued === 0 && !this.#ended;
+  }
+
+  /** Resolves once a read waits with nothing queued (now, if one does). */
+  whenStarved(): Promise<void> {
+    if (this.starved) return Promise.resolve();
+    return new Promise((resolve) => this.#onStarved.push(resolve));
   }
 
   /** Shuts the write side down once the writes before it are accepted. */
@@ -231,6 +244,9 @@ class Pipe {
         this.#ended = true;
         shutdown.resolve();
       } else {
+        if (this.#onStarved.length > 0 && this.starved) {
+          for (const resolve of this.#onStarved.splice(0)) resolve();
+        }
         return;
       }
     }
@@ -379,6 +395,21 @@ export class MemoryConn implements Deno.TcpConn {
   write(p: Uint8Array): Promise<number> {
     if (this.#closed) return Promise.reject(badResource());
     return this.#out.write(p, this.#maxWriteSize);
+  }
+
+  /**
+   * Resolves the next time a read of this end waits with nothing to read
+   * (at once if one waits now): the reader has taken everything sent to it.
+   *
+   * @returns A promise that never rejects.
+   */
+  whenReadWaits(): Promise<void> {
+    return this.#in.whenStarved();
+  }
+
+  /** Whether a read of this end waits with nothing to read. */
+  get readWaiting(): boolean {
+    return this.#in.starved;
   }
 
   /**

@@ -19,6 +19,14 @@ import { isFieldValue, isToken, type RequestLimits } from "./parser.ts";
 /** The key of a server's {@linkcode ServerState}. */
 export const SERVER_STATE: unique symbol = Symbol("basehttp.serverState");
 
+/**
+ * The key of the server's method that serves a connection from elsewhere
+ * as it serves an accepted one (verifyRequest, processRequest, handleError)
+ * and counts it among its tasks for shutdown: the testing and fetch modules
+ * use it.
+ */
+export const SERVE_CONNECTION: unique symbol = Symbol("basehttp.serve");
+
 /** What the engine needs of its server; `HTTPServer` is one. */
 export interface ConnectionHost {
   /** Time to receive a whole request head, in seconds. */

@@ -432,11 +432,11 @@ export class BaseHTTPRequestHandler {
   /**
    * Logs a completed request in Python's format.
    *
-   * @param code The status code, or `-`.
-   * @param size The body size in bytes, or `-`.
+   * @param code The status code; `-` when absent.
+   * @param size The body size in bytes; `-` when absent.
    */
-  logRequest(code: number | string = "-", size: number | string = "-"): void {
-    this.logMessage('"%s" %s %s', this.requestline, code, size);
+  logRequest(code?: number | string, size?: number | string): void {
+    this.logMessage('"%s" %s %s', this.requestline, code ?? "-", size ?? "-");
   }
 
   /**

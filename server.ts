@@ -8,7 +8,11 @@
 
 import type { ClientAddress, HandlerClass } from "./handler.ts";
 import { DEFAULT_LIMITS, type RequestLimits } from "./parser.ts";
-import { SERVER_STATE, ServerState } from "./_server_state.ts";
+import {
+  SERVE_CONNECTION,
+  SERVER_STATE,
+  ServerState,
+} from "./_server_state.ts";
 
 /** PEM certificate chain and private key for HTTPS. */
 export interface TlsOptions {
@@ -250,8 +254,9 @@ export class HTTPServer implements AsyncDisposable {
   constructor(
     serverAddress: ServerAddress,
     RequestHandlerClass: HandlerClass,
-    options: HTTPServerOptions = {},
+    options?: HTTPServerOptions,
   ) {
+    options ??= {};
     if (typeof RequestHandlerClass !== "function") {
       throw new TypeError("RequestHandlerClass must be a handler class");
     }
@@ -376,11 +381,17 @@ export class HTTPServer implements AsyncDisposable {
    * On the way out, idle connections are closed at once and in-flight
    * requests get {@linkcode shutdownTimeout} seconds to finish.
    *
-   * @param pollInterval Seconds between calls to {@linkcode serviceActions}.
+   * @param pollInterval Seconds between calls to {@linkcode serviceActions};
+   *   0.5 when absent.
+   * @throws {RangeError} When `pollInterval` is not a positive number.
    */
-  serveForever(pollInterval = 0.5): Promise<void> {
+  serveForever(pollInterval?: number): Promise<void> {
     if (this.#serving !== null) {
       throw new TypeError("The server is already serving");
+    }
+    pollInterval ??= 0.5;
+    if (!(pollInterval > 0)) {
+      throw new RangeError("pollInterval must be a positive number of seconds");
     }
     this.#shuttingDown = false;
     this.#serving = this.#serveForever(pollInterval).finally(() => {
@@ -619,6 +630,16 @@ export class HTTPServer implements AsyncDisposable {
     if (now - this.#acceptErrorAt < 1000) return;
     this.#acceptErrorAt = now;
     console.error(`accept() failed, retrying: ${String(error)}`);
+  }
+
+  /**
+   * Serves a connection that did not come from the listener, as an accepted
+   * one, counted among the tasks {@linkcode shutdown} waits for.
+   *
+   * @ignore
+   */
+  [SERVE_CONNECTION](conn: Deno.Conn): Promise<void> {
+    return this.#track(this.#serve(conn));
   }
 
   async #serve(conn: Deno.Conn): Promise<void> {

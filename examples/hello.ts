@@ -4,7 +4,7 @@
 //   deno run --allow-net examples/hello.ts [port]
 import { BaseHTTPRequestHandler, HTTPServer } from "../mod.ts";
 
-class Hello extends BaseHTTPRequestHandler {
+export class Hello extends BaseHTTPRequestHandler {
   override protocolVersion = "HTTP/1.1";
 
   async do_GET(): Promise<void> {

@@ -4,7 +4,7 @@
 
 import assert from "node:assert/strict";
 import { HTTPServer } from "../mod.ts";
-import { delay, latin1, QuietHandler, reply } from "./_util.ts";
+import { delay, latin1, QuietHandler, reply, writeAll } from "./_util.ts";
 
 class Hello extends QuietHandler {
   async do_GET() {
@@ -19,12 +19,6 @@ function unfinishedHead(size: number): Uint8Array {
   return new TextEncoder().encode(
     "GET / HTTP/1.1\r\nHost: h\r\n" + line.repeat(lines),
   );
-}
-
-async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
-  for (let at = 0; at < bytes.length;) {
-    at += await conn.write(bytes.subarray(at));
-  }
 }
 
 /** What the server sent before closing, or "" if it kept the connection. */

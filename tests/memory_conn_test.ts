@@ -4,6 +4,7 @@
 // Deno TCP socket behaves on Linux. No socket, no permission.
 import assert from "node:assert/strict";
 import { MemoryConn, memoryConnPair } from "../_memory_conn.ts";
+import { writeAll } from "./_util.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -28,12 +29,6 @@ async function readAll(conn: Deno.Conn): Promise<string> {
 }
 
 /** Writes all of `bytes`, however many calls it takes. */
-async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
-  for (let at = 0; at < bytes.length;) {
-    at += await conn.write(bytes.subarray(at));
-  }
-}
-
 /** Closes both ends, whatever state they are in. */
 function closeBoth(...conns: MemoryConn[]): void {
   for (const conn of conns) conn[Symbol.dispose]();

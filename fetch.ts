@@ -1,0 +1,419 @@
+// Copyright 2026 the basehttp authors. MIT license.
+/**
+ * Handler classes and fetch-style apps on each other's servers.
+ *
+ * - {@linkcode toFetchHandler} serves a handler class with `Deno.serve`,
+ *   `deno serve`, or any platform that takes a fetch handler.
+ * - {@linkcode fetchHandler} serves a fetch-style app (one written for
+ *   `Deno.serve`, Hono, …) with {@linkcode HTTPServer}: its strict parser,
+ *   timeouts, limits and pipelining.
+ *
+ * @example A handler class under Deno.serve
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { BaseHTTPRequestHandler } from "@basehttp/server";
+ * import { toFetchHandler } from "@basehttp/server/fetch";
+ *
+ * class Hello extends BaseHTTPRequestHandler {
+ *   async do_GET(): Promise<void> {
+ *     this.sendResponse(200);
+ *     this.sendHeader("Content-Type", "text/plain");
+ *     await this.endHeaders();
+ *     await this.wfile.write(`hello from ${this.path}\n`);
+ *   }
+ * }
+ *
+ * const handler = toFetchHandler(Hello);
+ * const response = await handler(new Request("http://localhost/there"));
+ * assert.equal(await response.text(), "hello from /there\n");
+ * ```
+ *
+ * @module
+ */
+
+import {
+  BaseHTTPRequestHandler,
+  type ClientAddress,
+  type HandlerClass,
+} from "./handler.ts";
+import { HTTPServer, type HTTPServerOptions } from "./server.ts";
+import type { BodyReader } from "./parser.ts";
+import { memoryConnPair } from "./_memory_conn.ts";
+import { SERVE_CONNECTION } from "./_server_state.ts";
+import {
+  type BodyBytes,
+  type ResponseHead,
+  ResponseReader,
+} from "./_response_reader.ts";
+import { toWebResponse } from "./_web_response.ts";
+import { writeAll } from "./_bytes.ts";
+
+/** Options of {@linkcode toFetchHandler}. */
+export interface FetchHandlerOptions extends HTTPServerOptions {
+  /**
+   * The server class: `this.server` in the handler is one, constructed
+   * without a listener. @default {HTTPServer}
+   */
+  ServerClass?: typeof HTTPServer;
+}
+
+/** A fetch-style request handler, as `Deno.serve` takes. */
+export type FetchHandler = (
+  request: Request,
+  info?: Deno.ServeHandlerInfo,
+) => Promise<Response>;
+
+/** A fetch-style app, as written for `Deno.serve` or Hono. */
+export type FetchApp = (
+  request: Request,
+  info: Deno.ServeHandlerInfo<Deno.NetAddr>,
+) => Response | Promise<Response>;
+
+// Fields of one hop, which the other side's framing replaces.
+const HOP_BY_HOP: ReadonlySet<string> = new Set([
+  "connection",
+  "keep-alive",
+  "transfer-encoding",
+  "upgrade",
+  "proxy-connection",
+]);
+// Framing of the request is decided again when it is passed on.
+const REQUEST_SKIP: ReadonlySet<string> = new Set([
+  ...HOP_BY_HOP,
+  "content-length",
+]);
+const encoder = new TextEncoder();
+
+/**
+ * A fetch handler that serves `Handler`: each request runs the real engine
+ * and handler over an in-memory connection, and the response streams out
+ * as the handler writes it (a large or chunked body is never held whole).
+ *
+ * The handler sees `command`, `path` (from `request.url`), `headers` as
+ * the `Request` gives them (names lower-cased, repeated fields combined),
+ * `requestVersion` `HTTP/1.1`, `rfile` streaming the request body, and
+ * `clientAddress` from `info`. Interim responses (`100 Continue` and other
+ * 1xx) are not passed on. A handler that writes bytes before its head gets
+ * a 500, and a `TypeError` is logged through `handleError`.
+ *
+ * @param Handler The handler class.
+ * @param options The server's options (timeouts, limits) and `ServerClass`.
+ * @returns The fetch handler.
+ * @throws {TypeError} For `tls` or `reusePort`: the platform listens.
+ *
+ * @example Deno.serve
+ * ```ts ignore
+ * Deno.serve({ port: 8000 }, toFetchHandler(MyHandler));
+ * ```
+ */
+export function toFetchHandler(
+  Handler: HandlerClass,
+  options: FetchHandlerOptions = {},
+): FetchHandler {
+  const { ServerClass = HTTPServer, ...serverOptions } = options;
+  if (serverOptions.tls !== undefined || serverOptions.reusePort) {
+    throw new TypeError("tls and reusePort belong to the platform's server");
+  }
+  const httpd = new ServerClass(["localhost", 80], Handler, {
+    ...serverOptions,
+    bindAndActivate: false,
+  });
+  return (request, info) => serveOne(httpd, request, info);
+}
+
+async function serveOne(
+  httpd: HTTPServer,
+  request: Request,
+  info?: Deno.ServeHandlerInfo,
+): Promise<Response> {
+  const remote = info?.remoteAddr;
+  const [client, server] = memoryConnPair(
+    remote !== undefined && "hostname" in remote
+      ? { clientAddr: { ...remote, transport: "tcp" } }
+      : {},
+  );
+  const address: ClientAddress = remote !== undefined && "hostname" in remote
+    ? [remote.hostname, remote.port]
+    : ["127.0.0.1", 50000];
+  void httpd[SERVE_CONNECTION](server);
+  const done = () => {
+    try {
+      client.close();
+    } catch {
+      // Closed already.
+    }
+  };
+  // The server may answer before it reads the whole body (a 413, say).
+  sendRequest(client, request).catch(() => request.body?.cancel());
+  const reader = new ResponseReader(client);
+  let head: ResponseHead | null;
+  let body: BodyBytes;
+  try {
+    do head = await reader.readHead(); while (
+      head !== null && head.status < 200
+    );
+    if (head === null) {
+      throw new TypeError("The handler closed the connection and sent nothing");
+    }
+    body = reader.body(head, request.method === "HEAD");
+  } catch (error) {
+    done();
+    httpd.handleError(
+      null,
+      address,
+      error instanceof TypeError ? error : new TypeError(
+        "The handler wrote no valid response head (bytes before endHeaders?)",
+        { cause: error },
+      ),
+    );
+    return new Response("500 Internal Server Error\n", { status: 500 });
+  }
+  const stream = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      const buf = new Uint8Array(65536);
+      let n: number | null;
+      try {
+        n = await body.read(buf);
+      } catch (error) {
+        done();
+        return controller.error(error);
+      }
+      if (n === null) {
+        done();
+        controller.close();
+      } else {
+        controller.enqueue(buf.subarray(0, n));
+      }
+    },
+    cancel: done,
+  });
+  return toWebResponse(head, stream, HOP_BY_HOP);
+}
+
+/** Writes `request` to `conn` as an HTTP/1.1 request. */
+async function sendRequest(conn: Deno.Conn, request: Request): Promise<void> {
+  const url = new URL(request.url);
+  const host = request.headers.get("host") ?? url.host;
+  let head = `${request.method} ${url.pathname}${url.search} HTTP/1.1\r\n` +
+    `host: ${host}\r\n`;
+  for (const [name, value] of request.headers) {
+    if (name !== "host" && !REQUEST_SKIP.has(name)) {
+      head += `${name}: ${value}\r\n`;
+    }
+  }
+  const length = request.headers.get("content-length");
+  const body = request.body;
+  const chunked = body !== null && (length === null || !/^\d+$/.test(length));
+  if (body !== null) {
+    head += chunked
+      ? "transfer-encoding: chunked\r\n"
+      : `content-length: ${length}\r\n`;
+  }
+  await writeAll(conn, encoder.encode(head + "\r\n"));
+  if (body === null) return;
+  for await (const chunk of body) {
+    if (chunk.length === 0) continue;
+    if (chunked) {
+      await writeAll(conn, encoder.encode(`${chunk.length.toString(16)}\r\n`));
+    }
+    await writeAll(conn, chunk);
+    if (chunked) await writeAll(conn, encoder.encode("\r\n"));
+  }
+  if (chunked) await writeAll(conn, encoder.encode("0\r\n\r\n"));
+}
+
+// Methods that `new Request` refuses.
+const FORBIDDEN_METHODS = new Set(["CONNECT", "TRACE", "TRACK"]);
+const BODY_METHODS = [
+  "arrayBuffer",
+  "blob",
+  "bytes",
+  "formData",
+  "json",
+  "text",
+] as const;
+
+/**
+ * A handler class that serves a fetch-style `app`, so that an app written
+ * for `Deno.serve` or Hono runs on {@linkcode HTTPServer}. Bodies stream
+ * both ways; `request.signal` is the handler's `signal`; any method works
+ * except CONNECT, TRACE and TRACK, which `new Request` refuses (501); a GET
+ * or HEAD body is read and dropped. `limits.maxBodySize` binds what the app
+ * reads whole (`request.json()`, `text()` and the like); `request.body`
+ * streams. Responses are HTTP/1.1, kept alive.
+ *
+ * @param app The app.
+ * @returns A handler class for {@linkcode HTTPServer}.
+ *
+ * @example A fetch app on HTTPServer
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { fetchHandler } from "@basehttp/server/fetch";
+ * import { testClient } from "@basehttp/server/testing";
+ *
+ * const app = (request: Request) =>
+ *   Response.json({ method: request.method, url: request.url });
+ *
+ * await using client = testClient(fetchHandler(app));
+ * const response = await client.request("SPAM", "/eggs?x=1");
+ * assert.deepEqual(response.json(), {
+ *   method: "SPAM",
+ *   url: "http://localhost/eggs?x=1",
+ * });
+ * ```
+ */
+export function fetchHandler(app: FetchApp): typeof BaseHTTPRequestHandler {
+  if (typeof app !== "function") throw new TypeError("app must be a function");
+  return class FetchAppHandler extends BaseHTTPRequestHandler {
+    override protocolVersion = "HTTP/1.1";
+
+    // Any method is the app's: the request is served here rather than
+    // dispatched to a do_X method.
+    override async parseRequest(): Promise<boolean> {
+      if (!(await super.parseRequest())) return false;
+      await serveApp(this, app);
+      return false;
+    }
+  };
+}
+
+async function serveApp(
+  handler: BaseHTTPRequestHandler,
+  app: FetchApp,
+): Promise<void> {
+  const method = handler.command;
+  if (FORBIDDEN_METHODS.has(method.toUpperCase())) {
+    return await handler.sendError(
+      501,
+      `A fetch app cannot be given a ${method} request`,
+    );
+  }
+  const request = toRequest(handler);
+  if (request === null) return await handler.sendError(400, "Bad target");
+  let completed!: () => void;
+  const info: Deno.ServeHandlerInfo<Deno.NetAddr> = {
+    remoteAddr: {
+      transport: "tcp",
+      hostname: handler.clientAddress[0],
+      port: handler.clientAddress[1],
+    },
+    completed: new Promise((resolve) => completed = resolve),
+  };
+  try {
+    const response = await app(request, info);
+    if (!(response instanceof Response)) {
+      throw new TypeError("The app must return a Response");
+    }
+    await writeResponse(handler, response);
+  } finally {
+    completed();
+  }
+}
+
+function toRequest(handler: BaseHTTPRequestHandler): Request | null {
+  const target = handler.path;
+  const headers = new Headers();
+  for (const [name, value] of handler.headers) headers.append(name, value);
+  const tls = "handshake" in handler.connection;
+  let url: URL;
+  try {
+    url = /^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(target)
+      ? new URL(target)
+      : new URL(
+        target === "*" ? "/" : target,
+        `${tls ? "https" : "http"}://${headers.get("host") || "localhost"}`,
+      );
+  } catch {
+    return null;
+  }
+  const rfile = handler.rfile;
+  const bodyless = handler.command === "GET" || handler.command === "HEAD";
+  const request = new Request(url, {
+    method: handler.command,
+    headers,
+    body: bodyless || rfile.done ? null : streamOf(rfile),
+    signal: handler.signal,
+    // @ts-ignore: Deno's RequestInit lacks `duplex`, which a stream needs.
+    duplex: "half",
+  });
+  // Whole-body reads go through rfile, under maxBodySize.
+  for (const name of BODY_METHODS) {
+    Object.defineProperty(request, name, {
+      value: () => wholeBody(request, handler, name),
+    });
+  }
+  return request;
+}
+
+/**
+ * The body as a byte stream, read only as the app pulls (no read ahead: the
+ * app may read it whole through rfile instead). A BYOB reader's buffer is
+ * filled in place, so an app that reuses one makes no garbage per chunk.
+ */
+function streamOf(rfile: BodyReader): ReadableStream<Uint8Array> {
+  return new ReadableStream({
+    type: "bytes",
+    async pull(controller) {
+      const request = controller.byobRequest;
+      const view = request?.view;
+      const buf = view
+        ? new Uint8Array(view.buffer, view.byteOffset, view.byteLength)
+        : new Uint8Array(65536);
+      const n = await rfile.read(buf);
+      if (n === null) {
+        controller.close();
+        request?.respond(0);
+      } else if (request) {
+        request.respond(n);
+      } else {
+        controller.enqueue(buf.subarray(0, n));
+      }
+    },
+  }, { highWaterMark: 0 });
+}
+
+async function wholeBody(
+  request: Request,
+  handler: BaseHTTPRequestHandler,
+  as: typeof BODY_METHODS[number],
+): Promise<unknown> {
+  const bytes = await handler.rfile.bytes() as Uint8Array<ArrayBuffer>;
+  return await new Response(bytes, { headers: request.headers })[as]();
+}
+
+async function writeResponse(
+  handler: BaseHTTPRequestHandler,
+  response: Response,
+): Promise<void> {
+  handler.sendResponseOnly(response.status, response.statusText || undefined);
+  let dated = false;
+  let named = false;
+  for (const [name, value] of response.headers) {
+    if (HOP_BY_HOP.has(name)) continue;
+    dated ||= name === "date";
+    named ||= name === "server";
+    handler.sendHeader(name, value);
+  }
+  if (!named) handler.sendHeader("Server", handler.versionString());
+  if (!dated) handler.sendHeader("Date", handler.dateTimeString());
+  await handler.endHeaders();
+  const body = response.body;
+  if (body === null) return;
+  if (handler.command === "HEAD") return await body.cancel();
+  const reader = body.getReader();
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      // Each chunk goes out as it comes, as under Deno.serve: a stream's
+      // next chunk may be a long time coming.
+      await handler.wfile.write(value);
+      await handler.wfile.flush();
+    }
+  } catch (error) {
+    await reader.cancel(error).catch(() => {});
+    throw error;
+  } finally {
+    reader.releaseLock();
+  }
+}

@@ -1,0 +1,620 @@
+// Copyright 2026 the basehttp authors. MIT license.
+/**
+ * Testing handlers with `deno test`, as Go's `httptest` and Flask's test
+ * client do.
+ *
+ * - {@linkcode testClient} drives the real parser, engine and handler over
+ *   an in-memory connection: no socket, no permission, nothing for the
+ *   sanitizers to find once disposed.
+ * - {@linkcode serveTest} serves on `127.0.0.1`, port 0, for a real client.
+ *
+ * Timeouts are the server's, with fractional seconds: a test can set
+ * `headerTimeout: 0.2` and see the 408 (or the close) a fifth of a second
+ * later. Deadlines are checked every 50 ms, so one fires up to 50 ms after
+ * it passes.
+ *
+ * @example A handler under test
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { BaseHTTPRequestHandler } from "@basehttp/server";
+ * import { testClient } from "@basehttp/server/testing";
+ *
+ * class Hello extends BaseHTTPRequestHandler {
+ *   override protocolVersion = "HTTP/1.1";
+ *   async do_GET(): Promise<void> {
+ *     this.sendResponse(200);
+ *     this.sendHeader("Content-Type", "text/plain");
+ *     this.sendHeader("Content-Length", "6");
+ *     await this.endHeaders();
+ *     await this.wfile.write("hello\n");
+ *   }
+ * }
+ *
+ * await using client = testClient(Hello);
+ * const response = await client.request("GET", "/");
+ * assert.equal(response.status, 200);
+ * assert.equal(response.text(), "hello\n");
+ * assert.equal((await client.request("GET", "/again")).status, 200);
+ * assert.equal(client.connections, 1); // kept alive
+ * assert.match(client.log[0], /"GET \/ HTTP\/1.1" 200 6$/);
+ * ```
+ *
+ * @module
+ */
+
+import type { ClientAddress, HandlerClass } from "./handler.ts";
+import { HTTPServer, type HTTPServerOptions } from "./server.ts";
+import {
+  BodyReader,
+  BufferedReader,
+  type HTTPMessage,
+  type Reader,
+  type RequestLimits,
+} from "./parser.ts";
+import { type MemoryConn, memoryConnPair } from "./_memory_conn.ts";
+import { SERVE_CONNECTION, SERVER_STATE } from "./_server_state.ts";
+import { readBody, ResponseReader } from "./_response_reader.ts";
+import { concatBytes, writeAll } from "./_bytes.ts";
+import { toWebResponse } from "./_web_response.ts";
+
+/** Options of {@linkcode testClient}: the server's, and the client's own. */
+export interface TestClientOptions extends HTTPServerOptions {
+  /** The client's address, as the handler sees it. @default {["127.0.0.1", 50000]} */
+  clientAddress?: ClientAddress;
+  /**
+   * The server class: `this.server` in the handler is one, constructed
+   * without a listener. @default {HTTPServer}
+   */
+  ServerClass?: typeof HTTPServer;
+}
+
+/** What {@linkcode TestClient.request} sends besides the method and target. */
+export interface TestRequestInit {
+  /**
+   * The header fields, in order; names keep their case unless given as a
+   * `Headers` object (which lower-cases them).
+   */
+  headers?: HeadersInit | [string, string][];
+  /** The body; a `Content-Length` is added unless framing fields are set. */
+  body?: string | Uint8Array;
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/** One response as the server wrote it. */
+export class TestResponse {
+  /** The version of the status line, such as `HTTP/1.1`. */
+  readonly version: string;
+  /** The status code. */
+  readonly status: number;
+  /** The reason phrase. */
+  readonly reason: string;
+  /** The header fields, in wire order and case. */
+  readonly headers: HTTPMessage;
+  /** The body, decoded from chunks if chunked. */
+  readonly body: Uint8Array<ArrayBuffer>;
+  /** The exact bytes of this response on the wire. */
+  readonly raw: Uint8Array;
+
+  /**
+   * Made by the client from what the server wrote.
+   *
+   * @param fields The parts of the response.
+   */
+  constructor(fields: {
+    version: string;
+    status: number;
+    reason: string;
+    headers: HTTPMessage;
+    body: Uint8Array<ArrayBuffer>;
+    raw: Uint8Array;
+  }) {
+    this.version = fields.version;
+    this.status = fields.status;
+    this.reason = fields.reason;
+    this.headers = fields.headers;
+    this.body = fields.body;
+    this.raw = fields.raw;
+  }
+
+  /**
+   * The body as UTF-8 text.
+   *
+   * @returns The text.
+   */
+  text(): string {
+    return decoder.decode(this.body);
+  }
+
+  /**
+   * The body parsed as JSON.
+   *
+   * @returns The value.
+   * @throws {SyntaxError} When the body is not JSON.
+   */
+  json(): unknown {
+    return JSON.parse(this.text());
+  }
+}
+
+/** What {@linkcode TestClient.raw} saw. */
+export interface RawExchange {
+  /** Every response written, in order, each 1xx one an entry of its own. */
+  responses: TestResponse[];
+  /** Whether the server closed the connection. */
+  closed: boolean;
+}
+
+/** One in-memory connection and what came back on it. */
+class TestConnection {
+  readonly client: MemoryConn;
+  readonly server: MemoryConn;
+  readonly serving: Promise<void>;
+  readonly pumping: Promise<void>;
+  closed = false;
+  #received: Uint8Array[] = [];
+  #ended = Promise.withResolvers<void>();
+  // Request bytes sent and not yet split into requests.
+  #sent: Uint8Array = new Uint8Array(0);
+
+  constructor(httpd: HTTPServer, address: ClientAddress) {
+    [this.client, this.server] = memoryConnPair({
+      clientAddr: { transport: "tcp", hostname: address[0], port: address[1] },
+    });
+    this.serving = httpd[SERVE_CONNECTION](this.server);
+    this.pumping = this.#pump();
+  }
+
+  get ended(): Promise<void> {
+    return this.#ended.promise;
+  }
+
+  async #pump(): Promise<void> {
+    try {
+      for (;;) {
+        const buf = new Uint8Array(65536);
+        const n = await this.client.read(buf);
+        if (n === null) break;
+        this.#received.push(buf.slice(0, n));
+      }
+    } catch {
+      // Reset by the server, or closed by the client.
+    }
+    this.closed = true;
+    this.#ended.resolve();
+  }
+
+  /** The bytes received since the last call. */
+  takeReceived(): Uint8Array {
+    return concatBytes(this.#received.splice(0));
+  }
+
+  /** Which of the requests in `bytes` (and before) are HEAD, in order. */
+  requestsWereHead(bytes: Uint8Array, limits: Readonly<RequestLimits>) {
+    this.#sent = concatBytes([this.#sent, bytes]);
+    return splitRequests(this.#sent, limits).then(({ heads, used }) => {
+      this.#sent = this.#sent.subarray(used);
+      return heads;
+    });
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    try {
+      this.client.close();
+    } catch {
+      // Closed already.
+    }
+  }
+}
+
+/**
+ * A client that drives a handler over in-memory connections; made by
+ * {@linkcode testClient}. Consecutive requests share one connection while
+ * the server keeps it alive.
+ */
+export class TestClient implements AsyncDisposable {
+  /** The server the handler sees as `this.server`, never bound. */
+  readonly httpd: HTTPServer;
+  /** The lines the server and handler logged, in order. */
+  readonly log: string[] = [];
+  #address: ClientAddress;
+  #current: TestConnection | null = null;
+  #all: TestConnection[] = [];
+  #disposed = false;
+
+  /**
+   * Use {@linkcode testClient}.
+   *
+   * @param Handler The handler class.
+   * @param options The server's options and the client's.
+   */
+  constructor(Handler: HandlerClass, options?: TestClientOptions) {
+    const { clientAddress, ServerClass = HTTPServer, ...serverOptions } =
+      options ?? {};
+    if (serverOptions.tls !== undefined || serverOptions.reusePort) {
+      throw new TypeError("tls and reusePort need a listener: use serveTest");
+    }
+    if (typeof ServerClass !== "function") {
+      throw new TypeError("ServerClass must be a server class");
+    }
+    const sink = serverOptions.logSink;
+    this.httpd = new ServerClass(["localhost", 80], Handler, {
+      ...serverOptions,
+      bindAndActivate: false,
+      logSink: (line) => {
+        this.log.push(line);
+        sink?.(line);
+      },
+    });
+    this.#address = clientAddress ?? ["127.0.0.1", 50000];
+  }
+
+  /** The connections opened so far. */
+  get connections(): number {
+    return this.#all.length;
+  }
+
+  /**
+   * Sends one request and returns its final response (a `100 Continue`
+   * before it is left out; {@linkcode raw} shows it).
+   *
+   * @param method The method, such as `GET` or `SPAM`.
+   * @param target The request-target, such as `/path?query`.
+   * @param init Header fields and a body.
+   * @returns The response.
+   * @throws {Error} When the server closed without a response.
+   */
+  async request(
+    method: string,
+    target: string,
+    init: TestRequestInit = {},
+  ): Promise<TestResponse> {
+    const { responses } = await this.raw(requestBytes(method, target, init));
+    const final = responses.findLast((r) => r.status >= 200);
+    if (final === undefined) {
+      throw new Error(
+        `The server closed the connection without answering ${method} ${target}`,
+      );
+    }
+    return final;
+  }
+
+  /**
+   * Sends exactly these bytes and returns, once the server waits for a new
+   * request with nothing buffered or has closed the connection, every
+   * response it wrote.
+   *
+   * @param bytes The bytes; a string is sent as UTF-8.
+   * @returns The responses and whether the connection closed.
+   */
+  async raw(bytes: Uint8Array | string): Promise<RawExchange> {
+    if (this.#disposed) throw new TypeError("The client is disposed");
+    const data = typeof bytes === "string" ? encoder.encode(bytes) : bytes;
+    const conn = this.#connection();
+    let written = false;
+    const writing = writeAll(conn.client, data)
+      .catch(() => {}) // the server closed before it read them all
+      .finally(() => written = true);
+    await this.#settled(conn, () => written);
+    await writing;
+    const heads = await conn.requestsWereHead(data, this.httpd.limits);
+    const responses = await splitResponses(conn.takeReceived(), heads);
+    if (conn.closed) this.#current = null;
+    return { responses, closed: conn.closed };
+  }
+
+  /**
+   * Sends a request made as for `fetch` and returns a web `Response`.
+   *
+   * @param input A path, a URL (its origin sets `Host`; the default one is
+   *   `http://localhost`) or a `Request`.
+   * @param init As for `fetch`.
+   * @returns The final response.
+   */
+  async fetch(
+    input: string | URL | Request,
+    init?: RequestInit,
+  ): Promise<Response> {
+    const request = new Request(
+      typeof input === "string" ? new URL(input, "http://localhost") : input,
+      init,
+    );
+    const url = new URL(request.url);
+    const headers: [string, string][] = [["Host", url.host]];
+    for (const field of request.headers) headers.push(field);
+    const body = request.body === null
+      ? undefined
+      : new Uint8Array(await request.arrayBuffer());
+    const response = await this.request(
+      request.method,
+      url.pathname + url.search,
+      { headers, body },
+    );
+    return toWebResponse(response, response.body);
+  }
+
+  /** Closes the connections and the server; waits for the handlers. */
+  async close(): Promise<void> {
+    if (this.#disposed) return;
+    this.#disposed = true;
+    for (const conn of this.#all) conn.close();
+    this.httpd.close();
+    await Promise.all(this.#all.flatMap((c) => [c.serving, c.pumping]));
+  }
+
+  /** The same as {@linkcode close}. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  #connection(): TestConnection {
+    if (this.#current === null || this.#current.closed) {
+      this.#current = new TestConnection(this.httpd, this.#address);
+      this.#all.push(this.#current);
+    }
+    return this.#current;
+  }
+
+  /** Waits until the server waits for a request with nothing left, or closed. */
+  async #settled(conn: TestConnection, written: () => boolean): Promise<void> {
+    const engines = this.httpd[SERVER_STATE].connections;
+    while (!conn.closed) {
+      await Promise.race([conn.server.whenReadWaits(), conn.ended]);
+      // The client has taken all the server wrote once its read waits too.
+      await Promise.race([conn.client.whenReadWaits(), conn.ended]);
+      const engine = engines.get(conn.server);
+      if (
+        written() && engine !== undefined && engine.idle &&
+        conn.server.readWaiting
+      ) return;
+      // The server waits for something else (a body, a handler's work).
+      await new Promise((resolve) => setTimeout(resolve, 1));
+    }
+  }
+}
+
+/**
+ * A client for `Handler` over in-memory connections: the real parser,
+ * engine and handler, with no socket and no permission.
+ *
+ * @param Handler The handler class.
+ * @param options The server's options (timeouts, limits), `clientAddress`
+ *   and `ServerClass`.
+ * @returns The client; dispose it with `await using` or `close()`.
+ * @throws {TypeError} For `tls` or `reusePort`, which need a listener.
+ *
+ * @example Exact bytes, pipelined
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { BaseHTTPRequestHandler } from "@basehttp/server";
+ * import { testClient } from "@basehttp/server/testing";
+ *
+ * class Echo extends BaseHTTPRequestHandler {
+ *   override protocolVersion = "HTTP/1.1";
+ *   async do_GET(): Promise<void> {
+ *     this.sendResponse(200);
+ *     this.sendHeader("Content-Length", String(this.path.length));
+ *     await this.endHeaders();
+ *     await this.wfile.write(this.path);
+ *   }
+ * }
+ *
+ * await using client = testClient(Echo);
+ * const { responses, closed } = await client.raw(
+ *   "GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /bc HTTP/1.1\r\nHost: x\r\n\r\n",
+ * );
+ * assert.deepEqual(responses.map((r) => r.text()), ["/a", "/bc"]);
+ * assert.equal(closed, false);
+ * ```
+ */
+export function testClient(
+  Handler: HandlerClass,
+  options?: TestClientOptions,
+): TestClient {
+  return new TestClient(Handler, options);
+}
+
+/**
+ * A real server on `127.0.0.1`, port 0, already serving; made by
+ * {@linkcode serveTest}.
+ */
+export class TestServer implements AsyncDisposable {
+  /** The server. */
+  readonly httpd: HTTPServer;
+  /** The lines the server and handler logged, in order. */
+  readonly log: string[] = [];
+  #serving: Promise<void>;
+  #scheme: string;
+
+  /**
+   * Use {@linkcode serveTest}.
+   *
+   * @param Handler The handler class.
+   * @param options The server's options.
+   */
+  constructor(Handler: HandlerClass, options?: HTTPServerOptions) {
+    options ??= {};
+    const sink = options.logSink;
+    this.#scheme = options.tls === undefined ? "http" : "https";
+    this.httpd = new HTTPServer(["127.0.0.1", 0], Handler, {
+      ...options,
+      logSink: (line) => {
+        this.log.push(line);
+        sink?.(line);
+      },
+    });
+    this.#serving = this.httpd.serveForever(0.05);
+  }
+
+  /** The port. */
+  get port(): number {
+    return this.httpd.serverPort;
+  }
+
+  /** `http://127.0.0.1:PORT`, or `https://` with `tls`. */
+  get url(): string {
+    return `${this.#scheme}://127.0.0.1:${this.port}`;
+  }
+
+  /**
+   * Fetches from the server and reads the whole body, so that no body is
+   * left for the sanitizers to find.
+   *
+   * @param path A path, resolved against {@linkcode url}.
+   * @param init As for `fetch`.
+   * @returns The response, its body already read.
+   */
+  async fetch(path: string, init?: RequestInit): Promise<Response> {
+    const response = await fetch(new URL(path, this.url), init);
+    const body = new Uint8Array(await response.arrayBuffer());
+    return toWebResponse(response, body);
+  }
+
+  /** Shuts the server down and closes the listener and every connection. */
+  async close(): Promise<void> {
+    await this.httpd.shutdown();
+    await this.#serving;
+    this.httpd.close();
+  }
+
+  /** The same as {@linkcode close}. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+}
+
+/**
+ * Serves `Handler` on `127.0.0.1`, port 0, for tests that need a real
+ * socket or client. Needs only `--allow-net=127.0.0.1`.
+ *
+ * @param Handler The handler class.
+ * @param options The server's options.
+ * @returns The server, serving; dispose it with `await using`.
+ *
+ * @example With fetch
+ * ```ts ignore
+ * import assert from "node:assert/strict";
+ * import { BaseHTTPRequestHandler } from "@basehttp/server";
+ * import { serveTest } from "@basehttp/server/testing";
+ *
+ * class NotFound extends BaseHTTPRequestHandler {
+ *   async do_GET(): Promise<void> {
+ *     await this.sendError(404);
+ *   }
+ * }
+ *
+ * await using server = serveTest(NotFound);
+ * const response = await server.fetch("/missing");
+ * assert.equal(response.status, 404);
+ * ```
+ */
+export function serveTest(
+  Handler: HandlerClass,
+  options?: HTTPServerOptions,
+): TestServer {
+  return new TestServer(Handler, options);
+}
+
+/** A reader of `bytes`, then EOF. */
+function bytesReader(bytes: Uint8Array): Reader {
+  let at = 0;
+  return {
+    read(p) {
+      if (at >= bytes.length) return Promise.resolve(null);
+      const n = Math.min(p.length, bytes.length - at);
+      p.set(bytes.subarray(at, at + n));
+      at += n;
+      return Promise.resolve(n);
+    },
+  };
+}
+
+/** The request bytes for {@linkcode TestClient.request}. */
+function requestBytes(
+  method: string,
+  target: string,
+  init: TestRequestInit,
+): Uint8Array {
+  const fields: [string, string][] = init.headers === undefined
+    ? []
+    : init.headers instanceof Headers || Array.isArray(init.headers)
+    ? [...init.headers as Iterable<[string, string]>]
+    : Object.entries(init.headers);
+  const has = (name: string) => fields.some(([n]) => n.toLowerCase() === name);
+  if (!has("host")) fields.unshift(["Host", "localhost"]);
+  const body = typeof init.body === "string"
+    ? encoder.encode(init.body)
+    : init.body;
+  if (
+    body !== undefined && !has("content-length") && !has("transfer-encoding")
+  ) fields.push(["Content-Length", String(body.length)]);
+  let head = `${method} ${target} HTTP/1.1\r\n`;
+  for (const [name, value] of fields) head += `${name}: ${value}\r\n`;
+  const bytes = encoder.encode(head + "\r\n");
+  return body === undefined ? bytes : concatBytes([bytes, body]);
+}
+
+/**
+ * Splits whole requests off `bytes` with the server's own parser, to learn
+ * which were HEAD (their responses have no body).
+ */
+async function splitRequests(
+  bytes: Uint8Array,
+  limits: Readonly<RequestLimits>,
+): Promise<{ heads: boolean[]; used: number }> {
+  const reader = new BufferedReader(bytesReader(bytes));
+  const heads: boolean[] = [];
+  let used = 0;
+  try {
+    for (;;) {
+      const head = await reader.readHead(limits);
+      if (head === null) break;
+      const body = new BodyReader(reader, head, {
+        ...limits,
+        maxStreamedBodySize: null,
+      });
+      const sink = new Uint8Array(16384);
+      while (await body.read(sink) !== null) {
+        // Skipped: only the framing matters here.
+      }
+      heads.push(head.command === "HEAD");
+      used = bytes.length - reader.buffered;
+    }
+  } catch {
+    // A bad or cut-off request: the server answers it and closes.
+  }
+  return { heads, used };
+}
+
+/** Splits what a server wrote into its responses. */
+async function splitResponses(
+  bytes: Uint8Array,
+  heads: boolean[],
+): Promise<TestResponse[]> {
+  const reader = new ResponseReader(bytesReader(bytes));
+  const responses: TestResponse[] = [];
+  let request = 0;
+  for (;;) {
+    const start = reader.consumed;
+    const head = await reader.readHead();
+    if (head === null) break;
+    const informational = head.status < 200;
+    const body = await readBody(
+      reader.body(head, !informational && (heads[request] ?? false)),
+    );
+    if (!informational) request++;
+    responses.push(
+      new TestResponse({
+        ...head,
+        body,
+        raw: bytes.slice(start, reader.consumed),
+      }),
+    );
+    // After 101 the connection speaks another protocol.
+    if (head.status === 101) break;
+  }
+  return responses;
+}

@@ -1,0 +1,309 @@
+// Copyright 2026 the basehttp authors. MIT license.
+// Fetch interop both ways: a Hono app on HTTPServer, a handler class under
+// Deno.serve, each compared with its native server.
+import assert from "node:assert/strict";
+import { Hono } from "npm:hono@4.6.14";
+import { BaseHTTPRequestHandler } from "../mod.ts";
+import { fetchHandler, toFetchHandler } from "../fetch.ts";
+import { serveTest, testClient } from "../testing.ts";
+import { delay, within } from "./_util.ts";
+
+function honoApp(): Hono {
+  const app = new Hono();
+  app.get("/", (c) => c.text("hello"));
+  app.get(
+    "/json/:id",
+    (c) => c.json({ id: c.req.param("id"), q: c.req.query("q") }),
+  );
+  app.post("/echo", async (c) => c.json({ got: await c.req.json() }, 201));
+  app.get("/fields", (c) => {
+    c.header("X-Custom", "yes");
+    c.header("Set-Cookie", "a=1");
+    c.header("Set-Cookie", "b=2", { append: true });
+    return c.text(c.req.header("x-in") ?? "none");
+  });
+  app.get("/redirect", (c) => c.redirect("/"));
+  app.all("/method", (c) => c.text(c.req.method));
+  return app;
+}
+
+class Native extends BaseHTTPRequestHandler {
+  override protocolVersion = "HTTP/1.1";
+  override logMessage(): void {}
+
+  async do_GET(): Promise<void> {
+    if (this.path === "/missing") return await this.sendError(404);
+    const body = `path=${this.path} in=${this.headers.get("x-in")}`;
+    this.sendResponse(200);
+    this.sendHeader("Content-Type", "text/plain");
+    this.sendHeader("X-Custom", "yes");
+    await this.endHeaders(); // chunked
+    await this.wfile.write(body);
+  }
+
+  do_HEAD(): Promise<void> {
+    return this.do_GET();
+  }
+
+  async do_POST(): Promise<void> {
+    const text = await this.rfile.text();
+    this.sendResponse(201, "Made");
+    this.sendHeader("Content-Length", String(text.length));
+    await this.endHeaders();
+    await this.wfile.write(text);
+  }
+}
+
+const IGNORED = new Set([
+  "date",
+  "server",
+  "connection",
+  "keep-alive",
+  "transfer-encoding",
+  "content-length",
+]);
+
+async function summary(response: Response) {
+  const fields = [...response.headers]
+    .filter(([name]) => !IGNORED.has(name.toLowerCase()))
+    .map(([name, value]) => [name.toLowerCase(), value]);
+  return {
+    status: response.status,
+    body: new Uint8Array(await response.arrayBuffer()),
+    fields,
+  };
+}
+
+const REQUESTS: [string, RequestInit][] = [
+  ["/", {}],
+  ["/json/7?q=x", {}],
+  ["/echo", { method: "POST", body: '{"a":[1,2]}' }],
+  ["/fields", { headers: { "X-In": "value" } }],
+  ["/redirect", { redirect: "manual" }],
+  ["/method", { method: "SPAM" }],
+  ["/method", { method: "HEAD" }],
+  ["/nowhere", {}],
+  ["/missing", {}],
+  ["/path?q", { method: "POST", body: "abc" }],
+];
+
+async function compare(a: string, b: string) {
+  for (const [path, init] of REQUESTS) {
+    const headers = new Headers(init.headers);
+    headers.set("Accept-Encoding", "identity");
+    const [x, y] = await Promise.all(
+      [a, b].map((base) => fetch(base + path, { ...init, headers })),
+    );
+    assert.deepEqual(await summary(x), await summary(y), `${path}`);
+  }
+}
+
+Deno.test("a Hono app answers on HTTPServer as under Deno.serve", async () => {
+  const app = honoApp();
+  await using ours = serveTest(fetchHandler(app.fetch));
+  await using native = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen() {} },
+    app.fetch,
+  );
+  await compare(ours.url, `http://127.0.0.1:${native.addr.port}`);
+  assert.ok(
+    ours.log.some((line) => line.includes('"SPAM /method HTTP/1.1" 200')),
+  );
+});
+
+Deno.test("a handler class answers under Deno.serve as on HTTPServer", async () => {
+  await using ours = serveTest(Native);
+  await using native = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen() {} },
+    toFetchHandler(Native),
+  );
+  await compare(ours.url, `http://127.0.0.1:${native.addr.port}`);
+});
+
+Deno.test("fetchHandler: any method but CONNECT, TRACE and TRACK; a GET body is dropped", async () => {
+  let seen: [string, string | null][] = [];
+  const app = async (request: Request) => {
+    seen.push([request.method, request.body && await request.text()]);
+    return new Response(request.method);
+  };
+  await using client = testClient(fetchHandler(app));
+  const spam = await client.request("SPAM", "/", { body: "eggs" });
+  assert.equal(spam.text(), "SPAM");
+  const get = await client.request("GET", "/", { body: "ignored" });
+  assert.equal(get.status, 200);
+  for (const method of ["TRACE", "TRACK"]) {
+    assert.equal((await client.request(method, "/")).status, 501);
+  }
+  const connect = await client.raw(
+    "CONNECT example.test:443 HTTP/1.1\r\nHost: example.test:443\r\n\r\n",
+  );
+  assert.equal(connect.responses[0].status, 501);
+  assert.deepEqual(seen, [["SPAM", "eggs"], ["GET", null]]);
+  seen = [];
+});
+
+Deno.test("fetchHandler: maxBodySize binds request.json(); request.body streams past it", async () => {
+  const app = async (request: Request) => {
+    if (request.url.endsWith("/json")) {
+      return Response.json(await request.json());
+    }
+    let n = 0;
+    for await (const chunk of request.body!) n += chunk.length;
+    return new Response(String(n));
+  };
+  await using client = testClient(fetchHandler(app), {
+    limits: { maxBodySize: 100 },
+  });
+  const small = await client.request("POST", "/json", { body: '{"a":1}' });
+  assert.deepEqual(small.json(), { a: 1 });
+  const big = await client.request("POST", "/json", {
+    body: JSON.stringify({ a: "x".repeat(200) }),
+  });
+  assert.equal(big.status, 413);
+  const streamed = await client.request("POST", "/stream", {
+    body: new Uint8Array(1000),
+  });
+  assert.equal(streamed.text(), "1000");
+});
+
+Deno.test("fetchHandler: request.signal is the handler's signal: it aborts when the client goes", async () => {
+  const aborted = Promise.withResolvers<unknown>();
+  // An app that waits for something slow, and stops when the client goes.
+  const app = (request: Request) =>
+    new Promise<Response>((_, reject) => {
+      request.signal.addEventListener("abort", () => {
+        aborted.resolve(request.signal.reason);
+        reject(request.signal.reason);
+      });
+    });
+  await using server = serveTest(fetchHandler(app));
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
+  await conn.write(
+    new TextEncoder().encode("GET / HTTP/1.1\r\nHost: h\r\n\r\n"),
+  );
+  await delay(50);
+  const closedAt = Date.now();
+  conn.close();
+  const reason = await aborted.promise;
+  assert.ok(reason instanceof DOMException && reason.name === "AbortError");
+  assert.ok(Date.now() - closedAt < 100);
+});
+
+Deno.test("toFetchHandler: clientAddress from info, lower-case headers, 1xx dropped", async () => {
+  class Inspect extends BaseHTTPRequestHandler {
+    override logMessage(): void {}
+    async do_POST(): Promise<void> {
+      const body = await this.rfile.text();
+      this.sendResponse(200);
+      this.sendHeader("Content-Type", "application/json");
+      await this.endHeaders();
+      await this.wfile.write(JSON.stringify({
+        address: this.clientAddress,
+        names: [...this.headers].map(([name]) => name),
+        version: this.requestVersion,
+        body,
+      }));
+    }
+  }
+  const handler = toFetchHandler(Inspect);
+  const response = await handler(
+    new Request("http://example.test/x", {
+      method: "POST",
+      headers: { "X-Mixed-Case": "1", "Expect": "100-continue" },
+      body: "data",
+    }),
+    {
+      remoteAddr: { transport: "tcp", hostname: "192.0.2.1", port: 1234 },
+      completed: Promise.resolve(),
+    },
+  );
+  assert.equal(response.status, 200);
+  const seen = await response.json();
+  assert.deepEqual(seen.address, ["192.0.2.1", 1234]);
+  assert.ok(seen.names.includes("x-mixed-case"));
+  assert.equal(seen.version, "HTTP/1.1");
+  assert.equal(seen.body, "data");
+});
+
+Deno.test("toFetchHandler: bytes written before the head give a 500 and a logged TypeError", async () => {
+  class Raw extends BaseHTTPRequestHandler {
+    override logMessage(): void {}
+    async do_GET(): Promise<void> {
+      await this.wfile.write("not a response\r\n\r\n");
+    }
+  }
+  const log: string[] = [];
+  const handler = toFetchHandler(Raw, { logSink: (line) => log.push(line) });
+  const response = await handler(new Request("http://localhost/"));
+  assert.equal(response.status, 500);
+  await response.body?.cancel();
+  assert.ok(log.some((line) => line.startsWith("TypeError")), log.join("\n"));
+});
+
+Deno.test("the first response bytes arrive before the handler writes its last, both ways", async () => {
+  const release = Promise.withResolvers<void>();
+  class Slow extends BaseHTTPRequestHandler {
+    override protocolVersion = "HTTP/1.1";
+    override logMessage(): void {}
+    async do_GET(): Promise<void> {
+      this.sendResponse(200);
+      await this.endHeaders();
+      await this.wfile.write("first");
+      await this.wfile.flush();
+      await release.promise;
+      await this.wfile.write("last");
+    }
+  }
+  const response = await toFetchHandler(Slow)(new Request("http://h/"));
+  const reader = response.body!.getReader();
+  const first = await within(reader.read(), 5000);
+  assert.equal(new TextDecoder().decode(first?.value), "first");
+  release.resolve();
+  assert.equal(new TextDecoder().decode((await reader.read()).value), "last");
+  assert.equal((await reader.read()).done, true);
+
+  const gate = Promise.withResolvers<void>();
+  const app = () =>
+    new Response(
+      new ReadableStream({
+        async start(controller) {
+          controller.enqueue(new TextEncoder().encode("early"));
+          await gate.promise;
+          controller.enqueue(new TextEncoder().encode("late"));
+          controller.close();
+        },
+      }),
+    );
+  await using server = serveTest(fetchHandler(app));
+  const streamed = await fetch(server.url);
+  const body = streamed.body!.getReader();
+  const early = await within(body.read(), 5000);
+  assert.equal(new TextDecoder().decode(early?.value), "early");
+  gate.resolve();
+  assert.equal(new TextDecoder().decode((await body.read()).value), "late");
+  assert.equal((await body.read()).done, true);
+});
+
+Deno.test("1 GiB streams up and down both ways in flat memory", async () => {
+  // In a process of its own that collects garbage as it samples its RSS:
+  // what is measured is what the server holds, not when V8 collects.
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--v8-flags=--expose-gc",
+      "--allow-net=127.0.0.1",
+      new URL("./fixtures/fetch_streams.ts", import.meta.url).pathname,
+    ],
+    stdout: "piped",
+    stderr: "inherit",
+  });
+  const { code, stdout } = await child.output();
+  assert.equal(code, 0);
+  const growth: Record<string, number> = JSON.parse(
+    new TextDecoder().decode(stdout),
+  );
+  assert.equal(Object.keys(growth).length, 4);
+  for (const [what, mib] of Object.entries(growth)) {
+    assert.ok(mib < 64, `${what}: RSS grew by ${mib.toFixed(1)} MiB`);
+  }
+});

@@ -1,0 +1,628 @@
+// Copyright 2026 the basehttp authors. MIT license.
+// The handler's Python API and the engine's behaviour, over testClient's
+// in-memory connections: no socket and no permission (run with
+// `deno test --no-prompt`). Tests that need the wire or the OS stay in
+// handler_test.ts, server_test.ts and engine_safety_test.ts.
+import assert from "node:assert/strict";
+import { BaseHTTPRequestHandler, HTTPServer } from "../mod.ts";
+import { type RawExchange, testClient, type TestResponse } from "../testing.ts";
+import { delay, latin1, latin1Bytes, reply, within } from "./_util.ts";
+
+const IMF_FIXDATE =
+  /^(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d\d (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4} \d\d:\d\d:\d\d GMT$/;
+
+/** Every byte the server wrote in one exchange, as Latin-1 text. */
+function wire({ responses }: RawExchange): string {
+  return responses.map((r) => latin1(r.raw)).join("");
+}
+
+/** The status line exactly as sent. */
+function statusLine(response: TestResponse): string {
+  return latin1(response.raw).split("\r\n")[0];
+}
+
+/** Records what `handleError` gets instead of printing it. */
+function recordErrors(httpd: HTTPServer): unknown[] {
+  const errors: unknown[] = [];
+  httpd.handleError = (_c, _a, error) => {
+    errors.push(error);
+  };
+  return errors;
+}
+
+class Http11 extends BaseHTTPRequestHandler {
+  override protocolVersion = "HTTP/1.1";
+}
+
+class Echo extends Http11 {
+  async do_GET() {
+    await reply(this, `GET ${this.path} ${this.requestVersion}`);
+  }
+  async do_HEAD() {
+    this.sendResponse(200);
+    this.sendHeader("Content-Length", "5");
+    await this.endHeaders();
+  }
+  async do_POST() {
+    await reply(this, `POST ${await this.rfile.text()}`);
+  }
+  async do_SPAM() {
+    await reply(this, `SPAM ${this.headers.get("x-eggs")}`);
+  }
+}
+
+Deno.test("handler dispatches GET, HEAD, POST and a custom method to do_*", async () => {
+  await using client = testClient(Echo);
+  const get = await client.raw("GET /x HTTP/1.0\r\n\r\n");
+  assert.equal(get.responses[0].text(), "GET /x HTTP/1.0");
+  const head = await client.raw("HEAD /x HTTP/1.0\r\n\r\n");
+  assert.match(wire(head), /^HTTP\/1\.1 200 OK\r\n/);
+  assert.ok(wire(head).endsWith("\r\n\r\n"), "HEAD has no body");
+  const post = await client.raw(
+    "POST / HTTP/1.0\r\nContent-Length: 4\r\n\r\nabcd",
+  );
+  assert.equal(post.responses[0].text(), "POST abcd");
+  const spam = await client.raw("SPAM / HTTP/1.0\r\nX-Eggs: bacon\r\n\r\n");
+  assert.equal(spam.responses[0].text(), "SPAM bacon");
+});
+
+Deno.test("handler answers a method without do_* with Python's 501 page", async () => {
+  await using client = testClient(Echo);
+  const { responses: [r], closed } = await client.raw(
+    "FOO / HTTP/1.1\r\nHost: h\r\n\r\n",
+  );
+  assert.equal(
+    statusLine(r),
+    "HTTP/1.1 501 Unsupported method ('FOO')",
+  );
+  assert.deepEqual([...r.headers].map(([k]) => k), [
+    "Server",
+    "Date",
+    "Connection",
+    "Content-Type",
+    "Content-Length",
+  ]);
+  assert.equal(r.headers.get("connection"), "close");
+  assert.equal(r.headers.get("content-type"), "text/html;charset=utf-8");
+  assert.match(r.text(), /<p>Message: Unsupported method \('FOO'\)\.<\/p>/);
+  assert.match(
+    r.text(),
+    /Error code explanation: 501 - Server does not support this operation\./,
+  );
+  assert.equal(Number(r.headers.get("content-length")), r.body.length);
+  assert.ok(closed);
+});
+
+class Errors extends Http11 {
+  async do_GET() {
+    const [, code, message] = this.path.split("/");
+    await this.sendError(
+      Number(code),
+      message ? decodeURIComponent(message) : undefined,
+    );
+  }
+  async do_HEAD() {
+    await this.sendError(404);
+  }
+}
+
+Deno.test("sendError() renders Python's 3.14 page, escaped, and sizes match CPython", async () => {
+  await using client = testClient(Errors);
+  const r = await client.request("GET", "/404/File%20not%20found");
+  assert.equal(
+    statusLine(r),
+    "HTTP/1.1 404 File not found",
+  );
+  assert.equal(r.body.length, 460); // CPython 3.14's page for this error
+  const x = await client.request("GET", "/400/%3Cb%3E%26");
+  assert.match(x.text(), /Message: &lt;b&gt;&amp;\./);
+  const u = await client.request("GET", "/999");
+  assert.equal(statusLine(u), "HTTP/1.1 999 ???");
+  assert.match(u.text(), /999 - \?\?\?\./);
+});
+
+Deno.test("sendError() sends no body for HEAD, 1xx, 204, 205 and 304", async () => {
+  await using client = testClient(Errors);
+  const head = await client.raw("HEAD / HTTP/1.0\r\n\r\n");
+  const [h] = head.responses;
+  assert.equal(h.status, 404);
+  assert.ok(Number(h.headers.get("content-length")) > 0);
+  assert.ok(wire(head).endsWith("\r\n\r\n"));
+  for (const code of [204, 205, 304]) {
+    const text = wire(await client.raw(`GET /${code} HTTP/1.0\r\n\r\n`));
+    assert.ok(text.endsWith("Connection: close\r\n\r\n"), `${code}: ${text}`);
+    assert.equal(text.includes("Content-Length"), false);
+  }
+});
+
+Deno.test("sendResponse() adds Server and Date (IMF-fixdate)", async () => {
+  await using client = testClient(Echo);
+  const r = await client.request("GET", "/");
+  assert.match(r.headers.get("server")!, /^BaseHTTP\/0\.6 Deno\/\d/);
+  assert.match(r.headers.get("date")!, IMF_FIXDATE);
+  assert.deepEqual([...r.headers].slice(0, 2).map(([k]) => k), [
+    "Server",
+    "Date",
+  ]);
+});
+
+Deno.test("the Date header follows the clock across a second on a kept-alive connection", async () => {
+  await using client = testClient(Echo);
+  const dateNow = async () => {
+    const r = await client.request("GET", "/");
+    return { sent: Date.parse(r.headers.get("date")!), now: Date.now() };
+  };
+  const first = await dateNow();
+  await delay(1000 - (Date.now() % 1000) + 300); // into the next second
+  const second = await dateNow();
+  for (const { sent, now } of [first, second]) {
+    assert.ok(sent <= now && sent > now - 1500, `${sent} at ${now}`);
+  }
+  assert.ok(second.sent > first.sent);
+  assert.equal(client.connections, 1);
+});
+
+class Http10 extends Echo {
+  override protocolVersion = "HTTP/1.0";
+}
+
+Deno.test("keep-alive follows Python's rules with Connection parsed as a token list", async () => {
+  const twice = (extra: string, version = "HTTP/1.1") =>
+    `GET /1 ${version}\r\nHost: h\r\n${extra}\r\nGET /2 ${version}\r\nHost: h\r\n\r\n`;
+  // A fresh connection for each case.
+  const count = async (Handler: typeof Echo, text: string) => {
+    await using client = testClient(Handler);
+    return (await client.raw(text)).responses.length;
+  };
+  assert.equal(await count(Echo, twice("")), 2);
+  assert.equal(await count(Echo, twice("Connection: close\r\n")), 1);
+  assert.equal(
+    await count(Echo, twice("Connection: keep-alive, close\r\n")),
+    1,
+  );
+  assert.equal(await count(Echo, twice("", "HTTP/1.0")), 1);
+  assert.equal(
+    await count(Echo, twice("Connection: keep-alive\r\n", "HTTP/1.0")),
+    2,
+  );
+  assert.equal(
+    await count(Echo, twice("Connection: Keep-Alive, Upgrade\r\n")),
+    2,
+  );
+  // A server speaking HTTP/1.0 closes after every response.
+  assert.equal(await count(Http10, twice("")), 1);
+  assert.equal(
+    await count(Http10, twice("Connection: keep-alive\r\n", "HTTP/1.0")),
+    1,
+  );
+});
+
+Deno.test("a kept-alive HTTP/1.0 response says Connection: keep-alive; 1.1 ones carry Keep-Alive", async () => {
+  await using client = testClient(Echo, { keepAliveTimeout: 7 });
+  const ex = await client.raw(
+    "GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n",
+  );
+  const [r] = ex.responses;
+  assert.equal(r.headers.get("connection"), "keep-alive");
+  assert.equal(r.headers.get("keep-alive"), "timeout=7");
+  assert.equal(ex.closed, false);
+  const r11 = await client.request("GET", "/", { headers: [["Host", "h"]] });
+  assert.equal(r11.headers.get("keep-alive"), "timeout=7");
+  assert.equal(r11.headers.get("connection"), null);
+});
+
+class Streamer extends Http11 {
+  async do_GET() {
+    this.sendResponse(200);
+    this.sendHeader("Content-Type", "text/plain");
+    await this.endHeaders();
+    await this.wfile.write("hello ");
+    await this.wfile.write(new TextEncoder().encode("world"));
+  }
+}
+
+Deno.test("a response without Content-Length is chunked on 1.1 keep-alive, closed on 1.0", async () => {
+  await using client = testClient(Streamer);
+  const ex = await client.raw("GET / HTTP/1.1\r\nHost: h\r\n\r\n");
+  const text = wire(ex);
+  assert.match(text, /Transfer-Encoding: chunked\r\n/);
+  assert.ok(
+    text.endsWith("\r\n\r\n6\r\nhello \r\n5\r\nworld\r\n0\r\n\r\n"),
+    text,
+  );
+  assert.equal(ex.closed, false);
+  const old = await client.raw("GET / HTTP/1.0\r\n\r\n");
+  assert.ok(wire(old).endsWith("\r\n\r\nhello world"));
+  assert.equal(wire(old).includes("chunked"), false);
+  assert.ok(old.closed);
+});
+
+class Continue extends Http11 {
+  async do_PUT() {
+    if (this.path === "/deny") return await reply(this, "denied", 401);
+    await reply(this, `got ${await this.rfile.text()}`);
+  }
+}
+
+Deno.test("Expect: 100-continue is not sent when the handler answers without the body, nor for HTTP/1.0", async () => {
+  await using client = testClient(Continue);
+  const deny = await client.raw(
+    "PUT /deny HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\nExpect: 100-continue\r\n\r\n",
+  );
+  assert.match(wire(deny), /^HTTP\/1\.1 401 /);
+  assert.ok(deny.closed, "the unsent body cannot be told from a next request");
+  const old = await client.raw(
+    "PUT / HTTP/1.0\r\nContent-Length: 3\r\nExpect: 100-continue\r\n\r\nxyz",
+  );
+  assert.match(wire(old), /^HTTP\/1\.1 200 /);
+  assert.equal(wire(old).includes("100 Continue"), false);
+  const odd = await client.raw(
+    "PUT / HTTP/1.1\r\nHost: h\r\nExpect: tea\r\n\r\n",
+  );
+  assert.match(wire(odd), /^HTTP\/1\.1 417 /);
+});
+
+class Refuse100 extends Continue {
+  override async handleExpect100(): Promise<boolean> {
+    await this.sendError(417);
+    return false;
+  }
+}
+
+Deno.test("handleExpect100() may be overridden to refuse with 417", async () => {
+  await using client = testClient(Refuse100);
+  const ex = await client.raw(
+    "PUT / HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\nExpect: 100-continue\r\n\r\n",
+  );
+  assert.match(wire(ex), /^HTTP\/1\.1 417 Expectation Failed\r\n/);
+  assert.ok(ex.closed);
+});
+
+class Body extends Http11 {
+  async do_POST() {
+    const p = new Uint8Array(2);
+    const parts: string[] = [];
+    while (true) {
+      const n = await this.rfile.read(p);
+      if (n === null) break;
+      parts.push(new TextDecoder().decode(p.subarray(0, n)));
+    }
+    await reply(
+      this,
+      parts.join("|") + ` trailers=${this.rfile.trailers?.get("x-t") ?? "-"}`,
+    );
+  }
+  async do_PUT() {
+    await reply(this, JSON.stringify(await this.rfile.json()));
+  }
+  async do_PATCH() {
+    await reply(this, "ignored the body");
+  }
+}
+
+Deno.test("rfile yields exactly the body: Content-Length or decoded chunks, then null", async () => {
+  await using client = testClient(Body);
+  const cl = await client.raw(
+    "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n\r\nhello",
+  );
+  assert.equal(cl.responses[0].text(), "he|ll|o trailers=-");
+  const ch = await client.raw(
+    "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n" +
+      "3\r\nabc\r\n1\r\nd\r\n0\r\nX-T: yes\r\n\r\n",
+  );
+  assert.equal(ch.responses[0].text(), "ab|c|d trailers=yes");
+  const js = await client.raw(
+    'PUT / HTTP/1.1\r\nHost: h\r\nContent-Length: 9\r\n\r\n{"a":[1]}',
+  );
+  assert.equal(js.responses[0].text(), '{"a":[1]}');
+});
+
+Deno.test("an unread body is drained, never read as the next request", async () => {
+  await using client = testClient(Body);
+  const smuggle = "GET /smuggled HTTP/1.1\r\nHost: h\r\n\r\n";
+  const { responses } = await client.raw(
+    `PATCH / HTTP/1.1\r\nHost: h\r\nContent-Length: ${smuggle.length}\r\n\r\n${smuggle}` +
+      "PATCH / HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n",
+  );
+  assert.deepEqual(responses.map((r) => r.text()), [
+    "ignored the body",
+    "ignored the body",
+  ]);
+});
+
+Deno.test("bad JSON in rfile.json() answers 400, not 500", async () => {
+  await using client = testClient(Body);
+  const ex = await client.raw(
+    "PUT / HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\n\r\n{x}",
+  );
+  assert.match(wire(ex), /^HTTP\/1\.1 400 Malformed JSON body\r\n/);
+});
+
+class Paths extends Http11 {
+  async do_GET() {
+    await reply(this, this.path);
+  }
+}
+
+Deno.test("a path starting with // is reduced to one slash (open-redirect defence)", async () => {
+  await using client = testClient(Paths);
+  const { responses: [r] } = await client.raw(
+    "GET //evil.example//x HTTP/1.0\r\n\r\n",
+  );
+  assert.equal(r.text(), "/evil.example//x");
+});
+
+class Thrower extends Http11 {
+  async do_GET() {
+    if (this.path === "/boom") throw new Error("boom");
+    if (this.path === "/late") {
+      this.sendResponse(200);
+      this.sendHeader("Content-Length", "100");
+      await this.endHeaders();
+      await this.wfile.write("partial");
+      throw new Error("late boom");
+    }
+    await reply(this, "fine");
+  }
+}
+
+Deno.test("a handler that throws gets a 500, handleError is called, and the server keeps serving", async () => {
+  await using client = testClient(Thrower);
+  const errors = recordErrors(client.httpd);
+  const boom = await client.raw("GET /boom HTTP/1.1\r\nHost: h\r\n\r\n");
+  assert.match(wire(boom), /^HTTP\/1\.1 500 Internal Server Error\r\n/);
+  assert.ok(boom.closed);
+  // A response already queued but not sent is replaced by the 500.
+  const late = await client.raw("GET /late HTTP/1.1\r\nHost: h\r\n\r\n");
+  assert.match(wire(late), /^HTTP\/1\.1 500 /);
+  assert.equal(wire(late).includes("partial"), false);
+  assert.deepEqual(errors.map((e) => (e as Error).message), [
+    "boom",
+    "late boom",
+  ]);
+  const ok = await client.raw("GET / HTTP/1.0\r\n\r\n");
+  assert.equal(ok.responses[0].text(), "fine");
+});
+
+Deno.test("log lines keep Python's format with the real byte count and escaped controls", async () => {
+  class Logged extends Http11 {
+    async do_GET() {
+      await reply(this, "12345");
+    }
+  }
+  await using client = testClient(Logged);
+  await client.raw("GET /a%1b HTTP/1.0\r\n\r\n");
+  await client.raw("BREW / HTTP/1.0\r\n\r\n");
+  const date = String.raw`\[\d\d/[A-Z][a-z]{2}/\d{4} \d\d:\d\d:\d\d\]`;
+  assert.match(
+    client.log[0],
+    new RegExp(`^127\\.0\\.0\\.1 - - ${date} "GET /a%1b HTTP/1\\.0" 200 5$`),
+  );
+  assert.match(
+    client.log[1],
+    new RegExp(
+      `^127\\.0\\.0\\.1 - - ${date} code 501, message Unsupported method \\('BREW'\\)$`,
+    ),
+  );
+  assert.match(client.log[2], /"BREW \/ HTTP\/1\.0" 501 \d+$/);
+
+  class Controls extends Http11 {
+    async do_GET() {
+      this.logMessage("%s", "\x1b/bar\x00\x1b \\ \x7f\x9f\xa0beans");
+      await reply(this, "logged");
+    }
+  }
+  await using other = testClient(Controls, { clientAddress: ["1.2.3.4", 5] });
+  await other.request("GET", "/");
+  assert.ok(other.log[0].startsWith("1.2.3.4 - - ["), other.log[0]);
+  assert.ok(
+    other.log[0].endsWith(
+      String.raw`\x1b/bar\x00\x1b \\ \x7f\x9f` + "\xa0beans",
+    ),
+  );
+});
+
+Deno.test("sendHeader() refuses names and values that could split a response", async () => {
+  class Inject extends Http11 {
+    async do_GET() {
+      this.sendResponse(200);
+      assert.throws(
+        () => this.sendHeader("X", "a\r\nSet-Cookie: x"),
+        TypeError,
+      );
+      assert.throws(() => this.sendHeader("Bad Name", "a"), TypeError);
+      // Good names and values are remembered; bad ones never are.
+      for (let i = 0; i < 300; i++) this.sendHeader(`X-${i}`, `v${i}`);
+      assert.throws(() => this.sendHeader("X", "v1\n"), TypeError);
+      assert.throws(() => this.sendHeader("X-1:", "v1"), TypeError);
+      assert.throws(() => this.sendResponseOnly(42), RangeError);
+      this.sendHeader("Content-Length", "2");
+      await this.endHeaders();
+      await this.wfile.write("ok");
+    }
+  }
+  await using client = testClient(Inject);
+  const { responses: [r] } = await client.raw("GET / HTTP/1.0\r\n\r\n");
+  assert.equal(r.text(), "ok");
+  assert.equal(r.headers.get("x-299"), "v299");
+});
+
+Deno.test("a handler that sends nothing gets its connection closed, not a hang", async () => {
+  class Silent extends Http11 {
+    do_GET() {}
+  }
+  await using client = testClient(Silent);
+  const ex = await client.raw("GET / HTTP/1.1\r\nHost: h\r\n\r\n");
+  assert.equal(wire(ex), "");
+  assert.ok(ex.closed);
+});
+
+Deno.test("pipelined requests are answered in order", async () => {
+  await using client = testClient(Paths);
+  let text = "";
+  for (let i = 0; i < 20; i++) text += `GET /${i} HTTP/1.1\r\nHost: h\r\n\r\n`;
+  const { responses } = await client.raw(text);
+  assert.deepEqual(
+    responses.map((r) => r.text()),
+    Array.from({ length: 20 }, (_, i) => `/${i}`),
+  );
+});
+
+Deno.test("bodyTimeout covers waiting for the body, not the handler's own work after it", async () => {
+  class SlowAfterBody extends Http11 {
+    async do_POST() {
+      const body = await this.rfile.text();
+      await delay(700); // longer than bodyTimeout
+      await reply(this, `got ${body}`);
+    }
+  }
+  await using client = testClient(SlowAfterBody, { bodyTimeout: 0.3 });
+  const { responses } = await client.raw(
+    "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 2\r\nConnection: close\r\n\r\nhi",
+  );
+  assert.equal(responses[0]?.text(), "got hi");
+});
+
+Deno.test("wfile writes reach the socket in order even when not awaited", async () => {
+  class Unawaited extends Http11 {
+    async do_GET() {
+      this.sendResponse(200);
+      await this.endHeaders();
+      void this.wfile.write(new Uint8Array(20000).fill(65)); // a large write
+      void this.wfile.write("ZZZZZ");
+      await this.wfile.flush();
+    }
+  }
+  await using client = testClient(Unawaited);
+  const r = await client.request("GET", "/", { headers: [["Host", "h"]] });
+  assert.equal(r.text(), "A".repeat(20000) + "ZZZZZ");
+});
+
+Deno.test("responses stay whole as the output buffer outgrows 4 KiB and 32 KiB, pipelined too", async () => {
+  // Writes of these sizes, each of its own letter, cross the small and the
+  // large output buffer while earlier pipelined responses are still held.
+  const sizes = [1, 300, 5000, 9000, 12000, 16383, 2, 16384, 7, 4095];
+  const bodyOf = (shift: number) =>
+    sizes.map((n, i) => String.fromCharCode(65 + (i + shift) % 26).repeat(n))
+      .join("");
+  class Sizes extends Http11 {
+    async do_GET() {
+      const shift = Number(this.path.slice(1));
+      this.sendResponse(200);
+      // /9 has a head larger than the large buffer.
+      if (shift === 9) this.sendHeader("X-Big", "y".repeat(40000));
+      if (shift % 2 === 0) {
+        this.sendHeader("Content-Length", String(bodyOf(shift).length));
+      }
+      await this.endHeaders(); // odd paths are chunked
+      for (const [i, n] of sizes.entries()) {
+        const piece = String.fromCharCode(65 + (i + shift) % 26).repeat(n);
+        await this.wfile.write(i % 3 === 0 ? piece : latin1Bytes(piece));
+      }
+    }
+  }
+  await using client = testClient(Sizes);
+  let text = "";
+  for (let i = 0; i < 10; i++) text += `GET /${i} HTTP/1.1\r\nHost: h\r\n\r\n`;
+  const { responses } = await client.raw(text);
+  assert.equal(responses.length, 10);
+  for (const [i, r] of responses.entries()) {
+    assert.equal(r.status, 200);
+    assert.equal(
+      r.headers.get("transfer-encoding"),
+      i % 2 ? "chunked" : null,
+    );
+    assert.equal(r.headers.get("x-big")?.length, i === 9 ? 40000 : undefined);
+    assert.ok(latin1(r.body) === bodyOf(i), `body ${i} is whole and in order`);
+  }
+});
+
+Deno.test("a handler whose setup() throws is reported, and nothing is left running", async () => {
+  class BadSetup extends Http11 {
+    override setup(): void {
+      throw new Error("no setup");
+    }
+  }
+  await using client = testClient(BadSetup);
+  const errors = recordErrors(client.httpd);
+  const ex = await client.raw("GET / HTTP/1.1\r\nHost: h\r\n\r\n");
+  assert.ok(ex.closed);
+  assert.deepEqual(errors.map((e) => (e as Error).message), ["no setup"]);
+});
+
+// ---------------------------------------------------------------------------
+// From server_test.ts: the server's timeouts and log sink.
+
+Deno.test("a request head that never completes is closed after headerTimeout", async () => {
+  await using client = testClient(Echo, { headerTimeout: 0.2 });
+  const started = performance.now();
+  const ex = await client.raw("GET / HTTP/1.1\r\nHost:");
+  assert.ok(ex.closed);
+  assert.ok(performance.now() - started < 2000);
+});
+
+Deno.test("logSink receives the access log and handleError's report, one line per call", async () => {
+  const lines: string[] = [];
+  class Throws extends BaseHTTPRequestHandler {
+    async do_GET(): Promise<void> {
+      if (this.path === "/boom") throw new Error("boom");
+      await reply(this, "hello");
+    }
+  }
+  await using client = testClient(Throws, {
+    logSink: (line) => lines.push(line),
+  });
+  await client.raw("GET / HTTP/1.0\r\n\r\n");
+  await client.raw("GET /boom HTTP/1.0\r\n\r\n");
+  assert.match(lines[0], /^127\.0\.0\.1 - - \[.*\] "GET \/ HTTP\/1\.0" 200 5$/);
+  assert.ok(lines.some((line) => line.startsWith("Exception occurred")));
+  assert.ok(lines.some((line) => line.includes("Error: boom")));
+  assert.throws(
+    () =>
+      new HTTPServer(["localhost", 80], Echo, {
+        bindAndActivate: false,
+        // @ts-expect-error: not a function
+        logSink: "x",
+      }),
+    TypeError,
+  );
+});
+
+// ---------------------------------------------------------------------------
+// From engine_safety_test.ts: `this.signal` on a request timeout.
+
+Deno.test("this.signal aborts on a request timeout (bodyTimeout)", async () => {
+  const seen: { abortedAt: number | null; failure: unknown } = {
+    abortedAt: null,
+    failure: undefined,
+  };
+  let done!: () => void;
+  const finished = new Promise<void>((resolve) => done = resolve);
+  class Reader extends BaseHTTPRequestHandler {
+    async do_POST(): Promise<void> {
+      try {
+        this.signal.addEventListener(
+          "abort",
+          () => seen.abortedAt = Date.now(),
+        );
+        await this.rfile.bytes().catch(() => {});
+      } catch (error) {
+        seen.failure = error;
+      } finally {
+        done();
+      }
+    }
+  }
+  await using client = testClient(Reader, { bodyTimeout: 0.3 });
+  recordErrors(client.httpd);
+  const since = Date.now();
+  const { closed } = await client.raw(
+    "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc",
+  );
+  assert.ok(closed);
+  await within(finished, 1000);
+  assert.equal(seen.failure, undefined, `the handler failed: ${seen.failure}`);
+  assert.ok(seen.abortedAt !== null, "this.signal never aborted");
+  const after = seen.abortedAt - since;
+  assert.ok(after >= 250 && after < 1500, `aborted after ${after} ms`);
+});

@@ -1,0 +1,221 @@
+// Copyright 2026 the basehttp authors. MIT license.
+// The testing module, run with no permission at all (see deno.json).
+import assert from "node:assert/strict";
+import { BaseHTTPRequestHandler, HTTPServer } from "../mod.ts";
+import { testClient } from "../testing.ts";
+
+class App extends BaseHTTPRequestHandler {
+  override protocolVersion = "HTTP/1.1";
+
+  async do_GET(): Promise<void> {
+    if (this.path === "/boom") throw new Error("boom");
+    const body = `hello ${this.path}`;
+    this.sendResponse(200);
+    this.sendHeader("X-First", "1");
+    this.sendHeader("content-type", "text/plain");
+    this.sendHeader("X-Multi", "a");
+    this.sendHeader("X-Multi", "b");
+    this.sendHeader("Content-Length", String(body.length));
+    await this.endHeaders();
+    await this.wfile.write(body);
+  }
+
+  do_HEAD(): Promise<void> {
+    return this.do_GET();
+  }
+
+  async do_POST(): Promise<void> {
+    const text = await this.rfile.text();
+    this.sendResponse(201);
+    this.sendHeader("Content-Type", "application/json");
+    await this.endHeaders(); // no length: chunked by the engine
+    await this.wfile.write(
+      JSON.stringify({ text, chunked: this.rfile.chunked }),
+    );
+  }
+}
+
+Deno.test("testClient: status, reason, fields in wire order and case, body", async () => {
+  await using client = testClient(App);
+  const response = await client.request("GET", "/a");
+  assert.equal(response.status, 200);
+  assert.equal(response.reason, "OK");
+  assert.equal(response.version, "HTTP/1.1");
+  assert.deepEqual([...response.headers].map(([name]) => name), [
+    "Server",
+    "Date",
+    "X-First",
+    "content-type",
+    "X-Multi",
+    "X-Multi",
+    "Content-Length",
+    "Keep-Alive",
+  ]);
+  assert.equal(response.headers.get("CONTENT-TYPE"), "text/plain");
+  assert.deepEqual(response.headers.getAll("x-multi"), ["a", "b"]);
+  assert.equal(response.text(), "hello /a");
+  const raw = new TextDecoder().decode(response.raw);
+  assert.ok(raw.startsWith("HTTP/1.1 200 OK\r\nServer: "));
+  assert.ok(raw.endsWith("\r\n\r\nhello /a"));
+});
+
+Deno.test("testClient: consecutive requests share a kept-alive connection", async () => {
+  await using client = testClient(App);
+  for (const path of ["/1", "/2", "/3"]) {
+    assert.equal((await client.request("GET", path)).text(), `hello ${path}`);
+  }
+  assert.equal(client.connections, 1);
+  await client.request("GET", "/4", { headers: [["Connection", "close"]] });
+  await client.request("GET", "/5");
+  assert.equal(client.connections, 2);
+});
+
+Deno.test("testClient: raw bytes, pipelined, split by framing, HEAD and chunked", async () => {
+  await using client = testClient(App);
+  const { responses, closed } = await client.raw(
+    "GET /x HTTP/1.1\r\nHost: h\r\n\r\n" +
+      "HEAD /y HTTP/1.1\r\nHost: h\r\n\r\n" +
+      "POST /z HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\n\r\nabc" +
+      "GET /last HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n",
+  );
+  assert.deepEqual(responses.map((r) => r.status), [200, 200, 201, 200]);
+  assert.equal(responses[1].headers.get("content-length"), "8");
+  assert.equal(responses[1].body.length, 0);
+  assert.equal(responses[2].headers.get("transfer-encoding"), "chunked");
+  assert.deepEqual(responses[2].json(), { text: "abc", chunked: false });
+  assert.equal(responses[3].text(), "hello /last");
+  assert.equal(closed, true);
+  const total = responses.reduce((n, r) => n + r.raw.length, 0);
+  assert.ok(total > 0);
+});
+
+Deno.test("testClient: a handler reads a chunked body; 100 Continue is an entry of its own", async () => {
+  await using client = testClient(App);
+  const { responses } = await client.raw(
+    "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n" +
+      "Expect: 100-continue\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n",
+  );
+  assert.deepEqual(responses.map((r) => r.status), [100, 201]);
+  assert.equal(
+    new TextDecoder().decode(responses[0].raw),
+    "HTTP/1.1 100 Continue\r\n\r\n",
+  );
+  assert.deepEqual(responses[1].json(), { text: "abcde", chunked: true });
+  const final = await client.request("POST", "/", {
+    headers: { "Transfer-Encoding": "chunked" },
+    body: "1\r\nq\r\n0\r\n\r\n",
+  });
+  assert.deepEqual(final.json(), { text: "q", chunked: true });
+});
+
+Deno.test("testClient: malformed requests get their status and a close", async () => {
+  await using client = testClient(App);
+  const bad = await client.raw(
+    "GET / HTTP/1.1\r\nHost: h\r\nBad Header: x\r\n\r\n",
+  );
+  assert.equal(bad.responses.length, 1);
+  assert.equal(bad.responses[0].status, 400);
+  assert.equal(bad.closed, true);
+  const smuggle = await client.raw(
+    "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\n" +
+      "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+  );
+  assert.equal(smuggle.responses[0].status, 400);
+  assert.equal(client.connections, 2);
+});
+
+Deno.test("testClient: a throwing handler gets a 500 and the error is in log", async () => {
+  await using client = testClient(App);
+  const response = await client.request("GET", "/boom");
+  assert.equal(response.status, 500);
+  assert.ok(client.log.some((line) => line.startsWith("Exception occurred")));
+  assert.ok(client.log.some((line) => line.includes("Error: boom")));
+  assert.match(client.log.at(-1)!, /"GET \/boom HTTP\/1.1" 500 \d+$/);
+  // The server goes on serving.
+  assert.equal((await client.request("GET", "/ok")).status, 200);
+});
+
+Deno.test("testClient: timeouts in fractions of a second", async () => {
+  await using client = testClient(App, { headerTimeout: 0.2 });
+  const started = Date.now();
+  const { responses, closed } = await client.raw("GET / HTTP/1.1\r\nHo");
+  const took = Date.now() - started;
+  assert.equal(closed, true);
+  assert.deepEqual(responses, []);
+  assert.ok(took >= 190 && took < 1000, `closed after ${took} ms`);
+});
+
+Deno.test("testClient: fetch() gives a web Response; a URL's origin sets Host", async () => {
+  class Host extends BaseHTTPRequestHandler {
+    async do_GET(): Promise<void> {
+      this.sendResponse(200);
+      this.sendHeader("Content-Type", "text/plain");
+      await this.endHeaders();
+      await this.wfile.write(`${this.headers.get("host")} ${this.path}`);
+    }
+  }
+  await using client = testClient(Host);
+  const first = await client.fetch("/p?q=1");
+  assert.equal(first.status, 200);
+  assert.equal(first.headers.get("content-type"), "text/plain");
+  assert.equal(await first.text(), "localhost /p?q=1");
+  const second = await client.fetch(new URL("http://example.test:8080/u"));
+  assert.equal(await second.text(), "example.test:8080 /u");
+  const third = await client.fetch(
+    new Request("http://h/r", { method: "POST", body: "x" }),
+  );
+  assert.equal(third.status, 501);
+  await third.body?.cancel();
+});
+
+Deno.test("testClient: clientAddress, ServerClass and the server's options reach the handler", async () => {
+  class MyServer extends HTTPServer {
+    greeting = "hi";
+  }
+  let seen: unknown[] = [];
+  class Who extends BaseHTTPRequestHandler {
+    declare server: MyServer;
+    async do_GET(): Promise<void> {
+      seen = [this.clientAddress, this.server.greeting, this.server.limits];
+      this.sendResponse(204);
+      await this.endHeaders();
+    }
+  }
+  await using client = testClient(Who, {
+    clientAddress: ["10.1.2.3", 4567],
+    ServerClass: MyServer,
+    limits: { maxHeaders: 5 },
+  });
+  assert.equal((await client.request("GET", "/")).status, 204);
+  assert.deepEqual(seen[0], ["10.1.2.3", 4567]);
+  assert.equal(seen[1], "hi");
+  assert.equal((seen[2] as { maxHeaders: number }).maxHeaders, 5);
+  assert.match(client.log[0], /^10\.1\.2\.3 - - /);
+  const many = Array.from({ length: 6 }, (_, i) => [`X-${i}`, "v"]);
+  const refused = await client.request("GET", "/", {
+    headers: many as [string, string][],
+  });
+  assert.equal(refused.status, 431);
+});
+
+Deno.test("testClient: tls and reusePort are a TypeError", () => {
+  assert.throws(() => testClient(App, { reusePort: true }), TypeError);
+  assert.throws(
+    () => testClient(App, { tls: { cert: "", key: "" } }),
+    TypeError,
+  );
+});
+
+Deno.test("testClient: a user's logMessage override keeps working", async () => {
+  const mine: string[] = [];
+  class Logs extends App {
+    override logMessage(format: string, ...args: unknown[]): void {
+      mine.push(format);
+      super.logMessage(format, ...args);
+    }
+  }
+  await using client = testClient(Logs);
+  await client.request("GET", "/");
+  assert.deepEqual(mine, ['"%s" %s %s']);
+  assert.equal(client.log.length, 1);
+});
