@@ -26,6 +26,7 @@ import {
   type ServerState,
 } from "./_server_state.ts";
 import { formatDate } from "./_date.ts";
+import { READ_DONE, READ_ROOM, SCANNER } from "./_head.ts";
 import {
   BodyReader,
   type BodySource,
@@ -59,6 +60,17 @@ export interface ConnectionUser {
   flushHeaders(): Promise<void>;
 }
 
+/**
+ * What holds a request open past its handler: a WebSocket or an event
+ * stream. The request ends when `done` settles; a shutdown asks it to end.
+ */
+export interface Session {
+  /** Settles when the session is over. */
+  readonly done: Promise<void>;
+  /** The server is shutting down: end soon (a WebSocket closes with 1001). */
+  shutdown(): void;
+}
+
 /** Whether an error means the peer or the socket is gone. */
 export function isConnectionError(error: unknown): boolean {
   return error instanceof Deno.errors.BrokenPipe ||
@@ -83,6 +95,7 @@ const CUT = 7; // over its length, or failed after bytes went out: ends by close
 // Where the connection is.
 const BETWEEN = 0; // waiting for, or reading, a request head
 const HANDLING = 1; // a handler runs; body reads are timed by bodyTimeout
+const TAKEN = 2; // handed over (a WebSocket, detach()): no server deadline
 
 // Unread request bodies up to this size are read and dropped to keep the
 // connection; larger ones close it.
@@ -101,8 +114,10 @@ export class Connection implements Reader, BodySource {
   readonly #state: ServerState;
   readonly #user: ConnectionUser;
   readonly #reader: BufferedReader;
-  readonly #out: Output;
-  #rfile: BodyReader;
+  // Dropped while the connection waits for a request with nothing to send.
+  #out: Output | null = null;
+  // Dropped between requests: an idle connection holds no body reader.
+  #rfile: BodyReader | null = null;
   #phase = BETWEEN;
   #requests = 0;
 
@@ -130,9 +145,6 @@ export class Connection implements Reader, BodySource {
   #headStart = 0;
   #readingHead = false;
   #timedOut = false;
-  // The write progress the sweep last saw, and since when.
-  #flushSeen = -1;
-  #flushSince = 0;
   // Time spent waiting for body bytes: the one pending read's start, and
   // the reads before it, for the minimum body rate.
   #bodyReadSince = 0;
@@ -146,16 +158,14 @@ export class Connection implements Reader, BodySource {
   #watching: Promise<void> | null = null;
   #watchRead = false;
   #gone: unknown = null;
+  // A WebSocket or event stream that holds the request open.
+  #session: Session | null = null;
   // Unfinished head bytes counted against the server's budget; whether the
   // head is being read by the careful path; whether it was refused for it.
   #headHeld = 0;
   #headSlow = false;
   #evicted = false;
   #lossLogged = false;
-
-  // protocolVersion as last parsed, and its minor version.
-  #protocol = "";
-  #protocolMinorOf = 0;
 
   /**
    * Creates the engine of `conn` and registers it with the server's sweep.
@@ -179,14 +189,13 @@ export class Connection implements Reader, BodySource {
     // The reader reads through read(), bodies through readLine() and
     // readInto(): no closure or object more per connection, as most are idle.
     this.#reader = new BufferedReader(this);
-    this.#out = new Output(conn, this.#state.pool);
-    this.#rfile = new BodyReader(null);
+    this.#reader[SCANNER] = this.#state.scanner;
     this.#state.connections.add(conn, this);
   }
 
   /** The current request's body. */
   get rfile(): BodyReader {
-    return this.#rfile;
+    return this.#rfile ??= new BodyReader(null);
   }
 
   /** The head of the current request, once read. */
@@ -231,11 +240,30 @@ export class Connection implements Reader, BodySource {
     const watching = this.#watching;
     if (watching !== null) return watching.then(() => this.#readHead());
     // A head usually comes whole in one read: take it without readHead().
-    if (this.#reader.buffered === 0) {
-      return this.#reader.fill(this.#host.limits.maxHeadBytes + 1)
-        .then((more) => this.#filled(more));
+    const reader = this.#reader;
+    if (reader.buffered === 0 && !reader.eof) {
+      this.#dropIdleOutput();
+      // Read here rather than by reader.fill(): one continuation, not two,
+      // while the connection waits.
+      const room = reader[READ_ROOM](this.#host.limits.maxHeadBytes + 1);
+      return this.read(room).then((n) => this.#filled(reader[READ_DONE](n)));
     }
     return this.#readHead();
+  }
+
+  /** An idle connection holds no output: it is made again when needed. */
+  #dropIdleOutput(): void {
+    const out = this.#out;
+    if (
+      out !== null && out.length === 0 && !out.writing && out.error === null
+    ) {
+      this.#out = null;
+    }
+  }
+
+  /** The output, made when first needed. */
+  get #output(): Output {
+    return this.#out ??= new Output(this.conn, this.#state.pool);
   }
 
   // Reactions are made per call, not held as fields: an idle connection,
@@ -333,6 +361,7 @@ export class Connection implements Reader, BodySource {
   #startRequest(): void {
     this.#phase = BETWEEN;
     this.#head = null;
+    this.#rfile = null;
     this.#headBuffer = null;
     this.#status = 0;
     this.#declaredLength = -1;
@@ -341,7 +370,7 @@ export class Connection implements Reader, BodySource {
     this.#bodyBytes = 0;
     this.#expect100 = false;
     this.#responseFlushed = false;
-    this.#outMark = this.#out.length;
+    this.#outMark = this.#out?.length ?? 0;
     this.#bodyStart = -1;
     this.#bodyWaited = 0;
     this.#controller = null;
@@ -382,13 +411,13 @@ export class Connection implements Reader, BodySource {
    * still to come.
    */
   expectContinue(): void {
-    this.#expect100 = !this.#rfile.done;
+    this.#expect100 = !this.rfile.done;
   }
 
   #beforeBody(): void {
     if (this.#expect100 && !this.#headersSent) {
       this.#expect100 = false;
-      this.#out.text(`${this.#user.protocolVersion} 100 Continue\r\n\r\n`);
+      this.#output.text(`${this.#user.protocolVersion} 100 Continue\r\n\r\n`);
     }
   }
 
@@ -409,7 +438,7 @@ export class Connection implements Reader, BodySource {
    * a body read under bodyTimeout; the handler's own time is its own.
    */
   read(p: Uint8Array): Promise<number | null> {
-    if (this.#out.length > 0 && !this.#watchRead) {
+    if (this.#out !== null && this.#out.length > 0 && !this.#watchRead) {
       return this.#flushBeforeRead().then(() => this.#readSocket(p));
     }
     return this.#readSocket(p);
@@ -488,7 +517,7 @@ export class Connection implements Reader, BodySource {
     const reader = this.#reader;
     if (
       this.#watching !== null || this.#phase !== HANDLING ||
-      !this.#rfile.done || reader.eof || this.#gone !== null
+      !this.rfile.done || reader.eof || this.#gone !== null
     ) return;
     const limit = this.#host.limits.maxHeadBytes;
     const more = (): Promise<void> | undefined => {
@@ -601,6 +630,15 @@ export class Connection implements Reader, BodySource {
     }
     if (this.#host.shuttingDown) user.closeConnection = true;
     const head = this.#head;
+    if (
+      user.command === "CONNECT" && code < 300 && this.#declaredLength < 0 &&
+      !this.#declaresCoding
+    ) {
+      // A tunnel follows: no framing header is added (RFC 9110 §9.3.6).
+      user.closeConnection = true;
+      this.#framing = TO_CLOSE;
+      return handled(user.flushHeaders());
+    }
     if (user.command === "HEAD" || code === 204 || code === 304) {
       this.#framing = NO_BODY;
     } else if (this.#declaredLength >= 0) {
@@ -636,14 +674,20 @@ export class Connection implements Reader, BodySource {
   /** Queues the head that is built, if any (Python's flush_headers). */
   queueHead(): void {
     if (this.#headBuffer !== null) {
-      this.#out.text(this.#headBuffer + "\r\n");
+      const out = this.#output;
+      out.text(this.#headBuffer + "\r\n");
       this.#headBuffer = null;
-      this.#bodyStart = this.#out.position;
+      this.#bodyStart = out.position;
     }
   }
 
   /** Frames and queues body bytes (a string as UTF-8): `wfile.write`. */
   writeBody(data: Uint8Array | string): Promise<void> {
+    if (this.#phase === TAKEN) {
+      return handled(
+        Promise.reject(new TypeError("The connection was handed over")),
+      );
+    }
     if (this.#headBuffer !== null && this.#status >= 200) {
       // A head not ended yet is ended first, by the handler's endHeaders.
       return handled(
@@ -656,10 +700,11 @@ export class Connection implements Reader, BodySource {
       );
     }
     let bytes = typeof data === "string" ? this.#encode(data) : data;
+    const out = this.#output;
     this.#bodyBytes += bytes.length;
     if (this.#framing === NOT_STARTED) {
       this.#framing = RAW;
-      this.#bodyStart = this.#out.position;
+      this.#bodyStart = out.position;
     }
     if (
       this.#framing === LENGTH && this.#bodyBytes > this.#declaredLength
@@ -673,7 +718,7 @@ export class Connection implements Reader, BodySource {
         "response body longer than its Content-Length (%d)",
         this.#declaredLength,
       );
-      this.#out.bytes(bytes);
+      out.bytes(bytes);
       return RESOLVED;
     }
     const framing = this.#framing;
@@ -681,16 +726,16 @@ export class Connection implements Reader, BodySource {
       return RESOLVED;
     }
     const chunked = framing === CHUNKED;
-    if (chunked) this.#out.text(bytes.length.toString(16) + "\r\n");
+    if (chunked) out.text(bytes.length.toString(16) + "\r\n");
     if (bytes.length >= FLUSH_AT) {
       const written = this.#flush(bytes);
       // Queued now, so that it follows the chunk whatever is written next.
-      if (chunked) this.#out.text("\r\n");
+      if (chunked) out.text("\r\n");
       return written;
     }
-    this.#out.bytes(bytes);
-    if (chunked) this.#out.text("\r\n");
-    return this.#out.length >= FLUSH_AT ? this.#flush() : RESOLVED;
+    out.bytes(bytes);
+    if (chunked) out.text("\r\n");
+    return out.length >= FLUSH_AT ? this.#flush() : RESOLVED;
   }
 
   /** UTF-8 bytes of a body string, without allocating for short ones. */
@@ -706,11 +751,14 @@ export class Connection implements Reader, BodySource {
   }
 
   #flush(extra?: Uint8Array): Promise<void> {
-    if (this.#out.length === 0 && extra === undefined) return RESOLVED;
+    const out = this.#out;
+    if ((out === null || out.length === 0) && extra === undefined) {
+      return RESOLVED;
+    }
     this.#outMark = this.#held = 0;
     // Earlier pipelined responses or a 100 Continue do not commit this one.
     if (this.#framing !== NOT_STARTED) this.#responseFlushed = true;
-    return this.#out.flush(extra);
+    return this.#output.flush(extra);
   }
 
   /**
@@ -727,13 +775,13 @@ export class Connection implements Reader, BodySource {
     if (!(error instanceof HTTPError)) {
       this.#host.handleError(this.conn, this.#clientAddress, error);
     }
-    if (this.#responseFlushed) {
+    if (this.#responseFlushed || this.#phase === TAKEN) {
       // Never a last chunk that would make it look complete.
       this.#framing = CUT;
       return RESOLVED;
     }
     // Nothing of this response reached the socket: replace it.
-    this.#out.truncate(this.#outMark);
+    this.#out?.truncate(this.#outMark);
     this.#headBuffer = null;
     this.#framing = NOT_STARTED;
     this.#bodyBytes = 0;
@@ -763,6 +811,18 @@ export class Connection implements Reader, BodySource {
    * a promise only when there is I/O to wait for.
    */
   endRequest(): Promise<void> | undefined {
+    const session = this.#session;
+    if (session !== null) {
+      return session.done.catch(() => {}).then(() => {
+        this.#session = null;
+        return this.endRequest();
+      });
+    }
+    if (this.#phase === TAKEN) {
+      this.#user.closeConnection = true;
+      this.#user.logRequest(this.#status || "-", "-");
+      return;
+    }
     if (this.#headBuffer !== null && this.#status >= 200) {
       // A head the handler queued and never ended.
       return this.#user.endHeaders().catch((error) => {
@@ -779,10 +839,10 @@ export class Connection implements Reader, BodySource {
       // The handler sent nothing: closing is the only answer a client sees.
       if (this.#head !== null) user.logError("no response sent");
     } else if (this.#framing === CHUNKED) {
-      this.#out.text("0\r\n\r\n");
+      this.#output.text("0\r\n\r\n");
     }
     user.closeConnection = !this.#mayReuse();
-    if (!user.closeConnection && !this.#rfile.done) return this.#drainAndSend();
+    if (!user.closeConnection && !this.rfile.done) return this.#drainAndSend();
     return this.#sendOrHold();
   }
 
@@ -793,7 +853,7 @@ export class Connection implements Reader, BodySource {
    */
   #logRequest(): void {
     if (this.#framing === NOT_STARTED) return;
-    const out = this.#out;
+    const out = this.#output;
     const start = this.#bodyStart;
     const end = out.position;
     let sent = this.#bodyBytes;
@@ -811,11 +871,12 @@ export class Connection implements Reader, BodySource {
   #mayReuse(): boolean {
     if (
       this.#user.closeConnection || this.#host.shuttingDown ||
-      this.#timedOut || this.#gone !== null || this.#out.error !== null
+      this.#timedOut || this.#gone !== null ||
+      (this.#out?.error ?? null) !== null
     ) return false;
     // A body invited by 100 Continue and unread cannot be told from the next
     // request.
-    if (this.#expect100 && !this.#rfile.done) return false;
+    if (this.#expect100 && !this.rfile.done) return false;
     switch (this.#framing) {
       case LENGTH:
         return this.#bodyBytes === this.#declaredLength;
@@ -829,7 +890,7 @@ export class Connection implements Reader, BodySource {
   }
 
   async #drainAndSend(): Promise<void> {
-    if (!await this.#rfile.discard(DRAIN_LIMIT).catch(() => false)) {
+    if (!await this.rfile.discard(DRAIN_LIMIT).catch(() => false)) {
       this.#user.closeConnection = true;
     }
     await this.#sendOrHold();
@@ -842,7 +903,7 @@ export class Connection implements Reader, BodySource {
   #sendOrHold(): Promise<void> | undefined {
     if (
       this.#user.closeConnection || this.#reader.buffered === 0 ||
-      this.#out.length >= FLUSH_AT
+      (this.#out?.length ?? 0) >= FLUSH_AT
     ) {
       return this.#flush().then(
         () => this.#logRequest(),
@@ -856,7 +917,7 @@ export class Connection implements Reader, BodySource {
     // that waits for something: whatever is still held at the next
     // macrotask goes then. A held response is logged as queued.
     this.#user.logRequest(this.#status || "-", this.#bodyBytes);
-    this.#held = this.#out.length;
+    this.#held = this.#out?.length ?? 0;
     this.#state.hold(this);
   }
 
@@ -871,13 +932,75 @@ export class Connection implements Reader, BodySource {
     if (held === 0) return;
     this.#held = 0;
     this.#outMark = Math.max(0, this.#outMark - held);
-    this.#out.flushFirst(held).catch((error) => this.#flushFailed(error));
+    this.#output.flushFirst(held).catch((error) => this.#flushFailed(error));
   }
 
   /** After the last request: sends what is still queued. */
   finish(): Promise<void> {
-    if (this.#out.length === 0 || this.#timedOut) return RESOLVED;
+    if ((this.#out?.length ?? 0) === 0 || this.#timedOut) return RESOLVED;
     return this.#flush().catch(() => {});
+  }
+
+  // --- Handing the connection over -----------------------------------------
+
+  /**
+   * Throws unless {@linkcode takeOver} may be called now, so that a caller
+   * can check before it writes a byte.
+   *
+   * @throws {TypeError} Outside a request, or while the signal's read waits.
+   */
+  checkTakeOver(): void {
+    if (this.#phase !== HANDLING) {
+      throw new TypeError("The connection is not serving a request");
+    }
+    if (this.#watching !== null) {
+      // Its bytes would come after the handover.
+      throw new TypeError(
+        "The connection cannot be handed over once this.signal watches it",
+      );
+    }
+  }
+
+  /**
+   * Hands the connection to what takes it over after this request (a
+   * WebSocket, a tunnel): sends what is queued, stops the server's deadlines
+   * and returns the bytes read past the head. The connection stays the
+   * server's: counted, and closed by a shutdown after its grace.
+   *
+   * @throws {TypeError} Outside a request, or while the signal's read waits.
+   */
+  async takeOver(): Promise<Uint8Array> {
+    this.checkTakeOver();
+    this.#user.closeConnection = true;
+    await this.#flush();
+    this.#phase = TAKEN;
+    this.#deadline = Infinity;
+    const reader = this.#reader;
+    const buffered = new Uint8Array(reader.buffered);
+    if (buffered.length > 0) await reader.readInto(buffered, buffered.length);
+    return buffered;
+  }
+
+  /**
+   * Hands the connection over for good: the server no longer counts it,
+   * waits for it or closes it.
+   */
+  async detach(): Promise<Uint8Array> {
+    const buffered = await this.takeOver();
+    this.release();
+    this.#state.detach(this.conn);
+    return buffered;
+  }
+
+  /** Holds the request open until `session` is done; see {@linkcode Session}. */
+  hold(session: Session): void {
+    this.#session = session;
+    if (this.#host.shuttingDown) queueMicrotask(() => session.shutdown());
+  }
+
+  /** The server is shutting down: asks a session to end. */
+  goAway(): void {
+    this.#session?.shutdown();
   }
 
   /** Stops the sweep's checks; the server calls it when the connection ends. */
@@ -912,18 +1035,7 @@ export class Connection implements Reader, BodySource {
 
   /** The minor version spoken when `protocolVersion` is HTTP/1.x; 1 above. */
   #protocolMinor(): number {
-    const version = this.#user.protocolVersion;
-    if (version !== this.#protocol) {
-      const match = /^HTTP\/(\d+)\.(\d+)$/.exec(version);
-      const major = match === null ? 0 : Number(match[1]);
-      this.#protocol = version;
-      this.#protocolMinorOf = major > 1
-        ? 1
-        : major === 1
-        ? Number(match![2])
-        : 0;
-    }
-    return this.#protocolMinorOf;
+    return this.#state.protocolMinor(this.#user.protocolVersion);
   }
 
   /** Whether keep-alive may be spoken: the handler's version is HTTP/1.1+. */
@@ -954,13 +1066,7 @@ export class Connection implements Reader, BodySource {
   #flushStalled(now: number): boolean {
     const out = this.#out;
     const limit = this.#user.timeout ?? this.#host.writeTimeout;
-    if (!out.writing || limit === null) return false;
-    if (this.#flushSeen !== out.progress) {
-      this.#flushSeen = out.progress;
-      this.#flushSince = now;
-      return false;
-    }
-    return now - this.#flushSince >= limit * 1000;
+    return out !== null && limit !== null && out.stalled(now, limit * 1000);
   }
 
   /**
@@ -973,11 +1079,12 @@ export class Connection implements Reader, BodySource {
     if (this.#bodyReadSince === 0 || rate === null) return false;
     const waited = this.#bodyWaited + now - this.#bodyReadSince;
     return waited > this.#host.minBodyRateGrace * 1000 &&
-      this.#rfile.bytesRead < rate * waited / 1000;
+      this.rfile.bytesRead < rate * waited / 1000;
   }
 
   /** Closes the connection once its deadline has passed: the sweep's call. */
   expire(now: number): void {
+    if (this.#phase === TAKEN) return;
     if (this.#readingHead && this.#reader.buffered > 0) {
       // A head has started: it gets the whole head timeout, not the idle one.
       const limit = this.#headTimeout();

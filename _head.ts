@@ -540,6 +540,36 @@ export interface HostCache {
 }
 
 /**
+ * The scanner's state: what the fast scanner found in the head it accepted,
+ * relative to the head's start, and a Host cache. Only read right after a
+ * scan, so one serves every connection of a server (parseRequestHead makes
+ * its own).
+ */
+export class HeadScanner implements HostCache {
+  methodEnd = 0;
+  targetEnd = 0;
+  /** The field count. */
+  size = 0;
+  /** The name lengths present (lengthBit). */
+  lengths = 0;
+  // Name start, name end, value start, value end per field. A plain array:
+  // a typed array costs far more to allocate than to fill.
+  offsets: number[] = [];
+  lastHost = "";
+}
+
+/** The key of a BufferedReader's scanner, which its engine may give it. */
+export const SCANNER: unique symbol = Symbol("basehttp.scanner");
+
+/**
+ * The keys of a BufferedReader's read for an engine that issues it itself,
+ * so that a connection waiting for a request holds one continuation: the
+ * room to read into, then what the read returned.
+ */
+export const READ_ROOM: unique symbol = Symbol("basehttp.readRoom");
+export const READ_DONE: unique symbol = Symbol("basehttp.readDone");
+
+/**
  * Checks what shapes the message, shared by both parsers: the target's form,
  * Host, and the body's framing (Content-Length, Transfer-Encoding).
  *

@@ -70,8 +70,10 @@ export class Output {
   /** Flushes begun, and ended (written or failed). */
   begun = 0;
   ended = 0;
-  /** Socket writes completed: the sweep times the lack of progress. */
-  progress = 0;
+  // Socket writes completed; the count stalled() last saw, and since when.
+  #progress = 0;
+  #seen = -1;
+  #seenSince = 0;
   /** Bytes the socket took, of all flushed so far. */
   written = 0;
   // Bytes taken into flushes, so that position counts the whole stream.
@@ -140,6 +142,21 @@ export class Output {
   }
 
   /**
+   * Whether a flush has been written with no progress for `limit` ms or
+   * longer by `now`: counted from the first call that sees none, so that
+   * no write arms a timer of its own (the deadline sweep calls it).
+   */
+  stalled(now: number, limit: number): boolean {
+    if (!this.writing) return false;
+    if (this.#seen !== this.#progress) {
+      this.#seen = this.#progress;
+      this.#seenSince = now;
+      return false;
+    }
+    return now - this.#seenSince >= limit;
+  }
+
+  /**
    * Writes everything queued, then `extra` (uncopied), and frees the buffer.
    * The queued bytes are taken now, and each flush waits for the one before.
    */
@@ -197,7 +214,7 @@ export class Output {
       : bytes;
     return this.#conn.write(piece).then((n) => {
       this.written += n;
-      this.progress++;
+      this.#progress++;
       if (n < bytes.length) return this.#writeAll(bytes.subarray(n));
     });
   }

@@ -11,6 +11,7 @@
 import type { Connection } from "./_connection.ts";
 import { DateClock } from "./_date.ts";
 import { DeadlineSweep } from "./_deadlines.ts";
+import { HeadScanner } from "./_head.ts";
 import { FLUSH_AT } from "./_output.ts";
 import { BufferPool } from "./_pool.ts";
 import type { ClientAddress } from "./handler.ts";
@@ -93,6 +94,8 @@ export class ServerState {
   /** Header names and values known to be valid. */
   readonly headerNames: CheckedStrings = new CheckedStrings(isToken);
   readonly headerValues: CheckedStrings = new CheckedStrings(isFieldValue);
+  /** What the fast scanner found in a head: one for all connections. */
+  readonly scanner: HeadScanner = new HeadScanner();
   /** Bytes held in unfinished request heads, over all connections. */
   headBytes = 0;
   /** Short body strings are encoded here, then copied into the output. */
@@ -101,10 +104,22 @@ export class ServerState {
   // same string rather than building one.
   #version: [string, string, string] = ["", "", ""];
   #keepAlive: [number, string] = [-1, ""];
+  // The last protocolVersion parsed, and its minor version.
+  #protocol: [string, number] = ["", 0];
   // Connections holding finished pipelined responses, and the one timer
   // that sends what they still hold at the next macrotask.
   #holding = new Set<Connection>();
   #holdTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Connections their handler took with `detach()`: never closed here. */
+  readonly detached: WeakSet<Deno.Conn> = new WeakSet();
+  /** The server's hook: it stops counting and waiting for a detached one. */
+  onDetach: (conn: Deno.Conn) => void = () => {};
+
+  /** Marks `conn` detached from the server. */
+  detach(conn: Deno.Conn): void {
+    this.detached.add(conn);
+    this.onDetach(conn);
+  }
 
   /** `server + " " + sys`, the same string while both stay the same. */
   versionString(server: string, sys: string): string {
@@ -122,6 +137,19 @@ export class ServerState {
       this.#keepAlive = [seconds, `timeout=${seconds}`];
     }
     return this.#keepAlive[1];
+  }
+
+  /** The minor version of a `protocolVersion`: 1 above HTTP/1.x, 0 if none. */
+  protocolMinor(version: string): number {
+    if (this.#protocol[0] !== version) {
+      const match = /^HTTP\/(\d+)\.(\d+)$/.exec(version);
+      const major = match === null ? 0 : Number(match[1]);
+      this.#protocol = [
+        version,
+        major > 1 ? 1 : major === 1 ? Number(match![2]) : 0,
+      ];
+    }
+    return this.#protocol[1];
   }
 
   /** Refuses the connection that holds the largest unfinished head. */

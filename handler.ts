@@ -13,6 +13,9 @@ import { pyRepr, splitTokens } from "./_text.ts";
 import type { BodyReader, HTTPMessage } from "./parser.ts";
 import { responses } from "./status.ts";
 import type { HTTPServer } from "./server.ts";
+import { EventStream, type EventStreamOptions } from "./events.ts";
+import type { ServerWebSocket, WebSocketOptions } from "./websocket.ts";
+import { upgradeWebSocket } from "./_websocket_upgrade.ts";
 
 /** Python's default error page (3.14), a `%`-template of code, message, explain. */
 export const DEFAULT_ERROR_MESSAGE: string = `<!DOCTYPE HTML>
@@ -52,6 +55,14 @@ export interface ResponseWriter {
   write(data: Uint8Array | string): Promise<void>;
   /** Sends everything queued so far. */
   flush(): Promise<void>;
+}
+
+/** A connection taken from the server with `detach()`. */
+export interface DetachedConnection {
+  /** The connection, now the handler's to read, write and close. */
+  conn: Deno.Conn;
+  /** Bytes already read past the request head (a body, a protocol's start). */
+  buffered: Uint8Array;
 }
 
 /** A handler class, as passed to {@linkcode HTTPServer}. */
@@ -219,6 +230,102 @@ export class BaseHTTPRequestHandler {
    */
   get signal(): AbortSignal {
     return this.#engine.signal;
+  }
+
+  /**
+   * Answers the WebSocket opening handshake of this request and returns the
+   * socket, `CONNECTING` until `open` fires in a later task. A request that
+   * is not a valid handshake is answered 400 (426 for a version other than
+   * 13) and the promise rejects with that {@linkcode HTTPError}, which then
+   * only closes the connection. Once upgraded, the server's HTTP timeouts
+   * no longer apply (the socket's `idleTimeout` does); the request ends
+   * when the socket closes, and a shutdown closes it with 1001.
+   *
+   * @example Echo
+   * ```ts ignore
+   * async do_GET(): Promise<void> {
+   *   const socket = await this.upgradeWebSocket({ protocols: ["chat"] });
+   *   socket.onmessage = (event) => socket.send(event.data);
+   * }
+   * ```
+   *
+   * @param options Subprotocols, limits, compression.
+   * @returns The socket.
+   */
+  upgradeWebSocket(options?: WebSocketOptions): Promise<ServerWebSocket> {
+    return upgradeWebSocket(this, this.#engine, options);
+  }
+
+  /**
+   * Answers with a stream of server-sent events: `200`,
+   * `Content-Type: text/event-stream`, `Cache-Control: no-cache`, chunked on
+   * a keep-alive HTTP/1.1 connection and ended by closing on HTTP/1.0. The
+   * request stays open until the stream is closed, the client goes away or
+   * the server shuts down (which ends the stream at once).
+   *
+   * @example Count to three
+   * ```ts ignore
+   * async do_GET(): Promise<void> {
+   *   const events = await this.eventStream();
+   *   for (let i = 1; i <= 3; i++) await events.send({ data: String(i) });
+   *   await events.close();
+   * }
+   * ```
+   *
+   * @param options The heartbeat.
+   * @returns The stream.
+   * @throws {RangeError} When `heartbeat` is not a positive number.
+   */
+  async eventStream(options?: EventStreamOptions): Promise<EventStream> {
+    const heartbeat = options?.heartbeat ?? null;
+    if (heartbeat !== null && !(heartbeat > 0)) {
+      throw new RangeError("heartbeat must be a positive number of seconds");
+    }
+    this.sendResponse(200);
+    this.sendHeader("Content-Type", "text/event-stream");
+    this.sendHeader("Cache-Control", "no-cache");
+    await this.endHeaders();
+    await this.wfile.flush();
+    const engine = this.#engine;
+    const wfile = this.wfile;
+    return new EventStream({
+      write: (text) => wfile.write(text).then(() => wfile.flush()),
+      lastEventId: this.headers.get("last-event-id") ?? "",
+      signal: this.signal,
+      heartbeat,
+      hold: (session) => engine.hold(session),
+    });
+  }
+
+  /**
+   * Takes the connection from the server, for a tunnel (`CONNECT`) or
+   * another protocol: what is queued is sent first, and the bytes already
+   * read past the head are handed over. The server then no longer reads,
+   * writes, times or closes it, it stops counting against `maxConnections`,
+   * and `shutdown()` does not wait for it. Call it before `this.signal` is
+   * read once the body is done (that read's bytes would be lost).
+   *
+   * @example A tunnel
+   * ```ts ignore
+   * async do_CONNECT(): Promise<void> {
+   *   const upstream = await Deno.connect({ hostname, port });
+   *   this.sendResponse(200, "Connection Established");
+   *   await this.endHeaders();
+   *   const { conn, buffered } = await this.detach();
+   *   await upstream.write(buffered);
+   *   await Promise.all([
+   *     conn.readable.pipeTo(upstream.writable),
+   *     upstream.readable.pipeTo(conn.writable),
+   *   ]).catch(() => {});
+   * }
+   * ```
+   *
+   * @returns The connection and the bytes read past the head.
+   * @throws {TypeError} Outside a request, or once `this.signal` watches.
+   */
+  async detach(): Promise<DetachedConnection> {
+    const buffered = await this.#engine.detach();
+    return { conn: this.connection, buffered };
   }
 
   /** Called before {@linkcode handle}; does nothing by default. */

@@ -41,6 +41,7 @@ export {
   type ClientAddress,
   DEFAULT_ERROR_CONTENT_TYPE,
   DEFAULT_ERROR_MESSAGE,
+  type DetachedConnection,
   type HandlerClass,
   type ResponseWriter,
 } from "./handler.ts";

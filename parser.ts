@@ -32,6 +32,7 @@ import {
   FIELD_CHAR,
   FieldTable,
   frameHead,
+  HeadScanner,
   type HostCache,
   HTTPError,
   HTTPMessage,
@@ -39,8 +40,11 @@ import {
   lineTooLong,
   parseField,
   parseIrregularHead,
+  READ_DONE,
+  READ_ROOM,
   type RequestHead,
   type RequestLimits,
+  SCANNER,
   TARGET_CHAR,
   TCHAR,
   tooLarge,
@@ -65,24 +69,6 @@ const MAX_SCANNED_FIELDS = 1024;
 // parseRequestHead scans shorter heads byte by byte: a DataView costs more to
 // make than it saves there.
 const VIEWED_HEAD = 256;
-
-/**
- * The scanner's state, one per reader (parseRequestHead makes its own): what
- * scanHead found in the head it accepted, relative to the head's start, and
- * the connection's Host cache.
- */
-class HeadScanner implements HostCache {
-  methodEnd = 0;
-  targetEnd = 0;
-  /** The field count. */
-  size = 0;
-  /** The name lengths present (lengthBit). */
-  lengths = 0;
-  // Name start, name end, value start, value end per field. A plain array:
-  // a typed array costs far more to allocate than to fill.
-  offsets: number[] = [];
-  lastHost = "";
-}
 
 // Four bytes at once (SWAR): `hasLess(x, n)` is non-zero when some byte
 // of x is below n (n <= 0x80), `hasZero(x)` when some byte is zero. A word
@@ -279,9 +265,16 @@ const ENDED: Promise<boolean> = Promise.resolve(false);
 export class BufferedReader {
   /** The source. */
   readonly source: Reader;
+  /**
+   * The scanner's state, made when a head is first scanned; its server's
+   * engine gives it one scanner for all its connections.
+   *
+   * @ignore
+   */
+  [SCANNER]: HeadScanner | null = null;
   #buf: Uint8Array | null = null;
-  #view: DataView | null = null; // over #buf, made when a head is scanned
-  #scan: HeadScanner | null = null; // made when a head is scanned
+  // Over #buf, made for a long head and dropped when the reader goes idle.
+  #view: DataView | null = null;
   #start = 0;
   #end = 0;
   #eof = false;
@@ -324,12 +317,41 @@ export class BufferedReader {
    */
   fill(max: number = 1 << 20): Promise<boolean> {
     if (this.#eof) return ENDED;
-    return this.#readMore(max);
+    return this.source.read(this.#room(max)).then((n) => this.#took(n));
   }
 
-  // No async frame: a connection waiting for its next request holds only
-  // the read's promise (idle connections are most of a server's memory).
-  #readMore(max: number): Promise<boolean> {
+  /**
+   * The room of the read that waits for the next request, for an engine that
+   * reads the source itself and hands what the read returned to
+   * `[READ_DONE]`. A buffer grown past its first size goes back to it when
+   * the last reads used no more than that: an idle connection holds 1 KiB.
+   *
+   * @ignore
+   */
+  [READ_ROOM](max: number): Uint8Array {
+    const buf = this.#buf;
+    if (
+      buf !== null && buf.length > INITIAL_BUFFER &&
+      this.#start === this.#end && this.#end < INITIAL_BUFFER
+    ) {
+      this.#buf = this.#view = null;
+      this.#start = this.#end = 0;
+      this.#full = false;
+    }
+    return this.#room(max);
+  }
+
+  /**
+   * Takes what a read into the room of `[READ_ROOM]` returned.
+   *
+   * @ignore
+   */
+  [READ_DONE](n: number | null): boolean {
+    return this.#took(n);
+  }
+
+  /** Makes room for a read, moving or growing the buffer; returns it. */
+  #room(max: number): Uint8Array {
     this.#text = ""; // the bytes may move
     let buf = this.#buf ??= new Uint8Array(INITIAL_BUFFER);
     const used = this.#end - this.#start;
@@ -337,6 +359,7 @@ export class BufferedReader {
     const batch = this.#full && buf.length < BATCH_BUFFER;
     if (used === 0 && !batch) {
       this.#start = this.#end = 0;
+      this.#view = null; // an idle connection holds its buffer alone
     } else if (
       !batch && this.#end > buf.length >> 1 && used <= buf.length >> 1
     ) {
@@ -360,21 +383,21 @@ export class BufferedReader {
       this.#start = 0;
       this.#end = used;
     }
-    // The last byte stays free for readHead()'s sentinel.
-    return this.source.read(buf.subarray(this.#end, buf.length - 1))
-      .then(this.#took);
+    // A read into an empty buffer takes all of it; else the last byte stays
+    // free for takeHead()'s sentinel.
+    return this.#end === 0 ? buf : buf.subarray(this.#end, buf.length - 1);
   }
 
-  // Made once, so that a read's continuation allocates no closure.
-  #took = (n: number | null): boolean => {
+  #took(n: number | null): boolean {
     if (n === null) {
       this.#eof = true;
       return false;
     }
-    this.#full = n === this.#buf!.length - 1 - this.#end; // took all the room
+    const room = this.#buf!.length - (this.#end === 0 ? 0 : 1) - this.#end;
+    this.#full = n === room; // took all the room
     this.#end += n;
     return true;
-  };
+  }
 
   /**
    * Takes a request head of the usual shape that is already buffered whole,
@@ -388,11 +411,21 @@ export class BufferedReader {
     limits: Readonly<RequestLimits> = DEFAULT_LIMITS,
   ): RequestHead | undefined {
     const buf = this.#buf;
-    if (buf === null || this.#start === this.#end) return undefined;
-    buf[this.#end] = 0; // the scanner's sentinel; fill() leaves a byte for it
-    const view = this.#view ??= new DataView(buf.buffer);
-    const scan = this.#scan ??= new HeadScanner();
-    const length = scanHead(buf, view, this.#start, this.#end, limits, scan);
+    const start = this.#start;
+    if (buf === null || start === this.#end) return undefined;
+    // The scanner's sentinel goes after the bytes; in a buffer that a read
+    // filled, on its last byte, kept aside meanwhile (a head that ends
+    // there is left to readHead).
+    const end = Math.min(this.#end, buf.length - 1);
+    const last = buf[end];
+    buf[end] = 0;
+    // A DataView costs more to make than it saves on a short head.
+    const view = end - start < VIEWED_HEAD
+      ? null
+      : this.#view ??= new DataView(buf.buffer);
+    const scan = this[SCANNER] ??= new HeadScanner();
+    const length = scanHead(buf, view, start, end, limits, scan);
+    buf[end] = last;
     if (length <= 0 || length > limits.maxHeadBytes) return undefined;
     const text = this.#textOf(buf, length, scan) ??
       decodeLatin1(buf.subarray(this.#start, this.#start + length));

@@ -231,7 +231,8 @@ export class HTTPServer implements AsyncDisposable {
   #bindTo: ServerAddress;
   #tls: TlsOptions | undefined;
   #reusePort: boolean;
-  #tasks = new Set<Promise<void>>();
+  // Each connection's task; a detached one leaves early.
+  #tasks = new Map<Deno.Conn, Promise<void>>();
   // An accept still pending when its caller stopped waiting (a timeout, a
   // stop); the next caller takes it, so an accepted connection is never lost.
   #accepting: Promise<Deno.Conn | null> | null = null;
@@ -331,6 +332,7 @@ export class HTTPServer implements AsyncDisposable {
       throw new TypeError("logSink must be a function");
     }
     this.logSink = options.logSink ?? writeToStderr;
+    this[SERVER_STATE].onDetach = (conn) => this.#untrack(conn);
     this.#tls = options.tls;
     this.#reusePort = options.reusePort ?? false;
     if (options.bindAndActivate ?? true) this.serverBind();
@@ -420,7 +422,7 @@ export class HTTPServer implements AsyncDisposable {
         if (conn === STOPPED) break;
         this.#accepting = null;
         if (conn === null) break;
-        this.#track(this.#serve(conn));
+        this.#track(conn, this.#serve(conn));
       }
     } finally {
       clearInterval(actions);
@@ -456,7 +458,7 @@ export class HTTPServer implements AsyncDisposable {
       if (conn === STOPPED) return await this.handleTimeout();
     }
     this.#accepting = null;
-    if (conn !== null) await this.#track(this.#serve(conn));
+    if (conn !== null) await this.#track(conn, this.#serve(conn));
   }
 
   /** Called when {@linkcode handleRequest} times out; does nothing by default. */
@@ -537,6 +539,8 @@ export class HTTPServer implements AsyncDisposable {
    * @param connection The connection.
    */
   closeRequest(connection: Deno.Conn): void {
+    // A detached connection belongs to its handler.
+    if (this[SERVER_STATE].detached.has(connection)) return;
     try {
       connection.close();
     } catch {
@@ -596,7 +600,7 @@ export class HTTPServer implements AsyncDisposable {
     await this.shutdown();
     const accepting = this.#accepting;
     this.close();
-    await Promise.allSettled(this.#tasks);
+    await Promise.allSettled(this.#tasks.values());
     await accepting;
   }
 
@@ -639,7 +643,7 @@ export class HTTPServer implements AsyncDisposable {
    * @ignore
    */
   [SERVE_CONNECTION](conn: Deno.Conn): Promise<void> {
-    return this.#track(this.#serve(conn));
+    return this.#track(conn, this.#serve(conn));
   }
 
   async #serve(conn: Deno.Conn): Promise<void> {
@@ -669,24 +673,31 @@ export class HTTPServer implements AsyncDisposable {
     }
   }
 
-  #track(task: Promise<void>): Promise<void> {
-    this.#tasks.add(task);
+  #track(conn: Deno.Conn, task: Promise<void>): Promise<void> {
+    this.#tasks.set(conn, task);
     return task.finally(() => {
-      this.#tasks.delete(task);
-      const free = this.#slotFree;
-      this.#slotFree = null;
-      free?.();
+      if (this.#tasks.get(conn) === task) this.#untrack(conn);
     });
+  }
+
+  /** Stops counting a connection's task, and frees its slot. */
+  #untrack(conn: Deno.Conn): void {
+    if (!this.#tasks.delete(conn)) return;
+    const free = this.#slotFree;
+    this.#slotFree = null;
+    free?.();
   }
 
   async #drainConnections(): Promise<void> {
     const connections = this[SERVER_STATE].connections;
     for (const engine of connections.values()) {
+      // WebSockets close with 1001, event streams end.
       if (engine.idle) engine.close();
+      else engine.goAway();
     }
     if (this.#tasks.size === 0) return;
     const grace = sleep(this.shutdownTimeout);
-    const all = Promise.allSettled(this.#tasks);
+    const all = Promise.allSettled(this.#tasks.values());
     await Promise.race([all, grace.promise]);
     grace.cancel();
     for (const engine of connections.values()) engine.close();

@@ -109,6 +109,32 @@ Deno.test("engine: pipelined requests are answered in order, in one write", asyn
   client.close();
 });
 
+Deno.test("engine: an idle connection gives back a read buffer grown for a burst of requests", async () => {
+  const server = new HTTPServer(["127.0.0.1", 0], Echo, {
+    bindAndActivate: false,
+  });
+  const [client, conn] = memoryConnPair();
+  const rooms: number[] = [];
+  const read = conn.read.bind(conn);
+  conn.read = (p) => {
+    rooms.push(p.length);
+    return read(p);
+  };
+  const done = server.processRequest(conn, ["127.0.0.1", 40000]);
+  const big = `GET /big HTTP/1.1\r\nHost: h\r\nCookie: ${
+    "c".repeat(660)
+  }\r\n\r\n`;
+  await send(client, big.repeat(64));
+  await readUntil(client, (t) => count(t, "path /big\n") === 64);
+  assert.ok(Math.max(...rooms) > 8192, `the burst grew the buffer: ${rooms}`);
+  await send(client, "GET /small HTTP/1.1\r\nHost: h\r\n\r\n");
+  await readUntil(client, (t) => t.endsWith("path /small\n"));
+  await conn.whenReadWaits();
+  assert.equal(rooms.at(-1), 1024, "the idle read has 1 KiB");
+  client.close();
+  await done;
+});
+
 Deno.test("engine: an unread body is drained, and the next request is served", async () => {
   const { client, done } = serve(Echo);
   await send(

@@ -437,6 +437,47 @@ Deno.test("requests that cross the buffer's size parse the same at every read si
   }
 });
 
+/** A request head of exactly `length` bytes. */
+function headOfLength(length: number, target = "/"): Uint8Array {
+  const start = `GET ${target} HTTP/1.1\r\nHost: h\r\nX-Pad: `;
+  return encoder.encode(
+    start + "p".repeat(length - start.length - 4) + "\r\n\r\n",
+  );
+}
+
+Deno.test("a read that fills the buffer: heads that end on its last byte, or before it, are read whole", async () => {
+  for (const first of [1024, 1023, 500, 300]) {
+    const a = headOfLength(first, "/a");
+    // Heads past the first end on the last byte of the first read, or
+    // the first read cuts the second one's first byte.
+    const b = headOfLength(first >= 1023 ? 600 : 1024 - first, "/b");
+    const c = headOfLength(400, "/c");
+    const bytes = new Uint8Array(a.length + b.length + c.length);
+    bytes.set(a);
+    bytes.set(b, a.length);
+    bytes.set(c, a.length + b.length);
+    const sizes: number[] = [];
+    const from = source(bytes);
+    const reader = new BufferedReader({
+      read(p) {
+        sizes.push(p.length);
+        return from.read(p);
+      },
+    });
+    const heads = [];
+    for (let h; (h = await reader.readHead()) !== null;) heads.push(h);
+    assert.equal(sizes[0], 1024, "the first read takes the whole buffer");
+    assert.deepEqual(
+      heads.map((h) => [h.target, h.headers.items()]),
+      [a, b, c].map((bytes) => {
+        const h = parseRequestHead(bytes);
+        return [h.target, h.headers.items()];
+      }),
+      `first head ${first} bytes`,
+    );
+  }
+});
+
 Deno.test("a pipelined batch grows the buffer to 16 KiB, so that 700-byte requests are not one read each", async () => {
   const request = encoder.encode(
     `GET /p HTTP/1.1\r\nHost: h\r\nCookie: ${"c".repeat(660)}\r\n\r\n`,
@@ -455,7 +496,8 @@ Deno.test("a pipelined batch grows the buffer to 16 KiB, so that 700-byte reques
   while (await reader.readHead() !== null) count++;
   assert.equal(count, 64);
   assert.ok(rooms.length <= 10, `${rooms.length} reads: ${rooms}`);
-  assert.equal(Math.max(...rooms), 16 * 1024 - 1);
+  // A read into an empty buffer takes all of it.
+  assert.equal(Math.max(...rooms), 16 * 1024);
   // A connection that sends one small request at a time keeps 1 KiB.
   const sizes: number[] = [];
   const one = new BufferedReader({
@@ -466,7 +508,7 @@ Deno.test("a pipelined batch grows the buffer to 16 KiB, so that 700-byte reques
     },
   });
   await one.readHead();
-  assert.deepEqual(sizes, [1023]);
+  assert.deepEqual(sizes, [1024]);
 });
 
 Deno.test("pipelined heads decoded together keep obs-text as Latin-1, one char per byte", async () => {

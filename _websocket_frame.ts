@@ -1,0 +1,200 @@
+// Copyright 2026 the basehttp authors. MIT license.
+/**
+ * WebSocket frames (RFC 6455 §5): reading a client's frames off a
+ * connection, with every check of the base protocol, and the header of a
+ * frame the server sends.
+ *
+ * @module
+ */
+
+/** Opcodes. */
+export const OP_CONTINUATION = 0x0;
+export const OP_TEXT = 0x1;
+export const OP_BINARY = 0x2;
+export const OP_CLOSE = 0x8;
+export const OP_PING = 0x9;
+export const OP_PONG = 0xa;
+
+/** A failure of the peer: the close code that answers it. */
+export class WebSocketProtocolError extends Error {
+  /** The close code to send: 1002, 1007 or 1009. */
+  readonly code: number;
+
+  constructor(code: number, message: string) {
+    super(message);
+    this.name = "WebSocketProtocolError";
+    this.code = code;
+  }
+}
+
+/** One frame, unmasked. */
+export interface Frame {
+  fin: boolean;
+  rsv1: boolean;
+  opcode: number;
+  payload: Uint8Array;
+}
+
+/** Whether a close frame may carry `code` (RFC 6455 §7.4, IANA registry). */
+export function isValidCloseCode(code: number): boolean {
+  return (code >= 1000 && code <= 1014 && code !== 1004 && code !== 1005 &&
+    code !== 1006) || (code >= 3000 && code <= 4999);
+}
+
+/** The header of an unmasked frame of `length` payload bytes. */
+export function frameHeader(
+  opcode: number,
+  length: number,
+  rsv1 = false,
+): Uint8Array {
+  const first = 0x80 | (rsv1 ? 0x40 : 0) | opcode;
+  if (length < 126) return Uint8Array.of(first, length);
+  if (length < 65536) {
+    return Uint8Array.of(first, 126, length >>> 8, length & 0xff);
+  }
+  const header = new Uint8Array(10);
+  header[0] = first;
+  header[1] = 127;
+  new DataView(header.buffer).setBigUint64(2, BigInt(length));
+  return header;
+}
+
+const BUFFER = 16384;
+
+/** What frames are read from: a `Deno.Conn`. */
+export interface Source {
+  read(p: Uint8Array): Promise<number | null>;
+}
+
+/** Reads client frames from a connection; one `next()` at a time. */
+export class FrameReader {
+  #conn: Source;
+  #buf: Uint8Array;
+  #start = 0;
+  #end = 0;
+  #maxPayload: number;
+  #rsv1Allowed: boolean;
+
+  /**
+   * @param conn Where the frames come from.
+   * @param buffered Bytes already read past the handshake.
+   * @param maxPayload The largest payload accepted (1009 above it).
+   * @param rsv1Allowed Whether permessage-deflate was negotiated.
+   */
+  constructor(
+    conn: Source,
+    buffered: Uint8Array,
+    maxPayload: number,
+    rsv1Allowed: boolean,
+  ) {
+    this.#conn = conn;
+    this.#buf = new Uint8Array(Math.max(BUFFER, buffered.length));
+    this.#buf.set(buffered);
+    this.#end = buffered.length;
+    this.#maxPayload = maxPayload;
+    this.#rsv1Allowed = rsv1Allowed;
+  }
+
+  /** Ensures `n` bytes are buffered; `false` at EOF before the first. */
+  async #need(n: number): Promise<boolean> {
+    while (this.#end - this.#start < n) {
+      if (this.#start > 0 && this.#buf.length - this.#start < n) {
+        this.#buf.copyWithin(0, this.#start, this.#end);
+        this.#end -= this.#start;
+        this.#start = 0;
+      }
+      const read = await this.#conn.read(this.#buf.subarray(this.#end));
+      if (read === null) {
+        if (this.#end === this.#start) return false;
+        throw new Deno.errors.UnexpectedEof("EOF within a frame");
+      }
+      this.#end += read;
+    }
+    return true;
+  }
+
+  /**
+   * Reads the next frame.
+   *
+   * @param payloadRoom The most payload bytes the current message may
+   *   still take.
+   * @returns The frame, or `null` at EOF between frames.
+   * @throws {WebSocketProtocolError} For a frame the protocol forbids.
+   */
+  async next(payloadRoom: number): Promise<Frame | null> {
+    if (!await this.#need(2)) return null;
+    const b0 = this.#buf[this.#start];
+    const b1 = this.#buf[this.#start + 1];
+    const fin = (b0 & 0x80) !== 0;
+    const rsv1 = (b0 & 0x40) !== 0;
+    const opcode = b0 & 0x0f;
+    if ((b0 & 0x30) !== 0) fail(1002, "reserved bits set");
+    if (rsv1 && !this.#rsv1Allowed) fail(1002, "RSV1 set without an extension");
+    const control = opcode >= 0x8;
+    if (opcode > OP_PONG || (opcode > OP_BINARY && opcode < OP_CLOSE)) {
+      fail(1002, `reserved opcode ${opcode}`);
+    }
+    if ((b1 & 0x80) === 0) fail(1002, "unmasked client frame");
+    let length = b1 & 0x7f;
+    if (control) {
+      if (!fin) fail(1002, "fragmented control frame");
+      if (length > 125) fail(1002, "control frame over 125 bytes");
+      if (rsv1) fail(1002, "RSV1 set on a control frame");
+    } else if (rsv1 && opcode === OP_CONTINUATION) {
+      fail(1002, "RSV1 set on a continuation frame");
+    }
+    let at = 2;
+    if (length === 126) {
+      await this.#need(4);
+      length = (this.#buf[this.#start + 2] << 8) | this.#buf[this.#start + 3];
+      at = 4;
+    } else if (length === 127) {
+      await this.#need(10);
+      const view = new DataView(this.#buf.buffer, this.#start + 2, 8);
+      const high = view.getUint32(0);
+      if (high >= 0x80000000) fail(1002, "payload length with its top bit set");
+      length = high * 2 ** 32 + view.getUint32(4);
+      at = 10;
+    }
+    if (!control && length > Math.min(this.#maxPayload, payloadRoom)) {
+      fail(1009, "message too big");
+    }
+    await this.#need(at + 4);
+    const buf = this.#buf;
+    const mask = buf.slice(this.#start + at, this.#start + at + 4);
+    this.#start += at + 4;
+    const payload = new Uint8Array(length);
+    const have = Math.min(length, this.#end - this.#start);
+    payload.set(buf.subarray(this.#start, this.#start + have));
+    this.#start += have;
+    // The rest of a large payload is read straight into it.
+    for (let got = have; got < length;) {
+      const read = await this.#conn.read(payload.subarray(got));
+      if (read === null) throw new Deno.errors.UnexpectedEof("EOF in a frame");
+      got += read;
+    }
+    unmask(payload, mask);
+    return { fin, rsv1, opcode, payload };
+  }
+}
+
+function fail(code: number, message: string): never {
+  throw new WebSocketProtocolError(code, message);
+}
+
+/** XORs `payload` with the 4-byte `mask`, four bytes at a time. */
+function unmask(payload: Uint8Array, mask: Uint8Array): void {
+  const length = payload.length;
+  let i = 0;
+  if (length >= 64 && payload.byteOffset % 4 === 0) {
+    const words = new Uint32Array(
+      payload.buffer,
+      payload.byteOffset,
+      length >>> 2,
+    );
+    const key = new Uint32Array(mask.buffer, mask.byteOffset, 1)[0];
+    for (let w = 0; w < words.length; w++) words[w] ^= key;
+    i = words.length * 4;
+  }
+  for (; i < length; i++) payload[i] ^= mask[i & 3];
+}

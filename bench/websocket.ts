@@ -1,0 +1,355 @@
+// Copyright 2026 the basehttp authors. MIT license.
+/**
+ * WebSocket echo: round trips per second and server CPU µs per round trip,
+ * basehttp (`upgradeWebSocket`) beside `Deno.serve` + `Deno.upgradeWebSocket`
+ * and the `ws` package on Node, in one run, as ratios.
+ *
+ *   deno run -A bench/websocket.ts [--duration 3] [--rounds 1]
+ *
+ * One Node client program (the `ws` package, no compression) drives each
+ * server in turn: 64 connections, each with one 32-byte text message in
+ * flight, sent again as soon as its echo is back. The server runs on CPU 0
+ * and the client on CPU 1 (`taskset`; unpinned with a warning if missing).
+ * After a one-second warm-up the client counts round trips for --duration
+ * seconds while the server's user + system CPU time is read from
+ * /proc/PID/stat. Rounds alternate the servers. Needs `node` and `npm` on
+ * PATH; `ws` is installed on first use into ~/.cache/basehttp-bench. Every
+ * server it starts is stopped before it exits; all traffic is on 127.0.0.1.
+ */
+
+import { findExecutable } from "./_external.ts";
+
+const WS_VERSION = "8.18.3";
+const CONNECTIONS = 64;
+const MESSAGE_BYTES = 32;
+const TICKS_PER_SECOND = 100;
+const repoRoot = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
+const decoder = new TextDecoder();
+
+const BASEHTTP_SERVER = `
+import { BaseHTTPRequestHandler, HTTPServer } from "${repoRoot}/mod.ts";
+class Echo extends BaseHTTPRequestHandler {
+  override protocolVersion = "HTTP/1.1";
+  async do_GET(): Promise<void> {
+    const socket = await this.upgradeWebSocket({ compression: false });
+    socket.onmessage = (event) => socket.send(event.data);
+  }
+}
+const httpd = new HTTPServer(["127.0.0.1", Number(Deno.args[0])], Echo, {
+  logSink: () => {},
+});
+await httpd.serveForever();
+`;
+
+const DENO_SERVE_SERVER = `
+Deno.serve(
+  { hostname: "127.0.0.1", port: Number(Deno.args[0]), onListen() {} },
+  (request) => {
+    const { socket, response } = Deno.upgradeWebSocket(request);
+    socket.onmessage = (event) => socket.send(event.data);
+    return response;
+  },
+);
+`;
+
+const NODE_WS_SERVER = `
+const { WebSocketServer } = require("ws");
+const server = new WebSocketServer({
+  host: "127.0.0.1",
+  port: Number(process.argv[2]),
+  perMessageDeflate: false,
+});
+server.on("connection", (ws) => {
+  ws.on("message", (data, isBinary) => ws.send(data, { binary: isBinary }));
+});
+`;
+
+// Prints "start" after the warm-up, then "count N" after the duration.
+const CLIENT = `
+const WebSocket = require("ws");
+const [port, connections, bytes, warmup, duration] = process.argv.slice(2)
+  .map(Number);
+const message = "x".repeat(bytes);
+let counting = false;
+let count = 0;
+const sockets = [];
+let open = 0;
+for (let i = 0; i < connections; i++) {
+  const ws = new WebSocket("ws://127.0.0.1:" + port + "/", {
+    perMessageDeflate: false,
+  });
+  sockets.push(ws);
+  ws.on("open", () => {
+    if (++open === connections) begin();
+  });
+  ws.on("message", () => {
+    if (counting) count++;
+    ws.send(message);
+  });
+  ws.on("error", (error) => {
+    console.error(String(error));
+    process.exit(1);
+  });
+}
+function begin() {
+  for (const ws of sockets) ws.send(message);
+  setTimeout(() => {
+    counting = true;
+    console.log("start");
+    setTimeout(() => {
+      counting = false;
+      console.log("count " + count);
+      for (const ws of sockets) ws.terminate();
+      process.exit(0);
+    }, duration);
+  }, warmup);
+}
+`;
+
+interface Options {
+  duration: number;
+  rounds: number;
+}
+
+function parseArgs(args: string[]): Options {
+  const options: Options = { duration: 3, rounds: 1 };
+  for (let i = 0; i < args.length; i++) {
+    const value = Number(args[i + 1]);
+    if (args[i] === "--duration" && value > 0) options.duration = value;
+    else if (args[i] === "--rounds" && Number.isInteger(value) && value > 0) {
+      options.rounds = value;
+    } else {
+      console.error(
+        "usage: deno run -A bench/websocket.ts [--duration S] [--rounds N]",
+      );
+      Deno.exit(2);
+    }
+    i++;
+  }
+  return options;
+}
+
+/** CPU seconds (user + system) a process has used so far. */
+async function cpuSeconds(pid: number): Promise<number> {
+  const stat = await Deno.readTextFile(`/proc/${pid}/stat`);
+  // utime and stime are fields 14 and 15; the name before them may hold spaces.
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
+}
+
+/** Installs `ws` into the bench cache on first use; its node_modules path. */
+async function installWs(): Promise<string> {
+  const prefix = `${
+    Deno.env.get("HOME")
+  }/.cache/basehttp-bench/ws-${WS_VERSION}`;
+  const modules = `${prefix}/node_modules`;
+  if (
+    await Deno.stat(`${modules}/ws/package.json`).then(() => true, () => false)
+  ) {
+    return modules;
+  }
+  const npm = await findExecutable("npm");
+  if (npm === null) throw new Error("npm not found: install Node.js and npm");
+  console.error(`installing ws@${WS_VERSION} in ${prefix}`);
+  const { success, stderr } = await new Deno.Command(npm, {
+    args: [
+      "install",
+      "--prefix",
+      prefix,
+      "--no-audit",
+      "--no-fund",
+      `ws@${WS_VERSION}`,
+    ],
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  if (!success) {
+    throw new Error(`npm install ws failed: ${decoder.decode(stderr)}`);
+  }
+  return modules;
+}
+
+function freePort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  listener.close();
+  return port;
+}
+
+async function waitForPort(port: number): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    try {
+      (await Deno.connect({ hostname: "127.0.0.1", port })).close();
+      return;
+    } catch {
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+  }
+  throw new Error(`nothing listens on port ${port}`);
+}
+
+function pinned(
+  cpu: number,
+  command: string[],
+  taskset: string | null,
+): string[] {
+  return taskset === null ? command : [taskset, "-c", String(cpu), ...command];
+}
+
+interface Server {
+  name: string;
+  command(port: number): string[];
+}
+
+interface Result {
+  roundTrips: number;
+  cpuMicros: number;
+}
+
+/** Reads the client's lines as they come. */
+async function* lines(
+  stream: ReadableStream<Uint8Array>,
+): AsyncGenerator<string> {
+  let text = "";
+  for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
+    text += chunk;
+    let end;
+    while ((end = text.indexOf("\n")) >= 0) {
+      yield text.slice(0, end);
+      text = text.slice(end + 1);
+    }
+  }
+}
+
+async function measure(
+  server: Server,
+  client: (port: number) => string[],
+  modules: string,
+  taskset: string | null,
+): Promise<Result> {
+  const port = freePort();
+  const [bin, ...args] = pinned(0, server.command(port), taskset);
+  const env = { NODE_PATH: modules };
+  const child = new Deno.Command(bin, {
+    args,
+    env,
+    stdout: "null",
+    stderr: "inherit",
+  })
+    .spawn();
+  try {
+    await waitForPort(port);
+    const [cbin, ...cargs] = pinned(1, client(port), taskset);
+    const driver = new Deno.Command(cbin, {
+      args: cargs,
+      env,
+      stdout: "piped",
+      stderr: "inherit",
+    }).spawn();
+    let cpuStart = 0;
+    let started = 0;
+    let result: Result | null = null;
+    for await (const line of lines(driver.stdout)) {
+      if (line === "start") {
+        cpuStart = await cpuSeconds(child.pid);
+        started = performance.now();
+      } else if (line.startsWith("count ")) {
+        const cpu = await cpuSeconds(child.pid) - cpuStart;
+        const seconds = (performance.now() - started) / 1000;
+        const count = Number(line.slice(6));
+        result = { roundTrips: count / seconds, cpuMicros: cpu * 1e6 / count };
+      }
+    }
+    const status = await driver.status;
+    if (!status.success || result === null) {
+      throw new Error(`the client failed against ${server.name}`);
+    }
+    return result;
+  } finally {
+    child.kill("SIGTERM");
+    await child.status;
+  }
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+async function main(): Promise<void> {
+  const options = parseArgs(Deno.args);
+  const node = await findExecutable("node");
+  if (node === null) throw new Error("node not found: install Node.js");
+  const taskset = await findExecutable("taskset");
+  if (taskset === null) console.error("taskset not found: running unpinned");
+  const modules = await installWs();
+  const dir = await Deno.makeTempDir({ prefix: "basehttp-ws-bench-" });
+  try {
+    const write = async (name: string, text: string) => {
+      const path = `${dir}/${name}`;
+      await Deno.writeTextFile(path, text);
+      return path;
+    };
+    const deno = Deno.execPath();
+    const basehttp = await write("basehttp.ts", BASEHTTP_SERVER);
+    const denoServe = await write("deno_serve.ts", DENO_SERVE_SERVER);
+    const nodeWs = await write("node_ws.cjs", NODE_WS_SERVER);
+    const clientScript = await write("client.cjs", CLIENT);
+    const servers: Server[] = [
+      {
+        name: "basehttp",
+        command: (p) => [deno, "run", "-A", basehttp, String(p)],
+      },
+      {
+        name: "Deno.serve",
+        command: (p) => [deno, "run", "-A", denoServe, String(p)],
+      },
+      { name: "node ws", command: (p) => [node, nodeWs, String(p)] },
+    ];
+    const client = (port: number) => [
+      node,
+      clientScript,
+      String(port),
+      String(CONNECTIONS),
+      String(MESSAGE_BYTES),
+      "1000",
+      String(options.duration * 1000),
+    ];
+    const results = new Map<string, Result[]>(servers.map((s) => [s.name, []]));
+    for (let round = 0; round < options.rounds; round++) {
+      // Alternate the order, so that no server always goes first.
+      const order = round % 2 === 0 ? servers : [...servers].reverse();
+      for (const server of order) {
+        results.get(server.name)!.push(
+          await measure(server, client, modules, taskset),
+        );
+      }
+    }
+    console.log(
+      `WebSocket echo, ${CONNECTIONS} connections, one ${MESSAGE_BYTES}-byte ` +
+        `message in flight each, ${options.duration} s x ${options.rounds} ` +
+        `round(s); server CPU 0, client CPU 1 (Deno ${Deno.version.deno}, ` +
+        `ws ${WS_VERSION})`,
+    );
+    const base = results.get("basehttp")!;
+    const baseRate = median(base.map((r) => r.roundTrips));
+    const baseCpu = median(base.map((r) => r.cpuMicros));
+    console.log(
+      "server        round trips/s   CPU µs/round trip   basehttp ÷ it (rate, CPU)",
+    );
+    for (const [name, rows] of results) {
+      const rate = median(rows.map((r) => r.roundTrips));
+      const cpu = median(rows.map((r) => r.cpuMicros));
+      console.log(
+        `${name.padEnd(12)}  ${rate.toFixed(0).padStart(13)}   ${
+          cpu.toFixed(1).padStart(17)
+        }   ${(baseRate / rate).toFixed(2)}, ${(baseCpu / cpu).toFixed(2)}`,
+      );
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+if (import.meta.main) await main();

@@ -1,0 +1,202 @@
+// Copyright 2026 the basehttp authors. MIT license.
+/**
+ * Server-sent events on a handler's connection: `await this.eventStream()`
+ * inside a `do_GET` sends `200 text/event-stream` and returns an
+ * {@linkcode EventStream} to send events with. The request stays open until
+ * the stream is closed, the client goes away, or the server shuts down.
+ *
+ * @example A clock
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { BaseHTTPRequestHandler, HTTPServer } from "@basehttp/server";
+ *
+ * class Clock extends BaseHTTPRequestHandler {
+ *   override protocolVersion = "HTTP/1.1";
+ *   async do_GET(): Promise<void> {
+ *     const events = await this.eventStream();
+ *     await events.send({ event: "time", data: new Date().toISOString() });
+ *     await events.close();
+ *   }
+ * }
+ *
+ * await using httpd = new HTTPServer(["127.0.0.1", 0], Clock);
+ * const serving = httpd.serveForever();
+ * const response = await fetch(`http://127.0.0.1:${httpd.serverPort}/`);
+ * assert.equal(response.headers.get("content-type"), "text/event-stream");
+ * assert.match(await response.text(), /^event: time\ndata: \d{4}-.*\n\n$/);
+ * await httpd.shutdown();
+ * await serving;
+ * ```
+ *
+ * @module
+ */
+
+/** Options of `eventStream`. */
+export interface EventStreamOptions {
+  /**
+   * Seconds between comment lines sent while no event is, so that proxies
+   * and clients keep an idle stream open; `null` sends none.
+   * @default {null}
+   */
+  heartbeat?: number | null;
+}
+
+/** One event. */
+export interface ServerSentEvent {
+  /** The data; each of its lines becomes a `data:` line. */
+  data: string;
+  /** The event type (`message` when absent). */
+  event?: string;
+  /** The event ID the client sends back as `Last-Event-ID`. */
+  id?: string;
+  /** The client's reconnection delay, in milliseconds. */
+  retry?: number;
+}
+
+/**
+ * What an event stream is made with.
+ *
+ * @ignore
+ */
+export interface EventStreamSettings {
+  /** Writes and sends text at once. */
+  write(text: string): Promise<void>;
+  /** The request's `Last-Event-ID`, or `""`. */
+  lastEventId: string;
+  /** Aborts when the client goes away. */
+  signal: AbortSignal;
+  /** Seconds between heartbeats, or `null`. */
+  heartbeat: number | null;
+  /** Holds the request open while the stream is: the engine's. */
+  hold(session: { done: Promise<void>; shutdown(): void }): void;
+}
+
+const LINE_BREAK = /\r\n|\r|\n/;
+const NEWLINE = /[\r\n]/;
+
+/**
+ * An open event stream (the WHATWG `text/event-stream` format). Sends go
+ * out at once, in order.
+ *
+ * @example Send until the client leaves
+ * ```ts ignore
+ * const events = await this.eventStream({ heartbeat: 15 });
+ * while (!events.signal.aborted) {
+ *   await events.send({ data: await nextUpdate(events.signal) });
+ * }
+ * ```
+ */
+export class EventStream {
+  /** The `Last-Event-ID` the client sent to resume from, or `""`. */
+  readonly lastEventId: string;
+  /** Aborts when the stream ends: closed, the client gone, or a shutdown. */
+  readonly signal: AbortSignal;
+  #write: (text: string) => Promise<void>;
+  #controller = new AbortController();
+  #ended: unknown = null;
+  #timer: ReturnType<typeof setInterval> | undefined;
+  #resolve!: () => void;
+
+  /**
+   * Made by `eventStream`, once the head is sent.
+   *
+   * @ignore
+   */
+  constructor(settings: EventStreamSettings) {
+    this.lastEventId = settings.lastEventId;
+    this.signal = this.#controller.signal;
+    this.#write = settings.write;
+    const done = new Promise<void>((resolve) => this.#resolve = resolve);
+    settings.hold({
+      done,
+      shutdown: () =>
+        this.#end(new Deno.errors.Interrupted("The server is shutting down")),
+    });
+    const client = settings.signal;
+    // A connection error: a handler's send that fails then is not a bug.
+    const gone = () =>
+      this.#end(new Deno.errors.UnexpectedEof("The client went away"));
+    if (client.aborted) gone();
+    else client.addEventListener("abort", gone, { once: true });
+    const heartbeat = settings.heartbeat;
+    if (heartbeat !== null && this.#ended === null) {
+      this.#timer = setInterval(() => {
+        this.#send(":\n\n").catch(() => {});
+      }, heartbeat * 1000);
+    }
+  }
+
+  /** Whether the stream has ended. */
+  get closed(): boolean {
+    return this.#ended !== null;
+  }
+
+  /**
+   * Sends one event.
+   *
+   * @throws {TypeError} When `event` or `id` holds a line break, or the
+   *   stream was closed; the connection's error when the client is gone.
+   * @throws {RangeError} When `retry` is not a whole number of milliseconds.
+   */
+  send(event: ServerSentEvent): Promise<void> {
+    let text = "";
+    if (event.event !== undefined) {
+      text += `event: ${field("event", event.event)}\n`;
+    }
+    if (event.id !== undefined) {
+      if (event.id.includes("\0")) {
+        throw new TypeError("An id may not hold NUL");
+      }
+      text += `id: ${field("id", event.id)}\n`;
+    }
+    if (event.retry !== undefined) {
+      if (!Number.isSafeInteger(event.retry) || event.retry < 0) {
+        throw new RangeError("retry must be a whole number of milliseconds");
+      }
+      text += `retry: ${event.retry}\n`;
+    }
+    for (const line of String(event.data).split(LINE_BREAK)) {
+      text += `data: ${line}\n`;
+    }
+    return this.#send(text + "\n");
+  }
+
+  /**
+   * Sends a comment, which clients ignore (each line starts with `:`).
+   *
+   * @param text The comment.
+   */
+  comment(text: string): Promise<void> {
+    return this.#send(
+      text.split(LINE_BREAK).map((line) => `: ${line}\n`).join("") + "\n",
+    );
+  }
+
+  /** Ends the stream; the response then ends. */
+  close(): Promise<void> {
+    this.#end(new TypeError("The event stream is closed"));
+    return Promise.resolve();
+  }
+
+  #send(text: string): Promise<void> {
+    if (this.#ended !== null) return Promise.reject(this.#ended);
+    const written = this.#write(text);
+    written.catch((error) => this.#end(error));
+    return written;
+  }
+
+  #end(reason: unknown): void {
+    if (this.#ended !== null) return;
+    this.#ended = reason;
+    clearInterval(this.#timer);
+    this.#controller.abort(reason);
+    this.#resolve();
+  }
+}
+
+function field(name: string, value: string): string {
+  if (NEWLINE.test(value)) {
+    throw new TypeError(`An event's ${name} may not hold a line break`);
+  }
+  return value;
+}

@@ -1,0 +1,220 @@
+// Copyright 2026 the basehttp authors. MIT license.
+// Server-sent events: read by fetch and by Deno's EventSource (which
+// reconnects with Last-Event-ID), framed on HTTP/1.1 and HTTP/1.0, ended by
+// the client, by close() and by shutdown().
+
+import assert from "node:assert/strict";
+import type { EventStream } from "../events.ts";
+import { exchange, QuietHandler, startServer, within } from "./_util.ts";
+
+Deno.test("fetch reads events: multi-line data, event, id, retry, comments", async () => {
+  class Events extends QuietHandler {
+    async do_GET(): Promise<void> {
+      const events = await this.eventStream();
+      await events.send({ data: "one" });
+      await events.send({ event: "multi", data: "a\nb\r\nc\rd", id: "7" });
+      await events.comment("just saying\nsecond line");
+      await events.send({ data: "", retry: 1500 });
+      await events.close();
+      assert.ok(events.closed);
+    }
+  }
+  await using srv = startServer(Events);
+  const response = await fetch(`http://127.0.0.1:${srv.port}/`);
+  assert.equal(response.status, 200);
+  assert.equal(response.headers.get("content-type"), "text/event-stream");
+  assert.equal(response.headers.get("cache-control"), "no-cache");
+  assert.equal(response.headers.get("transfer-encoding"), "chunked");
+  assert.equal(
+    await response.text(),
+    "data: one\n\n" +
+      "event: multi\nid: 7\ndata: a\ndata: b\ndata: c\ndata: d\n\n" +
+      ": just saying\n: second line\n\n" +
+      "retry: 1500\ndata: \n\n",
+  );
+});
+
+Deno.test("each event goes out at once, while the stream stays open", async () => {
+  let stream!: EventStream;
+  let opened!: () => void;
+  const isOpen = new Promise<void>((resolve) => opened = resolve);
+  class Held extends QuietHandler {
+    async do_GET(): Promise<void> {
+      // The handler returns; the request stays open until close().
+      stream = await this.eventStream();
+      opened();
+    }
+  }
+  await using srv = startServer(Held);
+  const response = await fetch(`http://127.0.0.1:${srv.port}/`);
+  await isOpen;
+  const reader = response.body!.pipeThrough(new TextDecoderStream())
+    .getReader();
+  await stream.send({ data: "first" });
+  assert.equal((await reader.read()).value, "data: first\n\n");
+  await stream.send({ data: "second" });
+  assert.equal((await reader.read()).value, "data: second\n\n");
+  await stream.close();
+  assert.equal((await reader.read()).done, true);
+  await assert.rejects(stream.send({ data: "late" }), TypeError);
+});
+
+Deno.test("HTTP/1.0: no chunking, the stream ends with the connection", async () => {
+  class Old extends QuietHandler {
+    override protocolVersion = "HTTP/1.0";
+    async do_GET(): Promise<void> {
+      const events = await this.eventStream();
+      await events.send({ data: "x" });
+      await events.close();
+    }
+  }
+  await using srv = startServer(Old);
+  const { text, closed } = await exchange(
+    srv.port,
+    "GET / HTTP/1.1\r\nHost: x\r\n\r\n",
+  );
+  assert.ok(closed);
+  assert.match(text, /^HTTP\/1\.0 200 OK\r\n/);
+  assert.doesNotMatch(text, /Transfer-Encoding/i);
+  assert.ok(text.endsWith("\r\n\r\ndata: x\n\n"), text);
+});
+
+Deno.test("send() refuses a line break in event or id, and a bad retry", async () => {
+  const errors: string[] = [];
+  class Strict extends QuietHandler {
+    async do_GET(): Promise<void> {
+      const events = await this.eventStream();
+      for (
+        const event of [
+          { data: "", event: "a\nb" },
+          { data: "", id: "1\r" },
+          { data: "", id: "a\0b" },
+          { data: "", retry: -1 },
+          { data: "", retry: 1.5 },
+        ]
+      ) {
+        try {
+          await events.send(event);
+        } catch (error) {
+          errors.push((error as Error).name);
+        }
+      }
+      await events.close();
+    }
+  }
+  await using srv = startServer(Strict);
+  const response = await fetch(`http://127.0.0.1:${srv.port}/`);
+  assert.equal(await response.text(), "");
+  assert.deepEqual(errors, [
+    "TypeError",
+    "TypeError",
+    "TypeError",
+    "RangeError",
+    "RangeError",
+  ]);
+});
+
+Deno.test("EventSource reconnects with Last-Event-ID", async () => {
+  const lastIds: string[] = [];
+  class Resumable extends QuietHandler {
+    async do_GET(): Promise<void> {
+      const events = await this.eventStream();
+      lastIds.push(events.lastEventId);
+      if (events.lastEventId === "") {
+        await events.send({ id: "41", data: "first", retry: 20 });
+      } else {
+        await events.send({ id: "42", data: `after ${events.lastEventId}` });
+      }
+      // Ending the stream makes the client reconnect.
+      await events.close();
+    }
+  }
+  await using srv = startServer(Resumable);
+  const source = new EventSource(`http://127.0.0.1:${srv.port}/events`);
+  const data: string[] = [];
+  await new Promise<void>((resolve) => {
+    source.onmessage = (event) => {
+      data.push(event.data);
+      if (data.length === 2) resolve();
+    };
+  });
+  source.close();
+  assert.deepEqual(data, ["first", "after 41"]);
+  assert.deepEqual(lastIds.slice(0, 2), ["", "41"]);
+});
+
+Deno.test("a client that leaves aborts the stream's signal", async () => {
+  let ended!: (reason: unknown) => void;
+  const endedWith = new Promise<unknown>((resolve) => ended = resolve);
+  class Ticker extends QuietHandler {
+    async do_GET(): Promise<void> {
+      const events = await this.eventStream();
+      events.signal.addEventListener(
+        "abort",
+        () => ended(events.signal.reason),
+      );
+      while (!events.signal.aborted) {
+        await events.send({ data: "tick" }).catch(() => {});
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+    }
+  }
+  await using srv = startServer(Ticker);
+  const controller = new AbortController();
+  const response = await fetch(`http://127.0.0.1:${srv.port}/`, {
+    signal: controller.signal,
+  });
+  const reader = response.body!.getReader();
+  await reader.read();
+  controller.abort();
+  await reader.closed.catch(() => {});
+  const reason = await within(endedWith, 2000);
+  assert.ok(reason instanceof Deno.errors.UnexpectedEof, String(reason));
+});
+
+Deno.test("heartbeat comments keep an idle stream talking", async () => {
+  let stream!: EventStream;
+  class Quiet extends QuietHandler {
+    async do_GET(): Promise<void> {
+      stream = await this.eventStream({ heartbeat: 0.05 });
+    }
+  }
+  await using srv = startServer(Quiet);
+  const response = await fetch(`http://127.0.0.1:${srv.port}/`);
+  const reader = response.body!.pipeThrough(new TextDecoderStream())
+    .getReader();
+  let text = "";
+  while (text.split(":\n\n").length < 3) text += (await reader.read()).value;
+  assert.match(text, /^(:\n\n)+$/);
+  await stream.close();
+  while (!(await reader.read()).done) { /* the end of the stream */ }
+});
+
+Deno.test("shutdown() ends open event streams without waiting out the grace", async () => {
+  let opened!: () => void;
+  const isOpen = new Promise<void>((resolve) => opened = resolve);
+  let failure: unknown = null;
+  class Forever extends QuietHandler {
+    async do_GET(): Promise<void> {
+      const events = await this.eventStream();
+      opened();
+      try {
+        while (true) {
+          await events.send({ data: "tick" });
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+      } catch (error) {
+        failure = error;
+      }
+    }
+  }
+  const srv = startServer(Forever, { shutdownTimeout: 10 });
+  const response = await fetch(`http://127.0.0.1:${srv.port}/`);
+  await isOpen;
+  const body = response.text();
+  const started = Date.now();
+  await srv[Symbol.asyncDispose]();
+  assert.ok(Date.now() - started < 2000, `${Date.now() - started} ms`);
+  assert.match(await body, /^(data: tick\n\n)+$/);
+  assert.ok(failure instanceof Deno.errors.Interrupted, String(failure));
+});

@@ -1,0 +1,488 @@
+// Copyright 2026 the basehttp authors. MIT license.
+// WebSocket frames over raw sockets: every protocol error answered with its
+// close code, fragmentation, pings, the closing handshake, the idle ping,
+// and permessage-deflate on and off.
+
+import assert from "node:assert/strict";
+import zlib from "node:zlib";
+import type { WebSocketOptions } from "../websocket.ts";
+import { QuietHandler, startServer, writeAll } from "./_util.ts";
+
+const encoder = new TextEncoder();
+
+class Echo extends QuietHandler {
+  static options: WebSocketOptions = {};
+  static closes: CloseEvent[] = [];
+  async do_GET(): Promise<void> {
+    const socket = await this.upgradeWebSocket(Echo.options);
+    socket.binaryType = "arraybuffer";
+    socket.onmessage = (event) => socket.send(event.data);
+    socket.onclose = (event) => Echo.closes.push(event);
+  }
+}
+
+interface ServerFrame {
+  fin: boolean;
+  rsv1: boolean;
+  opcode: number;
+  payload: Uint8Array;
+}
+
+/** A raw client: the handshake, masked frames out, frames in. */
+class RawClient {
+  conn: Deno.Conn;
+  head = "";
+  #buf = new Uint8Array(0);
+
+  private constructor(conn: Deno.Conn) {
+    this.conn = conn;
+  }
+
+  static async open(port: number, extra: string[] = []): Promise<RawClient> {
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+    const client = new RawClient(conn);
+    await writeAll(
+      conn,
+      encoder.encode(
+        [
+          "GET / HTTP/1.1",
+          "Host: 127.0.0.1",
+          "Upgrade: websocket",
+          "Connection: Upgrade",
+          "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==",
+          "Sec-WebSocket-Version: 13",
+          ...extra,
+        ].join("\r\n") + "\r\n\r\n",
+      ),
+    );
+    while (true) {
+      const text = new TextDecoder("latin1").decode(client.#buf);
+      const end = text.indexOf("\r\n\r\n");
+      if (end >= 0) {
+        client.head = text.slice(0, end);
+        client.#buf = client.#buf.slice(end + 4);
+        break;
+      }
+      if (!await client.#more()) throw new Error("no handshake response");
+    }
+    assert.match(client.head, /^HTTP\/1\.1 101 /);
+    return client;
+  }
+
+  async #more(): Promise<boolean> {
+    const chunk = new Uint8Array(65536);
+    let n: number | null;
+    try {
+      n = await this.conn.read(chunk);
+    } catch {
+      return false;
+    }
+    if (n === null) return false;
+    const joined = new Uint8Array(this.#buf.length + n);
+    joined.set(this.#buf);
+    joined.set(chunk.subarray(0, n), this.#buf.length);
+    this.#buf = joined;
+    return true;
+  }
+
+  async #need(n: number): Promise<boolean> {
+    while (this.#buf.length < n) if (!await this.#more()) return false;
+    return true;
+  }
+
+  /** The next frame, or `null` at EOF. */
+  async frame(): Promise<ServerFrame | null> {
+    if (!await this.#need(2)) return null;
+    const b = this.#buf;
+    assert.equal(b[1] & 0x80, 0, "server frames are unmasked");
+    let length = b[1] & 0x7f;
+    let at = 2;
+    if (length === 126) {
+      await this.#need(4);
+      length = (this.#buf[2] << 8) | this.#buf[3];
+      at = 4;
+    } else if (length === 127) {
+      await this.#need(10);
+      length = Number(new DataView(this.#buf.buffer).getBigUint64(2));
+      at = 10;
+    }
+    if (!await this.#need(at + length)) return null;
+    const frame = {
+      fin: (this.#buf[0] & 0x80) !== 0,
+      rsv1: (this.#buf[0] & 0x40) !== 0,
+      opcode: this.#buf[0] & 0x0f,
+      payload: this.#buf.slice(at, at + length),
+    };
+    this.#buf = this.#buf.slice(at + length);
+    return frame;
+  }
+
+  /** The server's close frame's code, then EOF. */
+  async closedWith(): Promise<number> {
+    let frame = await this.frame();
+    while (frame !== null && frame.opcode !== 0x8) frame = await this.frame();
+    assert.ok(frame !== null, "a close frame");
+    const code = frame.payload.length >= 2
+      ? (frame.payload[0] << 8) | frame.payload[1]
+      : 1005;
+    assert.equal(await this.frame(), null, "EOF after the close frame");
+    return code;
+  }
+
+  send(
+    opcode: number,
+    payload: Uint8Array | string,
+    { fin = true, rsv = 0, mask = true } = {},
+  ): Promise<void> {
+    return writeAll(this.conn, frame(opcode, payload, { fin, rsv, mask }));
+  }
+
+  close(): void {
+    try {
+      this.conn.close();
+    } catch {
+      // Closed.
+    }
+  }
+}
+
+function frame(
+  opcode: number,
+  data: Uint8Array | string,
+  { fin = true, rsv = 0, mask = true } = {},
+): Uint8Array {
+  const payload = typeof data === "string" ? encoder.encode(data) : data;
+  const length = payload.length;
+  const ext = length < 126 ? 0 : length < 65536 ? 2 : 8;
+  const out = new Uint8Array(2 + ext + (mask ? 4 : 0) + length);
+  out[0] = (fin ? 0x80 : 0) | (rsv << 4) | opcode;
+  out[1] = (mask ? 0x80 : 0) | (ext === 0 ? length : ext === 2 ? 126 : 127);
+  const view = new DataView(out.buffer);
+  if (ext === 2) view.setUint16(2, length);
+  if (ext === 8) view.setBigUint64(2, BigInt(length));
+  let at = 2 + ext;
+  const key = Uint8Array.of(0x37, 0xfa, 0x21, 0x3d);
+  if (mask) {
+    out.set(key, at);
+    at += 4;
+  }
+  for (let i = 0; i < length; i++) {
+    out[at + i] = mask ? payload[i] ^ key[i & 3] : payload[i];
+  }
+  return out;
+}
+
+function closePayload(code: number, reason: Uint8Array | string = "") {
+  const bytes = typeof reason === "string" ? encoder.encode(reason) : reason;
+  const out = new Uint8Array(2 + bytes.length);
+  out[0] = code >> 8;
+  out[1] = code & 0xff;
+  out.set(bytes, 2);
+  return out;
+}
+
+/** Opens a client, sends `frames`, expects the server to close with `code`. */
+async function expectClose(
+  port: number,
+  code: number,
+  send: (client: RawClient) => Promise<void>,
+): Promise<void> {
+  const client = await RawClient.open(port);
+  try {
+    await send(client);
+    assert.equal(await client.closedWith(), code);
+  } finally {
+    client.close();
+  }
+}
+
+const cases: [string, number, (c: RawClient) => Promise<void>][] = [
+  ["an unmasked frame", 1002, (c) => c.send(0x1, "hi", { mask: false })],
+  ["a reserved opcode", 1002, (c) => c.send(0x3, "hi")],
+  ["a reserved control opcode", 1002, (c) => c.send(0xb, "")],
+  ["RSV1 without an extension", 1002, (c) => c.send(0x1, "hi", { rsv: 4 })],
+  ["RSV2", 1002, (c) => c.send(0x1, "hi", { rsv: 2 })],
+  ["a close code of 1005", 1002, (c) => c.send(0x8, closePayload(1005))],
+  ["a close code of 999", 1002, (c) => c.send(0x8, closePayload(999))],
+  ["a close code of 2000", 1002, (c) => c.send(0x8, closePayload(2000))],
+  ["a close payload of 1 byte", 1002, (c) => c.send(0x8, Uint8Array.of(3))],
+  [
+    "a close reason not UTF-8",
+    1007,
+    (c) => c.send(0x8, closePayload(1000, Uint8Array.of(0xc3, 0x28))),
+  ],
+  [
+    "invalid UTF-8 in one frame",
+    1007,
+    (c) => c.send(0x1, Uint8Array.of(0x68, 0xff)),
+  ],
+  [
+    "invalid UTF-8 split across fragments",
+    1007,
+    async (c) => {
+      await c.send(0x1, Uint8Array.of(0x68, 0xe2, 0x82), { fin: false });
+      await c.send(0x0, Uint8Array.of(0x28)); // 0xE2 0x82 0x28
+    },
+  ],
+  [
+    "a truncated sequence at the end of a message",
+    1007,
+    (c) => c.send(0x1, Uint8Array.of(0x68, 0xe2, 0x82)),
+  ],
+  [
+    "a control frame over 125 bytes",
+    1002,
+    (c) => c.send(0x9, new Uint8Array(126)),
+  ],
+  ["a fragmented control frame", 1002, (c) => c.send(0x9, "x", { fin: false })],
+  ["a continuation with no start", 1002, (c) => c.send(0x0, "x")],
+  [
+    "a new message inside a fragmented one",
+    1002,
+    async (c) => {
+      await c.send(0x1, "a", { fin: false });
+      await c.send(0x1, "b");
+    },
+  ],
+];
+
+for (const [name, code, send] of cases) {
+  Deno.test(`protocol error: ${name} closes with ${code}`, async () => {
+    Echo.options = {};
+    await using srv = startServer(Echo);
+    await expectClose(srv.port, code, send);
+  });
+}
+
+Deno.test("maxMessageSize counts a message across its fragments (1009)", async () => {
+  Echo.options = { maxMessageSize: 100 };
+  await using srv = startServer(Echo);
+  await expectClose(srv.port, 1009, async (c) => {
+    await c.send(0x2, new Uint8Array(40), { fin: false });
+    await c.send(0x0, new Uint8Array(40), { fin: false });
+    await c.send(0x0, new Uint8Array(40));
+  });
+});
+
+Deno.test("UTF-8 split across fragments is joined; a ping between fragments is answered", async () => {
+  Echo.options = {};
+  await using srv = startServer(Echo);
+  const c = await RawClient.open(srv.port);
+  await c.send(0x1, Uint8Array.of(0x41, 0xe2, 0x82), { fin: false });
+  await c.send(0x9, "are you there");
+  await c.send(0x0, Uint8Array.of(0xac, 0x42)); // "A€B"
+  const pong = await c.frame();
+  assert.equal(pong?.opcode, 0xa);
+  assert.equal(new TextDecoder().decode(pong!.payload), "are you there");
+  const echo = await c.frame();
+  assert.equal(echo?.opcode, 0x1);
+  assert.equal(new TextDecoder().decode(echo!.payload), "A€B");
+  await c.send(0x8, closePayload(1000, "bye"));
+  const close = await c.frame();
+  assert.equal(close?.opcode, 0x8);
+  assert.deepEqual(close!.payload, closePayload(1000, "bye"));
+  assert.equal(await c.frame(), null);
+  c.close();
+});
+
+Deno.test("a close with no payload is echoed empty; the server closes the TCP first", async () => {
+  Echo.options = {};
+  Echo.closes = [];
+  await using srv = startServer(Echo);
+  const c = await RawClient.open(srv.port);
+  await c.send(0x8, new Uint8Array(0));
+  const close = await c.frame();
+  assert.equal(close?.opcode, 0x8);
+  assert.equal(close!.payload.length, 0);
+  assert.equal(await c.frame(), null);
+  c.close();
+  await srv[Symbol.asyncDispose]();
+  assert.equal(Echo.closes[0].code, 1005);
+  assert.equal(Echo.closes[0].wasClean, true);
+});
+
+Deno.test("a 16 MiB message in 4 fragments is echoed whole", async () => {
+  Echo.options = {};
+  await using srv = startServer(Echo);
+  const c = await RawClient.open(srv.port);
+  const size = 16 * 1024 * 1024;
+  const data = new Uint8Array(size).map((_, i) => (i * 31) & 0xff);
+  const quarter = size / 4;
+  for (let i = 0; i < 4; i++) {
+    await c.send(
+      i === 0 ? 0x2 : 0x0,
+      data.subarray(i * quarter, (i + 1) * quarter),
+      {
+        fin: i === 3,
+      },
+    );
+  }
+  const echo = await c.frame();
+  assert.equal(echo?.opcode, 0x2);
+  assert.equal(echo!.payload.length, size);
+  assert.deepEqual(echo!.payload, data);
+  await c.send(0x8, closePayload(1000));
+  assert.equal(await c.closedWith(), 1000);
+  c.close();
+});
+
+Deno.test("idleTimeout: a ping after silence, then the close when no pong comes", async () => {
+  Echo.options = { idleTimeout: 0.15 };
+  Echo.closes = [];
+  await using srv = startServer(Echo);
+  const c = await RawClient.open(srv.port);
+  const started = Date.now();
+  const ping = await c.frame();
+  assert.equal(ping?.opcode, 0x9);
+  const pinged = Date.now() - started;
+  assert.ok(pinged >= 100 && pinged < 1000, `pinged at ${pinged} ms`);
+  assert.equal(await c.frame(), null); // no pong: closed
+  const closed = Date.now() - started;
+  assert.ok(closed >= 250 && closed < 2000, `closed at ${closed} ms`);
+  c.close();
+  await srv[Symbol.asyncDispose]();
+  assert.equal(Echo.closes[0].code, 1006);
+});
+
+function deflate(data: Uint8Array): Uint8Array {
+  const out = zlib.deflateRawSync(data, {
+    finishFlush: zlib.constants.Z_SYNC_FLUSH,
+  });
+  return new Uint8Array(out.subarray(0, out.length - 4));
+}
+
+function inflate(data: Uint8Array): Uint8Array {
+  const tail = Uint8Array.of(0, 0, 0xff, 0xff);
+  const joined = new Uint8Array(data.length + 4);
+  joined.set(data);
+  joined.set(tail, data.length);
+  return new Uint8Array(
+    zlib.inflateRawSync(joined, { finishFlush: zlib.constants.Z_SYNC_FLUSH }),
+  );
+}
+
+Deno.test("permessage-deflate on: compressed frames both ways", async () => {
+  Echo.options = {};
+  await using srv = startServer(Echo);
+  const c = await RawClient.open(srv.port, [
+    "Sec-WebSocket-Extensions: x-unknown, permessage-deflate; client_max_window_bits",
+  ]);
+  assert.match(
+    c.head,
+    /\r\nSec-WebSocket-Extensions: permessage-deflate\r\n|\r\nSec-WebSocket-Extensions: permessage-deflate$/,
+  );
+  const text = "compress me ".repeat(500);
+  await c.send(0x1, deflate(encoder.encode(text)), { rsv: 4 });
+  const echo = await c.frame();
+  assert.equal(echo?.opcode, 0x1);
+  assert.equal(echo?.rsv1, true);
+  assert.ok(echo!.payload.length < 200);
+  assert.equal(new TextDecoder().decode(inflate(echo!.payload)), text);
+  // Small messages go uncompressed; both kinds may mix.
+  await c.send(0x1, "small");
+  const small = await c.frame();
+  assert.equal(small?.rsv1, false);
+  assert.equal(new TextDecoder().decode(small!.payload), "small");
+  // RSV1 on a continuation frame is an error.
+  await c.send(0x1, deflate(encoder.encode("a")), { rsv: 4, fin: false });
+  await c.send(0x0, "b", { rsv: 4 });
+  assert.equal(await c.closedWith(), 1002);
+  c.close();
+});
+
+Deno.test("permessage-deflate: bad compressed data closes with 1007", async () => {
+  Echo.options = {};
+  await using srv = startServer(Echo);
+  const c = await RawClient.open(srv.port, [
+    "Sec-WebSocket-Extensions: permessage-deflate",
+  ]);
+  await c.send(0x2, Uint8Array.of(0xff, 0xff, 0xff, 0xff), { rsv: 4 });
+  assert.equal(await c.closedWith(), 1007);
+  c.close();
+});
+
+Deno.test("permessage-deflate off: no extension, and RSV1 is an error", async () => {
+  Echo.options = { compression: false };
+  await using srv = startServer(Echo);
+  const c = await RawClient.open(srv.port, [
+    "Sec-WebSocket-Extensions: permessage-deflate",
+  ]);
+  assert.doesNotMatch(c.head, /Sec-WebSocket-Extensions/i);
+  await c.send(0x1, deflate(encoder.encode("x")), { rsv: 4 });
+  assert.equal(await c.closedWith(), 1002);
+  c.close();
+});
+
+Deno.test("permessage-deflate: offers the server cannot honour are declined", async () => {
+  Echo.options = {};
+  await using srv = startServer(Echo);
+  for (
+    const offer of [
+      "permessage-deflate; server_max_window_bits=8",
+      "permessage-deflate; server_max_window_bits=16",
+      "permessage-deflate; server_max_window_bits",
+      "permessage-deflate; client_max_window_bits=7",
+      "permessage-deflate; server_no_context_takeover; server_no_context_takeover",
+      "permessage-deflate; unknown_param",
+    ]
+  ) {
+    const c = await RawClient.open(srv.port, [
+      `Sec-WebSocket-Extensions: ${offer}`,
+    ]);
+    assert.doesNotMatch(c.head, /Sec-WebSocket-Extensions/i, offer);
+    await c.send(0x8, closePayload(1000));
+    assert.equal(await c.closedWith(), 1000);
+    c.close();
+  }
+  // A declined offer, then one that is accepted.
+  const c = await RawClient.open(srv.port, [
+    "Sec-WebSocket-Extensions: permessage-deflate; server_max_window_bits=8, permessage-deflate; server_max_window_bits=11",
+  ]);
+  assert.match(
+    c.head,
+    /Sec-WebSocket-Extensions: permessage-deflate; server_max_window_bits=11/,
+  );
+  await c.send(0x8, closePayload(1000));
+  assert.equal(await c.closedWith(), 1000);
+  c.close();
+});
+
+Deno.test("a handler speaking HTTP/1.0 (Python's default) still answers HTTP/1.1 101", async () => {
+  class Old extends QuietHandler {
+    override protocolVersion = "HTTP/1.0";
+    async do_GET(): Promise<void> {
+      const socket = await this.upgradeWebSocket();
+      socket.onmessage = (event) => socket.send(event.data);
+    }
+  }
+  await using srv = startServer(Old);
+  const c = await RawClient.open(srv.port); // asserts "HTTP/1.1 101"
+  await c.send(0x1, "hi");
+  assert.equal(new TextDecoder().decode((await c.frame())!.payload), "hi");
+  await c.send(0x8, closePayload(1000));
+  assert.equal(await c.closedWith(), 1000);
+  c.close();
+});
+
+Deno.test("pings in a burst: the last one's payload is answered last", async () => {
+  Echo.options = {};
+  await using srv = startServer(Echo);
+  const c = await RawClient.open(srv.port);
+  const burst = [1, 2, 3, 4, 5].map((i) => frame(0x9, `ping ${i}`));
+  const joined = new Uint8Array(burst.reduce((n, f) => n + f.length, 0));
+  burst.reduce((at, f) => (joined.set(f, at), at + f.length), 0);
+  await writeAll(c.conn, joined);
+  await c.send(0x1, "after");
+  const pongs: string[] = [];
+  let next = await c.frame();
+  while (next !== null && next.opcode === 0xa) {
+    pongs.push(new TextDecoder().decode(next.payload));
+    next = await c.frame();
+  }
+  assert.ok(pongs.length >= 1 && pongs.length <= 5, String(pongs));
+  assert.equal(pongs.at(-1), "ping 5");
+  assert.equal(new TextDecoder().decode(next!.payload), "after");
+  await c.send(0x8, closePayload(1000));
+  assert.equal(await c.closedWith(), 1000);
+  c.close();
+});

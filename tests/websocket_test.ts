@@ -1,0 +1,472 @@
+// Copyright 2026 the basehttp authors. MIT license.
+// WebSocket with real clients: Deno's WebSocket and the ws package; the
+// handshake's refusals over raw bytes.
+
+import assert from "node:assert/strict";
+import NodeWebSocket from "npm:ws@8";
+import type { ServerWebSocket, WebSocketOptions } from "../websocket.ts";
+import {
+  delay,
+  exchange,
+  parseResponses,
+  QuietHandler,
+  startServer,
+  within,
+} from "./_util.ts";
+
+/** Echoes every message; records what the handler saw. */
+class Echo extends QuietHandler {
+  static options: WebSocketOptions = {};
+  static sockets: ServerWebSocket[] = [];
+  static states: number[] = [];
+  async do_GET(): Promise<void> {
+    const socket = await this.upgradeWebSocket(Echo.options);
+    Echo.sockets.push(socket);
+    Echo.states.push(socket.readyState);
+    // Set after the await: open still fires.
+    socket.onopen = () => Echo.states.push(socket.readyState);
+    socket.onmessage = (event) => socket.send(event.data);
+  }
+  do_POST(): Promise<void> {
+    return this.do_GET();
+  }
+}
+
+function reset(options: WebSocketOptions = {}): void {
+  Echo.options = options;
+  Echo.sockets = [];
+  Echo.states = [];
+}
+
+function next<T extends Event>(target: EventTarget, type: string): Promise<T> {
+  return new Promise((resolve) =>
+    target.addEventListener(type, (e) => resolve(e as T), { once: true })
+  );
+}
+
+async function open(url: string, protocols?: string[]): Promise<WebSocket> {
+  const ws = new WebSocket(url, protocols);
+  await next(ws, "open");
+  return ws;
+}
+
+async function closeClient(ws: WebSocket): Promise<CloseEvent> {
+  const closed = next<CloseEvent>(ws, "close");
+  ws.close();
+  return await closed;
+}
+
+function nodeOpen(
+  url: string,
+  options: Record<string, unknown> = {},
+): Promise<NodeWebSocket> {
+  const ws = new NodeWebSocket(url, options);
+  return new Promise((resolve, reject) => {
+    ws.once("open", () => resolve(ws));
+    ws.once("error", reject);
+  });
+}
+
+function nodeMessage(ws: NodeWebSocket): Promise<[Uint8Array, boolean]> {
+  return new Promise((resolve) =>
+    ws.once(
+      "message",
+      (data: Uint8Array, isBinary: boolean) => resolve([data, isBinary]),
+    )
+  );
+}
+
+function nodeClose(ws: NodeWebSocket): Promise<[number, string]> {
+  return new Promise((resolve) =>
+    ws.once(
+      "close",
+      (code: number, reason: Uint8Array) => resolve([code, String(reason)]),
+    )
+  );
+}
+
+Deno.test("Deno's WebSocket: text and binary echo, open after the await", async () => {
+  reset();
+  await using srv = startServer(Echo);
+  const ws = await open(`ws://127.0.0.1:${srv.port}/chat`);
+  ws.binaryType = "arraybuffer";
+  ws.send("héllo");
+  assert.equal((await next<MessageEvent>(ws, "message")).data, "héllo");
+  ws.send(new Uint8Array([1, 2, 3, 250]));
+  const echoed = (await next<MessageEvent>(ws, "message")).data;
+  assert.deepEqual(new Uint8Array(echoed), new Uint8Array([1, 2, 3, 250]));
+  assert.deepEqual(Echo.states, [0, 1]);
+  const socket = Echo.sockets[0];
+  assert.equal(socket.url, `ws://127.0.0.1:${srv.port}/chat`);
+  assert.equal(socket.bufferedAmount, 0);
+  const serverClosed = next<CloseEvent>(socket, "close");
+  const closed = next<CloseEvent>(ws, "close");
+  ws.close(4000, "done");
+  const [server, client] = await Promise.all([serverClosed, closed]);
+  assert.equal(server.code, 4000);
+  assert.equal(server.reason, "done");
+  assert.equal(server.wasClean, true);
+  assert.equal(client.code, 4000);
+  assert.equal(socket.readyState, 3);
+});
+
+Deno.test("server close(): code and reason reach the client", async () => {
+  reset();
+  await using srv = startServer(Echo);
+  const ws = await open(`ws://127.0.0.1:${srv.port}/`);
+  ws.send("x");
+  await next(ws, "message");
+  const closed = next<CloseEvent>(ws, "close");
+  const socket = Echo.sockets[0];
+  assert.throws(() => socket.close(1006), { name: "InvalidAccessError" });
+  assert.throws(() => socket.close(1000, "x".repeat(124)), {
+    name: "SyntaxError",
+  });
+  socket.close(1000, "bye");
+  assert.equal(socket.readyState, 2);
+  const event = await closed;
+  assert.equal(event.code, 1000);
+  assert.equal(event.reason, "bye");
+  assert.equal(event.wasClean, true);
+  await next(socket, "close");
+});
+
+Deno.test("subprotocols: a list picks the first offered, a function picks any", async () => {
+  reset({ protocols: ["b", "a"] });
+  await using srv = startServer(Echo);
+  const ws = await open(`ws://127.0.0.1:${srv.port}/`, ["a", "b"]);
+  assert.equal(ws.protocol, "a");
+  assert.equal(Echo.sockets[0].protocol, "a");
+  await closeClient(ws);
+  reset({ protocols: (offered) => offered.at(-1) ?? null });
+  const ws2 = await open(`ws://127.0.0.1:${srv.port}/`, ["x", "y"]);
+  assert.equal(ws2.protocol, "y");
+  await closeClient(ws2);
+  reset({ protocols: ["z"] });
+  const ws3 = await open(`ws://127.0.0.1:${srv.port}/`);
+  assert.equal(ws3.protocol, "");
+  await closeClient(ws3);
+});
+
+Deno.test("send() takes Blob, ArrayBuffer and a view's own bytes, in order", async () => {
+  class Sender extends QuietHandler {
+    async do_GET(): Promise<void> {
+      const socket = await this.upgradeWebSocket();
+      assert.throws(() => socket.send("early"), { name: "InvalidStateError" });
+      socket.onopen = () => {
+        socket.send(new Blob(["blob"]));
+        socket.send(new Uint8Array([9, 1, 2, 9]).subarray(1, 3));
+        socket.send(new Uint8Array([7]).buffer);
+        socket.send("text");
+        socket.close(1000);
+      };
+    }
+  }
+  await using srv = startServer(Sender);
+  const ws = new WebSocket(`ws://127.0.0.1:${srv.port}/`);
+  ws.binaryType = "arraybuffer";
+  const got: unknown[] = [];
+  ws.onmessage = (e) =>
+    got.push(typeof e.data === "string" ? e.data : [...new Uint8Array(e.data)]);
+  await next(ws, "close");
+  assert.deepEqual(got, [[98, 108, 111, 98], [1, 2], [7], "text"]);
+});
+
+Deno.test("ws client: permessage-deflate with context takeover, large messages", async () => {
+  reset();
+  await using srv = startServer(Echo);
+  const ws = await nodeOpen(`ws://127.0.0.1:${srv.port}/`);
+  assert.match(ws.extensions, /permessage-deflate/);
+  assert.match(Echo.sockets[0].extensions, /^permessage-deflate/);
+  for (let i = 0; i < 5; i++) {
+    const text = `message ${i} `.repeat(5000);
+    ws.send(text);
+    const [data, binary] = await nodeMessage(ws);
+    assert.equal(binary, false);
+    assert.equal(new TextDecoder().decode(data), text);
+  }
+  const bytes = new Uint8Array(300000).map((_, i) => i % 7);
+  ws.send(bytes);
+  const [echoed, binary] = await nodeMessage(ws);
+  assert.equal(binary, true);
+  assert.deepEqual(new Uint8Array(echoed), bytes);
+  const closed = nodeClose(ws);
+  ws.close(1000);
+  assert.deepEqual(await closed, [1000, ""]);
+});
+
+Deno.test("ws client: no_context_takeover and window bits are honoured", async () => {
+  reset();
+  await using srv = startServer(Echo);
+  const ws = await nodeOpen(`ws://127.0.0.1:${srv.port}/`, {
+    perMessageDeflate: {
+      serverNoContextTakeover: true,
+      clientNoContextTakeover: true,
+      serverMaxWindowBits: 10,
+      clientMaxWindowBits: 9,
+    },
+  });
+  const agreed = Echo.sockets[0].extensions;
+  assert.match(agreed, /server_no_context_takeover/);
+  assert.match(agreed, /client_no_context_takeover/);
+  assert.match(agreed, /server_max_window_bits=10/);
+  for (let i = 0; i < 3; i++) {
+    const text = `abc${i}`.repeat(3000);
+    ws.send(text);
+    assert.equal(new TextDecoder().decode((await nodeMessage(ws))[0]), text);
+  }
+  const closed = nodeClose(ws);
+  ws.close();
+  await closed;
+});
+
+Deno.test("compression: false declines permessage-deflate", async () => {
+  reset({ compression: false });
+  await using srv = startServer(Echo);
+  const ws = await nodeOpen(`ws://127.0.0.1:${srv.port}/`);
+  assert.equal(ws.extensions, "");
+  assert.equal(Echo.sockets[0].extensions, "");
+  ws.send("x".repeat(5000));
+  assert.equal((await nodeMessage(ws))[0].length, 5000);
+  const closed = nodeClose(ws);
+  ws.close();
+  await closed;
+});
+
+Deno.test("maxMessageSize: a larger message closes with 1009", async () => {
+  reset({ maxMessageSize: 1000 });
+  await using srv = startServer(Echo);
+  const ws = await nodeOpen(`ws://127.0.0.1:${srv.port}/`, {
+    perMessageDeflate: false,
+  });
+  ws.send("a".repeat(1000));
+  assert.equal((await nodeMessage(ws))[0].length, 1000);
+  const closed = nodeClose(ws);
+  ws.send("a".repeat(1001));
+  assert.equal((await closed)[0], 1009);
+  await next(Echo.sockets[0], "close");
+});
+
+Deno.test("maxMessageSize bounds a compressed message once inflated", async () => {
+  reset({ maxMessageSize: 10000 });
+  await using srv = startServer(Echo);
+  const ws = await nodeOpen(`ws://127.0.0.1:${srv.port}/`);
+  const closed = nodeClose(ws);
+  ws.send("a".repeat(200000)); // a few hundred bytes on the wire
+  assert.equal((await closed)[0], 1009);
+  await next(Echo.sockets[0], "close");
+});
+
+Deno.test("for await: no frame is read until the last message was taken", async () => {
+  const seen: number[] = [];
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => release = resolve);
+  class Slow extends QuietHandler {
+    async do_GET(): Promise<void> {
+      const socket = await this.upgradeWebSocket({ compression: false });
+      for await (const message of socket) {
+        seen.push((message as Uint8Array).length);
+        if (seen.length === 1) await released;
+        if (seen.length === 32) socket.close(1000);
+      }
+    }
+  }
+  await using srv = startServer(Slow);
+  const ws = await nodeOpen(`ws://127.0.0.1:${srv.port}/`, {
+    perMessageDeflate: false,
+  });
+  const chunk = new Uint8Array(256 * 1024);
+  for (let i = 0; i < 32; i++) ws.send(chunk);
+  await delay(500);
+  // The server took one message and read at most one more: the rest of the
+  // 8 MiB fills the kernel's buffers and then the client's own.
+  assert.equal(seen.length, 1);
+  assert.ok(ws.bufferedAmount > 1024 * 1024, `buffered ${ws.bufferedAmount}`);
+  const closed = nodeClose(ws);
+  release();
+  assert.equal((await closed)[0], 1000);
+  assert.equal(seen.length, 32);
+  assert.equal(ws.bufferedAmount, 0);
+});
+
+Deno.test("bufferedAmount counts bytes not yet taken by the socket", async () => {
+  let amounts: number[] = [];
+  class Big extends QuietHandler {
+    async do_GET(): Promise<void> {
+      const socket = await this.upgradeWebSocket({ compression: false });
+      socket.onopen = () => {
+        socket.send(new Uint8Array(4 * 1024 * 1024));
+        amounts.push(socket.bufferedAmount);
+      };
+      socket.onmessage = () => {
+        amounts.push(socket.bufferedAmount);
+        socket.close(1000);
+      };
+    }
+  }
+  await using srv = startServer(Big);
+  const ws = await nodeOpen(`ws://127.0.0.1:${srv.port}/`);
+  const [data] = await nodeMessage(ws);
+  assert.equal(data.length, 4 * 1024 * 1024);
+  const closed = nodeClose(ws);
+  ws.send("ack");
+  await closed;
+  assert.equal(amounts[0], 4 * 1024 * 1024);
+  assert.equal(amounts[1], 0);
+  amounts = [];
+});
+
+Deno.test("idleTimeout: a live client answers pings and stays open", async () => {
+  reset({ idleTimeout: 0.1 });
+  await using srv = startServer(Echo);
+  const ws = await nodeOpen(`ws://127.0.0.1:${srv.port}/`);
+  let pings = 0;
+  ws.on("ping", () => pings++);
+  await delay(600);
+  assert.ok(pings >= 2, `pings ${pings}`);
+  assert.equal(ws.readyState, NodeWebSocket.OPEN);
+  ws.send("still here");
+  assert.equal(String((await nodeMessage(ws))[0]), "still here");
+  const closed = nodeClose(ws);
+  ws.close();
+  await closed;
+});
+
+Deno.test("once upgraded, the server's HTTP timeouts no longer apply", async () => {
+  reset({ idleTimeout: null });
+  await using srv = startServer(Echo, {
+    headerTimeout: 0.1,
+    keepAliveTimeout: 0.1,
+    bodyTimeout: 0.1,
+    writeTimeout: 0.1,
+  });
+  const ws = await open(`ws://127.0.0.1:${srv.port}/`);
+  await delay(600);
+  ws.send("late");
+  assert.equal((await next<MessageEvent>(ws, "message")).data, "late");
+  await closeClient(ws);
+});
+
+Deno.test("shutdown() closes open sockets with 1001 and does not wait the grace", async () => {
+  reset();
+  const srv = startServer(Echo, { shutdownTimeout: 10 });
+  const a = await open(`ws://127.0.0.1:${srv.port}/`);
+  const b = await nodeOpen(`ws://127.0.0.1:${srv.port}/`);
+  const closedA = next<CloseEvent>(a, "close");
+  const closedB = nodeClose(b);
+  const started = Date.now();
+  await srv[Symbol.asyncDispose]();
+  assert.ok(Date.now() - started < 2000);
+  assert.equal((await closedA).code, 1001);
+  assert.equal((await closedB)[0], 1001);
+});
+
+Deno.test("the handshake: refusals are 400 (426 for another version), never a socket", async () => {
+  reset();
+  await using srv = startServer(Echo);
+  const key = "dGhlIHNhbXBsZSBub25jZQ==";
+  const head = (lines: string[], version = "HTTP/1.1", method = "GET") =>
+    `${method} / ${version}\r\nHost: x\r\n${lines.join("\r\n")}\r\n\r\n`;
+  const good = [
+    "Upgrade: websocket",
+    "Connection: keep-alive, Upgrade",
+    `Sec-WebSocket-Key: ${key}`,
+    "Sec-WebSocket-Version: 13",
+  ];
+  const cases: [string, string, number][] = [
+    ["POST", head([...good, "Content-Length: 0"], "HTTP/1.1", "POST"), 400],
+    ["HTTP/1.0", head(good, "HTTP/1.0"), 400],
+    ["no Upgrade", head(good.slice(1)), 400],
+    ["no Connection", head([good[0], ...good.slice(2)]), 400],
+    ["no key", head([good[0], good[1], good[3]]), 400],
+    [
+      "short key",
+      head([good[0], good[1], "Sec-WebSocket-Key: abc=", good[3]]),
+      400,
+    ],
+    ["two keys", head([...good, `Sec-WebSocket-Key: ${key}`]), 400],
+    ["no version", head(good.slice(0, 3)), 400],
+    ["version 8", head([...good.slice(0, 3), "Sec-WebSocket-Version: 8"]), 426],
+  ];
+  for (const [name, request, status] of cases) {
+    const { text, closed } = await exchange(srv.port, request);
+    const [response] = parseResponses(text);
+    assert.equal(response.status, status, name);
+    assert.ok(closed, name);
+    if (status === 426) {
+      assert.equal(response.get("sec-websocket-version"), "13");
+    }
+  }
+  assert.equal(Echo.sockets.length, 0);
+  // The accept key of RFC 6455 §1.3.
+  const { text } = await exchange(srv.port, head(good), { quietMs: 150 });
+  const [response] = parseResponses(
+    text.slice(0, text.indexOf("\r\n\r\n") + 4),
+  );
+  assert.equal(response.status, 101);
+  assert.equal(
+    response.get("sec-websocket-accept"),
+    "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=",
+  );
+  assert.equal(response.get("upgrade"), "websocket");
+  await within(next(Echo.sockets[0], "close"), 6000);
+});
+
+Deno.test("an on* handler that throws or rejects is reported; the server lives on", async () => {
+  const reported: unknown[] = [];
+  class Careless extends QuietHandler {
+    async do_GET(): Promise<void> {
+      const socket = await this.upgradeWebSocket();
+      socket.onmessage = (event) => {
+        if (event.data === "throw") throw new Error("thrown");
+        if (event.data === "reject") {
+          return Promise.reject(new Error("rejected"));
+        }
+        socket.send(event.data);
+      };
+    }
+  }
+  await using srv = startServer(Careless, {
+    logSink: (line) => reported.push(line),
+  });
+  const ws = await open(`ws://127.0.0.1:${srv.port}/`);
+  ws.send("throw");
+  ws.send("reject");
+  ws.send("fine");
+  assert.equal((await next<MessageEvent>(ws, "message")).data, "fine");
+  const text = reported.join("\n");
+  assert.match(text, /Error: thrown/);
+  assert.match(text, /Error: rejected/);
+  await closeClient(ws);
+});
+
+Deno.test("a second upgrade, or one once this.signal watches, fails before any byte", async () => {
+  const errors: string[] = [];
+  class Twice extends QuietHandler {
+    async do_GET(): Promise<void> {
+      if (this.path === "/signal") void this.signal;
+      else {
+        const socket = await this.upgradeWebSocket();
+        socket.onmessage = (event) => socket.send(event.data);
+      }
+      await this.upgradeWebSocket().catch((error) => {
+        errors.push(error.name);
+      });
+    }
+  }
+  await using srv = startServer(Twice, { logSink: () => {} });
+  const ws = await open(`ws://127.0.0.1:${srv.port}/`);
+  ws.send("intact");
+  assert.equal((await next<MessageEvent>(ws, "message")).data, "intact");
+  await closeClient(ws);
+  const response = await fetch(`http://127.0.0.1:${srv.port}/signal`, {
+    headers: {
+      Upgrade: "websocket",
+      Connection: "Upgrade",
+      "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==",
+      "Sec-WebSocket-Version": "13",
+    },
+  }).catch((error) => error);
+  await (response as Response).body?.cancel();
+  assert.deepEqual(errors, ["TypeError", "TypeError"]);
+});

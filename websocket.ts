@@ -1,0 +1,733 @@
+// Copyright 2026 the basehttp authors. MIT license.
+/**
+ * WebSocket (RFC 6455, with permessage-deflate of RFC 7692) on a handler's
+ * connection: `await this.upgradeWebSocket()` inside any `do_GET` answers
+ * the opening handshake and returns a {@linkcode ServerWebSocket}, which has
+ * the web `WebSocket` interface (so code written for `Deno.upgradeWebSocket`
+ * runs unchanged) and can be read with `for await`.
+ *
+ * @example An echo server
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { BaseHTTPRequestHandler, HTTPServer } from "@basehttp/server";
+ *
+ * class Echo extends BaseHTTPRequestHandler {
+ *   override protocolVersion = "HTTP/1.1";
+ *   async do_GET(): Promise<void> {
+ *     const socket = await this.upgradeWebSocket();
+ *     socket.onmessage = (event) => socket.send(event.data);
+ *   }
+ * }
+ *
+ * await using httpd = new HTTPServer(["127.0.0.1", 0], Echo);
+ * const serving = httpd.serveForever();
+ * const client = new WebSocket(`ws://127.0.0.1:${httpd.serverPort}/`);
+ * await new Promise((resolve) => client.onopen = resolve);
+ * client.send("hello");
+ * const reply = await new Promise<MessageEvent>((resolve) =>
+ *   client.onmessage = resolve
+ * );
+ * assert.equal(reply.data, "hello");
+ * client.close();
+ * await new Promise((resolve) => client.onclose = resolve);
+ * await httpd.shutdown();
+ * await serving;
+ * ```
+ *
+ * @module
+ */
+
+import {
+  frameHeader,
+  FrameReader,
+  isValidCloseCode,
+  OP_BINARY,
+  OP_CLOSE,
+  OP_CONTINUATION,
+  OP_PING,
+  OP_PONG,
+  OP_TEXT,
+  WebSocketProtocolError,
+} from "./_websocket_frame.ts";
+import { concatBytes } from "./_bytes.ts";
+
+/** Options of `upgradeWebSocket`. */
+export interface WebSocketOptions {
+  /**
+   * The subprotocols the server speaks, or a function that picks one of
+   * those the client offers (`Sec-WebSocket-Protocol`). With a list, the
+   * first the client offers that is in it is chosen; with none, no
+   * subprotocol is sent.
+   */
+  protocols?: readonly string[] | ((offered: string[]) => string | null);
+  /**
+   * Seconds of silence from the client after which a ping is sent; the
+   * connection is closed if nothing comes back within as long again.
+   * `null` disables. @default {120}
+   */
+  idleTimeout?: number | null;
+  /** Largest message accepted, in bytes; larger ones close with 1009. @default {67108864} */
+  maxMessageSize?: number;
+  /** Accept permessage-deflate when the client offers it. @default {true} */
+  compression?: boolean;
+}
+
+/**
+ * What a socket is made with, once the handshake is done.
+ *
+ * @ignore
+ */
+export interface WebSocketSettings {
+  /** The upgraded connection. */
+  conn: Deno.Conn;
+  /** Bytes read past the handshake. */
+  buffered: Uint8Array;
+  /** The subprotocol chosen, or `""`. */
+  protocol: string;
+  /** The extensions agreed, as sent. */
+  extensions: string;
+  /** The compressor, when permessage-deflate was agreed. */
+  deflate: {
+    compress(data: Uint8Array): Promise<Uint8Array>;
+    decompress(data: Uint8Array): Promise<Uint8Array>;
+    close(): void;
+  } | null;
+  /** The request URL. */
+  url: string;
+  /** Seconds, or `null`. */
+  idleTimeout: number | null;
+  /** Bytes. */
+  maxMessageSize: number;
+  /** Reports an error thrown by an `on*` handler: the server's handleError. */
+  reportError(error: unknown): void;
+  /** Holds the request open while the socket is: the engine's. */
+  hold(session: { done: Promise<void>; shutdown(): void }): void;
+}
+
+/** An `on*` handler of a {@linkcode ServerWebSocket}. */
+export type WebSocketEventHandler<E extends Event> =
+  | ((this: ServerWebSocket, event: E) => unknown)
+  | null;
+
+/** A message as `for await` yields it: text, or binary bytes. */
+export type WebSocketMessage = string | Uint8Array;
+
+/** What `send` takes. */
+export type WebSocketData = string | ArrayBuffer | ArrayBufferView | Blob;
+
+interface Outgoing {
+  opcode: number;
+  data: Uint8Array | Blob;
+  size: number;
+}
+
+// Messages under this size go out uncompressed: deflate does not pay there.
+const COMPRESS_AT = 1024;
+// How long a closing handshake may take before the connection is closed.
+const CLOSE_TIMEOUT_MS = 5000;
+const encoder = new TextEncoder();
+
+const CONNECTING = 0 as const;
+const OPEN = 1 as const;
+const CLOSING = 2 as const;
+const CLOSED = 3 as const;
+
+/**
+ * The server side of a WebSocket, with the web `WebSocket` interface:
+ * `readyState`, `protocol`, `extensions`, `binaryType`, `bufferedAmount`,
+ * `send`, `close`, the `on*` handlers and `addEventListener`. It is
+ * returned `CONNECTING`; `open` fires in a later task, so a handler set
+ * after the `await` still runs. `message` events fire as frames arrive;
+ * `for await (const message of socket)` reads with backpressure: no frame
+ * is read until the message before it was taken.
+ *
+ * @example Read with `for await`
+ * ```ts ignore
+ * const socket = await this.upgradeWebSocket();
+ * for await (const message of socket) {
+ *   socket.send(typeof message === "string" ? message.toUpperCase() : message);
+ * }
+ * ```
+ */
+export class ServerWebSocket extends EventTarget
+  implements AsyncIterable<WebSocketMessage> {
+  /** The socket is being opened. */
+  static readonly CONNECTING: 0 = CONNECTING;
+  /** The socket is open. */
+  static readonly OPEN: 1 = OPEN;
+  /** The closing handshake has begun. */
+  static readonly CLOSING: 2 = CLOSING;
+  /** The socket is closed. */
+  static readonly CLOSED: 3 = CLOSED;
+  /** The socket is being opened. */
+  readonly CONNECTING: 0 = CONNECTING;
+  /** The socket is open. */
+  readonly OPEN: 1 = OPEN;
+  /** The closing handshake has begun. */
+  readonly CLOSING: 2 = CLOSING;
+  /** The socket is closed. */
+  readonly CLOSED: 3 = CLOSED;
+
+  /** The subprotocol chosen in the handshake, or `""`. */
+  readonly protocol: string;
+  /** The extensions agreed in the handshake, or `""`. */
+  readonly extensions: string;
+  /** The URL of the request that was upgraded. */
+  readonly url: string;
+
+  #conn: Deno.Conn;
+  #reader: FrameReader;
+  #deflate: WebSocketSettings["deflate"];
+  #maxMessageSize: number;
+  #idleMs: number | null;
+  #state: number = CONNECTING;
+  #binaryType: BinaryType = "blob";
+  #handlers: Record<string, WebSocketEventHandler<Event> | undefined> = {};
+
+  // The message being received.
+  #opcode = -1;
+  #compressed = false;
+  #parts: Uint8Array[] = [];
+  #size = 0;
+  #text = "";
+  // Text is decoded as it comes; a fatal decoder starts afresh after each
+  // complete decode, so one serves every message.
+  #decoder = new TextDecoder("utf-8", { fatal: true });
+  #decoding = false;
+
+  // Output: frames waiting for the socket, and their application bytes.
+  #queue: Outgoing[] = [];
+  #sending = false;
+  #drained: (() => void)[] = [];
+  #buffered = 0;
+  #closeSent = false;
+  #closeReceived: [number, string] | null = null;
+
+  // The idle check, and the closing handshake's limit.
+  #reading = false;
+  #lastSeen = 0;
+  #pinged = false;
+  #idleTimer: ReturnType<typeof setTimeout> | undefined;
+  #closeTimer: ReturnType<typeof setTimeout> | undefined;
+
+  // `for await`: messages not yet taken, and who waits on whom.
+  #iterating = false;
+  #inbox: WebSocketMessage[] = [];
+  #wakeConsumer: (() => void) | null = null;
+  #wakeReader: (() => void) | null = null;
+
+  /**
+   * Made by `upgradeWebSocket`, after the handshake.
+   *
+   * @ignore
+   */
+  constructor(settings: WebSocketSettings) {
+    super();
+    this.#conn = settings.conn;
+    this.protocol = settings.protocol;
+    this.extensions = settings.extensions;
+    this.url = settings.url;
+    this.#deflate = settings.deflate;
+    this.#maxMessageSize = settings.maxMessageSize;
+    this.#idleMs = settings.idleTimeout === null
+      ? null
+      : settings.idleTimeout * 1000;
+    this.#reader = new FrameReader(
+      settings.conn,
+      settings.buffered,
+      settings.maxMessageSize,
+      settings.deflate !== null,
+    );
+    // A handler that throws or rejects is reported, never uncaught: one
+    // careless line must not take the server down.
+    const report = settings.reportError;
+    for (const type of ["open", "message", "error", "close"]) {
+      this.addEventListener(type, (event) => {
+        try {
+          const result = this.#handlers[type]?.call(this, event);
+          if (result instanceof Promise) result.catch(report);
+        } catch (error) {
+          report(error);
+        }
+      });
+    }
+    const done = new Promise<void>((resolve) =>
+      this.addEventListener("close", () => resolve(), { once: true })
+    );
+    settings.hold({
+      done,
+      shutdown: () => this.#close(1001, encoder.encode("Server shutting down")),
+    });
+    setTimeout(() => this.#open(), 0);
+  }
+
+  /** `CONNECTING`, `OPEN`, `CLOSING` or `CLOSED` (0–3). */
+  get readyState(): number {
+    return this.#state;
+  }
+
+  /** How binary messages are given to `message` events. @default {"blob"} */
+  get binaryType(): BinaryType {
+    return this.#binaryType;
+  }
+
+  set binaryType(value: BinaryType) {
+    if (value === "blob" || value === "arraybuffer") this.#binaryType = value;
+  }
+
+  /** Bytes given to {@linkcode send} and not yet taken by the socket. */
+  get bufferedAmount(): number {
+    return this.#buffered;
+  }
+
+  /** Called when the socket opens. */
+  get onopen(): WebSocketEventHandler<Event> {
+    return this.#handlers.open ?? null;
+  }
+  set onopen(handler: WebSocketEventHandler<Event>) {
+    this.#handlers.open = handler;
+  }
+
+  /** Called with each message. */
+  get onmessage(): WebSocketEventHandler<MessageEvent> {
+    return this.#handlers.message ?? null;
+  }
+  set onmessage(handler: WebSocketEventHandler<MessageEvent>) {
+    this.#handlers.message = handler as WebSocketEventHandler<Event>;
+  }
+
+  /** Called when the connection fails. */
+  get onerror(): WebSocketEventHandler<Event> {
+    return this.#handlers.error ?? null;
+  }
+  set onerror(handler: WebSocketEventHandler<Event>) {
+    this.#handlers.error = handler;
+  }
+
+  /** Called once the socket is closed. */
+  get onclose(): WebSocketEventHandler<CloseEvent> {
+    return this.#handlers.close ?? null;
+  }
+  set onclose(handler: WebSocketEventHandler<CloseEvent>) {
+    this.#handlers.close = handler as WebSocketEventHandler<Event>;
+  }
+
+  /**
+   * Queues a message: a string as text, anything else as binary.
+   *
+   * @throws {DOMException} `InvalidStateError` while still `CONNECTING`.
+   */
+  send(data: WebSocketData): void {
+    if (this.#state === CONNECTING) {
+      throw new DOMException("The socket is not open yet", "InvalidStateError");
+    }
+    let opcode = OP_BINARY;
+    let bytes: Uint8Array | Blob;
+    if (typeof data === "string") {
+      opcode = OP_TEXT;
+      bytes = encoder.encode(data);
+    } else if (data instanceof Blob) {
+      bytes = data;
+    } else if (data instanceof ArrayBuffer) {
+      bytes = new Uint8Array(data.slice(0));
+    } else if (ArrayBuffer.isView(data)) {
+      bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength)
+        .slice();
+    } else {
+      opcode = OP_TEXT;
+      bytes = encoder.encode(String(data));
+    }
+    const size = bytes instanceof Blob ? bytes.size : bytes.length;
+    // As in browsers: after the close began, data is counted and dropped.
+    if (this.#state !== OPEN) return;
+    this.#enqueue({ opcode, data: bytes, size });
+  }
+
+  /**
+   * Starts the closing handshake.
+   *
+   * @param code 1000 or 3000–4999.
+   * @param reason At most 123 bytes of UTF-8.
+   * @throws {DOMException} `InvalidAccessError` for another code,
+   *   `SyntaxError` for a longer reason.
+   */
+  close(code?: number, reason?: string): void {
+    if (
+      code !== undefined && code !== 1000 && !(code >= 3000 && code <= 4999)
+    ) {
+      throw new DOMException(
+        `Invalid close code ${code}`,
+        "InvalidAccessError",
+      );
+    }
+    const bytes = encoder.encode(reason ?? "");
+    if (bytes.length > 123) {
+      throw new DOMException("The close reason is too long", "SyntaxError");
+    }
+    this.#close(code, bytes);
+  }
+
+  /** Yields each message, reading the next frame only once it is taken. */
+  async *[Symbol.asyncIterator](): AsyncIterator<WebSocketMessage> {
+    this.#iterating = true;
+    try {
+      while (true) {
+        const message = this.#inbox.shift();
+        if (message !== undefined) {
+          this.#wake();
+          yield message;
+          continue;
+        }
+        if (this.#state === CLOSED) return;
+        await new Promise<void>((resolve) => this.#wakeConsumer = resolve);
+      }
+    } finally {
+      this.#iterating = false;
+      this.#inbox.length = 0;
+      this.#wake();
+    }
+  }
+
+  #wake(): void {
+    const wake = this.#wakeReader;
+    this.#wakeReader = null;
+    wake?.();
+  }
+
+  // Starts the closing handshake; `code` unchecked (1001 on shutdown).
+  #close(code: number | undefined, reason: Uint8Array): void {
+    if (this.#state === CLOSING || this.#state === CLOSED) return;
+    // Not open yet: the handshake is over, so the close can go at once.
+    const opening = this.#state === CONNECTING;
+    this.#state = CLOSING;
+    this.#sendClose(code, reason);
+    this.#limitClose(1006, "");
+    this.#wake(); // a read paused for `for await` goes on to the close
+    if (opening) this.#readLoop();
+  }
+
+  /** Bounds the closing handshake: the connection closes by then. */
+  #limitClose(code: number, reason: string): void {
+    this.#closeTimer ??= setTimeout(
+      () => this.#finish(code, reason, false),
+      CLOSE_TIMEOUT_MS,
+    );
+  }
+
+  #sendClose(code: number | undefined, reason: Uint8Array): void {
+    if (this.#closeSent) return;
+    this.#closeSent = true;
+    let payload = new Uint8Array(0);
+    if (code !== undefined) {
+      payload = new Uint8Array(2 + reason.length);
+      payload[0] = code >>> 8;
+      payload[1] = code & 0xff;
+      payload.set(reason, 2);
+    }
+    this.#enqueue({ opcode: OP_CLOSE, data: payload, size: 0 });
+  }
+
+  #open(): void {
+    if (this.#state !== CONNECTING) return;
+    this.#state = OPEN;
+    this.dispatchEvent(new Event("open"));
+    this.#lastSeen = Date.now();
+    this.#armIdle(this.#idleMs);
+    this.#readLoop();
+  }
+
+  // --- Reading ---------------------------------------------------------------
+
+  async #readLoop(): Promise<void> {
+    try {
+      while (this.#state !== CLOSED && this.#closeReceived === null) {
+        if (
+          this.#iterating && this.#inbox.length > 0 && this.#state === OPEN
+        ) {
+          // Backpressure: the last message is not taken yet.
+          await new Promise<void>((resolve) => this.#wakeReader = resolve);
+          this.#lastSeen = Date.now();
+          continue;
+        }
+        this.#reading = true;
+        const frame = await this.#reader.next(
+          this.#maxMessageSize - this.#size,
+        );
+        this.#reading = false;
+        if (this.#state === CLOSED) return;
+        if (frame === null) {
+          this.#finish(1006, "", false);
+          return;
+        }
+        this.#lastSeen = Date.now();
+        this.#pinged = false;
+        if (frame.opcode >= OP_CLOSE) {
+          this.#control(frame.opcode, frame.payload);
+        } else {await this.#data(
+            frame.fin,
+            frame.rsv1,
+            frame.opcode,
+            frame.payload,
+          );}
+      }
+    } catch (error) {
+      this.#reading = false;
+      if (error instanceof WebSocketProtocolError) this.#fail(error);
+      else this.#finish(1006, "", false);
+    }
+  }
+
+  #control(opcode: number, payload: Uint8Array): void {
+    if (opcode === OP_PING) {
+      // Only the latest ping needs its pong (RFC 6455 §5.5.3): a client that
+      // pings and never reads cannot grow the queue.
+      const queued = this.#queue.find((item) => item.opcode === OP_PONG);
+      if (queued !== undefined) queued.data = payload;
+      else if (!this.#closeSent) {
+        this.#enqueue({ opcode: OP_PONG, data: payload, size: 0 });
+      }
+      return;
+    }
+    if (opcode === OP_PONG) return;
+    // Close.
+    let code = 1005;
+    let reason = "";
+    if (payload.length === 1) {
+      throw new WebSocketProtocolError(1002, "close payload of 1 byte");
+    }
+    if (payload.length >= 2) {
+      code = (payload[0] << 8) | payload[1];
+      if (!isValidCloseCode(code)) {
+        throw new WebSocketProtocolError(1002, `invalid close code ${code}`);
+      }
+      try {
+        reason = new TextDecoder("utf-8", { fatal: true }).decode(
+          payload.subarray(2),
+        );
+      } catch {
+        throw new WebSocketProtocolError(1007, "close reason not UTF-8");
+      }
+    }
+    this.#closeReceived = [code, reason];
+    if (this.#state === OPEN) this.#state = CLOSING;
+    // Echo the code; the server then closes the TCP connection first.
+    this.#sendClose(
+      code === 1005 ? undefined : code,
+      payload.subarray(2),
+    );
+    this.#limitClose(code, reason);
+    this.#afterSent(() => this.#finish(code, reason, true));
+  }
+
+  async #data(
+    fin: boolean,
+    rsv1: boolean,
+    opcode: number,
+    payload: Uint8Array,
+  ): Promise<void> {
+    if (opcode === OP_CONTINUATION) {
+      if (this.#opcode < 0) {
+        throw new WebSocketProtocolError(1002, "continuation with no start");
+      }
+    } else {
+      if (this.#opcode >= 0) {
+        throw new WebSocketProtocolError(
+          1002,
+          "new message within a fragmented one",
+        );
+      }
+      this.#opcode = opcode;
+      this.#compressed = rsv1;
+      if (opcode === OP_TEXT && !rsv1) {
+        this.#decoding = true;
+      }
+    }
+    this.#size += payload.length;
+    if (this.#decoding) {
+      this.#text += this.#decodeText(payload, !fin);
+    } else {
+      this.#parts.push(payload);
+    }
+    if (!fin) return;
+    const message = await this.#takeMessage();
+    if (this.#state === OPEN) this.#deliver(message);
+  }
+
+  #decodeText(bytes: Uint8Array, more: boolean): string {
+    try {
+      return this.#decoder.decode(bytes, { stream: more });
+    } catch {
+      throw new WebSocketProtocolError(1007, "text is not UTF-8");
+    }
+  }
+
+  async #takeMessage(): Promise<WebSocketMessage> {
+    const opcode = this.#opcode;
+    let message: WebSocketMessage;
+    if (this.#decoding) {
+      message = this.#text;
+    } else {
+      let bytes: Uint8Array = concatBytes(this.#parts, this.#size);
+      if (this.#compressed) bytes = await this.#deflate!.decompress(bytes);
+      if (opcode === OP_TEXT) {
+        message = this.#decodeText(bytes, false);
+      } else message = bytes;
+    }
+    this.#opcode = -1;
+    this.#compressed = false;
+    this.#parts = [];
+    this.#size = 0;
+    this.#text = "";
+    this.#decoding = false;
+    return message;
+  }
+
+  #deliver(message: WebSocketMessage): void {
+    let data: string | ArrayBuffer | Blob;
+    if (typeof message === "string") data = message;
+    else if (this.#binaryType === "blob") {
+      data = new Blob([message as Uint8Array<ArrayBuffer>]);
+    } else {
+      data = message.byteOffset === 0 &&
+          message.byteLength === message.buffer.byteLength
+        ? message.buffer as ArrayBuffer
+        : message.slice().buffer;
+    }
+    this.dispatchEvent(new MessageEvent("message", { data }));
+    if (this.#iterating) {
+      this.#inbox.push(message);
+      this.#wakeConsumer?.();
+      this.#wakeConsumer = null;
+    }
+  }
+
+  // --- Writing ---------------------------------------------------------------
+
+  #enqueue(item: Outgoing): void {
+    this.#buffered += item.size;
+    this.#queue.push(item);
+    if (!this.#sending) this.#pump();
+  }
+
+  // Runs `then` once every queued frame is written.
+  #afterSent(then: () => void): void {
+    if (!this.#sending && this.#queue.length === 0) then();
+    else this.#drained.push(then);
+  }
+
+  async #pump(): Promise<void> {
+    this.#sending = true;
+    try {
+      while (this.#queue.length > 0 && this.#state !== CLOSED) {
+        const item = this.#queue.shift()!;
+        let payload = item.data instanceof Blob
+          ? new Uint8Array(await item.data.arrayBuffer())
+          : item.data;
+        let rsv1 = false;
+        if (
+          this.#deflate !== null && item.opcode < OP_CLOSE &&
+          payload.length >= COMPRESS_AT
+        ) {
+          payload = await this.#deflate.compress(payload);
+          rsv1 = true;
+        }
+        const header = frameHeader(item.opcode, payload.length, rsv1);
+        if (payload.length <= 4096) {
+          const frame = new Uint8Array(header.length + payload.length);
+          frame.set(header);
+          frame.set(payload, header.length);
+          await this.#write(frame);
+        } else {
+          await this.#write(header);
+          await this.#write(payload);
+        }
+        this.#buffered -= item.size;
+      }
+    } catch {
+      this.#finish(1006, "", false);
+    } finally {
+      this.#sending = false;
+      const drained = this.#drained;
+      this.#drained = [];
+      for (const then of drained) then();
+    }
+  }
+
+  async #write(bytes: Uint8Array): Promise<void> {
+    for (let at = 0; at < bytes.length;) {
+      at += await this.#conn.write(bytes.subarray(at));
+    }
+  }
+
+  // --- Idle check and the end ------------------------------------------------
+
+  #armIdle(ms: number | null): void {
+    if (ms === null || this.#state === CLOSED) return;
+    this.#idleTimer = setTimeout(() => this.#checkIdle(), ms);
+  }
+
+  #checkIdle(): void {
+    const limit = this.#idleMs!;
+    const now = Date.now();
+    // Paused for a slow consumer: the client is not the one silent.
+    if (!this.#reading) this.#lastSeen = now;
+    const silent = now - this.#lastSeen;
+    if (silent < limit) return this.#armIdle(limit - silent);
+    if (this.#pinged) return this.#finish(1006, "", false);
+    this.#pinged = true;
+    this.#lastSeen = now;
+    if (!this.#closeSent) {
+      this.#enqueue({ opcode: OP_PING, data: new Uint8Array(0), size: 0 });
+    }
+    this.#armIdle(limit);
+  }
+
+  /** Fails the connection: a close frame with the code, then the end. */
+  #fail(error: WebSocketProtocolError): void {
+    if (this.#state === CLOSED) return;
+    this.#state = CLOSING;
+    this.#sendClose(error.code, encoder.encode(error.message.slice(0, 100)));
+    this.#limitClose(error.code, error.message);
+    this.#afterSent(() => this.#linger(error.code, error.message));
+  }
+
+  /**
+   * Ends the sending side and reads until the client closes, so that bytes
+   * it still sent do not turn the close into a reset before it read ours.
+   */
+  async #linger(code: number, reason: string): Promise<void> {
+    try {
+      await this.#conn.closeWrite();
+    } catch {
+      return this.#finish(code, reason, false);
+    }
+    const sink = new Uint8Array(16384);
+    try {
+      while (this.#state !== CLOSED && await this.#conn.read(sink) !== null) {
+        // Dropped.
+      }
+    } catch {
+      // Reset or closed: the end either way.
+    }
+    this.#finish(code, reason, false);
+  }
+
+  #finish(code: number, reason: string, wasClean: boolean): void {
+    if (this.#state === CLOSED) return;
+    this.#state = CLOSED;
+    clearTimeout(this.#idleTimer);
+    clearTimeout(this.#closeTimer);
+    try {
+      this.#conn.close();
+    } catch {
+      // Closed already.
+    }
+    this.#deflate?.close();
+    this.#queue.length = 0;
+    this.#wakeConsumer?.();
+    this.#wakeConsumer = null;
+    this.#wake();
+    if (!wasClean) this.dispatchEvent(new Event("error"));
+    this.dispatchEvent(new CloseEvent("close", { code, reason, wasClean }));
+  }
+}
