@@ -208,6 +208,11 @@ export class Connection implements Reader, BodySource {
     return this.#readingHead && this.#reader.buffered === 0;
   }
 
+  /** Whether the connection was handed over (a WebSocket, `detach()`). */
+  get taken(): boolean {
+    return this.#phase === TAKEN;
+  }
+
   /** Whether the head of the current response is ended. */
   get #headersSent(): boolean {
     return this.#framing !== NOT_STARTED && this.#framing !== RAW;

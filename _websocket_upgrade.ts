@@ -42,6 +42,8 @@ function refusal(handler: BaseHTTPRequestHandler): string | null {
   if (headers.getAll("sec-websocket-version").length !== 1) {
     return "Sec-WebSocket-Version is missing";
   }
+  // Its bytes would be taken for frames.
+  if (!handler.rfile.done) return "A WebSocket handshake has no body";
   return null;
 }
 

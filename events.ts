@@ -31,6 +31,8 @@
  * @module
  */
 
+import { handled } from "./_output.ts";
+
 /** Options of `eventStream`. */
 export interface EventStreamOptions {
   /**
@@ -179,7 +181,8 @@ export class EventStream {
   }
 
   #send(text: string): Promise<void> {
-    if (this.#ended !== null) return Promise.reject(this.#ended);
+    // Rejects for a caller who awaits; harmless for one who does not.
+    if (this.#ended !== null) return handled(Promise.reject(this.#ended));
     const written = this.#write(text);
     written.catch((error) => this.#end(error));
     return written;

@@ -143,8 +143,12 @@ async function serveOne(
       // Closed already.
     }
   };
-  // The server may answer before it reads the whole body (a 413, say).
-  sendRequest(client, request).catch(() => request.body?.cancel());
+  sendRequest(client, request).catch(() => {
+    // The server answered before it read the whole body (a 413, say), or
+    // the body failed (its client left): the handler reads the end of it.
+    request.body?.cancel().catch(() => {});
+    client.closeWrite().catch(() => {});
+  });
   const reader = new ResponseReader(client);
   let head: ResponseHead | null;
   let body: BodyBytes;
@@ -328,15 +332,17 @@ function toRequest(handler: BaseHTTPRequestHandler): Request | null {
   }
   const rfile = handler.rfile;
   const bodyless = handler.command === "GET" || handler.command === "HEAD";
+  const body = bodyless || rfile.done ? null : streamOf(rfile);
   const request = new Request(url, {
     method: handler.command,
     headers,
-    body: bodyless || rfile.done ? null : streamOf(rfile),
+    body,
     signal: handler.signal,
     // @ts-ignore: Deno's RequestInit lacks `duplex`, which a stream needs.
     duplex: "half",
   });
   // Whole-body reads go through rfile, under maxBodySize.
+  if (body === null) return request;
   for (const name of BODY_METHODS) {
     Object.defineProperty(request, name, {
       value: () => wholeBody(request, handler, name),

@@ -237,6 +237,7 @@ export class HTTPServer implements AsyncDisposable {
   // stop); the next caller takes it, so an accepted connection is never lost.
   #accepting: Promise<Deno.Conn | null> | null = null;
   #serving: Promise<void> | null = null;
+  #emptied: PromiseWithResolvers<void> | null = null;
   #stop: (() => void) | null = null;
   #shuttingDown = false;
   #closed = false;
@@ -686,6 +687,16 @@ export class HTTPServer implements AsyncDisposable {
     const free = this.#slotFree;
     this.#slotFree = null;
     free?.();
+    if (this.#tasks.size === 0) {
+      this.#emptied?.resolve();
+      this.#emptied = null;
+    }
+  }
+
+  /** Resolves when no task is counted: a detached one leaves the count. */
+  #allUntracked(): Promise<void> {
+    if (this.#tasks.size === 0) return Promise.resolve();
+    return (this.#emptied ??= Promise.withResolvers()).promise;
   }
 
   async #drainConnections(): Promise<void> {
@@ -697,11 +708,10 @@ export class HTTPServer implements AsyncDisposable {
     }
     if (this.#tasks.size === 0) return;
     const grace = sleep(this.shutdownTimeout);
-    const all = Promise.allSettled(this.#tasks.values());
-    await Promise.race([all, grace.promise]);
+    await Promise.race([this.#allUntracked(), grace.promise]);
     grace.cancel();
     for (const engine of connections.values()) engine.close();
-    await all;
+    await this.#allUntracked();
   }
 }
 

@@ -323,8 +323,13 @@ export class TestClient implements AsyncDisposable {
       init,
     );
     const url = new URL(request.url);
-    const headers: [string, string][] = [["Host", url.host]];
-    for (const field of request.headers) headers.push(field);
+    // A Host the caller set wins over the URL's (virtual hosts).
+    const headers: [string, string][] = [
+      ["Host", request.headers.get("host") ?? url.host],
+    ];
+    for (const field of request.headers) {
+      if (field[0] !== "host") headers.push(field);
+    }
     const body = request.body === null
       ? undefined
       : new Uint8Array(await request.arrayBuffer());
@@ -360,12 +365,15 @@ export class TestClient implements AsyncDisposable {
 
   /** Waits until the server waits for a request with nothing left, or closed. */
   async #settled(conn: TestConnection, written: () => boolean): Promise<void> {
-    const engines = this.httpd[SERVER_STATE].connections;
+    const state = this.httpd[SERVER_STATE];
+    const engines = state.connections;
     while (!conn.closed) {
       await Promise.race([conn.server.whenReadWaits(), conn.ended]);
       // The client has taken all the server wrote once its read waits too.
       await Promise.race([conn.client.whenReadWaits(), conn.ended]);
       const engine = engines.get(conn.server);
+      // Handed over (a 101, detach()): HTTP is over, the bytes so far are in.
+      if (engine?.taken || state.detached.has(conn.server)) return;
       if (
         written() && engine !== undefined && engine.idle &&
         conn.server.readWaiting

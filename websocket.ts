@@ -181,7 +181,7 @@ export class ServerWebSocket extends EventTarget
   #maxMessageSize: number;
   #idleMs: number | null;
   #state: number = CONNECTING;
-  #binaryType: BinaryType = "blob";
+  #binaryType: BinaryType = "arraybuffer";
   #handlers: Record<string, WebSocketEventHandler<Event> | undefined> = {};
 
   // The message being received.
@@ -266,7 +266,7 @@ export class ServerWebSocket extends EventTarget
     return this.#state;
   }
 
-  /** How binary messages are given to `message` events. @default {"blob"} */
+  /** How binary messages are given to `message` events, as on Deno's server sockets. @default {"arraybuffer"} */
   get binaryType(): BinaryType {
     return this.#binaryType;
   }
@@ -364,7 +364,8 @@ export class ServerWebSocket extends EventTarget
     if (bytes.length > 123) {
       throw new DOMException("The close reason is too long", "SyntaxError");
     }
-    this.#close(code, bytes);
+    // A reason alone goes with 1000, as a browser sends it.
+    this.#close(code ?? (bytes.length > 0 ? 1000 : undefined), bytes);
   }
 
   /** Yields each message, reading the next frame only once it is taken. */

@@ -207,3 +207,34 @@ Deno.test("detach() once this.signal watches the connection is refused", async (
   assert.equal(response.status, 500);
   await response.body?.cancel();
 });
+
+Deno.test("shutdown() does not wait for a connection detached during its grace", async () => {
+  const detached = Promise.withResolvers<Deno.Conn>();
+  class Tunnel extends QuietHandler {
+    async do_CONNECT(): Promise<void> {
+      await delay(200); // dialling upstream while the shutdown begins
+      this.sendResponse(200, "Connection Established");
+      await this.endHeaders();
+      const { conn } = await this.detach();
+      detached.resolve(conn);
+      // The tunnel goes on inside the handler until the client closes it.
+      const buf = new Uint8Array(1024);
+      while (await conn.read(buf).catch(() => null) !== null) {
+        // Nothing to relay here.
+      }
+    }
+  }
+  await using srv = startServer(Tunnel, { shutdownTimeout: 5 });
+  const client = await Deno.connect({ hostname: "127.0.0.1", port: srv.port });
+  await writeAll(
+    client,
+    encoder.encode("CONNECT x:1 HTTP/1.1\r\nHost: x:1\r\n\r\n"),
+  );
+  await delay(50);
+  const started = Date.now();
+  await within(srv.server.shutdown(), 3000);
+  const took = Date.now() - started;
+  client.close();
+  (await detached.promise).close();
+  assert.ok(took < 1000, `shutdown() took ${took} ms`);
+});

@@ -218,3 +218,24 @@ Deno.test("shutdown() ends open event streams without waiting out the grace", as
   assert.match(await body, /^(data: tick\n\n)+$/);
   assert.ok(failure instanceof Deno.errors.Interrupted, String(failure));
 });
+
+Deno.test("send() after the stream ended rejects for an await, and is harmless without one", async () => {
+  const streams = new Set<EventStream>();
+  class Feed extends QuietHandler {
+    async do_GET(): Promise<void> {
+      streams.add(await this.eventStream());
+    }
+  }
+  await using srv = startServer(Feed);
+  const response = await fetch(`http://127.0.0.1:${srv.port}/`);
+  await response.body!.cancel(); // the client leaves
+  const [events] = streams;
+  await within(
+    new Promise((resolve) => events.signal.addEventListener("abort", resolve)),
+    2000,
+  );
+  // A broadcast that does not await: an unhandled rejection fails the test.
+  for (let i = 0; i < 3; i++) events.send({ data: "tick" });
+  await assert.rejects(events.send({ data: "awaited" }));
+  await new Promise((resolve) => setTimeout(resolve, 20));
+});

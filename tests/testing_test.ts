@@ -3,6 +3,7 @@
 import assert from "node:assert/strict";
 import { BaseHTTPRequestHandler, HTTPServer } from "../mod.ts";
 import { testClient } from "../testing.ts";
+import { within } from "./_util.ts";
 
 class App extends BaseHTTPRequestHandler {
   override protocolVersion = "HTTP/1.1";
@@ -161,6 +162,8 @@ Deno.test("testClient: fetch() gives a web Response; a URL's origin sets Host", 
   assert.equal(await first.text(), "localhost /p?q=1");
   const second = await client.fetch(new URL("http://example.test:8080/u"));
   assert.equal(await second.text(), "example.test:8080 /u");
+  const virtual = await client.fetch("/v", { headers: { Host: "vhost.test" } });
+  assert.equal(await virtual.text(), "vhost.test /v");
   const third = await client.fetch(
     new Request("http://h/r", { method: "POST", body: "x" }),
   );
@@ -218,4 +221,36 @@ Deno.test("testClient: a user's logMessage override keeps working", async () => 
   await client.request("GET", "/");
   assert.deepEqual(mine, ['"%s" %s %s']);
   assert.equal(client.log.length, 1);
+});
+
+Deno.test("testClient: raw() returns once the connection is handed over (a 101, detach())", async () => {
+  class Takes extends BaseHTTPRequestHandler {
+    override protocolVersion = "HTTP/1.1";
+    async do_GET(): Promise<void> {
+      const socket = await this.upgradeWebSocket({ idleTimeout: null });
+      socket.onmessage = (event) => socket.send(event.data);
+    }
+    async do_CONNECT(): Promise<void> {
+      this.sendResponse(200, "Connection Established");
+      await this.endHeaders();
+      const { conn } = await this.detach();
+      const buf = new Uint8Array(1024);
+      while (await conn.read(buf).catch(() => null) !== null) {
+        // A tunnel to nowhere, until the client closes.
+      }
+      conn.close();
+    }
+  }
+  const upgrade = "GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n" +
+    "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n" +
+    "Sec-WebSocket-Version: 13\r\n\r\n";
+  const tunnel =
+    "CONNECT example.test:443 HTTP/1.1\r\nHost: example.test:443\r\n\r\n";
+  for (const [request, status] of [[upgrade, 101], [tunnel, 200]] as const) {
+    await using client = testClient(Takes);
+    const exchange = await within(client.raw(request), 2000);
+    assert.ok(exchange !== null, `raw() of ${status} did not return`);
+    assert.deepEqual(exchange.responses.map((r) => r.status), [status]);
+    assert.equal(exchange.closed, false);
+  }
 });

@@ -122,7 +122,7 @@ Deno.test("server close(): code and reason reach the client", async () => {
   assert.throws(() => socket.close(1000, "x".repeat(124)), {
     name: "SyntaxError",
   });
-  socket.close(1000, "bye");
+  socket.close(undefined, "bye"); // a reason alone means 1000 (WHATWG)
   assert.equal(socket.readyState, 2);
   const event = await closed;
   assert.equal(event.code, 1000);
@@ -387,6 +387,7 @@ Deno.test("the handshake: refusals are 400 (426 for another version), never a so
     ["two keys", head([...good, `Sec-WebSocket-Key: ${key}`]), 400],
     ["no version", head(good.slice(0, 3)), 400],
     ["version 8", head([...good.slice(0, 3), "Sec-WebSocket-Version: 8"]), 426],
+    ["a body", head([...good, "Content-Length: 5"]) + "hello", 400],
   ];
   for (const [name, request, status] of cases) {
     const { text, closed } = await exchange(srv.port, request);
@@ -469,4 +470,26 @@ Deno.test("a second upgrade, or one once this.signal watches, fails before any b
   }).catch((error) => error);
   await (response as Response).body?.cancel();
   assert.deepEqual(errors, ["TypeError", "TypeError"]);
+});
+
+Deno.test("binaryType is arraybuffer by default, as on Deno.upgradeWebSocket's socket", async () => {
+  const seen = Promise.withResolvers<[BinaryType, unknown]>();
+  class Binary extends QuietHandler {
+    async do_GET(): Promise<void> {
+      const socket = await this.upgradeWebSocket();
+      socket.onmessage = (event) => {
+        seen.resolve([socket.binaryType, event.data]);
+        socket.close();
+      };
+    }
+  }
+  await using srv = startServer(Binary);
+  const ws = await open(`ws://127.0.0.1:${srv.port}/`);
+  const closed = next<CloseEvent>(ws, "close");
+  ws.send(new Uint8Array([1, 2, 3]));
+  const [type, data] = await seen.promise;
+  await closed;
+  assert.equal(type, "arraybuffer");
+  assert.ok(data instanceof ArrayBuffer);
+  assert.deepEqual([...new Uint8Array(data)], [1, 2, 3]);
 });
