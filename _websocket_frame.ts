@@ -60,6 +60,8 @@ export function frameHeader(
 }
 
 const BUFFER = 16384;
+// The first allocation for a payload longer than what is buffered.
+const PIECE = 1 << 20;
 
 /** What frames are read from: a `Deno.Conn`. */
 export interface Source {
@@ -74,20 +76,25 @@ export class FrameReader {
   #end = 0;
   #maxPayload: number;
   #rsv1Allowed: boolean;
+  #onBytes: () => void;
 
   /**
    * @param conn Where the frames come from.
    * @param buffered Bytes already read past the handshake.
    * @param maxPayload The largest payload accepted (1009 above it).
    * @param rsv1Allowed Whether permessage-deflate was negotiated.
+   * @param onBytes Called after each read that brought bytes: the peer is
+   *   not silent, even within a long frame.
    */
   constructor(
     conn: Source,
     buffered: Uint8Array,
     maxPayload: number,
     rsv1Allowed: boolean,
+    onBytes: () => void = () => {},
   ) {
     this.#conn = conn;
+    this.#onBytes = onBytes;
     this.#buf = new Uint8Array(Math.max(BUFFER, buffered.length));
     this.#buf.set(buffered);
     this.#end = buffered.length;
@@ -109,6 +116,7 @@ export class FrameReader {
         throw new Deno.errors.UnexpectedEof("EOF within a frame");
       }
       this.#end += read;
+      this.#onBytes();
     }
     return true;
   }
@@ -163,15 +171,22 @@ export class FrameReader {
     const buf = this.#buf;
     const mask = buf.slice(this.#start + at, this.#start + at + 4);
     this.#start += at + 4;
-    const payload = new Uint8Array(length);
     const have = Math.min(length, this.#end - this.#start);
+    // Memory follows the bytes that came, not the length a header claims.
+    let payload = new Uint8Array(Math.min(length, Math.max(have, PIECE)));
     payload.set(buf.subarray(this.#start, this.#start + have));
     this.#start += have;
     // The rest of a large payload is read straight into it.
     for (let got = have; got < length;) {
+      if (got === payload.length) {
+        const grown = new Uint8Array(Math.min(length, payload.length * 2));
+        grown.set(payload);
+        payload = grown;
+      }
       const read = await this.#conn.read(payload.subarray(got));
       if (read === null) throw new Deno.errors.UnexpectedEof("EOF in a frame");
       got += read;
+      this.#onBytes();
     }
     unmask(payload, mask);
     return { fin, rsv1, opcode, payload };

@@ -123,6 +123,9 @@ interface Outgoing {
 
 // Messages under this size go out uncompressed: deflate does not pay there.
 const COMPRESS_AT = 1024;
+// Queued bytes past which `for await` reads no more frames until they are
+// written, so that an echo to a client that never reads stays bounded.
+const SEND_HIGH_WATER = 1 << 20;
 // How long a closing handshake may take before the connection is closed.
 const CLOSE_TIMEOUT_MS = 5000;
 const encoder = new TextEncoder();
@@ -237,6 +240,7 @@ export class ServerWebSocket extends EventTarget
       settings.buffered,
       settings.maxMessageSize,
       settings.deflate !== null,
+      () => this.#lastSeen = Date.now(),
     );
     // A handler that throws or rejects is reported, never uncaught: one
     // careless line must not take the server down.
@@ -443,9 +447,11 @@ export class ServerWebSocket extends EventTarget
     try {
       while (this.#state !== CLOSED && this.#closeReceived === null) {
         if (
-          this.#iterating && this.#inbox.length > 0 && this.#state === OPEN
+          this.#iterating && this.#state === OPEN &&
+          (this.#inbox.length > 0 || this.#buffered > SEND_HIGH_WATER)
         ) {
-          // Backpressure: the last message is not taken yet.
+          // Backpressure: the last message is not taken yet, or what was
+          // sent back is not written (a client that sends and never reads).
           await new Promise<void>((resolve) => this.#wakeReader = resolve);
           this.#lastSeen = Date.now();
           continue;
@@ -643,6 +649,7 @@ export class ServerWebSocket extends EventTarget
           await this.#write(payload);
         }
         this.#buffered -= item.size;
+        if (this.#buffered <= SEND_HIGH_WATER) this.#wake();
       }
     } catch {
       this.#finish(1006, "", false);

@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import zlib from "node:zlib";
 import type { WebSocketOptions } from "../websocket.ts";
-import { QuietHandler, startServer, writeAll } from "./_util.ts";
+import { delay, QuietHandler, startServer, within, writeAll } from "./_util.ts";
 
 const encoder = new TextEncoder();
 
@@ -485,4 +485,76 @@ Deno.test("pings in a burst: the last one's payload is answered last", async () 
   await c.send(0x8, closePayload(1000));
   assert.equal(await c.closedWith(), 1000);
   c.close();
+});
+
+Deno.test("idleTimeout: a frame still arriving is not silence", async () => {
+  Echo.options = { idleTimeout: 0.2 };
+  Echo.closes = [];
+  await using srv = startServer(Echo);
+  const c = await RawClient.open(srv.port);
+  // A 20 KiB frame trickled over about a second, well past the timeout.
+  const bytes = frame(0x2, new Uint8Array(20480));
+  for (let at = 0; at < bytes.length; at += 2048) {
+    await writeAll(c.conn, bytes.subarray(at, at + 2048));
+    await delay(100);
+  }
+  let echoed = await c.frame();
+  while (echoed?.opcode === 0x9) echoed = await c.frame(); // pings, unanswered
+  assert.equal(echoed?.opcode, 0x2, "the frame came through and was echoed");
+  assert.equal(echoed.payload.length, 20480);
+  c.close();
+});
+
+Deno.test("a frame header alone does not make the server allocate its announced length", async () => {
+  Echo.options = {};
+  await using srv = startServer(Echo);
+  const clients = await Promise.all(
+    Array.from({ length: 8 }, () => RawClient.open(srv.port)),
+  );
+  const before = Deno.memoryUsage().external;
+  for (const c of clients) {
+    // A masked binary frame of 60 MiB announced (under maxMessageSize):
+    // FIN+opcode, MASK+127, the 64-bit length, the key; then 16 bytes.
+    const announce = new Uint8Array(14);
+    announce.set([0x82, 0xff]);
+    new DataView(announce.buffer).setBigUint64(2, BigInt(60 * 1024 * 1024));
+    announce.set([1, 2, 3, 4], 10);
+    await writeAll(c.conn, announce);
+    await writeAll(c.conn, new Uint8Array(16));
+  }
+  await delay(100);
+  const grown = (Deno.memoryUsage().external - before) / (1 << 20);
+  for (const c of clients) c.close();
+  assert.ok(grown < 64, `external memory grew by ${grown.toFixed(0)} MiB`);
+});
+
+Deno.test("for await: an echo to a client that never reads stops reading once 1 MiB waits to be sent", async () => {
+  let socket: { bufferedAmount: number } | null = null;
+  let taken = 0;
+  class ForAwaitEcho extends QuietHandler {
+    async do_GET(): Promise<void> {
+      const ws = await this.upgradeWebSocket();
+      socket = ws;
+      for await (const message of ws) {
+        taken++;
+        ws.send(message);
+      }
+    }
+  }
+  await using srv = startServer(ForAwaitEcho);
+  const c = await RawClient.open(srv.port);
+  const message = frame(0x2, new Uint8Array(65536));
+  const deadline = Date.now() + 2000;
+  // 16 MiB sent, nothing read; a write that blocks is given up at the deadline.
+  for (let i = 0; i < 256 && Date.now() < deadline; i++) {
+    const wait = deadline - Date.now();
+    const sent = await within(writeAll(c.conn, message).then(() => true), wait);
+    if (sent === null) break;
+  }
+  await delay(100);
+  const queued = socket!.bufferedAmount;
+  c.close();
+  // 1 MiB, plus the messages already read ahead when it was reached.
+  assert.ok(queued < 2 << 20, `${queued} bytes queued`);
+  assert.ok(taken < 256, `${taken} messages taken`);
 });
