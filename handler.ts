@@ -115,6 +115,25 @@ function escapeControls(text: string): string {
 }
 
 const encoder = new TextEncoder();
+// One string for every handler, not one each.
+const SYS_VERSION = `Deno/${Deno.version.deno}`;
+
+/** The handler's `wfile`: an object of one field, not two closures. */
+class Writer implements ResponseWriter {
+  #engine: Connection;
+
+  constructor(engine: Connection) {
+    this.#engine = engine;
+  }
+
+  write(data: Uint8Array | string): Promise<void> {
+    return this.#engine.writeBody(data);
+  }
+
+  flush(): Promise<void> {
+    return this.#engine.flush();
+  }
+}
 
 /**
  * Python's `BaseHTTPRequestHandler`: serves one connection, one request at a
@@ -142,7 +161,7 @@ export class BaseHTTPRequestHandler {
   /** First part of the `Server` header. */
   serverVersion = "BaseHTTP/0.6";
   /** Second part of the `Server` header. */
-  sysVersion: string = `Deno/${Deno.version.deno}`;
+  sysVersion: string = SYS_VERSION;
   /** The error page template; see {@linkcode DEFAULT_ERROR_MESSAGE}. */
   errorMessageFormat: string = DEFAULT_ERROR_MESSAGE;
   /** The Content-Type of error pages. */
@@ -205,10 +224,7 @@ export class BaseHTTPRequestHandler {
       server,
       this,
     );
-    this.wfile = {
-      write: (data) => engine.writeBody(data),
-      flush: () => engine.flush(),
-    };
+    this.wfile = new Writer(engine);
   }
 
   /** The request body: exactly this request's bytes, decoded if chunked. */
