@@ -50,6 +50,7 @@
 import { checkControls, parseField } from "./_head.ts";
 import { decodeLatin1, trimOWS } from "./_text.ts";
 import { HTTPError, HTTPMessage, type Reader } from "./parser.ts";
+import { concatBytes } from "./_bytes.ts";
 
 /**
  * Limits applied while parsing a form body; each one exceeded is an
@@ -565,7 +566,8 @@ export class MultipartPart {
    *   field or file limit.
    * @returns The bytes.
    */
-  async bytes(limit: number | null = null): Promise<Uint8Array> {
+  async bytes(limit?: number | null): Promise<Uint8Array> {
+    limit ??= null;
     const chunks: Uint8Array[] = [];
     let size = 0;
     const p = new Uint8Array(BUFFER_SIZE);
@@ -576,13 +578,7 @@ export class MultipartPart {
       if (limit !== null && size > limit) throw tooLarge("the part is", limit);
       chunks.push(p.slice(0, n));
     }
-    const out = new Uint8Array(size);
-    let at = 0;
-    for (const chunk of chunks) {
-      out.set(chunk, at);
-      at += chunk.length;
-    }
-    return out;
+    return concatBytes(chunks, size);
   }
 
   /**
@@ -591,7 +587,7 @@ export class MultipartPart {
    * @param limit The most bytes to accept (413 beyond).
    * @returns The text.
    */
-  async text(limit: number | null = null): Promise<string> {
+  async text(limit?: number | null): Promise<string> {
     return new TextDecoder().decode(await this.bytes(limit));
   }
 
@@ -703,9 +699,9 @@ function checkLimits(
 export function parseMultipart(
   rfile: Reader,
   contentType: string,
-  limits: Partial<MultipartLimits> = {},
+  limits?: Partial<MultipartLimits>,
 ): AsyncGenerator<MultipartPart, void, undefined> {
-  const checked = checkLimits(limits);
+  const checked = checkLimits(limits ?? {});
   return parts(rfile, contentType, checked);
 }
 
@@ -768,9 +764,9 @@ async function* parts(
 export async function parseForm(
   rfile: Reader,
   contentType: string,
-  limits: Partial<MultipartLimits> = {},
+  limits?: Partial<MultipartLimits>,
 ): Promise<URLSearchParams> {
-  const checked = checkLimits(limits);
+  const checked = checkLimits(limits ?? {});
   const type = parseParameterized(contentType);
   if (type === null) throw malformed("Malformed Content-Type");
   if (type.value.toLowerCase() !== "application/x-www-form-urlencoded") {

@@ -60,6 +60,7 @@ export {
   type RequestHead,
   type RequestLimits,
 } from "./_head.ts";
+import { concatBytes } from "./_bytes.ts";
 
 const utf8 = new TextDecoder();
 
@@ -220,8 +221,9 @@ function headOfScan(
  */
 export function parseRequestHead(
   bytes: Uint8Array,
-  limits: Readonly<RequestLimits> = DEFAULT_LIMITS,
+  limits?: Readonly<RequestLimits>,
 ): RequestHead {
+  limits ??= DEFAULT_LIMITS;
   // readHead() checks this only while a head is incomplete; one that came
   // whole in a single read is checked here.
   if (bytes.length > limits.maxHeadBytes) {
@@ -312,12 +314,15 @@ export class BufferedReader {
    * the free room of the buffer; the buffer grows when a head needs it, and
    * up to 16 KiB when reads keep filling it (pipelined requests, uploads).
    *
-   * @param max The most bytes a head may need the buffer to hold.
+   * @param max The most bytes a head may need the buffer to hold; 1 MiB
+   *   when absent.
    * @returns `false` at the end of the source.
    */
-  fill(max: number = 1 << 20): Promise<boolean> {
+  fill(max?: number): Promise<boolean> {
     if (this.#eof) return ENDED;
-    return this.source.read(this.#room(max)).then((n) => this.#took(n));
+    return this.source.read(this.#room(max ?? 1 << 20)).then((n) =>
+      this.#took(n)
+    );
   }
 
   /**
@@ -407,9 +412,8 @@ export class BufferedReader {
    * @returns The head, or `undefined` when {@linkcode readHead} must decide.
    * @throws {HTTPError} When the head is well-formed but not acceptable.
    */
-  takeHead(
-    limits: Readonly<RequestLimits> = DEFAULT_LIMITS,
-  ): RequestHead | undefined {
+  takeHead(limits?: Readonly<RequestLimits>): RequestHead | undefined {
+    limits ??= DEFAULT_LIMITS;
     const buf = this.#buf;
     const start = this.#start;
     if (buf === null || start === this.#end) return undefined;
@@ -471,8 +475,9 @@ export class BufferedReader {
    * @throws {HTTPError} When the head is malformed, over a limit, or cut off.
    */
   async readHead(
-    limits: Readonly<RequestLimits> = DEFAULT_LIMITS,
+    limits?: Readonly<RequestLimits>,
   ): Promise<RequestHead | null> {
+    limits ??= DEFAULT_LIMITS;
     // Offsets are relative to #start so that fill() may move the bytes.
     let scanned = 0;
     let lineStart = 0;
@@ -703,9 +708,10 @@ export class BodyReader implements AsyncIterable<Uint8Array> {
    */
   constructor(
     reader: BodySource | null,
-    head: Pick<RequestHead, "contentLength" | "chunked"> | null = null,
-    limits: Readonly<RequestLimits> = DEFAULT_LIMITS,
+    head?: Pick<RequestHead, "contentLength" | "chunked"> | null,
+    limits?: Readonly<RequestLimits>,
   ) {
+    limits ??= DEFAULT_LIMITS;
     this.#limits = limits;
     this.#chunked = head?.chunked ?? false;
     this.#left = head?.contentLength ?? 0;
@@ -799,13 +805,13 @@ export class BodyReader implements AsyncIterable<Uint8Array> {
   /**
    * Reads the rest of the body into one array.
    *
-   * @param limit The most bytes to accept (413 beyond).
+   * @param limit The most bytes to accept (413 beyond): `limits.maxBodySize`
+   *   when absent, `null` for no bound.
    * @returns The bytes.
    * @throws {HTTPError} 413 when the body is larger than `limit`.
    */
-  async bytes(
-    limit: number | null = this.#limits.maxBodySize,
-  ): Promise<Uint8Array> {
+  async bytes(limit?: number | null): Promise<Uint8Array> {
+    if (limit === undefined) limit = this.#limits.maxBodySize;
     // What is held in memory is bound: a declared length past the limit is
     // refused before a byte is read, a chunk past it before it is read.
     if (limit !== null && !this.#chunked && this.#total + this.#left > limit) {
@@ -830,14 +836,7 @@ export class BodyReader implements AsyncIterable<Uint8Array> {
     } finally {
       this.#cap = stream;
     }
-    if (parts.length === 1) return parts[0];
-    const out = new Uint8Array(size);
-    let at = 0;
-    for (const part of parts) {
-      out.set(part, at);
-      at += part.length;
-    }
-    return out;
+    return concatBytes(parts, size);
   }
 
   /**
