@@ -697,6 +697,7 @@ export class BodyReader implements AsyncIterable<Uint8Array> {
   #total = 0;
   #cap: number | null;
   #error: unknown = null;
+  #reading = false;
 
   /**
    * Creates the body reader of one request.
@@ -745,17 +746,25 @@ export class BodyReader implements AsyncIterable<Uint8Array> {
    * @param p Where to put the bytes.
    * @returns The number of bytes read, or `null` at the end of the body.
    * @throws {HTTPError} When the body is malformed, too large, or cut off.
+   * @throws {TypeError} While another read of the body is pending.
    */
   async read(p: Uint8Array): Promise<number | null> {
     if (this.#state === DONE) return null;
     if (this.#state === BROKEN) throw this.#error;
     if (p.length === 0) return 0;
+    // Two reads at once would both count the same bytes as left.
+    if (this.#reading) {
+      throw new TypeError("rfile is already being read: await that read");
+    }
+    this.#reading = true;
     try {
       return await this.#read(p);
     } catch (error) {
       this.#state = BROKEN;
       this.#error = error;
       throw error;
+    } finally {
+      this.#reading = false;
     }
   }
 

@@ -626,3 +626,25 @@ Deno.test("this.signal aborts on a request timeout (bodyTimeout)", async () => {
   const after = seen.abortedAt - since;
   assert.ok(after >= 250 && after < 1500, `aborted after ${after} ms`);
 });
+
+Deno.test("rfile refuses a read while another is pending with a TypeError, never a hang", async () => {
+  let second: unknown;
+  class TwoReads extends BaseHTTPRequestHandler {
+    override protocolVersion = "HTTP/1.1";
+    override logMessage(): void {}
+    async do_POST(): Promise<void> {
+      const first = this.rfile.read(new Uint8Array(64)); // not awaited
+      second = await this.rfile.bytes().catch((error) => error);
+      assert.equal(await first, 2);
+      await reply(this, "done");
+    }
+  }
+  await using client = testClient(TwoReads, { bodyTimeout: 5 });
+  const exchange = await within(
+    client.raw("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}"),
+    2000,
+  );
+  assert.ok(exchange !== null, "the request hung");
+  assert.ok(second instanceof TypeError, String(second));
+  assert.equal(exchange.responses[0].text(), "done");
+});
