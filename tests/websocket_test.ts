@@ -359,6 +359,9 @@ Deno.test("shutdown() closes open sockets with 1001 and does not wait the grace"
   assert.ok(Date.now() - started < 2000);
   assert.equal((await closedA).code, 1001);
   assert.equal((await closedB)[0], 1001);
+  // The clients' own close timers end a moment after their close events
+  // (seen once in 40 loaded runs as a timer leak of this test).
+  await delay(50);
 });
 
 Deno.test("the handshake: refusals are 400 (426 for another version), never a socket", async () => {
