@@ -34,7 +34,14 @@
  */
 
 import { createHash, timingSafeEqual } from "node:crypto";
-import { closeSync, constants, openSync, read, readSync } from "node:fs";
+import {
+  closeSync,
+  constants,
+  existsSync,
+  openSync,
+  read,
+  readSync,
+} from "node:fs";
 import {
   ABSOLUTE_FORM,
   decodePath,
@@ -73,10 +80,16 @@ import {
   type UploadOptions,
 } from "./_upload.ts";
 import { SERVER_STATE } from "./_server_state.ts";
+import {
+  DEFAULT_FILE_CACHE,
+  FILE_CACHE,
+  FileCache,
+  type FileCacheLimits,
+} from "./_file_cache.ts";
 import { isFieldValue, isToken } from "./parser.ts";
 import type { HTTPServer } from "./server.ts";
 
-export type { UploadOptions };
+export type { FileCacheLimits, UploadOptions };
 
 /** One entry of the `mime-db` package. */
 interface MimeEntry {
@@ -153,7 +166,9 @@ const PYTHON_EXTENSIONS_MAP: Readonly<Record<string, string>> = Object.freeze({
 /**
  * What {@linkcode SimpleHTTPRequestHandler.copyfile} reads from. A
  * `Deno.FsFile` is one; the handler's own files are opened with `node:fs`,
- * because `Deno.openSync` cannot open without blocking.
+ * because `Deno.openSync` cannot open without blocking, or are the bytes
+ * of a small file held by the server's cache (see
+ * {@linkcode SimpleHTTPRequestHandler.fileCache}).
  */
 export interface FileSource {
   /** Reads into `p`: the byte count, or `null` at the end. */
@@ -207,6 +222,33 @@ class NodeFile implements FileSource {
     closeSync(this.fd);
   }
 }
+
+/** A small file's bytes, held by the server's cache, read like a file. */
+class MemoryFile implements FileSource {
+  readonly bytes: Uint8Array;
+  position = 0;
+
+  constructor(bytes: Uint8Array) {
+    this.bytes = bytes;
+  }
+
+  readSync(p: Uint8Array): number | null {
+    const n = Math.min(p.length, this.bytes.length - this.position);
+    if (n <= 0) return null;
+    p.set(this.bytes.subarray(this.position, this.position + n));
+    this.position += n;
+    return n;
+  }
+
+  read(p: Uint8Array): Promise<number | null> {
+    return Promise.resolve(this.readSync(p));
+  }
+
+  close(): void {}
+}
+
+/** An opened file to send: from disk, or its bytes from the cache. */
+type Opened = NodeFile | MemoryFile;
 
 /** A real path that may be served, and what it is. */
 interface Resolved {
@@ -470,6 +512,17 @@ export class SimpleHTTPRequestHandler extends BaseHTTPRequestHandler {
    * are 501.
    */
   upload: UploadOptions | null = null;
+  /**
+   * Bounds of the server's cache of small files' bytes: by default 1,024
+   * files, 8 MiB, files up to 64 KiB; `null` reads every file from disk for
+   * each request. A cached file is served only after the request's path
+   * was resolved and checked as for any request (real path inside the
+   * root, no dotfile, not a symlink), and only while its lstat shows the
+   * same device, inode, size, mtime and ctime as when it was read; a file
+   * changed in the last 2 seconds is not held. The cache is the server's:
+   * the limits of the handler that serves its first file make it.
+   */
+  fileCache: Readonly<FileCacheLimits> | null = DEFAULT_FILE_CACHE;
 
   // Found once per connection.
   #root: Root | undefined;
@@ -486,7 +539,12 @@ export class SimpleHTTPRequestHandler extends BaseHTTPRequestHandler {
     if (body === null) return;
     if (body instanceof Uint8Array) return await this.wfile.write(body);
     try {
-      if (body.coding === undefined) {
+      if (body.coding === undefined && body.file instanceof MemoryFile) {
+        const { bytes, position } = body.file;
+        await this.wfile.write(
+          bytes.subarray(position, position + body.length),
+        );
+      } else if (body.coding === undefined) {
         await this.copyfile(body.file, this.wfile, body.length);
       } else {
         // Small reads: compressing one holds the event loop (~1–3 ms).
@@ -683,12 +741,11 @@ export class SimpleHTTPRequestHandler extends BaseHTTPRequestHandler {
       return null;
     }
     // FIFOs, sockets and devices are not served.
-    const fd = found.info.isFile ? this.#openFile(found) : null;
-    if (fd === null) {
+    const file = found.info.isFile ? this.#open(found) : null;
+    if (file === null) {
       await this.sendError(404, "File not found");
       return null;
     }
-    const file = new NodeFile(fd);
     try {
       return await this.#sendFileHead(file, found, this.guessType(filePath));
     } catch (error) {
@@ -699,7 +756,7 @@ export class SimpleHTTPRequestHandler extends BaseHTTPRequestHandler {
 
   /** Sends the head for an open file; returns the span to send, or null. */
   async #sendFileHead(
-    opened: NodeFile,
+    opened: Opened,
     found: Resolved,
     ctype: string,
   ): Promise<FileBody | null> {
@@ -728,12 +785,12 @@ export class SimpleHTTPRequestHandler extends BaseHTTPRequestHandler {
     let file = opened;
     let sentSize: number | null = size; // null: compressed on the fly
     if (coding !== null && sibling !== null) {
-      const fd = this.#openFile(sibling);
-      if (fd === null) {
+      const siblingFile = this.#open(sibling);
+      if (siblingFile === null) {
         coding = null; // changed since it was found
       } else {
         opened.close();
-        file = new NodeFile(fd);
+        file = siblingFile;
         sentSize = sibling.info.size;
         etag = etagOf(sibling.info, `-${coding}`);
       }
@@ -808,6 +865,9 @@ export class SimpleHTTPRequestHandler extends BaseHTTPRequestHandler {
     const mtime = found.info.mtime?.getTime() ?? Infinity;
     const siblings: [Coding, Resolved][] = [];
     for (const [coding, ext] of [["br", ".br"], ["gzip", ".gz"]] as const) {
+      // Most files have none: existsSync says so without building the
+      // NotFound error that a failed realPathSync throws (~10 µs).
+      if (!existsSync(found.real + ext)) continue;
       const sibling = this.#resolve(found.real + ext);
       if (
         sibling?.info.isFile && (sibling.info.mtime?.getTime() ?? 0) >= mtime
@@ -1183,6 +1243,45 @@ export class SimpleHTTPRequestHandler extends BaseHTTPRequestHandler {
   }
 
   /**
+   * The file to send for a resolved regular file: its bytes from the
+   * server's cache while its lstat still matches them, else the file
+   * opened, and read whole into the cache when the cache admits it.
+   */
+  #open(found: Resolved): Opened | null {
+    const cache = this.#cache();
+    const held = cache?.get(found.real, found.info) ?? null;
+    if (held !== null) return new MemoryFile(held);
+    const fd = this.#openFile(found);
+    if (fd === null) return null;
+    const file = new NodeFile(fd);
+    if (cache === null || !cache.admits(found.info)) return file;
+    const bytes = new Uint8Array(found.info.size);
+    let n = 0;
+    try {
+      while (n < bytes.length) {
+        const got = readSync(fd, bytes, n, bytes.length - n, n);
+        if (got === 0) break; // shrank since the lstat
+        n += got;
+      }
+    } catch (error) {
+      file.close();
+      throw error;
+    }
+    if (n < bytes.length) return file;
+    file.close();
+    cache.set(found.real, found.info, bytes);
+    return new MemoryFile(bytes);
+  }
+
+  /** The server's file cache, made on first use; `null` when it is off. */
+  #cache(): FileCache | null {
+    const limits = this.fileCache;
+    if (limits === null) return null;
+    const server = this.server as { [FILE_CACHE]?: FileCache };
+    return server[FILE_CACHE] ??= new FileCache(limits);
+  }
+
+  /**
    * Opens a resolved file without waiting, if it is still that file. A
    * rename just before the open can put a FIFO there, whose open(2) would
    * wait for a writer and hold the event loop (hence O_NONBLOCK, and the
@@ -1297,6 +1396,8 @@ export interface SimpleHandlerOptions {
   protocolVersion?: string;
   /** Accept uploads by PUT and by the listing's form; `null` for none. @default {null} */
   upload?: UploadOptions | null;
+  /** Bounds of the server's cache of small files' bytes; `null` for none. @default {{ maxEntries: 1024, maxBytes: 8388608, maxFileSize: 65536 }} */
+  fileCache?: Readonly<FileCacheLimits> | null;
 }
 
 /** Whether `value` is an origin as browsers send it: `scheme://host[:port]`. */
@@ -1390,6 +1491,7 @@ export function simpleHandler(
     cacheControl,
     protocolVersion,
     upload,
+    fileCache,
   } = options;
   if (directory !== undefined && typeof directory !== "string") {
     throw new TypeError("directory must be a string");
@@ -1473,6 +1575,17 @@ export function simpleHandler(
       "upload must be { overwrite: boolean, maxUpload: bytes or null } or null",
     );
   }
+  if (
+    fileCache !== undefined && fileCache !== null &&
+    (typeof fileCache !== "object" ||
+      [fileCache.maxEntries, fileCache.maxBytes, fileCache.maxFileSize].some(
+        (n) => !(Number.isSafeInteger(n) && n >= 0),
+      ))
+  ) {
+    throw new TypeError(
+      "fileCache must be { maxEntries, maxBytes, maxFileSize } (counts of 0 or more) or null",
+    );
+  }
   // Only what was given; the rest keeps the class defaults.
   const settings: Partial<SimpleHTTPRequestHandler> = {};
   if (directory !== undefined) settings.directory = absolutePath(directory);
@@ -1503,6 +1616,11 @@ export function simpleHandler(
   if (protocolVersion !== undefined) settings.protocolVersion = protocolVersion;
   if (upload !== undefined) {
     settings.upload = upload === null ? null : { ...upload };
+  }
+  if (fileCache !== undefined) {
+    settings.fileCache = fileCache === null
+      ? null
+      : Object.freeze({ ...fileCache });
   }
   return class extends Base {
     constructor(
