@@ -38,6 +38,7 @@ import {
   closeSync,
   constants,
   existsSync,
+  fstatSync,
   openSync,
   read,
   readSync,
@@ -1287,10 +1288,9 @@ export class SimpleHTTPRequestHandler extends BaseHTTPRequestHandler {
    * wait for a writer and hold the event loop (hence O_NONBLOCK, and the
    * probe: a FIFO cannot be read at an offset), or a symlink in place of the
    * file (O_NOFOLLOW) or of a directory on its path (hence the checks after
-   * the open).
-   *
-   * Node's `fstatSync` would name the file opened, but takes 15 µs, more
-   * than all the rest; Deno lets only `--allow-all` read `/proc/self/fd`.
+   * the open: the descriptor's device and inode must be those resolved).
+   * Deno lets only `--allow-all` read `/proc/self/fd`, and has no openat,
+   * so a swap timed between the checks themselves is not ruled out.
    */
   #openFile({ real, info }: Resolved): number | null {
     let fd: number;
@@ -1300,8 +1300,13 @@ export class SimpleHTTPRequestHandler extends BaseHTTPRequestHandler {
       return null; // gone, unreadable, or a symlink swapped in
     }
     try {
+      // The file opened must be the one resolved inside the root: a
+      // directory on the path swapped for a symlink between the checks and
+      // the open leads elsewhere, which only the descriptor can tell.
+      const opened = fstatSync(fd);
       const now = Deno.lstatSync(real);
       if (
+        opened.dev === info.dev && opened.ino === info.ino &&
         now.dev === info.dev && now.ino === info.ino &&
         Deno.realPathSync(real) === real
       ) {
