@@ -118,36 +118,8 @@ export async function httpServer(
   }
   const prefix = `${cache}/http-server-${HTTP_SERVER_VERSION}`;
   const bin = `${prefix}/node_modules/http-server/bin/http-server`;
-  const installed = await Deno.stat(bin).then(() => true, () => false);
-  if (!installed) {
-    const npm = await findExecutable("npm");
-    if (npm === null) {
-      return {
-        skip: "npm not found, http-server rows skipped: install it " +
-          "(Debian/Ubuntu: `apt-get install npm`)",
-      };
-    }
-    console.error(`installing http-server@${HTTP_SERVER_VERSION} in ${prefix}`);
-    const { success, stderr } = await new Deno.Command(npm, {
-      args: [
-        "install",
-        "--prefix",
-        prefix,
-        "--no-audit",
-        "--no-fund",
-        `http-server@${HTTP_SERVER_VERSION}`,
-      ],
-      stdout: "null",
-      stderr: "piped",
-    }).output();
-    if (!success) {
-      const last = decoder.decode(stderr).trim().split("\n").at(-1);
-      return {
-        skip: `npm install http-server@${HTTP_SERVER_VERSION} failed ` +
-          `(${last}), its rows skipped: run it by hand with --prefix ${prefix}`,
-      };
-    }
-  }
+  const problem = await npmInstall(prefix, "http-server", HTTP_SERVER_VERSION);
+  if (problem !== null) return { skip: `${problem}: http-server rows skipped` };
   const { stdout } = await new Deno.Command(node, { args: ["--version"] })
     .output();
   return {
@@ -158,4 +130,46 @@ export async function httpServer(
       port,
     ) => [node, bin, root, "-a", "127.0.0.1", "-p", String(port), "-s"],
   };
+}
+
+/** Where npm packages for the bench are installed once and kept. */
+export function cacheDir(fallback: string): string {
+  const xdg = Deno.env.get("XDG_CACHE_HOME");
+  const home = Deno.env.get("HOME");
+  if (xdg) return `${xdg}/basehttp-bench`;
+  return home ? `${home}/.cache/basehttp-bench` : fallback;
+}
+
+/**
+ * Installs `name@version` with npm into `prefix`, unless it is there.
+ *
+ * @returns `null` once installed, else why not, in one line.
+ */
+export async function npmInstall(
+  prefix: string,
+  name: string,
+  version: string,
+): Promise<string | null> {
+  const installed = `${prefix}/node_modules/${name}/package.json`;
+  if (await Deno.stat(installed).then(() => true, () => false)) return null;
+  const npm = await findExecutable("npm");
+  if (npm === null) {
+    return "npm not found: install it (Debian/Ubuntu: `apt-get install npm`)";
+  }
+  console.error(`installing ${name}@${version} in ${prefix}`);
+  const { success, stderr } = await new Deno.Command(npm, {
+    args: [
+      "install",
+      "--prefix",
+      prefix,
+      "--no-audit",
+      "--no-fund",
+      `${name}@${version}`,
+    ],
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  if (success) return null;
+  const last = decoder.decode(stderr).trim().split("\n").at(-1);
+  return `npm install ${name}@${version} failed (${last}); run it by hand with --prefix ${prefix}`;
 }

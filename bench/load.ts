@@ -44,7 +44,7 @@
  * runs only the handler bench (the same as `--only handler`).
  */
 
-import { findExecutable, httpServer, nginx } from "./_external.ts";
+import { cacheDir, findExecutable, httpServer, nginx } from "./_external.ts";
 
 const here = new URL(".", import.meta.url).pathname;
 /** The working tree: the checkout this script is in. */
@@ -1064,14 +1064,6 @@ async function compare(ref: string, options: Options): Promise<void> {
     await git("worktree", "prune").catch(() => {});
     await Deno.remove(temp, { recursive: true }).catch(() => {});
   }
-}
-
-/** Where http-server is installed once and kept: the user's cache folder. */
-function cacheDir(fallback: string): string {
-  const xdg = Deno.env.get("XDG_CACHE_HOME");
-  const home = Deno.env.get("HOME");
-  if (xdg) return `${xdg}/basehttp-bench`;
-  return home ? `${home}/.cache/basehttp-bench` : fallback;
 }
 
 /**

@@ -17,14 +17,13 @@
  * server it starts is stopped before it exits; all traffic is on 127.0.0.1.
  */
 
-import { findExecutable } from "./_external.ts";
+import { cacheDir, findExecutable, npmInstall } from "./_external.ts";
 
 const WS_VERSION = "8.18.3";
 const CONNECTIONS = 64;
 const MESSAGE_BYTES = 32;
 const TICKS_PER_SECOND = 100;
 const repoRoot = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
-const decoder = new TextDecoder();
 
 const BASEHTTP_SERVER = `
 import { BaseHTTPRequestHandler, HTTPServer } from "${repoRoot}/mod.ts";
@@ -139,34 +138,10 @@ async function cpuSeconds(pid: number): Promise<number> {
 
 /** Installs `ws` into the bench cache on first use; its node_modules path. */
 async function installWs(): Promise<string> {
-  const prefix = `${
-    Deno.env.get("HOME")
-  }/.cache/basehttp-bench/ws-${WS_VERSION}`;
-  const modules = `${prefix}/node_modules`;
-  if (
-    await Deno.stat(`${modules}/ws/package.json`).then(() => true, () => false)
-  ) {
-    return modules;
-  }
-  const npm = await findExecutable("npm");
-  if (npm === null) throw new Error("npm not found: install Node.js and npm");
-  console.error(`installing ws@${WS_VERSION} in ${prefix}`);
-  const { success, stderr } = await new Deno.Command(npm, {
-    args: [
-      "install",
-      "--prefix",
-      prefix,
-      "--no-audit",
-      "--no-fund",
-      `ws@${WS_VERSION}`,
-    ],
-    stdout: "null",
-    stderr: "piped",
-  }).output();
-  if (!success) {
-    throw new Error(`npm install ws failed: ${decoder.decode(stderr)}`);
-  }
-  return modules;
+  const prefix = `${cacheDir(Deno.cwd())}/ws-${WS_VERSION}`;
+  const problem = await npmInstall(prefix, "ws", WS_VERSION);
+  if (problem !== null) throw new Error(problem);
+  return `${prefix}/node_modules`;
 }
 
 function freePort(): number {
