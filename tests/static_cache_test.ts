@@ -17,6 +17,7 @@ import {
   startServer,
   writeAll,
 } from "./_util.ts";
+import { race } from "./_static.ts";
 
 // A file changed this recently is not cached (see _file_cache.ts).
 const SETTLE_MS = 2100;
@@ -273,32 +274,19 @@ Deno.test("the file cache serves settled small files and drops what changed", as
     async () => {
       await cached("/race.txt", "inside");
       const file = JSON.stringify(`${root}/race.txt`);
-      const swapper = new Deno.Command(Deno.execPath(), {
-        args: [
-          "eval",
-          `const end = performance.now() + ${RACE_MS};
-           while (performance.now() < end) {
-             Deno.renameSync(${file}, "${root}/.keep");
-             Deno.symlinkSync("${tmp}/outside/secret.txt", "${root}/.l");
-             Deno.renameSync("${root}/.l", ${file});
-             Deno.renameSync("${root}/.keep", ${file});
-           }`,
-        ],
-        stdin: "null",
-        stdout: "null",
-      }).spawn();
-      let running = true;
-      const status = swapper.status.finally(() => running = false);
-      const counts = new Map<string, number>();
-      while (running) {
-        const response = await get(port, "/race.txt");
-        const key = response.status === 200 ? response.body : "404";
-        counts.set(key, (counts.get(key) ?? 0) + 1);
-      }
-      assert.ok((await status).success);
+      const counts = await race(
+        port,
+        "/race.txt",
+        `Deno.renameSync(${file}, "${root}/.keep");
+         Deno.symlinkSync("${tmp}/outside/secret.txt", "${root}/.l");
+         Deno.renameSync("${root}/.l", ${file});
+         Deno.renameSync("${root}/.keep", ${file});`,
+        RACE_MS,
+      );
       const seen = JSON.stringify([...counts]);
-      assert.ok(!counts.has("top secret"), seen);
-      assert.ok((counts.get("inside") ?? 0) > 0, seen);
+      assert.ok(!counts.has("200 top secret"), seen);
+      assert.equal(counts.get("no answer") ?? 0, 0, seen);
+      assert.ok((counts.get("200 inside") ?? 0) > 0, seen);
     },
   );
 });

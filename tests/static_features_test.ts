@@ -5,7 +5,6 @@
 // temporary tree.
 import assert from "node:assert/strict";
 import { simpleHandler, type SimpleHandlerOptions } from "../static.ts";
-import { percentFormat } from "../handler.ts";
 import {
   exchange,
   latin1Bytes,
@@ -14,6 +13,7 @@ import {
   startServer,
 } from "./_util.ts";
 import type { ParsedResponse } from "./_util.ts";
+import { rawRequest, treeHandler } from "./_static.ts";
 
 const tmp = await Deno.makeTempDir({ prefix: "basehttp_features_" });
 globalThis.addEventListener("unload", () => {
@@ -98,34 +98,10 @@ const logs: string[] = [];
 
 /** A handler over the test tree, HTTP/1.1, logging into `logs`. */
 function handler(options: SimpleHandlerOptions = {}) {
-  return class extends simpleHandler({
-    directory: root,
-    protocolVersion: "HTTP/1.1",
-    ...options,
-  }) {
-    override logMessage(format: string, ...args: unknown[]): void {
-      logs.push(percentFormat(format, args));
-    }
-  };
+  return treeHandler(root, logs, options);
 }
 
-/** One raw request on its own connection; returns the parsed response. */
-async function raw(
-  port: number,
-  target: string,
-  { method = "GET", headers = "", version = "HTTP/1.1" }: {
-    method?: string;
-    headers?: string;
-    version?: string;
-  } = {},
-): Promise<ParsedResponse & { closed: boolean; text: string }> {
-  const { text, closed } = await exchange(
-    port,
-    `${method} ${target} ${version}\r\nHost: t\r\nConnection: close\r\n${headers}\r\n`,
-  );
-  const [response] = parseResponses(text, method === "HEAD");
-  return { ...response, closed, text };
-}
+const raw = rawRequest;
 
 /** The header names of a response, lower-cased. */
 function names(response: ParsedResponse): string[] {

@@ -7,11 +7,11 @@
 import assert from "node:assert/strict";
 import { CGIHTTPRequestHandler } from "../cgi.ts";
 import { simpleHandler } from "../static.ts";
-import { parseResponses, readAll, startServer, writeAll } from "./_util.ts";
+import { startServer } from "./_util.ts";
+import { getOnce, race } from "./_static.ts";
 
 const RACE_MS = 2500;
 const CONFIG = new URL("../deno.json", import.meta.url).pathname;
-const encoder = new TextEncoder();
 
 /** A temp tree: `www/hello.txt`, `outside/secret.txt`; removed on dispose. */
 async function tree() {
@@ -32,71 +32,6 @@ async function tree() {
 
 class Quiet extends simpleHandler({ protocolVersion: "HTTP/1.1" }) {
   override logMessage(): void {}
-}
-
-/** GET on its own connection; `null` when nothing came within `ms`. */
-async function get(
-  port: number,
-  path: string,
-  ms = 1000,
-): Promise<{ status: number; body: string } | null> {
-  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
-  try {
-    await writeAll(
-      conn,
-      encoder.encode(
-        `GET ${path} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n`,
-      ),
-    );
-    const { text, closed } = await readAll(conn, ms);
-    if (!closed) return null;
-    const [response] = parseResponses(text);
-    return { status: response.status, body: response.body };
-  } finally {
-    try {
-      conn.close();
-    } catch {
-      // readAll() closed it to cancel its read.
-    }
-  }
-}
-
-/**
- * Runs `loop` (JavaScript, synchronous file operations) in a child process
- * for RACE_MS while GETting `path` one request after another. Counts the
- * answers: `"200 <body>"`, other statuses, and `"no answer"` for a request
- * that got nothing within a second, where the race stops.
- */
-async function race(
-  port: number,
-  path: string,
-  loop: string,
-): Promise<Map<string, number>> {
-  const swapper = new Deno.Command(Deno.execPath(), {
-    args: [
-      "eval",
-      `const end = performance.now() + ${RACE_MS};
-       while (performance.now() < end) { ${loop} }`,
-    ],
-    stdin: "null",
-    stdout: "null",
-  }).spawn();
-  let running = true;
-  const status = swapper.status.finally(() => running = false);
-  const counts = new Map<string, number>();
-  while (running) {
-    const response = await get(port, path);
-    const key = response === null
-      ? "no answer"
-      : response.status === 200
-      ? `200 ${response.body}`
-      : String(response.status);
-    counts.set(key, (counts.get(key) ?? 0) + 1);
-    if (response === null) break;
-  }
-  if (running) swapper.kill();
-  await status;
-  return counts;
 }
 
 /** How many answers carried `body` with a 200. */
@@ -176,8 +111,9 @@ Deno.test("static: a FIFO swapped in between the check and the open never blocks
        Deno.renameSync("${t.root}/.f", "${t.root}/race.txt");
        Deno.writeTextFileSync("${t.root}/.g", "inside");
        Deno.renameSync("${t.root}/.g", "${t.root}/race.txt");`,
+      RACE_MS,
     );
-    after = await get(server.port, "/hello.txt");
+    after = await getOnce(server.port, "/hello.txt");
   } finally {
     await server.stop();
   }
@@ -198,6 +134,7 @@ Deno.test("static: a symlink swapped in between the check and the open never ser
     s.port,
     "/race.txt",
     swapLoop(t.root, "race.txt", `${t.tmp}/outside/secret.txt`),
+    RACE_MS,
   );
   console.log("symlink race:", Object.fromEntries(counts));
   assert.equal(served(counts, "top secret"), 0, "outside file served");
@@ -221,6 +158,7 @@ Deno.test("static: a symlink to a CGI script swapped in never serves the script'
     s.port,
     "/race.txt",
     swapLoop(t.root, "race.txt", `${t.root}/cgi-bin/env.sh`),
+    RACE_MS,
   );
   console.log("CGI race:", Object.fromEntries(counts));
   assert.equal(served(counts, source), 0, "script source served");
@@ -239,12 +177,12 @@ Deno.test("static: a plainly named symlink to a dotfile or dot-directory is 404"
   }
   await using s = startServer(Handler);
   for (const path of ["/gitlink/config", "/gitlink/", "/env.txt"]) {
-    assert.equal((await get(s.port, path))?.status, 404, path);
+    assert.equal((await getOnce(s.port, path))?.status, 404, path);
   }
-  const listing = await get(s.port, "/");
+  const listing = await getOnce(s.port, "/");
   assert.equal(listing?.status, 200);
   assert.doesNotMatch(listing!.body, /gitlink|env\.txt/);
-  assert.equal((await get(s.port, "/hello.txt"))?.status, 200);
+  assert.equal((await getOnce(s.port, "/hello.txt"))?.status, 200);
 });
 
 Deno.test("static: without read permission a request is 500 at once and the log names --allow-read", async () => {
@@ -252,7 +190,7 @@ Deno.test("static: without read permission a request is 500 at once and the log 
   const server = await childServer(t.tmp, t.root, ["--allow-net=127.0.0.1"]);
   let response, log;
   try {
-    response = await get(server.port, "/hello.txt");
+    response = await getOnce(server.port, "/hello.txt");
   } finally {
     log = await server.stop();
   }

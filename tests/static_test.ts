@@ -5,9 +5,8 @@ import {
   type SimpleHandlerOptions,
   SimpleHTTPRequestHandler,
 } from "../static.ts";
-import { percentFormat } from "../handler.ts";
 import { exchange, parseResponses, startServer } from "./_util.ts";
-import type { ParsedResponse } from "./_util.ts";
+import { rawRequest, treeHandler } from "./_static.ts";
 
 // The tree every test serves: <tmp>/www, with <tmp>/outside next to it so
 // that one ".." too many would land on a real file.
@@ -72,30 +71,10 @@ const logs: string[] = [];
 
 /** A handler over the test tree, HTTP/1.1, logging into `logs`. */
 function handler(options: SimpleHandlerOptions = {}) {
-  return class extends simpleHandler({
-    directory: root,
-    protocolVersion: "HTTP/1.1",
-    ...options,
-  }) {
-    override logMessage(format: string, ...args: unknown[]): void {
-      logs.push(percentFormat(format, args));
-    }
-  };
+  return treeHandler(root, logs, options);
 }
 
-/** One raw request on its own connection; returns the parsed response. */
-async function raw(
-  port: number,
-  target: string,
-  { method = "GET", headers = "" }: { method?: string; headers?: string } = {},
-): Promise<ParsedResponse> {
-  const { text } = await exchange(
-    port,
-    `${method} ${target} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n${headers}\r\n`,
-  );
-  const [response] = parseResponses(text, method === "HEAD");
-  return response;
-}
+const raw = rawRequest;
 
 function get(port: number, path: string, init?: RequestInit) {
   return fetch(`http://127.0.0.1:${port}${path}`, init);
