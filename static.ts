@@ -194,6 +194,14 @@ export interface FileBody {
   coding?: "br" | "gzip";
 }
 
+/** Whether two stats are of one file. */
+function sameFile(
+  a: { dev: number; ino: number | null },
+  b: { dev: number; ino: number | null },
+): boolean {
+  return a.dev === b.dev && a.ino === b.ino;
+}
+
 /** A file opened with `node:fs`, read from `position` on (pread). */
 class NodeFile implements FileSource {
   readonly fd: number;
@@ -1302,12 +1310,12 @@ export class SimpleHTTPRequestHandler extends BaseHTTPRequestHandler {
     try {
       // The file opened must be the one resolved inside the root: a
       // directory on the path swapped for a symlink between the checks and
-      // the open leads elsewhere, which only the descriptor can tell.
-      const opened = fstatSync(fd);
-      const now = Deno.lstatSync(real);
+      // the open leads elsewhere, which only the descriptor can tell. And
+      // the path must resolve inside before and after that same file is
+      // found there again: a swap has to land between each pair of checks.
       if (
-        opened.dev === info.dev && opened.ino === info.ino &&
-        now.dev === info.dev && now.ino === info.ino &&
+        sameFile(fstatSync(fd), info) && Deno.realPathSync(real) === real &&
+        sameFile(Deno.lstatSync(real), info) &&
         Deno.realPathSync(real) === real
       ) {
         readSync(fd, new Uint8Array(1), 0, 1, 0); // ESPIPE for a FIFO
