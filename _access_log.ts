@@ -7,6 +7,7 @@ import { MONTHS, pad2 } from "./_date.ts";
 import { type ClientAddress, percentFormat } from "./handler.ts";
 import { HTTPServer } from "./server.ts";
 import type { SimpleHTTPRequestHandler } from "./static.ts";
+import { withoutUserinfo } from "./_text.ts";
 
 /** The formats `--log-format` takes. */
 export const LOG_FORMATS = ["common", "combined", "json"] as const;
@@ -14,15 +15,6 @@ export const LOG_FORMATS = ["common", "combined", "json"] as const;
 export type LogFormat = typeof LOG_FORMATS[number];
 
 const encoder = new TextEncoder();
-// The userinfo of an absolute URL, alone and in a request line: a password
-// must not reach the log.
-const USERINFO = /^([A-Za-z][A-Za-z0-9+.\-]*:\/\/)[^/?#@]*@/;
-const TARGET_USERINFO = /^(\S+ [A-Za-z][A-Za-z0-9+.\-]*:\/\/)[^/?#@ ]*@/;
-
-/** A URL without its `user:password@`, if it has one. */
-function withoutUserinfo(url: string): string {
-  return url.replace(USERINFO, "$1");
-}
 
 /**
  * Apache's escaping of logged text: `"` and `\` with a backslash, bytes
@@ -105,7 +97,7 @@ export function withAccessLog(
       }
       const request = this.requestline === ""
         ? "-"
-        : this.requestline.replace(TARGET_USERINFO, "$1");
+        : requestLineWithoutUserinfo(this.requestline);
       let line = `${this.clientAddress[0]} - ${
         user === null || user === "" ? "-" : apacheEscape(user)
       } ${apacheTime(time)} "${apacheEscape(request)}" ${code} ${
@@ -201,4 +193,11 @@ export class LogFile implements Disposable {
   [Symbol.dispose](): void {
     this.#file.close();
   }
+}
+
+/** A request line whose target has no `user:password@`. */
+function requestLineWithoutUserinfo(line: string): string {
+  const [method, target, ...rest] = line.split(" ");
+  if (target === undefined) return line;
+  return [method, withoutUserinfo(target), ...rest].join(" ");
 }

@@ -4,7 +4,7 @@
 // scanner and the readers, and re-exports the public names (this module is
 // not a public entry).
 
-import { decodeLatin1, pyRepr, trimOWS } from "./_text.ts";
+import { decodeLatin1, pyRepr, trimOWS, withoutUserinfo } from "./_text.ts";
 
 /** An error in a request, with the HTTP status that answers it. */
 export class HTTPError extends Error {
@@ -505,7 +505,10 @@ export function parseIrregularHead(
     throw new HTTPError(400, `Bad request method (${pyRepr(command)})`);
   }
   if (!TARGET.test(target)) {
-    throw new HTTPError(400, `Bad request target (${pyRepr(target)})`);
+    throw new HTTPError(
+      400,
+      `Bad request target (${pyRepr(withoutUserinfo(target))})`,
+    );
   }
   const count = lines.length - 3;
   if (count > limits.maxHeaders) {
@@ -653,7 +656,10 @@ function checkTarget(command: string, target: string): void {
     ? command === "OPTIONS"
     : ABSOLUTE_HOST.test(ABSOLUTE_FORM.exec(target)?.[1] ?? "");
   if (!ok) {
-    throw new HTTPError(400, `Bad request target (${pyRepr(target)})`);
+    throw new HTTPError(
+      400,
+      `Bad request target (${pyRepr(withoutUserinfo(target))})`,
+    );
   }
 }
 

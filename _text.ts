@@ -71,3 +71,17 @@ export function pyRepr(text: string): string {
   }
   return out + quote;
 }
+
+// The userinfo of an absolute URL: it ends at the last "@" before the path.
+const USERINFO = /^([A-Za-z][A-Za-z0-9+.\-]*:\/\/)[^/?#]*@/;
+
+/**
+ * A URL without its `user:password@`, so that a password never reaches a
+ * log.
+ *
+ * @param url A URL or request-target, absolute or not.
+ * @returns It without the userinfo.
+ */
+export function withoutUserinfo(url: string): string {
+  return url.replace(USERINFO, "$1");
+}

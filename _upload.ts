@@ -18,6 +18,7 @@ import { type MultipartPart, parseMultipart } from "./multipart.ts";
 import { HTTPError, type Reader } from "./parser.ts";
 import { SERVER_STATE } from "./_server_state.ts";
 import type { SimpleHTTPRequestHandler } from "./static.ts";
+import { mediaQuality } from "./_negotiate.ts";
 
 /** What `serve --upload` allows. */
 export interface UploadOptions {
@@ -457,9 +458,9 @@ async function sendSummary(
   handler: SimpleHTTPRequestHandler,
   files: Spooled[],
 ): Promise<void> {
-  const json = (handler.headers.get("accept") ?? "").includes(
-    "application/json",
-  );
+  const accept = handler.headers.getAll("accept");
+  const json = mediaQuality(accept, "application/json") >
+    mediaQuality(accept, "text/html");
   // Re-encoded from the decoded path: no quote can end an attribute.
   let base = encodeURI(decodePath(urlPath(handler)) ?? "/");
   if (!base.endsWith("/")) base += "/";

@@ -517,9 +517,10 @@ export class MultipartPart {
     ) {
       throw malformed("A part needs Content-Disposition: form-data; name=…");
     }
-    this.name = disposition.params.get("name")!;
+    this.name = formDecode(disposition.params.get("name")!);
     const extended = disposition.params.get("filename*");
-    const plain = disposition.params.get("filename");
+    const given = disposition.params.get("filename");
+    const plain = given === undefined ? undefined : formDecode(given);
     const filename =
       (extended === undefined ? null : decodeExtValue(extended)) ??
         plain ?? null;
@@ -799,4 +800,15 @@ export async function parseForm(
     );
   }
   return new URLSearchParams(new TextDecoder().decode(form));
+}
+
+/**
+ * A name as browsers write it in multipart/form-data (WHATWG): `"`, CR and
+ * LF as `%22`, `%0D` and `%0A`, and nothing else escaped.
+ */
+function formDecode(value: string): string {
+  return value.replace(
+    /%(22|0D|0A)/gi,
+    (escape) => String.fromCharCode(parseInt(escape.slice(1), 16)),
+  );
 }

@@ -8,6 +8,7 @@ import { JSONLogServer, withAccessLog } from "../_access_log.ts";
 import { SimpleHTTPRequestHandler } from "../static.ts";
 import { delay, exchange, latin1Bytes, parseResponses } from "./_util.ts";
 import { PERMISSIONS, run, Serve } from "./_serve.ts";
+import { testClient } from "../testing.ts";
 
 const tmp = await Deno.makeTempDir({ prefix: "basehttp_cli_features_" });
 globalThis.addEventListener("unload", () => {
@@ -588,5 +589,32 @@ Deno.test("serve --max-age, --immutable and --no-cache set Cache-Control", async
     const response = await request(port, "/hello.txt");
     await stop(serve);
     assert.equal(response.get("cache-control"), expected, flags.join(" "));
+  }
+});
+
+Deno.test("access logs drop a Referer's userinfo up to its last @ before the path", async () => {
+  const lines: string[] = [];
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(`${dir}/a.txt`, "x");
+    class Tree extends SimpleHTTPRequestHandler {
+      override directory = dir;
+    }
+    for (const format of ["combined", "json"] as const) {
+      await using client = testClient(
+        withAccessLog(Tree, format, (line) => lines.push(line)),
+      );
+      const response = await client.request("GET", "/a.txt", {
+        headers: [["Referer", "http://bob:hunt@er@2@ref.example/p"]],
+      });
+      assert.equal(response.status, 200);
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+  assert.equal(lines.length, 2);
+  for (const line of lines) {
+    assert.ok(!/hunt|er@2/.test(line), line);
+    assert.ok(line.includes("http://ref.example/p"), line);
   }
 });

@@ -648,3 +648,17 @@ Deno.test("rfile refuses a read while another is pending with a TypeError, never
   assert.ok(second instanceof TypeError, String(second));
   assert.equal(exchange.responses[0].text(), "done");
 });
+
+Deno.test("a refused absolute target's userinfo never reaches the log", async () => {
+  await using client = testClient(BaseHTTPRequestHandler);
+  const { responses } = await client.raw(
+    "GET http://alice:s3cret@localhost/a.txt HTTP/1.1\r\nHost: localhost\r\n\r\n",
+  );
+  assert.equal(responses[0].status, 400);
+  assert.ok(client.log.length > 0);
+  assert.ok(
+    !client.log.some((line) => line.includes("s3cret")),
+    client.log.join("\n"),
+  );
+  assert.ok(client.log.some((line) => line.includes("http://localhost/a.txt")));
+});

@@ -291,6 +291,11 @@ Deno.test("multipart: file names lose their paths; filename* wins", async () => 
     await filenameOf('form-data; name="f"; filename="say \\"hi\\".txt"'),
     'say "hi".txt',
   );
+  // As browsers and FormData send ", CR and LF (WHATWG); other % stay.
+  assert.equal(
+    await filenameOf('form-data; name="f"; filename="say %22hi%22 100%.txt"'),
+    'say "hi" 100%.txt',
+  );
   assert.equal(
     await filenameOf(
       "form-data; name=f; filename=plain.txt; filename*=UTF-8''%E2%82%AC%20rates.txt",

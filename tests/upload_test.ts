@@ -530,3 +530,27 @@ Deno.test("upload: the form, sizes and the permission line", () => {
   }
   assert.equal(writePermissionProblem(Deno.cwd()), null);
 });
+
+Deno.test("upload: the summary follows Accept's q-values", async () => {
+  await withRoot({}, async ({ server }) => {
+    const body = (name: string) =>
+      multipart("XX", [{
+        disposition: `name="f"; filename="${name}"`,
+        body: "x",
+      }]);
+    const asked = async (accept: string, name: string) => {
+      const { text } = await exchange(
+        server.port,
+        `POST / HTTP/1.1\r\nHost: 127.0.0.1:${server.port}\r\nConnection: close\r\n` +
+          `Content-Type: multipart/form-data; boundary=XX\r\nAccept: ${accept}\r\n` +
+          `Content-Length: ${body(name).length}\r\n\r\n${body(name)}`,
+      );
+      return parseResponses(text)[0].get("content-type");
+    };
+    assert.equal(await asked("application/json", "a.txt"), "application/json");
+    assert.match(
+      (await asked("application/json;q=0, text/html", "b.txt"))!,
+      /^text\/html/,
+    );
+  });
+});
