@@ -83,21 +83,40 @@ function inDirectory(dir: string, name: string): string {
 /**
  * A browser sends `Origin` with a POST; one from another site is a page
  * there trying to upload through the visitor's browser (CSRF), unless the
- * server lists it in `corsOrigins`.
+ * server lists it in `corsOrigins`. A page of this origin counts only under
+ * a name that cannot be rebound to this server by someone else's DNS: an IP
+ * address, `localhost`, or this machine's name.
  */
 function checkOrigin(handler: SimpleHTTPRequestHandler): void {
   const origin = handler.headers.get("origin");
   if (origin === null || handler.corsOrigins.includes(origin)) return;
-  let same = false;
+  let host: URL | null = null;
   try {
-    const host = new URL(`http://${handler.headers.get("host")}`).host;
-    same = new URL(origin).host === host;
+    const from = new URL(origin);
+    const to = new URL(`http://${handler.headers.get("host")}`);
+    if (from.host === to.host) host = to;
   } catch {
     // "null" or junk: not this server
   }
-  if (!same) {
+  if (host === null) {
     throw new HTTPError(403, "Uploads from another site are refused");
   }
+  if (!unreboundName(host.hostname)) {
+    throw new HTTPError(
+      403,
+      "Uploads from a page under a DNS name are refused",
+      "Use the server's IP address or localhost, or list the page with --cors-origin",
+    );
+  }
+}
+
+/** An IP literal, `localhost`, or this machine's name (if it may be read). */
+function unreboundName(name: string): boolean {
+  if (name.startsWith("[") || /^\d+\.\d+\.\d+\.\d+$/.test(name)) return true;
+  if (name === "localhost" || name.endsWith(".localhost")) return true;
+  const state = Deno.permissions.querySync?.({ name: "sys", kind: "hostname" });
+  return state?.state === "granted" &&
+    name.toLowerCase() === Deno.hostname().toLowerCase();
 }
 
 /** Refuses a declared body over the limit before a byte of it is read. */

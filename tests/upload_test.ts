@@ -554,3 +554,24 @@ Deno.test("upload: the summary follows Accept's q-values", async () => {
     );
   });
 });
+
+Deno.test("upload: a page on a rebound name (Origin and Host both evil.test) is refused", async () => {
+  await withRoot({}, async ({ root, server }) => {
+    const body = multipart("XX", [{
+      disposition: 'name="f"; filename="pwned.html"',
+      body: "<script>pwned</script>",
+    }]);
+    const send = async (host: string) => {
+      const { text } = await exchange(
+        server.port,
+        `POST / HTTP/1.1\r\nHost: ${host}\r\nOrigin: http://${host}\r\n` +
+          `Connection: close\r\nContent-Type: multipart/form-data; boundary=XX\r\n` +
+          `Content-Length: ${body.length}\r\n\r\n${body}`,
+      );
+      return parseResponses(text)[0].status;
+    };
+    assert.equal(await send(`evil.test:${server.port}`), 403);
+    assert.deepEqual(await names(root), []);
+    assert.equal(await send(`localhost:${server.port}`), 201);
+  });
+});
