@@ -62,8 +62,9 @@ export interface WebSocketOptions {
   protocols?: readonly string[] | ((offered: string[]) => string | null);
   /**
    * Seconds of silence from the client after which a ping is sent; the
-   * connection is closed if nothing comes back within as long again.
-   * `null` disables. @default {120}
+   * connection is closed if nothing comes back within as long again, and
+   * also when the client takes no byte of what waits to be sent for that
+   * long. `null` disables both. @default {120}
    */
   idleTimeout?: number | null;
   /** Largest message accepted, in bytes; larger ones close with 1009. @default {67108864} */
@@ -201,6 +202,9 @@ export class ServerWebSocket extends EventTarget
   // Output: frames waiting for the socket, and their application bytes.
   #queue: Outgoing[] = [];
   #sending = false;
+  // When the socket last took bytes (or sending began): a client that takes
+  // none for a whole idleTimeout while some wait is gone.
+  #wrote = 0;
   #drained: (() => void)[] = [];
   #buffered = 0;
   #closeSent = false;
@@ -624,6 +628,7 @@ export class ServerWebSocket extends EventTarget
 
   async #pump(): Promise<void> {
     this.#sending = true;
+    this.#wrote = Date.now();
     try {
       while (this.#queue.length > 0 && this.#state !== CLOSED) {
         const item = this.#queue.shift()!;
@@ -664,6 +669,7 @@ export class ServerWebSocket extends EventTarget
   async #write(bytes: Uint8Array): Promise<void> {
     for (let at = 0; at < bytes.length;) {
       at += await this.#conn.write(bytes.subarray(at));
+      this.#wrote = Date.now();
     }
   }
 
@@ -677,6 +683,9 @@ export class ServerWebSocket extends EventTarget
   #checkIdle(): void {
     const limit = this.#idleMs!;
     const now = Date.now();
+    if (this.#sending && now - this.#wrote >= limit) {
+      return this.#finish(1006, "", false);
+    }
     // Paused for a slow consumer: the client is not the one silent.
     if (!this.#reading) this.#lastSeen = now;
     const silent = now - this.#lastSeen;

@@ -558,3 +558,37 @@ Deno.test("for await: an echo to a client that never reads stops reading once 1 
   assert.ok(queued < 2 << 20, `${queued} bytes queued`);
   assert.ok(taken < 256, `${taken} messages taken`);
 });
+
+Deno.test("idleTimeout: a client that keeps sending but takes no bytes is closed", async () => {
+  const closed = Promise.withResolvers<CloseEvent>();
+  let queued = 0;
+  class OnMessageEcho extends QuietHandler {
+    async do_GET(): Promise<void> {
+      const ws = await this.upgradeWebSocket({ idleTimeout: 0.3 });
+      ws.onmessage = (event) => {
+        ws.send(event.data);
+        queued = Math.max(queued, ws.bufferedAmount);
+      };
+      ws.onclose = (event) => closed.resolve(event);
+    }
+  }
+  await using srv = startServer(OnMessageEcho);
+  const c = await RawClient.open(srv.port);
+  const message = frame(0x2, new Uint8Array(16384));
+  const seen: { closed: CloseEvent | null } = { closed: null };
+  closed.promise.then((event) => seen.closed = event);
+  const deadline = Date.now() + 4000;
+  // Sends all along and never reads: the server's writes make no progress.
+  while (seen.closed === null && Date.now() < deadline) {
+    const sent = await within(
+      writeAll(c.conn, message).then(() => true, () => false),
+      500,
+    );
+    if (sent === false) break; // the server closed
+  }
+  const event = seen.closed; // before the client closes
+  c.close();
+  await closed.promise;
+  assert.ok(event !== null, `still open after 4 s, ${queued} bytes queued`);
+  assert.equal(event.code, 1006);
+});
