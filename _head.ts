@@ -628,7 +628,7 @@ export function frameHead(
     contentLength = parseContentLength(lengths);
     const max = limits.maxStreamedBodySize;
     if (max !== null && contentLength > max) {
-      throw new HTTPError(413, "Content Too Large", tooLarge(max));
+      throw contentTooLarge("the body is", max);
     }
   }
 
@@ -709,11 +709,16 @@ export function lineTooLong(limits: Readonly<RequestLimits>): string {
 }
 
 /**
- * The explanation of a 413.
+ * A 413 for what went past `max` bytes: a body, an upload, a form's part.
  *
- * @param limits The limits that were applied.
- * @returns The explanation.
+ * @param what What it was, with its verb: `"the body is"`.
+ * @param max The limit.
+ * @returns The error.
  */
-export function tooLarge(max: number): string {
-  return `the body is larger than ${max} bytes`;
+export function contentTooLarge(what: string, max: number): HTTPError {
+  return new HTTPError(
+    413,
+    "Content Too Large",
+    `${what} larger than ${max} bytes`,
+  );
 }

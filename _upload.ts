@@ -19,6 +19,7 @@ import { HTTPError, type Reader } from "./parser.ts";
 import { SERVER_STATE } from "./_server_state.ts";
 import type { SimpleHTTPRequestHandler } from "./static.ts";
 import { mediaQuality } from "./_negotiate.ts";
+import { contentTooLarge } from "./_head.ts";
 
 /** What `serve --upload` allows. */
 export interface UploadOptions {
@@ -126,16 +127,8 @@ function checkLength(
 ): void {
   const length = Number(handler.headers.get("content-length") ?? 0);
   if (options.maxUpload !== null && length > options.maxUpload) {
-    throw tooLarge(options.maxUpload);
+    throw contentTooLarge("the upload is", options.maxUpload);
   }
-}
-
-function tooLarge(max: number): HTTPError {
-  return new HTTPError(
-    413,
-    "Content Too Large",
-    `the upload is larger than ${max} bytes`,
-  );
 }
 
 /** The request body, with a 413 past `max` bytes (chunked bodies too). */
@@ -145,7 +138,9 @@ function limited(rfile: Reader, max: number | null): Reader {
   return {
     async read(p: Uint8Array): Promise<number | null> {
       const n = await rfile.read(p);
-      if (n !== null && (total += n) > max) throw tooLarge(max);
+      if (n !== null && (total += n) > max) {
+        throw contentTooLarge("the upload is", max);
+      }
       return n;
     },
   };

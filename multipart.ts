@@ -47,7 +47,7 @@
  * @module
  */
 
-import { checkControls, parseField } from "./_head.ts";
+import { checkControls, contentTooLarge, parseField } from "./_head.ts";
 import { decodeLatin1, trimOWS } from "./_text.ts";
 import { HTTPError, HTTPMessage, type Reader } from "./parser.ts";
 import { concatBytes } from "./_bytes.ts";
@@ -124,10 +124,6 @@ const EXT_VALUE =
 
 function malformed(message: string): HTTPError {
   return new HTTPError(400, message);
-}
-
-function tooLarge(what: string, max: number): HTTPError {
-  return new HTTPError(413, "Content Too Large", `${what} over ${max} bytes`);
 }
 
 /** A value and its parameters, such as a Content-Type or Content-Disposition. */
@@ -292,7 +288,7 @@ class MultipartStream {
       this.#total += n;
       const max = this.#limits.maxTotalSize;
       if (max !== null && this.#total > max) {
-        throw tooLarge("the request body is", max);
+        throw contentTooLarge("the request body is", max);
       }
       return true;
     }
@@ -355,7 +351,7 @@ class MultipartStream {
     if (n === 0) return null;
     counted.size += n;
     if (counted.max !== null && counted.size > counted.max) {
-      throw tooLarge(counted.what, counted.max);
+      throw contentTooLarge(counted.what, counted.max);
     }
     p?.set(this.#buf.subarray(this.#start, this.#start + n));
     this.#start += n;
@@ -392,7 +388,10 @@ class MultipartStream {
       if (c !== 0x20 && c !== 0x09) break;
       this.#start++;
       if (++skipped > this.#limits.maxHeaderBytes) {
-        throw tooLarge("a boundary line is", this.#limits.maxHeaderBytes);
+        throw contentTooLarge(
+          "a boundary line is",
+          this.#limits.maxHeaderBytes,
+        );
       }
     }
     await this.#need(2);
@@ -413,7 +412,7 @@ class MultipartStream {
       let lf = this.#buf.subarray(this.#start, this.#end).indexOf(LF);
       while (lf === -1) {
         if (size + this.#end - this.#start > max) {
-          throw tooLarge("a part's header section is", max);
+          throw contentTooLarge("a part's header section is", max);
         }
         const scanned = this.#end - this.#start;
         await this.#need(scanned + 1);
@@ -421,7 +420,7 @@ class MultipartStream {
         if (lf !== -1) lf += scanned;
       }
       size += lf + 1;
-      if (size > max) throw tooLarge("a part's header section is", max);
+      if (size > max) throw contentTooLarge("a part's header section is", max);
       const line = this.#buf.subarray(this.#start, this.#start + lf);
       this.#start += lf + 1;
       if (line.at(-1) !== CR) throw malformed("Bare LF in a part's header");
@@ -576,7 +575,9 @@ export class MultipartPart {
       const n = await this.read(p);
       if (n === null) break;
       size += n;
-      if (limit !== null && size > limit) throw tooLarge("the part is", limit);
+      if (limit !== null && size > limit) {
+        throw contentTooLarge("the part is", limit);
+      }
       chunks.push(p.slice(0, n));
     }
     return concatBytes(chunks, size);
@@ -785,7 +786,7 @@ export async function parseForm(
     const n = await rfile.read(buf.subarray(size));
     if (n === null) break;
     size += n;
-    if (size > max) throw tooLarge("the form is", max);
+    if (size > max) throw contentTooLarge("the form is", max);
   }
   const form = buf.subarray(0, size);
   let pairs = 0;

@@ -28,6 +28,7 @@ import { decodeLatin1, pyRepr } from "./_text.ts";
 import {
   checkControls,
   CLASSES,
+  contentTooLarge,
   DEFAULT_LIMITS,
   FIELD_CHAR,
   FieldTable,
@@ -47,7 +48,6 @@ import {
   SCANNER,
   TARGET_CHAR,
   TCHAR,
-  tooLarge,
   tooMany,
 } from "./_head.ts";
 
@@ -807,7 +807,7 @@ export class BodyReader implements AsyncIterable<Uint8Array> {
   #checkSize(size: number): void {
     const max = this.#cap;
     if (max !== null && this.#total + size > max) {
-      throw new HTTPError(413, "Content Too Large", tooLarge(max));
+      throw contentTooLarge("the body is", max);
     }
   }
 
@@ -825,11 +825,7 @@ export class BodyReader implements AsyncIterable<Uint8Array> {
     // refused before a byte is read, a chunk past it before it is read.
     if (limit !== null && !this.#chunked && this.#total + this.#left > limit) {
       this.#state = BROKEN;
-      throw this.#error = new HTTPError(
-        413,
-        "Content Too Large",
-        tooLarge(limit),
-      );
+      throw this.#error = contentTooLarge("the body is", limit);
     }
     const stream = this.#cap;
     if (limit !== null) {

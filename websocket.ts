@@ -474,12 +474,9 @@ export class ServerWebSocket extends EventTarget
         this.#pinged = false;
         if (frame.opcode >= OP_CLOSE) {
           this.#control(frame.opcode, frame.payload);
-        } else {await this.#data(
-            frame.fin,
-            frame.rsv1,
-            frame.opcode,
-            frame.payload,
-          );}
+        } else {
+          await this.#data(frame.fin, frame.rsv1, frame.opcode, frame.payload);
+        }
       }
     } catch (error) {
       this.#reading = false;
