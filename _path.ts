@@ -23,6 +23,13 @@ export function isInside(path: string, dir: string): boolean {
     path.startsWith(dir.endsWith(SEP) ? dir : dir + SEP);
 }
 
+/** `name` in `dir`. */
+export function joinPath(dir: string, name: string): string {
+  return dir.endsWith("/") || dir.endsWith(SEP)
+    ? dir + name
+    : `${dir}${SEP}${name}`;
+}
+
 /**
  * The key of a handler method that says a real path is never served as a
  * file: the CGI handler keeps its scripts' source this way.

@@ -110,6 +110,12 @@ export class ServerState {
   // that sends what they still hold at the next macrotask.
   #holding = new Set<Connection>();
   #holdTimer: ReturnType<typeof setTimeout> | undefined;
+  /**
+   * What handlers opened for all the server's connections, disposed by its
+   * close(); `null` until it binds a listener of its own (a test client's or
+   * a fetch handler's server may never be closed).
+   */
+  resources: DisposableStack | null = null;
   /** Connections their handler took with `detach()`: never closed here. */
   readonly detached: WeakSet<Deno.Conn> = new WeakSet();
   /** The server's hook: it stops counting and waiting for a detached one. */

@@ -356,6 +356,7 @@ export class HTTPServer implements AsyncDisposable {
   serverBind(): void {
     if (this.#listener !== null) throw new TypeError("Already bound");
     startSignalDriver(); // once, while descriptors are free
+    this[SERVER_STATE].resources ??= new DisposableStack();
     const address = this.#bindTo;
     if (typeof address === "string") {
       this.#listener = Deno.listen({ transport: "unix", path: address });
@@ -581,6 +582,7 @@ export class HTTPServer implements AsyncDisposable {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    this[SERVER_STATE].resources?.dispose();
     try {
       this.#listener?.close();
     } catch {

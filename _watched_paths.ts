@@ -1,0 +1,174 @@
+// Copyright 2026 the basehttp authors. MIT license.
+// Paths the static handler resolved and found servable, kept while the file
+// system reports no change, so that a request for a known file makes no
+// realpath(3) or lstat(2) (those two were half of a small file's cost).
+//
+// Every directory from the root down to a kept path is watched (inotify on
+// Linux, through Deno.watchFs, in a worker: _watch_worker.ts says why); any
+// event forgets every kept path. A path is kept only once each of those
+// directories was reported watched before it was resolved, so no change
+// after the resolution goes unseen. Events take milliseconds to arrive, and
+// Deno drops some (for a path that now resolves outside what it watches, and
+// every one once a FIFO has held its watcher thread), so no resolution is
+// used for longer than MAX_AGE_MS either. Either way what a kept path gives
+// is a file once found servable, for a moment longer: never one that was not.
+
+import { isInside, joinPath, SEP } from "./_path.ts";
+import type { WatchReport, WatchRequest } from "./_watch_worker.ts";
+
+/** No resolution is used for longer than this, events or not. */
+export const MAX_AGE_MS = 1000;
+/** Most paths kept. */
+const MAX_PATHS = 4096;
+/**
+ * Most directories ever watched. Deno keeps a closed watcher's registration
+ * for the life of its worker, so this bounds them, not just the open ones;
+ * past it, paths are resolved for each request again.
+ */
+const MAX_WATCHES = 4096;
+
+interface Kept<T> {
+  value: T;
+  at: number;
+}
+
+/** The key, on the server object, of its {@linkcode WatchedPaths}. */
+export const WATCHED_PATHS: unique symbol = Symbol("basehttp.watchedPaths");
+
+/** Resolutions of real paths inside one root, kept while nothing changes. */
+export class WatchedPaths<T> implements Disposable {
+  /** The real path of the root. */
+  readonly root: string;
+  #kept = new Map<string, Kept<T>>();
+  // Directories reported watched (true) or asked for (the request's id).
+  #watched = new Map<string, true | number>();
+  #watches = 0;
+  #worker: Worker | null = null;
+  #closed = false;
+
+  constructor(root: string) {
+    this.root = root;
+  }
+
+  /** How many paths are kept. */
+  get size(): number {
+    return this.#kept.size;
+  }
+
+  /** The value kept for `path`, if nothing changed since it was resolved. */
+  get(path: string): T | undefined {
+    const kept = this.#kept.get(path);
+    if (kept === undefined) return undefined;
+    if (Date.now() - kept.at < MAX_AGE_MS) return kept.value;
+    this.#kept.delete(path);
+    return undefined;
+  }
+
+  /**
+   * Keeps `value`, just resolved for `path`, a real path inside the root, if
+   * every directory above it was watched already; watches those that were
+   * not, for the next resolution.
+   */
+  set(path: string, value: T): void {
+    if (this.#closed || path === this.root || !isInside(path, this.root)) {
+      return;
+    }
+    const below = path.slice(this.root.length).split(SEP).filter(Boolean);
+    let watched = true;
+    let dir = this.root;
+    for (const name of below.slice(0, -1)) {
+      watched = this.#watch(dir) && watched;
+      dir = joinPath(dir, name);
+    }
+    if (!this.#watch(dir) || !watched) return;
+    if (this.#kept.size >= MAX_PATHS) {
+      this.#kept.delete(this.#kept.keys().next().value!);
+    }
+    this.#kept.delete(path);
+    this.#kept.set(path, { value, at: Date.now() });
+  }
+
+  /** Forgets `path`; whether it was kept. */
+  forget(path: string): boolean {
+    return this.#kept.delete(path);
+  }
+
+  /** Forgets every path: for a change made by this process. */
+  clear(): void {
+    this.#kept.clear();
+  }
+
+  /** Stops watching and forgets every path. */
+  close(): void {
+    this.#closed = true;
+    this.#kept.clear();
+    this.#watched.clear();
+    this.#worker?.terminate();
+    this.#worker = null;
+  }
+
+  /** The same as {@linkcode close}. */
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  /** Whether `dir` is reported watched; asks for it if it was not asked. */
+  #watch(dir: string): boolean {
+    const watched = this.#watched.get(dir);
+    if (watched !== undefined) return watched === true;
+    if (this.#watches >= MAX_WATCHES) return false;
+    const id = ++this.#watches;
+    this.#watched.set(dir, id);
+    this.#send({ watch: dir, id });
+    return false;
+  }
+
+  #send(request: WatchRequest): void {
+    if (this.#closed) return;
+    if (this.#worker === null) {
+      let worker: Worker;
+      try {
+        worker = this.#worker = new Worker(
+          new URL("./_watch_worker.ts", import.meta.url),
+          { type: "module" },
+        );
+      } catch {
+        return this.close(); // no workers here: resolve every time
+      }
+      worker.onmessage = (event: MessageEvent<WatchReport>) =>
+        this.#receive(event.data);
+      worker.onerror = worker.onmessageerror = (event: Event) => {
+        event.preventDefault();
+        this.close(); // nothing is watched now: resolve every time
+      };
+    }
+    this.#worker.postMessage(request);
+  }
+
+  #receive(report: WatchReport): void {
+    if (this.#closed) return;
+    if ("watched" in report) {
+      // Only the latest request's: an event may have named it since.
+      for (const [dir, watched] of this.#watched) {
+        if (watched === report.watched) this.#watched.set(dir, true);
+      }
+      return;
+    }
+    this.#kept.clear();
+    const paths = "changed" in report ? report.changed : [report.failed];
+    for (const path of paths) this.#unwatch(path);
+  }
+
+  /**
+   * Stops watching a directory that an event names, and those below it: it
+   * may be gone or moved, and a watch follows the directory, not its name.
+   */
+  #unwatch(path: string): void {
+    for (const dir of this.#watched.keys()) {
+      if (isInside(dir, path)) {
+        this.#watched.delete(dir);
+        this.#send({ unwatch: dir });
+      }
+    }
+  }
+}
