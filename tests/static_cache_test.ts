@@ -454,6 +454,46 @@ Deno.test("fileCache: null reads every file from disk", async () => {
   assert.equal(cacheOf(httpd.server), undefined);
 });
 
+Deno.test("a kept file rewritten in place is never sent with its old length", async () => {
+  // Not held by the file cache (written just now), so read from disk; the
+  // GET goes out in the same tick as the write, before the event can come.
+  await using made = await tree({ "www/v.txt": "v0" });
+  await using httpd = startServer(quiet({ directory: made.root }));
+  const { port, server } = httpd;
+  const real = `${await Deno.realPath(made.root)}/v.txt`;
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  try {
+    const ask = encoder.encode("GET /v.txt HTTP/1.1\r\nHost: t\r\n\r\n");
+    const reply = async () => {
+      await writeAll(conn, ask);
+      let text = "";
+      const chunk = new Uint8Array(4096);
+      while (true) {
+        const n = await conn.read(chunk);
+        assert.ok(n !== null, "closed");
+        text += new TextDecoder().decode(chunk.subarray(0, n));
+        const parsed = parseResponses(text);
+        const length = Number(parsed[0]?.get("content-length") ?? NaN);
+        if (parsed[0] && parsed[0].body.length >= length) return parsed[0];
+      }
+    };
+    let body = "v0";
+    for (let i = 1; i <= 20; i++) {
+      for (let k = 0; k < 50 && !keptOf(server)?.get(real); k++) {
+        assert.equal((await reply()).body, body);
+        await delay(5);
+      }
+      body = `v${i}`.repeat(i); // another length each time
+      Deno.writeTextFileSync(real, body);
+      const response = await reply();
+      assert.equal(response.status, 200);
+      assert.equal(response.body, body);
+    }
+  } finally {
+    conn.close();
+  }
+});
+
 Deno.test("what an upload writes over a kept file is served at once", async () => {
   await using made = await tree({ "www/u.txt": "before" });
   await delay(SETTLE_MS);
