@@ -5,17 +5,19 @@
 // until something writes to the FIFO. Here only this worker waits then.
 //
 // In: { watch: dir, id } and { unwatch: dir }, handled in order.
-// Out: { watched: id } once changes in dir are reported; { changed: paths }
-// for each event; { failed: dir } when a directory cannot be watched.
+// Out: { watched: dir, id } once changes in dir are reported; { refused: dir,
+// id } when it cannot be watched; { changed: paths } for each event, and for
+// a watcher that fails (its directory: what it watched is unknown now).
 
 /** A message to this worker. */
 export type WatchRequest = { watch: string; id: number } | {
   unwatch: string;
 };
 /** A message from this worker. */
-export type WatchReport = { watched: number } | { changed: string[] } | {
-  failed: string;
-};
+export type WatchReport =
+  | { watched: string; id: number }
+  | { refused: string; id: number }
+  | { changed: string[] };
 
 /** The worker's global scope, as much of it as is used here. */
 const scope = self as unknown as {
@@ -32,26 +34,32 @@ async function listen(dir: string, watcher: Deno.FsWatcher): Promise<void> {
   try {
     for await (const event of watcher) report({ changed: event.paths });
   } catch {
-    report({ failed: dir });
+    report({ changed: [dir] });
   }
+  if (watchers.get(dir) === watcher) watchers.delete(dir);
 }
 
 scope.onmessage = (event) => {
   const request = event.data;
   if ("unwatch" in request) {
-    watchers.get(request.unwatch)?.close();
+    const watcher = watchers.get(request.unwatch);
     watchers.delete(request.unwatch);
+    try {
+      watcher?.close();
+    } catch {
+      // It failed and closed itself.
+    }
     return;
   }
   const { watch: dir, id } = request;
-  if (watchers.has(dir)) return report({ watched: id });
+  if (watchers.has(dir)) return report({ watched: dir, id });
   let watcher: Deno.FsWatcher;
   try {
     watcher = Deno.watchFs(dir, { recursive: false });
   } catch {
-    return report({ failed: dir }); // gone, or no inotify watches left
+    return report({ refused: dir, id }); // gone, or no inotify watches left
   }
   watchers.set(dir, watcher);
-  report({ watched: id });
+  report({ watched: dir, id });
   listen(dir, watcher);
 };

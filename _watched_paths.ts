@@ -40,8 +40,9 @@ export class WatchedPaths<T> implements Disposable {
   /** The real path of the root. */
   readonly root: string;
   #kept = new Map<string, Kept<T>>();
-  // Directories reported watched (true) or asked for (the request's id).
-  #watched = new Map<string, true | number>();
+  // Directories reported watched (true), asked for (the request's id), or
+  // refused (false: not asked again until an event names them).
+  #watched = new Map<string, boolean | number>();
   #watches = 0;
   #worker: Worker | null = null;
   #closed = false;
@@ -147,16 +148,16 @@ export class WatchedPaths<T> implements Disposable {
 
   #receive(report: WatchReport): void {
     if (this.#closed) return;
-    if ("watched" in report) {
+    if ("watched" in report || "refused" in report) {
+      const dir = "watched" in report ? report.watched : report.refused;
       // Only the latest request's: an event may have named it since.
-      for (const [dir, watched] of this.#watched) {
-        if (watched === report.watched) this.#watched.set(dir, true);
+      if (this.#watched.get(dir) === report.id) {
+        this.#watched.set(dir, "watched" in report);
       }
       return;
     }
     this.#kept.clear();
-    const paths = "changed" in report ? report.changed : [report.failed];
-    for (const path of paths) this.#unwatch(path);
+    for (const path of report.changed) this.#unwatch(path);
   }
 
   /**

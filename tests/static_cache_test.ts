@@ -89,8 +89,9 @@ function keptOf(server: HTTPServer): WatchedPaths<unknown> | null | undefined {
 
 /**
  * GETs `path` until `done` says the change is served; every answer before
- * must be one that `allowed` takes (the old one). Fails after twice the age
- * limit.
+ * must be one that `allowed` takes (the old one). Fails after three times the
+ * age limit (an event Deno drops leaves the change to that limit; a loaded
+ * machine adds to it).
  *
  * @returns How long the change took to show, in ms.
  */
@@ -109,7 +110,7 @@ async function changed(
       `${path}: ${response.status} ${response.body}`,
     );
     assert.ok(
-      performance.now() - start < 2 * MAX_AGE_MS,
+      performance.now() - start < 3 * MAX_AGE_MS,
       `${path} still serves the old answer`,
     );
   }
@@ -180,7 +181,7 @@ Deno.test("the file cache serves settled small files and drops what changed", as
   async function kept(path: string): Promise<void> {
     const start = performance.now();
     while (!keptOf(server)?.get(realRoot + path)) {
-      assert.ok(performance.now() - start < 2000, `${path} is not kept`);
+      assert.ok(performance.now() - start < 5000, `${path} is not kept`);
       await get(port, path);
     }
   }
