@@ -8,6 +8,10 @@
 // Out: { watched: dir, id } once changes in dir are reported; { refused: dir,
 // id } when it cannot be watched; { changed: paths } for each event, and for
 // a watcher that fails (its directory: what it watched is unknown now).
+//
+// The worker runs `watchWorker`'s own source from a data: URL, so it needs
+// no read permission for this file (`--allow-read=DIR` serves DIR alone):
+// the function must not use anything from outside it.
 
 /** A message to this worker. */
 export type WatchRequest = { watch: string; id: number } | {
@@ -19,47 +23,55 @@ export type WatchReport =
   | { refused: string; id: number }
   | { changed: string[] };
 
-/** The worker's global scope, as much of it as is used here. */
-const scope = self as unknown as {
-  postMessage(message: WatchReport): void;
-  onmessage: ((event: MessageEvent<WatchRequest>) => void) | null;
-};
-const watchers = new Map<string, Deno.FsWatcher>();
+/** The worker's program; run as the worker, never in the server. */
+function watchWorker(): void {
+  const scope = self as unknown as {
+    postMessage(message: WatchReport): void;
+    onmessage: ((event: MessageEvent<WatchRequest>) => void) | null;
+  };
+  const watchers = new Map<string, Deno.FsWatcher>();
+  const report = (message: WatchReport) => scope.postMessage(message);
 
-function report(message: WatchReport): void {
-  scope.postMessage(message);
-}
-
-async function listen(dir: string, watcher: Deno.FsWatcher): Promise<void> {
-  try {
-    for await (const event of watcher) report({ changed: event.paths });
-  } catch {
-    report({ changed: [dir] });
-  }
-  if (watchers.get(dir) === watcher) watchers.delete(dir);
-}
-
-scope.onmessage = (event) => {
-  const request = event.data;
-  if ("unwatch" in request) {
-    const watcher = watchers.get(request.unwatch);
-    watchers.delete(request.unwatch);
+  const listen = async (dir: string, watcher: Deno.FsWatcher) => {
     try {
-      watcher?.close();
+      for await (const event of watcher) report({ changed: event.paths });
     } catch {
-      // It failed and closed itself.
+      report({ changed: [dir] });
     }
-    return;
-  }
-  const { watch: dir, id } = request;
-  if (watchers.has(dir)) return report({ watched: dir, id });
-  let watcher: Deno.FsWatcher;
-  try {
-    watcher = Deno.watchFs(dir, { recursive: false });
-  } catch {
-    return report({ refused: dir, id }); // gone, or no inotify watches left
-  }
-  watchers.set(dir, watcher);
-  report({ watched: dir, id });
-  listen(dir, watcher);
-};
+    if (watchers.get(dir) === watcher) watchers.delete(dir);
+  };
+
+  scope.onmessage = (event) => {
+    const request = event.data;
+    if ("unwatch" in request) {
+      const watcher = watchers.get(request.unwatch);
+      watchers.delete(request.unwatch);
+      try {
+        watcher?.close();
+      } catch {
+        // It failed and closed itself.
+      }
+      return;
+    }
+    const { watch: dir, id } = request;
+    if (watchers.has(dir)) return report({ watched: dir, id });
+    let watcher: Deno.FsWatcher;
+    try {
+      watcher = Deno.watchFs(dir, { recursive: false });
+    } catch {
+      return report({ refused: dir, id }); // gone, or no inotify watch left
+    }
+    watchers.set(dir, watcher);
+    report({ watched: dir, id });
+    listen(dir, watcher);
+  };
+}
+
+/** Starts a watch worker. */
+export function startWatchWorker(): Worker {
+  const source = `(${watchWorker.toString()})();`;
+  return new Worker(
+    `data:text/javascript,${encodeURIComponent(source)}`,
+    { type: "module" },
+  );
+}

@@ -14,16 +14,20 @@
 // is a file once found servable, for a moment longer: never one that was not.
 
 import { isInside, joinPath, SEP } from "./_path.ts";
-import type { WatchReport, WatchRequest } from "./_watch_worker.ts";
+import {
+  startWatchWorker,
+  type WatchReport,
+  type WatchRequest,
+} from "./_watch_worker.ts";
 
 /** No resolution is used for longer than this, events or not. */
 export const MAX_AGE_MS = 1000;
 /** Most paths kept. */
 const MAX_PATHS = 4096;
 /**
- * Most directories ever watched. Deno keeps a closed watcher's registration
- * for the life of its worker, so this bounds them, not just the open ones;
- * past it, paths are resolved for each request again.
+ * Most watches one worker is asked for. Deno keeps a closed watcher's
+ * registration for the life of its worker (and looks at each on every
+ * event), so past this a new worker takes over.
  */
 const MAX_WATCHES = 4096;
 
@@ -46,9 +50,14 @@ export class WatchedPaths<T> implements Disposable {
   #watches = 0;
   #worker: Worker | null = null;
   #closed = false;
+  // The root's device and inode, checked once per MAX_AGE_MS: a directory
+  // above it renamed and made again changes them and names no watched one.
+  #rootId: string | null;
+  #rootCheckedAt = performance.now();
 
   constructor(root: string) {
     this.root = root;
+    this.#rootId = idOf(root);
   }
 
   /** How many paths are kept. */
@@ -60,21 +69,26 @@ export class WatchedPaths<T> implements Disposable {
   get(path: string): T | undefined {
     const kept = this.#kept.get(path);
     if (kept === undefined) return undefined;
-    if (Date.now() - kept.at < MAX_AGE_MS) return kept.value;
+    const now = performance.now(); // not the wall clock, which can step back
+    if (now - this.#rootCheckedAt >= MAX_AGE_MS) this.#checkRoot(now);
+    if (now - kept.at < MAX_AGE_MS) return kept.value;
     this.#kept.delete(path);
     return undefined;
   }
 
   /**
-   * Keeps `value`, just resolved for `path`, a real path inside the root, if
-   * every directory above it was watched already; watches those that were
-   * not, for the next resolution.
+   * Keeps `value`, just resolved for `key`, if its real path `real` is
+   * inside the root and every directory above it was watched already;
+   * watches those that were not, for the next resolution.
    */
-  set(path: string, value: T): void {
-    if (this.#closed || path === this.root || !isInside(path, this.root)) {
+  set(key: string, real: string, value: T): void {
+    if (
+      this.#closed || this.#rootId === null || real === this.root ||
+      !isInside(real, this.root)
+    ) {
       return;
     }
-    const below = path.slice(this.root.length).split(SEP).filter(Boolean);
+    const below = real.slice(this.root.length).split(SEP).filter(Boolean);
     let watched = true;
     let dir = this.root;
     for (const name of below.slice(0, -1)) {
@@ -85,16 +99,11 @@ export class WatchedPaths<T> implements Disposable {
     if (this.#kept.size >= MAX_PATHS) {
       this.#kept.delete(this.#kept.keys().next().value!);
     }
-    this.#kept.delete(path);
-    this.#kept.set(path, { value, at: Date.now() });
+    this.#kept.delete(key);
+    this.#kept.set(key, { value, at: performance.now() });
   }
 
-  /** Forgets `path`; whether it was kept. */
-  forget(path: string): boolean {
-    return this.#kept.delete(path);
-  }
-
-  /** Forgets every path: for a change made by this process. */
+  /** Forgets every path: for a change seen before its event. */
   clear(): void {
     this.#kept.clear();
   }
@@ -117,7 +126,7 @@ export class WatchedPaths<T> implements Disposable {
   #watch(dir: string): boolean {
     const watched = this.#watched.get(dir);
     if (watched !== undefined) return watched === true;
-    if (this.#watches >= MAX_WATCHES) return false;
+    if (this.#watches >= MAX_WATCHES) this.#restart();
     const id = ++this.#watches;
     this.#watched.set(dir, id);
     this.#send({ watch: dir, id });
@@ -129,10 +138,7 @@ export class WatchedPaths<T> implements Disposable {
     if (this.#worker === null) {
       let worker: Worker;
       try {
-        worker = this.#worker = new Worker(
-          new URL("./_watch_worker.ts", import.meta.url),
-          { type: "module" },
-        );
+        worker = this.#worker = startWatchWorker();
       } catch {
         return this.close(); // no workers here: resolve every time
       }
@@ -160,6 +166,23 @@ export class WatchedPaths<T> implements Disposable {
     for (const path of report.changed) this.#unwatch(path);
   }
 
+  /** Starts over with a new worker: nothing is watched or kept till then. */
+  #restart(): void {
+    this.#worker?.terminate();
+    this.#worker = null;
+    this.#watches = 0;
+    this.#watched.clear();
+    this.#kept.clear();
+  }
+
+  #checkRoot(now: number): void {
+    this.#rootCheckedAt = now;
+    const id = idOf(this.root);
+    if (id === this.#rootId) return;
+    this.#rootId = id;
+    this.#restart(); // the old watches follow the old directories
+  }
+
   /**
    * Stops watching a directory that an event names, and those below it: it
    * may be gone or moved, and a watch follows the directory, not its name.
@@ -171,5 +194,15 @@ export class WatchedPaths<T> implements Disposable {
         this.#send({ unwatch: dir });
       }
     }
+  }
+}
+
+/** A directory's device and inode, or `null` when it cannot be found. */
+function idOf(path: string): string | null {
+  try {
+    const { dev, ino } = Deno.statSync(path);
+    return `${dev}:${ino}`;
+  } catch {
+    return null;
   }
 }

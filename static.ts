@@ -707,10 +707,14 @@ export class SimpleHTTPRequestHandler extends BaseHTTPRequestHandler {
   ): Promise<void> {
     if (code === 404) {
       const root = this.#rootInfo().real;
-      const page = root === null
+      let page = root === null
         ? null
         : this.#resolve(joinPath(root, "404.html"));
-      const fd = page?.info.isFile ? this.#openFile(page) : null;
+      let fd = page?.info.isFile ? this.#openFile(page) : null;
+      if (fd === null && page?.info.isFile) {
+        page = this.#resolveAgain(page);
+        fd = page?.info.isFile ? this.#openFile(page) : null;
+      }
       if (fd !== null) {
         return handled(
           this.#sendNotFoundPage(new NodeFile(fd), page!.info.size, message),
@@ -781,10 +785,7 @@ export class SimpleHTTPRequestHandler extends BaseHTTPRequestHandler {
     // FIFOs, sockets and devices are not served.
     let file = found.info.isFile ? this.#open(found) : null;
     if (file === null && found.info.isFile) {
-      // Changed since it was resolved (or kept, before the change's event
-      // came): look once more.
-      this.#watchedPaths()?.forget(found.real);
-      const again = this.#resolve(found.real);
+      const again = this.#resolveAgain(found);
       file = again?.info.isFile ? this.#open(found = again) : null;
     }
     if (file === null) {
@@ -1287,12 +1288,37 @@ export class SimpleHTTPRequestHandler extends BaseHTTPRequestHandler {
       if (!this.#servable(real)) return null;
       // lstat: a real path ends in a symlink only if one was swapped in.
       const found = { real, info: Deno.lstatSync(real) };
-      // A path through a symlink changes with a directory not watched.
-      if (real === path) watched?.set(path, found);
+      // A path through a symlink below the root changes with a directory
+      // that is not watched; a FIFO or device is never served, so a file
+      // put in its place must show at once.
+      if (
+        watched !== null && (found.info.isFile || found.info.isDirectory) &&
+        real === this.#inRealRoot(path)
+      ) {
+        watched.set(path, real, found);
+      }
       return found;
     } catch {
       return null; // missing, not a directory
     }
+  }
+
+  /**
+   * A resolved file again, afresh, when it did not open as resolved: it
+   * changed since, or was kept from before the change's event came.
+   */
+  #resolveAgain(found: Resolved): Resolved | null {
+    // Its event will forget every kept path: so may this.
+    this.#watchedPaths()?.clear();
+    return this.#resolve(found.real);
+  }
+
+  /** `path` under the root's real path, were no symlink below the root. */
+  #inRealRoot(path: string): string | null {
+    const root = this.#rootInfo().real;
+    const dir = absolutePath(this.directory);
+    if (root === null || !isInside(path, dir)) return null;
+    return root === dir ? path : root + path.slice(dir.length);
   }
 
   /**

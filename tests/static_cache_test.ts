@@ -13,6 +13,7 @@ import { FILE_CACHE, type FileCache } from "../_file_cache.ts";
 import { MAX_AGE_MS, WATCHED_PATHS } from "../_watched_paths.ts";
 import type { WatchedPaths } from "../_watched_paths.ts";
 import { toFetchHandler } from "../fetch.ts";
+import { BANNER, Serve } from "./_serve.ts";
 import { simpleHandler } from "../static.ts";
 import type { HTTPServer } from "../server.ts";
 import {
@@ -493,6 +494,72 @@ Deno.test("a kept file rewritten in place is never sent with its old length", as
   } finally {
     conn.close();
   }
+});
+
+/** GETs `path` until `key` is kept by `server`; fails after 5 s. */
+async function keepOn(
+  server: HTTPServer,
+  port: number,
+  path: string,
+  key: string,
+) {
+  const start = performance.now();
+  while (!keptOf(server)?.get(key)) {
+    assert.ok(performance.now() - start < 5000, `${path} is not kept`);
+    await get(port, path);
+  }
+}
+
+Deno.test("a root reached through a symlink is kept, and watched", async () => {
+  await using made = await tree({ "www/a.txt": "one" });
+  const link = `${made.tmp}/current`;
+  await Deno.symlink(made.root, link);
+  await using httpd = startServer(quiet({ directory: link }));
+  const { port, server } = httpd;
+  await keepOn(server, port, "/a.txt", `${link}/a.txt`);
+  await Deno.writeTextFile(`${made.root}/a.txt`, "two");
+  const ms = await changed(port, "/a.txt", isBody("two"), isBody("one"));
+  assert.ok(ms < MAX_AGE_MS / 2, `${ms} ms`);
+});
+
+Deno.test("a directory above the root renamed and made again is watched again", async () => {
+  await using made = await tree({ "site/www/a.txt": "v1" });
+  const root = `${made.tmp}/site/www`;
+  await using httpd = startServer(quiet({ directory: root }));
+  const { port, server } = httpd;
+  const key = `${await Deno.realPath(root)}/a.txt`;
+  await keepOn(server, port, "/a.txt", key);
+  // No watched directory is named: the old watches follow the old tree.
+  await Deno.rename(`${made.tmp}/site`, `${made.tmp}/site.old`);
+  await Deno.mkdir(root, { recursive: true });
+  await Deno.writeTextFile(`${root}/a.txt`, "n1");
+  await changed(port, "/a.txt", isBody("n1"), isBody("v1"));
+  await delay(SETTLE_MS); // held by the file cache: only an event tells
+  await get(port, "/a.txt");
+  await keepOn(server, port, "/a.txt", key);
+  assert.equal(cacheOf(server)!.size, 1);
+  await Deno.writeTextFile(`${root}/a.txt`, "n2");
+  const ms = await changed(port, "/a.txt", isBody("n2"), isBody("n1"));
+  assert.ok(ms < MAX_AGE_MS / 2, `${ms} ms`);
+});
+
+Deno.test("serve with --allow-read for its directory alone watches without an error", async () => {
+  await using made = await tree({ "www/a.txt": "one" });
+  await using serve = new Serve(["0", "-b", "127.0.0.1", "-d", made.root], {
+    permissions: [
+      "--allow-net",
+      `--allow-read=${made.root}`,
+      "--allow-sys=hostname",
+    ],
+  });
+  const port = Number((await serve.waitFor(BANNER))[3]);
+  for (let i = 0; i < 20; i++) {
+    assert.equal((await get(port, "/a.txt")).body, "one");
+    await delay(10);
+  }
+  await Deno.writeTextFile(`${made.root}/a.txt`, "two");
+  await changed(port, "/a.txt", isBody("two"), isBody("one"));
+  assert.doesNotMatch(serve.stderr, /Uncaught|Requires read access/);
 });
 
 Deno.test("what an upload writes over a kept file is served at once", async () => {
