@@ -88,6 +88,20 @@ function keptOf(server: HTTPServer): WatchedPaths<unknown> | null | undefined {
   ];
 }
 
+/** GETs `path` until `key` is kept by `server`; fails after 5 s. */
+async function keepOn(
+  server: HTTPServer,
+  port: number,
+  path: string,
+  key: string,
+) {
+  const start = performance.now();
+  while (!keptOf(server)?.get(key)) {
+    assert.ok(performance.now() - start < 5000, `${path} is not kept`);
+    await get(port, path);
+  }
+}
+
 /**
  * GETs `path` until `done` says the change is served; every answer before
  * must be one that `allowed` takes (the old one). Fails after three times the
@@ -179,13 +193,7 @@ Deno.test("the file cache serves settled small files and drops what changed", as
   const realRoot = await Deno.realPath(root);
 
   /** GETs `path` until it is kept resolved (its directories watched). */
-  async function kept(path: string): Promise<void> {
-    const start = performance.now();
-    while (!keptOf(server)?.get(realRoot + path)) {
-      assert.ok(performance.now() - start < 5000, `${path} is not kept`);
-      await get(port, path);
-    }
-  }
+  const kept = (path: string) => keepOn(server, port, path, realRoot + path);
 
   /**
    * GETs `path` twice: the second answer comes from the cache; then until
@@ -496,20 +504,6 @@ Deno.test("a kept file rewritten in place is never sent with its old length", as
   }
 });
 
-/** GETs `path` until `key` is kept by `server`; fails after 5 s. */
-async function keepOn(
-  server: HTTPServer,
-  port: number,
-  path: string,
-  key: string,
-) {
-  const start = performance.now();
-  while (!keptOf(server)?.get(key)) {
-    assert.ok(performance.now() - start < 5000, `${path} is not kept`);
-    await get(port, path);
-  }
-}
-
 Deno.test("a root reached through a symlink is kept, and watched", async () => {
   await using made = await tree({ "www/a.txt": "one" });
   const link = `${made.tmp}/current`;
@@ -571,11 +565,8 @@ Deno.test("what an upload writes over a kept file is served at once", async () =
   }));
   const { port, server } = httpd;
   const real = `${await Deno.realPath(made.root)}/u.txt`;
-  for (let i = 0; i < 50 && !keptOf(server)?.get(real); i++) {
-    assert.equal((await get(port, "/u.txt")).body, "before");
-    await delay(10);
-  }
-  assert.ok(keptOf(server)?.get(real), "kept");
+  assert.equal((await get(port, "/u.txt")).body, "before");
+  await keepOn(server, port, "/u.txt", real);
   for (let i = 0; i < 20; i++) {
     const conn = await Deno.connect({ hostname: "127.0.0.1", port });
     const body = `after ${i}`;
