@@ -28,15 +28,18 @@
  * A/B against a commit (the working tree against REF):
  *
  *   deno run -A --unstable-net bench/load.ts --baseline REF [--rounds 5]
- *     [--duration 5] [--handler-only] [--only handler,hello,pipeline,memory]
+ *     [--duration 5] [--handler-only]
+ *     [--only handler,hello,pipeline,static,many,large,memory]
  *
  * checks REF out into a temporary `git worktree add --detach` (removed at the
  * end, also on error) and measures basehttp alone, each side from its own tree
  * (`bench/servers/basehttp.ts` run with that tree's deno.json), in alternating
  * rounds (--rounds, 5 by default here): `deno bench` of the working tree's
  * `bench/handler_bench.ts` against each tree's code (ns/iter), then keep-alive
- * hello and pipelined ×16 under wrk (req/s and server CPU µs/req), then the
- * RSS of 10,000 idle keep-alive connections. The server and `deno bench` run
+ * hello and pipelined ×16 under wrk (req/s and server CPU µs/req), the
+ * static workloads through each tree's `serve` (a tree of files made for the
+ * run, 2 s old before the first), then the RSS of 10,000 idle keep-alive
+ * connections. The server and `deno bench` run
  * on CPU 0 and wrk on CPU 1. It prints, per metric and side, the median and
  * the min–max over the rounds, and working / baseline (of the medians, and per
  * round: median and min–max of each round's pair); `--baseline HEAD` on an
@@ -63,7 +66,15 @@ const WORKLOAD_NAMES = [
   "memory",
 ];
 /** What `--only` takes with `--baseline`. */
-const BASELINE_NAMES = ["handler", "hello", "pipeline", "memory"];
+const BASELINE_NAMES = [
+  "handler",
+  "hello",
+  "pipeline",
+  "static",
+  "many",
+  "large",
+  "memory",
+];
 
 const USAGE = `usage: deno run -A --unstable-net bench/load.ts [--duration S]
     [--rounds N] [--only ${WORKLOAD_NAMES.join(",")}]
@@ -239,27 +250,33 @@ const README_PERMISSIONS = [
   "--allow-sys=hostname",
 ];
 
+/**
+ * `serve` of the tree of code at `dir`, over the static `tree`, as a user
+ * starts it, its request log off (-q), as nginx's is.
+ */
+const serveFrom =
+  (dir: string, tree: Tree) =>
+  (permissions: string[], ...extra: string[]) =>
+  (port: number) => [
+    deno,
+    "run",
+    "--no-prompt",
+    ...permissions,
+    "--config",
+    `${dir}/deno.json`,
+    `${dir}/cli.ts`,
+    String(port),
+    "-b",
+    "127.0.0.1",
+    "-d",
+    tree.root,
+    "-q",
+    ...extra,
+  ];
+
 /** The static workloads over `tree`, with nginx and http-server if present. */
 function staticWorkloads(tree: Tree, external: ServerSpec[]): Workload[] {
-  const cli = `${repoRoot}/cli.ts`;
-  // serve as a user starts it, its request log off (-q), as nginx's is.
-  const serve =
-    (permissions: string[], ...extra: string[]) => (port: number) => [
-      deno,
-      "run",
-      "--no-prompt",
-      ...permissions,
-      "--config",
-      `${repoRoot}/deno.json`,
-      cli,
-      String(port),
-      "-b",
-      "127.0.0.1",
-      "-d",
-      tree.root,
-      "-q",
-      ...extra,
-    ];
+  const serve = serveFrom(repoRoot, tree);
   const ours: ServerSpec = {
     name: "basehttp",
     command: serve(README_PERMISSIONS),
@@ -1033,6 +1050,55 @@ async function compare(ref: string, options: Options): Promise<void> {
         }
       }
       metrics.push(rps, cpu);
+    }
+    const staticNames = ["static", "many", "large"].filter(wanted);
+    if (staticNames.length > 0) {
+      const made = await makeTree(temp);
+      // Past the file cache's 2 s for new files, as in the full report,
+      // where the static tables come after others.
+      await new Promise((r) => setTimeout(r, 2100));
+      for (const workload of staticWorkloads(made, [])) {
+        if (!staticNames.includes(workload.name)) continue;
+        const samples = await collect(
+          {
+            ...workload,
+            servers: sides.map((s) => ({
+              name: s.name,
+              command: serveFrom(s.dir, made)(README_PERMISSIONS),
+            })),
+          },
+          options,
+          pins,
+        );
+        const label = workload.name === "static"
+          ? "static 1 KiB"
+          : workload.name === "many"
+          ? "static, 1,000 files"
+          : "static 64 MiB";
+        const rate: Metric = {
+          workload: label,
+          metric: workload.throughput ? "MiB/s" : "req/s",
+          digits: 0,
+          values: new Map(),
+        };
+        const cpu: Metric = {
+          workload: label,
+          metric: "server CPU µs/req",
+          digits: 2,
+          values: new Map(),
+        };
+        for (const [sideName, list] of samples) {
+          for (const sample of list) {
+            push(
+              rate,
+              sideName,
+              workload.throughput ? sample.bytesPerSec / 2 ** 20 : sample.rps,
+            );
+            push(cpu, sideName, sample.cpuPerRequest);
+          }
+        }
+        metrics.push(rate, cpu);
+      }
     }
     if (wanted("memory")) {
       const count = 10000;
