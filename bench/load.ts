@@ -882,6 +882,37 @@ interface Metric {
   values: Map<string, number[]>;
 }
 
+/** The rate (req/s, or MiB/s for `throughput`) and server CPU of samples. */
+function rateAndCpu(
+  label: string,
+  samples: Map<string, Sample[]>,
+  throughput: boolean,
+): [Metric, Metric] {
+  const rate: Metric = {
+    workload: label,
+    metric: throughput ? "MiB/s" : "req/s",
+    digits: 0,
+    values: new Map(),
+  };
+  const cpu: Metric = {
+    workload: label,
+    metric: "server CPU µs/req",
+    digits: 2,
+    values: new Map(),
+  };
+  for (const [sideName, list] of samples) {
+    for (const sample of list) {
+      push(
+        rate,
+        sideName,
+        throughput ? sample.bytesPerSec / 2 ** 20 : sample.rps,
+      );
+      push(cpu, sideName, sample.cpuPerRequest);
+    }
+  }
+  return [rate, cpu];
+}
+
 /** Alternates the two sides, `rounds` times each, ABBA…; by side name. */
 async function alternate(
   sides: Side[],
@@ -1031,25 +1062,7 @@ async function compare(ref: string, options: Options): Promise<void> {
         pins,
       );
       const label = name === "hello" ? "keep-alive hello" : "pipelined ×16";
-      const rps: Metric = {
-        workload: label,
-        metric: "req/s",
-        digits: 0,
-        values: new Map(),
-      };
-      const cpu: Metric = {
-        workload: label,
-        metric: "server CPU µs/req",
-        digits: 2,
-        values: new Map(),
-      };
-      for (const [sideName, list] of samples) {
-        for (const sample of list) {
-          push(rps, sideName, sample.rps);
-          push(cpu, sideName, sample.cpuPerRequest);
-        }
-      }
-      metrics.push(rps, cpu);
+      metrics.push(...rateAndCpu(label, samples, false));
     }
     const staticNames = ["static", "many", "large"].filter(wanted);
     if (staticNames.length > 0) {
@@ -1075,29 +1088,9 @@ async function compare(ref: string, options: Options): Promise<void> {
           : workload.name === "many"
           ? "static, 1,000 files"
           : "static 64 MiB";
-        const rate: Metric = {
-          workload: label,
-          metric: workload.throughput ? "MiB/s" : "req/s",
-          digits: 0,
-          values: new Map(),
-        };
-        const cpu: Metric = {
-          workload: label,
-          metric: "server CPU µs/req",
-          digits: 2,
-          values: new Map(),
-        };
-        for (const [sideName, list] of samples) {
-          for (const sample of list) {
-            push(
-              rate,
-              sideName,
-              workload.throughput ? sample.bytesPerSec / 2 ** 20 : sample.rps,
-            );
-            push(cpu, sideName, sample.cpuPerRequest);
-          }
-        }
-        metrics.push(rate, cpu);
+        metrics.push(
+          ...rateAndCpu(label, samples, workload.throughput ?? false),
+        );
       }
     }
     if (wanted("memory")) {
