@@ -47,6 +47,7 @@
  * runs only the handler bench (the same as `--only handler`).
  */
 
+import { baselineTree } from "./_baseline.ts";
 import { cacheDir, findExecutable, httpServer, nginx } from "./_external.ts";
 
 const here = new URL(".", import.meta.url).pathname;
@@ -847,17 +848,6 @@ function targetsTable(
 // ---------------------------------------------------------------------------
 // --baseline REF: the working tree against a commit, basehttp only.
 
-/** Runs git in the working tree; its trimmed stdout. */
-async function git(...args: string[]): Promise<string> {
-  const { success, stdout, stderr } = await new Deno.Command("git", {
-    args: ["-C", repoRoot, ...args],
-  }).output();
-  if (!success) {
-    throw new Error(`git ${args.join(" ")}: ${decoder.decode(stderr).trim()}`);
-  }
-  return decoder.decode(stdout).trim();
-}
-
 /** One side of the comparison: a tree and the basehttp server it holds. */
 interface Side {
   name: string;
@@ -993,80 +983,72 @@ function compareTable(metrics: Metric[], sides: Side[]): string {
 }
 
 async function compare(ref: string, options: Options): Promise<void> {
-  const commit = await git("rev-parse", "--verify", `${ref}^{commit}`);
-  const short = commit.slice(0, 9);
-  const head = await git("rev-parse", "--short=9", "HEAD");
-  const dirty = (await git("status", "--porcelain", "--untracked-files=no"))
-    .split("\n").filter(Boolean).length;
   const pins = await choosePins();
   const wanted = (name: string) => !options.only || options.only.has(name);
-  const temp = await Deno.makeTempDir({ prefix: "basehttp_baseline_" });
-  const tree = `${temp}/tree`;
-  try {
-    await git("worktree", "add", "--detach", tree, commit);
-    const sides = [
-      side(`baseline ${short}`, tree),
-      side(`working tree`, repoRoot),
-    ];
-    console.log(`# basehttp: working tree against ${ref}\n`);
-    console.log(
-      `${new Date().toISOString().slice(0, 10)}, Deno ${Deno.version.deno}, ` +
-        `${navigator.hardwareConcurrency} cores. Baseline ${ref} = ${short} ` +
-        `(worktree ${tree}); working tree ${repoRoot} at ${head}` +
-        (dirty ? ` + ${dirty} modified files` : ", unmodified") +
-        `. ${options.rounds} rounds per side, alternating, ${options.duration} s each; ` +
-        (pins.server
-          ? `server on CPU ${pins.server}, wrk on CPU ${pins.wrk}.`
-          : "unpinned.") +
-        ` Median (min–max) over the rounds.\n`,
+  await using tree = await baselineTree(repoRoot, ref);
+  const sides = [
+    side(`baseline ${tree.short}`, tree.dir),
+    side(`working tree`, repoRoot),
+  ];
+  console.log(`# basehttp: working tree against ${ref}\n`);
+  console.log(
+    `${new Date().toISOString().slice(0, 10)}, Deno ${Deno.version.deno}, ` +
+      `${navigator.hardwareConcurrency} cores. ${tree.describe}` +
+      `. ${options.rounds} rounds per side, alternating, ${options.duration} s each; ` +
+      (pins.server
+        ? `server on CPU ${pins.server}, wrk on CPU ${pins.wrk}.`
+        : "unpinned.") +
+      ` Median (min–max) over the rounds.\n`,
+  );
+  const metrics: Metric[] = [];
+  if (wanted("handler")) {
+    // One instrument for both sides: the working tree's bench, run against
+    // each tree's code (it only uses HTTPServer and finishRequest).
+    await Deno.copyFile(
+      `${repoRoot}/bench/handler_bench.ts`,
+      `${tree.dir}/bench/handler_bench.ts`,
     );
-    const metrics: Metric[] = [];
-    if (wanted("handler")) {
-      // One instrument for both sides: the working tree's bench, run against
-      // each tree's code (it only uses HTTPServer and finishRequest).
-      await Deno.copyFile(
-        `${repoRoot}/bench/handler_bench.ts`,
-        `${tree}/bench/handler_bench.ts`,
-      );
-      const byName = new Map<string, Metric>();
-      await alternate(sides, options.rounds, async (s, round) => {
-        const results = await handlerBench(s.dir, pins);
-        for (const [name, ns] of results) {
-          if (!byName.has(name)) {
-            byName.set(name, {
-              workload: name.replace(/^handler: hello world, /, "handler, "),
-              metric: "ns/iter (avg)",
-              digits: 0,
-              values: new Map(),
-            });
-          }
-          push(byName.get(name)!, s.name, ns);
+    const byName = new Map<string, Metric>();
+    await alternate(sides, options.rounds, async (s, round) => {
+      const results = await handlerBench(s.dir, pins);
+      for (const [name, ns] of results) {
+        if (!byName.has(name)) {
+          byName.set(name, {
+            workload: name.replace(/^handler: hello world, /, "handler, "),
+            metric: "ns/iter (avg)",
+            digits: 0,
+            values: new Map(),
+          });
         }
-        console.error(
-          `  handler round ${round + 1} ${s.name}: ${
-            [...results.values()].map((ns) => fmt(ns)).join(", ")
-          } ns/iter`,
-        );
-      });
-      metrics.push(...byName.values());
-    }
-    for (const name of ["hello", "pipeline"]) {
-      if (!wanted(name)) continue;
-      const workload = name === "hello" ? HELLO : PIPELINE;
-      const samples = await collect(
-        {
-          ...workload,
-          servers: sides.map((s) => ({ name: s.name, command: s.server() })),
-        },
-        options,
-        pins,
+        push(byName.get(name)!, s.name, ns);
+      }
+      console.error(
+        `  handler round ${round + 1} ${s.name}: ${
+          [...results.values()].map((ns) => fmt(ns)).join(", ")
+        } ns/iter`,
       );
-      const label = name === "hello" ? "keep-alive hello" : "pipelined ×16";
-      metrics.push(...rateAndCpu(label, samples, false));
-    }
-    const staticNames = ["static", "many", "large"].filter(wanted);
-    if (staticNames.length > 0) {
-      const made = await makeTree(temp);
+    });
+    metrics.push(...byName.values());
+  }
+  for (const name of ["hello", "pipeline"]) {
+    if (!wanted(name)) continue;
+    const workload = name === "hello" ? HELLO : PIPELINE;
+    const samples = await collect(
+      {
+        ...workload,
+        servers: sides.map((s) => ({ name: s.name, command: s.server() })),
+      },
+      options,
+      pins,
+    );
+    const label = name === "hello" ? "keep-alive hello" : "pipelined ×16";
+    metrics.push(...rateAndCpu(label, samples, false));
+  }
+  const staticNames = ["static", "many", "large"].filter(wanted);
+  if (staticNames.length > 0) {
+    const scratch = await Deno.makeTempDir({ prefix: "basehttp_bench_" });
+    try {
+      const made = await makeTree(scratch);
       // Past the file cache's 2 s for new files, as in the full report,
       // where the static tables come after others.
       await new Promise((r) => setTimeout(r, 2100));
@@ -1092,37 +1074,33 @@ async function compare(ref: string, options: Options): Promise<void> {
           ...rateAndCpu(label, samples, workload.throughput ?? false),
         );
       }
+    } finally {
+      await Deno.remove(scratch, { recursive: true });
     }
-    if (wanted("memory")) {
-      const count = 10000;
-      const memory: Metric = {
-        workload: `${count.toLocaleString("en-US")} idle keep-alive`,
-        metric: "RSS KiB/conn",
-        digits: 2,
-        values: new Map(),
-      };
-      await alternate(sides, options.rounds, async (s, round) => {
-        const { before, after } = await idleRss(
-          (port) => pinned(pins.server, s.server("600")(port)),
-          count,
-        );
-        push(memory, s.name, (after - before) / count);
-        console.error(
-          `  memory round ${round + 1} ${s.name}: ${
-            fmt((after - before) / count, 2)
-          } KiB/conn`,
-        );
-      });
-      metrics.push(memory);
-    }
-    console.log(compareTable(metrics, sides));
-  } finally {
-    await git("worktree", "remove", "--force", tree).catch((e) =>
-      console.error(`warning: ${e.message}`)
-    );
-    await git("worktree", "prune").catch(() => {});
-    await Deno.remove(temp, { recursive: true }).catch(() => {});
   }
+  if (wanted("memory")) {
+    const count = 10000;
+    const memory: Metric = {
+      workload: `${count.toLocaleString("en-US")} idle keep-alive`,
+      metric: "RSS KiB/conn",
+      digits: 2,
+      values: new Map(),
+    };
+    await alternate(sides, options.rounds, async (s, round) => {
+      const { before, after } = await idleRss(
+        (port) => pinned(pins.server, s.server("600")(port)),
+        count,
+      );
+      push(memory, s.name, (after - before) / count);
+      console.error(
+        `  memory round ${round + 1} ${s.name}: ${
+          fmt((after - before) / count, 2)
+        } KiB/conn`,
+      );
+    });
+    metrics.push(memory);
+  }
+  console.log(compareTable(metrics, sides));
 }
 
 /**

@@ -4,7 +4,7 @@
  * basehttp (`upgradeWebSocket`) beside `Deno.serve` + `Deno.upgradeWebSocket`
  * and the `ws` package on Node, in one run, as ratios.
  *
- *   deno run -A bench/websocket.ts [--duration 3] [--rounds 1]
+ *   deno run -A bench/websocket.ts [--duration 3] [--rounds 1] [--baseline REF]
  *
  * One Node client program (the `ws` package, no compression) drives each
  * server in turn: 64 connections, each with one 32-byte text message in
@@ -15,8 +15,14 @@
  * /proc/PID/stat. Rounds alternate the servers. Needs `node` and `npm` on
  * PATH; `ws` is installed on first use into ~/.cache/basehttp-bench. Every
  * server it starts is stopped before it exits; all traffic is on 127.0.0.1.
+ *
+ * `--baseline REF` runs basehttp from a temporary worktree of commit REF as
+ * well (`basehttp REF`), in the same alternating rounds, instead of node ws:
+ * the A/B for a change to the WebSocket code. This box's A/A band for one
+ * 3 s round is about ±5 %: take several rounds.
  */
 
+import { baselineTree } from "./_baseline.ts";
 import { cacheDir, findExecutable, npmInstall } from "./_external.ts";
 
 const WS_VERSION = "8.18.3";
@@ -25,8 +31,8 @@ const MESSAGE_BYTES = 32;
 const TICKS_PER_SECOND = 100;
 const repoRoot = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
 
-const BASEHTTP_SERVER = `
-import { BaseHTTPRequestHandler, HTTPServer } from "${repoRoot}/mod.ts";
+const basehttpServer = (root: string) => `
+import { BaseHTTPRequestHandler, HTTPServer } from "${root}/mod.ts";
 class Echo extends BaseHTTPRequestHandler {
   override protocolVersion = "HTTP/1.1";
   async do_GET(): Promise<void> {
@@ -108,18 +114,22 @@ function begin() {
 interface Options {
   duration: number;
   rounds: number;
+  baseline: string | null;
 }
 
 function parseArgs(args: string[]): Options {
-  const options: Options = { duration: 3, rounds: 1 };
+  const options: Options = { duration: 3, rounds: 1, baseline: null };
   for (let i = 0; i < args.length; i++) {
     const value = Number(args[i + 1]);
     if (args[i] === "--duration" && value > 0) options.duration = value;
-    else if (args[i] === "--rounds" && Number.isInteger(value) && value > 0) {
+    else if (args[i] === "--baseline" && args[i + 1]) {
+      options.baseline = args[i + 1];
+    } else if (args[i] === "--rounds" && Number.isInteger(value) && value > 0) {
       options.rounds = value;
     } else {
       console.error(
-        "usage: deno run -A bench/websocket.ts [--duration S] [--rounds N]",
+        "usage: deno run -A bench/websocket.ts [--duration S] [--rounds N] " +
+          "[--baseline REF]",
       );
       Deno.exit(2);
     }
@@ -259,6 +269,9 @@ async function main(): Promise<void> {
   const taskset = await findExecutable("taskset");
   if (taskset === null) console.error("taskset not found: running unpinned");
   const modules = await installWs();
+  await using baseline = options.baseline === null
+    ? null
+    : await baselineTree(repoRoot, options.baseline);
   const dir = await Deno.makeTempDir({ prefix: "basehttp-ws-bench-" });
   try {
     const write = async (name: string, text: string) => {
@@ -267,7 +280,7 @@ async function main(): Promise<void> {
       return path;
     };
     const deno = Deno.execPath();
-    const basehttp = await write("basehttp.ts", BASEHTTP_SERVER);
+    const basehttp = await write("basehttp.ts", basehttpServer(repoRoot));
     const denoServe = await write("deno_serve.ts", DENO_SERVE_SERVER);
     const nodeWs = await write("node_ws.cjs", NODE_WS_SERVER);
     const clientScript = await write("client.cjs", CLIENT);
@@ -280,8 +293,20 @@ async function main(): Promise<void> {
         name: "Deno.serve",
         command: (p) => [deno, "run", "-A", denoServe, String(p)],
       },
-      { name: "node ws", command: (p) => [node, nodeWs, String(p)] },
     ];
+    if (baseline === null) {
+      servers.push({
+        name: "node ws",
+        command: (p) => [node, nodeWs, String(p)],
+      });
+    } else {
+      const old = await write("baseline.ts", basehttpServer(baseline.dir));
+      servers.push({
+        name: `basehttp ${baseline.short}`,
+        command: (p) => [deno, "run", "-A", old, String(p)],
+      });
+      console.log(baseline.describe);
+    }
     const client = (port: number) => [
       node,
       clientScript,
@@ -311,13 +336,13 @@ async function main(): Promise<void> {
     const baseRate = median(base.map((r) => r.roundTrips));
     const baseCpu = median(base.map((r) => r.cpuMicros));
     console.log(
-      "server        round trips/s   CPU µs/round trip   basehttp ÷ it (rate, CPU)",
+      "server              round trips/s   CPU µs/round trip   basehttp ÷ it (rate, CPU)",
     );
     for (const [name, rows] of results) {
       const rate = median(rows.map((r) => r.roundTrips));
       const cpu = median(rows.map((r) => r.cpuMicros));
       console.log(
-        `${name.padEnd(12)}  ${rate.toFixed(0).padStart(13)}   ${
+        `${name.padEnd(18)}  ${rate.toFixed(0).padStart(13)}   ${
           cpu.toFixed(1).padStart(17)
         }   ${(baseRate / rate).toFixed(2)}, ${(baseCpu / cpu).toFixed(2)}`,
       );
