@@ -284,6 +284,10 @@ type Opened = NodeFile | MemoryFile;
 interface Resolved {
   real: string;
   info: Deno.FileInfo;
+  /** The entity-tag of `info`, made on first use: a kept one is reused. */
+  etag?: string;
+  /** Last-Modified of `info`, likewise. */
+  lastModified?: string;
 }
 
 /** What a connection finds out once about the directory it serves. */
@@ -810,7 +814,7 @@ export class SimpleHTTPRequestHandler extends BaseHTTPRequestHandler {
     const { info } = found;
     const size = info.size;
     const mtime = Math.floor((info.mtime?.getTime() ?? 0) / 1000);
-    const lastModified = this.dateTimeString(mtime);
+    const lastModified = found.lastModified ??= this.dateTimeString(mtime);
     let negotiated = AS_STORED;
     if (this.compress) {
       const chosen = this.#negotiate(found, ctype);
@@ -823,7 +827,7 @@ export class SimpleHTTPRequestHandler extends BaseHTTPRequestHandler {
       negotiated = chosen;
     }
     const { vary, sibling } = negotiated;
-    let etag = etagOf(info);
+    let etag = found.etag ??= etagOf(info);
     let coding = negotiated.coding;
     // A range is of the file as stored, whatever the coding asked for.
     if (coding !== null && this.#range(size, etag, mtime) !== null) {
