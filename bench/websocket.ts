@@ -280,30 +280,35 @@ async function main(): Promise<void> {
       return path;
     };
     const deno = Deno.execPath();
-    const basehttp = await write("basehttp.ts", basehttpServer(repoRoot));
-    const denoServe = await write("deno_serve.ts", DENO_SERVE_SERVER);
-    const nodeWs = await write("node_ws.cjs", NODE_WS_SERVER);
+    // A Deno server program, written out, as a command line for a port.
+    const denoServer = async (name: string, source: string) => {
+      const path = await write(name, source);
+      return (p: number) => [deno, "run", "-A", path, String(p)];
+    };
     const clientScript = await write("client.cjs", CLIENT);
     const servers: Server[] = [
       {
         name: "basehttp",
-        command: (p) => [deno, "run", "-A", basehttp, String(p)],
+        command: await denoServer("basehttp.ts", basehttpServer(repoRoot)),
       },
       {
         name: "Deno.serve",
-        command: (p) => [deno, "run", "-A", denoServe, String(p)],
+        command: await denoServer("deno_serve.ts", DENO_SERVE_SERVER),
       },
     ];
     if (baseline === null) {
+      const nodeWs = await write("node_ws.cjs", NODE_WS_SERVER);
       servers.push({
         name: "node ws",
         command: (p) => [node, nodeWs, String(p)],
       });
     } else {
-      const old = await write("baseline.ts", basehttpServer(baseline.dir));
       servers.push({
         name: `basehttp ${baseline.short}`,
-        command: (p) => [deno, "run", "-A", old, String(p)],
+        command: await denoServer(
+          "baseline.ts",
+          basehttpServer(baseline.dir),
+        ),
       });
       console.log(baseline.describe);
     }
