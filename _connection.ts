@@ -123,8 +123,9 @@ export class Connection implements Reader, BodySource {
 
   // The current request and its response.
   #head: RequestHead | null = null;
-  // Python's _headers_buffer: status and header lines not yet ended.
-  #headBuffer: string | null = null;
+  // Python's _headers_buffer, not yet ended: the status line, then each
+  // header's name and value.
+  #headLines: string[] | null = null;
   #status = 0;
   // What the head being built declares.
   #declaredLength = -1;
@@ -367,7 +368,7 @@ export class Connection implements Reader, BodySource {
     this.#phase = BETWEEN;
     this.#head = null;
     this.#rfile = null;
-    this.#headBuffer = null;
+    this.#headLines = null;
     this.#status = 0;
     this.#declaredLength = -1;
     this.#declaresCoding = this.#declaresConnection = false;
@@ -561,7 +562,7 @@ export class Connection implements Reader, BodySource {
       throw new TypeError("The response headers were already sent");
     }
     this.#status = code;
-    this.#headBuffer = line;
+    this.#headLines = [line];
     this.#declaredLength = -1;
     this.#declaresCoding = this.#declaresConnection = false;
   }
@@ -579,7 +580,8 @@ export class Connection implements Reader, BodySource {
     if (!state.headerValues.test(value)) {
       throw new TypeError(`Invalid header value for ${keyword}`);
     }
-    if (this.#headBuffer === null) {
+    const lines = this.#headLines;
+    if (lines === null) {
       throw new TypeError("sendResponse() must come before sendHeader()");
     }
     // Only three names matter here; their lengths rule out most others.
@@ -587,7 +589,7 @@ export class Connection implements Reader, BodySource {
     if (length === 10 || length === 14 || length === 17) {
       this.#noteFraming(keyword.toLowerCase(), value);
     }
-    this.#headBuffer += `${keyword}: ${value}\r\n`;
+    lines.push(keyword, value);
   }
 
   /** Notes what a header says of framing; refuses what would be ambiguous. */
@@ -622,7 +624,8 @@ export class Connection implements Reader, BodySource {
    * connection after the body.
    */
   endHead(): Promise<void> {
-    if (this.#headBuffer === null) {
+    const lines = this.#headLines;
+    if (lines === null) {
       throw new TypeError("sendResponse() must come before endHeaders()");
     }
     const user = this.#user;
@@ -654,7 +657,7 @@ export class Connection implements Reader, BodySource {
       !user.closeConnection && head !== null && head.minor >= 1 &&
       this.#protocolMinor() >= 1
     ) {
-      this.#headBuffer += "Transfer-Encoding: chunked\r\n";
+      lines.push("Transfer-Encoding", "chunked");
       this.#framing = CHUNKED;
     } else {
       user.closeConnection = true;
@@ -662,14 +665,12 @@ export class Connection implements Reader, BodySource {
     }
     if (!this.#declaresConnection && head !== null) {
       if (user.closeConnection) {
-        if (head.minor >= 1) this.#headBuffer += "Connection: close\r\n";
+        if (head.minor >= 1) lines.push("Connection", "close");
       } else {
-        if (head.minor === 0) this.#headBuffer += "Connection: keep-alive\r\n";
+        if (head.minor === 0) lines.push("Connection", "keep-alive");
         const idle = this.#idleTimeout();
         if (idle !== null) {
-          this.#headBuffer += `Keep-Alive: ${
-            this.#state.keepAliveValue(idle)
-          }\r\n`;
+          lines.push("Keep-Alive", this.#state.keepAliveValue(idle));
         }
       }
     }
@@ -678,10 +679,11 @@ export class Connection implements Reader, BodySource {
 
   /** Queues the head that is built, if any (Python's flush_headers). */
   queueHead(): void {
-    if (this.#headBuffer !== null) {
+    const lines = this.#headLines;
+    if (lines !== null) {
       const out = this.#output;
-      out.text(this.#headBuffer + "\r\n");
-      this.#headBuffer = null;
+      out.head(lines, this.#state.lastHead);
+      this.#headLines = null;
       this.#bodyStart = out.position;
     }
   }
@@ -693,11 +695,11 @@ export class Connection implements Reader, BodySource {
         Promise.reject(new TypeError("The connection was handed over")),
       );
     }
-    if (this.#headBuffer !== null && this.#status >= 200) {
+    if (this.#headLines !== null && this.#status >= 200) {
       // A head not ended yet is ended first, by the handler's endHeaders.
       return handled(
         this.#user.endHeaders().then(() => {
-          if (this.#headBuffer !== null) {
+          if (this.#headLines !== null) {
             throw new TypeError("endHeaders() did not end the headers");
           }
           return this.writeBody(data);
@@ -787,7 +789,7 @@ export class Connection implements Reader, BodySource {
     }
     // Nothing of this response reached the socket: replace it.
     this.#out?.truncate(this.#outMark);
-    this.#headBuffer = null;
+    this.#headLines = null;
     this.#framing = NOT_STARTED;
     this.#bodyBytes = 0;
     this.#bodyStart = -1;
@@ -828,7 +830,7 @@ export class Connection implements Reader, BodySource {
       this.#user.logRequest(this.#status || "-", "-");
       return;
     }
-    if (this.#headBuffer !== null && this.#status >= 200) {
+    if (this.#headLines !== null && this.#status >= 200) {
       // A head the handler queued and never ended.
       return this.#user.endHeaders().catch((error) => {
         this.#host.handleError(this.conn, this.#clientAddress, error);

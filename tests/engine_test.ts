@@ -109,6 +109,45 @@ Deno.test("engine: pipelined requests are answered in order, in one write", asyn
   client.close();
 });
 
+Deno.test("engine: each response gets its own head, whether it repeats the one before or not", async () => {
+  // The server copies a head that repeats the last one's strings: a changed
+  // value, a longer head, or a Latin-1 one must still go out as written.
+  const values: Record<string, string> = {
+    "/a": "one",
+    "/b": "two",
+    "/long": "x".repeat(2000),
+    "/latin": "caf\xe9",
+  };
+  class Heads extends QuietHandler {
+    override serverVersion = "T/1";
+    override sysVersion = "S/2";
+    override dateTimeString(): string {
+      return "Thu, 01 Jan 2026 00:00:00 GMT";
+    }
+    async do_GET(): Promise<void> {
+      this.sendResponse(200);
+      this.sendHeader("X-Value", values[this.path]);
+      this.sendHeader("Content-Length", "0");
+      await this.endHeaders();
+    }
+  }
+  const { client, done } = serve(Heads);
+  const head = (value: string) =>
+    "HTTP/1.1 200 OK\r\nServer: T/1 S/2\r\nDate: Thu, 01 Jan 2026 00:00:00 GMT\r\n" +
+    `X-Value: ${value}\r\nContent-Length: 0\r\nKeep-Alive: timeout=5\r\n\r\n`;
+  for (
+    const path of ["/a", "/a", "/b", "/a", "/long", "/long", "/latin", "/a"]
+  ) {
+    await send(client, `GET ${path} HTTP/1.1\r\nHost: h\r\n\r\n`);
+    const { text } = await readUntil(client, (t) => t.endsWith("\r\n\r\n"));
+    assert.equal(text, head(values[path]), path);
+  }
+  client.closeWrite();
+  await readUntil(client);
+  await done;
+  client.close();
+});
+
 Deno.test("engine: an idle connection gives back a read buffer grown for a burst of requests", async () => {
   const server = new HTTPServer(["127.0.0.1", 0], Echo, {
     bindAndActivate: false,
