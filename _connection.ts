@@ -557,12 +557,12 @@ export class Connection implements Reader, BodySource {
   // --- The response ---------------------------------------------------------
 
   /** Starts a head (Python's _headers_buffer) with its status line. */
-  beginHead(code: number, line: string): void {
+  beginHead(code: number, version: string, phrase: string): void {
     if (this.#headersSent) {
       throw new TypeError("The response headers were already sent");
     }
     this.#status = code;
-    this.#headLines = [line];
+    this.#headLines = [this.#state.statusLine(version, code, phrase)];
     this.#declaredLength = -1;
     this.#declaresCoding = this.#declaresConnection = false;
   }

@@ -106,6 +106,8 @@ export class ServerState {
   // same string rather than building one.
   #version: [string, string, string] = ["", "", ""];
   #keepAlive: [number, string] = [-1, ""];
+  // The last status line, for the same reason.
+  #statusLine: [string, number, string, string] = ["", 0, "", ""];
   // The last protocolVersion parsed, and its minor version.
   #protocol: [string, number] = ["", 0];
   // Connections holding finished pipelined responses, and the one timer
@@ -136,6 +138,20 @@ export class ServerState {
       this.#version = [server, sys, `${server} ${sys}`];
     }
     return this.#version[2];
+  }
+
+  /** `${version} ${code} ${phrase}\r\n`, the same string while they stay. */
+  statusLine(version: string, code: number, phrase: string): string {
+    const last = this.#statusLine;
+    if (last[1] !== code || last[0] !== version || last[2] !== phrase) {
+      this.#statusLine = [
+        version,
+        code,
+        phrase,
+        `${version} ${code} ${phrase}\r\n`,
+      ];
+    }
+    return this.#statusLine[3];
   }
 
   /** The Keep-Alive value for an idle timeout, in whole seconds rounded down. */

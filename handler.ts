@@ -510,10 +510,7 @@ export class BaseHTTPRequestHandler {
     const phrase = message === undefined
       ? this.responses[code]?.[0] ?? ""
       : message.replace(/[\x00-\x08\x0a-\x1f\x7f]|[^\x00-\xff]/g, "?");
-    this.#engine.beginHead(
-      code,
-      `${this.protocolVersion} ${code} ${phrase}\r\n`,
-    );
+    this.#engine.beginHead(code, this.protocolVersion, phrase);
   }
 
   /**
