@@ -5,9 +5,11 @@
  *
  * The life of a write:
  *
- * 1. `sendResponse` / `sendHeader` build the head as a string on the
- *    handler; `endHeaders` settles the framing and queues the head here as
- *    Latin-1 text ({@linkcode Output.text}). Nothing is written yet.
+ * 1. `sendResponse` / `sendHeader` build the head in the engine as a list
+ *    (the status line, then names and values); `endHeaders` settles the
+ *    framing and queues the head here as Latin-1 ({@linkcode Output.head}),
+ *    copied from the server's {@linkcode LastHead} when it repeats it.
+ *    Nothing is written yet.
  * 2. `wfile.write(data)` frames the bytes (a chunk-size line when chunked)
  *    and queues a copy ({@linkcode Output.bytes}); a small response is then
  *    head and body in one buffer. A write of 16 KiB or more is not copied:
