@@ -4,6 +4,7 @@ import assert from "node:assert/strict";
 import { parseArgs, VERSION } from "../cli.ts";
 import { delay, exchange, parseResponses, readAll } from "./_util.ts";
 import { BANNER, CLI, PERMISSIONS, run, Serve } from "./_serve.ts";
+import { hasOpenssl, makeCertificate } from "./_tls.ts";
 
 const tmp = await Deno.makeTempDir({ prefix: "basehttp_cli_" });
 globalThis.addEventListener("unload", () => {
@@ -16,11 +17,6 @@ await Deno.writeTextFile(`${root}/.secret`, "dot");
 
 // Any free port on loopback, serving the test tree.
 const LOCAL = ["0", "-b", "127.0.0.1", "-d", root];
-
-const hasOpenssl = await Deno.stat("/usr/bin/openssl").then(() => true, () => {
-  return new Deno.Command("openssl", { args: ["version"], stdout: "null" })
-    .output().then((o) => o.success, () => false);
-});
 
 Deno.test("serve prints Python's banner, serves the directory over HTTP/1.1, logs, and exits 0 on SIGINT", async () => {
   await using serve = new Serve([...LOCAL]);
@@ -349,37 +345,6 @@ Deno.test("parseArgs() reads Python's flags, defaults and spellings", () => {
   assert.throws(() => parseArgs(["--tls-password-file", "p"]), TypeError);
   assert.throws(() => parseArgs(["-b", "unix:"]), TypeError);
 });
-
-/** Makes a self-signed certificate for localhost and 127.0.0.1. */
-async function makeCertificate(
-  dir: string,
-): Promise<{ cert: string; key: string }> {
-  const { success, stderr } = await new Deno.Command("openssl", {
-    args: [
-      "req",
-      "-x509",
-      "-newkey",
-      "rsa:2048",
-      "-nodes",
-      "-subj",
-      "/CN=localhost",
-      "-days",
-      "1",
-      "-addext",
-      "subjectAltName=DNS:localhost,IP:127.0.0.1",
-      "-addext",
-      "basicConstraints=critical,CA:FALSE",
-      "-keyout",
-      `${dir}/key.pem`,
-      "-out",
-      `${dir}/cert.pem`,
-    ],
-    stdout: "null",
-    stderr: "piped",
-  }).output();
-  assert.ok(success, new TextDecoder().decode(stderr));
-  return { cert: `${dir}/cert.pem`, key: `${dir}/key.pem` };
-}
 
 /**
  * Runs `serve` with TLS flags, fetches /hello.txt over HTTPS trusting

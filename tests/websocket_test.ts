@@ -13,6 +13,7 @@ import {
   startServer,
   within,
 } from "./_util.ts";
+import { hasOpenssl, makeCertificate } from "./_tls.ts";
 
 /** Echoes every message; records what the handler saw. */
 class Echo extends QuietHandler {
@@ -193,6 +194,36 @@ Deno.test("ws client: permessage-deflate with context takeover, large messages",
   const closed = nodeClose(ws);
   ws.close(1000);
   assert.deepEqual(await closed, [1000, ""]);
+});
+
+Deno.test({
+  name:
+    "wss: the ws client over TLS, a large compressed message, the socket's url",
+  ignore: !hasOpenssl,
+  async fn() {
+    reset();
+    const dir = await Deno.makeTempDir({ prefix: "basehttp_wss_" });
+    try {
+      const files = await makeCertificate(dir);
+      const cert = await Deno.readTextFile(files.cert);
+      const key = await Deno.readTextFile(files.key);
+      await using srv = startServer(Echo, { tls: { cert, key } });
+      const ws = await nodeOpen(`wss://localhost:${srv.port}/secure`, {
+        ca: cert,
+      });
+      const text = "over TLS ".repeat(20000);
+      ws.send(text);
+      const [data, binary] = await nodeMessage(ws);
+      assert.equal(binary, false);
+      assert.equal(new TextDecoder().decode(data), text);
+      assert.equal(Echo.sockets[0].url, `wss://localhost:${srv.port}/secure`);
+      const closed = nodeClose(ws);
+      ws.close(1000, "bye");
+      assert.deepEqual(await closed, [1000, "bye"]);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
 });
 
 Deno.test("ws client: no_context_takeover and window bits are honoured", async () => {
