@@ -522,6 +522,8 @@ export class BaseHTTPRequestHandler {
    * @throws {TypeError} When the name or value could split the response.
    */
   sendHeader(keyword: string, value: string): void {
+    // Checked as the text that goes out, whatever untyped code passes.
+    keyword = String(keyword);
     value = String(value);
     this.#engine.addHeader(keyword, value);
     if (keyword.length === 10 && keyword.toLowerCase() === "connection") {

@@ -431,6 +431,12 @@ Deno.test("sendHeader() refuses names and values that could split a response", a
         TypeError,
       );
       assert.throws(() => this.sendHeader("Bad Name", "a"), TypeError);
+      // From untyped code: a name is checked as the text it will be sent as.
+      const name = { toString: () => "X\r\nSet-Cookie: x" };
+      assert.throws(
+        () => this.sendHeader(name as unknown as string, "a"),
+        TypeError,
+      );
       // Good names and values are remembered; bad ones never are.
       for (let i = 0; i < 300; i++) this.sendHeader(`X-${i}`, `v${i}`);
       assert.throws(() => this.sendHeader("X", "v1\n"), TypeError);
