@@ -49,6 +49,7 @@
 
 import { baselineTree } from "./_baseline.ts";
 import { cacheDir, findExecutable, httpServer, nginx } from "./_external.ts";
+import { cpuTimes, processTree } from "./_proc.ts";
 
 const here = new URL(".", import.meta.url).pathname;
 /** The working tree: the checkout this script is in. */
@@ -431,6 +432,8 @@ interface Sample {
   endKiB: number;
   /** Server CPU time (user + system, all its processes) per request, µs. */
   cpuPerRequest: number;
+  /** The user part of it: the server's own code, not the kernel's. */
+  userPerRequest: number;
 }
 
 const UNITS: Record<string, number> = { us: 1e-3, ms: 1, s: 1000, m: 60000 };
@@ -466,12 +469,14 @@ async function wrk(
   if (workload.script) args.push("-s", workload.script);
   args.push(`http://127.0.0.1:${port}${workload.path}`);
   if (workload.scriptArgs) args.push("--", ...workload.scriptArgs);
-  const cpuBefore = await cpuSeconds(pid);
+  const before = await cpuTimes(pid);
   const argv = pinned(onCpu, ["wrk", ...args]);
   const { stdout, stderr, success } = await new Deno.Command(argv[0], {
     args: argv.slice(1),
   }).output();
-  const cpu = await cpuSeconds(pid) - cpuBefore;
+  const after = await cpuTimes(pid);
+  const user = after.user - before.user;
+  const cpu = user + after.system - before.system;
   const text = decoder.decode(stdout);
   if (!success) {
     throw new Error(`wrk failed:\n${text}${decoder.decode(stderr)}`);
@@ -500,43 +505,8 @@ async function wrk(
     startKiB: NaN,
     endKiB: NaN,
     cpuPerRequest: requests ? cpu * 1e6 / Number(requests[1]) : NaN,
+    userPerRequest: requests ? user * 1e6 / Number(requests[1]) : NaN,
   };
-}
-
-const TICKS_PER_SECOND = 100; // Linux's USER_HZ
-
-/** A process and all its descendants (nginx's worker, serve's workers). */
-async function processTree(pid: number): Promise<number[]> {
-  const tree = [pid];
-  try {
-    for await (const task of Deno.readDir(`/proc/${pid}/task`)) {
-      const list = await Deno.readTextFile(
-        `/proc/${pid}/task/${task.name}/children`,
-      ).catch(() => ""); // a thread that ended meanwhile
-      for (const child of list.split(" ").filter(Boolean)) {
-        tree.push(...await processTree(Number(child)));
-      }
-    }
-  } catch {
-    // Gone.
-  }
-  return tree;
-}
-
-/** CPU seconds (user + system) used so far by a process and its children. */
-async function cpuSeconds(pid: number): Promise<number> {
-  let ticks = 0;
-  for (const each of await processTree(pid)) {
-    try {
-      const stat = await Deno.readTextFile(`/proc/${each}/stat`);
-      // Fields after the command name, which is in parentheses: utime is 14th.
-      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      ticks += Number(fields[11]) + Number(fields[12]);
-    } catch {
-      if (each === pid) return NaN; // gone
-    }
-  }
-  return ticks / TICKS_PER_SECOND;
 }
 
 /**
@@ -637,7 +607,9 @@ async function collect(
         : `${fmt(sample.rps)} req/s`;
       console.error(
         `  ${workload.name} round ${round + 1} ${server.name}: ${value}, ` +
-          `${fmt(sample.cpuPerRequest, 2)} µs CPU/req`,
+          `${fmt(sample.cpuPerRequest, 2)} µs CPU/req (user ${
+            fmt(sample.userPerRequest, 2)
+          })`,
       );
       samples.set(server.name, [...samples.get(server.name) ?? [], sample]);
     }
@@ -679,7 +651,9 @@ async function measure(
       ? `${mib(median(list.map((s) => s.startKiB)))} → ${
         mib(median(list.map((s) => s.endKiB)))
       }`
-      : fmt(median(list.map((s) => s.cpuPerRequest)), 1);
+      : `${fmt(median(list.map((s) => s.cpuPerRequest)), 1)} (${
+        fmt(median(list.map((s) => s.userPerRequest)), 1)
+      })`;
     return `| ${server.name} | ${shown} | ${
       fmt(median(list.map((s) => s.p50)), 2)
     } | ${
@@ -691,7 +665,7 @@ async function measure(
     "",
     `| server | ${workload.throughput ? "throughput" : "req/s"} (median) | ` +
     `p50 ms | p99 ms | ${
-      workload.throughput ? "RSS start → end MiB" : "server CPU µs/req"
+      workload.throughput ? "RSS start → end MiB" : "server CPU µs/req (user)"
     } | peak RSS MiB | basehttp is |`,
     "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
     ...rows,
@@ -872,24 +846,24 @@ interface Metric {
   values: Map<string, number[]>;
 }
 
-/** The rate (req/s, or MiB/s for `throughput`) and server CPU of samples. */
+/**
+ * The rate (req/s, or MiB/s for `throughput`), server CPU and its user part,
+ * of samples.
+ */
 function rateAndCpu(
   label: string,
   samples: Map<string, Sample[]>,
   throughput: boolean,
-): [Metric, Metric] {
-  const rate: Metric = {
+): Metric[] {
+  const metric = (name: string, digits: number): Metric => ({
     workload: label,
-    metric: throughput ? "MiB/s" : "req/s",
-    digits: 0,
+    metric: name,
+    digits,
     values: new Map(),
-  };
-  const cpu: Metric = {
-    workload: label,
-    metric: "server CPU µs/req",
-    digits: 2,
-    values: new Map(),
-  };
+  });
+  const rate = metric(throughput ? "MiB/s" : "req/s", 0);
+  const cpu = metric("server CPU µs/req", 2);
+  const user = metric("of it user µs/req", 2);
   for (const [sideName, list] of samples) {
     for (const sample of list) {
       push(
@@ -898,9 +872,10 @@ function rateAndCpu(
         throughput ? sample.bytesPerSec / 2 ** 20 : sample.rps,
       );
       push(cpu, sideName, sample.cpuPerRequest);
+      push(user, sideName, sample.userPerRequest);
     }
   }
-  return [rate, cpu];
+  return [rate, cpu, user];
 }
 
 /** Alternates the two sides, `rounds` times each, ABBA…; by side name. */

@@ -24,11 +24,11 @@
 
 import { baselineTree } from "./_baseline.ts";
 import { cacheDir, findExecutable, npmInstall } from "./_external.ts";
+import { type CpuTimes, cpuTimes } from "./_proc.ts";
 
 const WS_VERSION = "8.18.3";
 const CONNECTIONS = 64;
 const MESSAGE_BYTES = 32;
-const TICKS_PER_SECOND = 100;
 const repoRoot = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
 
 const basehttpServer = (root: string) => `
@@ -138,14 +138,6 @@ function parseArgs(args: string[]): Options {
   return options;
 }
 
-/** CPU seconds (user + system) a process has used so far. */
-async function cpuSeconds(pid: number): Promise<number> {
-  const stat = await Deno.readTextFile(`/proc/${pid}/stat`);
-  // utime and stime are fields 14 and 15; the name before them may hold spaces.
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
-}
-
 /** Installs `ws` into the bench cache on first use; its node_modules path. */
 async function installWs(): Promise<string> {
   const prefix = `${cacheDir(Deno.cwd())}/ws-${WS_VERSION}`;
@@ -189,6 +181,8 @@ interface Server {
 interface Result {
   roundTrips: number;
   cpuMicros: number;
+  /** The user part of cpuMicros. */
+  userMicros: number;
 }
 
 /** Reads the client's lines as they come. */
@@ -231,18 +225,24 @@ async function measure(
       stdout: "piped",
       stderr: "inherit",
     }).spawn();
-    let cpuStart = 0;
+    let cpuStart: CpuTimes = { user: 0, system: 0 };
     let started = 0;
     let result: Result | null = null;
     for await (const line of lines(driver.stdout)) {
       if (line === "start") {
-        cpuStart = await cpuSeconds(child.pid);
+        cpuStart = await cpuTimes(child.pid);
         started = performance.now();
       } else if (line.startsWith("count ")) {
-        const cpu = await cpuSeconds(child.pid) - cpuStart;
+        const end = await cpuTimes(child.pid);
+        const user = end.user - cpuStart.user;
+        const cpu = user + end.system - cpuStart.system;
         const seconds = (performance.now() - started) / 1000;
         const count = Number(line.slice(6));
-        result = { roundTrips: count / seconds, cpuMicros: cpu * 1e6 / count };
+        result = {
+          roundTrips: count / seconds,
+          cpuMicros: cpu * 1e6 / count,
+          userMicros: user * 1e6 / count,
+        };
       }
     }
     const status = await driver.status;
@@ -341,15 +341,18 @@ async function main(): Promise<void> {
     const baseRate = median(base.map((r) => r.roundTrips));
     const baseCpu = median(base.map((r) => r.cpuMicros));
     console.log(
-      "server              round trips/s   CPU µs/round trip   basehttp ÷ it (rate, CPU)",
+      "server              round trips/s   CPU µs/round trip   of it user   basehttp ÷ it (rate, CPU)",
     );
     for (const [name, rows] of results) {
       const rate = median(rows.map((r) => r.roundTrips));
       const cpu = median(rows.map((r) => r.cpuMicros));
+      const user = median(rows.map((r) => r.userMicros));
       console.log(
         `${name.padEnd(18)}  ${rate.toFixed(0).padStart(13)}   ${
           cpu.toFixed(1).padStart(17)
-        }   ${(baseRate / rate).toFixed(2)}, ${(baseCpu / cpu).toFixed(2)}`,
+        }   ${user.toFixed(1).padStart(10)}   ${
+          (baseRate / rate).toFixed(2)
+        }, ${(baseCpu / cpu).toFixed(2)}`,
       );
     }
   } finally {
