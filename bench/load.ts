@@ -846,6 +846,11 @@ interface Metric {
   values: Map<string, number[]>;
 }
 
+/** A metric of a workload, with no values yet. */
+function newMetric(workload: string, metric: string, digits: number): Metric {
+  return { workload, metric, digits, values: new Map() };
+}
+
 /**
  * The rate (req/s, or MiB/s for `throughput`), server CPU and its user part,
  * of samples.
@@ -855,15 +860,9 @@ function rateAndCpu(
   samples: Map<string, Sample[]>,
   throughput: boolean,
 ): Metric[] {
-  const metric = (name: string, digits: number): Metric => ({
-    workload: label,
-    metric: name,
-    digits,
-    values: new Map(),
-  });
-  const rate = metric(throughput ? "MiB/s" : "req/s", 0);
-  const cpu = metric("server CPU µs/req", 2);
-  const user = metric("of it user µs/req", 2);
+  const rate = newMetric(label, throughput ? "MiB/s" : "req/s", 0);
+  const cpu = newMetric(label, "server CPU µs/req", 2);
+  const user = newMetric(label, "of it user µs/req", 2);
   for (const [sideName, list] of samples) {
     for (const sample of list) {
       push(
@@ -988,12 +987,14 @@ async function compare(ref: string, options: Options): Promise<void> {
       const results = await handlerBench(s.dir, pins);
       for (const [name, ns] of results) {
         if (!byName.has(name)) {
-          byName.set(name, {
-            workload: name.replace(/^handler: hello world, /, "handler, "),
-            metric: "ns/iter (avg)",
-            digits: 0,
-            values: new Map(),
-          });
+          byName.set(
+            name,
+            newMetric(
+              name.replace(/^handler: hello world, /, "handler, "),
+              "ns/iter (avg)",
+              0,
+            ),
+          );
         }
         push(byName.get(name)!, s.name, ns);
       }
@@ -1055,12 +1056,11 @@ async function compare(ref: string, options: Options): Promise<void> {
   }
   if (wanted("memory")) {
     const count = 10000;
-    const memory: Metric = {
-      workload: `${count.toLocaleString("en-US")} idle keep-alive`,
-      metric: "RSS KiB/conn",
-      digits: 2,
-      values: new Map(),
-    };
+    const memory = newMetric(
+      `${count.toLocaleString("en-US")} idle keep-alive`,
+      "RSS KiB/conn",
+      2,
+    );
     await alternate(sides, options.rounds, async (s, round) => {
       const { before, after } = await idleRss(
         (port) => pinned(pins.server, s.server("600")(port)),
