@@ -236,6 +236,9 @@ class Throws extends QuietHandler {
   static errors: unknown[] = [];
   do_GET(): Promise<void> {
     if (this.path === "/ok") return reply(this, "fine\n");
+    // A pipe to a child process or an upstream socket broke, not this
+    // connection: the client still waits for an answer.
+    if (this.path === "/pipe") throw new Deno.errors.BrokenPipe("upstream");
     throw new Error("boom");
   }
 }
@@ -269,6 +272,20 @@ Deno.test("engine: a handler that throws gets a 500 and handleError; the next co
   assert.match((await readUntil(second.client)).text, /fine\n$/);
   await second.done;
   second.client.close();
+});
+
+Deno.test("engine: a handler's own I/O error is a 500 and handleError; only this connection's loss closes in silence", async () => {
+  const server = new ReportingServer(["127.0.0.1", 0], Throws, {
+    bindAndActivate: false,
+  });
+  const { client, done } = serve(Throws, {}, server);
+  await send(client, "GET /pipe HTTP/1.1\r\nHost: h\r\n\r\n");
+  const failed = await readUntil(client);
+  assert.match(failed.text, /^HTTP\/1\.1 500 Internal Server Error\r\n/);
+  assert.equal(server.errors.length, 1);
+  assert.ok(server.errors[0] instanceof Deno.errors.BrokenPipe);
+  await done;
+  client.close();
 });
 
 Deno.test("engine: an error that is not HTTP's while the head is read reaches handleError, is logged, and gets a 500", async () => {
