@@ -97,6 +97,9 @@ const BETWEEN = 0; // waiting for, or reading, a request head
 const HANDLING = 1; // a handler runs; body reads are timed by bodyTimeout
 const TAKEN = 2; // handed over (a WebSocket, detach()): no server deadline
 
+// A Transfer-Encoding whose last coding is chunked.
+const LAST_CHUNKED = /(?:^|,)[ \t]*chunked[ \t]*$/i;
+
 // Unread request bodies up to this size are read and dropped to keep the
 // connection; larger ones close it.
 const DRAIN_LIMIT = 65536;
@@ -129,7 +132,7 @@ export class Connection implements Reader, BodySource {
   #status = 0;
   // What the head being built declares.
   #declaredLength = -1;
-  #declaresCoding = false;
+  #declaredCoding: string | null = null;
   #declaresConnection = false;
   #framing = NOT_STARTED;
   #bodyBytes = 0;
@@ -371,7 +374,8 @@ export class Connection implements Reader, BodySource {
     this.#headLines = null;
     this.#status = 0;
     this.#declaredLength = -1;
-    this.#declaresCoding = this.#declaresConnection = false;
+    this.#declaredCoding = null;
+    this.#declaresConnection = false;
     this.#framing = NOT_STARTED;
     this.#bodyBytes = 0;
     this.#expect100 = false;
@@ -564,7 +568,8 @@ export class Connection implements Reader, BodySource {
     this.#status = code;
     this.#headLines = [this.#state.statusLine(version, code, phrase)];
     this.#declaredLength = -1;
-    this.#declaresCoding = this.#declaresConnection = false;
+    this.#declaredCoding = null;
+    this.#declaresConnection = false;
   }
 
   /**
@@ -603,17 +608,17 @@ export class Connection implements Reader, BodySource {
         if (!Number.isSafeInteger(declared)) {
           throw new TypeError(`Invalid Content-Length: ${pyRepr(value)}`);
         }
-        if (this.#declaredLength >= 0 || this.#declaresCoding) {
+        if (this.#declaredLength >= 0 || this.#declaredCoding !== null) {
           throw new TypeError("The response is framed already");
         }
         this.#declaredLength = declared;
         break;
       }
       case "transfer-encoding":
-        if (this.#declaredLength >= 0 || this.#declaresCoding) {
+        if (this.#declaredLength >= 0 || this.#declaredCoding !== null) {
           throw new TypeError("The response is framed already");
         }
-        this.#declaresCoding = true;
+        this.#declaredCoding = value;
         break;
     }
   }
@@ -640,7 +645,7 @@ export class Connection implements Reader, BodySource {
     const head = this.#head;
     if (
       user.command === "CONNECT" && code < 300 && this.#declaredLength < 0 &&
-      !this.#declaresCoding
+      this.#declaredCoding === null
     ) {
       // A tunnel follows: no framing header is added (RFC 9110 §9.3.6).
       user.closeConnection = true;
@@ -651,8 +656,13 @@ export class Connection implements Reader, BodySource {
       this.#framing = NO_BODY;
     } else if (this.#declaredLength >= 0) {
       this.#framing = LENGTH;
-    } else if (this.#declaresCoding) {
+    } else if (this.#declaredCoding !== null) {
       this.#framing = OWN_CODING;
+      // Only a last chunked coding ends the body before the close (RFC 9112
+      // §6.3), and HTTP/1.0 has no chunks.
+      const chunks = LAST_CHUNKED.test(this.#declaredCoding) &&
+        head !== null && head.minor >= 1 && this.#protocolMinor() >= 1;
+      if (!chunks) user.closeConnection = true;
     } else if (
       !user.closeConnection && head !== null && head.minor >= 1 &&
       this.#protocolMinor() >= 1

@@ -403,6 +403,38 @@ Deno.test("engine: sendHeader refuses framing it cannot honour with a TypeError,
   client.close();
 });
 
+Deno.test("engine: a handler's own Transfer-Encoding keeps the connection only when it ends in chunked, to HTTP/1.1", async () => {
+  const cases: [string, string, boolean][] = [
+    ["HTTP/1.1", "gzip", false], // the body ends only at the close
+    ["HTTP/1.1", "gzip, chunked", true],
+    ["HTTP/1.0", "chunked", false], // a 1.0 client cannot read chunks
+  ];
+  for (const [version, coding, kept] of cases) {
+    Framing.fields = [["Transfer-Encoding", coding]];
+    const { client, done } = serve(Framing);
+    const keepAlive = version === "HTTP/1.0"
+      ? "Connection: keep-alive\r\n"
+      : "";
+    const request = `GET / ${version}\r\nHost: h\r\n${keepAlive}\r\n`;
+    await send(client, request + request);
+    const { text, closed } = await readUntil(
+      client,
+      (text) => count(text, "0123456789abcdef") === 2,
+    );
+    const label = `${version} ${coding}`;
+    assert.equal(count(text, "HTTP/1.1 200"), kept ? 2 : 1, label);
+    assert.equal(closed, !kept, label);
+    // Told: Connection: close to HTTP/1.1, no keep-alive to HTTP/1.0.
+    assert.equal(/\r\nKeep-Alive: /.test(text), kept, label);
+    if (version === "HTTP/1.1") {
+      assert.equal(/\r\nConnection: close\r\n/.test(text), !kept, label);
+    }
+    if (kept) client.close();
+    await done;
+    if (!kept) client.close();
+  }
+});
+
 class Big extends QuietHandler {
   static size = 4 << 20;
   static logged: (number | string)[] = [];
