@@ -785,11 +785,12 @@ export class Connection implements Reader, BodySource {
   fail(error: unknown): Promise<void> {
     const user = this.#user;
     user.closeConnection = true;
-    // By this connection's state, not the error's class: a pipe or socket
-    // of the handler's own that broke still owes the client its 500. Once
-    // handed over, the socket's I/O is the handler's and its errors tell.
-    const lost = this.#gone !== null || (this.#out?.error ?? null) !== null ||
-      (this.#phase === TAKEN && isConnectionError(error));
+    // A connection error, of this connection: a pipe or socket of the
+    // handler's own that broke still owes the client its 500. Once handed
+    // over, the socket's I/O is the handler's, so the class alone tells.
+    const lost = isConnectionError(error) &&
+      (this.#gone !== null || (this.#out?.error ?? null) !== null ||
+        this.#phase === TAKEN);
     if (this.#timedOut || lost) {
       this.#logLoss(error);
       return RESOLVED;
