@@ -28,6 +28,35 @@ export class HTTPError extends Error {
   }
 }
 
+/**
+ * On an HTTPError for a head whose request line was read: that line, so
+ * the answer is made as Python's is once parse_request has the method (a
+ * HEAD gets no body) and the log shows the line.
+ */
+export const REQUEST_LINE: unique symbol = Symbol("basehttp.requestLine");
+
+/** The request line an HTTPError came after, if it did. */
+export function requestLineOf(error: unknown): string | undefined {
+  return (error as { [REQUEST_LINE]?: string } | null)?.[REQUEST_LINE];
+}
+
+/**
+ * Marks `error`, if it is an HTTPError, as coming after the request line
+ * of these three words; a target's userinfo is left out, as in the log.
+ */
+export function afterRequestLine(
+  error: unknown,
+  command: string,
+  target: string,
+  version: string,
+): unknown {
+  if (error instanceof HTTPError) {
+    (error as HTTPError & { [REQUEST_LINE]?: string })[REQUEST_LINE] =
+      `${command} ${withoutUserinfo(target)} ${version}`;
+  }
+  return error;
+}
+
 /** Limits applied while reading a request. `null` disables a limit. */
 export interface RequestLimits {
   /** Longest request line, in bytes with its line end (414 beyond). @default {65536} */
@@ -459,28 +488,30 @@ export function isFieldValue(text: string): boolean {
   return true;
 }
 
+/** The words of a request line, checked. */
+export interface RequestLine {
+  command: string;
+  target: string;
+  version: string;
+  minor: number;
+}
+
 /**
- * The careful parser: anything the one-pass scanner does not accept comes
- * here, to be accepted or refused with the precise status and message.
+ * Checks a request line: its length, three words, an HTTP/1.x version, a
+ * token method, the target's characters.
  *
- * @param bytes The head, through its final empty line.
- * @param limits The limits to apply (all but `maxHeadBytes`).
- * @returns The parsed head.
- * @throws {HTTPError} When the head is malformed or over a limit.
+ * @param requestline The line without its line end.
+ * @param end The length of its line end (1 or 2).
+ * @param limits The limits to apply (`maxRequestLine`).
+ * @returns Its words.
+ * @throws {HTTPError} 414, 505 or 400.
  */
-export function parseIrregularHead(
-  bytes: Uint8Array,
+export function parseRequestLine(
+  requestline: string,
+  end: number,
   limits: Readonly<RequestLimits>,
-): RequestHead {
-  const text = decodeLatin1(bytes);
-  checkControls(text);
-  const { lines, ends } = splitLines(text);
-  // The head ends with an empty line, so splitting leaves two empty strings.
-  if (lines.length < 3 || lines.at(-1) !== "" || lines.at(-2) !== "") {
-    throw new HTTPError(400, "Incomplete request head");
-  }
-  const requestline = lines[0];
-  if (requestline.length + ends[0] > limits.maxRequestLine) {
+): RequestLine {
+  if (requestline.length + end > limits.maxRequestLine) {
     throw new HTTPError(414, "URI Too Long", "URI is too long");
   }
   const words = requestline.split(" ");
@@ -510,27 +541,60 @@ export function parseIrregularHead(
       `Bad request target (${pyRepr(withoutUserinfo(target))})`,
     );
   }
-  const count = lines.length - 3;
-  if (count > limits.maxHeaders) {
-    throw new HTTPError(431, "Too many headers", tooMany(limits.maxHeaders));
+  return { command, target, version, minor };
+}
+
+/**
+ * The careful parser: anything the one-pass scanner does not accept comes
+ * here, to be accepted or refused with the precise status and message.
+ *
+ * @param bytes The head, through its final empty line.
+ * @param limits The limits to apply (all but `maxHeadBytes`).
+ * @returns The parsed head.
+ * @throws {HTTPError} When the head is malformed or over a limit.
+ */
+export function parseIrregularHead(
+  bytes: Uint8Array,
+  limits: Readonly<RequestLimits>,
+): RequestHead {
+  const text = decodeLatin1(bytes);
+  checkControls(text);
+  const { lines, ends } = splitLines(text);
+  // The head ends with an empty line, so splitting leaves two empty strings.
+  if (lines.length < 3 || lines.at(-1) !== "" || lines.at(-2) !== "") {
+    throw new HTTPError(400, "Incomplete request head");
   }
-  const fields: [string, string][] = new Array(count);
-  for (let i = 0; i < count; i++) {
-    const line = lines[i + 1];
-    if (line.length + ends[i + 1] > limits.maxHeaderLine) {
-      throw new HTTPError(431, "Line too long", lineTooLong(limits));
-    }
-    fields[i] = parseField(line);
-  }
-  return frameHead(
+  const requestline = lines[0];
+  const { command, target, version, minor } = parseRequestLine(
     requestline,
-    command,
-    target,
-    version,
-    minor,
-    new HTTPMessage(fields),
+    ends[0],
     limits,
   );
+  try {
+    const count = lines.length - 3;
+    if (count > limits.maxHeaders) {
+      throw new HTTPError(431, "Too many headers", tooMany(limits.maxHeaders));
+    }
+    const fields: [string, string][] = new Array(count);
+    for (let i = 0; i < count; i++) {
+      const line = lines[i + 1];
+      if (line.length + ends[i + 1] > limits.maxHeaderLine) {
+        throw new HTTPError(431, "Line too long", lineTooLong(limits));
+      }
+      fields[i] = parseField(line);
+    }
+    return frameHead(
+      requestline,
+      command,
+      target,
+      version,
+      minor,
+      new HTTPMessage(fields),
+      limits,
+    );
+  } catch (error) {
+    throw afterRequestLine(error, command, target, version);
+  }
 }
 
 /**

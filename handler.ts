@@ -10,7 +10,8 @@ import { Connection } from "./_connection.ts";
 import { handled } from "./_output.ts";
 import { formatDate, MONTHS, pad2 } from "./_date.ts";
 import { pyRepr, splitTokens } from "./_text.ts";
-import type { BodyReader, HTTPMessage } from "./parser.ts";
+import { requestLineOf } from "./_head.ts";
+import { type BodyReader, HTTPMessage } from "./parser.ts";
 import { responses } from "./status.ts";
 import type { HTTPServer } from "./server.ts";
 import { EventStream, type EventStreamOptions } from "./events.ts";
@@ -372,6 +373,16 @@ export class BaseHTTPRequestHandler {
     try {
       head = engine.takeHead() ?? await engine.waitHead();
     } catch (error) {
+      // Nothing of the last request answers this one; as in Python's
+      // parse_request, a head refused for its fields has its request line
+      // read: a HEAD gets no body, and the log shows the line.
+      this.headers = new HTTPMessage();
+      this.path = "";
+      const line = requestLineOf(error);
+      if (line !== undefined) {
+        [this.command, this.path, this.requestVersion] = line.split(" ");
+        this.requestline = line;
+      }
       return await engine.failHead(error);
     }
     if (head === null) {

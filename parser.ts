@@ -26,6 +26,7 @@
 
 import { decodeLatin1, pyRepr } from "./_text.ts";
 import {
+  afterRequestLine,
   checkControls,
   CLASSES,
   contentTooLarge,
@@ -41,6 +42,7 @@ import {
   lineTooLong,
   parseField,
   parseIrregularHead,
+  parseRequestLine,
   READ_DONE,
   READ_ROOM,
   type RequestHead,
@@ -197,16 +199,23 @@ function headOfScan(
 ): RequestHead {
   const { methodEnd, targetEnd } = scan;
   const requestline = text.slice(0, targetEnd + 9);
-  return frameHead(
-    requestline,
-    text.slice(0, methodEnd),
-    text.slice(methodEnd + 1, targetEnd),
-    requestline.slice(targetEnd + 1),
-    text.charCodeAt(targetEnd + 8) - 48,
-    new HTTPMessage(new FieldTable(text, offsets, scan.size, scan.lengths)),
-    limits,
-    hosts,
-  );
+  const command = text.slice(0, methodEnd);
+  const target = text.slice(methodEnd + 1, targetEnd);
+  const version = requestline.slice(targetEnd + 1);
+  try {
+    return frameHead(
+      requestline,
+      command,
+      target,
+      version,
+      text.charCodeAt(targetEnd + 8) - 48,
+      new HTTPMessage(new FieldTable(text, offsets, scan.size, scan.lengths)),
+      limits,
+      hosts,
+    );
+  } catch (error) {
+    throw afterRequestLine(error, command, target, version);
+  }
 }
 
 /**
@@ -482,6 +491,7 @@ export class BufferedReader {
     let scanned = 0;
     let lineStart = 0;
     let lines = 0;
+    let firstLineEnd = 0;
     while (true) {
       const buf = this.#buf;
       if (scanned === 0) {
@@ -499,7 +509,8 @@ export class BufferedReader {
           (lf === lineStart + 1 && buf[this.#start + lineStart] === 13);
         scanned = lf + 1;
         if (!empty) {
-          this.#checkLine(lines++, scanned - lineStart, limits);
+          if (lines === 0) firstLineEnd = scanned;
+          this.#checkLine(lines++, scanned - lineStart, limits, firstLineEnd);
           lineStart = scanned;
         } else if (lines === 0) {
           this.#start += scanned; // an empty line before the request line
@@ -510,33 +521,75 @@ export class BufferedReader {
           return parseRequestHead(head, limits);
         }
       }
-      this.#checkLine(Math.min(lines, 1), scanned - lineStart, limits);
+      const refuse = (status: number, message: string, explain?: string) =>
+        this.#afterFirstLine(
+          new HTTPError(status, message, explain),
+          firstLineEnd,
+          limits,
+        );
+      this.#checkLine(Math.min(lines, 1), scanned - lineStart, limits, 0);
       if (scanned > limits.maxHeadBytes) {
-        throw new HTTPError(431, "Request head too large");
+        throw refuse(431, "Request head too large");
       }
       // A line that starts with CR can only be the empty line that ends
       // the head: CR and then any byte but LF is a bare CR, known now.
       const first = this.#start + lineStart;
       if (lines > 0 && buf?.[first] === 13 && first + 1 < this.#end) {
-        throw new HTTPError(400, "Bare CR in the request head");
+        throw refuse(400, "Bare CR in the request head");
       }
       if (!await this.fill(limits.maxHeadBytes + 1)) {
         if (this.#end === this.#start) return null;
-        throw new HTTPError(400, "Incomplete request head");
+        throw refuse(400, "Incomplete request head");
       }
     }
   }
 
-  #checkLine(index: number, length: number, limits: Readonly<RequestLimits>) {
+  #checkLine(
+    index: number,
+    length: number,
+    limits: Readonly<RequestLimits>,
+    firstLineEnd: number,
+  ) {
     if (index === 0) {
       if (length > limits.maxRequestLine) {
         throw new HTTPError(414, "URI Too Long", "URI is too long");
       }
     } else if (length > limits.maxHeaderLine) {
-      throw new HTTPError(431, "Line too long", lineTooLong(limits));
+      throw this.#afterFirstLine(
+        new HTTPError(431, "Line too long", lineTooLong(limits)),
+        firstLineEnd,
+        limits,
+      );
     } else if (index > limits.maxHeaders) {
-      throw new HTTPError(431, "Too many headers", tooMany(limits.maxHeaders));
+      throw this.#afterFirstLine(
+        new HTTPError(431, "Too many headers", tooMany(limits.maxHeaders)),
+        firstLineEnd,
+        limits,
+      );
     }
+  }
+
+  /**
+   * `error`, marked with the request line when a good one came whole
+   * before it (`firstLineEnd` bytes from the head's start; 0: none).
+   */
+  #afterFirstLine(
+    error: HTTPError,
+    firstLineEnd: number,
+    limits: Readonly<RequestLimits>,
+  ): HTTPError {
+    if (firstLineEnd === 0 || this.#buf === null) return error;
+    const line = decodeLatin1(
+      this.#buf.subarray(this.#start, this.#start + firstLineEnd),
+    );
+    const end = line.endsWith("\r\n") ? 2 : 1;
+    try {
+      const words = parseRequestLine(line.slice(0, -end), end, limits);
+      afterRequestLine(error, words.command, words.target, words.version);
+    } catch {
+      // Not a request line: nothing is known of the method.
+    }
+    return error;
   }
 
   /**

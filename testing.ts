@@ -51,6 +51,7 @@ import {
   type Reader,
   type RequestLimits,
 } from "./parser.ts";
+import { requestLineOf } from "./_head.ts";
 import { type MemoryConn, memoryConnPair } from "./_memory_conn.ts";
 import { SERVE_CONNECTION, SERVER_STATE } from "./_server_state.ts";
 import { readBody, ResponseReader } from "./_response_reader.ts";
@@ -591,8 +592,10 @@ async function splitRequests(
       heads.push(head.command === "HEAD");
       used = bytes.length - reader.buffered;
     }
-  } catch {
-    // A bad or cut-off request: the server answers it and closes.
+  } catch (error) {
+    // A bad or cut-off request: the server answers it and closes, without
+    // a body for a HEAD whose request line was good.
+    heads.push(requestLineOf(error)?.startsWith("HEAD ") ?? false);
   }
   return { heads, used };
 }

@@ -135,6 +135,43 @@ Deno.test("sendError() sends no body for HEAD, 1xx, 204, 205 and 304", async () 
   }
 });
 
+class ErrorsSeen extends Echo {
+  static seen: string[] = [];
+  override sendError(code: number, message?: string, explain?: string) {
+    // An override that reads the request, as one choosing JSON would.
+    ErrorsSeen.seen.push(`${this.path} ${this.headers.get("x-user")}`);
+    return super.sendError(code, message, explain);
+  }
+}
+
+Deno.test("a HEAD refused for its header fields gets its error without a body, logged with its line", async () => {
+  await using client = testClient(ErrorsSeen);
+  const many = "X: y\r\n".repeat(101);
+  const cases = [
+    `HEAD / HTTP/1.1\r\nHost: h\r\n${many}\r\n`, // 431, too many
+    "HEAD / HTTP/1.1\r\nHost: h\r\nX : y\r\n\r\n", // 400, space
+    "HEAD / HTTP/1.1\r\nHost: h\r\nContent-Length: 1\r\n" +
+    "Transfer-Encoding: chunked\r\n\r\n", // 400, two framings
+  ];
+  for (const request of cases) {
+    const exchange = await client.raw(request);
+    const [response] = exchange.responses;
+    assert.ok(response.status >= 400, request);
+    // As Python's send_error for a HEAD: the header fields, no page.
+    assert.ok(Number(response.headers.get("content-length")) > 0, request);
+    assert.ok(wire(exchange).endsWith("\r\n\r\n"), request);
+    assert.match(client.log.at(-1)!, /"HEAD \/ HTTP\/1\.1" (431|400) \S+$/);
+  }
+  // sendError sees the refused request, never the one before it.
+  ErrorsSeen.seen = [];
+  await client.raw(
+    "GET /admin HTTP/1.1\r\nHost: h\r\nX-User: alice\r\n\r\n" +
+      "GET /other HTTP/1.1\r\nHost: h\r\nHost: h\r\n\r\n",
+  );
+  await client.raw("GET /first HTTP/1.1\r\n\r\n"); // no Host
+  assert.deepEqual(ErrorsSeen.seen, ["/other null", "/first null"]);
+});
+
 Deno.test("sendResponse() adds Server and Date (IMF-fixdate)", async () => {
   await using client = testClient(Echo);
   const r = await client.request("GET", "/");
