@@ -520,8 +520,9 @@ export class Connection implements Reader, BodySource {
 
   /**
    * Once the body is read, reads on while the handler runs, so that a
-   * client that goes is noticed; bytes that come are kept for the next
-   * request, up to the head limit.
+   * client that goes is noticed; it stops once bytes of the next request
+   * are here (kept for it): a pipelining client waits for its answers, and
+   * a read left pending for more would hold the next request back.
    */
   #watch(): void {
     const reader = this.#reader;
@@ -531,7 +532,7 @@ export class Connection implements Reader, BodySource {
     ) return;
     const limit = this.#host.limits.maxHeadBytes;
     const more = (): Promise<void> | undefined => {
-      if (this.#phase !== HANDLING || reader.buffered > limit) return;
+      if (this.#phase !== HANDLING || reader.buffered > 0) return;
       return reader.fill(limit + 1).then((open) => {
         if (!open) return this.#lose(new Deno.errors.UnexpectedEof("EOF"));
         return more();

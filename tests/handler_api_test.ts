@@ -670,6 +670,32 @@ Deno.test("this.signal aborts on a request timeout (bodyTimeout)", async () => {
   assert.ok(after >= 250 && after < 1500, `aborted after ${after} ms`);
 });
 
+Deno.test("pipelined requests to a handler that watches this.signal are answered at once", async () => {
+  class Watching extends Http11 {
+    async do_GET() {
+      const { aborted } = this.signal; // starts the read that watches
+      await delay(20); // the watch read is pending when the handler ends
+      await reply(this, `${this.path} ${aborted}`);
+    }
+  }
+  // Timeouts that end a stall soon, so that it shows as missing answers.
+  await using client = testClient(Watching, {
+    keepAliveTimeout: 1,
+    headerTimeout: 1,
+  });
+  const request = (path: string) => `GET ${path} HTTP/1.1\r\nHost: h\r\n\r\n`;
+  const since = Date.now();
+  const { responses } = await client.raw(
+    request("/1") + request("/2") + request("/3"),
+  );
+  assert.deepEqual(responses.map((r) => r.text()), [
+    "/1 false",
+    "/2 false",
+    "/3 false",
+  ]);
+  assert.ok(Date.now() - since < 900, `took ${Date.now() - since} ms`);
+});
+
 Deno.test("rfile refuses a read while another is pending with a TypeError, never a hang", async () => {
   let second: unknown;
   class TwoReads extends BaseHTTPRequestHandler {
