@@ -238,7 +238,8 @@ export class BaseHTTPRequestHandler {
    * times out, while this request is served. Made on first use: a handler
    * that never asks pays nothing. Once the body has been read, the
    * connection is watched by a read whose bytes are kept for the next
-   * request.
+   * request; once the next request has begun to arrive (pipelined), the
+   * watch stops, and a client that leaves is noticed at the next write.
    *
    * @example Stop waiting for a client that left
    * ```ts ignore
