@@ -22,6 +22,7 @@
 import { FLUSH_AT, handled, Output } from "./_output.ts";
 import {
   type ConnectionHost,
+  reportError,
   SERVER_STATE,
   type ServerState,
 } from "./_server_state.ts";
@@ -407,7 +408,7 @@ export class Connection implements Reader, BodySource {
       return RESOLVED;
     }
     if (!(error instanceof HTTPError)) {
-      this.#host.handleError(this.conn, this.#clientAddress, error);
+      reportError(this.#host, this.conn, this.#clientAddress, error);
     }
     return this.#sendErrorFor(error)
       .then(() => this.endRequest())
@@ -797,7 +798,7 @@ export class Connection implements Reader, BodySource {
       return RESOLVED;
     }
     if (!(error instanceof HTTPError)) {
-      this.#host.handleError(this.conn, this.#clientAddress, error);
+      reportError(this.#host, this.conn, this.#clientAddress, error);
     }
     if (this.#responseFlushed || this.#phase === TAKEN) {
       // Never a last chunk that would make it look complete.
@@ -850,7 +851,7 @@ export class Connection implements Reader, BodySource {
     if (this.#headLines !== null && this.#status >= 200) {
       // A head the handler queued and never ended.
       return this.#user.endHeaders().catch((error) => {
-        this.#host.handleError(this.conn, this.#clientAddress, error);
+        reportError(this.#host, this.conn, this.#clientAddress, error);
         this.#framing = CUT;
       }).then(() => this.#endRequest());
     }

@@ -59,6 +59,26 @@ export interface ConnectionHost {
 }
 
 /**
+ * Calls the server's `handleError`, which a user's override may make throw:
+ * then what it raised and what it was given go to stderr, as Python's
+ * threading.excepthook prints what escaped a handler thread, and serving
+ * goes on.
+ */
+export function reportError(
+  host: Pick<ConnectionHost, "handleError">,
+  connection: Deno.Conn | null,
+  clientAddress: ClientAddress | null,
+  error: unknown,
+): void {
+  try {
+    host.handleError(connection, clientAddress, error);
+  } catch (failure) {
+    console.error("Exception in handleError:", failure);
+    console.error("while handling:", error);
+  }
+}
+
+/**
  * Strings that passed a check, remembered: most responses repeat the same
  * few header names and values, and a lookup is cheaper than a check.
  */

@@ -39,7 +39,7 @@ import {
 import { HTTPServer, type HTTPServerOptions } from "./server.ts";
 import type { BodyReader } from "./parser.ts";
 import { memoryConnPair } from "./_memory_conn.ts";
-import { SERVE_CONNECTION } from "./_server_state.ts";
+import { reportError, SERVE_CONNECTION } from "./_server_state.ts";
 import {
   type BodyBytes,
   type ResponseHead,
@@ -162,7 +162,8 @@ async function serveOne(
     body = reader.body(head, request.method === "HEAD");
   } catch (error) {
     done();
-    httpd.handleError(
+    reportError(
+      httpd,
       null,
       address,
       error instanceof TypeError ? error : new TypeError(

@@ -9,6 +9,7 @@
 import type { ClientAddress, HandlerClass } from "./handler.ts";
 import { DEFAULT_LIMITS, type RequestLimits } from "./parser.ts";
 import {
+  reportError,
   SERVE_CONNECTION,
   SERVER_STATE,
   ServerState,
@@ -410,7 +411,7 @@ export class HTTPServer implements AsyncDisposable {
     });
     const actions = setInterval(() => {
       Promise.resolve(this.serviceActions()).catch((error) =>
-        this.handleError(null, null, error)
+        reportError(this, null, null, error)
       );
     }, pollInterval * 1000);
     try {
@@ -668,8 +669,12 @@ export class HTTPServer implements AsyncDisposable {
         this.shutdownRequest(conn);
       }
     } catch (error) {
-      this.handleError(conn, clientAddress, error);
-      this.shutdownRequest(conn);
+      reportError(this, conn, clientAddress, error);
+      try {
+        this.shutdownRequest(conn);
+      } catch (failure) {
+        reportError(this, conn, clientAddress, failure);
+      }
     } finally {
       // Whatever the overrides did, the connection leaves the sweep.
       this[SERVER_STATE].connections.get(conn)?.release();

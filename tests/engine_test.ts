@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { BaseHTTPRequestHandler, HTTPServer } from "../mod.ts";
 import type { HandlerClass, HTTPServerOptions } from "../mod.ts";
 import { type MemoryConn, memoryConnPair } from "../_memory_conn.ts";
+import { SERVE_CONNECTION } from "../_server_state.ts";
 import { latin1, parseResponses, QuietHandler, reply } from "./_util.ts";
 
 const encoder = new TextEncoder();
@@ -272,6 +273,46 @@ Deno.test("engine: a handler that throws gets a 500 and handleError; the next co
   assert.match((await readUntil(second.client)).text, /fine\n$/);
   await second.done;
   second.client.close();
+});
+
+Deno.test("engine: a handleError that throws is reported to stderr; the client gets its 500 and the server goes on", async () => {
+  class Fragile extends HTTPServer {
+    override handleError(): void {
+      throw new Error("handleError broke");
+    }
+    override shutdownRequest(connection: Deno.Conn): void {
+      super.shutdownRequest(connection);
+      throw new Error("shutdownRequest broke");
+    }
+  }
+  const printed: unknown[][] = [];
+  const consoleError = console.error;
+  console.error = (...args: unknown[]) => printed.push(args);
+  try {
+    const server = new Fragile(["127.0.0.1", 0], Throws, {
+      bindAndActivate: false,
+    });
+    for (const path of ["/bad", "/ok"]) {
+      // As the accept loop serves a connection.
+      const [client, conn] = memoryConnPair();
+      const done = server[SERVE_CONNECTION](conn);
+      await send(
+        client,
+        `GET ${path} HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n`,
+      );
+      const { text } = await readUntil(client);
+      if (path === "/bad") assert.match(text, /^HTTP\/1\.1 500 /);
+      else assert.match(text, /fine\n$/);
+      await done; // never rejects
+      client.close();
+    }
+  } finally {
+    console.error = consoleError;
+  }
+  const said = printed.map((args) => args.map(String).join(" ")).join("\n");
+  assert.match(said, /handleError broke/);
+  assert.match(said, /boom/); // what it was asked to report
+  assert.match(said, /shutdownRequest broke/);
 });
 
 Deno.test("engine: a handler's own I/O error is a 500 and handleError; only this connection's loss closes in silence", async () => {
