@@ -384,7 +384,7 @@ async function wholeBody(
   handler: BaseHTTPRequestHandler,
   as: typeof BODY_METHODS[number],
 ): Promise<unknown> {
-  const bytes = await handler.rfile.bytes() as Uint8Array<ArrayBuffer>;
+  const bytes = await handler.rfile.bytes();
   return await new Response(bytes, { headers: request.headers })[as]();
 }
 

@@ -566,7 +566,7 @@ export class MultipartPart {
    *   field or file limit.
    * @returns The bytes.
    */
-  async bytes(limit?: number | null): Promise<Uint8Array> {
+  async bytes(limit?: number | null): Promise<Uint8Array<ArrayBuffer>> {
     limit ??= null;
     const chunks: Uint8Array[] = [];
     let size = 0;

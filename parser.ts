@@ -872,7 +872,7 @@ export class BodyReader implements AsyncIterable<Uint8Array> {
    * @returns The bytes.
    * @throws {HTTPError} 413 when the body is larger than `limit`.
    */
-  async bytes(limit?: number | null): Promise<Uint8Array> {
+  async bytes(limit?: number | null): Promise<Uint8Array<ArrayBuffer>> {
     if (limit === undefined) limit = this.#limits.maxBodySize;
     // What is held in memory is bound: a declared length past the limit is
     // refused before a byte is read, a chunk past it before it is read.

@@ -740,6 +740,11 @@ function serverNameOf(hostname: string): string {
  * import { HTTPServer, ThreadingHTTPServer } from "@basehttp/server";
  *
  * assert.equal(ThreadingHTTPServer, HTTPServer);
+ * // A type too, as a Python class is.
+ * const portOf = (httpd: ThreadingHTTPServer): number => httpd.serverPort;
+ * assert.equal(typeof portOf, "function");
  * ```
  */
 export const ThreadingHTTPServer: typeof HTTPServer = HTTPServer;
+/** The type of a {@linkcode ThreadingHTTPServer}: an {@linkcode HTTPServer}. */
+export type ThreadingHTTPServer = HTTPServer;

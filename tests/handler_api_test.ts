@@ -367,6 +367,23 @@ Deno.test("an unread body is drained, never read as the next request", async () 
   ]);
 });
 
+Deno.test("rfile.bytes() is an ArrayBuffer-backed Uint8Array: Web Crypto and Blob take it as it is", async () => {
+  class Digest extends Http11 {
+    async do_POST() {
+      const body = await this.rfile.bytes();
+      const digest = new Uint8Array(
+        await crypto.subtle.digest("SHA-256", body),
+      );
+      const size = new Blob([body]).size;
+      await reply(this, `${size} ${digest[0].toString(16)}`);
+    }
+  }
+  await using client = testClient(Digest);
+  const response = await client.request("POST", "/", { body: "abc" });
+  // SHA-256("abc") starts ba 78 16 bf.
+  assert.equal(response.text(), "3 ba");
+});
+
 Deno.test("bad JSON in rfile.json() answers 400, not 500", async () => {
   await using client = testClient(Body);
   const ex = await client.raw(
