@@ -435,7 +435,23 @@ export class HTTPServer implements AsyncDisposable {
   }
 
   /**
-   * Stops {@linkcode serveForever} and resolves once it has returned.
+   * Stops {@linkcode serveForever} and resolves once it has returned: idle
+   * connections close at once, requests in flight get
+   * {@linkcode shutdownTimeout} seconds, then their connections are closed
+   * too, and it waits for handler code still running, as Python's
+   * `server_close()` joins its request threads. So a handler that asks for
+   * the shutdown does not await it (it would wait for itself): it answers,
+   * and calls `void this.server.shutdown()`.
+   *
+   * @example A handler that stops its server
+   * ```ts ignore
+   * async do_POST(): Promise<void> {
+   *   this.sendResponse(202);
+   *   this.sendHeader("Content-Length", "0");
+   *   await this.endHeaders();
+   *   void this.server.shutdown(); // once this request has ended
+   * }
+   * ```
    */
   async shutdown(): Promise<void> {
     this.#shuttingDown = true;

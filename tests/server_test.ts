@@ -251,3 +251,26 @@ Deno.test("HTTPServer refuses limits that are not positive integers", () => {
     );
   }
 });
+
+Deno.test("a handler that calls shutdown() without awaiting it answers, and serveForever returns", async () => {
+  class Quit extends QuietHandler {
+    async do_POST(): Promise<void> {
+      this.sendResponse(202);
+      this.sendHeader("Content-Length", "0");
+      await this.endHeaders();
+      void this.server.shutdown(); // awaited, it would wait for itself
+    }
+  }
+  const httpd = new HTTPServer(["127.0.0.1", 0], Quit);
+  const serving = httpd.serveForever(0.05);
+  const since = performance.now();
+  const response = await fetch(`http://127.0.0.1:${httpd.serverPort}/quit`, {
+    method: "POST",
+  });
+  await response.body?.cancel();
+  assert.equal(response.status, 202);
+  await serving;
+  const took = performance.now() - since;
+  assert.ok(took < 1000, `serveForever returned after ${took} ms`);
+  await httpd[Symbol.asyncDispose]();
+});
