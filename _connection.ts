@@ -718,6 +718,7 @@ export class Connection implements Reader, BodySource {
         }),
       );
     }
+    if (this.#framing === NO_BODY) return RESOLVED; // dropped, not counted
     let bytes = typeof data === "string" ? this.#encode(data) : data;
     const out = this.#output;
     this.#bodyBytes += bytes.length;
@@ -741,9 +742,7 @@ export class Connection implements Reader, BodySource {
       return RESOLVED;
     }
     const framing = this.#framing;
-    if (framing === NO_BODY || framing === CUT || bytes.length === 0) {
-      return RESOLVED;
-    }
+    if (framing === CUT || bytes.length === 0) return RESOLVED;
     const chunked = framing === CHUNKED;
     if (chunked) out.text(bytes.length.toString(16) + "\r\n");
     if (bytes.length >= FLUSH_AT) {

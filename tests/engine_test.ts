@@ -488,6 +488,9 @@ class Big extends QuietHandler {
     await this.endHeaders();
     await this.wfile.write(new Uint8Array(Big.size)); // one write, one flush
   }
+  do_HEAD() {
+    return this.do_GET();
+  }
 }
 
 /** Serves like `serve`, with the pair's own options (buffer sizes). */
@@ -544,6 +547,14 @@ Deno.test("engine: the access log counts the body bytes the client took, not tho
   await whole.done;
   whole.client.close();
   assert.deepEqual(Big.logged, [Big.size]);
+  // What a HEAD response drops is not counted.
+  Big.logged = [];
+  const head = serveWith(Big, {}, {});
+  await send(head.client, "HEAD / HTTP/1.0\r\n\r\n");
+  await readUntil(head.client);
+  await head.done;
+  head.client.close();
+  assert.deepEqual(Big.logged, [0]);
 });
 
 class Upload extends QuietHandler {
