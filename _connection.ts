@@ -1106,9 +1106,20 @@ export class Connection implements Reader, BodySource {
       this.rfile.bytesRead < rate * waited / 1000;
   }
 
-  /** Closes the connection once its deadline has passed: the sweep's call. */
+  /**
+   * The sweep's call: sends what a handler that waits on something else has
+   * written (Python's wfile is unbuffered; here it goes at the latest one
+   * sweep later, and a handler that awaits only the engine costs no extra
+   * write), and closes the connection once its deadline has passed.
+   */
   expire(now: number): void {
     if (this.#phase === TAKEN) return;
+    if (
+      this.#phase === HANDLING && this.#framing !== NOT_STARTED &&
+      (this.#out?.length ?? 0) > 0
+    ) {
+      this.#flush().catch((error) => this.#flushFailed(error));
+    }
     if (this.#readingHead && this.#reader.buffered > 0) {
       // A head has started: it gets the whole head timeout, not the idle one.
       const limit = this.#headTimeout();

@@ -17,10 +17,11 @@
  *    ({@linkcode Output.flush} with `extra`).
  * 3. The buffer is written once it holds 16 KiB, when the handler flushes,
  *    before the connection waits to read (the client may be waiting for
- *    this very response), and at the end of the request — unless the next
- *    pipelined request is already buffered: then the response is held to
- *    go out in one write with the next ones, until the next macrotask at
- *    the latest.
+ *    this very response), by the deadline sweep (every 50 ms) while the
+ *    handler waits on something else, and at the end of the request —
+ *    unless the next pipelined request is already buffered: then the
+ *    response is held to go out in one write with the next ones, until the
+ *    next macrotask at the latest.
  * 4. Each flush takes the queued bytes at once and waits for the flush
  *    before it, so writes that nobody awaited still reach the socket in
  *    order. The buffer goes back to the server's pool after its write.

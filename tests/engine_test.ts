@@ -8,7 +8,7 @@ import { BaseHTTPRequestHandler, HTTPServer } from "../mod.ts";
 import type { HandlerClass, HTTPServerOptions } from "../mod.ts";
 import { type MemoryConn, memoryConnPair } from "../_memory_conn.ts";
 import { SERVE_CONNECTION } from "../_server_state.ts";
-import { latin1, parseResponses, QuietHandler, reply } from "./_util.ts";
+import { delay, latin1, parseResponses, QuietHandler, reply } from "./_util.ts";
 
 const encoder = new TextEncoder();
 
@@ -474,6 +474,32 @@ Deno.test("engine: a handler's own Transfer-Encoding keeps the connection only w
     await done;
     if (!kept) client.close();
   }
+});
+
+class Ticks extends QuietHandler {
+  async do_GET() {
+    this.sendResponse(200);
+    await this.endHeaders(); // chunked: the body's end is not known
+    for (let i = 1; i <= 2; i++) {
+      await this.wfile.write(`tick ${i}\n`);
+      await delay(400); // a handler that waits on something else
+    }
+  }
+}
+
+Deno.test("engine: what a handler wrote goes out while it waits on something else, not when it ends", async () => {
+  const { client, done } = serve(Ticks);
+  await send(client, "GET / HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n");
+  const since = Date.now();
+  const first = await readUntil(client, (text) => text.includes("tick 1"));
+  const took = Date.now() - since;
+  assert.match(first.text, /^HTTP\/1\.1 200 OK\r\n/);
+  // Within a sweep (50 ms), long before the handler ends.
+  assert.ok(took < 250, `the first tick came after ${took} ms`);
+  const rest = await readUntil(client);
+  assert.match(first.text + rest.text, /\r\n\r\ntick 1\ntick 2\n$/);
+  await done;
+  client.close();
 });
 
 class Big extends QuietHandler {
