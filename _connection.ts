@@ -675,6 +675,15 @@ export class Connection implements Reader, BodySource {
       user.closeConnection = true;
       this.#framing = TO_CLOSE;
     }
+    // A body left unread that the end will not drain (past DRAIN_LIMIT, or
+    // one 100 Continue never asked for) ends the connection: said now, in
+    // this head (RFC 9112 §9.6), not found out by the client.
+    if (!user.closeConnection && head !== null && !this.rfile.done) {
+      const left = head.contentLength === null
+        ? 0
+        : head.contentLength - this.rfile.bytesRead;
+      if (this.#expect100 || left > DRAIN_LIMIT) user.closeConnection = true;
+    }
     if (!this.#declaresConnection && head !== null) {
       if (user.closeConnection) {
         if (head.minor >= 1) lines.push("Connection", "close");

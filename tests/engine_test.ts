@@ -201,6 +201,27 @@ class NoLength extends QuietHandler {
   }
 }
 
+Deno.test("engine: a body left unread that will not be drained is answered with Connection: close", async () => {
+  const cases = [
+    // Past what is drained (64 KiB): the connection cannot be reused.
+    "PUT / HTTP/1.1\r\nHost: h\r\nContent-Length: 100000\r\n\r\n0123456789",
+    // A body 100 Continue never asked for may or may not come.
+    "PUT / HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n" +
+    "Expect: 100-continue\r\n\r\n",
+  ];
+  for (const request of cases) {
+    const { client, done } = serve(Echo);
+    await send(client, request);
+    const { text, closed } = await readUntil(client);
+    assert.match(text, /ignored the body\n$/, request);
+    assert.match(text, /\r\nConnection: close\r\n/, request);
+    assert.doesNotMatch(text, /Keep-Alive/, request);
+    assert.ok(closed, request);
+    await done;
+    client.close();
+  }
+});
+
 Deno.test("engine: a keep-alive response without Content-Length is sent chunked", async () => {
   const { client, done } = serve(NoLength);
   await send(client, "GET / HTTP/1.1\r\nHost: h\r\n\r\n");
