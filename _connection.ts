@@ -485,8 +485,12 @@ export class Connection implements Reader, BodySource {
 
   #bodyReadFailed(error: unknown): never {
     this.#bodyReadEnded();
-    this.#lose(error);
-    throw error;
+    // A timeout closed the socket under the read: say so, not the close.
+    const reason = this.#timedOut
+      ? new Deno.errors.TimedOut("The request timed out", { cause: error })
+      : error;
+    this.#lose(reason);
+    throw reason;
   }
 
   #flushBeforeRead(): Promise<void> {

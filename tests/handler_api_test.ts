@@ -651,10 +651,11 @@ Deno.test("logSink receives the access log and handleError's report, one line pe
 // ---------------------------------------------------------------------------
 // From engine_safety_test.ts: `this.signal` on a request timeout.
 
-Deno.test("this.signal aborts on a request timeout (bodyTimeout)", async () => {
-  const seen: { abortedAt: number | null; failure: unknown } = {
+Deno.test("this.signal aborts on a request timeout (bodyTimeout), and the read fails with TimedOut", async () => {
+  const seen: { abortedAt: number | null; failure: unknown; read: unknown } = {
     abortedAt: null,
     failure: undefined,
+    read: undefined,
   };
   let done!: () => void;
   const finished = new Promise<void>((resolve) => done = resolve);
@@ -665,7 +666,7 @@ Deno.test("this.signal aborts on a request timeout (bodyTimeout)", async () => {
           "abort",
           () => seen.abortedAt = Date.now(),
         );
-        await this.rfile.bytes().catch(() => {});
+        await this.rfile.bytes().catch((error) => seen.read = error);
       } catch (error) {
         seen.failure = error;
       } finally {
@@ -685,6 +686,8 @@ Deno.test("this.signal aborts on a request timeout (bodyTimeout)", async () => {
   assert.ok(seen.abortedAt !== null, "this.signal never aborted");
   const after = seen.abortedAt - since;
   assert.ok(after >= 250 && after < 1500, `aborted after ${after} ms`);
+  // The read says why it failed: not the close that the timeout made.
+  assert.ok(seen.read instanceof Deno.errors.TimedOut, String(seen.read));
 });
 
 Deno.test("pipelined requests to a handler that watches this.signal are answered at once", async () => {
