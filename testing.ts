@@ -266,7 +266,8 @@ export class TestClient implements AsyncDisposable {
    * @param target The request-target, such as `/path?query`.
    * @param init Header fields and a body.
    * @returns The response.
-   * @throws {Error} When the server closed without a response.
+   * @throws {Error} When the server closed without a response, or cut one
+   *   short of its framing.
    */
   async request(
     method: string,
@@ -290,6 +291,7 @@ export class TestClient implements AsyncDisposable {
    *
    * @param bytes The bytes; a string is sent as UTF-8.
    * @returns The responses and whether the connection closed.
+   * @throws {Error} When the server cut a response short of its framing.
    */
   async raw(bytes: Uint8Array | string): Promise<RawExchange> {
     if (this.#disposed) throw new TypeError("The client is disposed");
@@ -613,9 +615,21 @@ async function splitResponses(
     const head = await reader.readHead();
     if (head === null) break;
     const informational = head.status < 200;
-    const body = await readBody(
-      reader.body(head, !informational && (heads[request] ?? false)),
-    );
+    let body;
+    try {
+      body = await readBody(
+        reader.body(head, !informational && (heads[request] ?? false)),
+      );
+    } catch (error) {
+      // The parser's words are a request's: say whose body it was.
+      const why = (error as Error).message.replace(/^Request body/, "the body");
+      throw new Error(
+        `The response ${
+          responses.length + 1
+        } (${head.status}) was cut off: ${why}`,
+        { cause: error },
+      );
+    }
     if (!informational) request++;
     responses.push(
       new TestResponse({

@@ -136,6 +136,31 @@ Deno.test("testClient: a throwing handler gets a 500 and the error is in log", a
   assert.equal((await client.request("GET", "/ok")).status, 200);
 });
 
+Deno.test("testClient: a response cut short of its Content-Length is reported as such", async () => {
+  class Short extends BaseHTTPRequestHandler {
+    override protocolVersion = "HTTP/1.1";
+    async do_GET(): Promise<void> {
+      this.sendResponse(200);
+      this.sendHeader("Content-Length", "10");
+      await this.endHeaders();
+      await this.wfile.write("hello"); // 5 of 10: the server closes after
+    }
+  }
+  await using client = testClient(Short);
+  for (
+    const call of [
+      () => client.raw("GET / HTTP/1.0\r\n\r\n"),
+      () => client.request("GET", "/"),
+    ]
+  ) {
+    await assert.rejects(call(), (error: Error) => {
+      assert.match(error.message, /response 1 \(200\) was cut off/);
+      assert.doesNotMatch(error.message, /^Request/); // not the request's fault
+      return true;
+    });
+  }
+});
+
 Deno.test("testClient: timeouts in fractions of a second", async () => {
   await using client = testClient(App, { headerTimeout: 0.2 });
   const started = Date.now();
