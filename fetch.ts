@@ -127,14 +127,14 @@ async function serveOne(
   info?: Deno.ServeHandlerInfo,
 ): Promise<Response> {
   const remote = info?.remoteAddr;
-  const [client, server] = memoryConnPair(
-    remote !== undefined && "hostname" in remote
-      ? { clientAddr: { ...remote, transport: "tcp" } }
-      : {},
-  );
+  // Without info, the same stand-in as testClient's, for the handler and
+  // for handleError alike.
   const address: ClientAddress = remote !== undefined && "hostname" in remote
     ? [remote.hostname, remote.port]
     : ["127.0.0.1", 50000];
+  const [client, server] = memoryConnPair({
+    clientAddr: { transport: "tcp", hostname: address[0], port: address[1] },
+  });
   void httpd[SERVE_CONNECTION](server);
   const done = () => {
     try {

@@ -225,10 +225,12 @@ Deno.test("toFetchHandler: clientAddress from info, lower-case headers, 1xx drop
   assert.equal(seen.body, "data");
 });
 
-Deno.test("toFetchHandler: bytes written before the head give a 500 and a logged TypeError", async () => {
+Deno.test("toFetchHandler: bytes written before the head give a 500 and a logged TypeError, for the same client", async () => {
+  let seen: unknown;
   class Raw extends BaseHTTPRequestHandler {
     override logMessage(): void {}
     async do_GET(): Promise<void> {
+      seen = this.clientAddress;
       await this.wfile.write("not a response\r\n\r\n");
     }
   }
@@ -238,6 +240,9 @@ Deno.test("toFetchHandler: bytes written before the head give a 500 and a logged
   assert.equal(response.status, 500);
   await response.body?.cancel();
   assert.ok(log.some((line) => line.startsWith("TypeError")), log.join("\n"));
+  // Without info, the handler and the error report name the same client.
+  assert.deepEqual(seen, ["127.0.0.1", 50000]);
+  assert.ok(log.some((line) => line.includes("50000")), log.join("\n"));
 });
 
 Deno.test("the first response bytes arrive before the handler writes its last, both ways", async () => {
