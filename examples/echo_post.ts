@@ -4,7 +4,7 @@
 //
 //   deno run --allow-net examples/echo_post.ts
 //   curl -d 'hello' http://127.0.0.1:8000/
-//   curl -H 'Transfer-Encoding: chunked' -d @README.md http://127.0.0.1:8000/
+//   curl -H 'Transfer-Encoding: chunked' --data-binary @README.md http://127.0.0.1:8000/
 import { BaseHTTPRequestHandler, HTTPServer } from "../mod.ts";
 
 class Echo extends BaseHTTPRequestHandler {
