@@ -69,6 +69,12 @@ export interface TestClientOptions extends HTTPServerOptions {
   ServerClass?: typeof HTTPServer;
 }
 
+/** Options of {@linkcode serveTest}: the server's, and its class. */
+export interface ServeTestOptions extends HTTPServerOptions {
+  /** The server class: `this.server` in the handler is one. @default {HTTPServer} */
+  ServerClass?: typeof HTTPServer;
+}
+
 /** What {@linkcode TestClient.request} sends besides the method and target. */
 export interface TestRequestInit {
   /**
@@ -444,14 +450,17 @@ export class TestServer implements AsyncDisposable {
    * Use {@linkcode serveTest}.
    *
    * @param Handler The handler class.
-   * @param options The server's options.
+   * @param options The server's options and `ServerClass`.
    */
-  constructor(Handler: HandlerClass, options?: HTTPServerOptions) {
-    options ??= {};
-    const sink = options.logSink;
-    this.#scheme = options.tls === undefined ? "http" : "https";
-    this.httpd = new HTTPServer(["127.0.0.1", 0], Handler, {
-      ...options,
+  constructor(Handler: HandlerClass, options?: ServeTestOptions) {
+    const { ServerClass = HTTPServer, ...serverOptions } = options ?? {};
+    if (typeof ServerClass !== "function") {
+      throw new TypeError("ServerClass must be a server class");
+    }
+    const sink = serverOptions.logSink;
+    this.#scheme = serverOptions.tls === undefined ? "http" : "https";
+    this.httpd = new ServerClass(["127.0.0.1", 0], Handler, {
+      ...serverOptions,
       logSink: (line) => {
         this.log.push(line);
         sink?.(line);
@@ -502,8 +511,9 @@ export class TestServer implements AsyncDisposable {
  * socket or client. Needs only `--allow-net=127.0.0.1`.
  *
  * @param Handler The handler class.
- * @param options The server's options.
+ * @param options The server's options and `ServerClass`.
  * @returns The server, serving; dispose it with `await using`.
+ * @throws {TypeError} When `ServerClass` is not a class.
  *
  * @example With fetch
  * ```ts ignore
@@ -524,7 +534,7 @@ export class TestServer implements AsyncDisposable {
  */
 export function serveTest(
   Handler: HandlerClass,
-  options?: HTTPServerOptions,
+  options?: ServeTestOptions,
 ): TestServer {
   return new TestServer(Handler, options);
 }

@@ -3,7 +3,7 @@
 // Deno.serve, each compared with its native server.
 import assert from "node:assert/strict";
 import { Hono } from "npm:hono@4.6.14";
-import { BaseHTTPRequestHandler } from "../mod.ts";
+import { BaseHTTPRequestHandler, HTTPServer } from "../mod.ts";
 import { fetchHandler, toFetchHandler } from "../fetch.ts";
 import { serveTest, testClient } from "../testing.ts";
 import { delay, within } from "./_util.ts";
@@ -344,4 +344,23 @@ Deno.test("toFetchHandler: a request body that errors mid-upload cuts the body; 
   assert.equal(response.status, 400);
   await response.body?.cancel();
   await delay(50); // an unhandled rejection would fail the test here
+});
+
+Deno.test("serveTest: ServerClass makes this.server the application's own server", async () => {
+  class Counting extends HTTPServer {
+    hits = 0;
+  }
+  class Count extends BaseHTTPRequestHandler {
+    declare server: Counting;
+    override logMessage(): void {}
+    async do_GET(): Promise<void> {
+      this.server.hits++;
+      this.sendResponse(204);
+      await this.endHeaders();
+    }
+  }
+  await using server = serveTest(Count, { ServerClass: Counting });
+  assert.equal((await server.fetch("/")).status, 204);
+  assert.ok(server.httpd instanceof Counting);
+  assert.equal(server.httpd.hits, 1);
 });
