@@ -33,7 +33,7 @@ export class HTTPError extends Error {
  * the answer is made as Python's is once parse_request has the method (a
  * HEAD gets no body) and the log shows the line.
  */
-export const REQUEST_LINE: unique symbol = Symbol("basehttp.requestLine");
+const REQUEST_LINE: unique symbol = Symbol("basehttp.requestLine");
 
 /** The request line an HTTPError came after, if it did. */
 export function requestLineOf(error: unknown): string | undefined {
@@ -489,7 +489,7 @@ export function isFieldValue(text: string): boolean {
 }
 
 /** The words of a request line, checked. */
-export interface RequestLine {
+interface RequestLine {
   command: string;
   target: string;
   version: string;
