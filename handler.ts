@@ -80,11 +80,28 @@ export function htmlEscape(text: string): string {
 }
 
 /**
- * Python's `%` formatting for `%s`, `%d`, `%r`, `%%` and `%(name)s`.
+ * Python's `%` formatting for `%s`, `%d`, `%r`, `%%` and `%(name)s`: what
+ * `format % args` is in a `log_message` override, for a `logMessage` one.
  *
  * @param format The template.
  * @param args Positional arguments, or one record for `%(name)s` keys.
  * @returns The formatted text.
+ *
+ * @example A logMessage override that sends lines elsewhere
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { BaseHTTPRequestHandler, percentFormat } from "@basehttp/server";
+ *
+ * const lines: string[] = [];
+ * class Handler extends BaseHTTPRequestHandler {
+ *   override logMessage(format: string, ...args: unknown[]): void {
+ *     lines.push(percentFormat(format, args));
+ *   }
+ * }
+ * assert.equal(typeof Handler, "function");
+ * assert.equal(percentFormat('"%s" %s %s', ["GET / HTTP/1.1", 200, 5]), '"GET / HTTP/1.1" 200 5');
+ * assert.equal(percentFormat("%r", ["it's"]), `"it's"`);
+ * ```
  */
 export function percentFormat(
   format: string,

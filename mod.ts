@@ -43,6 +43,7 @@ export {
   DEFAULT_ERROR_MESSAGE,
   type DetachedConnection,
   type HandlerClass,
+  percentFormat,
   type ResponseWriter,
 } from "./handler.ts";
 export {
