@@ -758,8 +758,10 @@ export class SimpleHTTPRequestHandler extends BaseHTTPRequestHandler {
       return null;
     }
     if (found.info.isDirectory) {
+      // The raw path: an encoded slash is part of a segment, and relative
+      // links would resolve against the parent (as Python up to 3.12).
       const urlPath = urlPathOf(this.path);
-      if (!(decodePath(urlPath) ?? urlPath).endsWith("/")) {
+      if (!urlPath.endsWith("/")) {
         this.sendResponse(301);
         this.sendHeader("Location", urlPath + "/" + suffixOf(this.path));
         this.sendHeader("Content-Length", "0");
