@@ -503,7 +503,8 @@ export class SimpleHTTPRequestHandler extends BaseHTTPRequestHandler {
    * A single-page app: a GET or HEAD of a missing path whose last segment
    * has no extension, from a client whose `Accept` allows `text/html`, is
    * answered 200 with the root's index page (the first of
-   * {@linkcode indexPages} there).
+   * {@linkcode indexPages} there). Such a path's answers, the index page
+   * or the 404 that another `Accept` gets, carry `Vary: Accept`.
    */
   spa = false;
   /**
@@ -872,10 +873,10 @@ export class SimpleHTTPRequestHandler extends BaseHTTPRequestHandler {
     const range = coding === null ? this.#range(size, etag, mtime) : null;
     if (range === "unsatisfiable") {
       file.close();
-      this.#nextHeaders = [
+      this.#nextHeaders.push(
         ["Content-Range", `bytes */${size}`],
         ["Accept-Ranges", "bytes"],
-      ];
+      );
       await this.sendError(416);
       return null;
     }
@@ -948,14 +949,18 @@ export class SimpleHTTPRequestHandler extends BaseHTTPRequestHandler {
     this.#sendExtraResponseHeaders();
   }
 
-  /** Whether a missing path is one of a single-page app's routes. */
+  /**
+   * Whether a missing path is one of a single-page app's routes. When
+   * `Accept` decides it, the answer (index page or 404) says so in `Vary`.
+   */
   #isAppRoute(): boolean {
     if (this.command !== "GET" && this.command !== "HEAD") return false;
     const urlPath = urlPathOf(this.path);
     const decoded = decodePath(urlPath) ?? urlPath;
     const last = decoded.slice(decoded.lastIndexOf("/") + 1);
-    return last.lastIndexOf(".") <= 0 &&
-      mediaQuality(this.headers.getAll("accept"), "text/html") > 0;
+    if (last.lastIndexOf(".") > 0) return false;
+    this.#nextHeaders.push(["Vary", "Accept"]);
+    return mediaQuality(this.headers.getAll("accept"), "text/html") > 0;
   }
 
   /** The root's index page and its name, or `null`. */

@@ -461,6 +461,43 @@ Deno.test("spa: an extensionless missing path from an HTML client gets the root 
   assert.equal(post.status, 501);
 });
 
+/** The field names a response's Vary fields list, lower-cased. */
+function varied(response: ParsedResponse): string[] {
+  return response.headers.filter(([name]) => name.toLowerCase() === "vary")
+    .flatMap(([, value]) => value.toLowerCase().split(/\s*,\s*/));
+}
+
+Deno.test("spa: the index page and the 404 of a path the fallback could serve carry Vary: Accept", async () => {
+  await using s = startServer(handler({ spa: true, compress: true }));
+  const html = await raw(s.port, "/users/42", {
+    headers: "Accept: text/html\r\n",
+  });
+  assert.equal(html.status, 200);
+  assert.ok(varied(html).includes("accept"));
+  const json = await raw(s.port, "/users/42", {
+    headers: "Accept: application/json\r\n",
+  });
+  assert.equal(json.status, 404);
+  assert.ok(varied(json).includes("accept"));
+  const head = await raw(s.port, "/users/42", { method: "HEAD" });
+  assert.ok(varied(head).includes("accept"));
+  const revalidated = await raw(s.port, "/users/42", {
+    headers: `Accept: text/html\r\nIf-None-Match: ${html.get("etag")}\r\n`,
+  });
+  assert.equal(revalidated.status, 304);
+  assert.ok(varied(revalidated).includes("accept"));
+  const unsatisfiable = await raw(s.port, "/users/42", {
+    headers: "Accept: text/html\r\nRange: bytes=99999-\r\n",
+  });
+  assert.equal(unsatisfiable.status, 416);
+  assert.ok(varied(unsatisfiable).includes("accept"));
+  // Answers that Accept cannot change say nothing of it.
+  for (const path of ["/missing.js", "/small.txt", "/index.html"]) {
+    const r = await raw(s.port, path, { headers: "Accept: text/html\r\n" });
+    assert.ok(!varied(r).includes("accept"), path);
+  }
+});
+
 Deno.test("a root 404.html is the body of 404 answers, status 404; one that links out of the root is not used", async () => {
   await using s = startServer(handler());
   const r = await raw(s.port, "/some/route");
