@@ -817,7 +817,11 @@ export class SimpleHTTPRequestHandler extends BaseHTTPRequestHandler {
     const { info } = found;
     const size = info.size;
     const mtime = Math.floor((info.mtime?.getTime() ?? 0) / 1000);
-    const lastModified = found.lastModified ??= this.dateTimeString(mtime);
+    // Never later than the Date sent: a future mtime is sent as the Date
+    // (RFC 9110 §8.8.2.1); preconditions still compare the real mtime.
+    const lastModified = found.lastModified ??= mtime * 1000 > Date.now()
+      ? this.dateTimeString()
+      : this.dateTimeString(mtime);
     let negotiated = AS_STORED;
     if (this.compress) {
       const chosen = this.#negotiate(found, ctype);

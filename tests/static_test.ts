@@ -297,6 +297,34 @@ Deno.test("If-Match and If-Unmodified-Since give 412, checked before If-None-Mat
   }
 });
 
+Deno.test("a file dated in the future is sent with its Date as Last-Modified (RFC 9110 §8.8.2.1)", async () => {
+  const path = `${root}/future.txt`;
+  await Deno.writeTextFile(path, "soon");
+  const tomorrow = Date.now() / 1000 + 86400;
+  await Deno.utime(path, tomorrow, tomorrow);
+  try {
+    await using s = startServer(handler());
+    const r = await raw(s.port, "/future.txt");
+    assert.equal(r.status, 200);
+    assert.equal(r.get("last-modified"), r.get("date"));
+    const revalidated = await raw(s.port, "/future.txt", {
+      headers: `If-None-Match: ${r.get("etag")}\r\n`,
+    });
+    assert.equal(revalidated.status, 304);
+    assert.ok(
+      Date.parse(revalidated.get("last-modified")!) <=
+        Date.parse(revalidated.get("date")!),
+    );
+    // The file is still dated later than any date sent: not unmodified.
+    const since = await raw(s.port, "/future.txt", {
+      headers: `If-Modified-Since: ${r.get("last-modified")}\r\n`,
+    });
+    assert.equal(since.status, 200);
+  } finally {
+    await Deno.remove(path);
+  }
+});
+
 Deno.test("Range a-b, a- and -n give 206 with Content-Range", async () => {
   await using s = startServer(handler());
   const cases: [string, string, string][] = [
