@@ -196,7 +196,7 @@ function replaces(
     info = Deno.lstatSync(target);
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) return false;
-    throw error;
+    throw fsError(handler, error);
   }
   if (!info.isFile) {
     throw new HTTPError(409, "A directory or special file has that name");
@@ -212,6 +212,11 @@ function fsError(handler: SimpleHTTPRequestHandler, error: unknown): unknown {
   const code = (error as { code?: unknown } | null)?.code;
   if (code === "ENOSPC" || code === "EDQUOT") {
     return new HTTPError(507, "Insufficient Storage");
+  }
+  // 400, not 414: the URI is not too long to read, the name is too long to
+  // store, and a POST's file names are not in the URI at all.
+  if (code === "ENAMETOOLONG") {
+    return new HTTPError(400, "The name is longer than the file system allows");
   }
   if (error instanceof Deno.errors.NotCapable) {
     handler.logError(

@@ -244,6 +244,24 @@ async function post(
   return { status: response.status, body: response.body };
 }
 
+Deno.test("upload: a name longer than the file system allows is 400, for PUT and POST; GET is 404", async () => {
+  await withRoot({ overwrite: true }, async ({ root, server }) => {
+    const long = "a".repeat(300) + ".txt";
+    assert.equal(await put(server.port, `/${long}`, "x"), 400);
+    const body = multipart("XX", [{
+      disposition: `name="f"; filename="${long}"`,
+      body: "x",
+    }]);
+    assert.equal((await post(server.port, "/", body)).status, 400);
+    const { text } = await exchange(
+      server.port,
+      `GET /${long} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`,
+    );
+    assert.equal(parseResponses(text)[0].status, 404);
+    assert.deepEqual(await names(root), []);
+  });
+});
+
 Deno.test("upload: a multipart POST of two files and a field", async () => {
   await withRoot({}, async ({ root, server }) => {
     await Deno.mkdir(`${root}/docs`);
