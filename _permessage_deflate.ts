@@ -98,7 +98,8 @@ type Stream = zlib.DeflateRaw | zlib.InflateRaw;
 
 /**
  * Writes `data` (and `tail`) to a zlib stream and collects what a sync
- * flush gives back; fails with 1009 past `limit` bytes out.
+ * flush gives back; fails with 1009 past `limit` bytes out, and closes the
+ * stream then.
  */
 function run(
   stream: Stream,
@@ -120,9 +121,11 @@ function run(
     };
     const onData = (chunk: Uint8Array) => {
       size += chunk.length;
-      if (size > limit) {
-        done(new WebSocketProtocolError(1009, "message too big"));
-      } else chunks.push(chunk);
+      if (size <= limit) return void chunks.push(chunk);
+      done(new WebSocketProtocolError(1009, "message too big"));
+      // Stopped here: a bomb would otherwise go on inflating, blocking the
+      // event loop, for output that is thrown away.
+      stream.close();
     };
     const onError = (error: Error) =>
       done(

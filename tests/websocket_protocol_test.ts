@@ -401,6 +401,29 @@ Deno.test("permessage-deflate: bad compressed data closes with 1007", async () =
   c.close();
 });
 
+Deno.test("permessage-deflate: a compression bomb stops inflating at maxMessageSize (1009 at once)", async () => {
+  Echo.options = { maxMessageSize: 1 << 20 };
+  await using srv = startServer(Echo);
+  const c = await RawClient.open(srv.port, [
+    "Sec-WebSocket-Extensions: permessage-deflate",
+  ]);
+  // 1 MiB of zeros, sync-flushed, is about 1 KiB; repeated to near the
+  // limit on the wire, it inflates to about 1 GiB.
+  const chunk = zlib.deflateRawSync(new Uint8Array(1 << 20), {
+    finishFlush: zlib.constants.Z_SYNC_FLUSH,
+  });
+  const count = Math.floor((1 << 20) / chunk.length);
+  const bomb = new Uint8Array(chunk.length * count);
+  for (let i = 0; i < count; i++) bomb.set(chunk, i * chunk.length);
+  const started = Date.now();
+  await c.send(0x2, bomb, { rsv: 4 });
+  assert.equal(await c.closedWith(), 1009);
+  const took = Date.now() - started;
+  c.close();
+  // Inflating all of it takes about half a second.
+  assert.ok(took < 150, `closed after ${took} ms`);
+});
+
 Deno.test("permessage-deflate off: no extension, and RSV1 is an error", async () => {
   Echo.options = { compression: false };
   await using srv = startServer(Echo);
