@@ -206,7 +206,12 @@ export class PerMessageDeflate {
       this.#zlib.createInflateRaw({ windowBits: 15 }),
     );
     const out = await run(inflate, data, TAIL, this.#maxMessageSize);
-    if (this.#params.clientNoContextTakeover) inflate.reset();
+    // A message may end its DEFLATE stream (BFINAL, RFC 7692 §7.2.3.4):
+    // that inflater takes no more input, and reset() does not revive it.
+    if (inflate.readableEnded) {
+      inflate.close();
+      this.#inflate = null;
+    } else if (this.#params.clientNoContextTakeover) inflate.reset();
     return out;
   }
 

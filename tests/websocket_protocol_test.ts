@@ -424,6 +424,31 @@ Deno.test("permessage-deflate: a compression bomb stops inflating at maxMessageS
   assert.ok(took < 150, `closed after ${took} ms`);
 });
 
+Deno.test("permessage-deflate: messages each a complete DEFLATE stream (BFINAL) all arrive", async () => {
+  Echo.options = {};
+  await using srv = startServer(Echo);
+  for (
+    const offer of [
+      "permessage-deflate",
+      "permessage-deflate; client_no_context_takeover",
+    ]
+  ) {
+    const c = await RawClient.open(srv.port, [
+      `Sec-WebSocket-Extensions: ${offer}`,
+    ]);
+    for (const word of ["hello", "world", "again"]) {
+      // Z_FINISH, as RFC 7692 §7.2.3.4 allows: the block has BFINAL set.
+      await c.send(0x1, zlib.deflateRawSync(encoder.encode(word)), { rsv: 4 });
+      const echo = await c.frame();
+      assert.equal(echo?.opcode, 0x1, offer);
+      assert.equal(new TextDecoder().decode(echo.payload), word, offer);
+    }
+    await c.send(0x8, closePayload(1000));
+    assert.equal(await c.closedWith(), 1000);
+    c.close();
+  }
+});
+
 Deno.test("permessage-deflate off: no extension, and RSV1 is an error", async () => {
   Echo.options = { compression: false };
   await using srv = startServer(Echo);
