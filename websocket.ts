@@ -130,6 +130,10 @@ const SEND_HIGH_WATER = 1 << 20;
 // How long a closing handshake may take before the connection is closed.
 const CLOSE_TIMEOUT_MS = 5000;
 const encoder = new TextEncoder();
+// Strict; a leading U+FEFF is part of the text, as Deno.upgradeWebSocket
+// and ws keep it.
+const utf8Decoder = () =>
+  new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
 const CONNECTING = 0 as const;
 const OPEN = 1 as const;
@@ -196,7 +200,7 @@ export class ServerWebSocket extends EventTarget
   #text = "";
   // Text is decoded as it comes; a fatal decoder starts afresh after each
   // complete decode, so one serves every message.
-  #decoder = new TextDecoder("utf-8", { fatal: true });
+  #decoder = utf8Decoder();
   #decoding = false;
 
   // Output: frames waiting for the socket, and their application bytes.
@@ -509,9 +513,7 @@ export class ServerWebSocket extends EventTarget
         throw new WebSocketProtocolError(1002, `invalid close code ${code}`);
       }
       try {
-        reason = new TextDecoder("utf-8", { fatal: true }).decode(
-          payload.subarray(2),
-        );
+        reason = utf8Decoder().decode(payload.subarray(2));
       } catch {
         throw new WebSocketProtocolError(1007, "close reason not UTF-8");
       }

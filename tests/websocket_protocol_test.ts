@@ -285,6 +285,28 @@ Deno.test("UTF-8 split across fragments is joined; a ping between fragments is a
   c.close();
 });
 
+Deno.test("a leading U+FEFF is kept in text, fragmented, compressed, and in a close reason", async () => {
+  Echo.options = {};
+  Echo.closes = [];
+  await using srv = startServer(Echo);
+  const c = await RawClient.open(srv.port, [
+    "Sec-WebSocket-Extensions: permessage-deflate",
+  ]);
+  const bom = Uint8Array.of(0xef, 0xbb, 0xbf, 0x68, 0x69); // "\uFEFFhi"
+  await c.send(0x1, bom);
+  assert.deepEqual((await c.frame())?.payload, bom);
+  await c.send(0x1, bom.subarray(0, 2), { fin: false });
+  await c.send(0x0, bom.subarray(2));
+  assert.deepEqual((await c.frame())?.payload, bom);
+  await c.send(0x1, deflate(bom), { rsv: 4 });
+  assert.deepEqual((await c.frame())?.payload, bom);
+  await c.send(0x8, closePayload(1000, bom));
+  assert.equal(await c.closedWith(), 1000);
+  c.close();
+  await srv[Symbol.asyncDispose]();
+  assert.equal(Echo.closes[0].reason, "\uFEFFhi");
+});
+
 Deno.test("a close with no payload is echoed empty; the server closes the TCP first", async () => {
   Echo.options = {};
   Echo.closes = [];
