@@ -20,6 +20,7 @@ import { SERVER_STATE } from "./_server_state.ts";
 import type { SimpleHTTPRequestHandler } from "./static.ts";
 import { mediaQuality } from "./_negotiate.ts";
 import { contentTooLarge } from "./_head.ts";
+import { etagOf, mtimeOf, preconditions } from "./_conditional.ts";
 
 /** What `serve --upload` allows. */
 export interface UploadOptions {
@@ -178,16 +179,15 @@ function realDirectory(
 }
 
 /**
- * Checks what `target` is now: `true` when a file will be replaced,
- * `false` when it will be created; a 409 for a directory, a symlink or
- * another special file, or for a file without `overwrite`.
+ * Checks what `target` is now: the file a write will replace, or `null`
+ * when it will be created; a 409 for a directory, a symlink or another
+ * special file, or for a file without `overwrite`.
  */
-function replaces(
+function fileToReplace(
   handler: SimpleHTTPRequestHandler,
   target: string,
   overwrite: boolean,
-  onlyCreate = false,
-): boolean {
+): Deno.FileInfo | null {
   if (handler[NOT_SERVED](target)) {
     throw new HTTPError(403, "That name is not written to");
   }
@@ -195,15 +195,31 @@ function replaces(
   try {
     info = Deno.lstatSync(target);
   } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return false;
+    if (error instanceof Deno.errors.NotFound) return null;
     throw fsError(handler, error);
   }
   if (!info.isFile) {
     throw new HTTPError(409, "A directory or special file has that name");
   }
-  if (onlyCreate) throw new HTTPError(412, "Precondition Failed");
   if (!overwrite) throw new HTTPError(409, "The file exists");
-  return true;
+  return info;
+}
+
+/**
+ * A 412 unless the request's preconditions hold for `file` as stored, or
+ * for no file (`null`): its ETag is the one a GET of it answers with.
+ * Checked after fileToReplace(), whose 403 and 409 come first (RFC 9110
+ * §13.2.1).
+ */
+function checkPreconditions(
+  handler: SimpleHTTPRequestHandler,
+  file: Deno.FileInfo | null,
+): void {
+  const etag = file === null ? null : etagOf(file);
+  const mtime = file === null ? 0 : mtimeOf(file);
+  if (preconditions(handler.headers, handler.command, etag, mtime) !== 200) {
+    throw new HTTPError(412, "Precondition Failed");
+  }
 }
 
 /** File system errors as the status that answers them. */
@@ -353,8 +369,8 @@ function urlPath(handler: SimpleHTTPRequestHandler): string {
 /**
  * `PUT /path`: writes the body to that file. 201 when it is created, 204
  * when it replaces a file (with `overwrite`), 409 when a file or directory
- * is there; the path is checked as the static handler checks it, and a
- * `..` in it is refused.
+ * is there, 412 when a precondition fails; the path is checked as the
+ * static handler checks it, and a `..` in it is refused.
  *
  * @param handler The handler of the request.
  * @param options What uploads may do.
@@ -369,9 +385,9 @@ export async function putFile(
   if (handler.headers.has("content-range")) {
     throw new HTTPError(400, "Content-Range is not accepted with PUT");
   }
-  // If-None-Match: * asks to create only (RFC 9110 §13.1.2).
+  // If-None-Match: * asks to create only (RFC 9110 §13.1.2): committed by
+  // hard link, so that a file appearing at the last moment is kept.
   const onlyCreate = handler.headers.get("if-none-match")?.trim() === "*";
-  const overwrite = options.overwrite && !onlyCreate;
   const raw = urlPath(handler);
   const decoded = decodePath(raw);
   if (decoded === null || decoded.split("/").includes("..")) {
@@ -386,20 +402,32 @@ export async function putFile(
   const dir = realDirectory(handler, path.slice(0, cut) || SEP);
   const name = path.slice(cut + 1);
   const target = inDirectory(dir, name);
-  const replacing = replaces(handler, target, overwrite, onlyCreate);
+  // Before the body is read, and again once it is: the file may change
+  // while it comes.
+  checkPreconditions(
+    handler,
+    fileToReplace(handler, target, options.overwrite),
+  );
   const { temp, size } = await spool(
     handler,
     limited(handler.rfile, options.maxUpload),
     dir,
   );
+  let created: boolean;
   try {
-    commit({ name, temp, target, size, created: !replacing }, overwrite);
+    const replaced = fileToReplace(handler, target, options.overwrite);
+    checkPreconditions(handler, replaced);
+    created = replaced === null;
+    commit(
+      { name, temp, target, size, created },
+      options.overwrite && !onlyCreate,
+    );
   } catch (error) {
     removeAll([temp]);
     throw fsError(handler, error);
   }
-  handler.sendResponse(replacing ? 204 : 201);
-  if (!replacing) {
+  handler.sendResponse(created ? 201 : 204);
+  if (created) {
     handler.sendHeader("Location", raw);
     handler.sendHeader("Content-Length", "0");
   }
@@ -457,9 +485,9 @@ export async function postFiles(
       }
       names.add(name);
       const target = inDirectory(dir, name);
-      const replacing = replaces(handler, target, options.overwrite);
+      const replaced = fileToReplace(handler, target, options.overwrite);
       const { temp, size } = await spool(handler, part, dir);
-      files.push({ name, temp, target, size, created: !replacing });
+      files.push({ name, temp, target, size, created: replaced === null });
     }
     if (files.length === 0) throw new HTTPError(400, "No file in the form");
     for (let i = 0; i < files.length; i++) {

@@ -59,7 +59,12 @@ import {
   DEFAULT_ERROR_MESSAGE,
   type ResponseWriter,
 } from "./handler.ts";
-import { MONTHS } from "./_date.ts";
+import {
+  etagOf,
+  mtimeOf,
+  parseHTTPDate,
+  preconditions,
+} from "./_conditional.ts";
 import {
   type Coding,
   copyCompressed,
@@ -334,54 +339,6 @@ function absolutePath(path: string): string {
     : trimmed;
 }
 
-const WEEKDAY = "(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)";
-const MONTH = `(${MONTHS.join("|")})`;
-const TIME = "(\\d\\d):(\\d\\d):(\\d\\d)";
-const IMF_FIXDATE = new RegExp(
-  `^${WEEKDAY}, (\\d\\d) ${MONTH} (\\d{4}) ${TIME} GMT$`,
-);
-const RFC850_DATE = new RegExp(
-  `^(?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day, (\\d\\d)-${MONTH}-(\\d\\d) ${TIME} GMT$`,
-);
-const ASCTIME_DATE = new RegExp(
-  `^${WEEKDAY} ${MONTH} ( \\d|\\d\\d) ${TIME} (\\d{4})$`,
-);
-
-/**
- * Parses an HTTP-date in any of RFC 9110's three forms.
- *
- * @returns Seconds since the epoch, or `null` when it is not a valid date.
- */
-function parseHTTPDate(value: string): number | null {
-  let day: string, month: string, year: number, h: string, m: string, s: string;
-  let match = IMF_FIXDATE.exec(value);
-  if (match !== null) {
-    [, day, month, , h, m, s] = match;
-    year = Number(match[3]);
-  } else if ((match = RFC850_DATE.exec(value)) !== null) {
-    [, day, month, , h, m, s] = match;
-    // A two-digit year more than 50 years ahead is in the past (§5.6.7).
-    const now = new Date().getUTCFullYear();
-    year = 2000 + Number(match[3]);
-    if (year > now + 50) year -= 100;
-  } else if ((match = ASCTIME_DATE.exec(value)) !== null) {
-    [, month, day, h, m, s] = match;
-    year = Number(match[6]);
-  } else {
-    return null;
-  }
-  const d = Number(day), hh = Number(h), mm = Number(m), ss = Number(s);
-  if (d < 1 || d > 31 || hh > 23 || mm > 59 || ss > 60) return null;
-  return Date.UTC(year, MONTHS.indexOf(month), d, hh, mm, ss) / 1000;
-}
-
-/** The entity-tags of an `If-Match` / `If-None-Match` value, or `["*"]`. */
-function parseETags(values: string[]): string[] {
-  const value = values.join(",").trim();
-  if (value === "*") return ["*"];
-  return value.match(/(?:W\/)?"[\x21\x23-\x7e\x80-\xff]*"/g) ?? [];
-}
-
 /** Methods a CORS preflight may be allowed, when the handler serves them. */
 const CORS_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"];
 /** Python's error page, with a viewport: a phone shows it at its width. */
@@ -393,13 +350,6 @@ const ERROR_PAGE = DEFAULT_ERROR_MESSAGE.replace(
 const UPLOAD_METHODS: ReadonlySet<string> = new Set(["POST", "PUT"]);
 /** How long a browser may keep a preflight's answer, in seconds. */
 const PREFLIGHT_MAX_AGE = "86400";
-
-/** A file's entity-tag: its size, mtime and inode. */
-function etagOf(info: Deno.FileInfo, suffix = ""): string {
-  return `"${info.size.toString(16)}-${
-    (info.mtime?.getTime() ?? 0).toString(16)
-  }${info.ino === null ? "" : "-" + info.ino.toString(16)}${suffix}"`;
-}
 
 function sha256(data: Uint8Array): Uint8Array {
   return createHash("sha256").update(data).digest();
@@ -531,7 +481,8 @@ export class SimpleHTTPRequestHandler extends BaseHTTPRequestHandler {
   remoteUser: string | null = null;
   /**
    * Accept uploads (`serve --upload`): `PUT /path` writes that file (201
-   * created, 204 replaced with `overwrite`, else 409), a
+   * created, 204 replaced with `overwrite`, else 409; 412 when its
+   * `If-Match`, `If-Unmodified-Since` or `If-None-Match` fails), a
    * `multipart/form-data` `POST` to a directory saves its files there, and
    * listings show an upload form. Each file is written to a temporary
    * dotfile and renamed into place; names are checked as request paths
@@ -816,7 +767,7 @@ export class SimpleHTTPRequestHandler extends BaseHTTPRequestHandler {
   ): Promise<FileBody | null> {
     const { info } = found;
     const size = info.size;
-    const mtime = Math.floor((info.mtime?.getTime() ?? 0) / 1000);
+    const mtime = mtimeOf(info);
     // Never later than the Date sent: a future mtime is sent as the Date
     // (RFC 9110 §8.8.2.1); preconditions still compare the real mtime.
     const lastModified = found.lastModified ??= mtime * 1000 > Date.now()
@@ -858,7 +809,7 @@ export class SimpleHTTPRequestHandler extends BaseHTTPRequestHandler {
       etag = `W/${etagOf(info, `-${coding}`)}`;
     }
 
-    const outcome = this.#preconditions(etag, mtime);
+    const outcome = preconditions(this.headers, this.command, etag, mtime);
     if (outcome !== 200) {
       file.close();
       if (outcome === 412) {
@@ -1053,40 +1004,6 @@ export class SimpleHTTPRequestHandler extends BaseHTTPRequestHandler {
       if (timingSafeEqual(given, digests[i])) user ??= auth[i][0];
     }
     return user;
-  }
-
-  /**
-   * RFC 9110 §13.2.2: If-Match, If-Unmodified-Since, If-None-Match, then
-   * If-Modified-Since.
-   *
-   * @returns 200 to go on, 304 or 412.
-   */
-  #preconditions(etag: string, mtime: number): 200 | 304 | 412 {
-    const headers = this.headers;
-    if (headers.has("if-match")) {
-      const tags = parseETags(headers.getAll("if-match"));
-      // Strong comparison: a weak tag never matches.
-      const matched = tags.includes("*") ||
-        (!etag.startsWith("W/") && tags.includes(etag));
-      if (!matched) return 412;
-    } else if (headers.has("if-unmodified-since")) {
-      const since = parseHTTPDate(headers.get("if-unmodified-since")!.trim());
-      if (since !== null && mtime > since) return 412;
-    }
-    if (headers.has("if-none-match")) {
-      const tags = parseETags(headers.getAll("if-none-match"));
-      // Weak comparison: W/"x" matches "x".
-      const opaque = etag.replace(/^W\//, "");
-      const matched = tags.some((tag) =>
-        tag === "*" || tag.replace(/^W\//, "") === opaque
-      );
-      // For GET and HEAD it is 304; anything else would be 412.
-      if (matched) return 304;
-    } else if (headers.has("if-modified-since")) {
-      const since = parseHTTPDate(headers.get("if-modified-since")!.trim());
-      if (since !== null && mtime <= since) return 304;
-    }
-    return 200;
   }
 
   /**

@@ -159,6 +159,189 @@ Deno.test("upload: PUT with overwrite is 204 and replaces the file whole", async
   });
 });
 
+/** The validators a GET of `path` answers with. */
+async function validators(
+  port: number,
+  path: string,
+): Promise<{ etag: string; lastModified: string }> {
+  const { text } = await exchange(
+    port,
+    `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`,
+  );
+  const [response] = parseResponses(text);
+  return {
+    etag: response.get("etag")!,
+    lastModified: response.get("last-modified")!,
+  };
+}
+
+Deno.test("upload: PUT evaluates If-Match, If-Unmodified-Since and If-None-Match against the stored file", async () => {
+  await withRoot({ overwrite: true }, async ({ root, server }) => {
+    await Deno.writeTextFile(`${root}/f.txt`, "original");
+    const { etag, lastModified } = await validators(server.port, "/f.txt");
+    const older = "Mon, 01 Jan 1990 00:00:00 GMT";
+    for (
+      const condition of [
+        `If-Match: "stale"`,
+        `If-Match: W/${etag}`, // a weak tag never matches strongly
+        `If-Unmodified-Since: ${older}`,
+        `If-None-Match: ${etag}`,
+        `If-None-Match: W/${etag}`, // weak comparison
+        `If-None-Match: *`,
+        `If-Match: ${etag}\r\nIf-None-Match: ${etag}`,
+      ]
+    ) {
+      const status = await put(server.port, "/f.txt", "x", `${condition}\r\n`);
+      assert.equal(status, 412, condition);
+    }
+    assert.equal(await Deno.readTextFile(`${root}/f.txt`), "original");
+    // If-Match decides; If-Unmodified-Since is not evaluated then.
+    const matching =
+      `If-Match: "a", ${etag}\r\nIf-Unmodified-Since: ${older}\r\n`;
+    assert.equal(await put(server.port, "/f.txt", "second", matching), 204);
+    assert.equal(await put(server.port, "/f.txt", "x", matching), 412); // changed
+    const now = await validators(server.port, "/f.txt");
+    const unmodified = `If-Unmodified-Since: ${now.lastModified}\r\n`;
+    assert.equal(await put(server.port, "/f.txt", "third", unmodified), 204);
+    // If-Modified-Since is for GET and HEAD only.
+    const modified = `If-Modified-Since: ${lastModified}\r\n`;
+    assert.equal(await put(server.port, "/f.txt", "fourth", modified), 204);
+    assert.equal(await Deno.readTextFile(`${root}/f.txt`), "fourth");
+    // A missing file matches no If-Match and every If-None-Match but *;
+    // it has no date for If-Unmodified-Since.
+    assert.equal(
+      await put(server.port, "/new.txt", "x", "If-Match: *\r\n"),
+      412,
+    );
+    assert.equal(
+      await put(server.port, "/new.txt", "x", `If-Match: ${etag}\r\n`),
+      412,
+    );
+    assert.equal(
+      await put(server.port, "/a.txt", "a", `If-None-Match: ${etag}\r\n`),
+      201,
+    );
+    assert.equal(
+      await put(
+        server.port,
+        "/b.txt",
+        "b",
+        `If-Unmodified-Since: ${older}\r\n`,
+      ),
+      201,
+    );
+    assert.deepEqual(await names(root), ["a.txt", "b.txt", "f.txt"]);
+  });
+});
+
+Deno.test("upload: PUT preconditions give way to the 409 the request would get without them", async () => {
+  await withRoot({}, async ({ root, server }) => {
+    await Deno.writeTextFile(`${root}/f.txt`, "original");
+    await Deno.mkdir(`${root}/dir`);
+    for (const condition of ["If-None-Match: *", `If-Match: "stale"`]) {
+      const extra = `${condition}\r\n`;
+      assert.equal(await put(server.port, "/f.txt", "x", extra), 409);
+      assert.equal(await put(server.port, "/dir", "x", extra), 409);
+    }
+    assert.equal(await Deno.readTextFile(`${root}/f.txt`), "original");
+  });
+});
+
+/**
+ * A PUT with `Expect: 100-continue` that runs `meanwhile` once the server
+ * asks for the body, then sends it; whether it was asked, and the status.
+ */
+async function putWhileAsked(
+  port: number,
+  path: string,
+  extra: string,
+  meanwhile: () => Promise<void>,
+): Promise<{ continued: boolean; status: number }> {
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  try {
+    await writeAll(
+      conn,
+      encoder.encode(
+        `PUT ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n` +
+          `Content-Length: 4\r\nExpect: 100-continue\r\n${extra}\r\n`,
+      ),
+    );
+    const buf = new Uint8Array(1024);
+    const first = new TextDecoder().decode(
+      buf.subarray(0, await conn.read(buf) ?? 0),
+    );
+    if (!first.startsWith("HTTP/1.1 100 ")) {
+      return { continued: false, status: parseResponses(first)[0].status };
+    }
+    await meanwhile();
+    await writeAll(conn, encoder.encode("mine"));
+    const [response] = parseResponses((await readAll(conn, 1000)).text);
+    return { continued: true, status: response.status };
+  } finally {
+    try {
+      conn.close();
+    } catch {
+      // readAll() closed it
+    }
+  }
+}
+
+Deno.test("upload: PUT preconditions are checked before the body is read, and again before the commit", async () => {
+  await withRoot({ overwrite: true }, async ({ root, server }) => {
+    const path = `${root}/f.txt`;
+    await Deno.writeTextFile(path, "original");
+    const { etag } = await validators(server.port, "/f.txt");
+    const unchanged = async () => {};
+    // Failed at once: the body is never asked for.
+    assert.deepEqual(
+      await putWhileAsked(
+        server.port,
+        "/f.txt",
+        `If-Match: "stale"\r\n`,
+        unchanged,
+      ),
+      { continued: false, status: 412 },
+    );
+    // Changed by someone else while the body was on its way.
+    const theirs = () => Deno.writeTextFile(path, "theirs, longer");
+    assert.deepEqual(
+      await putWhileAsked(
+        server.port,
+        "/f.txt",
+        `If-Match: ${etag}\r\n`,
+        theirs,
+      ),
+      { continued: true, status: 412 },
+    );
+    assert.equal(await Deno.readTextFile(path), "theirs, longer");
+    // Created by someone else while the body was on its way.
+    const created = () => Deno.writeTextFile(`${root}/n.txt`, "theirs");
+    assert.deepEqual(
+      await putWhileAsked(
+        server.port,
+        "/n.txt",
+        "If-None-Match: *\r\n",
+        created,
+      ),
+      { continued: true, status: 412 },
+    );
+    assert.equal(await Deno.readTextFile(`${root}/n.txt`), "theirs");
+    assert.deepEqual(await names(root), ["f.txt", "n.txt"]); // no temporary file
+    // Unchanged: the write goes through.
+    const now = await validators(server.port, "/f.txt");
+    assert.deepEqual(
+      await putWhileAsked(
+        server.port,
+        "/f.txt",
+        `If-Match: ${now.etag}\r\n`,
+        unchanged,
+      ),
+      { continued: true, status: 204 },
+    );
+    assert.equal(await Deno.readTextFile(path), "mine");
+  });
+});
+
 Deno.test("upload: a chunked PUT from fetch", async () => {
   await withRoot({}, async ({ root, server }) => {
     const body = new ReadableStream<Uint8Array>({
