@@ -710,10 +710,8 @@ export class SimpleHTTPRequestHandler extends BaseHTTPRequestHandler {
       return null;
     }
     if (found.info.isDirectory) {
-      // The raw path: an encoded slash is part of a segment, and relative
-      // links would resolve against the parent (as Python up to 3.12).
       const urlPath = urlPathOf(this.path);
-      if (!urlPath.endsWith("/")) {
+      if (!(decodePath(urlPath) ?? urlPath).endsWith("/")) {
         this.sendResponse(301);
         this.sendHeader("Location", urlPath + "/" + suffixOf(this.path));
         this.sendHeader("Content-Length", "0");
