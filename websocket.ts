@@ -49,7 +49,6 @@ import {
   OP_TEXT,
   WebSocketProtocolError,
 } from "./_websocket_frame.ts";
-import { concatBytes } from "./_bytes.ts";
 
 /** Options of `upgradeWebSocket`. */
 export interface WebSocketOptions {
@@ -67,7 +66,12 @@ export interface WebSocketOptions {
    * long. `null` disables both. @default {120}
    */
   idleTimeout?: number | null;
-  /** Largest message accepted, in bytes; larger ones close with 1009. @default {67108864} */
+  /**
+   * Largest message accepted, in bytes; larger ones close with 1009. The
+   * fragments of a message are copied into one buffer, at most this size,
+   * as they come: however it is fragmented, a message takes about its own
+   * size in memory. @default {67108864}
+   */
   maxMessageSize?: number;
   /** Accept permessage-deflate when the client offers it. @default {true} */
   compression?: boolean;
@@ -130,6 +134,7 @@ const SEND_HIGH_WATER = 1 << 20;
 // How long a closing handshake may take before the connection is closed.
 const CLOSE_TIMEOUT_MS = 5000;
 const encoder = new TextEncoder();
+const NO_BYTES = new Uint8Array(0);
 // Strict; a leading U+FEFF is part of the text, as Deno.upgradeWebSocket
 // and ws keep it.
 const utf8Decoder = () =>
@@ -192,16 +197,15 @@ export class ServerWebSocket extends EventTarget
   #binaryType: BinaryType = "arraybuffer";
   #handlers: Record<string, WebSocketEventHandler<Event> | undefined> = {};
 
-  // The message being received.
+  // The message being received: its bytes in one buffer, of which `#size`
+  // are used, so that each fragment costs only its bytes.
   #opcode = -1;
   #compressed = false;
-  #parts: Uint8Array[] = [];
+  #bytes: Uint8Array = NO_BYTES;
   #size = 0;
-  #text = "";
-  // Text is decoded as it comes; a fatal decoder starts afresh after each
-  // complete decode, so one serves every message.
+  // Text is decoded once complete; a fatal decoder starts afresh after
+  // each decode, so one serves every message.
   #decoder = utf8Decoder();
-  #decoding = false;
 
   // Output: frames waiting for the socket, and their application bytes.
   #queue: Outgoing[] = [];
@@ -548,47 +552,52 @@ export class ServerWebSocket extends EventTarget
       }
       this.#opcode = opcode;
       this.#compressed = rsv1;
-      if (opcode === OP_TEXT && !rsv1) {
-        this.#decoding = true;
-      }
     }
-    this.#size += payload.length;
-    if (this.#decoding) {
-      this.#text += this.#decodeText(payload, !fin);
-    } else {
-      this.#parts.push(payload);
-    }
+    this.#append(payload);
     if (!fin) return;
     const message = await this.#takeMessage();
     if (this.#state === OPEN) this.#deliver(message);
   }
 
-  #decodeText(bytes: Uint8Array, more: boolean): string {
-    try {
-      return this.#decoder.decode(bytes, { stream: more });
-    } catch {
-      throw new WebSocketProtocolError(1007, "text is not UTF-8");
+  /**
+   * Adds a fragment's bytes to the message. The first is kept as it is (a
+   * message of one frame is never copied); later ones are copied into a
+   * buffer that doubles, up to maxMessageSize, as it fills.
+   */
+  #append(payload: Uint8Array): void {
+    const size = this.#size + payload.length;
+    if (this.#size === 0) this.#bytes = payload;
+    else {
+      if (size > this.#bytes.length) {
+        const grown = new Uint8Array(
+          Math.min(
+            Math.max(size, this.#bytes.length * 2),
+            this.#maxMessageSize,
+          ),
+        );
+        grown.set(this.#bytes.subarray(0, this.#size));
+        this.#bytes = grown;
+      }
+      this.#bytes.set(payload, this.#size);
     }
+    this.#size = size;
   }
 
   async #takeMessage(): Promise<WebSocketMessage> {
-    const opcode = this.#opcode;
-    let message: WebSocketMessage;
-    if (this.#decoding) {
-      message = this.#text;
-    } else {
-      let bytes: Uint8Array = concatBytes(this.#parts, this.#size);
-      if (this.#compressed) bytes = await this.#deflate!.decompress(bytes);
-      if (opcode === OP_TEXT) {
-        message = this.#decodeText(bytes, false);
-      } else message = bytes;
+    let bytes = this.#bytes.subarray(0, this.#size);
+    if (this.#compressed) bytes = await this.#deflate!.decompress(bytes);
+    let message: WebSocketMessage = bytes;
+    if (this.#opcode === OP_TEXT) {
+      try {
+        message = this.#decoder.decode(bytes);
+      } catch {
+        throw new WebSocketProtocolError(1007, "text is not UTF-8");
+      }
     }
     this.#opcode = -1;
     this.#compressed = false;
-    this.#parts = [];
+    this.#bytes = NO_BYTES; // not held between messages
     this.#size = 0;
-    this.#text = "";
-    this.#decoding = false;
     return message;
   }
 

@@ -4,6 +4,8 @@
 // and permessage-deflate on and off.
 
 import assert from "node:assert/strict";
+import v8 from "node:v8";
+import vm from "node:vm";
 import zlib from "node:zlib";
 import type { WebSocketOptions } from "../websocket.ts";
 import { delay, QuietHandler, startServer, within, writeAll } from "./_util.ts";
@@ -321,6 +323,70 @@ Deno.test("a close with no payload is echoed empty; the server closes the TCP fi
   await srv[Symbol.asyncDispose]();
   assert.equal(Echo.closes[0].code, 1005);
   assert.equal(Echo.closes[0].wasClean, true);
+});
+
+// A full collection on demand, so that heapUsed counts only what is kept.
+v8.setFlagsFromString("--expose-gc");
+const gc: () => void = vm.runInNewContext("gc");
+
+function heapKept(): number {
+  gc();
+  return Deno.memoryUsage().heapUsed;
+}
+
+Deno.test("a message of many empty or 1-byte fragments holds about its size in memory", async () => {
+  Echo.options = { compression: false };
+  await using srv = startServer(Echo);
+  const c = await RawClient.open(srv.port);
+  const empty = frame(0x0, "", { fin: false });
+  const one = frame(0x0, "x", { fin: false });
+  const count = 10_000; // of each
+  const flood = new Uint8Array(count * (empty.length + one.length));
+  for (let at = 0; at < flood.length; at += empty.length + one.length) {
+    flood.set(empty, at);
+    flood.set(one, at + empty.length);
+  }
+  const before = heapKept();
+  await c.send(0x2, "x", { fin: false });
+  await writeAll(c.conn, flood);
+  await c.send(0x9, "read"); // answered once every fragment before it was
+  assert.equal((await c.frame())?.opcode, 0xa);
+  const kept = heapKept() - before;
+  await c.send(0x0, "x");
+  const echo = await c.frame();
+  assert.equal(echo?.opcode, 0x2);
+  assert.deepEqual(echo.payload, new Uint8Array(count + 2).fill(0x78));
+  await c.send(0x8, closePayload(1000));
+  assert.equal(await c.closedWith(), 1000);
+  c.close();
+  // Kept one by one, the fragments took about 200 bytes each.
+  assert.ok(kept < 1 << 20, `${kept >> 10} KiB kept`);
+});
+
+Deno.test("maxMessageSize: a message of 4 KiB fragments, compressed or not, is taken up to the limit", async () => {
+  Echo.options = { maxMessageSize: 65536 };
+  await using srv = startServer(Echo);
+  // Each echo compressed on its own, for inflate() to read.
+  const c = await RawClient.open(srv.port, [
+    "Sec-WebSocket-Extensions: permessage-deflate; server_no_context_takeover",
+  ]);
+  const data = new Uint8Array(65536).map((_, i) => (i * 7919) >> 5);
+  const sendInFragments = async (bytes: Uint8Array, rsv: number) => {
+    for (let at = 0; at < bytes.length; at += 4096) {
+      const end = Math.min(at + 4096, bytes.length);
+      await c.send(at === 0 ? 0x2 : 0x0, bytes.subarray(at, end), {
+        fin: end === bytes.length,
+        rsv: at === 0 ? rsv : 0,
+      });
+    }
+  };
+  await sendInFragments(data, 0);
+  assert.deepEqual(inflate((await c.frame())!.payload), data);
+  await sendInFragments(deflate(data), 4);
+  assert.deepEqual(inflate((await c.frame())!.payload), data);
+  await sendInFragments(new Uint8Array(65537), 0);
+  assert.equal(await c.closedWith(), 1009);
+  c.close();
 });
 
 Deno.test("a 16 MiB message in 4 fragments is echoed whole", async () => {
