@@ -14,6 +14,7 @@ import type { BaseHTTPRequestHandler } from "./handler.ts";
 import { HTTPError, type HTTPMessage } from "./parser.ts";
 import { createDeflate, negotiateDeflate } from "./_permessage_deflate.ts";
 import { splitTokens } from "./_text.ts";
+import { reportError } from "./_server_state.ts";
 import { ServerWebSocket, type WebSocketOptions } from "./websocket.ts";
 
 const GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
@@ -174,7 +175,8 @@ export async function upgradeWebSocket(
     idleTimeout: options.idleTimeout === undefined ? 120 : options.idleTimeout,
     maxMessageSize,
     reportError: (error) =>
-      handler.server.handleError(
+      reportError(
+        handler.server,
         handler.connection,
         handler.clientAddress,
         error,

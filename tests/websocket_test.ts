@@ -472,6 +472,22 @@ Deno.test("an on* handler that throws or rejects is reported; the server lives o
   const text = reported.join("\n");
   assert.match(text, /Error: thrown/);
   assert.match(text, /Error: rejected/);
+  // A handleError that throws too goes to stderr; the socket lives on.
+  srv.server.handleError = () => {
+    throw new Error("handleError broke");
+  };
+  const printed: unknown[] = [];
+  const consoleError = console.error;
+  console.error = (...args: unknown[]) => printed.push(...args);
+  try {
+    ws.send("throw");
+    ws.send("reject");
+    ws.send("still fine");
+    assert.equal((await next<MessageEvent>(ws, "message")).data, "still fine");
+  } finally {
+    console.error = consoleError;
+  }
+  assert.match(printed.map(String).join("\n"), /handleError broke/);
   await closeClient(ws);
 });
 
