@@ -27,7 +27,7 @@ import {
   type ServerState,
 } from "./_server_state.ts";
 import { formatDate } from "./_date.ts";
-import { READ_DONE, READ_ROOM, SCANNER } from "./_head.ts";
+import { READ_DONE, READ_ROOM, SCANNER, SKIP_EMPTY_LINES } from "./_head.ts";
 import {
   BodyReader,
   type BodySource,
@@ -391,7 +391,9 @@ export class Connection implements Reader, BodySource {
   /** Arms the deadline for a head that is not all here yet. */
   #armHeadWait(): void {
     const now = this.#headStart = Date.now();
-    // Between requests the idle timeout applies; within a head, the head one.
+    // Between requests the idle timeout applies; within a head, the head
+    // one. An empty line a client sent after its request starts no head.
+    this.#reader[SKIP_EMPTY_LINES]();
     const first = this.#requests === 0 || this.#reader.buffered > 0;
     this.#arm(first ? this.#headTimeout() : this.#idleTimeout(), now);
   }

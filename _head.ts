@@ -628,6 +628,9 @@ export class HeadScanner implements HostCache {
 /** The key of a BufferedReader's scanner, which its engine may give it. */
 export const SCANNER: unique symbol = Symbol("basehttp.scanner");
 
+/** The key of a BufferedReader's skip of the empty lines before a head. */
+export const SKIP_EMPTY_LINES: unique symbol = Symbol("basehttp.skipEmpty");
+
 /**
  * The keys of a BufferedReader's read for an engine that issues it itself,
  * so that a connection waiting for a request holds one continuation: the

@@ -48,6 +48,7 @@ import {
   type RequestHead,
   type RequestLimits,
   SCANNER,
+  SKIP_EMPTY_LINES,
   TARGET_CHAR,
   TCHAR,
   tooMany,
@@ -306,6 +307,26 @@ export class BufferedReader {
   /** The number of bytes read from the source and not yet consumed. */
   get buffered(): number {
     return this.#end - this.#start;
+  }
+
+  /**
+   * Drops the empty lines buffered before a request line, which RFC 9112
+   * §2.2 ignores: they start no head (a CR alone may, until its LF comes).
+   *
+   * @ignore
+   */
+  [SKIP_EMPTY_LINES](): void {
+    const buf = this.#buf;
+    let start = this.#start;
+    while (buf !== null && start < this.#end) {
+      if (buf[start] === 10) start++;
+      else if (
+        buf[start] === 13 && start + 1 < this.#end && buf[start + 1] === 10
+      ) {
+        start += 2;
+      } else break;
+    }
+    this.#start = start;
   }
 
   /** The size of the buffer: the memory this reader holds. */

@@ -403,6 +403,23 @@ Deno.test("engine: a handler runs over any Deno.Conn-shaped object, with no list
   client.close();
 });
 
+Deno.test("engine: an empty line after a request starts no head: the idle timeout still applies", async () => {
+  const { client, done } = serve(Echo, {
+    keepAliveTimeout: 0.3,
+    headerTimeout: 3,
+  });
+  const since = Date.now();
+  // Some clients end a request with an extra CRLF (RFC 9112 §2.2).
+  await send(client, "GET / HTTP/1.1\r\nHost: h\r\n\r\n\r\n");
+  const { text, closed } = await readUntil(client);
+  const took = Date.now() - since;
+  assert.match(text, /path \/\n$/);
+  assert.ok(closed);
+  assert.ok(took < 1500, `closed after ${took} ms`);
+  await done;
+  client.close();
+});
+
 Deno.test("engine: headerTimeout holds over the in-memory connection", async () => {
   const { client, done } = serve(Echo, { headerTimeout: 0.1 });
   const start = Date.now();
