@@ -517,7 +517,7 @@ Deno.test("engine: a handler's own Transfer-Encoding keeps the connection only w
 class Ticks extends QuietHandler {
   async do_GET() {
     this.sendResponse(200);
-    await this.endHeaders(); // chunked: the body's end is not known
+    await this.endHeaders(); // no Content-Length: the body ends at the close
     for (let i = 1; i <= 2; i++) {
       await this.wfile.write(`tick ${i}\n`);
       await delay(400); // a handler that waits on something else
