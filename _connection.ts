@@ -817,6 +817,13 @@ export class Connection implements Reader, BodySource {
     if (this.#responseFlushed || this.#phase === TAKEN) {
       // Never a last chunk that would make it look complete.
       this.#framing = CUT;
+      // An event stream ends with the handler that fed it; a WebSocket
+      // (handed over) lives on with its on* handlers.
+      const session = this.#session;
+      if (session !== null && this.#phase !== TAKEN) {
+        this.#session = null;
+        session.shutdown();
+      }
       return RESOLVED;
     }
     // Nothing of this response reached the socket: replace it.

@@ -136,31 +136,20 @@ export class EventStream {
   /**
    * Sends one event.
    *
-   * @throws {TypeError} When `event` or `id` holds a line break, or the
-   *   stream was closed; the connection's error when the client is gone.
-   * @throws {RangeError} When `retry` is not a whole number of milliseconds.
+   * @returns A promise that rejects with a TypeError when `event` or `id`
+   *   holds a line break or the stream was closed, a RangeError when
+   *   `retry` is not a whole number of milliseconds, and the connection's
+   *   error when the client is gone.
    */
   send(event: ServerSentEvent): Promise<void> {
-    let text = "";
-    if (event.event !== undefined) {
-      text += `event: ${field("event", event.event)}\n`;
+    let text;
+    try {
+      text = eventText(event);
+    } catch (error) {
+      // Rejected, not thrown: a caller that chains .catch sees it too.
+      return handled(Promise.reject(error));
     }
-    if (event.id !== undefined) {
-      if (event.id.includes("\0")) {
-        throw new TypeError("An id may not hold NUL");
-      }
-      text += `id: ${field("id", event.id)}\n`;
-    }
-    if (event.retry !== undefined) {
-      if (!Number.isSafeInteger(event.retry) || event.retry < 0) {
-        throw new RangeError("retry must be a whole number of milliseconds");
-      }
-      text += `retry: ${event.retry}\n`;
-    }
-    for (const line of String(event.data).split(LINE_BREAK)) {
-      text += `data: ${line}\n`;
-    }
-    return this.#send(text + "\n");
+    return this.#send(text);
   }
 
   /**
@@ -195,6 +184,30 @@ export class EventStream {
     this.#controller.abort(reason);
     this.#resolve();
   }
+}
+
+/** The wire form of one event, checked. */
+function eventText(event: ServerSentEvent): string {
+  let text = "";
+  if (event.event !== undefined) {
+    text += `event: ${field("event", event.event)}\n`;
+  }
+  if (event.id !== undefined) {
+    if (event.id.includes("\0")) {
+      throw new TypeError("An id may not hold NUL");
+    }
+    text += `id: ${field("id", event.id)}\n`;
+  }
+  if (event.retry !== undefined) {
+    if (!Number.isSafeInteger(event.retry) || event.retry < 0) {
+      throw new RangeError("retry must be a whole number of milliseconds");
+    }
+    text += `retry: ${event.retry}\n`;
+  }
+  for (const line of String(event.data).split(LINE_BREAK)) {
+    text += `data: ${line}\n`;
+  }
+  return text + "\n";
 }
 
 function field(name: string, value: string): string {

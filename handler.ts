@@ -66,6 +66,9 @@ export interface DetachedConnection {
   buffered: Uint8Array;
 }
 
+// The longest a timer waits, in whole seconds (2^31 - 1 ms).
+const MAX_TIMER_S = 2147483;
+
 /** A handler class, as passed to {@linkcode HTTPServer}. */
 export type HandlerClass = new (
   connection: Deno.Conn,
@@ -309,12 +312,16 @@ export class BaseHTTPRequestHandler {
    *
    * @param options The heartbeat.
    * @returns The stream.
-   * @throws {RangeError} When `heartbeat` is not a positive number.
+   * @throws {RangeError} When `heartbeat` is not a number of seconds above
+   *   0 and at most 2147483 (what a timer holds).
    */
   async eventStream(options?: EventStreamOptions): Promise<EventStream> {
     const heartbeat = options?.heartbeat ?? null;
-    if (heartbeat !== null && !(heartbeat > 0)) {
-      throw new RangeError("heartbeat must be a positive number of seconds");
+    // A timer holds at most 2^31 - 1 ms; past it, Deno fires every 1 ms.
+    if (heartbeat !== null && !(heartbeat > 0 && heartbeat <= MAX_TIMER_S)) {
+      throw new RangeError(
+        `heartbeat must be a number of seconds, above 0 and at most ${MAX_TIMER_S}`,
+      );
     }
     this.sendResponse(200);
     this.sendHeader("Content-Type", "text/event-stream");

@@ -79,7 +79,7 @@ Deno.test("HTTP/1.0: no chunking, the stream ends with the connection", async ()
   assert.ok(text.endsWith("\r\n\r\ndata: x\n\n"), text);
 });
 
-Deno.test("send() refuses a line break in event or id, and a bad retry", async () => {
+Deno.test("send() rejects a line break in event or id, and a bad retry", async () => {
   const errors: string[] = [];
   class Strict extends QuietHandler {
     async do_GET(): Promise<void> {
@@ -93,11 +93,8 @@ Deno.test("send() refuses a line break in event or id, and a bad retry", async (
           { data: "", retry: 1.5 },
         ]
       ) {
-        try {
-          await events.send(event);
-        } catch (error) {
-          errors.push((error as Error).name);
-        }
+        // A rejection, never a throw: a caller that only chains .catch sees it.
+        await events.send(event).catch((error) => errors.push(error.name));
       }
       await events.close();
     }
@@ -170,6 +167,52 @@ Deno.test("a client that leaves aborts the stream's signal", async () => {
   await reader.closed.catch(() => {});
   const reason = await within(endedWith, 2000);
   assert.ok(reason instanceof Deno.errors.UnexpectedEof, String(reason));
+});
+
+Deno.test("a heartbeat past what a timer can hold is a RangeError, not a flood", async () => {
+  const errors: string[] = [];
+  class Heartbeats extends QuietHandler {
+    async do_GET(): Promise<void> {
+      for (const heartbeat of [Infinity, 2147484, NaN, 0]) {
+        await this.eventStream({ heartbeat }).catch((error) =>
+          errors.push(`${heartbeat} ${error.name}`)
+        );
+      }
+      await this.sendError(404);
+    }
+  }
+  await using srv = startServer(Heartbeats);
+  const response = await fetch(`http://127.0.0.1:${srv.port}/`);
+  await response.body?.cancel();
+  assert.equal(response.status, 404); // nothing was sent before
+  assert.deepEqual(errors, [
+    "Infinity RangeError",
+    "2147484 RangeError",
+    "NaN RangeError",
+    "0 RangeError",
+  ]);
+});
+
+Deno.test("a handler that throws after starting its stream ends the stream and the response", async () => {
+  let stream!: EventStream;
+  class Failing extends QuietHandler {
+    async do_GET(): Promise<void> {
+      stream = await this.eventStream();
+      await stream.send({ data: "before" });
+      throw new Error("the producer broke");
+    }
+  }
+  await using srv = startServer(Failing, { logSink: () => {} });
+  const since = Date.now();
+  const ex = await exchange(srv.port, "GET / HTTP/1.1\r\nHost: h\r\n\r\n", {
+    quietMs: 1000,
+  });
+  assert.ok(ex.closed, "the connection stayed open");
+  assert.ok(Date.now() - since < 1500, `closed after ${Date.now() - since} ms`);
+  assert.match(ex.text, /data: before\n\n/);
+  // Cut, not ended: no last chunk makes it look complete.
+  assert.doesNotMatch(ex.text, /\r\n0\r\n\r\n$/);
+  assert.ok(stream.closed);
 });
 
 Deno.test("heartbeat comments keep an idle stream talking", async () => {
