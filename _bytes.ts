@@ -30,6 +30,36 @@ export function concatBytes(
 }
 
 /**
+ * Bytes gathered into one buffer that doubles as it fills: however small
+ * the pieces appended, it holds about their total, never an object or a
+ * read buffer per piece.
+ */
+export class GrowingBytes {
+  #buf = new Uint8Array(0);
+  /** The bytes appended so far. */
+  length = 0;
+
+  /** Copies `bytes` in. */
+  append(bytes: Uint8Array): void {
+    const size = this.length + bytes.length;
+    if (size > this.#buf.length) {
+      const grown = new Uint8Array(Math.max(size, this.#buf.length * 2, 1024));
+      grown.set(this.#buf.subarray(0, this.length));
+      this.#buf = grown;
+    }
+    this.#buf.set(bytes, this.length);
+    this.length = size;
+  }
+
+  /** The bytes, in an array of their own length. */
+  bytes(): Uint8Array<ArrayBuffer> {
+    return this.length === this.#buf.length
+      ? this.#buf
+      : this.#buf.slice(0, this.length);
+  }
+}
+
+/**
  * Writes all of `data`: a socket write may take only part of it.
  *
  * @param conn Where to write.

@@ -45,6 +45,7 @@ import {
   WINDOWS,
 } from "./_path.ts";
 import { decodeLatin1, pyRepr } from "./_text.ts";
+import { GrowingBytes } from "./_bytes.ts";
 import { HTTPError, isFieldValue, isToken } from "./parser.ts";
 import { type FileBody, SimpleHTTPRequestHandler } from "./static.ts";
 
@@ -705,15 +706,18 @@ export class CGIHTTPRequestHandler extends SimpleHTTPRequestHandler {
         throw new HTTPError(413, "Content Too Large");
       }
     };
-    const held: Uint8Array[] = [];
-    let length = 0;
+    // Gathered into one buffer: a body of many tiny chunks would otherwise
+    // keep a read buffer for each.
+    const held = new GrowingBytes();
     for await (const chunk of this.rfile) {
-      held.push(chunk);
-      length += chunk.length;
-      bound(length);
-      if (length > MAX_HELD_BODY) break;
+      held.append(chunk);
+      bound(held.length);
+      if (held.length > MAX_HELD_BODY) break;
     }
-    if (length <= MAX_HELD_BODY) return { length, chunks: held, spool: null };
+    const length = held.length;
+    if (length <= MAX_HELD_BODY) {
+      return { length, chunks: [held.bytes()], spool: null };
+    }
     const dir = spoolDirectory();
     if (dir === null) {
       this.logError(
@@ -727,7 +731,7 @@ export class CGIHTTPRequestHandler extends SimpleHTTPRequestHandler {
     }
     const spool = await Spool.create(dir);
     try {
-      for (const chunk of held) await spool.write(chunk);
+      await spool.write(held.bytes());
       for await (const chunk of chunksOf(this.rfile)) {
         bound(spool.length + chunk.length);
         await spool.write(chunk);

@@ -63,7 +63,7 @@ export {
   type RequestHead,
   type RequestLimits,
 } from "./_head.ts";
-import { concatBytes } from "./_bytes.ts";
+import { GrowingBytes } from "./_bytes.ts";
 
 const utf8 = new TextDecoder();
 
@@ -905,17 +905,18 @@ export class BodyReader implements AsyncIterable<Uint8Array> {
     if (limit !== null) {
       this.#cap = stream === null ? limit : Math.min(stream, limit);
     }
-    const parts: Uint8Array[] = [];
-    let size = 0;
+    // Gathered as they come: a body of many tiny chunks holds about its
+    // size, not a read buffer per chunk.
+    const gathered = new GrowingBytes();
+    const p = this.#readBuffer();
     try {
-      for await (const part of this) {
-        size += part.length;
-        parts.push(part);
+      for (let n; (n = await this.read(p)) !== null;) {
+        gathered.append(p.subarray(0, n));
       }
     } finally {
       this.#cap = stream;
     }
-    return concatBytes(parts, size);
+    return gathered.bytes();
   }
 
   /**
@@ -950,14 +951,20 @@ export class BodyReader implements AsyncIterable<Uint8Array> {
    * @returns An async iterator of fresh arrays.
    */
   async *[Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
+    // One read buffer; each piece is copied out at its own size, so that a
+    // body of tiny chunks neither makes nor pins 64 KiB per chunk.
+    const p = this.#readBuffer();
     while (true) {
-      const p = new Uint8Array(
-        this.#chunked ? 65536 : Math.min(65536, Math.max(this.#left, 1)),
-      );
       const n = await this.read(p);
       if (n === null) return;
-      yield p.subarray(0, n);
+      yield p.slice(0, n);
     }
+  }
+
+  #readBuffer(): Uint8Array {
+    return new Uint8Array(
+      this.#chunked ? 65536 : Math.min(65536, Math.max(this.#left, 1)),
+    );
   }
 
   /**

@@ -255,6 +255,22 @@ Deno.test("readHead() limits are configurable", async () => {
   );
 });
 
+Deno.test("bytes() of a body in many tiny chunks holds about its size, not a buffer per chunk", async () => {
+  const chunks = 2000;
+  const request =
+    "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n" +
+    "1\r\nx\r\n".repeat(chunks) + "0\r\n\r\n";
+  const reader = new BufferedReader(source(encoder.encode(request)));
+  const head = (await reader.readHead())!;
+  // Array buffers are V8's external memory, counted as they are made.
+  const before = Deno.memoryUsage().external;
+  const body = await new BodyReader(reader, head).bytes();
+  const grown = Deno.memoryUsage().external - before;
+  assert.equal(body.length, chunks);
+  // A 64 KiB read buffer kept for each 1-byte chunk would be 125 MiB.
+  assert.ok(grown < 48 << 20, `external memory grew ${grown >> 20} MiB`);
+});
+
 Deno.test("maxBodySize binds what bytes() holds, not a body read as a stream", async () => {
   const limits = { ...DEFAULT_LIMITS, maxBodySize: 10 };
   const body = async (text: string) => {
