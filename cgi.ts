@@ -1056,7 +1056,8 @@ export class CGIHTTPRequestHandler extends SimpleHTTPRequestHandler {
         !isToken(field) || !isFieldValue(value) ||
         (key === "status" && (status === null || head.status !== null)) ||
         (key === "location" && head.location !== null) ||
-        (key === "content-length" && (length || !/^\d+$/.test(value)))
+        (key === "content-length" &&
+          (length || !/^\d+$/.test(value) || !Number.isSafeInteger(+value)))
       ) {
         this.logError("CGI script %r sent a bad header line %r", name, line);
         throw new HTTPError(502, "Bad header from CGI script");

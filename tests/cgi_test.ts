@@ -46,6 +46,8 @@ const SCRIPTS: Record<string, string> = {
   "cgi-bin/notype.sh": "printf 'X-Foo: bar\\n\\nbody'",
   "cgi-bin/badlength.sh":
     "printf 'Content-Type: text/plain\\nContent-Length: ten\\n\\nbody'",
+  "cgi-bin/hugelength.sh":
+    "printf 'Content-Type: text/plain\\nContent-Length: 99999999999999999999\\n\\nbody'",
   "cgi-bin/hang.sh": "echo $$ > hang.pid\nexec sleep 30",
   "cgi-bin/partial.sh": `${HEADERS}\necho partial\nexec sleep 30`,
   "cgi-bin/stubborn.sh":
@@ -443,7 +445,15 @@ Deno.test("CGI scripts that crash or write no valid header block get 500 or 502,
   assert.equal(crash.statusLine, "HTTP/1.1 500 CGI script failed");
   assert.ok(logs.includes("CGI script '/cgi-bin/crash.sh': about to fail"));
   assert.ok(logs.includes("CGI script '/cgi-bin/crash.sh' exit code 3"));
-  for (const name of ["garbage.sh", "silent.sh", "notype.sh", "badlength.sh"]) {
+  for (
+    const name of [
+      "garbage.sh",
+      "silent.sh",
+      "notype.sh",
+      "badlength.sh",
+      "hugelength.sh", // digits, but past what any body holds
+    ]
+  ) {
     const response = await raw(s.port, `/cgi-bin/${name}`);
     assert.equal(response.status, 502, name);
   }
