@@ -278,8 +278,9 @@ export function parseArgs(args: string[]): ServeOptions {
       flag = arg.slice(0, eq);
       value = arg.slice(eq + 1);
     } else if (!arg.startsWith("--") && arg.length > 2) {
-      flag = arg.slice(0, 2); // -b127.0.0.1, as argparse allows
-      value = arg.slice(2);
+      // -b127.0.0.1 and -b=127.0.0.1, as argparse allows.
+      flag = arg.slice(0, 2);
+      value = arg.slice(arg[2] === "=" ? 3 : 2);
     }
     const key = VALUE_FLAGS[flag];
     if (key === undefined) {

@@ -60,6 +60,15 @@ async function stop(serve: Serve): Promise<void> {
   assert.equal(await serve.exit(), 0, serve.stderr);
 }
 
+Deno.test("parseArgs() takes a short flag's value attached, with or without =, as argparse does", () => {
+  for (const args of [["-b127.0.0.1", "-dwww"], ["-b=127.0.0.1", "-d=www"]]) {
+    const options = parseArgs(args);
+    assert.equal(options.bind, "127.0.0.1", args.join(" "));
+    assert.equal(options.directory, "www", args.join(" "));
+  }
+  assert.equal(parseArgs(["-p=HTTP/1.0"]).protocol, "HTTP/1.0");
+});
+
 Deno.test("parseArgs() reads the flags of CORS, compression, SPA, auth, caching, logs and CGI", () => {
   const defaults = parseArgs([]);
   assert.equal(defaults.compress, true);
