@@ -118,7 +118,8 @@ options:
                         the password of an encrypted private key
   -H, --header "NAME: VALUE"
                         add this header field to file and listing responses
-                        (repeatable)
+                        (repeatable; not one the server sets itself, such
+                        as Content-Type or Content-Length)
   --cors                answer CORS requests from any origin, and preflights
   --cors-origin ORIGIN  allow CORS from this origin only, such as
                         https://app.example (repeatable; implies --cors)
@@ -471,5 +472,23 @@ function parseHeader(text: string): [string, string] {
       `argument -H/--header: invalid header field '${text}' (use "Name: value")`,
     );
   }
+  if (SERVER_FIELDS.has(name.toLowerCase())) {
+    // A second framing field breaks every response; a second type, its use.
+    throw new TypeError(
+      `argument -H/--header: ${name} is the server's own, set for each response`,
+    );
+  }
   return [name, value];
 }
+
+// The fields the server sets for each response, from the file it sends.
+const SERVER_FIELDS: ReadonlySet<string> = new Set([
+  "connection",
+  "content-encoding",
+  "content-length",
+  "content-range",
+  "content-type",
+  "date",
+  "keep-alive",
+  "transfer-encoding",
+]);
