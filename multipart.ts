@@ -506,9 +506,12 @@ export class MultipartPart {
   ) {
     this.#stream = stream;
     this.headers = headers;
-    const disposition = parseParameterized(
-      headers.get("content-disposition") ?? "",
-    );
+    // One per part (RFC 7578 §4.2): with two, readers could see two files.
+    const dispositions = headers.getAll("content-disposition");
+    if (dispositions.length > 1) {
+      throw malformed("A part may have one Content-Disposition");
+    }
+    const disposition = parseParameterized(dispositions[0] ?? "");
     if (
       disposition === null ||
       disposition.value.toLowerCase() !== "form-data" ||

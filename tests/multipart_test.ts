@@ -347,6 +347,17 @@ Deno.test("multipart: malformed parts are 400", async () => {
     ],
     ["unclosed quote", disposition('form-data; name="a')],
     [
+      "two Content-Disposition fields",
+      body(
+        "--b",
+        'Content-Disposition: form-data; name="a"; filename="safe.txt"',
+        'Content-Disposition: form-data; name="a"; filename="evil.php"',
+        "",
+        "d",
+        "--b--",
+      ),
+    ],
+    [
       "bare LF",
       latin1Bytes(
         '--b\r\nContent-Disposition: form-data; name="a"\n\r\nd\r\n--b--',
