@@ -244,14 +244,38 @@ function checkPermissions(options: ServeOptions): void {
     ]);
   }
   for (const [descriptor, sentence] of needs) {
-    if (Deno.permissions.querySync(descriptor).state !== "granted") {
-      throw new ServeError(sentence);
+    if (!granted(descriptor)) throw new ServeError(sentence);
+  }
+  if (!options.bind.startsWith("unix:")) {
+    const hosts = options.bind === "" ? WILDCARDS : [options.bind];
+    if (!hosts.some((host) => granted(listening(host, options.port)))) {
+      const host = options.bind || "0.0.0.0";
+      throw new ServeError(
+        `no permission to listen on ${listening(host, options.port).host}: ` +
+          `run deno with --allow-net=${host}`,
+      );
     }
   }
   const upload = options.upload
     ? writePermissionProblem(options.directory)
     : null;
   if (upload !== null) throw new ServeError(upload);
+}
+
+// What an empty -b binds: IPv6 and IPv4, else IPv4 alone.
+const WILDCARDS = ["::", "0.0.0.0"];
+
+/** Whether a permission is granted, asked without a prompt. */
+function granted(descriptor: Deno.PermissionDescriptor): boolean {
+  return Deno.permissions.querySync(descriptor).state === "granted";
+}
+
+/** The net permission of listening on `host` at `port`. */
+function listening(host: string, port: number): Deno.NetPermissionDescriptor {
+  return {
+    name: "net",
+    host: `${host.includes(":") ? `[${host}]` : host}:${port}`,
+  };
 }
 
 /** Whether `serve` would serve the file at real path `real` from `root`. */
@@ -359,6 +383,10 @@ function listen(
   if (unixPath !== null) return new Server(unixPath, Handler, serverOptions);
   if (options.bind !== "") {
     return new Server([options.bind, options.port], Handler, serverOptions);
+  }
+  // Never a prompt for :: when only IPv4's wildcard is granted.
+  if (!granted(listening("::", options.port))) {
+    return new Server(["0.0.0.0", options.port], Handler, serverOptions);
   }
   try {
     return new Server(["::", options.port], Handler, serverOptions);

@@ -131,6 +131,23 @@ Deno.test("serve falls back to 0.0.0.0 where :: cannot be bound", async () => {
   assert.equal(await serve.exit(), 0);
 });
 
+Deno.test("serve without net permission says so in one line, with no prompt", async () => {
+  const permissions = ["--allow-read", "--allow-sys=hostname"];
+  for (
+    const [args, host] of [
+      [["0", "-b", "127.0.0.1", "-d", root], "127.0.0.1"],
+      [["0", "-d", root], "0.0.0.0"],
+    ] as const
+  ) {
+    const { code, stderr } = await run([...args], { permissions });
+    assert.equal(code, 1);
+    assert.equal(
+      stderr,
+      `serve: error: no permission to listen on ${host}:0: run deno with --allow-net=${host}\n`,
+    );
+  }
+});
+
 Deno.test("serve lists this machine's addresses when --allow-sys=networkInterfaces is granted", async () => {
   await using serve = new Serve(["0", "-d", root], {
     permissions: [
