@@ -263,7 +263,7 @@ function checkPermissions(options: ServeOptions): void {
 }
 
 // What an empty -b binds: IPv6 and IPv4, else IPv4 alone.
-const WILDCARDS = ["::", "0.0.0.0"];
+const WILDCARDS: readonly string[] = ["::", "0.0.0.0"];
 
 /** Whether a permission is granted, asked without a prompt. */
 function granted(descriptor: Deno.PermissionDescriptor): boolean {
