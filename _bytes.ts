@@ -35,29 +35,58 @@ export function concatBytes(
  * read buffer per piece.
  */
 export class GrowingBytes {
-  #buf = new Uint8Array(0);
+  #buf: Uint8Array = EMPTY;
+  readonly #max: number;
   /** The bytes appended so far. */
   length = 0;
 
-  /** Copies `bytes` in. */
-  append(bytes: Uint8Array): void {
+  /** @param max The most bytes it is to hold: growth stops there. */
+  constructor(max: number = Infinity) {
+    this.#max = max;
+  }
+
+  /**
+   * Adds `bytes`, copied; the first piece is kept as it is when `owned`
+   * (the caller's to give, never written again), so one piece is never
+   * copied.
+   */
+  append(bytes: Uint8Array, owned = false): void {
     const size = this.length + bytes.length;
-    if (size > this.#buf.length) {
-      const grown = new Uint8Array(Math.max(size, this.#buf.length * 2, 1024));
-      grown.set(this.#buf.subarray(0, this.length));
-      this.#buf = grown;
+    if (this.length === 0 && owned) {
+      this.#buf = bytes;
+    } else {
+      if (size > this.#buf.length) {
+        const room = Math.min(Math.max(this.#buf.length * 2, 1024), this.#max);
+        const grown = new Uint8Array(Math.max(size, room));
+        grown.set(this.#buf.subarray(0, this.length));
+        this.#buf = grown;
+      }
+      this.#buf.set(bytes, this.length);
     }
-    this.#buf.set(bytes, this.length);
     this.length = size;
+  }
+
+  /** The bytes, as a view of the buffer. */
+  view(): Uint8Array {
+    return this.#buf.subarray(0, this.length);
   }
 
   /** The bytes, in an array of their own length. */
   bytes(): Uint8Array<ArrayBuffer> {
-    return this.length === this.#buf.length
-      ? this.#buf
+    return this.length === this.#buf.length &&
+        this.#buf.buffer instanceof ArrayBuffer
+      ? this.#buf as Uint8Array<ArrayBuffer>
       : this.#buf.slice(0, this.length);
   }
+
+  /** Lets go of the bytes, to gather anew. */
+  clear(): void {
+    this.#buf = EMPTY;
+    this.length = 0;
+  }
 }
+
+const EMPTY = new Uint8Array(0);
 
 /**
  * Writes all of `data`: a socket write may take only part of it.

@@ -49,6 +49,7 @@ import {
   OP_TEXT,
   WebSocketProtocolError,
 } from "./_websocket_frame.ts";
+import { GrowingBytes } from "./_bytes.ts";
 
 /** Options of `upgradeWebSocket`. */
 export interface WebSocketOptions {
@@ -134,7 +135,6 @@ const SEND_HIGH_WATER = 1 << 20;
 // How long a closing handshake may take before the connection is closed.
 const CLOSE_TIMEOUT_MS = 5000;
 const encoder = new TextEncoder();
-const NO_BYTES = new Uint8Array(0);
 // Strict; a leading U+FEFF is part of the text, as Deno.upgradeWebSocket
 // and ws keep it.
 const utf8Decoder = () =>
@@ -197,12 +197,11 @@ export class ServerWebSocket extends EventTarget
   #binaryType: BinaryType = "arraybuffer";
   #handlers: Record<string, WebSocketEventHandler<Event> | undefined> = {};
 
-  // The message being received: its bytes in one buffer, of which `#size`
-  // are used, so that each fragment costs only its bytes.
+  // The message being received: its bytes in one buffer, so that each
+  // fragment costs only its bytes.
   #opcode = -1;
   #compressed = false;
-  #bytes: Uint8Array = NO_BYTES;
-  #size = 0;
+  #message: GrowingBytes;
   // Text is decoded once complete; a fatal decoder starts afresh after
   // each decode, so one serves every message.
   #decoder = utf8Decoder();
@@ -244,6 +243,7 @@ export class ServerWebSocket extends EventTarget
     this.url = settings.url;
     this.#deflate = settings.deflate;
     this.#maxMessageSize = settings.maxMessageSize;
+    this.#message = new GrowingBytes(this.#maxMessageSize);
     this.#idleMs = settings.idleTimeout === null
       ? null
       : settings.idleTimeout * 1000;
@@ -470,7 +470,7 @@ export class ServerWebSocket extends EventTarget
         }
         this.#reading = true;
         const frame = await this.#reader.next(
-          this.#maxMessageSize - this.#size,
+          this.#maxMessageSize - this.#message.length,
         );
         this.#reading = false;
         if (this.#state === CLOSED) return;
@@ -553,38 +553,16 @@ export class ServerWebSocket extends EventTarget
       this.#opcode = opcode;
       this.#compressed = rsv1;
     }
-    this.#append(payload);
+    // Payloads are the reader's own, fresh for each frame: a message of
+    // one frame is never copied.
+    this.#message.append(payload, true);
     if (!fin) return;
     const message = await this.#takeMessage();
     if (this.#state === OPEN) this.#deliver(message);
   }
 
-  /**
-   * Adds a fragment's bytes to the message. The first is kept as it is (a
-   * message of one frame is never copied); later ones are copied into a
-   * buffer that doubles, up to maxMessageSize, as it fills.
-   */
-  #append(payload: Uint8Array): void {
-    const size = this.#size + payload.length;
-    if (this.#size === 0) this.#bytes = payload;
-    else {
-      if (size > this.#bytes.length) {
-        const grown = new Uint8Array(
-          Math.min(
-            Math.max(size, this.#bytes.length * 2),
-            this.#maxMessageSize,
-          ),
-        );
-        grown.set(this.#bytes.subarray(0, this.#size));
-        this.#bytes = grown;
-      }
-      this.#bytes.set(payload, this.#size);
-    }
-    this.#size = size;
-  }
-
   async #takeMessage(): Promise<WebSocketMessage> {
-    let bytes = this.#bytes.subarray(0, this.#size);
+    let bytes = this.#message.view();
     if (this.#compressed) bytes = await this.#deflate!.decompress(bytes);
     let message: WebSocketMessage = bytes;
     if (this.#opcode === OP_TEXT) {
@@ -596,8 +574,7 @@ export class ServerWebSocket extends EventTarget
     }
     this.#opcode = -1;
     this.#compressed = false;
-    this.#bytes = NO_BYTES; // not held between messages
-    this.#size = 0;
+    this.#message.clear(); // not held between messages
     return message;
   }
 
