@@ -261,6 +261,7 @@ export function parseArgs(args: string[]): ServeOptions {
     version: false,
   };
   const positional: string[] = [];
+  let unrecognized: string | null = null;
   let onlyPositional = false;
   for (let i = 0; i < args.length; i++) {
     const arg = args[i];
@@ -287,8 +288,11 @@ export function parseArgs(args: string[]): ServeOptions {
     if (key === undefined) {
       const change = SWITCHES[flag];
       if (change === undefined || value !== undefined) {
-        throw new TypeError(`unrecognized argument: ${arg}`);
+        unrecognized ??= arg; // after -h, as argparse: help comes first
+        continue;
       }
+      // argparse prints the help as soon as it meets -h.
+      if (change[0] === "help") return { ...options, help: true };
       (options as unknown as Record<string, boolean>)[change[0]] = change[1];
       continue;
     }
@@ -354,8 +358,9 @@ export function parseArgs(args: string[]): ServeOptions {
         (options as unknown as Record<string, string>)[key] = value;
     }
   }
-  if (positional.length > 1) {
-    throw new TypeError(`unrecognized argument: ${positional[1]}`);
+  unrecognized ??= positional[1] ?? null;
+  if (unrecognized !== null) {
+    throw new TypeError(`unrecognized argument: ${unrecognized}`);
   }
   if (positional.length === 1) {
     const port = positional[0];

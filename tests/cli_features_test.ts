@@ -69,6 +69,22 @@ Deno.test("parseArgs() takes a short flag's value attached, with or without =, a
   assert.equal(parseArgs(["-p=HTTP/1.0"]).protocol, "HTTP/1.0");
 });
 
+Deno.test("parseArgs() answers -h as argparse does: help wins unless a value before it was bad", () => {
+  for (
+    const args of [
+      ["-h", "99999"],
+      ["--help", "--bogus"],
+      ["--bogus", "-h"],
+      ["-p", "x", "-h"],
+      ["1", "2", "-h"],
+    ]
+  ) {
+    assert.equal(parseArgs(args).help, true, args.join(" "));
+  }
+  assert.throws(() => parseArgs(["--workers", "x", "-h"]), TypeError);
+  assert.throws(() => parseArgs(["--", "-h"]), /invalid port/);
+});
+
 Deno.test("parseArgs() reads the flags of CORS, compression, SPA, auth, caching, logs and CGI", () => {
   const defaults = parseArgs([]);
   assert.equal(defaults.compress, true);
