@@ -408,6 +408,12 @@ async function writeResponse(
   if (body === null) return;
   if (handler.command === "HEAD") return await body.cancel();
   const reader = body.getReader();
+  // A stream waiting for its next chunk learns that the client left, as
+  // under Deno.serve; its pending read then ends.
+  const { signal } = handler;
+  const stop = () => reader.cancel(signal.reason).catch(() => {});
+  signal.addEventListener("abort", stop);
+  if (signal.aborted) stop();
   try {
     for (;;) {
       const { done, value } = await reader.read();
@@ -421,6 +427,7 @@ async function writeResponse(
     await reader.cancel(error).catch(() => {});
     throw error;
   } finally {
+    signal.removeEventListener("abort", stop);
     reader.releaseLock();
   }
 }

@@ -364,3 +364,29 @@ Deno.test("serveTest: ServerClass makes this.server the application's own server
   assert.ok(server.httpd instanceof Counting);
   assert.equal(server.httpd.hits, 1);
 });
+
+Deno.test("fetchHandler: a response stream still waiting is cancelled when the client goes", async () => {
+  const cancelled = Promise.withResolvers<unknown>();
+  // An event stream: one event, the next not yet due.
+  const app = () =>
+    new Response(
+      new ReadableStream({
+        start(controller) {
+          controller.enqueue(new TextEncoder().encode("data: 1\n\n"));
+        },
+        pull: () => new Promise(() => {}),
+        cancel: (reason) => cancelled.resolve(reason),
+      }),
+      { headers: { "Content-Type": "text/event-stream" } },
+    );
+  await using server = serveTest(fetchHandler(app));
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
+  await conn.write(
+    new TextEncoder().encode("GET / HTTP/1.1\r\nHost: h\r\n\r\n"),
+  );
+  assert.ok((await conn.read(new Uint8Array(4096)))! > 0);
+  conn.close();
+  const reason = await within(cancelled.promise, 2000);
+  assert.ok(reason !== null, "the stream was not cancelled");
+  assert.ok(reason instanceof DOMException && reason.name === "AbortError");
+});
