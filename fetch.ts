@@ -136,13 +136,18 @@ async function serveOne(
     clientAddr: { transport: "tcp", hostname: address[0], port: address[1] },
   });
   void httpd[SERVE_CONNECTION](server);
+  // The platform's client leaving ends the connection: the handler's
+  // signal aborts, as the request's did.
+  const { signal } = request;
   const done = () => {
+    signal.removeEventListener("abort", done);
     try {
       client.close();
     } catch {
       // Closed already.
     }
   };
+  signal.addEventListener("abort", done);
   sendRequest(client, request).catch(() => {
     // The server answered before it read the whole body (a 413, say), or
     // the body failed (its client left): the handler reads the end of it.
@@ -159,9 +164,16 @@ async function serveOne(
     if (head === null) {
       throw new TypeError("The handler closed the connection and sent nothing");
     }
+    if (head.status > 599) {
+      throw new TypeError(
+        `The handler's status ${head.status} cannot be a fetch Response (200 to 599)`,
+      );
+    }
     body = reader.body(head, request.method === "HEAD");
   } catch (error) {
     done();
+    // No one is left to answer.
+    if (signal.aborted) return new Response(null, { status: 500 });
     reportError(
       httpd,
       null,

@@ -390,3 +390,50 @@ Deno.test("fetchHandler: a response stream still waiting is cancelled when the c
   assert.ok(reason !== null, "the stream was not cancelled");
   assert.ok(reason instanceof DOMException && reason.name === "AbortError");
 });
+
+Deno.test("toFetchHandler: the handler's signal aborts when the request's does, before any response", async () => {
+  const aborted = Promise.withResolvers<void>();
+  class Wait extends BaseHTTPRequestHandler {
+    override logMessage(): void {}
+    async do_GET(): Promise<void> {
+      await new Promise<void>((resolve) =>
+        this.signal.addEventListener("abort", () => resolve())
+      );
+      aborted.resolve();
+    }
+  }
+  const log: string[] = [];
+  const controller = new AbortController();
+  const response = toFetchHandler(Wait, { logSink: (line) => log.push(line) })(
+    new Request("http://h/", { signal: controller.signal }),
+  );
+  await delay(20);
+  controller.abort(); // as Deno.serve does when its client leaves
+  assert.notEqual(await within(aborted.promise, 1000), null);
+  await (await response).body?.cancel();
+  assert.deepEqual(log, []); // the client left: nothing to report
+});
+
+Deno.test("toFetchHandler: a status a Response cannot carry gives a 500 and a logged TypeError", async () => {
+  let finished = false;
+  class Odd extends BaseHTTPRequestHandler {
+    override logMessage(): void {}
+    async do_GET(): Promise<void> {
+      this.sendResponse(600, "Custom"); // Python's range: 100 to 999
+      this.sendHeader("Content-Length", "0");
+      await this.endHeaders();
+    }
+    override async finish(): Promise<void> {
+      await super.finish();
+      finished = true;
+    }
+  }
+  const log: string[] = [];
+  const handler = toFetchHandler(Odd, { logSink: (line) => log.push(line) });
+  const response = await handler(new Request("http://h/"));
+  assert.equal(response.status, 500);
+  await response.body?.cancel();
+  assert.ok(log.some((line) => line.includes("600")), log.join("\n"));
+  await delay(50);
+  assert.ok(finished, "the handler was left waiting for its next request");
+});
