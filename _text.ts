@@ -2,6 +2,7 @@
 // Text helpers shared by the parser and the handlers (not a public entry).
 
 const utf8 = new TextDecoder();
+const utf8Encoder = new TextEncoder();
 
 /**
  * Decodes bytes as Latin-1, byte for byte; fast when they are ASCII.
@@ -17,6 +18,28 @@ export function decodeLatin1(bytes: Uint8Array): string {
     out += String.fromCharCode(...bytes.subarray(i, i + 8192));
   }
   return out;
+}
+
+/**
+ * Encodes text as Latin-1, one byte per char, as a head goes on the wire;
+ * fast when it is ASCII.
+ *
+ * @param text The text to encode.
+ * @returns One byte per char.
+ * @throws {TypeError} For a char above U+00FF.
+ */
+export function encodeLatin1(text: string): Uint8Array<ArrayBuffer> {
+  const bytes = new Uint8Array(text.length);
+  const { read, written } = utf8Encoder.encodeInto(text, bytes);
+  if (read === text.length && written === read) return bytes;
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code > 0xff) {
+      throw new TypeError(`${pyRepr(text[i])} is not Latin-1 in a head`);
+    }
+    bytes[i] = code;
+  }
+  return bytes;
 }
 
 /**

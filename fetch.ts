@@ -47,6 +47,7 @@ import {
 } from "./_response_reader.ts";
 import { toWebResponse } from "./_web_response.ts";
 import { writeAll } from "./_bytes.ts";
+import { encodeLatin1 } from "./_text.ts";
 
 /** Options of {@linkcode toFetchHandler}. */
 export interface FetchHandlerOptions extends HTTPServerOptions {
@@ -226,7 +227,7 @@ async function sendRequest(conn: Deno.Conn, request: Request): Promise<void> {
       ? "transfer-encoding: chunked\r\n"
       : `content-length: ${length}\r\n`;
   }
-  await writeAll(conn, encoder.encode(head + "\r\n"));
+  await writeAll(conn, encodeLatin1(head + "\r\n"));
   if (body === null) return;
   for await (const chunk of body) {
     if (chunk.length === 0) continue;

@@ -57,6 +57,7 @@ import { SERVE_CONNECTION, SERVER_STATE } from "./_server_state.ts";
 import { readBody, ResponseReader } from "./_response_reader.ts";
 import { concatBytes, writeAll } from "./_bytes.ts";
 import { toWebResponse } from "./_web_response.ts";
+import { encodeLatin1 } from "./_text.ts";
 
 /** Options of {@linkcode testClient}: the server's, and the client's own. */
 export interface TestClientOptions extends HTTPServerOptions {
@@ -574,7 +575,7 @@ function requestBytes(
   ) fields.push(["Content-Length", String(body.length)]);
   let head = `${method} ${target} HTTP/1.1\r\n`;
   for (const [name, value] of fields) head += `${name}: ${value}\r\n`;
-  const bytes = encoder.encode(head + "\r\n");
+  const bytes = encodeLatin1(head + "\r\n");
   return body === undefined ? bytes : concatBytes([bytes, body]);
 }
 

@@ -437,3 +437,24 @@ Deno.test("toFetchHandler: a status a Response cannot carry gives a 500 and a lo
   await delay(50);
   assert.ok(finished, "the handler was left waiting for its next request");
 });
+
+Deno.test("toFetchHandler: request fields go to the handler byte for byte, as Latin-1", async () => {
+  class Show extends BaseHTTPRequestHandler {
+    override logMessage(): void {}
+    async do_GET(): Promise<void> {
+      const value = this.headers.get("x-name") ?? "";
+      this.sendResponse(200);
+      this.sendHeader(
+        "X-Code-Units",
+        [...value].map((c) => c.charCodeAt(0)).join(","),
+      );
+      this.sendHeader("Content-Length", "0");
+      await this.endHeaders();
+    }
+  }
+  // As Deno.serve gives the byte 0xE9: the ByteString "café".
+  const response = await toFetchHandler(Show)(
+    new Request("http://h/", { headers: { "X-Name": "caf\u00e9" } }),
+  );
+  assert.equal(response.headers.get("x-code-units"), "99,97,102,233");
+});

@@ -279,3 +279,28 @@ Deno.test("testClient: raw() returns once the connection is handed over (a 101, 
     assert.equal(exchange.closed, false);
   }
 });
+
+Deno.test("testClient.request() sends fields as Latin-1, as fetch() does; other text is a TypeError", async () => {
+  class Show extends BaseHTTPRequestHandler {
+    override logMessage(): void {}
+    async do_GET(): Promise<void> {
+      const body = this.headers.get("x-name") ?? "";
+      this.sendResponse(200);
+      this.sendHeader(
+        "Content-Length",
+        String(new TextEncoder().encode(body).length),
+      );
+      await this.endHeaders();
+      await this.wfile.write(body);
+    }
+  }
+  await using client = testClient(Show);
+  const response = await client.request("GET", "/", {
+    headers: { "X-Name": "caf\u00e9" },
+  });
+  assert.equal(response.text(), "caf\u00e9");
+  await assert.rejects(
+    client.request("GET", "/", { headers: { "X-Name": "\u65e5\u672c" } }),
+    TypeError,
+  );
+});
