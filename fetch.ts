@@ -331,7 +331,14 @@ async function serveApp(
 function toRequest(handler: BaseHTTPRequestHandler): Request | null {
   const target = handler.path;
   const headers = new Headers();
-  for (const [name, value] of handler.headers) headers.append(name, value);
+  const cookies: string[] = [];
+  for (const [name, value] of handler.headers) {
+    if (name.toLowerCase() === "cookie") cookies.push(value);
+    else headers.append(name, value);
+  }
+  // One Cookie field, as Deno.serve gives (RFC 9113 §8.2.3): joined by
+  // ", " a cookie's value would swallow the next cookie.
+  if (cookies.length > 0) headers.set("cookie", cookies.join("; "));
   const tls = "handshake" in handler.connection;
   let url: URL;
   try {
@@ -345,7 +352,9 @@ function toRequest(handler: BaseHTTPRequestHandler): Request | null {
     return null;
   }
   const rfile = handler.rfile;
-  const bodyless = handler.command === "GET" || handler.command === "HEAD";
+  // As new Request sees the method: it makes "get" GET.
+  const method = handler.command.toUpperCase();
+  const bodyless = method === "GET" || method === "HEAD";
   const body = bodyless || rfile.done ? null : streamOf(rfile);
   const request = new Request(url, {
     method: handler.command,

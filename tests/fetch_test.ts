@@ -131,6 +131,9 @@ Deno.test("fetchHandler: any method but CONNECT, TRACE and TRACK; a GET body is 
   assert.equal(spam.text(), "SPAM");
   const get = await client.request("GET", "/", { body: "ignored" });
   assert.equal(get.status, 200);
+  // new Request makes "get" GET, which has no body: not a 500.
+  const lower = await client.request("get", "/", { body: "ignored" });
+  assert.equal(lower.text(), "GET");
   for (const method of ["TRACE", "TRACK"]) {
     assert.equal((await client.request(method, "/")).status, 501);
   }
@@ -138,7 +141,11 @@ Deno.test("fetchHandler: any method but CONNECT, TRACE and TRACK; a GET body is 
     "CONNECT example.test:443 HTTP/1.1\r\nHost: example.test:443\r\n\r\n",
   );
   assert.equal(connect.responses[0].status, 501);
-  assert.deepEqual(seen, [["SPAM", true, "eggs"], ["GET", false, ""]]);
+  assert.deepEqual(seen, [
+    ["SPAM", true, "eggs"],
+    ["GET", false, ""],
+    ["GET", false, ""],
+  ]);
   seen = [];
 });
 
@@ -457,4 +464,13 @@ Deno.test("toFetchHandler: request fields go to the handler byte for byte, as La
     new Request("http://h/", { headers: { "X-Name": "caf\u00e9" } }),
   );
   assert.equal(response.headers.get("x-code-units"), "99,97,102,233");
+});
+
+Deno.test("fetchHandler: Cookie lines reach the app as one, joined by '; '", async () => {
+  const app = (request: Request) => new Response(request.headers.get("cookie"));
+  await using client = testClient(fetchHandler(app));
+  const { responses } = await client.raw(
+    "GET / HTTP/1.1\r\nHost: h\r\nCookie: a=1\r\nCookie: b=2\r\n\r\n",
+  );
+  assert.equal(new TextDecoder().decode(responses[0].body), "a=1; b=2");
 });
