@@ -368,7 +368,7 @@ function toRequest(handler: BaseHTTPRequestHandler): Request | null {
   if (body === null) return request;
   for (const name of BODY_METHODS) {
     Object.defineProperty(request, name, {
-      value: () => wholeBody(request, handler, name),
+      value: () => wholeBody(request, body, handler, name),
     });
   }
   return request;
@@ -401,12 +401,21 @@ function streamOf(rfile: BodyReader): ReadableStream<Uint8Array> {
   }, { highWaterMark: 0 });
 }
 
+/**
+ * The body read whole through rfile, under maxBodySize; as fetch reads it
+ * once it was read, or cloned (the body is a branch of a tee then).
+ */
 async function wholeBody(
   request: Request,
+  stream: ReadableStream<Uint8Array>,
   handler: BaseHTTPRequestHandler,
   as: typeof BODY_METHODS[number],
 ): Promise<unknown> {
+  if (request.bodyUsed || request.body !== stream || stream.locked) {
+    return await Request.prototype[as].call(request);
+  }
   const bytes = await handler.rfile.bytes();
+  await stream.cancel(); // used now, as after fetch's own read
   return await new Response(bytes, { headers: request.headers })[as]();
 }
 

@@ -474,3 +474,22 @@ Deno.test("fetchHandler: Cookie lines reach the app as one, joined by '; '", asy
   );
   assert.equal(new TextDecoder().decode(responses[0].body), "a=1; b=2");
 });
+
+Deno.test("fetchHandler: a body read whole is used up, and a clone reads it too, as under Deno.serve", async () => {
+  const app = async (request: Request) => {
+    const url = new URL(request.url);
+    if (url.pathname === "/clone") {
+      const copy = await request.clone().text();
+      return Response.json([copy, await request.text()]);
+    }
+    const first = await request.text();
+    const used = request.bodyUsed;
+    const second = await request.text().catch((error) => error.name);
+    return Response.json([first, used, second]);
+  };
+  await using client = testClient(fetchHandler(app));
+  const clone = await client.request("POST", "/clone", { body: "payload" });
+  assert.deepEqual(clone.json(), ["payload", "payload"]);
+  const twice = await client.request("POST", "/twice", { body: "payload" });
+  assert.deepEqual(twice.json(), ["payload", true, "TypeError"]);
+});
