@@ -423,6 +423,14 @@ async function writeResponse(
   handler: BaseHTTPRequestHandler,
   response: Response,
 ): Promise<void> {
+  if (response.status < 200) {
+    await response.body?.cancel();
+    throw new TypeError(
+      `A fetch app on HTTPServer cannot answer ${response.status}: ` +
+        "Deno.upgradeWebSocket needs Deno.serve; here a WebSocket is a " +
+        "handler class's this.upgradeWebSocket()",
+    );
+  }
   handler.sendResponseOnly(response.status, response.statusText || undefined);
   let dated = false;
   let named = false;

@@ -493,3 +493,14 @@ Deno.test("fetchHandler: a body read whole is used up, and a clone reads it too,
   const twice = await client.request("POST", "/twice", { body: "payload" });
   assert.deepEqual(twice.json(), ["payload", true, "TypeError"]);
 });
+
+Deno.test("fetchHandler: an app's 101 (Deno.upgradeWebSocket needs Deno.serve) is a 500 and a logged TypeError", async () => {
+  const log: string[] = [];
+  const app = () => new Response(null, { status: 101 });
+  await using client = testClient(fetchHandler(app), {
+    logSink: (line) => log.push(line),
+  });
+  const response = await client.request("GET", "/");
+  assert.equal(response.status, 500);
+  assert.ok(log.some((line) => line.includes("TypeError")), log.join("\n"));
+});
