@@ -3,6 +3,7 @@
 
 /** The command's entry file. */
 export const CLI: string = new URL("../cli.ts", import.meta.url).pathname;
+const CONFIG = new URL("../deno.json", import.meta.url).pathname;
 /** What `deno task serve` grants. */
 export const PERMISSIONS: string[] = [
   "--allow-net",
@@ -19,18 +20,24 @@ export class Serve implements AsyncDisposable {
   stdout = "";
   stderr = "";
   #done: Promise<unknown>;
+  #task: boolean;
   #changed: () => void = () => {};
 
   constructor(
     args: string[],
-    { cwd, permissions = PERMISSIONS, env = {} }: {
+    { cwd, permissions = PERMISSIONS, env = {}, task = false }: {
       cwd?: string;
       permissions?: string[];
       env?: Record<string, string>;
+      /** Start it as `deno task serve` does, from `cwd`. */
+      task?: boolean;
     } = {},
   ) {
+    this.#task = task;
     this.child = new Deno.Command(Deno.execPath(), {
-      args: ["run", ...permissions, CLI, ...args],
+      args: task
+        ? ["task", "-q", "--config", CONFIG, "serve", ...args]
+        : ["run", ...permissions, CLI, ...args],
       cwd,
       stdin: "null",
       stdout: "piped",
@@ -101,7 +108,8 @@ export class Serve implements AsyncDisposable {
 
   async [Symbol.asyncDispose](): Promise<void> {
     try {
-      this.child.kill("SIGKILL");
+      // deno task passes SIGTERM on to serve; a SIGKILL would orphan it.
+      this.child.kill(this.#task ? "SIGTERM" : "SIGKILL");
     } catch {
       // Already gone.
     }

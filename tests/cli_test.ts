@@ -83,6 +83,19 @@ const hasIPv6 = (() => {
   }
 })();
 
+Deno.test("deno task serve serves the directory it is run from, as the README says", async () => {
+  await using serve = new Serve(["0", "-b", "127.0.0.1"], {
+    cwd: root,
+    task: true,
+  });
+  const port = await serve.banner();
+  const response = await fetch(`http://127.0.0.1:${port}/hello.txt`);
+  assert.equal(response.status, 200);
+  assert.equal(await response.text(), "hello\n");
+  serve.child.kill("SIGINT");
+  assert.equal(await serve.exit(), 0);
+});
+
 Deno.test({
   name:
     "serve binds IPv6 and IPv4 on :: by default, with a warning and the local URL",
