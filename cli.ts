@@ -246,6 +246,13 @@ function checkPermissions(options: ServeOptions): void {
   for (const [descriptor, sentence] of needs) {
     if (!granted(descriptor)) throw new ServeError(sentence);
   }
+  // Deno hides its unstable net API (listenDatagram with it) without the
+  // flag, and listen({ reusePort }) would exit with its own message.
+  if (options.reusePort && !("listenDatagram" in Deno)) {
+    throw new ServeError(
+      "--reuse-port needs Deno's unstable net API: run deno with --unstable-net",
+    );
+  }
   if (!options.bind.startsWith("unix:")) {
     const hosts = options.bind === "" ? WILDCARDS : [options.bind];
     if (!hosts.some((host) => granted(listening(host, options.port)))) {

@@ -191,6 +191,11 @@ Deno.test("serve exits 1 with one line naming the flag and the deno permission i
       PERMISSIONS,
       /--workers starts processes: run deno with --allow-run/,
     ],
+    [
+      ["--reuse-port"],
+      PERMISSIONS,
+      /--reuse-port needs Deno's unstable net API: run deno with --unstable-net/,
+    ],
   ];
   for (const [flags, permissions, pattern] of cases) {
     const { code, stdout, stderr } = await run([...LOCAL, ...flags], {
