@@ -47,7 +47,7 @@ import {
 } from "./_response_reader.ts";
 import { toWebResponse } from "./_web_response.ts";
 import { writeAll } from "./_bytes.ts";
-import { encodeLatin1 } from "./_text.ts";
+import { encodeLatin1, splitTokens } from "./_text.ts";
 
 /** Options of {@linkcode toFetchHandler}. */
 export interface FetchHandlerOptions extends HTTPServerOptions {
@@ -442,10 +442,11 @@ async function writeResponse(
   }
   if (!named) handler.sendHeader("Server", handler.versionString());
   if (!dated) handler.sendHeader("Date", handler.dateTimeString());
-  await handler.endHeaders();
   const body = response.body;
-  if (body === null) return;
-  if (handler.command === "HEAD") return await body.cancel();
+  if (body === null || handler.command === "HEAD") {
+    await handler.endHeaders();
+    return await body?.cancel();
+  }
   const reader = body.getReader();
   // A stream waiting for its next chunk learns that the client left, as
   // under Deno.serve; its pending read then ends.
@@ -454,8 +455,15 @@ async function writeResponse(
   signal.addEventListener("abort", stop);
   if (signal.aborted) stop();
   try {
+    // While 100 Continue is owed, the head waits for the first chunk: an
+    // app that streams the request body back reads it first, and so the
+    // upload is invited before the head goes (Deno.serve sends the 100 at
+    // the body's first read).
+    let first = awaitsContinue(handler) ? await reader.read() : null;
+    await handler.endHeaders();
     for (;;) {
-      const { done, value } = await reader.read();
+      const { done, value } = first ?? await reader.read();
+      first = null;
       if (done) break;
       // Each chunk goes out as it comes, as under Deno.serve: a stream's
       // next chunk may be a long time coming.
@@ -469,4 +477,12 @@ async function writeResponse(
     signal.removeEventListener("abort", stop);
     reader.releaseLock();
   }
+}
+
+/** Whether the engine will still send 100 Continue at the first body read. */
+function awaitsContinue(handler: BaseHTTPRequestHandler): boolean {
+  const expect = splitTokens(handler.headers.getAll("expect"));
+  return expect.length === 1 && expect[0] === "100-continue" &&
+    handler.requestVersion !== "HTTP/1.0" && !handler.rfile.done &&
+    handler.rfile.bytesRead === 0;
 }

@@ -504,3 +504,15 @@ Deno.test("fetchHandler: an app's 101 (Deno.upgradeWebSocket needs Deno.serve) i
   assert.equal(response.status, 500);
   assert.ok(log.some((line) => line.includes("TypeError")), log.join("\n"));
 });
+
+Deno.test("fetchHandler: an app that streams the request body back gets its 100 Continue before the head", async () => {
+  const app = (request: Request) => new Response(request.body);
+  await using client = testClient(fetchHandler(app));
+  const { responses, closed } = await client.raw(
+    "POST / HTTP/1.1\r\nHost: h\r\nExpect: 100-continue\r\n" +
+      "Content-Length: 5\r\n\r\nhello",
+  );
+  assert.deepEqual(responses.map((r) => r.status), [100, 200]);
+  assert.equal(new TextDecoder().decode(responses[1].body), "hello");
+  assert.equal(closed, false);
+});
