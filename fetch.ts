@@ -212,7 +212,10 @@ async function serveOne(
 async function sendRequest(conn: Deno.Conn, request: Request): Promise<void> {
   const url = new URL(request.url);
   const host = request.headers.get("host") ?? url.host;
-  let head = `${request.method} ${url.pathname}${url.search} HTTP/1.1\r\n` +
+  url.hash = "";
+  // From the href, which keeps a bare "?" that url.search drops.
+  const target = url.href.slice(url.origin.length);
+  let head = `${request.method} ${target} HTTP/1.1\r\n` +
     `host: ${host}\r\n`;
   for (const [name, value] of request.headers) {
     if (name !== "host" && !REQUEST_SKIP.has(name)) {
@@ -254,7 +257,8 @@ const BODY_METHODS = [
 /**
  * A handler class that serves a fetch-style `app`, so that an app written
  * for `Deno.serve` or Hono runs on {@linkcode HTTPServer}. Bodies stream
- * both ways; `request.signal` is the handler's `signal`; any method works
+ * both ways; `request.signal` is the handler's `signal` (it notices a client
+ * that leaves once the request body is read); any method works
  * except CONNECT, TRACE and TRACK, which `new Request` refuses (501); a GET
  * or HEAD body is read and dropped. `limits.maxBodySize` binds what the app
  * reads whole (`request.json()`, `text()` and the like); `request.body`

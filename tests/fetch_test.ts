@@ -516,3 +516,25 @@ Deno.test("fetchHandler: an app that streams the request body back gets its 100 
   assert.equal(new TextDecoder().decode(responses[1].body), "hello");
   assert.equal(closed, false);
 });
+
+Deno.test("toFetchHandler: the target keeps a bare '?', as on the wire", async () => {
+  class Path extends BaseHTTPRequestHandler {
+    override logMessage(): void {}
+    async do_GET(): Promise<void> {
+      this.sendResponse(200);
+      this.sendHeader("X-Path", this.path);
+      this.sendHeader("Content-Length", "0");
+      await this.endHeaders();
+    }
+  }
+  const handler = toFetchHandler(Path);
+  for (
+    const [url, path] of [["http://h/x?", "/x?"], [
+      "http://h/x?a=1#f",
+      "/x?a=1",
+    ]]
+  ) {
+    const response = await handler(new Request(url));
+    assert.equal(response.headers.get("x-path"), path, url);
+  }
+});
