@@ -447,6 +447,13 @@ async function writeResponse(
   if (!named) handler.sendHeader("Server", handler.versionString());
   if (!dated) handler.sendHeader("Date", handler.dateTimeString());
   const body = response.body;
+  // No body: framed as such, not as an empty chunked one.
+  if (
+    body === null && response.status !== 204 && response.status !== 304 &&
+    !response.headers.has("content-length")
+  ) {
+    handler.sendHeader("Content-Length", "0");
+  }
   if (body === null || handler.command === "HEAD") {
     await handler.endHeaders();
     return await body?.cancel();

@@ -538,3 +538,30 @@ Deno.test("toFetchHandler: the target keeps a bare '?', as on the wire", async (
     assert.equal(response.headers.get("x-path"), path, url);
   }
 });
+
+Deno.test("fetchHandler: a response with no body says Content-Length: 0, as under Deno.serve", async () => {
+  const app = (request: Request) =>
+    new Response(null, {
+      status: Number(new URL(request.url).pathname.slice(1)),
+    });
+  await using client = testClient(fetchHandler(app));
+  for (
+    const [status, length] of [[200, "0"], [205, "0"], [204, null], [
+      304,
+      null,
+    ]] as const
+  ) {
+    const response = await client.request("GET", `/${status}`);
+    assert.equal(response.status, status);
+    assert.equal(
+      response.headers.get("content-length"),
+      length,
+      String(status),
+    );
+    assert.equal(
+      response.headers.get("transfer-encoding"),
+      null,
+      String(status),
+    );
+  }
+});
