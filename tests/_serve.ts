@@ -43,6 +43,9 @@ export class Serve implements AsyncDisposable {
       stdout: "piped",
       stderr: "piped",
       env: { NO_COLOR: "1", ...env },
+      // deno task keeps an INIT_CWD it inherits (from `deno task test`):
+      // a task is started as from a shell, without one.
+      ...(task && { clearEnv: true, env: { ...withoutInitCwd(), ...env } }),
     }).spawn();
     this.#done = Promise.all([
       this.#collect(this.child.stdout, (text) => this.stdout += text),
@@ -126,4 +129,9 @@ export async function run(
   await using serve = new Serve(args, options);
   const code = await serve.exit();
   return { code, stdout: serve.stdout, stderr: serve.stderr };
+}
+
+function withoutInitCwd(): Record<string, string> {
+  const { INIT_CWD: _, ...rest } = Deno.env.toObject();
+  return { ...rest, NO_COLOR: "1" };
 }
