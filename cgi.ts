@@ -999,7 +999,11 @@ export class CGIHTTPRequestHandler extends SimpleHTTPRequestHandler {
     if (status !== null) this.sendResponse(status, head.reason);
     else if (location !== null) this.sendResponse(302);
     else this.sendResponse(200, "Script output follows");
-    for (const [name, value] of head.fields) this.sendHeader(name, value);
+    for (const [name, value] of head.fields) {
+      // A 204 has no Content-Length (RFC 9110 §8.6): the script's is dropped.
+      if (status === 204 && name.toLowerCase() === "content-length") continue;
+      this.sendHeader(name, value);
+    }
     await this.endHeaders();
     let chunk = buffer.subarray(end[1]);
     while (true) {

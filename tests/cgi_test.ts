@@ -32,7 +32,7 @@ const SCRIPTS: Record<string, string> = {
     `${HEADERS}\nprintf 'query=%s method=%s\\n' "$QUERY_STRING" "$REQUEST_METHOD"\nfor a in "$@"; do printf 'arg=%s\\n' "$a"; done`,
   "cgi-bin/status.sh":
     "printf 'Status: 404 Not Here\\r\\nContent-Type: text/plain\\r\\nX-Script: yes\\r\\nConnection: keep-alive\\r\\n\\r\\nmissing\\n'",
-  "cgi-bin/nocontent.sh": "printf 'Status: 204\\n\\n'",
+  "cgi-bin/nocontent.sh": "printf 'Status: 204\\nContent-Length: 0\\n\\n'",
   "cgi-bin/local.sh": "printf 'Location: /static.txt\\n\\n'",
   "cgi-bin/local-cgi.sh":
     "printf 'Location: /cgi-bin/args.sh?from+local\\n\\nignored'",
@@ -404,6 +404,8 @@ Deno.test("CGI Status: sets the status; other fields pass, hop-by-hop ones do no
   assert.equal(response.body, "missing\n");
   const empty = await raw(s.port, "/cgi-bin/nocontent.sh");
   assert.equal(empty.statusLine, "HTTP/1.1 204 No Content");
+  // A 204 carries no Content-Length (RFC 9110 §8.6), whatever the script said.
+  assert.equal(empty.get("content-length"), undefined);
 });
 
 Deno.test("CGI Location: a local path is served internally, a URL is a 302", async () => {
