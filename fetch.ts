@@ -350,7 +350,9 @@ function toRequest(handler: BaseHTTPRequestHandler): Request | null {
       ? new URL(target)
       : new URL(
         target === "*" ? "/" : target,
-        `${tls ? "https" : "http"}://${headers.get("host") || "localhost"}`,
+        `${tls ? "https" : "http"}://${
+          headers.get("host") || ownHost(handler)
+        }`,
       );
   } catch {
     return null;
@@ -376,6 +378,12 @@ function toRequest(handler: BaseHTTPRequestHandler): Request | null {
     });
   }
   return request;
+}
+
+/** For a request with no Host: this machine, on the server's own port. */
+function ownHost(handler: BaseHTTPRequestHandler): string {
+  const port = handler.server.serverPort; // 0 with no listener of its own
+  return port > 0 ? `localhost:${port}` : "localhost";
 }
 
 /**

@@ -6,7 +6,7 @@ import { Hono } from "npm:hono@4.6.14";
 import { BaseHTTPRequestHandler, HTTPServer } from "../mod.ts";
 import { fetchHandler, toFetchHandler } from "../fetch.ts";
 import { serveTest, testClient } from "../testing.ts";
-import { delay, within } from "./_util.ts";
+import { delay, readAll, within } from "./_util.ts";
 
 function honoApp(): Hono {
   const app = new Hono();
@@ -564,4 +564,17 @@ Deno.test("fetchHandler: a response with no body says Content-Length: 0, as unde
       String(status),
     );
   }
+});
+
+Deno.test("fetchHandler: a request with no Host gets the server's own port in request.url", async () => {
+  const app = (request: Request) => new Response(request.url);
+  await using server = serveTest(fetchHandler(app));
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
+  await conn.write(new TextEncoder().encode("GET /x HTTP/1.0\r\n\r\n"));
+  const { text } = await readAll(conn);
+  conn.close();
+  assert.ok(
+    text.endsWith(`\r\n\r\nhttp://localhost:${server.port}/x`),
+    text,
+  );
 });
