@@ -84,8 +84,11 @@ const MAX_LOG_LINE = 4096;
 const MAX_LOCAL_REDIRECTS = 1;
 // Milliseconds between SIGTERM and SIGKILL when a script is stopped.
 const KILL_GRACE = 2000;
-// Milliseconds to wait for the rest of stderr once the script has exited.
-const STDERR_GRACE = 1000;
+// Once the script has exited, how long its output may pause before it has
+// ended: what it wrote is in the pipe already, and a child it left behind
+// may hold stdout or stderr open for as long as it runs (Python's CGI, which
+// hands the script the socket, answers at the exit too).
+const EXIT_GRACE = 250;
 // Most stderr bytes of one run that are logged; the rest is read and dropped,
 // so that a script cannot flood the log.
 const MAX_STDERR = 65536;
@@ -135,6 +138,10 @@ interface Run {
   stdout: ReadableStreamDefaultReader<Uint8Array>;
   /** Why the run was cut short: the body broke off, or the client left. */
   cut: unknown;
+  /** When the script exited (`performance.now()`), or `null`. */
+  exitedAt: number | null;
+  /** Called when it exits: the read waiting then. */
+  onExit: (() => void) | null;
 }
 
 /** A decoded path back in URL form, for `translatePath`. */
@@ -768,7 +775,19 @@ export class CGIHTTPRequestHandler extends SimpleHTTPRequestHandler {
     const stdout = child.stdout.getReader();
     const cancel = () => void stdout.cancel().catch(() => {});
     const proc = new ScriptProcess(child, this.cgiTimeout, cancel);
-    const run: Run = { script, proc, stdout, cut: null };
+    const run: Run = {
+      script,
+      proc,
+      stdout,
+      cut: null,
+      exitedAt: null,
+      onExit: null,
+    };
+    const exited = () => {
+      run.exitedAt = performance.now();
+      run.onExit?.();
+    };
+    child.status.then(exited, exited);
     const stderr = child.stderr.getReader();
     const logging = this.#logStderr(stderr, script.name);
     const feeding = this.#feed(child.stdin, input.chunks).catch((error) => {
@@ -802,7 +821,11 @@ export class CGIHTTPRequestHandler extends SimpleHTTPRequestHandler {
       // A child of the script may still hold stdin or stderr: the time
       // limit, still armed, stops it.
       await feeding;
-      await within(logging, STDERR_GRACE);
+      // The same grace as stdout's, from the exit: stdout took it already
+      // when a child left behind holds both.
+      const left = (run.exitedAt ?? performance.now()) + EXIT_GRACE -
+        performance.now();
+      await within(logging, Math.max(0, left));
       await stderr.cancel().catch(() => {});
       await logging;
       proc.dispose();
@@ -951,14 +974,13 @@ export class CGIHTTPRequestHandler extends SimpleHTTPRequestHandler {
    * @returns The path of a local redirect, or `null`.
    */
   async #relay(run: Run): Promise<string | null> {
-    const { stdout } = run;
     const headOnly = this.command === "HEAD";
     if (/(^|\/)nph-[^/]*$/.test(run.script.name)) {
       // Non-parsed headers: the output is the response; the handler closes
       // the connection after it, as its framing is unknown.
       let sent = false;
       while (true) {
-        const { done, value } = await stdout.read();
+        const { done, value } = await this.#read(run);
         if (done) break;
         await this.wfile.write(value);
         await this.wfile.flush();
@@ -974,7 +996,7 @@ export class CGIHTTPRequestHandler extends SimpleHTTPRequestHandler {
     let buffer: Uint8Array = new Uint8Array(0);
     let end: [number, number] | null = null;
     while (end === null) {
-      const { done, value } = await stdout.read();
+      const { done, value } = await this.#read(run);
       if (done) {
         throw await this.#failure(run, "CGI script ended before its headers");
       }
@@ -1011,7 +1033,7 @@ export class CGIHTTPRequestHandler extends SimpleHTTPRequestHandler {
         await this.wfile.write(chunk);
         await this.wfile.flush(); // streamed as it comes
       }
-      const { done, value } = await stdout.read();
+      const { done, value } = await this.#read(run);
       if (done) break;
       chunk = value;
     }
@@ -1019,6 +1041,29 @@ export class CGIHTTPRequestHandler extends SimpleHTTPRequestHandler {
       throw await this.#failure(run, "CGI script output cut short");
     }
     return null;
+  }
+
+  /**
+   * The script's next output. Once it has exited, a read that brings
+   * nothing for {@linkcode EXIT_GRACE} ms is the end, and the rest is
+   * cancelled.
+   */
+  async #read(run: Run): Promise<ReadableStreamReadResult<Uint8Array>> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<null>((resolve) => {
+      const arm = () => timer = setTimeout(() => resolve(null), EXIT_GRACE);
+      if (run.exitedAt !== null) arm();
+      else run.onExit = arm;
+    });
+    try {
+      const result = await Promise.race([run.stdout.read(), late]);
+      if (result !== null) return result;
+      await run.stdout.cancel().catch(() => {});
+      return { done: true, value: undefined };
+    } finally {
+      run.onExit = null;
+      clearTimeout(timer);
+    }
   }
 
   /**

@@ -55,6 +55,8 @@ const SCRIPTS: Record<string, string> = {
   "cgi-bin/stream.sh":
     `${HEADERS}\necho $$ > stream.pid\nwhile :; do echo tick; sleep 0.05; done`,
   "cgi-bin/slow.sh": `${HEADERS}\necho first\nsleep 0.6\necho second`,
+  // Leaves a child behind that holds stdout and stderr open.
+  "cgi-bin/background.sh": `${HEADERS}\necho done\nsleep 3 &`,
   "cgi-bin/sub/deep.sh":
     `${HEADERS}\nprintf 'script=%s info=%s translated=%s pwd=%s\\n' "$SCRIPT_NAME" "$PATH_INFO" "$PATH_TRANSLATED" "$(pwd)"`,
   "htbin/h.sh": `${HEADERS}\necho htbin`,
@@ -406,6 +408,15 @@ Deno.test("CGI Status: sets the status; other fields pass, hop-by-hop ones do no
   assert.equal(empty.statusLine, "HTTP/1.1 204 No Content");
   // A 204 carries no Content-Length (RFC 9110 §8.6), whatever the script said.
   assert.equal(empty.get("content-length"), undefined);
+});
+
+Deno.test("CGI: the answer ends when the script exits, though a child it left holds its output", async () => {
+  await using s = startServer(Handler);
+  const started = Date.now();
+  const response = await raw(s.port, "/cgi-bin/background.sh");
+  assert.equal(response.body, "done\n");
+  // Python's CGI answers at once too; the child's 3 s are not waited for.
+  assert.ok(Date.now() - started < 1000, `${Date.now() - started} ms`);
 });
 
 Deno.test("CGI Location: a local path is served internally, a URL is a 302", async () => {
