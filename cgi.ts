@@ -818,8 +818,8 @@ export class CGIHTTPRequestHandler extends SimpleHTTPRequestHandler {
       await stdout.cancel().catch(() => {});
       const status = await child.status;
       signal.removeEventListener("abort", leave); // its pid may be reused
-      // A child of the script may still hold stdin or stderr: the time
-      // limit, still armed, stops it.
+      // A child of the script may still hold stdin: the time limit, still
+      // armed, stops it.
       await feeding;
       // The same grace as stdout's, from the exit: stdout took it already
       // when a child left behind holds both.
