@@ -1068,7 +1068,8 @@ export class SimpleHTTPRequestHandler extends BaseHTTPRequestHandler {
     }
     const entries: ListingEntry[] = [];
     for (const entry of names) {
-      if (entry.name.startsWith(".") && !this.showDotfiles) continue;
+      // Only names a request can reach (translatePath's rule).
+      if (!this.#servableName(entry.name)) continue;
       if (isUploadTemp(entry.name)) continue; // half a file
       // Only what would be served is listed: no links out of the root.
       const found = this.#resolve(joinPath(path, entry.name));
@@ -1131,14 +1132,23 @@ export class SimpleHTTPRequestHandler extends BaseHTTPRequestHandler {
       if (part === "..") parts.pop();
       else parts.push(part);
     }
-    for (const part of parts) {
-      if (part.startsWith(".") && !this.showDotfiles) return null;
-      if (WINDOWS && /[:<>|?*"]/.test(part)) return null; // drives, streams
-    }
+    if (!parts.every((part) => this.#servableName(part))) return null;
     let result = absolutePath(this.directory);
     for (const part of parts) result = joinPath(result, part);
     if (decoded.endsWith("/") && parts.length > 0) result += SEP;
     return result;
+  }
+
+  /**
+   * Whether a file name may be served: not a dotfile while
+   * {@linkcode showDotfiles} is off, no backslash, and on Windows no drive
+   * or stream syntax.
+   */
+  #servableName(name: string): boolean {
+    // A backslash is a separator on Windows and a trick everywhere else.
+    if (name.includes("\\")) return false;
+    if (name.startsWith(".") && !this.showDotfiles) return false;
+    return !(WINDOWS && /[:<>|?*"]/.test(name)); // drives, streams
   }
 
   /**

@@ -601,6 +601,25 @@ Deno.test("symlinks that resolve outside the directory are 404; followSymlinks s
 });
 
 Deno.test({
+  name: "a name with a backslash, which is never served, is not listed",
+  ignore: Deno.build.os === "windows",
+  async fn() {
+    const file = `${root}/nested/deeper/back\\slash.txt`;
+    await Deno.writeTextFile(file, "x");
+    try {
+      await using s = startServer(handler());
+      const path = "/nested/deeper/back%5Cslash.txt";
+      assert.equal((await raw(s.port, path)).status, 404);
+      const listing = await (await get(s.port, "/nested/deeper/")).text();
+      assert.match(listing, /leaf\.txt/);
+      assert.doesNotMatch(listing, /slash/);
+    } finally {
+      await Deno.remove(file);
+    }
+  },
+});
+
+Deno.test({
   name: "a FIFO is neither served (it would block) nor listed",
   ignore: Deno.build.os === "windows",
   async fn() {
