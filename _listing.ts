@@ -124,12 +124,14 @@ function columnHeader(
  * @param entries The sorted entries.
  * @param order Their order, for the column headers.
  * @param upload Whether to show the upload form.
+ * @param base The page's `<base href>`, for a URL that does not end in `/`.
  */
 export function listingHTML(
   location: string,
   entries: readonly ListingEntry[],
   order: ListingOrder,
   upload = false,
+  base?: string,
 ): Uint8Array {
   const title = escapeAttribute(`Directory listing for ${location}`);
   const lines = [
@@ -138,6 +140,7 @@ export function listingHTML(
     "<head>",
     '<meta charset="utf-8">',
     '<meta name="viewport" content="width=device-width, initial-scale=1">',
+    ...(base === undefined ? [] : [`<base href="${escapeAttribute(base)}">`]),
     `<style type="text/css">\n${STYLE}\n</style>`,
     `<title>${title}</title>`,
     "</head>",

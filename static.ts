@@ -1093,11 +1093,15 @@ export class SimpleHTTPRequestHandler extends BaseHTTPRequestHandler {
     const json = mediaQuality(accept, "application/json") >
       mediaQuality(accept, "text/html");
     const urlPath = urlPathOf(this.path);
+    // A URL ending in %2F names the directory too (as Python 3.14 and nginx
+    // serve it), but relative links would resolve beside it.
+    const last = urlPath.slice(urlPath.lastIndexOf("/") + 1);
     const body = json ? listingJSON(entries) : listingHTML(
       decodePath(urlPath) ?? urlPath,
       entries,
       order,
       this.upload !== null,
+      last === "" ? undefined : `${last}/`,
     );
     this.sendResponse(200);
     this.sendHeader(

@@ -428,9 +428,15 @@ Deno.test("a directory without its trailing slash is redirected 301, keeping the
   assert.equal(followed.status, 200);
   assert.equal(followed.url, `http://127.0.0.1:${s.port}/nested/?x=1`);
   assert.match(await followed.text(), /Directory listing for \/nested\//);
-  // An encoded trailing slash counts as one (Python 3.14).
+  // An encoded trailing slash counts as one (Python 3.14); the listing's
+  // links still resolve into the directory, not beside it.
   const encoded = await raw(s.port, "/nested%2F");
   assert.equal(encoded.status, 200);
+  const page = `http://127.0.0.1:${s.port}/nested%2F`;
+  const base = /<base href="([^"]*)">/.exec(encoded.body)?.[1] ?? "";
+  const href = /<a href="([^"?]+\.txt)">/.exec(encoded.body)![1];
+  const link = new URL(href, new URL(base, page));
+  assert.equal((await raw(s.port, link.pathname)).status, 200, link.href);
 });
 
 Deno.test("a directory with an index page serves it, found through the index list", async () => {
