@@ -118,6 +118,9 @@ const OPEN_FLAGS = constants.O_RDONLY | constants.O_NONBLOCK |
 
 /** Ranks a type for an extension that several types claim; higher wins. */
 function mimeRank(type: string, entry: MimeEntry): number[] {
+  // application/xml, not its alias text/xml (RFC 7303 §9.2): a charset
+  // given for text would override the file's own encoding declaration.
+  if (type === "text/xml") return [-1];
   const [top, sub] = type.split("/");
   // A registered tree beats vendor trees, which beat x- and personal ones.
   const facet = /^(x-|x\.)/.test(sub)
@@ -128,7 +131,7 @@ function mimeRank(type: string, entry: MimeEntry): number[] {
     ? 2
     : 3;
   const source = ["nginx", "apache", undefined, "iana"].indexOf(entry.source);
-  // video/mp4 over application/mp4, text/xml over application/xml.
+  // video/mp4 over application/mp4.
   const kind = top === "application" ? 0 : 1;
   return [facet, source, kind, -type.length];
 }

@@ -24,6 +24,7 @@ async function makeTree(): Promise<void> {
     "page.html": "<p>page</p>",
     "data.json": '{"a":1}',
     "app.js": "export {};",
+    "feed.xml": '<?xml version="1.0" encoding="ISO-8859-1"?><feed/>',
     "style.css": "p{}",
     "archive.tar.gz": "not really gzip",
     "image.png": "\x89PNG",
@@ -130,6 +131,8 @@ Deno.test("guessType() takes Python's extensionsMap first, then mime-db, with ch
     "/page.html": "text/html; charset=utf-8",
     "/data.json": "application/json; charset=utf-8",
     "/app.js": "text/javascript; charset=utf-8",
+    // Not text/xml, whose charset would override the file's own encoding.
+    "/feed.xml": "application/xml",
     "/style.css": "text/css; charset=utf-8",
     "/archive.tar.gz": "application/gzip", // Python's map, not application/x-tar
     "/image.png": "image/png",
@@ -494,6 +497,7 @@ Deno.test("the listing is sorted, escaped, URL-encoded, sized and dated, and rea
       ["data.json", "data.json"],
       ["digits.txt", "digits.txt"],
       ["empty/", "empty/"],
+      ["feed.xml", "feed.xml"],
       ["hello.txt", "hello.txt"],
       ["image.png", "image.png"],
       ["inner-dir/", "inner-dir@"],
