@@ -435,7 +435,10 @@ class ScriptProcess {
  * line, the body. `Status:` sets the status; `Location:` with a local path
  * is served internally, any other `Location:` is a 302. Scripts whose name
  * starts with `nph-` write the whole HTTP response themselves. Lines on
- * stderr go to {@linkcode logError}, up to 64 KiB a run.
+ * stderr go to {@linkcode logError}, up to 64 KiB a run. The answer ends
+ * when the script exits, even if a child it started holds its output.
+ * With `cors` or `corsOrigins` the server's `Access-Control-Allow-Origin`
+ * replaces the script's.
  *
  * A script that fails answers 500 (it exited non-zero before its header
  * block), 502 (it wrote no valid header block) or 504 (it ran past
@@ -1021,9 +1024,14 @@ export class CGIHTTPRequestHandler extends SimpleHTTPRequestHandler {
     if (status !== null) this.sendResponse(status, head.reason);
     else if (location !== null) this.sendResponse(302);
     else this.sendResponse(200, "Script output follows");
+    // With cors or corsOrigins the server owns Access-Control-Allow-Origin:
+    // two values would make browsers refuse the answer.
+    const cors = this.cors || this.corsOrigins.length > 0;
     for (const [name, value] of head.fields) {
+      const key = name.toLowerCase();
       // A 204 has no Content-Length (RFC 9110 §8.6): the script's is dropped.
-      if (status === 204 && name.toLowerCase() === "content-length") continue;
+      if (status === 204 && key === "content-length") continue;
+      if (cors && key === "access-control-allow-origin") continue;
       this.sendHeader(name, value);
     }
     await this.endHeaders();

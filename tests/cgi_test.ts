@@ -32,6 +32,8 @@ const SCRIPTS: Record<string, string> = {
     `${HEADERS}\nprintf 'query=%s method=%s\\n' "$QUERY_STRING" "$REQUEST_METHOD"\nfor a in "$@"; do printf 'arg=%s\\n' "$a"; done`,
   "cgi-bin/status.sh":
     "printf 'Status: 404 Not Here\\r\\nContent-Type: text/plain\\r\\nX-Script: yes\\r\\nConnection: keep-alive\\r\\n\\r\\nmissing\\n'",
+  "cgi-bin/cors.sh":
+    "printf 'Content-Type: text/plain\\nAccess-Control-Allow-Origin: https://a.example\\n\\nok'",
   "cgi-bin/nocontent.sh": "printf 'Status: 204\\nContent-Length: 0\\n\\n'",
   "cgi-bin/local.sh": "printf 'Location: /static.txt\\n\\n'",
   "cgi-bin/local-cgi.sh":
@@ -417,6 +419,22 @@ Deno.test("CGI: the answer ends when the script exits, though a child it left ho
   assert.equal(response.body, "done\n");
   // Python's CGI answers at once too; the child's 3 s are not waited for.
   assert.ok(Date.now() - started < 1000, `${Date.now() - started} ms`);
+});
+
+Deno.test("CGI with cors: the server's Access-Control-Allow-Origin is the only one", async () => {
+  class Cors extends Handler {
+    override cors = true;
+  }
+  await using s = startServer(Cors);
+  const response = await raw(s.port, "/cgi-bin/cors.sh");
+  const origins = response.headers.filter(([name]) =>
+    name.toLowerCase() === "access-control-allow-origin"
+  );
+  assert.deepEqual(origins.map(([, value]) => value), ["*"]);
+  // Without cors, the script's own is relayed.
+  await using plain = startServer(Handler);
+  const own = await raw(plain.port, "/cgi-bin/cors.sh");
+  assert.equal(own.get("access-control-allow-origin"), "https://a.example");
 });
 
 Deno.test("CGI Location: a local path is served internally, a URL is a 302", async () => {
