@@ -243,6 +243,9 @@ async function sendRequest(conn: Deno.Conn, request: Request): Promise<void> {
   if (chunked) await writeAll(conn, encoder.encode("0\r\n\r\n"));
 }
 
+// Most bytes of a response body held back to learn its length (what the
+// stream has at once).
+const PEEK_LIMIT = 65536;
 // Methods that `new Request` refuses.
 const FORBIDDEN_METHODS = new Set(["CONNECT", "TRACE", "TRACK"]);
 const BODY_METHODS = [
@@ -462,10 +465,7 @@ async function writeResponse(
   ) {
     handler.sendHeader("Content-Length", "0");
   }
-  if (body === null || handler.command === "HEAD") {
-    await handler.endHeaders();
-    return await body?.cancel();
-  }
+  if (body === null) return await handler.endHeaders();
   const reader = body.getReader();
   // A stream waiting for its next chunk learns that the client left, as
   // under Deno.serve; its pending read then ends.
@@ -474,20 +474,42 @@ async function writeResponse(
   signal.addEventListener("abort", stop);
   if (signal.aborted) stop();
   try {
-    // While 100 Continue is owed, the head waits for the first chunk: an
-    // app that streams the request body back reads it first, and so the
-    // upload is invited before the head goes (Deno.serve sends the 100 at
-    // the body's first read).
-    let first = awaitsContinue(handler) ? await reader.read() : null;
+    // What the stream has at once goes with the head, and when that is all
+    // of it (a string, JSON, bytes) the head gives its Content-Length, as
+    // under Deno.serve; a stream with more to come is not waited for. While
+    // 100 Continue is owed, the head waits for the first chunk: an app that
+    // streams the request body back reads it first, and so the upload is
+    // invited before the head goes (Deno.serve sends the 100 at the body's
+    // first read).
+    const ready: Uint8Array[] = [];
+    let size = 0;
+    let ended = false;
+    let next = reader.read();
+    for (let owed = awaitsContinue(handler); size <= PEEK_LIMIT; owed = false) {
+      const result = owed ? await next : await atOnce(next);
+      if (result === null) break;
+      if (result.done) {
+        ended = true;
+        break;
+      }
+      ready.push(result.value);
+      size += result.value.length;
+      next = reader.read();
+    }
+    if (ended && !response.headers.has("content-length")) {
+      handler.sendHeader("Content-Length", String(size));
+    }
     await handler.endHeaders();
-    for (;;) {
-      const { done, value } = first ?? await reader.read();
-      first = null;
-      if (done) break;
+    if (handler.command === "HEAD") return await reader.cancel();
+    for (const chunk of ready) await handler.wfile.write(chunk);
+    while (!ended) {
       // Each chunk goes out as it comes, as under Deno.serve: a stream's
       // next chunk may be a long time coming.
-      await handler.wfile.write(value);
       await handler.wfile.flush();
+      const { done, value } = await next;
+      if (done) break;
+      await handler.wfile.write(value);
+      next = reader.read();
     }
   } catch (error) {
     await reader.cancel(error).catch(() => {});
@@ -496,6 +518,19 @@ async function writeResponse(
     signal.removeEventListener("abort", stop);
     reader.releaseLock();
   }
+}
+
+/**
+ * `promise`'s value if it settles without waiting for I/O or a timer (within
+ * a few microtask turns: a body made whole settles its reads in two to
+ * five), else `null`. A zero timer per read cost a small response 13–23 %
+ * of its requests per second.
+ */
+async function atOnce<T>(promise: Promise<T>): Promise<T | null> {
+  let settled = false;
+  promise.then(() => settled = true, () => settled = true);
+  for (let turn = 0; turn < 16 && !settled; turn++) await null;
+  return settled ? await promise : null;
 }
 
 /** Whether the engine will still send 100 Continue at the first body read. */

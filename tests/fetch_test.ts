@@ -578,3 +578,38 @@ Deno.test("fetchHandler: a request with no Host gets the server's own port in re
     text,
   );
 });
+
+Deno.test("fetchHandler: a body that is whole at once goes with its Content-Length; a stream still coming does not wait", async () => {
+  const release = Promise.withResolvers<void>();
+  const app = (request: Request) => {
+    const path = new URL(request.url).pathname;
+    if (path === "/json") return Response.json({ a: 1 });
+    if (path === "/text") return new Response("hello");
+    return new Response(
+      new ReadableStream({
+        async start(controller) {
+          controller.enqueue(new TextEncoder().encode("data: 1\n\n"));
+          await release.promise;
+          controller.close();
+        },
+      }),
+    );
+  };
+  await using server = serveTest(fetchHandler(app));
+  for (const [path, length] of [["/json", "7"], ["/text", "5"]]) {
+    const response = await server.fetch(path);
+    assert.equal(response.headers.get("content-length"), length, path);
+    assert.equal(response.headers.get("transfer-encoding"), null, path);
+  }
+  const head = await server.fetch("/text", { method: "HEAD" });
+  assert.equal(head.headers.get("content-length"), "5");
+  // The event stream's head and first event arrive before it ends.
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
+  await conn.write(
+    new TextEncoder().encode("GET /events HTTP/1.1\r\nHost: h\r\n\r\n"),
+  );
+  const { text } = await readAll(conn, 200); // closes it when quiet
+  release.resolve();
+  assert.match(text, /transfer-encoding: chunked/i);
+  assert.match(text, /data: 1/);
+});
