@@ -47,7 +47,7 @@ import {
 } from "./_response_reader.ts";
 import { toWebResponse } from "./_web_response.ts";
 import { writeAll } from "./_bytes.ts";
-import { encodeLatin1, splitTokens } from "./_text.ts";
+import { encodeLatin1 } from "./_text.ts";
 
 /** Options of {@linkcode toFetchHandler}. */
 export interface FetchHandlerOptions extends HTTPServerOptions {
@@ -476,17 +476,16 @@ async function writeResponse(
   try {
     // What the stream has at once goes with the head, and when that is all
     // of it (a string, JSON, bytes) the head gives its Content-Length, as
-    // under Deno.serve; a stream with more to come is not waited for. While
-    // 100 Continue is owed, the head waits for the first chunk: an app that
-    // streams the request body back reads it first, and so the upload is
-    // invited before the head goes (Deno.serve sends the 100 at the body's
-    // first read).
+    // under Deno.serve; a stream with more to come is not waited for. An
+    // app that streams the request body back has begun to read it by then:
+    // 100 Continue, owed, goes before the head (Deno.serve sends it at the
+    // body's first read too).
     const ready: Uint8Array[] = [];
     let size = 0;
     let ended = false;
     let next = reader.read();
-    for (let owed = awaitsContinue(handler); size <= PEEK_LIMIT; owed = false) {
-      const result = owed ? await next : await atOnce(next);
+    while (size <= PEEK_LIMIT) {
+      const result = await atOnce(next);
       if (result === null) break;
       if (result.done) {
         ended = true;
@@ -531,12 +530,4 @@ async function atOnce<T>(promise: Promise<T>): Promise<T | null> {
   promise.then(() => settled = true, () => settled = true);
   for (let turn = 0; turn < 16 && !settled; turn++) await null;
   return settled ? await promise : null;
-}
-
-/** Whether the engine will still send 100 Continue at the first body read. */
-function awaitsContinue(handler: BaseHTTPRequestHandler): boolean {
-  const expect = splitTokens(handler.headers.getAll("expect"));
-  return expect.length === 1 && expect[0] === "100-continue" &&
-    handler.requestVersion !== "HTTP/1.0" && !handler.rfile.done &&
-    handler.rfile.bytesRead === 0;
 }
