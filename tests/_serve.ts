@@ -42,10 +42,10 @@ export class Serve implements AsyncDisposable {
       stdin: "null",
       stdout: "piped",
       stderr: "piped",
-      env: { NO_COLOR: "1", ...env },
       // deno task keeps an INIT_CWD it inherits (from `deno task test`):
       // a task is started as from a shell, without one.
-      ...(task && { clearEnv: true, env: { ...withoutInitCwd(), ...env } }),
+      clearEnv: task,
+      env: { ...(task ? withoutInitCwd() : {}), NO_COLOR: "1", ...env },
     }).spawn();
     this.#done = Promise.all([
       this.#collect(this.child.stdout, (text) => this.stdout += text),
@@ -133,5 +133,5 @@ export async function run(
 
 function withoutInitCwd(): Record<string, string> {
   const { INIT_CWD: _, ...rest } = Deno.env.toObject();
-  return { ...rest, NO_COLOR: "1" };
+  return rest;
 }
