@@ -126,7 +126,7 @@ options:
   --no-compress         do not compress responses (default: gzip or brotli
                         for compressible types, precompressed .br/.gz first)
   --spa                 answer a missing path without an extension with the
-                        root index.html (single-page apps)
+                        root index.html, no-cache (single-page apps)
   --no-listing          answer 403 for directories without an index page
   --dotfiles            serve files and directories whose names start with .
   --auth USER:PASS      require HTTP Basic auth with this user (repeatable)

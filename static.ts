@@ -474,7 +474,10 @@ export class SimpleHTTPRequestHandler extends BaseHTTPRequestHandler {
   authRealm = "basehttp";
   /**
    * A `Cache-Control` value for the 200, 206 and 304 answers of files,
-   * such as `"public, max-age=3600"`; `null` sends none.
+   * such as `"public, max-age=3600"`; `null` sends none. The index page
+   * that a {@linkcode spa} route gets is not the file at that URL, and a
+   * new build must reach it: it is sent `no-cache` instead (unless this
+   * value has `no-store`).
    */
   cacheControl: string | null = null;
   /**
@@ -753,7 +756,12 @@ export class SimpleHTTPRequestHandler extends BaseHTTPRequestHandler {
       return null;
     }
     try {
-      return await this.#sendFileHead(file, found, this.guessType(filePath));
+      return await this.#sendFileHead(
+        file,
+        found,
+        this.guessType(filePath),
+        appRoute,
+      );
     } catch (error) {
       file.close();
       throw error;
@@ -765,6 +773,7 @@ export class SimpleHTTPRequestHandler extends BaseHTTPRequestHandler {
     opened: Opened,
     found: Resolved,
     ctype: string,
+    appRoute: boolean,
   ): Promise<FileBody | null> {
     const { info } = found;
     const size = info.size;
@@ -821,7 +830,7 @@ export class SimpleHTTPRequestHandler extends BaseHTTPRequestHandler {
       this.sendHeader("ETag", etag);
       this.sendHeader("Last-Modified", lastModified);
       this.sendHeader("Accept-Ranges", "bytes");
-      this.#sendFileFields(vary);
+      this.#sendFileFields(vary, appRoute);
       await this.endHeaders();
       return null;
     }
@@ -848,7 +857,7 @@ export class SimpleHTTPRequestHandler extends BaseHTTPRequestHandler {
     this.sendHeader("Accept-Ranges", "bytes");
     this.sendHeader("Last-Modified", lastModified);
     this.sendHeader("ETag", etag);
-    this.#sendFileFields(vary);
+    this.#sendFileFields(vary, appRoute);
     await this.endHeaders();
     if (sentSize === null) return { file, length, coding: coding! };
     file.position = start;
@@ -896,12 +905,18 @@ export class SimpleHTTPRequestHandler extends BaseHTTPRequestHandler {
     return { vary: true, coding, sibling };
   }
 
-  /** Vary, Cache-Control and the extra fields of a file's 200, 206 or 304. */
-  #sendFileFields(vary: boolean): void {
+  /**
+   * Vary, Cache-Control and the extra fields of a file's 200, 206 or 304.
+   * An app route's index page is not the file at its URL: a new build must
+   * reach it however long its assets are cached, so it is `no-cache`.
+   */
+  #sendFileFields(vary: boolean, appRoute: boolean): void {
     if (vary) this.sendHeader("Vary", "Accept-Encoding");
-    if (this.cacheControl !== null) {
-      this.sendHeader("Cache-Control", this.cacheControl);
-    }
+    const cacheControl = appRoute && this.cacheControl !== null &&
+        !/\bno-store\b/i.test(this.cacheControl)
+      ? "no-cache"
+      : this.cacheControl;
+    if (cacheControl !== null) this.sendHeader("Cache-Control", cacheControl);
     this.#sendExtraResponseHeaders();
   }
 

@@ -653,6 +653,43 @@ Deno.test("cacheControl goes on 200, 206 and 304 of files, -H headers on 304 too
   assert.equal(listing.get("cache-control"), undefined);
 });
 
+Deno.test("spa: a route's index page is no-cache whatever cacheControl asks; the files keep it", async () => {
+  const immutable = "public, max-age=31536000, immutable";
+  for (
+    const [cacheControl, route] of [
+      [immutable, "no-cache"],
+      ["no-store", "no-store"],
+      [null, undefined],
+    ] as const
+  ) {
+    await using s = startServer(handler({ spa: true, cacheControl }));
+    const page = await raw(s.port, "/users/42", {
+      headers: "Accept: text/html\r\n",
+    });
+    assert.equal(page.status, 200);
+    assert.equal(page.body, INDEX_HTML);
+    const revalidated = await raw(s.port, "/users/42", {
+      headers: `Accept: text/html\r\nIf-None-Match: ${page.get("etag")}\r\n`,
+    });
+    assert.equal(revalidated.status, 304);
+    const partial = await raw(s.port, "/users/42", {
+      headers: "Accept: text/html\r\nRange: bytes=0-1\r\n",
+    });
+    assert.equal(partial.status, 206);
+    for (const r of [page, revalidated, partial]) {
+      assert.equal(
+        r.get("cache-control"),
+        route,
+        `${cacheControl} ${r.statusLine}`,
+      );
+    }
+    for (const path of ["/index.html", "/small.txt"]) {
+      const file = await raw(s.port, path);
+      assert.equal(file.get("cache-control"), cacheControl ?? undefined, path);
+    }
+  }
+});
+
 // Listings for programs
 
 interface Row {
