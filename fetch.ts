@@ -351,8 +351,8 @@ function toRequest(handler: BaseHTTPRequestHandler): Request | null {
   try {
     url = /^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(target)
       ? new URL(target)
-      : new URL(
-        target === "*" ? "/" : target,
+      : new URL( // "*" (OPTIONS *) is "/*", as under Deno.serve
+        target,
         `${tls ? "https" : "http"}://${
           headers.get("host") || ownHost(handler)
         }`,

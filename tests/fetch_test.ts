@@ -579,6 +579,35 @@ Deno.test("fetchHandler: a request with no Host gets the server's own port in re
   );
 });
 
+Deno.test("fetchHandler: OPTIONS * reaches the app as under Deno.serve, not as OPTIONS /", async () => {
+  const app = (request: Request) => new Response(request.url);
+  await using ours = serveTest(fetchHandler(app));
+  await using theirs = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen() {} },
+    app,
+  );
+  const urls: string[] = [];
+  for (const port of [ours.port, theirs.addr.port]) {
+    for (const target of ["*", "/"]) {
+      const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+      await conn.write(
+        new TextEncoder().encode(
+          `OPTIONS ${target} HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n`,
+        ),
+      );
+      const { text } = await readAll(conn);
+      conn.close();
+      urls.push(text.slice(text.indexOf("\r\n\r\n") + 4));
+    }
+  }
+  assert.deepEqual(urls, [
+    "http://h/*",
+    "http://h/",
+    "http://h/*",
+    "http://h/",
+  ]);
+});
+
 Deno.test("fetchHandler: a body that is whole at once goes with its Content-Length; a stream still coming does not wait", async () => {
   const release = Promise.withResolvers<void>();
   const app = (request: Request) => {
