@@ -42,7 +42,10 @@ export const DEFAULT_ERROR_MESSAGE: string = `<!DOCTYPE HTML>
 /** The Content-Type of error pages, as in Python. */
 export const DEFAULT_ERROR_CONTENT_TYPE = "text/html;charset=utf-8";
 
-/** A client address: `[host, port]` (for a Unix socket, `[path, 0]`). */
+/**
+ * A client address: `[host, port]`; for a Unix socket `[path, 0]`, the path
+ * `"unix:"` when the client's socket has no name (as nginx's `$remote_addr`).
+ */
 export type ClientAddress = [host: string, port: number];
 
 /** The handler's `wfile`: response body bytes go here. */

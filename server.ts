@@ -677,7 +677,7 @@ export class HTTPServer implements AsyncDisposable {
     const remote = conn.remoteAddr as Deno.NetAddr | Deno.UnixAddr;
     const clientAddress: ClientAddress = "hostname" in remote
       ? [remote.hostname, remote.port]
-      : [remote.path ?? "", 0];
+      : [remote.path || "unix:", 0]; // a client's socket has no name
     try {
       if (await this.verifyRequest(conn, clientAddress)) {
         await this.processRequest(conn, clientAddress);

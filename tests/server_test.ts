@@ -1,6 +1,6 @@
 // Copyright 2026 the basehttp authors. MIT license.
 import assert from "node:assert/strict";
-import { HTTPServer } from "../mod.ts";
+import { HTTPServer, percentFormat } from "../mod.ts";
 import {
   delay,
   exchange,
@@ -206,16 +206,28 @@ Deno.test("HTTPServer serves on a Unix socket path", async () => {
     } catch { /* closed by readAll */ }
     assert.equal(parseResponses(ex.text)[0].body, "hello");
     assert.equal(s.httpd.serverAddress, path);
+    // A client's socket has no name: it is "unix:", as nginx's
+    // $remote_addr gives it, so a log line keeps its first field.
+    assert.deepEqual(s.logged, ['unix: - - "GET / HTTP/1.0" 200 5']);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
 });
 
 function startUnix(path: string) {
-  const httpd = new HTTPServer(path, Hello);
+  const logged: string[] = [];
+  class Logged extends Hello {
+    override logMessage(format: string, ...args: unknown[]): void {
+      logged.push(
+        `${this.addressString()} - - ${percentFormat(format, args)}`,
+      );
+    }
+  }
+  const httpd = new HTTPServer(path, Logged);
   const serving = httpd.serveForever(0.05);
   return {
     httpd,
+    logged,
     async [Symbol.asyncDispose]() {
       await httpd.shutdown();
       await serving;
