@@ -11,7 +11,7 @@ import { handled } from "./_output.ts";
 import { formatDate, MONTHS, pad2 } from "./_date.ts";
 import { pyRepr, splitTokens } from "./_text.ts";
 import { requestLineOf } from "./_head.ts";
-import { type BodyReader, HTTPMessage } from "./parser.ts";
+import { type BodyReader, HTTPMessage, type RequestHead } from "./parser.ts";
 import { responses } from "./status.ts";
 import type { HTTPServer } from "./server.ts";
 import { EventStream, type EventStreamOptions } from "./events.ts";
@@ -38,6 +38,16 @@ export const DEFAULT_ERROR_MESSAGE: string = `<!DOCTYPE HTML>
     </body>
 </html>
 `;
+
+/**
+ * Whether the client would keep the connection after this request: no
+ * `close`, and on HTTP/1.0 a `keep-alive` (RFC 9112 §9.3).
+ */
+function clientPersists(head: RequestHead): boolean {
+  const connection = splitTokens(head.headers.getAll("connection"));
+  return !connection.includes("close") &&
+    (head.minor >= 1 || connection.includes("keep-alive"));
+}
 
 /** The Content-Type of error pages, as in Python. */
 export const DEFAULT_ERROR_CONTENT_TYPE = "text/html;charset=utf-8";
@@ -456,13 +466,8 @@ export class BaseHTTPRequestHandler {
       ? "/" + head.target.replace(/^\/+/, "")
       : head.target;
 
-    const connection = splitTokens(head.headers.getAll("connection"));
     const speaks11 = this.#engine.speaksKeepAlive;
-    this.closeConnection = true;
-    if (speaks11 && !connection.includes("close")) {
-      this.closeConnection = head.minor === 0 &&
-        !connection.includes("keep-alive");
-    }
+    this.closeConnection = !speaks11 || !clientPersists(head);
 
     const expect = splitTokens(head.headers.getAll("expect"));
     if (expect.length > 0) {
@@ -554,7 +559,8 @@ export class BaseHTTPRequestHandler {
 
   /**
    * Queues a header line. `Connection: close` / `keep-alive` also sets
-   * {@linkcode closeConnection}, as in Python.
+   * {@linkcode closeConnection}, as in Python; `keep-alive` only when the
+   * client would keep the connection too.
    *
    * @param keyword The field name, a token.
    * @param value The field value (Latin-1, no CR, LF or NUL).
@@ -568,7 +574,11 @@ export class BaseHTTPRequestHandler {
     if (keyword.length === 10 && keyword.toLowerCase() === "connection") {
       const tokens = splitTokens([value]);
       if (tokens.includes("close")) this.closeConnection = true;
-      else if (tokens.includes("keep-alive")) this.closeConnection = false;
+      else if (tokens.includes("keep-alive")) {
+        // Not against the client's wish (RFC 9112 §9.3, §9.6).
+        const head = this.#engine.head;
+        if (head !== null && clientPersists(head)) this.closeConnection = false;
+      }
     }
   }
 

@@ -514,6 +514,30 @@ Deno.test("engine: a handler's own Transfer-Encoding keeps the connection only w
   }
 });
 
+Deno.test("engine: a handler's Connection: keep-alive keeps only a connection the client would keep", async () => {
+  Framing.fields = [["Content-Length", "16"], ["Connection", "keep-alive"]];
+  const cases: [string, boolean][] = [
+    ["GET / HTTP/1.1\r\nHost: h\r\n\r\n", true],
+    ["GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n", true],
+    // RFC 9112 §9.6: the server MUST close after a request with "close";
+    // §9.3: an HTTP/1.0 request persists only with keep-alive.
+    ["GET / HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n", false],
+    ["GET / HTTP/1.0\r\n\r\n", false],
+  ];
+  for (const [request, kept] of cases) {
+    const { client, done } = serve(Framing);
+    await send(client, request + request);
+    const { text, closed } = await readUntil(
+      client,
+      (text) => count(text, "0123456789abcdef") === 2,
+    );
+    assert.equal(count(text, "HTTP/1.1 200"), kept ? 2 : 1, request);
+    assert.equal(closed, !kept, request);
+    client.close();
+    await done;
+  }
+});
+
 class Ticks extends QuietHandler {
   async do_GET() {
     this.sendResponse(200);
