@@ -349,13 +349,15 @@ function toRequest(handler: BaseHTTPRequestHandler): Request | null {
   const tls = "handshake" in handler.connection;
   let url: URL;
   try {
+    // An origin-form target is appended, never resolved against Host: the
+    // URL parser reads "/\evil.example" as "//evil.example", another host.
+    // "*" (OPTIONS *) is "/*", as under Deno.serve.
     url = /^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(target)
       ? new URL(target)
-      : new URL( // "*" (OPTIONS *) is "/*", as under Deno.serve
-        target,
+      : new URL(
         `${tls ? "https" : "http"}://${
           headers.get("host") || ownHost(handler)
-        }`,
+        }${target === "*" ? "/*" : target}`,
       );
   } catch {
     return null;

@@ -608,6 +608,39 @@ Deno.test("fetchHandler: OPTIONS * reaches the app as under Deno.serve, not as O
   ]);
 });
 
+Deno.test("fetchHandler: a target never names the host of request.url: Host does, as under Deno.serve", async () => {
+  const app = (request: Request) => new Response(request.url);
+  await using ours = serveTest(fetchHandler(app));
+  await using theirs = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen() {} },
+    app,
+  );
+  // The URL parser reads "\" as "/": "/\evil.example" is "//evil.example".
+  for (
+    const target of [
+      "/\\evil.example/x",
+      "/\\\\evil.example/x",
+      "/\\@evil.example/x",
+    ]
+  ) {
+    const urls: URL[] = [];
+    for (const port of [ours.port, theirs.addr.port]) {
+      const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+      await conn.write(
+        new TextEncoder().encode(
+          `GET ${target} HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n`,
+        ),
+      );
+      const { text } = await readAll(conn);
+      conn.close();
+      urls.push(new URL(text.slice(text.indexOf("\r\n\r\n") + 4)));
+    }
+    const [mine, deno] = urls;
+    assert.equal(mine.host, "h", target);
+    assert.equal(mine.pathname, deno.pathname, target);
+  }
+});
+
 Deno.test("fetchHandler: a body that is whole at once goes with its Content-Length; a stream still coming does not wait", async () => {
   const release = Promise.withResolvers<void>();
   const app = (request: Request) => {
