@@ -520,6 +520,9 @@ export class BufferedReader {
         if (head !== undefined) return head;
       }
       while (buf !== null && scanned < this.#end - this.#start) {
+        if (lines === 0 && scanned === 0) {
+          this.#checkFirstByte(buf[this.#start]);
+        }
         const at = buf.indexOf(10, this.#start + scanned);
         if (at === -1 || at >= this.#end) {
           scanned = this.#end - this.#start;
@@ -563,6 +566,28 @@ export class BufferedReader {
         throw refuse(400, "Incomplete request head");
       }
     }
+  }
+
+  /**
+   * A request line begins with a method, a token: any other first byte is
+   * refused now rather than once its line ends, which garbage (a TLS
+   * handshake on a plain port) may never do within headerTimeout; and
+   * before any limit, however the bytes arrive. CR and LF may begin an
+   * empty line; the careful parser refuses the rest with 400 too.
+   */
+  #checkFirstByte(byte: number): void {
+    if (byte === 10 || byte === 13 || CLASSES[byte] & TCHAR) return;
+    throw byte === 0x16
+      ? new HTTPError(
+        400,
+        "Bad request: a TLS handshake (https://) on a plain HTTP port",
+      )
+      : new HTTPError(
+        400,
+        `Bad request syntax: a request cannot begin with ${
+          pyRepr(String.fromCharCode(byte))
+        }`,
+      );
   }
 
   #checkLine(

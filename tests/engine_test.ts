@@ -8,7 +8,14 @@ import { BaseHTTPRequestHandler, HTTPServer } from "../mod.ts";
 import type { HandlerClass, HTTPServerOptions } from "../mod.ts";
 import { type MemoryConn, memoryConnPair } from "../_memory_conn.ts";
 import { SERVE_CONNECTION } from "../_server_state.ts";
-import { delay, latin1, parseResponses, QuietHandler, reply } from "./_util.ts";
+import {
+  delay,
+  latin1,
+  parseResponses,
+  QuietHandler,
+  reply,
+  within,
+} from "./_util.ts";
 
 const encoder = new TextEncoder();
 
@@ -533,6 +540,28 @@ Deno.test("engine: a handler's Connection: keep-alive keeps only a connection th
     );
     assert.equal(count(text, "HTTP/1.1 200"), kept ? 2 : 1, request);
     assert.equal(closed, !kept, request);
+    client.close();
+    await done;
+  }
+});
+
+Deno.test("engine: a first line that cannot begin a request is a 400 at once, not after headerTimeout", async () => {
+  const cases: [string, RegExp][] = [
+    // A TLS ClientHello, from a browser told https:// on a plain port.
+    ["\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03", /TLS handshake/],
+    [" GET", /Bad request syntax/],
+    ["(GET /", /Bad request syntax/],
+    // After a request: the next one's first byte is judged as soon as it is here.
+    ["GET /a HTTP/1.1\r\nHost: h\r\n\r\n\x16\x03\x01\x00", /TLS handshake/],
+  ];
+  for (const [bytes, reason] of cases) {
+    const { client, done } = serve(Echo, { headerTimeout: 30 });
+    await client.write(Uint8Array.from(bytes, (c) => c.charCodeAt(0)));
+    const answer = await within(readUntil(client), 2000);
+    assert.ok(answer !== null, `${JSON.stringify(bytes)}: no answer in 2 s`);
+    assert.ok(answer.closed, JSON.stringify(bytes));
+    assert.match(answer.text, /HTTP\/1\.1 400 /, JSON.stringify(bytes));
+    assert.match(answer.text, reason, JSON.stringify(bytes));
     client.close();
     await done;
   }

@@ -5,10 +5,11 @@
 // And a BufferedReader, however the bytes arrive, must give the head the
 // careful parser gives for the bytes up to the first empty line (after any
 // empty lines before the request line), or an HTTPError of the same status;
-// only a line over a limit is refused first, as soon as it is read (see
-// overLimit). Inputs: the valid heads of the conformance table and a few
-// more, split at every point, and 100,000 mutations of them from a fixed
-// seed, with the default limits and the conformance table's small ones.
+// only a first byte that cannot begin a method, and then a line over a
+// limit, are refused first, as soon as they are read (see overLimit).
+// Inputs: the valid heads of the conformance table and a few more, split at
+// every point, and 100,000 mutations of them from a fixed seed, with the
+// default limits and the conformance table's small ones.
 import assert from "node:assert/strict";
 import { isDeepStrictEqual } from "node:util";
 import {
@@ -202,6 +203,13 @@ function expected(bytes: Uint8Array, limits: Readonly<RequestLimits>): {
   const { start, end } = framing;
   const none = bytes.subarray(0, 0);
   if (start === bytes.length) return { outcome: null, rest: none };
+  // A first byte that cannot begin a method is refused before anything.
+  if (
+    bytes[start] !== 13 &&
+    !/^[!#$%&'*+\-.^_`|~0-9A-Za-z]$/.test(String.fromCharCode(bytes[start]))
+  ) {
+    return { outcome: { status: 400, message: "" }, rest: none };
+  }
   const over = overLimit(bytes, framing, limits);
   if (over !== null) {
     return { outcome: { status: over, message: "" }, rest: none };
