@@ -967,9 +967,14 @@ export class Connection implements Reader, BodySource {
     this.#state.hold(this);
   }
 
+  /** A background flush failed: no handler's code is there to catch. */
   #flushFailed(error: unknown): void {
     this.#user.closeConnection = true;
-    this.#logLoss(error);
+    try {
+      this.#logLoss(error);
+    } catch (failure) {
+      reportError(this.#host, this.conn, this.#clientAddress, failure);
+    }
   }
 
   /** Sends the responses held for a pipelined batch. */

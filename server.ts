@@ -610,7 +610,12 @@ export class HTTPServer implements AsyncDisposable {
     }
     // A connection accepted that no loop took is closed, not leaked.
     this.#accepting?.then((conn) => {
-      if (conn !== null) this.closeRequest(conn);
+      if (conn === null) return;
+      try {
+        this.closeRequest(conn);
+      } catch (error) {
+        reportError(this, conn, null, error);
+      }
     });
     this.#accepting = null;
   }

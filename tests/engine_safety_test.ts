@@ -390,6 +390,89 @@ for (const { name, Handler } of forgetfulKinds) {
   });
 }
 
+/** Waits ~60 ms between small writes: the sweep sends what each leaves. */
+class Trickle extends BaseHTTPRequestHandler {
+  override protocolVersion = "HTTP/1.1";
+  async do_GET(): Promise<void> {
+    this.sendResponse(200);
+    this.sendHeader("Content-Length", "100000");
+    await this.endHeaders();
+    for (let i = 0; i < 10; i++) {
+      await this.wfile.write(new Uint8Array(1000)).catch(() => {});
+      await new Promise((resolve) => setTimeout(resolve, 60));
+    }
+  }
+}
+
+Deno.test("a logSink that throws while the engine logs a lost client is reported, not an unhandled rejection", async () => {
+  const rejections: unknown[] = [];
+  const onRejection = (event: PromiseRejectionEvent) => {
+    event.preventDefault();
+    rejections.push(event.reason);
+  };
+  globalThis.addEventListener("unhandledrejection", onRejection);
+  try {
+    await using httpd = new RecordingServer(["127.0.0.1", 0], Trickle, {
+      shutdownTimeout: 1,
+      logSink(line) {
+        if (line.includes("connection lost")) throw new Error("log closed");
+      },
+    });
+    await using _loop = serving(httpd);
+    const conn = await connect(httpd.serverPort);
+    await writeAll(conn, encoder.encode("GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    conn.close();
+    // The sweep's flush to the closed socket fails, and logs the loss.
+    await new Promise((resolve) => setTimeout(resolve, 700));
+    assert.deepEqual(rejections, []);
+    assert.ok(
+      httpd.errors.some((e) =>
+        e instanceof Error && e.message === "log closed"
+      ),
+      `reported: ${httpd.errors}`,
+    );
+  } finally {
+    globalThis.removeEventListener("unhandledrejection", onRejection);
+  }
+});
+
+/** A server whose closeRequest override throws. */
+class ThrowingClose extends RecordingServer {
+  override closeRequest(conn: Deno.Conn): void {
+    conn.close();
+    throw new Error("closeRequest failed");
+  }
+}
+
+Deno.test("close() reports a closeRequest override that throws for a connection no loop took", async () => {
+  const rejections: unknown[] = [];
+  const onRejection = (event: PromiseRejectionEvent) => {
+    event.preventDefault();
+    rejections.push(event.reason);
+  };
+  globalThis.addEventListener("unhandledrejection", onRejection);
+  try {
+    const httpd = new ThrowingClose(["127.0.0.1", 0], Hello);
+    httpd.timeout = 0.05;
+    await httpd.handleRequest(); // times out; its accept stays pending
+    const conn = await connect(httpd.serverPort);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    httpd.close();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    conn.close();
+    assert.deepEqual(rejections, []);
+    assert.ok(
+      httpd.errors.some((e) =>
+        e instanceof Error && e.message === "closeRequest failed"
+      ),
+      `reported: ${httpd.errors}`,
+    );
+  } finally {
+    globalThis.removeEventListener("unhandledrejection", onRejection);
+  }
+});
+
 /** 50 resets mid-response, then a normal request must still be answered. */
 async function serveAndReset(Handler: HandlerClass): Promise<void> {
   await using httpd = new RecordingServer(["127.0.0.1", 0], Handler, {
