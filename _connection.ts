@@ -124,6 +124,9 @@ export class Connection implements Reader, BodySource {
   #rfile: BodyReader | null = null;
   #phase = BETWEEN;
   #requests = 0;
+  // False from a response's end until the engine answers something again:
+  // a write then is a handler's stray one, not the next request's.
+  #answering = true;
 
   // The current request and its response.
   #head: RequestHead | null = null;
@@ -327,6 +330,7 @@ export class Connection implements Reader, BodySource {
    */
   evictHead(): void {
     this.#evicted = true;
+    this.#answering = true;
     this.#holdHead(0);
     this.#user.closeConnection = true;
     // Never a throw into the sweep or a read: an override may throw.
@@ -351,6 +355,7 @@ export class Connection implements Reader, BodySource {
 
   #took(head: RequestHead): RequestHead {
     this.#endHeadWait();
+    this.#answering = true;
     this.#head = head;
     this.#requests++;
     this.#phase = HANDLING;
@@ -370,6 +375,7 @@ export class Connection implements Reader, BodySource {
 
   #startRequest(): void {
     this.#phase = BETWEEN;
+    this.#answering = false;
     this.#head = null;
     this.#rfile = null;
     this.#headLines = null;
@@ -405,6 +411,7 @@ export class Connection implements Reader, BodySource {
    */
   failHead(error: unknown): Promise<void> {
     this.#endHeadWait();
+    this.#answering = true;
     this.#user.closeConnection = true;
     if (this.#timedOut || this.#evicted || isConnectionError(error)) {
       return RESOLVED;
@@ -570,8 +577,15 @@ export class Connection implements Reader, BodySource {
 
   /** Starts a head (Python's _headers_buffer) with its status line. */
   beginHead(code: number, version: string, phrase: string): void {
+    if (!this.#answering) throw this.#late("A response");
     if (this.#headersSent) {
       throw new TypeError("The response headers were already sent");
+    }
+    if (this.#framing === RAW) {
+      // Bytes written by hand before it (an interim response) are not its body.
+      this.#framing = NOT_STARTED;
+      this.#bodyBytes = 0;
+      this.#bodyStart = -1;
     }
     this.#status = code;
     this.#headLines = [this.#state.statusLine(version, code, phrase)];
@@ -722,6 +736,13 @@ export class Connection implements Reader, BodySource {
         Promise.reject(new TypeError("The connection was handed over")),
       );
     }
+    if (!this.#answering) {
+      return handled(
+        Promise.resolve().then(() => {
+          throw this.#late("A write");
+        }),
+      );
+    }
     if (this.#headLines !== null && this.#status >= 200) {
       // A head not ended yet is ended first, by the handler's endHeaders.
       return handled(
@@ -769,6 +790,17 @@ export class Connection implements Reader, BodySource {
     out.bytes(bytes);
     if (chunked) out.text("\r\n");
     return out.length >= FLUSH_AT ? this.#flush() : RESOLVED;
+  }
+
+  /**
+   * The error for output that came after its response ended (an unawaited
+   * write, a timer): dropped and logged, never sent as the next response.
+   */
+  #late(what: string): TypeError {
+    this.#user.logError("%s after its response ended was dropped", what);
+    return new TypeError(
+      `${what} came after its response ended: await the handler's writes`,
+    );
   }
 
   /** UTF-8 bytes of a body string, without allocating for short ones. */

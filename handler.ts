@@ -494,7 +494,9 @@ export class BaseHTTPRequestHandler {
 
   /**
    * Sends an error response with Python's HTML page and `Connection: close`.
-   * The promise rejects if the client is gone; one not awaited is harmless.
+   * The promise rejects if the client is gone, or the response cannot be
+   * sent (its head already was, or its request has ended); it never
+   * throws, and one not awaited is harmless.
    *
    * @param code The status code.
    * @param message The short message; defaults to the status phrase.
@@ -504,22 +506,28 @@ export class BaseHTTPRequestHandler {
     const [short, long] = this.responses[code] ?? ["???", "???"];
     message ??= short;
     explain ??= long;
-    this.logError("code %d, message %s", code, message);
-    this.sendResponse(code, message);
-    this.sendHeader("Connection", "close");
     let body: Uint8Array | null = null;
-    if (code >= 200 && code !== 204 && code !== 205 && code !== 304) {
-      body = encoder.encode(percentFormat(this.errorMessageFormat, {
-        code,
-        message: htmlEscape(message),
-        explain: htmlEscape(explain),
-      }));
-      this.sendHeader("Content-Type", this.errorContentType);
-      this.sendHeader("Content-Length", String(body.length));
+    let ended: Promise<void>;
+    try {
+      this.logError("code %d, message %s", code, message);
+      this.sendResponse(code, message);
+      this.sendHeader("Connection", "close");
+      if (code >= 200 && code !== 204 && code !== 205 && code !== 304) {
+        body = encoder.encode(percentFormat(this.errorMessageFormat, {
+          code,
+          message: htmlEscape(message),
+          explain: htmlEscape(explain),
+        }));
+        this.sendHeader("Content-Type", this.errorContentType);
+        this.sendHeader("Content-Length", String(body.length));
+      }
+      ended = this.endHeaders();
+    } catch (error) {
+      ended = Promise.reject(error); // a promise's failure, never a throw
     }
     // Rejects for a caller who awaits it, only.
     return handled(
-      this.endHeaders().then(() => {
+      ended.then(() => {
         if (body !== null && this.command !== "HEAD") {
           return this.wfile.write(body);
         }

@@ -567,6 +567,81 @@ Deno.test("engine: a first line that cannot begin a request is a 400 at once, no
   }
 });
 
+/** Answers, then writes again after its request has ended (a bug). */
+class Late extends QuietHandler {
+  static how: "write" | "sendError" | "sendResponse" = "write";
+  static refused: unknown[] = [];
+  async do_GET() {
+    await reply(this, "ok");
+    if (this.path !== "/late") return;
+    setTimeout(() => {
+      const late = Late.how === "write"
+        ? this.wfile.write("GARBAGE")
+        : Late.how === "sendError"
+        ? this.sendError(503)
+        : Promise.resolve().then(() => this.sendResponse(204));
+      late.catch((error) => Late.refused.push(error));
+    }, 20);
+  }
+}
+
+Deno.test("engine: a write after the response ended never reaches the next request's response", async () => {
+  for (const how of ["write", "sendError", "sendResponse"] as const) {
+    Late.how = how;
+    Late.refused = [];
+    const logs = QuietHandler.logs.length;
+    const { client, done } = serve(Late);
+    await send(client, "GET /late HTTP/1.1\r\nHost: h\r\n\r\n");
+    await delay(80);
+    await send(
+      client,
+      "GET /ok HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n",
+    );
+    const { text } = await readUntil(client);
+    const responses = parseResponses(text);
+    assert.deepEqual(
+      responses.map((r) => [r.status, r.body]),
+      [[200, "ok"], [200, "ok"]],
+      `${how}: ${JSON.stringify(text)}`,
+    );
+    assert.equal(Late.refused.length, 1, how);
+    assert.ok(
+      Late.refused[0] instanceof TypeError,
+      `${how}: ${Late.refused[0]}`,
+    );
+    assert.ok(
+      QuietHandler.logs.slice(logs).some((l) =>
+        l.includes("after its response")
+      ),
+      how,
+    );
+    client.close();
+    await done;
+  }
+});
+
+/** Writes an interim response by hand, as Python handlers may, then a 200. */
+class RawInterim extends QuietHandler {
+  async do_GET() {
+    await this.wfile.write("HTTP/1.1 100 Continue\r\n\r\n");
+    await reply(this, "ok");
+  }
+}
+
+Deno.test("engine: raw bytes written before a head do not count against its Content-Length", async () => {
+  const { client, done } = serve(RawInterim);
+  const request = "GET / HTTP/1.1\r\nHost: h\r\n\r\n";
+  await send(client, request + request);
+  const { text, closed } = await readUntil(
+    client,
+    (text) => count(text, "\r\n\r\nok") === 2,
+  );
+  assert.equal(closed, false, text);
+  assert.equal(count(text, "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK"), 2);
+  client.close();
+  await done;
+});
+
 class Ticks extends QuietHandler {
   async do_GET() {
     this.sendResponse(200);
