@@ -126,7 +126,7 @@ options:
   --no-compress         do not compress responses (default: gzip or brotli
                         for compressible types, precompressed .br/.gz first)
   --spa                 answer a missing path without an extension with the
-                        root index.html, no-cache (single-page apps)
+                        root index.html (single-page apps)
   --no-listing          answer 403 for directories without an index page
   --dotfiles            serve files and directories whose names start with .
   --auth USER:PASS      require HTTP Basic auth with this user (repeatable)
@@ -134,7 +134,7 @@ options:
                         "user:password" a line; # comments [--allow-read=FILE]
   --max-age SECONDS     send Cache-Control: max-age=SECONDS
   --immutable           add immutable to Cache-Control (without --max-age:
-                        max-age=31536000, a year)
+                        max-age=31536000, a year); HTML pages get no-cache
   --no-cache            send Cache-Control: no-cache (revalidate every time)
   -q, --quiet           do not log requests
   --log-format FORMAT   log requests as common or combined (Apache's), or

@@ -474,10 +474,11 @@ export class SimpleHTTPRequestHandler extends BaseHTTPRequestHandler {
   authRealm = "basehttp";
   /**
    * A `Cache-Control` value for the 200, 206 and 304 answers of files,
-   * such as `"public, max-age=3600"`; `null` sends none. The index page
-   * that a {@linkcode spa} route gets is not the file at that URL, and a
-   * new build must reach it: it is sent `no-cache` instead (unless this
-   * value has `no-store`).
+   * such as `"public, max-age=3600"`; `null` sends none. A new build must
+   * reach what links to its assets, so `no-cache` is sent instead (unless
+   * this value has `no-store`) for the index page that a {@linkcode spa}
+   * route gets (it is not the file at that URL), and for HTML pages when
+   * this value has `immutable` (which is for files named by their content).
    */
   cacheControl: string | null = null;
   /**
@@ -795,6 +796,7 @@ export class SimpleHTTPRequestHandler extends BaseHTTPRequestHandler {
       negotiated = chosen;
     }
     const { vary, sibling } = negotiated;
+    const cacheControl = this.#cacheControlOf(ctype, appRoute);
     let etag = found.etag ??= etagOf(info);
     let coding = negotiated.coding;
     // A range is of the file as stored, whatever the coding asked for.
@@ -830,7 +832,7 @@ export class SimpleHTTPRequestHandler extends BaseHTTPRequestHandler {
       this.sendHeader("ETag", etag);
       this.sendHeader("Last-Modified", lastModified);
       this.sendHeader("Accept-Ranges", "bytes");
-      this.#sendFileFields(vary, appRoute);
+      this.#sendFileFields(vary, cacheControl);
       await this.endHeaders();
       return null;
     }
@@ -857,7 +859,7 @@ export class SimpleHTTPRequestHandler extends BaseHTTPRequestHandler {
     this.sendHeader("Accept-Ranges", "bytes");
     this.sendHeader("Last-Modified", lastModified);
     this.sendHeader("ETag", etag);
-    this.#sendFileFields(vary, appRoute);
+    this.#sendFileFields(vary, cacheControl);
     await this.endHeaders();
     if (sentSize === null) return { file, length, coding: coding! };
     file.position = start;
@@ -905,19 +907,27 @@ export class SimpleHTTPRequestHandler extends BaseHTTPRequestHandler {
     return { vary: true, coding, sibling };
   }
 
-  /**
-   * Vary, Cache-Control and the extra fields of a file's 200, 206 or 304.
-   * An app route's index page is not the file at its URL: a new build must
-   * reach it however long its assets are cached, so it is `no-cache`.
-   */
-  #sendFileFields(vary: boolean, appRoute: boolean): void {
+  /** Vary, Cache-Control and the extra fields of a file's 200, 206 or 304. */
+  #sendFileFields(vary: boolean, cacheControl: string | null): void {
     if (vary) this.sendHeader("Vary", "Accept-Encoding");
-    const cacheControl = appRoute && this.cacheControl !== null &&
-        !/\bno-store\b/i.test(this.cacheControl)
-      ? "no-cache"
-      : this.cacheControl;
     if (cacheControl !== null) this.sendHeader("Cache-Control", cacheControl);
     this.#sendExtraResponseHeaders();
+  }
+
+  /**
+   * The Cache-Control of a file: {@linkcode cacheControl}, but `no-cache`
+   * for what a new build must reach however long its assets are kept: an
+   * app route's index page (not the file at its URL), and, when the value
+   * says `immutable`, HTML pages (never named by their content as assets
+   * are). A `no-store` value is never made weaker.
+   */
+  #cacheControlOf(ctype: string, appRoute: boolean): string | null {
+    const value = this.cacheControl;
+    if (value === null || !(appRoute || ctype.startsWith("text/html"))) {
+      return value;
+    }
+    if (/\bno-store\b/i.test(value)) return value;
+    return appRoute || /\bimmutable\b/i.test(value) ? "no-cache" : value;
   }
 
   /**

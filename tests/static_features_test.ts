@@ -683,10 +683,32 @@ Deno.test("spa: a route's index page is no-cache whatever cacheControl asks; the
         `${cacheControl} ${r.statusLine}`,
       );
     }
-    for (const path of ["/index.html", "/small.txt"]) {
-      const file = await raw(s.port, path);
-      assert.equal(file.get("cache-control"), cacheControl ?? undefined, path);
+    const file = await raw(s.port, "/small.txt");
+    assert.equal(file.get("cache-control"), cacheControl ?? undefined);
+  }
+});
+
+Deno.test("cacheControl with immutable is for assets: HTML pages, / among them, are no-cache; max-age alone holds for all", async () => {
+  const immutable = "public, max-age=31536000, immutable";
+  for (
+    const [cacheControl, html] of [
+      [immutable, "no-cache"],
+      ["max-age=60", "max-age=60"],
+    ] as const
+  ) {
+    await using s = startServer(handler({ cacheControl }));
+    for (const path of ["/", "/index.html"]) {
+      const page = await raw(s.port, path);
+      assert.equal(page.status, 200, path);
+      assert.equal(page.get("cache-control"), html, `${cacheControl} ${path}`);
+      const revalidated = await raw(s.port, path, {
+        headers: `If-None-Match: ${page.get("etag")}\r\n`,
+      });
+      assert.equal(revalidated.status, 304);
+      assert.equal(revalidated.get("cache-control"), html, path);
     }
+    const asset = await raw(s.port, "/small.txt");
+    assert.equal(asset.get("cache-control"), cacheControl);
   }
 });
 
