@@ -353,6 +353,9 @@ const ERROR_PAGE = DEFAULT_ERROR_MESSAGE.replace(
 const UPLOAD_METHODS: ReadonlySet<string> = new Set(["POST", "PUT"]);
 /** How long a browser may keep a preflight's answer, in seconds. */
 const PREFLIGHT_MAX_AGE = "86400";
+// Fields a cross-origin script reads beyond the CORS-safelisted ones: a
+// range reader (PDF.js) needs Content-Range, a resume its ETag.
+const EXPOSED_FIELDS = "Accept-Ranges, Content-Encoding, Content-Range, ETag";
 
 function sha256(data: Uint8Array): Uint8Array {
   return createHash("sha256").update(data).digest();
@@ -426,8 +429,10 @@ export class SimpleHTTPRequestHandler extends BaseHTTPRequestHandler {
    * Send `Access-Control-Allow-Origin: *` with every response, and answer
    * a CORS preflight (`OPTIONS` with `Access-Control-Request-Method`) with
    * 204, `Access-Control-Allow-Methods`, `Access-Control-Allow-Headers`
-   * (those the preflight asks for) and `Access-Control-Max-Age`. Without
-   * it (and without {@linkcode corsOrigins}), `OPTIONS` is 501.
+   * (those the preflight asks for) and `Access-Control-Max-Age`. Responses
+   * expose `Accept-Ranges`, `Content-Encoding`, `Content-Range` and `ETag`
+   * to the page (`Access-Control-Expose-Headers`). Without it (and
+   * without {@linkcode corsOrigins}), `OPTIONS` is 501.
    */
   cors = false;
   /**
@@ -651,7 +656,10 @@ export class SimpleHTTPRequestHandler extends BaseHTTPRequestHandler {
     super.sendResponse(code, message);
     if (this.corsOrigins.length > 0) this.sendHeader("Vary", "Origin");
     const origin = this.#allowedOrigin();
-    if (origin !== null) this.sendHeader("Access-Control-Allow-Origin", origin);
+    if (origin !== null) {
+      this.sendHeader("Access-Control-Allow-Origin", origin);
+      this.sendHeader("Access-Control-Expose-Headers", EXPOSED_FIELDS);
+    }
     for (const [name, value] of this.#nextHeaders) this.sendHeader(name, value);
     this.#nextHeaders = [];
   }

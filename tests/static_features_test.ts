@@ -372,6 +372,30 @@ Deno.test("cors: a preflight gets 204 with the allowed methods, the asked header
   assert.equal(plain.get("access-control-allow-methods"), undefined);
 });
 
+Deno.test("cors: a page on another origin may read the range, validator and coding fields", async () => {
+  // Beyond the CORS-safelisted fields, a script sees only what is exposed:
+  // a range reader (PDF.js) needs Content-Range, a resume needs ETag.
+  for (
+    const options of [{ cors: true }, { corsOrigins: ["https://app.example"] }]
+  ) {
+    await using s = startServer(handler(options));
+    const r = await raw(s.port, "/app.js", {
+      headers: "Origin: https://app.example\r\nRange: bytes=0-3\r\n",
+    });
+    assert.equal(r.status, 206);
+    assert.deepEqual(
+      r.get("access-control-expose-headers")?.split(/,\s*/).sort(),
+      ["Accept-Ranges", "Content-Encoding", "Content-Range", "ETag"],
+      JSON.stringify(options),
+    );
+  }
+  await using off = startServer(handler({}));
+  const plain = await raw(off.port, "/app.js", {
+    headers: "Origin: https://app.example\r\n",
+  });
+  assert.equal(plain.get("access-control-expose-headers"), undefined);
+});
+
 Deno.test("corsOrigins: listed origins are echoed with Vary: Origin; others get no Access-Control-Allow-*", async () => {
   await using s = startServer(handler({
     corsOrigins: ["https://good.example", "http://localhost:5173"],
