@@ -70,6 +70,11 @@ export interface Session {
   readonly done: Promise<void>;
   /** The server is shutting down: end soon (a WebSocket closes with 1001). */
   shutdown(): void;
+  /**
+   * What the session ends with once `shutdown()` asks (its signal's
+   * reason): a handler that throws it has ended as asked, not failed.
+   */
+  readonly stoppedBy?: unknown;
 }
 
 /** Whether an error means the peer or the socket is gone. */
@@ -833,6 +838,13 @@ export class Connection implements Reader, BodySource {
   fail(error: unknown): Promise<void> {
     const user = this.#user;
     user.closeConnection = true;
+    const session = this.#session;
+    if (
+      session?.stoppedBy !== undefined && error === session.stoppedBy &&
+      this.#phase !== TAKEN
+    ) {
+      return RESOLVED; // a stream ended by the shutdown, as it asked
+    }
     // A connection error, of this connection: a pipe or socket of the
     // handler's own that broke still owes the client its 500. Once handed
     // over, the socket's I/O is the handler's, so the class alone tells.
@@ -851,7 +863,6 @@ export class Connection implements Reader, BodySource {
       this.#framing = CUT;
       // An event stream ends with the handler that fed it; a WebSocket
       // (handed over) lives on with its on* handlers.
-      const session = this.#session;
       if (session !== null && this.#phase !== TAKEN) {
         this.#session = null;
         session.shutdown();

@@ -69,8 +69,13 @@ export interface EventStreamSettings {
   signal: AbortSignal;
   /** Seconds between heartbeats, or `null`. */
   heartbeat: number | null;
-  /** Holds the request open while the stream is: the engine's. */
-  hold(session: { done: Promise<void>; shutdown(): void }): void;
+  /**
+   * Holds the request open while the stream is: the engine's. `stoppedBy`
+   * is the reason the stream ends with at a shutdown.
+   */
+  hold(
+    session: { done: Promise<void>; shutdown(): void; stoppedBy?: unknown },
+  ): void;
 }
 
 const LINE_BREAK = /\r\n|\r|\n/;
@@ -109,11 +114,8 @@ export class EventStream {
     this.signal = this.#controller.signal;
     this.#write = settings.write;
     const done = new Promise<void>((resolve) => this.#resolve = resolve);
-    settings.hold({
-      done,
-      shutdown: () =>
-        this.#end(new Deno.errors.Interrupted("The server is shutting down")),
-    });
+    const stop = new Deno.errors.Interrupted("The server is shutting down");
+    settings.hold({ done, stoppedBy: stop, shutdown: () => this.#end(stop) });
     const client = settings.signal;
     // A connection error: a handler's send that fails then is not a bug.
     const gone = () =>

@@ -5,7 +5,14 @@
 
 import assert from "node:assert/strict";
 import type { EventStream } from "../events.ts";
-import { exchange, QuietHandler, startServer, within } from "./_util.ts";
+import { HTTPServer } from "../mod.ts";
+import {
+  exchange,
+  QuietHandler,
+  readAll,
+  startServer,
+  within,
+} from "./_util.ts";
 
 Deno.test("fetch reads events: multi-line data, event, id, retry, comments", async () => {
   class Events extends QuietHandler {
@@ -260,6 +267,58 @@ Deno.test("shutdown() ends open event streams without waiting out the grace", as
   assert.ok(Date.now() - started < 2000, `${Date.now() - started} ms`);
   assert.match(await body, /^(data: tick\n\n)+$/);
   assert.ok(failure instanceof Deno.errors.Interrupted, String(failure));
+});
+
+Deno.test("shutdown() ends the documented loop's stream cleanly: a last chunk, no error report", async () => {
+  let opened!: () => void;
+  const isOpen = new Promise<void>((resolve) => opened = resolve);
+  // The EventStream example's loop, which lets the abort's reason escape.
+  const nextUpdate = (signal: AbortSignal) =>
+    new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => resolve("tick"), 5000);
+      signal.addEventListener("abort", () => {
+        clearTimeout(timer);
+        reject(signal.reason);
+      }, { once: true });
+    });
+  class Loop extends QuietHandler {
+    async do_GET(): Promise<void> {
+      const events = await this.eventStream();
+      await events.send({ data: "hello" });
+      opened();
+      while (!events.signal.aborted) {
+        await events.send({ data: await nextUpdate(events.signal) });
+      }
+    }
+  }
+  class Recording extends HTTPServer {
+    errors: unknown[] = [];
+    override handleError(_c: unknown, _a: unknown, error: unknown): void {
+      this.errors.push(error);
+    }
+  }
+  const httpd = new Recording(["127.0.0.1", 0], Loop, { shutdownTimeout: 10 });
+  const serving = httpd.serveForever(0.05);
+  const conn = await Deno.connect({
+    hostname: "127.0.0.1",
+    port: httpd.serverPort,
+  });
+  await conn.write(
+    new TextEncoder().encode("GET / HTTP/1.1\r\nHost: h\r\n\r\n"),
+  );
+  await isOpen;
+  const read = readAll(conn, 3000);
+  await httpd.shutdown();
+  await serving;
+  httpd.close();
+  const { text, closed } = await read;
+  conn.close();
+  assert.ok(closed);
+  assert.ok(
+    text.endsWith("hello\n\n\r\n0\r\n\r\n"),
+    JSON.stringify(text.slice(-40)),
+  );
+  assert.deepEqual(httpd.errors, []);
 });
 
 Deno.test("send() after the stream ended rejects for an await, and is harmless without one", async () => {
