@@ -398,9 +398,11 @@ export class HTTPServer implements AsyncDisposable {
     if (!(pollInterval > 0)) {
       throw new RangeError("pollInterval must be a positive number of seconds");
     }
-    this.#shuttingDown = false;
+    // A shutdown() asked before this ran ends it at once; the request is
+    // spent when it returns (Python's serve_forever).
     this.#serving = this.#serveForever(pollInterval).finally(() => {
       this.#serving = null;
+      this.#shuttingDown = false;
     });
     return this.#serving;
   }
@@ -441,7 +443,8 @@ export class HTTPServer implements AsyncDisposable {
    * too, and it waits for handler code still running, as Python's
    * `server_close()` joins its request threads. So a handler that asks for
    * the shutdown does not await it (it would wait for itself): it answers,
-   * and calls `void this.server.shutdown()`.
+   * and calls `void this.server.shutdown()`. Called before
+   * {@linkcode serveForever} starts, it makes that return at once.
    *
    * @example A handler that stops its server
    * ```ts ignore

@@ -9,6 +9,7 @@ import {
   readAll,
   reply,
   startServer,
+  within,
   writeAll,
 } from "./_util.ts";
 
@@ -159,6 +160,22 @@ Deno.test("shutdown() lets an in-flight request finish", async () => {
   assert.match(ex.text, /Connection: close/);
   assert.ok(ex.closed);
   httpd.close();
+});
+
+Deno.test("a shutdown() asked before serveForever() runs ends it at once, as in Python; a later one serves", async () => {
+  // A signal handler may fire while the server is still starting.
+  await using httpd = new HTTPServer(["127.0.0.1", 0], Hello);
+  await httpd.shutdown();
+  const first = await within(
+    httpd.serveForever(0.05).then(() => "ended"),
+    1000,
+  );
+  assert.equal(first, "ended");
+  const serving = httpd.serveForever(0.05);
+  const response = await fetch(`http://127.0.0.1:${httpd.serverPort}/`);
+  assert.equal(await response.text(), "hello");
+  await httpd.shutdown();
+  await serving;
 });
 
 Deno.test("serviceActions() runs every poll interval of serveForever()", async () => {
