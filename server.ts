@@ -49,7 +49,11 @@ export interface HTTPServerOptions {
   minBodyRate?: number | null;
   /** Seconds of waiting for a body before `minBodyRate` applies. @default {20} */
   minBodyRateGrace?: number;
-  /** Grace period for in-flight requests on {@linkcode HTTPServer.shutdown}. @default {10} */
+  /**
+   * Grace period for in-flight requests on {@linkcode HTTPServer.shutdown},
+   * then as long again for handler code still running once their
+   * connections are closed. @default {10}
+   */
   shutdownTimeout?: number;
   /**
    * Most connections served at once; more wait in the listen queue.
@@ -441,7 +445,8 @@ export class HTTPServer implements AsyncDisposable {
    * connections close at once, requests in flight get
    * {@linkcode shutdownTimeout} seconds, then their connections are closed
    * too, and it waits for handler code still running, as Python's
-   * `server_close()` joins its request threads. So a handler that asks for
+   * `server_close()` joins its request threads, for at most another
+   * `shutdownTimeout` (then a log line names how many are left running). So a handler that asks for
    * the shutdown does not await it (it would wait for itself): it answers,
    * and calls `void this.server.shutdown()`. Called before
    * {@linkcode serveForever} starts, it makes that return at once.
@@ -742,7 +747,21 @@ export class HTTPServer implements AsyncDisposable {
     await Promise.race([this.#allUntracked(), grace.promise]);
     grace.cancel();
     for (const engine of connections.values()) engine.close();
-    await this.#allUntracked();
+    // Handler code may still run (Python's server_close joins its
+    // threads), but code that awaits what never settles cannot hold the
+    // shutdown for ever: one more grace, then it is left running, said.
+    const more = sleep(this.shutdownTimeout);
+    await Promise.race([this.#allUntracked(), more.promise]);
+    more.cancel();
+    const left = this.#tasks.size;
+    if (left > 0) {
+      this.logSink(
+        `shutdown: ${left} handler${left === 1 ? "" : "s"} still running ` +
+          `${this.shutdownTimeout} s after ${
+            left === 1 ? "its connection was" : "their connections were"
+          } closed; not waiting for ${left === 1 ? "it" : "them"}`,
+      );
+    }
   }
 }
 
