@@ -273,6 +273,9 @@ export class BaseHTTPRequestHandler {
    * connection is watched by a read whose bytes are kept for the next
    * request; once the next request has begun to arrive (pipelined), the
    * watch stops, and a client that leaves is noticed at the next write.
+   * A half-close (the client's end of writing, after its request) reads
+   * as the end too, as in Go and nginx: the answer is still sent, if the
+   * handler sends one.
    *
    * @example Stop waiting for a client that left
    * ```ts ignore
