@@ -143,6 +143,11 @@ function outranks(a: number[], b: number[]): boolean {
   return false;
 }
 
+const SOURCE_AS_TEXT = (
+  "py pyi go rs rb sh bash zsh fish tsx cts kt kts swift scala hs cs " +
+  "ex exs erl clj dart zig nim ml r vue svelte hpp toml diff patch"
+).split(" ");
+
 /** Extension (lower case, no dot) → Content-Type, built once from mime-db. */
 const MIME_TYPES: ReadonlyMap<string, string> = (() => {
   const best = new Map<string, { type: string; rank: number[] }>();
@@ -163,6 +168,11 @@ const MIME_TYPES: ReadonlyMap<string, string> = (() => {
       db[type]?.charset?.toUpperCase() === "UTF-8";
     types.set(ext, utf8 ? `${type}; charset=utf-8` : type);
   }
+  // Source code that mime-db types as a download (or as another format:
+  // .rs is an RLS XML type there) is shown as text, as by Python's
+  // mimetypes on Debian. Not .ts or .mts: MPEG transport streams (HLS).
+  for (const ext of SOURCE_AS_TEXT) types.set(ext, "text/plain; charset=utf-8");
+  types.set("cjs", "text/javascript; charset=utf-8"); // CommonJS: JavaScript
   return types;
 })();
 
@@ -1196,7 +1206,9 @@ export class SimpleHTTPRequestHandler extends BaseHTTPRequestHandler {
 
   /**
    * Guesses a Content-Type from the file name: {@linkcode extensionsMap}
-   * (exact, then lower-cased), then the `mime-db` database; text types get
+   * (exact, then lower-cased), then the `mime-db` database, but source code
+   * that it types as a download (`.py`, `.go`, `.rs`, `.sh`, `.tsx`, …) is
+   * `text/plain`, so that a browser shows it; text types get
    * `; charset=utf-8`.
    *
    * @param path A file name or path.

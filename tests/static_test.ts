@@ -156,6 +156,22 @@ Deno.test("guessType() takes Python's extensionsMap first, then mime-db, with ch
   assert.equal(gz.headers.get("content-type"), "application/gzip");
 });
 
+Deno.test("guessType() shows source code as text, where mime-db types it as a download", () => {
+  const guess = (path: string) =>
+    SimpleHTTPRequestHandler.prototype.guessType.call(
+      { extensionsMap: {} } as SimpleHTTPRequestHandler,
+      path,
+    );
+  for (const ext of ["py", "go", "rs", "rb", "sh", "tsx", "toml", "patch"]) {
+    assert.equal(guess(`/src/x.${ext}`), "text/plain; charset=utf-8", ext);
+  }
+  assert.equal(guess("/x.cjs"), "text/javascript; charset=utf-8");
+  // Kept: an HLS segment, a camcorder clip, C source.
+  assert.equal(guess("/seg.ts"), "video/mp2t");
+  assert.equal(guess("/clip.MTS"), "video/mp2t");
+  assert.equal(guess("/x.c"), "text/x-c; charset=utf-8");
+});
+
 Deno.test("a 32 MiB file streams whole and intact (SHA-256), and the log has the real byte count", async () => {
   await using s = startServer(handler());
   logs.length = 0;
