@@ -78,6 +78,42 @@ export function reportError(
   }
 }
 
+/** A timer as a promise, that can be cancelled. */
+export function sleep(
+  seconds: number,
+): { promise: Promise<void>; cancel(): void } {
+  let id: ReturnType<typeof setTimeout> | undefined;
+  const promise = new Promise<void>((resolve) => {
+    id = setTimeout(resolve, seconds * 1000);
+  });
+  return { promise, cancel: () => clearTimeout(id) };
+}
+
+/**
+ * Waits for handler code still running once its connections are closed
+ * (Python's server_close joins its threads), but at most the server's
+ * `shutdownTimeout`: code that awaits what never settles cannot hold a
+ * shutdown for ever. Then says how many `left()` it leaves running.
+ */
+export async function awaitHandlers(
+  server: { readonly shutdownTimeout: number; logSink(line: string): void },
+  done: Promise<unknown>,
+  left: () => number,
+): Promise<void> {
+  const timer = sleep(server.shutdownTimeout);
+  await Promise.race([done, timer.promise]);
+  timer.cancel();
+  const count = left();
+  if (count === 0) return;
+  const one = count === 1;
+  server.logSink(
+    `${count} handler${one ? "" : "s"} still running ` +
+      `${server.shutdownTimeout} s after ${
+        one ? "its connection was" : "their connections were"
+      } closed; not waiting for ${one ? "it" : "them"}`,
+  );
+}
+
 /**
  * Strings that passed a check, remembered: most responses repeat the same
  * few header names and values, and a lookup is cheaper than a check.

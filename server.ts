@@ -9,10 +9,12 @@
 import type { ClientAddress, HandlerClass } from "./handler.ts";
 import { DEFAULT_LIMITS, type RequestLimits } from "./parser.ts";
 import {
+  awaitHandlers,
   reportError,
   SERVE_CONNECTION,
   SERVER_STATE,
   ServerState,
+  sleep,
 } from "./_server_state.ts";
 
 /** PEM certificate chain and private key for HTTPS. */
@@ -162,14 +164,6 @@ function isClosedListener(error: unknown): boolean {
 
 // What a wait resolves to when its caller stops waiting for a connection.
 const STOPPED = Symbol("stopped");
-
-function sleep(seconds: number): { promise: Promise<void>; cancel(): void } {
-  let id: ReturnType<typeof setTimeout> | undefined;
-  const promise = new Promise<void>((resolve) => {
-    id = setTimeout(resolve, seconds * 1000);
-  });
-  return { promise, cancel: () => clearTimeout(id) };
-}
 
 /**
  * Python's `HTTPServer`: binds at construction, then serves connections with
@@ -630,10 +624,14 @@ export class HTTPServer implements AsyncDisposable {
 
   /** Shuts down, closes, and waits for every connection to end. */
   async [Symbol.asyncDispose](): Promise<void> {
+    const draining = this.#serving !== null;
     await this.shutdown();
     const accepting = this.#accepting;
     this.close();
-    await Promise.allSettled(this.#tasks.values());
+    // shutdown() waited for serveForever's; handleRequest's are cut now.
+    if (!draining) {
+      await awaitHandlers(this, this.#allUntracked(), () => this.#tasks.size);
+    }
     await accepting;
   }
 
@@ -747,21 +745,7 @@ export class HTTPServer implements AsyncDisposable {
     await Promise.race([this.#allUntracked(), grace.promise]);
     grace.cancel();
     for (const engine of connections.values()) engine.close();
-    // Handler code may still run (Python's server_close joins its
-    // threads), but code that awaits what never settles cannot hold the
-    // shutdown for ever: one more grace, then it is left running, said.
-    const more = sleep(this.shutdownTimeout);
-    await Promise.race([this.#allUntracked(), more.promise]);
-    more.cancel();
-    const left = this.#tasks.size;
-    if (left > 0) {
-      this.logSink(
-        `shutdown: ${left} handler${left === 1 ? "" : "s"} still running ` +
-          `${this.shutdownTimeout} s after ${
-            left === 1 ? "its connection was" : "their connections were"
-          } closed; not waiting for ${left === 1 ? "it" : "them"}`,
-      );
-    }
+    await awaitHandlers(this, this.#allUntracked(), () => this.#tasks.size);
   }
 }
 

@@ -53,7 +53,11 @@ import {
 } from "./parser.ts";
 import { requestLineOf } from "./_head.ts";
 import { type MemoryConn, memoryConnPair } from "./_memory_conn.ts";
-import { SERVE_CONNECTION, SERVER_STATE } from "./_server_state.ts";
+import {
+  awaitHandlers,
+  SERVE_CONNECTION,
+  SERVER_STATE,
+} from "./_server_state.ts";
 import { readBody, ResponseReader } from "./_response_reader.ts";
 import { concatBytes, writeAll } from "./_bytes.ts";
 import { toWebResponse } from "./_web_response.ts";
@@ -357,7 +361,12 @@ export class TestClient implements AsyncDisposable {
     this.#disposed = true;
     for (const conn of this.#all) conn.close();
     this.httpd.close();
-    await Promise.all(this.#all.flatMap((c) => [c.serving, c.pumping]));
+    let running = this.#all.length;
+    const ended = Promise.all(
+      this.#all.map((c) => c.serving.finally(() => running--)),
+    );
+    await awaitHandlers(this.httpd, ended, () => running);
+    await Promise.all(this.#all.map((c) => c.pumping));
   }
 
   /** The same as {@linkcode close}. */

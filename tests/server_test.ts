@@ -1,6 +1,7 @@
 // Copyright 2026 the basehttp authors. MIT license.
 import assert from "node:assert/strict";
 import { HTTPServer, percentFormat } from "../mod.ts";
+import { serveTest, testClient } from "../testing.ts";
 import {
   delay,
   exchange,
@@ -281,45 +282,82 @@ Deno.test("HTTPServer refuses limits that are not positive integers", () => {
   }
 });
 
-Deno.test("shutdown() waits for handler code past its cut connection, but only another shutdownTimeout", async () => {
-  const release = Promise.withResolvers<void>();
-  let entered!: () => void;
-  const inHandler = new Promise<void>((resolve) => entered = resolve);
-  class Stuck extends QuietHandler {
-    async do_GET(): Promise<void> {
-      entered();
-      await release.promise; // a lock, a fetch without a signal, …
+for (
+  const how of [
+    "shutdown()",
+    "asyncDispose",
+    "testClient close()",
+    "serveTest close()",
+  ]
+) {
+  Deno.test(`${how} waits for handler code past its cut connection, but only another shutdownTimeout`, async () => {
+    const release = Promise.withResolvers<void>();
+    let entered!: () => void;
+    const inHandler = new Promise<void>((resolve) => entered = resolve);
+    class Stuck extends QuietHandler {
+      async do_GET(): Promise<void> {
+        entered();
+        await release.promise; // a lock, a fetch without a signal, …
+      }
     }
-  }
-  const lines: string[] = [];
-  const httpd = new HTTPServer(["127.0.0.1", 0], Stuck, {
-    shutdownTimeout: 0.2,
-    logSink: (line) => lines.push(line),
+    const lines: string[] = [];
+    const options = {
+      shutdownTimeout: 0.2,
+      logSink: (line: string) => lines.push(line),
+    };
+    let stop: () => Promise<void>;
+    let after = async () => {};
+    if (how === "testClient close()") {
+      const client = testClient(Stuck, options);
+      void client.raw("GET / HTTP/1.1\r\nHost: h\r\n\r\n").catch(() => {});
+      stop = () => client.close();
+    } else if (how === "serveTest close()") {
+      const server = serveTest(Stuck, options);
+      const conn = await Deno.connect({
+        hostname: "127.0.0.1",
+        port: server.port,
+      });
+      await writeAll(
+        conn,
+        new TextEncoder().encode("GET / HTTP/1.1\r\nHost: h\r\n\r\n"),
+      );
+      stop = () => server.close();
+      after = async () => conn.close();
+    } else {
+      const httpd = new HTTPServer(["127.0.0.1", 0], Stuck, options);
+      const serving = httpd.serveForever(0.05);
+      const conn = await Deno.connect({
+        hostname: "127.0.0.1",
+        port: httpd.serverPort,
+      });
+      await writeAll(
+        conn,
+        new TextEncoder().encode("GET / HTTP/1.1\r\nHost: h\r\n\r\n"),
+      );
+      stop = how === "shutdown()"
+        ? () => httpd.shutdown()
+        : () => httpd[Symbol.asyncDispose]();
+      after = async () => {
+        await serving;
+        httpd.close();
+        conn.close();
+      };
+    }
+    await inHandler;
+    const since = performance.now();
+    const stopped = await within(stop().then(() => true), 3000);
+    const took = performance.now() - since;
+    release.resolve();
+    await after();
+    await new Promise((resolve) => setTimeout(resolve, 20)); // the handler ends
+    assert.equal(stopped, true, `${how} never resolved`);
+    assert.ok(took < 1500, `${took} ms`);
+    assert.ok(
+      lines.some((line) => /1 handler still running/.test(line)),
+      lines.join("\n"),
+    );
   });
-  const serving = httpd.serveForever(0.05);
-  const conn = await Deno.connect({
-    hostname: "127.0.0.1",
-    port: httpd.serverPort,
-  });
-  await writeAll(
-    conn,
-    new TextEncoder().encode("GET / HTTP/1.1\r\nHost: h\r\n\r\n"),
-  );
-  await inHandler;
-  const since = performance.now();
-  const stopped = await within(httpd.shutdown().then(() => true), 3000);
-  const took = performance.now() - since;
-  release.resolve();
-  await serving;
-  httpd.close();
-  conn.close();
-  assert.equal(stopped, true, "shutdown() never resolved");
-  assert.ok(took >= 350 && took < 1500, `${took} ms`);
-  assert.ok(
-    lines.some((line) => /1 handler still running/.test(line)),
-    lines.join("\n"),
-  );
-});
+}
 
 Deno.test("a handler that calls shutdown() without awaiting it answers, and serveForever returns", async () => {
   class Quit extends QuietHandler {
