@@ -586,12 +586,6 @@ export class Connection implements Reader, BodySource {
     if (this.#headersSent) {
       throw new TypeError("The response headers were already sent");
     }
-    if (this.#framing === RAW) {
-      // Bytes written by hand before it (an interim response) are not its body.
-      this.#framing = NOT_STARTED;
-      this.#bodyBytes = 0;
-      this.#bodyStart = -1;
-    }
     this.#status = code;
     this.#headLines = [this.#state.statusLine(version, code, phrase)];
     this.#declaredLength = -1;

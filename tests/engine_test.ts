@@ -620,28 +620,6 @@ Deno.test("engine: a write after the response ended never reaches the next reque
   }
 });
 
-/** Writes an interim response by hand, as Python handlers may, then a 200. */
-class RawInterim extends QuietHandler {
-  async do_GET() {
-    await this.wfile.write("HTTP/1.1 100 Continue\r\n\r\n");
-    await reply(this, "ok");
-  }
-}
-
-Deno.test("engine: raw bytes written before a head do not count against its Content-Length", async () => {
-  const { client, done } = serve(RawInterim);
-  const request = "GET / HTTP/1.1\r\nHost: h\r\n\r\n";
-  await send(client, request + request);
-  const { text, closed } = await readUntil(
-    client,
-    (text) => count(text, "\r\n\r\nok") === 2,
-  );
-  assert.equal(closed, false, text);
-  assert.equal(count(text, "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK"), 2);
-  client.close();
-  await done;
-});
-
 class Ticks extends QuietHandler {
   async do_GET() {
     this.sendResponse(200);
