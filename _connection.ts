@@ -426,9 +426,7 @@ export class Connection implements Reader, BodySource {
     }
     return this.#sendErrorFor(error)
       .then(() => this.endRequest())
-      .catch(() => {
-        this.#user.closeConnection = true;
-      });
+      .catch((failure) => this.#errorPageFailed(failure));
   }
 
   /**
@@ -839,13 +837,7 @@ export class Connection implements Reader, BodySource {
     ) {
       return RESOLVED; // a stream ended by the shutdown, as it asked
     }
-    // A connection error, of this connection: a pipe or socket of the
-    // handler's own that broke still owes the client its 500. Once handed
-    // over, the socket's I/O is the handler's, so the class alone tells.
-    const lost = isConnectionError(error) &&
-      (this.#gone !== null || (this.#out?.error ?? null) !== null ||
-        this.#phase === TAKEN);
-    if (this.#timedOut || lost) {
+    if (this.#timedOut || this.#lost(error)) {
       this.#logLoss(error);
       return RESOLVED;
     }
@@ -869,7 +861,38 @@ export class Connection implements Reader, BodySource {
     this.#framing = NOT_STARTED;
     this.#bodyBytes = 0;
     this.#bodyStart = -1;
-    return this.#sendErrorFor(error).catch(() => {});
+    return this.#sendErrorFor(error).catch((failure) =>
+      this.#errorPageFailed(failure)
+    );
+  }
+
+  /**
+   * An error page could not be sent: the client gone, or an override that
+   * broke it (reported, as its own bug). What was built of it is dropped,
+   * and the connection closes.
+   */
+  #errorPageFailed(failure: unknown): void {
+    this.#user.closeConnection = true;
+    if (!this.#responseFlushed) {
+      this.#out?.truncate(this.#outMark);
+      this.#headLines = null;
+    }
+    this.#framing = CUT;
+    if (this.#timedOut || this.#lost(failure)) return;
+    reportError(this.#host, this.conn, this.#clientAddress, failure);
+  }
+
+  /**
+   * Whether `error` is this connection's loss: a connection error once the
+   * client is gone or a write to it failed. A pipe or socket of the
+   * handler's own that broke is its bug, and still owes the client its
+   * 500. Once handed over, the socket's I/O is the handler's, so the class
+   * alone tells.
+   */
+  #lost(error: unknown): boolean {
+    return isConnectionError(error) &&
+      (this.#gone !== null || (this.#out?.error ?? null) !== null ||
+        this.#phase === TAKEN);
   }
 
   /** Sends the error page of `error`: its HTTP status, or 500. */

@@ -620,6 +620,41 @@ Deno.test("engine: a write after the response ended never reaches the next reque
   }
 });
 
+/** An override that breaks every error page it helps to build. */
+class BadErrorPages extends QuietHandler {
+  override sendResponse(code: number, message?: string): void {
+    super.sendResponse(code, message);
+    if (code >= 400) this.sendHeader("X-Bad", "a\nb"); // a TypeError
+  }
+  async do_GET() {
+    if (this.path === "/throw") throw new Error("handler bug");
+    await reply(this, "ok");
+  }
+}
+
+Deno.test("engine: an error page that fails to build is reported and the connection closed, no half page", async () => {
+  for (
+    const request of ["GET /throw HTTP/1.1\r\nHost: h\r\n\r\n", "BAD\r\n\r\n"]
+  ) {
+    const server = new ReportingServer(["127.0.0.1", 0], BadErrorPages, {
+      bindAndActivate: false,
+    });
+    const { client, done } = serve(BadErrorPages, {}, server);
+    await send(client, request);
+    const { text, closed } = await readUntil(client);
+    await done;
+    client.close();
+    assert.ok(closed, request);
+    assert.equal(text, "", `${request}: ${JSON.stringify(text)}`);
+    assert.ok(
+      server.errors.some((e) =>
+        e instanceof TypeError && /X-Bad/.test(String(e))
+      ),
+      `${request}: ${server.errors}`,
+    );
+  }
+});
+
 class Ticks extends QuietHandler {
   async do_GET() {
     this.sendResponse(200);
