@@ -94,6 +94,7 @@ import {
   type FileCacheLimits,
 } from "./_file_cache.ts";
 import { WATCHED_PATHS, WatchedPaths } from "./_watched_paths.ts";
+import { PATH_MEMO, PathMemo } from "./_path_memo.ts";
 import { isFieldValue, isToken } from "./parser.ts";
 import type { HTTPServer } from "./server.ts";
 
@@ -420,7 +421,9 @@ export class SimpleHTTPRequestHandler extends BaseHTTPRequestHandler {
   indexPages: readonly string[] = ["index.html", "index.htm"];
   /**
    * Extension (with its dot) → Content-Type, consulted before the MIME
-   * database; by default Python's four entries.
+   * database; by default Python's four entries. A frozen map (the default,
+   * and {@linkcode simpleHandler}'s) lets the server keep the types it
+   * guessed; one that may change is read on every request.
    */
   extensionsMap: Readonly<Record<string, string>> = PYTHON_EXTENSIONS_MAP;
   /** Serve names starting with `.` (and list them); by default they are 404. */
@@ -1176,6 +1179,15 @@ export class SimpleHTTPRequestHandler extends BaseHTTPRequestHandler {
    * backslash, or a dotfile while {@linkcode showDotfiles} is off.
    */
   translatePath(path: string): string | null {
+    const memo = this.#pathMemo();
+    const known = memo?.path(path);
+    if (known !== undefined) return known;
+    const translated = this.#translate(path);
+    memo?.keepPath(path, translated);
+    return translated;
+  }
+
+  #translate(path: string): string | null {
     const decoded = decodePath(urlPathOf(path));
     // A backslash is a separator on Windows and a trick everywhere else.
     if (decoded === null || /[\0\\]/.test(decoded)) return null;
@@ -1215,6 +1227,17 @@ export class SimpleHTTPRequestHandler extends BaseHTTPRequestHandler {
    * @returns The type, `application/octet-stream` when unknown.
    */
   guessType(path: string): string {
+    const extensions = this.extensionsMap;
+    // A map that may still change is read every time.
+    const memo = Object.isFrozen(extensions) ? this.#pathMemo() : null;
+    const known = memo?.type(path, extensions);
+    if (known !== undefined) return known;
+    const type = this.#guess(path);
+    memo?.keepType(path, extensions, type);
+    return type;
+  }
+
+  #guess(path: string): string {
     const base = path.slice(
       Math.max(path.lastIndexOf("/"), path.lastIndexOf(SEP)) + 1,
     );
@@ -1315,6 +1338,22 @@ export class SimpleHTTPRequestHandler extends BaseHTTPRequestHandler {
     const dir = absolutePath(this.directory);
     if (root === null || !isInside(path, dir)) return null;
     return root === dir ? path : root + path.slice(dir.length);
+  }
+
+  /**
+   * The server's memo of translated targets and guessed types for this
+   * handler's root and dotfiles setting (one at a time: another replaces
+   * it); `null` for a relative root, which follows the working directory.
+   */
+  #pathMemo(): PathMemo | null {
+    const server = this.server as { [PATH_MEMO]?: PathMemo };
+    const memo = server[PATH_MEMO];
+    if (
+      memo !== undefined && memo.directory === this.directory &&
+      memo.dotfiles === this.showDotfiles
+    ) return memo;
+    if (!isAbsolutePath(this.directory)) return null;
+    return server[PATH_MEMO] = new PathMemo(this.directory, this.showDotfiles);
   }
 
   /**
@@ -1691,7 +1730,10 @@ export function simpleHandler(
   if (directory !== undefined) settings.directory = absolutePath(directory);
   if (indexPages !== undefined) settings.indexPages = [...indexPages];
   if (extensionsMap !== undefined) {
-    settings.extensionsMap = { ...PYTHON_EXTENSIONS_MAP, ...extensionsMap };
+    settings.extensionsMap = Object.freeze({
+      ...PYTHON_EXTENSIONS_MAP,
+      ...extensionsMap,
+    });
   }
   if (showDotfiles !== undefined) settings.showDotfiles = showDotfiles;
   if (followSymlinks !== undefined) settings.followSymlinks = followSymlinks;

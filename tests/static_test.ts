@@ -156,20 +156,78 @@ Deno.test("guessType() takes Python's extensionsMap first, then mime-db, with ch
   assert.equal(gz.headers.get("content-type"), "application/gzip");
 });
 
-Deno.test("guessType() shows source code as text, where mime-db types it as a download", () => {
-  const guess = (path: string) =>
-    SimpleHTTPRequestHandler.prototype.guessType.call(
-      { extensionsMap: {} } as SimpleHTTPRequestHandler,
-      path,
-    );
-  for (const ext of ["py", "go", "rs", "rb", "sh", "tsx", "toml", "patch"]) {
-    assert.equal(guess(`/src/x.${ext}`), "text/plain; charset=utf-8", ext);
+Deno.test("guessType() shows source code as text, where mime-db types it as a download", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "basehttp_types_" });
+  try {
+    const expected: Record<string, string> = {
+      "x.cjs": "text/javascript; charset=utf-8",
+      // Kept: an HLS segment, a camcorder clip, C source.
+      "seg.ts": "video/mp2t",
+      "clip.MTS": "video/mp2t",
+      "x.c": "text/x-c; charset=utf-8",
+    };
+    for (const ext of ["py", "go", "rs", "rb", "sh", "tsx", "toml", "patch"]) {
+      expected[`x.${ext}`] = "text/plain; charset=utf-8";
+    }
+    for (const name of Object.keys(expected)) {
+      await Deno.writeTextFile(`${dir}/${name}`, "x");
+    }
+    await using s = startServer(handler({ directory: dir }));
+    for (const [name, type] of Object.entries(expected)) {
+      const response = await get(s.port, `/${name}`);
+      await response.body?.cancel();
+      assert.equal(response.headers.get("content-type"), type, name);
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
   }
-  assert.equal(guess("/x.cjs"), "text/javascript; charset=utf-8");
-  // Kept: an HLS segment, a camcorder clip, C source.
-  assert.equal(guess("/seg.ts"), "video/mp2t");
-  assert.equal(guess("/clip.MTS"), "video/mp2t");
-  assert.equal(guess("/x.c"), "text/x-c; charset=utf-8");
+});
+
+Deno.test("what the server keeps of targets and types follows each handler's directory, dotfiles and a map that can change", async () => {
+  const other = await Deno.makeTempDir({ prefix: "basehttp_vhost_" });
+  try {
+    await Deno.writeTextFile(`${other}/hello.txt`, "other\n");
+    await Deno.writeTextFile(`${other}/.hidden.txt`, "hidden\n");
+    // A Python-style virtual host: the root comes from the request.
+    const types: Record<string, string> = {};
+    class Hosts extends SimpleHTTPRequestHandler {
+      override protocolVersion = "HTTP/1.1";
+      override extensionsMap = types; // not frozen: read every time
+      override logMessage(): void {}
+      override parseRequest(): boolean | Promise<boolean> {
+        const parsed = super.parseRequest();
+        const host = this.headers.get("host");
+        this.directory = host === "b" ? other : root;
+        this.showDotfiles = host === "b";
+        return parsed;
+      }
+    }
+    await using s = startServer(Hosts);
+    const get = async (host: string, path: string) => {
+      const { text } = await exchange(
+        s.port,
+        `GET ${path} HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`,
+      );
+      return parseResponses(text)[0];
+    };
+    for (let round = 0; round < 2; round++) {
+      assert.equal((await get("a", "/hello.txt")).body, "hello\n");
+      assert.equal((await get("b", "/hello.txt")).body, "other\n");
+      assert.equal((await get("a", "/.hidden.txt")).status, 404);
+      assert.equal((await get("b", "/.hidden.txt")).status, 200);
+    }
+    assert.equal(
+      (await get("a", "/hello.txt")).get("content-type"),
+      "text/plain; charset=utf-8",
+    );
+    types[".txt"] = "text/x-changed";
+    assert.equal(
+      (await get("a", "/hello.txt")).get("content-type"),
+      "text/x-changed",
+    );
+  } finally {
+    await Deno.remove(other, { recursive: true });
+  }
 });
 
 Deno.test("a 32 MiB file streams whole and intact (SHA-256), and the log has the real byte count", async () => {
