@@ -144,6 +144,9 @@ function outranks(a: number[], b: number[]): boolean {
   return false;
 }
 
+// Pages a browser renders, which link to the assets a build names.
+const HTML_TYPE = /^(?:text\/html|application\/xhtml\+xml)\b/i;
+
 const SOURCE_AS_TEXT = (
   "py pyi go rs rb sh bash zsh fish tsx cts kt kts swift scala hs cs " +
   "ex exs erl clj dart zig nim ml r vue svelte hpp toml diff patch"
@@ -494,10 +497,11 @@ export class SimpleHTTPRequestHandler extends BaseHTTPRequestHandler {
   /**
    * A `Cache-Control` value for the 200, 206 and 304 answers of files,
    * such as `"public, max-age=3600"`; `null` sends none. A new build must
-   * reach what links to its assets, so `no-cache` is sent instead (unless
-   * this value has `no-store`) for the index page that a {@linkcode spa}
-   * route gets (it is not the file at that URL), and for HTML pages when
-   * this value has `immutable` (which is for files named by their content).
+   * reach what links to its assets, so `no-cache` is sent instead
+   * (`private, no-cache` for a `private` value; a `no-store` one is kept)
+   * for the index page that a {@linkcode spa} route gets (it is not the
+   * file at that URL), and for HTML and XHTML pages when this value has
+   * `immutable` (which is for files named by their content).
    */
   cacheControl: string | null = null;
   /**
@@ -943,15 +947,16 @@ export class SimpleHTTPRequestHandler extends BaseHTTPRequestHandler {
    * for what a new build must reach however long its assets are kept: an
    * app route's index page (not the file at its URL), and, when the value
    * says `immutable`, HTML pages (never named by their content as assets
-   * are). A `no-store` value is never made weaker.
+   * are). A `no-store` value is never made weaker, nor a `private` one
+   * shared.
    */
   #cacheControlOf(ctype: string, appRoute: boolean): string | null {
     const value = this.cacheControl;
-    if (value === null || !(appRoute || ctype.startsWith("text/html"))) {
-      return value;
-    }
+    if (value === null || !(appRoute || HTML_TYPE.test(ctype))) return value;
     if (/\bno-store\b/i.test(value)) return value;
-    return appRoute || /\bimmutable\b/i.test(value) ? "no-cache" : value;
+    if (!appRoute && !/\bimmutable\b/i.test(value)) return value;
+    // Kept out of shared caches if asked, whatever the freshness.
+    return /\bprivate\b/i.test(value) ? "private, no-cache" : "no-cache";
   }
 
   /**

@@ -63,6 +63,7 @@ async function makeTree(): Promise<void> {
     "pre.css": PRE_CSS,
     "stale.css": PRE_CSS,
     "index.html": INDEX_HTML,
+    "page.xhtml": INDEX_HTML,
     "404.html": NOT_FOUND_HTML,
     "sizes/a-large.txt": "x".repeat(3000),
     "sizes/B-small.txt": "x",
@@ -686,6 +687,7 @@ Deno.test("spa: a route's index page is no-cache whatever cacheControl asks; the
   for (
     const [cacheControl, route] of [
       [immutable, "no-cache"],
+      ["private, max-age=60", "private, no-cache"],
       ["no-store", "no-store"],
       [null, undefined],
     ] as const
@@ -721,11 +723,13 @@ Deno.test("cacheControl with immutable is for assets: HTML pages, / among them, 
   for (
     const [cacheControl, html] of [
       [immutable, "no-cache"],
+      // Kept out of shared caches, as asked.
+      ["private, max-age=31536000, immutable", "private, no-cache"],
       ["max-age=60", "max-age=60"],
     ] as const
   ) {
     await using s = startServer(handler({ cacheControl }));
-    for (const path of ["/", "/index.html"]) {
+    for (const path of ["/", "/index.html", "/page.xhtml"]) {
       const page = await raw(s.port, path);
       assert.equal(page.status, 200, path);
       assert.equal(page.get("cache-control"), html, `${cacheControl} ${path}`);
