@@ -940,6 +940,7 @@ export class Connection implements Reader, BodySource {
   }
 
   #endRequest(): Promise<void> | undefined {
+    this.#answering = false; // the response is whole: later output is stray
     const user = this.#user;
     if (this.#framing === NOT_STARTED) {
       // The handler sent nothing: closing is the only answer a client sees.

@@ -618,6 +618,23 @@ Deno.test("engine: a write after the response ended never reaches the next reque
     client.close();
     await done;
   }
+  // The last response of a connection that closes: the same.
+  Late.how = "write";
+  Late.refused = [];
+  const logs = QuietHandler.logs.length;
+  const { client, done } = serve(Late);
+  await send(
+    client,
+    "GET /late HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n",
+  );
+  await readUntil(client);
+  await done;
+  await delay(60);
+  client.close();
+  assert.ok(Late.refused[0] instanceof TypeError, `${Late.refused[0]}`);
+  assert.ok(
+    QuietHandler.logs.slice(logs).some((l) => l.includes("after its response")),
+  );
 });
 
 /** An override that breaks every error page it helps to build. */
