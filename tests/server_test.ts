@@ -306,7 +306,7 @@ for (
       logSink: (line: string) => lines.push(line),
     };
     let stop: () => Promise<void>;
-    let after = async () => {};
+    let after: () => void | Promise<void> = () => {};
     if (how === "testClient close()") {
       const client = testClient(Stuck, options);
       void client.raw("GET / HTTP/1.1\r\nHost: h\r\n\r\n").catch(() => {});
@@ -322,7 +322,7 @@ for (
         new TextEncoder().encode("GET / HTTP/1.1\r\nHost: h\r\n\r\n"),
       );
       stop = () => server.close();
-      after = async () => conn.close();
+      after = () => conn.close();
     } else {
       const httpd = new HTTPServer(["127.0.0.1", 0], Stuck, options);
       const serving = httpd.serveForever(0.05);
