@@ -551,7 +551,12 @@ export class BufferedReader {
           firstLineEnd,
           limits,
         );
-      this.#checkLine(Math.min(lines, 1), scanned - lineStart, limits, 0);
+      this.#checkLine(
+        Math.min(lines, 1),
+        scanned - lineStart,
+        limits,
+        firstLineEnd,
+      );
       if (scanned > limits.maxHeadBytes) {
         throw refuse(431, "Request head too large");
       }

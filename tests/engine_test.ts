@@ -672,6 +672,27 @@ Deno.test("engine: an error page that fails to build is reported and the connect
   }
 });
 
+Deno.test("engine: a HEAD whose first header line is over the limit gets its 431 without a body", async () => {
+  for (const before of ["", "Host: h\r\n"]) {
+    const logs = QuietHandler.logs.length;
+    const { client, done } = serve(Echo);
+    const request = `HEAD / HTTP/1.1\r\n${before}X-Foo: bar${
+      "r".repeat(65537)
+    }\r\nHost: h\r\n\r\n`;
+    await send(client, request).catch(() => {}); // the server may close first
+    const { text, closed } = await readUntil(client);
+    client.close();
+    await done;
+    assert.ok(closed, JSON.stringify(before));
+    assert.match(text, /^HTTP\/1\.1 431 /, JSON.stringify(before));
+    assert.ok(text.endsWith("\r\n\r\n"), `${JSON.stringify(before)}: a body`);
+    assert.ok(
+      QuietHandler.logs.slice(logs).some((l) => l.includes("HEAD / HTTP/1.1")),
+      QuietHandler.logs.slice(logs).join("\n"),
+    );
+  }
+});
+
 class Ticks extends QuietHandler {
   async do_GET() {
     this.sendResponse(200);
