@@ -49,6 +49,14 @@ function clientPersists(head: RequestHead): boolean {
     (head.minor >= 1 || connection.includes("keep-alive"));
 }
 
+const WEEKDAY_NAMES: readonly string[] = Object.freeze(
+  "Mon Tue Wed Thu Fri Sat Sun".split(" "),
+);
+const MONTH_NAMES: readonly (string | null)[] = Object.freeze([
+  null,
+  ...MONTHS,
+]);
+
 /** The Content-Type of error pages, as in Python. */
 export const DEFAULT_ERROR_CONTENT_TYPE = "text/html;charset=utf-8";
 
@@ -212,6 +220,13 @@ export class BaseHTTPRequestHandler {
    * timeouts for this handler (Python's socket timeout); `null` keeps them.
    */
   timeout: number | null = null;
+  /** Day abbreviations, Monday first (Python's `weekdayname`). */
+  weekdayname: readonly string[] = WEEKDAY_NAMES;
+  /**
+   * Month abbreviations after a `null`, January at 1 (Python's
+   * `monthname`); {@linkcode logDateTimeString} uses them.
+   */
+  monthname: readonly (string | null)[] = MONTH_NAMES;
 
   /** The accepted connection (Python's `request` / `connection`). */
   readonly connection: Deno.Conn;
@@ -673,9 +688,11 @@ export class BaseHTTPRequestHandler {
    */
   logDateTimeString(): string {
     const d = new Date();
-    return `${pad2(d.getDate())}/${MONTHS[d.getMonth()]}/${d.getFullYear()} ${
-      pad2(d.getHours())
-    }:${pad2(d.getMinutes())}:${pad2(d.getSeconds())}`;
+    return `${pad2(d.getDate())}/${
+      this.monthname[d.getMonth() + 1]
+    }/${d.getFullYear()} ${pad2(d.getHours())}:${pad2(d.getMinutes())}:${
+      pad2(d.getSeconds())
+    }`;
   }
 
   /**

@@ -751,3 +751,30 @@ Deno.test("a refused absolute target's userinfo never reaches the log", async ()
   );
   assert.ok(client.log.some((line) => line.includes("http://localhost/a.txt")));
 });
+
+Deno.test("weekdayname and monthname are Python's, and a log date follows monthname", async () => {
+  const months = "janv févr mars avr mai juin juil août sept oct nov déc";
+  class French extends BaseHTTPRequestHandler {
+    override monthname = [null, ...months.split(" ")];
+    async do_GET() {
+      await reply(this, this.logDateTimeString());
+    }
+  }
+  await using client = testClient(French);
+  const stamp = (await client.request("GET", "/")).text();
+  const month = months.split(" ")[new Date().getMonth()];
+  assert.match(
+    stamp,
+    new RegExp(`^\\d\\d/${month}/\\d{4} \\d\\d:\\d\\d:\\d\\d$`),
+  );
+  class Plain extends BaseHTTPRequestHandler {
+    async do_GET() {
+      await reply(this, JSON.stringify([this.weekdayname, this.monthname]));
+    }
+  }
+  await using python = testClient(Plain);
+  assert.deepEqual(JSON.parse((await python.request("GET", "/")).text()), [
+    ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"],
+    [null, ..."Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split(" ")],
+  ]);
+});
