@@ -453,7 +453,8 @@ class ScriptProcess {
  * Differences from Python: the server's environment is not inherited; the
  * script can set the status; `Authorization` is withheld from scripts
  * unless {@linkcode cgiPassAuth} is set, as RFC 3875 §4.1.18 advises; every
- * other header field is passed as `HTTP_*`; a chunked body is read whole
+ * other header field is passed as `HTTP_*` (repeated ones joined by `, `;
+ * `HTTP_ACCEPT` is there even empty, as in Python); a chunked body is read whole
  * (up to the server's `maxBodySize`, 413 beyond) so that `CONTENT_LENGTH`
  * is exact: in memory up to 1 MiB, past that into a temporary file when
  * reading and writing the temporary directory are granted, else 411 (the
@@ -860,6 +861,7 @@ export class CGIHTTPRequestHandler extends SimpleHTTPRequestHandler {
         ? value
         : held + (key === "cookie" ? "; " : ", ") + value;
     }
+    env.HTTP_ACCEPT ??= ""; // always there, as in Python
     Object.assign(env, this.cgiEnv);
     env.SERVER_SOFTWARE = this.versionString();
     env.SERVER_NAME = this.server.serverName;

@@ -321,6 +321,14 @@ Deno.test("CGI scripts get the RFC 3875 meta-variables, HTTP_* fields, and nothi
   }
 });
 
+Deno.test("CGI HTTP_ACCEPT is always set, empty without Accept, as in Python", async () => {
+  // A script ported from Python reads os.environ["HTTP_ACCEPT"] unguarded.
+  await using s = startServer(Handler);
+  const response = await raw(s.port, "/cgi-bin/env.sh");
+  assert.equal(response.status, 200);
+  assert.equal(parseEnv(response.body).get("HTTP_ACCEPT"), "");
+});
+
 Deno.test("CGI POST streams a Content-Length body to stdin, with CONTENT_TYPE and CONTENT_LENGTH", async () => {
   await using s = startServer(Handler);
   const response = await fetch(`http://127.0.0.1:${s.port}/cgi-bin/echo.sh`, {
