@@ -791,7 +791,7 @@ export class Connection implements Reader, BodySource {
 
   /**
    * The error for output that came after its response ended (an unawaited
-   * write, a timer): dropped and logged, never sent as the next response.
+   * write, a timer) while no other response has begun: dropped and logged.
    */
   #late(what: string): TypeError {
     this.#user.logError("%s after its response ended was dropped", what);

@@ -453,13 +453,13 @@ class ScriptProcess {
  * Differences from Python: the server's environment is not inherited; the
  * script can set the status; `Authorization` is withheld from scripts
  * unless {@linkcode cgiPassAuth} is set, as RFC 3875 §4.1.18 advises; every
- * other header field is passed as `HTTP_*` (repeated ones joined by `, `;
- * `HTTP_ACCEPT` is there even empty, as in Python); a chunked body is read whole
- * (up to the server's `maxBodySize`, 413 beyond) so that `CONTENT_LENGTH`
- * is exact: in memory up to 1 MiB, past that into a temporary file when
- * reading and writing the temporary directory are granted, else 411 (the
- * log names the flags); the files in CGI directories are never served as
- * files.
+ * other header field is passed as `HTTP_*` (repeated ones joined by
+ * `, `; `HTTP_ACCEPT` is there even empty, as in Python); a chunked body
+ * is read whole (up to the server's `maxBodySize`, 413 beyond) so that
+ * `CONTENT_LENGTH` is exact: in memory up to 1 MiB, past that into a
+ * temporary file when reading and writing the temporary directory are
+ * granted, else 411 (the log names the flags); the files in CGI
+ * directories are never served as files.
  *
  * @example Configure by subclassing
  * ```ts ignore

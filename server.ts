@@ -440,10 +440,11 @@ export class HTTPServer implements AsyncDisposable {
    * {@linkcode shutdownTimeout} seconds, then their connections are closed
    * too, and it waits for handler code still running, as Python's
    * `server_close()` joins its request threads, for at most another
-   * `shutdownTimeout` (then a log line names how many are left running). So a handler that asks for
-   * the shutdown does not await it (it would wait for itself): it answers,
-   * and calls `void this.server.shutdown()`. Called before
-   * {@linkcode serveForever} starts, it makes that return at once.
+   * `shutdownTimeout` (then a log line names how many are left running).
+   * So a handler that asks for the shutdown does not await it (it would
+   * wait for itself): it answers, and calls `void this.server.shutdown()`.
+   * Called before {@linkcode serveForever} starts, it makes that return at
+   * once.
    *
    * @example A handler that stops its server
    * ```ts ignore
