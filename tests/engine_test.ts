@@ -585,7 +585,7 @@ class Late extends QuietHandler {
   }
 }
 
-Deno.test("engine: a write after the response ended never reaches the next request's response", async () => {
+Deno.test("engine: a write after the response ended is dropped while the next request is awaited", async () => {
   for (const how of ["write", "sendError", "sendResponse"] as const) {
     Late.how = how;
     Late.refused = [];
