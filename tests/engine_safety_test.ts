@@ -365,28 +365,38 @@ class RecordingServer extends HTTPServer {
   }
 }
 
+/** Runs `body`; the unhandled rejections meanwhile, counted, not fatal. */
+async function unhandledRejectionsOf(
+  body: () => Promise<void>,
+): Promise<unknown[]> {
+  const rejections: unknown[] = [];
+  const onRejection = (event: PromiseRejectionEvent) => {
+    event.preventDefault(); // keep the test file alive, count instead
+    rejections.push(event.reason);
+  };
+  globalThis.addEventListener("unhandledrejection", onRejection);
+  try {
+    await body();
+  } finally {
+    globalThis.removeEventListener("unhandledrejection", onRejection);
+  }
+  return rejections;
+}
+
 for (const { name, Handler } of forgetfulKinds) {
   Deno.test(`a handler that forgets to await ${name} survives 50 client resets`, async () => {
-    const rejections: unknown[] = [];
-    const onRejection = (event: PromiseRejectionEvent) => {
-      event.preventDefault(); // keep the test file alive, count instead
-      rejections.push(event.reason);
-    };
-    globalThis.addEventListener("unhandledrejection", onRejection);
-    try {
+    const rejections = await unhandledRejectionsOf(async () => {
       await serveAndReset(Handler);
       // Rejections from the server's own disposal count too.
       await new Promise((resolve) => setTimeout(resolve, 50));
-      assert.equal(
-        rejections.length,
-        0,
-        `${rejections.length} unhandled rejections, first: ${
-          String(rejections[0])
-        }`,
-      );
-    } finally {
-      globalThis.removeEventListener("unhandledrejection", onRejection);
-    }
+    });
+    assert.equal(
+      rejections.length,
+      0,
+      `${rejections.length} unhandled rejections, first: ${
+        String(rejections[0])
+      }`,
+    );
   });
 }
 
@@ -405,36 +415,26 @@ class Trickle extends BaseHTTPRequestHandler {
 }
 
 Deno.test("a logSink that throws while the engine logs a lost client is reported, not an unhandled rejection", async () => {
-  const rejections: unknown[] = [];
-  const onRejection = (event: PromiseRejectionEvent) => {
-    event.preventDefault();
-    rejections.push(event.reason);
-  };
-  globalThis.addEventListener("unhandledrejection", onRejection);
-  try {
-    await using httpd = new RecordingServer(["127.0.0.1", 0], Trickle, {
-      shutdownTimeout: 1,
-      logSink(line) {
-        if (line.includes("connection lost")) throw new Error("log closed");
-      },
-    });
-    await using _loop = serving(httpd);
+  await using httpd = new RecordingServer(["127.0.0.1", 0], Trickle, {
+    shutdownTimeout: 1,
+    logSink(line) {
+      if (line.includes("connection lost")) throw new Error("log closed");
+    },
+  });
+  await using _loop = serving(httpd);
+  const rejections = await unhandledRejectionsOf(async () => {
     const conn = await connect(httpd.serverPort);
     await writeAll(conn, encoder.encode("GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
     await new Promise((resolve) => setTimeout(resolve, 100));
     conn.close();
     // The sweep's flush to the closed socket fails, and logs the loss.
     await new Promise((resolve) => setTimeout(resolve, 700));
-    assert.deepEqual(rejections, []);
-    assert.ok(
-      httpd.errors.some((e) =>
-        e instanceof Error && e.message === "log closed"
-      ),
-      `reported: ${httpd.errors}`,
-    );
-  } finally {
-    globalThis.removeEventListener("unhandledrejection", onRejection);
-  }
+  });
+  assert.deepEqual(rejections, []);
+  assert.ok(
+    httpd.errors.some((e) => e instanceof Error && e.message === "log closed"),
+    `reported: ${httpd.errors}`,
+  );
 });
 
 /** A server whose closeRequest override throws. */
@@ -446,14 +446,8 @@ class ThrowingClose extends RecordingServer {
 }
 
 Deno.test("close() reports a closeRequest override that throws for a connection no loop took", async () => {
-  const rejections: unknown[] = [];
-  const onRejection = (event: PromiseRejectionEvent) => {
-    event.preventDefault();
-    rejections.push(event.reason);
-  };
-  globalThis.addEventListener("unhandledrejection", onRejection);
-  try {
-    const httpd = new ThrowingClose(["127.0.0.1", 0], Hello);
+  const httpd = new ThrowingClose(["127.0.0.1", 0], Hello);
+  const rejections = await unhandledRejectionsOf(async () => {
     httpd.timeout = 0.05;
     await httpd.handleRequest(); // times out; its accept stays pending
     const conn = await connect(httpd.serverPort);
@@ -461,16 +455,14 @@ Deno.test("close() reports a closeRequest override that throws for a connection 
     httpd.close();
     await new Promise((resolve) => setTimeout(resolve, 50));
     conn.close();
-    assert.deepEqual(rejections, []);
-    assert.ok(
-      httpd.errors.some((e) =>
-        e instanceof Error && e.message === "closeRequest failed"
-      ),
-      `reported: ${httpd.errors}`,
-    );
-  } finally {
-    globalThis.removeEventListener("unhandledrejection", onRejection);
-  }
+  });
+  assert.deepEqual(rejections, []);
+  assert.ok(
+    httpd.errors.some((e) =>
+      e instanceof Error && e.message === "closeRequest failed"
+    ),
+    `reported: ${httpd.errors}`,
+  );
 });
 
 /** 50 resets mid-response, then a normal request must still be answered. */

@@ -579,6 +579,19 @@ Deno.test("fetchHandler: a request with no Host gets the server's own port in re
   );
 });
 
+/** The body a server on `port` answers `METHOD TARGET` with, Host h, raw. */
+async function bodyOf(port: number, line: string): Promise<string> {
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  await conn.write(
+    new TextEncoder().encode(
+      `${line} HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n`,
+    ),
+  );
+  const { text } = await readAll(conn);
+  conn.close();
+  return text.slice(text.indexOf("\r\n\r\n") + 4);
+}
+
 Deno.test("fetchHandler: OPTIONS * reaches the app as under Deno.serve, not as OPTIONS /", async () => {
   const app = (request: Request) => new Response(request.url);
   await using ours = serveTest(fetchHandler(app));
@@ -589,15 +602,7 @@ Deno.test("fetchHandler: OPTIONS * reaches the app as under Deno.serve, not as O
   const urls: string[] = [];
   for (const port of [ours.port, theirs.addr.port]) {
     for (const target of ["*", "/"]) {
-      const conn = await Deno.connect({ hostname: "127.0.0.1", port });
-      await conn.write(
-        new TextEncoder().encode(
-          `OPTIONS ${target} HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n`,
-        ),
-      );
-      const { text } = await readAll(conn);
-      conn.close();
-      urls.push(text.slice(text.indexOf("\r\n\r\n") + 4));
+      urls.push(await bodyOf(port, `OPTIONS ${target}`));
     }
   }
   assert.deepEqual(urls, [
@@ -625,15 +630,7 @@ Deno.test("fetchHandler: a target never names the host of request.url: Host does
   ) {
     const urls: URL[] = [];
     for (const port of [ours.port, theirs.addr.port]) {
-      const conn = await Deno.connect({ hostname: "127.0.0.1", port });
-      await conn.write(
-        new TextEncoder().encode(
-          `GET ${target} HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n`,
-        ),
-      );
-      const { text } = await readAll(conn);
-      conn.close();
-      urls.push(new URL(text.slice(text.indexOf("\r\n\r\n") + 4)));
+      urls.push(new URL(await bodyOf(port, `GET ${target}`)));
     }
     const [mine, deno] = urls;
     assert.equal(mine.host, "h", target);
