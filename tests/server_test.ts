@@ -282,6 +282,16 @@ Deno.test("HTTPServer refuses limits that are not positive integers", () => {
   }
 });
 
+/** Connects and sends one keep-alive GET, leaving the connection open. */
+async function sendOne(port: number): Promise<Deno.Conn> {
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  await writeAll(
+    conn,
+    new TextEncoder().encode("GET / HTTP/1.1\r\nHost: h\r\n\r\n"),
+  );
+  return conn;
+}
+
 for (
   const how of [
     "shutdown()",
@@ -313,27 +323,13 @@ for (
       stop = () => client.close();
     } else if (how === "serveTest close()") {
       const server = serveTest(Stuck, options);
-      const conn = await Deno.connect({
-        hostname: "127.0.0.1",
-        port: server.port,
-      });
-      await writeAll(
-        conn,
-        new TextEncoder().encode("GET / HTTP/1.1\r\nHost: h\r\n\r\n"),
-      );
+      const conn = await sendOne(server.port);
       stop = () => server.close();
       after = () => conn.close();
     } else {
       const httpd = new HTTPServer(["127.0.0.1", 0], Stuck, options);
       const serving = httpd.serveForever(0.05);
-      const conn = await Deno.connect({
-        hostname: "127.0.0.1",
-        port: httpd.serverPort,
-      });
-      await writeAll(
-        conn,
-        new TextEncoder().encode("GET / HTTP/1.1\r\nHost: h\r\n\r\n"),
-      );
+      const conn = await sendOne(httpd.serverPort);
       stop = how === "shutdown()"
         ? () => httpd.shutdown()
         : () => httpd[Symbol.asyncDispose]();
