@@ -67,46 +67,70 @@ export function mtimeOf(info: Deno.FileInfo): number {
 }
 
 /**
+ * The validators of a target's current representation: an entity-tag and a
+ * modification time in seconds, either `null` when it has none (a
+ * directory listing has neither).
+ */
+export interface Validators {
+  /** Its entity-tag, or `null`. */
+  etag: string | null;
+  /** Its modification time in seconds, or `null`. */
+  mtime: number | null;
+}
+
+/**
+ * The one HTTP-date of a field, in seconds; `null` when absent or not one
+ * date. A field on two lines is a list (RFC 9110 §5.3), which the date
+ * preconditions ignore (§13.1.3, §13.1.4): its first line alone would not be
+ * what was sent.
+ */
+export function fieldDate(headers: HTTPMessage, name: string): number | null {
+  const values = headers.getAll(name);
+  return values.length === 1 ? parseHTTPDate(values[0].trim()) : null;
+}
+
+/**
  * Evaluates a request's preconditions in RFC 9110 §13.2.2's order:
  * If-Match, else If-Unmodified-Since; then If-None-Match, else
  * If-Modified-Since (GET and HEAD only).
  *
  * @param headers The request's header fields.
  * @param method The request method.
- * @param etag The entity-tag of the target's current representation, or
- * `null` when it has none (a file to be created): then If-Match fails,
- * If-None-Match holds and the dates are not evaluated.
- * @param mtime Its modification time, in seconds.
+ * @param current The validators of the target's current representation,
+ * or `null` when it has none (a file to be created): then If-Match fails
+ * and If-None-Match holds. A date field is not evaluated without a date.
  * @returns 200 to go on, 304 (GET and HEAD) or 412.
  */
 export function preconditions(
   headers: HTTPMessage,
   method: string,
-  etag: string | null,
-  mtime: number,
+  current: Validators | null,
 ): 200 | 304 | 412 {
+  const etag = current?.etag ?? null;
+  const mtime = current?.mtime ?? null;
   if (headers.has("if-match")) {
     const tags = parseETags(headers.getAll("if-match"));
     // Strong comparison: a weak tag never matches.
-    const matched = etag !== null &&
-      (tags.includes("*") || (!etag.startsWith("W/") && tags.includes(etag)));
+    const matched = current !== null &&
+      (tags.includes("*") ||
+        (etag !== null && !etag.startsWith("W/") && tags.includes(etag)));
     if (!matched) return 412;
-  } else if (etag !== null && headers.has("if-unmodified-since")) {
-    const since = parseHTTPDate(headers.get("if-unmodified-since")!.trim());
+  } else if (mtime !== null) {
+    const since = fieldDate(headers, "if-unmodified-since");
     if (since !== null && mtime > since) return 412;
   }
   const read = method === "GET" || method === "HEAD";
   if (headers.has("if-none-match")) {
-    if (etag === null) return 200;
+    if (current === null) return 200;
     const tags = parseETags(headers.getAll("if-none-match"));
     // Weak comparison: W/"x" matches "x".
-    const opaque = etag.replace(/^W\//, "");
+    const opaque = etag?.replace(/^W\//, "");
     const matched = tags.some((tag) =>
       tag === "*" || tag.replace(/^W\//, "") === opaque
     );
     if (matched) return read ? 304 : 412;
-  } else if (read && etag !== null && headers.has("if-modified-since")) {
-    const since = parseHTTPDate(headers.get("if-modified-since")!.trim());
+  } else if (read && mtime !== null) {
+    const since = fieldDate(headers, "if-modified-since");
     if (since !== null && mtime <= since) return 304;
   }
   return 200;

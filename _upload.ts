@@ -215,9 +215,10 @@ function checkPreconditions(
   handler: SimpleHTTPRequestHandler,
   file: Deno.FileInfo | null,
 ): void {
-  const etag = file === null ? null : etagOf(file);
-  const mtime = file === null ? 0 : mtimeOf(file);
-  if (preconditions(handler.headers, handler.command, etag, mtime) !== 200) {
+  const current = file === null
+    ? null
+    : { etag: etagOf(file), mtime: mtimeOf(file) };
+  if (preconditions(handler.headers, handler.command, current) !== 200) {
     throw new HTTPError(412, "Precondition Failed");
   }
 }

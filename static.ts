@@ -59,12 +59,7 @@ import {
   DEFAULT_ERROR_MESSAGE,
   type ResponseWriter,
 } from "./handler.ts";
-import {
-  etagOf,
-  mtimeOf,
-  parseHTTPDate,
-  preconditions,
-} from "./_conditional.ts";
+import { etagOf, fieldDate, mtimeOf, preconditions } from "./_conditional.ts";
 import {
   type Coding,
   copyCompressed,
@@ -370,6 +365,9 @@ const PREFLIGHT_MAX_AGE = "86400";
 // Fields a cross-origin script reads beyond the CORS-safelisted ones: a
 // range reader (PDF.js) needs Content-Range, a resume its ETag.
 const EXPOSED_FIELDS = "Accept-Ranges, Content-Encoding, Content-Range, ETag";
+
+/** What a directory listing is checked against: it has no validators. */
+const NO_VALIDATORS = Object.freeze({ etag: null, mtime: null });
 
 function sha256(data: Uint8Array): Uint8Array {
   return createHash("sha256").update(data).digest();
@@ -847,7 +845,7 @@ export class SimpleHTTPRequestHandler extends BaseHTTPRequestHandler {
       etag = `W/${etagOf(info, `-${coding}`)}`;
     }
 
-    const outcome = preconditions(this.headers, this.command, etag, mtime);
+    const outcome = preconditions(this.headers, this.command, { etag, mtime });
     if (outcome !== 200) {
       file.close();
       if (outcome === 412) {
@@ -1075,12 +1073,12 @@ export class SimpleHTTPRequestHandler extends BaseHTTPRequestHandler {
     if (this.command !== "GET" || size === 0) return null;
     const values = this.headers.getAll("range");
     if (values.length !== 1) return null;
-    const ifRange = this.headers.get("if-range")?.trim();
-    if (ifRange !== undefined && ifRange !== null) {
+    if (this.headers.has("if-range")) {
+      const ifRange = this.headers.get("if-range")!.trim();
       if (ifRange.startsWith('"') || ifRange.startsWith("W/")) {
         if (ifRange !== etag) return null; // strong comparison
-      } else if (parseHTTPDate(ifRange) !== mtime) {
-        return null;
+      } else if (fieldDate(this.headers, "if-range") !== mtime) {
+        return null; // not the date, or not one date
       }
     }
     // Multiple ranges, other units and bad syntax all get the whole file.
@@ -1121,6 +1119,20 @@ export class SimpleHTTPRequestHandler extends BaseHTTPRequestHandler {
       for await (const entry of Deno.readDir(path)) names.push(entry);
     } catch {
       await this.sendError(404, "No permission to list directory");
+      return null;
+    }
+    // A listing exists but has no entity-tag or date: If-Match * and
+    // If-None-Match * still decide (RFC 9110 §13.1.1, §13.1.2).
+    const outcome = preconditions(this.headers, this.command, NO_VALIDATORS);
+    if (outcome === 412) {
+      await this.sendError(412);
+      return null;
+    }
+    if (outcome === 304) {
+      this.sendResponse(304);
+      this.sendHeader("Vary", "Accept");
+      this.#sendExtraResponseHeaders();
+      await this.endHeaders();
       return null;
     }
     const entries: ListingEntry[] = [];

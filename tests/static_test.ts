@@ -374,6 +374,54 @@ Deno.test("If-Match and If-Unmodified-Since give 412, checked before If-None-Mat
   }
 });
 
+Deno.test("a date field sent on two lines is ignored, as a list of dates is (RFC 9110 §13.1.3-5)", async () => {
+  await using s = startServer(handler());
+  const { lastModified } = await validators(s.port, "/digits.txt");
+  const older = new Date(Date.parse(lastModified) - 60_000).toUTCString();
+  const twice = (name: string, value: string) =>
+    `${name}: ${value}\r\n${name}: ${value}\r\n`;
+  const cases: [string, number][] = [
+    [twice("If-Modified-Since", lastModified), 200],
+    [twice("If-Unmodified-Since", older), 200],
+    // One line with two dates was ignored already: the same value.
+    [`If-Modified-Since: ${lastModified}, ${lastModified}\r\n`, 200],
+    [`Range: bytes=0-3\r\n${twice("If-Range", lastModified)}`, 200],
+  ];
+  for (const [headers, status] of cases) {
+    const r = await raw(s.port, "/digits.txt", { headers });
+    assert.equal(r.status, status, headers);
+    assert.equal(r.body, "0123456789", headers);
+  }
+});
+
+Deno.test("a listing's preconditions: it exists, with no entity-tag or date", async () => {
+  await using s = startServer(handler());
+  const cases: [string, number][] = [
+    ['If-Match: "x"', 412],
+    ["If-Match: *", 200],
+    ["If-None-Match: *", 304],
+    ['If-None-Match: "x"', 200],
+    ["If-Modified-Since: Sat, 01 Jun 2099 12:00:00 GMT", 200],
+    ["If-Unmodified-Since: Sat, 01 Jun 2000 12:00:00 GMT", 200],
+  ];
+  for (const method of ["GET", "HEAD"]) {
+    for (const [headers, status] of cases) {
+      const r = await raw(s.port, "/nested/", {
+        method,
+        headers: `${headers}\r\n`,
+      });
+      assert.equal(r.status, status, `${method} ${headers}`);
+      if (status === 304) {
+        assert.equal(r.get("vary"), "Accept");
+        assert.equal(r.body, "");
+      }
+      if (status === 200 && method === "GET") {
+        assert.match(r.body, /mid\.txt/);
+      }
+    }
+  }
+});
+
 Deno.test("a file dated in the future is sent with its Date as Last-Modified (RFC 9110 §8.8.2.1)", async () => {
   const path = `${root}/future.txt`;
   await Deno.writeTextFile(path, "soon");
