@@ -140,6 +140,8 @@ export function listingHTML(
     "<head>",
     '<meta charset="utf-8">',
     '<meta name="viewport" content="width=device-width, initial-scale=1">',
+    // Else the browser asks for /favicon.ico after each listing: a 404.
+    '<link rel="icon" href="data:,">',
     ...(base === undefined ? [] : [`<base href="${escapeAttribute(base)}">`]),
     `<style type="text/css">\n${STYLE}\n</style>`,
     `<title>${title}</title>`,

@@ -598,6 +598,8 @@ Deno.test("the listing is sorted, escaped, URL-encoded, sized and dated, and rea
     /<meta name="viewport" content="width=device-width, initial-scale=1">/,
   );
   assert.match(html, /color-scheme: light dark/);
+  // An empty icon: a browser asks for none (a 404 in its console).
+  assert.match(html, /<link rel="icon" href="data:,">/);
   assert.match(html, /<title>Directory listing for \/<\/title>/);
   assert.doesNotMatch(html, /href="\.\.\/"/, "no parent link at the root");
   // The names, past the column headers (which link to sorts).
