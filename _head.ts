@@ -41,6 +41,17 @@ export function requestLineOf(error: unknown): string | undefined {
 }
 
 /**
+ * On an HTTPError for a request line refused whole (bad syntax, version,
+ * method or target): that line, for the log, which Python's shows too.
+ */
+const REFUSED_LINE: unique symbol = Symbol("basehttp.refusedLine");
+
+/** The request line an HTTPError refused, if it was read whole. */
+export function refusedLineOf(error: unknown): string | undefined {
+  return (error as { [REFUSED_LINE]?: string } | null)?.[REFUSED_LINE];
+}
+
+/**
  * Marks `error`, if it is an HTTPError, as coming after the request line
  * of these three words; a target's userinfo is left out, as in the log.
  */
@@ -516,27 +527,36 @@ export function parseRequestLine(
   }
   const words = requestline.split(" ");
   const version = words.at(-1)!;
+  // The line as the log shows it; a target's userinfo left out, as always.
+  const logged = words.length === 3
+    ? `${words[0]} ${withoutUserinfo(words[1])} ${version}`
+    : requestline;
+  const refuse = (status: number, message: string, explain?: string) => {
+    const error = new HTTPError(status, message, explain);
+    (error as HTTPError & { [REFUSED_LINE]?: string })[REFUSED_LINE] = logged;
+    return error;
+  };
   if (words.length === 3 && !VERSION.test(version)) {
-    throw new HTTPError(400, `Bad request version (${pyRepr(version)})`);
+    throw refuse(400, `Bad request version (${pyRepr(version)})`);
   }
   if (words.length !== 3) {
-    throw new HTTPError(400, `Bad request syntax (${pyRepr(requestline)})`);
+    throw refuse(400, `Bad request syntax (${pyRepr(requestline)})`);
   }
   const [command, target] = words;
   const major = version.charCodeAt(5) - 48;
   const minor = version.charCodeAt(7) - 48;
   if (major !== 1) {
-    throw new HTTPError(
+    throw refuse(
       505,
       `Invalid HTTP version (${major}.${minor})`,
       "Cannot fulfill request",
     );
   }
   if (!isToken(command)) {
-    throw new HTTPError(400, `Bad request method (${pyRepr(command)})`);
+    throw refuse(400, `Bad request method (${pyRepr(command)})`);
   }
   if (!TARGET.test(target)) {
-    throw new HTTPError(
+    throw refuse(
       400,
       `Bad request target (${pyRepr(withoutUserinfo(target))})`,
     );

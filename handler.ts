@@ -10,7 +10,7 @@ import { Connection } from "./_connection.ts";
 import { handled } from "./_output.ts";
 import { formatDate, MONTHS, pad2 } from "./_date.ts";
 import { pyRepr, splitTokens } from "./_text.ts";
-import { requestLineOf } from "./_head.ts";
+import { refusedLineOf, requestLineOf } from "./_head.ts";
 import { type BodyReader, HTTPMessage, type RequestHead } from "./parser.ts";
 import { responses } from "./status.ts";
 import type { HTTPServer } from "./server.ts";
@@ -438,6 +438,8 @@ export class BaseHTTPRequestHandler {
       if (line !== undefined) {
         [this.command, this.path, this.requestVersion] = line.split(" ");
         this.requestline = line;
+      } else {
+        this.requestline = refusedLineOf(error) ?? "";
       }
       return await engine.failHead(error);
     }

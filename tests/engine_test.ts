@@ -567,6 +567,31 @@ Deno.test("engine: a first line that cannot begin a request is a 400 at once, no
   }
 });
 
+Deno.test("engine: a refused request line is logged whole, as Python logs it", async () => {
+  const cases: [string, string][] = [
+    ["GARBAGE", '"GARBAGE" 400'],
+    ["GET / HTTP/9.9", '"GET / HTTP/9.9" 505'],
+    ["GET /x HTTP/1.1 extra", '"GET /x HTTP/1.1 extra" 400'],
+    ["GET /x HTTP/1.x", '"GET /x HTTP/1.x" 400'],
+    // Over maxRequestLine: not read whole, so not logged (Python's too).
+    [`GET /${"a".repeat(70000)} HTTP/1.1`, `"" 414`],
+  ];
+  for (const [line, logged] of cases) {
+    const lines: string[] = [];
+    const { client, done } = serve(BaseHTTPRequestHandler, {
+      logSink: (text) => lines.push(text),
+    });
+    await send(client, `${line}\r\nHost: h\r\n\r\n`);
+    await readUntil(client);
+    client.close();
+    await done;
+    assert.ok(
+      lines.some((text) => text.includes(`] ${logged} `)),
+      lines.join(""),
+    );
+  }
+});
+
 /** Answers, then writes again after its request has ended (a bug). */
 class Late extends QuietHandler {
   static how: "write" | "sendError" | "sendResponse" = "write";
