@@ -16,6 +16,7 @@ import {
   ServerState,
   sleep,
 } from "./_server_state.ts";
+import { pyRepr } from "./_text.ts";
 
 /** PEM certificate chain and private key for HTTPS. */
 export interface TlsOptions {
@@ -584,7 +585,10 @@ export class HTTPServer implements AsyncDisposable {
     error: unknown,
   ): void {
     const dashes = "-".repeat(40);
-    const from = clientAddress === null ? "null" : Deno.inspect(clientAddress);
+    // As Python prints the address: a tuple, or None.
+    const from = clientAddress === null
+      ? "None"
+      : `(${pyRepr(clientAddress[0])}, ${clientAddress[1]})`;
     this.logSink(dashes);
     this.logSink(
       `Exception occurred during processing of request from ${from}`,
