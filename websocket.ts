@@ -129,8 +129,8 @@ interface Outgoing {
 
 // Messages under this size go out uncompressed: deflate does not pay there.
 const COMPRESS_AT = 1024;
-// Queued bytes past which `for await` reads no more frames until they are
-// written, so that an echo to a client that never reads stays bounded.
+// Queued bytes past which no more frames are read until they are written,
+// so that an echo to a client that never reads stays bounded.
 const SEND_HIGH_WATER = 1 << 20;
 // How long a closing handshake may take before the connection is closed.
 const CLOSE_TIMEOUT_MS = 5000;
@@ -152,7 +152,8 @@ const CLOSED = 3 as const;
  * returned `CONNECTING`; `open` fires in a later task, so a handler set
  * after the `await` still runs. `message` events fire as frames arrive;
  * `for await (const message of socket)` reads with backpressure: no frame
- * is read until the message before it was taken.
+ * is read until the message before it was taken. Either way no frame is
+ * read while more than 1 MiB sent waits to be written.
  *
  * @example Read with `for await`
  * ```ts ignore
@@ -459,11 +460,13 @@ export class ServerWebSocket extends EventTarget
     try {
       while (this.#state !== CLOSED && this.#closeReceived === null) {
         if (
-          this.#iterating && this.#state === OPEN &&
-          (this.#inbox.length > 0 || this.#buffered > SEND_HIGH_WATER)
+          this.#state === OPEN &&
+          ((this.#iterating && this.#inbox.length > 0) ||
+            this.#buffered > SEND_HIGH_WATER)
         ) {
           // Backpressure: the last message is not taken yet, or what was
-          // sent back is not written (a client that sends and never reads).
+          // sent back is not written (a client that sends and never reads:
+          // an onmessage echo would queue all it sends).
           await new Promise<void>((resolve) => this.#wakeReader = resolve);
           this.#lastSeen = Date.now();
           continue;

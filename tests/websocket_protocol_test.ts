@@ -664,36 +664,48 @@ Deno.test("a frame header alone does not make the server allocate its announced 
   assert.ok(grown < 64, `external memory grew by ${grown.toFixed(0)} MiB`);
 });
 
-Deno.test("for await: an echo to a client that never reads stops reading once 1 MiB waits to be sent", async () => {
-  let socket: { bufferedAmount: number } | null = null;
-  let taken = 0;
-  class ForAwaitEcho extends QuietHandler {
-    async do_GET(): Promise<void> {
-      const ws = await this.upgradeWebSocket();
-      socket = ws;
-      for await (const message of ws) {
-        taken++;
-        ws.send(message);
+for (const style of ["for await", "onmessage"]) {
+  Deno.test(`${style}: an echo to a client that never reads stops reading once 1 MiB waits to be sent`, async () => {
+    let socket: { bufferedAmount: number } | null = null;
+    let taken = 0;
+    class Echo extends QuietHandler {
+      async do_GET(): Promise<void> {
+        const ws = await this.upgradeWebSocket();
+        socket = ws;
+        if (style === "onmessage") {
+          ws.onmessage = (event) => {
+            taken++;
+            ws.send(event.data);
+          };
+          return;
+        }
+        for await (const message of ws) {
+          taken++;
+          ws.send(message);
+        }
       }
     }
-  }
-  await using srv = startServer(ForAwaitEcho);
-  const c = await RawClient.open(srv.port);
-  const message = frame(0x2, new Uint8Array(65536));
-  const deadline = Date.now() + 2000;
-  // 16 MiB sent, nothing read; a write that blocks is given up at the deadline.
-  for (let i = 0; i < 256 && Date.now() < deadline; i++) {
-    const wait = deadline - Date.now();
-    const sent = await within(writeAll(c.conn, message).then(() => true), wait);
-    if (sent === null) break;
-  }
-  await delay(100);
-  const queued = socket!.bufferedAmount;
-  c.close();
-  // 1 MiB, plus the messages already read ahead when it was reached.
-  assert.ok(queued < 2 << 20, `${queued} bytes queued`);
-  assert.ok(taken < 256, `${taken} messages taken`);
-});
+    await using srv = startServer(Echo);
+    const c = await RawClient.open(srv.port);
+    const message = frame(0x2, new Uint8Array(65536));
+    const deadline = Date.now() + 2000;
+    // 16 MiB sent, nothing read; a write that blocks is given up at the deadline.
+    for (let i = 0; i < 256 && Date.now() < deadline; i++) {
+      const wait = deadline - Date.now();
+      const sent = await within(
+        writeAll(c.conn, message).then(() => true),
+        wait,
+      );
+      if (sent === null) break;
+    }
+    await delay(100);
+    const queued = socket!.bufferedAmount;
+    c.close();
+    // 1 MiB, plus the messages already read ahead when it was reached.
+    assert.ok(queued < 2 << 20, `${queued} bytes queued`);
+    assert.ok(taken < 256, `${taken} messages taken`);
+  });
+}
 
 Deno.test("idleTimeout: a client that keeps sending but takes no bytes is closed", async () => {
   const closed = Promise.withResolvers<CloseEvent>();
