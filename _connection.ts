@@ -1008,11 +1008,20 @@ export class Connection implements Reader, BodySource {
    * the request once it is sent.
    */
   #sendOrHold(): Promise<void> | undefined {
+    const queued = this.#out?.length ?? 0;
+    // Held responses went out and the socket has not taken them (a client
+    // that pipelines and never reads): the next request waits for it, else
+    // every one already read would be answered into memory.
+    const backlog = this.#output.unwritten >= FLUSH_AT;
     if (
-      this.#user.closeConnection || this.#reader.buffered === 0 ||
-      (this.#out?.length ?? 0) >= FLUSH_AT
+      backlog || this.#user.closeConnection || this.#reader.buffered === 0 ||
+      queued >= FLUSH_AT
     ) {
-      return this.#flush().then(
+      // With nothing queued, Output's flush() is the last one's promise.
+      const sent = backlog && queued === 0
+        ? this.#output.flush()
+        : this.#flush();
+      return sent.then(
         () => this.#logRequest(),
         (error) => {
           this.#flushFailed(error);

@@ -183,6 +183,11 @@ export class Output {
     this.length = length;
   }
 
+  /** Bytes taken into flushes that the socket has not taken yet. */
+  get unwritten(): number {
+    return this.#taken - this.written;
+  }
+
   /** Whether a flush is still being written. */
   get writing(): boolean {
     return this.ended !== this.begun;

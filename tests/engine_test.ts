@@ -592,6 +592,35 @@ Deno.test("engine: a refused request line is logged whole, as Python logs it", a
   }
 });
 
+Deno.test("engine: pipelined requests to a client that reads nothing wait for the socket, though the handler waits on something", async () => {
+  let handled = 0;
+  const body = new Uint8Array(15000).fill(120);
+  class Waits extends QuietHandler {
+    async do_GET(): Promise<void> {
+      await delay(0); // a file read, a database: the held batch goes out
+      handled++;
+      this.sendResponse(200);
+      this.sendHeader("Content-Length", String(body.length));
+      await this.endHeaders();
+      await this.wfile.write(body);
+    }
+  }
+  const { client, done } = serve(Waits);
+  const requests = 300;
+  await send(client, "GET / HTTP/1.1\r\nHost: h\r\n\r\n".repeat(requests));
+  await delay(300);
+  // 64 KiB fits the pipe: a handful of 15 KB responses, not all 300 queued.
+  assert.ok(handled < 20, `${handled} requests answered into a full socket`);
+  // Read, and every response comes.
+  const { text } = await readUntil(
+    client,
+    (text) => count(text, "HTTP/1.1 200 ") === requests,
+  );
+  assert.equal(count(text, "HTTP/1.1 200 "), requests);
+  client.close();
+  await done;
+});
+
 /** Answers, then writes again after its request has ended (a bug). */
 class Late extends QuietHandler {
   static how: "write" | "sendError" | "sendResponse" = "write";
