@@ -421,6 +421,16 @@ export class Connection implements Reader, BodySource {
     if (this.#timedOut || this.#evicted || isConnectionError(error)) {
       return RESOLVED;
     }
+    if (error instanceof Deno.errors.InvalidData) {
+      // TLS refused the peer's bytes (a client that does not trust the
+      // certificate, plain HTTP on an HTTPS port): no HTTP to answer, and
+      // not the server's bug. One line, as Go's "TLS handshake error".
+      this.#user.logError(
+        this.#requests === 0 ? "TLS handshake failed: %s" : "TLS error: %s",
+        error.message,
+      );
+      return RESOLVED;
+    }
     if (!(error instanceof HTTPError)) {
       reportError(this.#host, this.conn, this.#clientAddress, error);
     }

@@ -1,6 +1,6 @@
 // Copyright 2026 the basehttp authors. MIT license.
 import assert from "node:assert/strict";
-import { HTTPServer, percentFormat } from "../mod.ts";
+import { BaseHTTPRequestHandler, HTTPServer, percentFormat } from "../mod.ts";
 import { serveTest, testClient } from "../testing.ts";
 import {
   delay,
@@ -13,6 +13,7 @@ import {
   within,
   writeAll,
 } from "./_util.ts";
+import { hasOpenssl, makeCertificate } from "./_tls.ts";
 
 class Hello extends QuietHandler {
   async do_GET() {
@@ -376,4 +377,71 @@ Deno.test("a handler that calls shutdown() without awaiting it answers, and serv
   const took = performance.now() - since;
   assert.ok(took < 1000, `serveForever returned after ${took} ms`);
   await httpd[Symbol.asyncDispose]();
+});
+
+Deno.test({
+  name:
+    "HTTPS: a failed TLS handshake is one log line, not a 500 and a traceback",
+  ignore: !hasOpenssl,
+  async fn() {
+    const dir = await Deno.makeTempDir({ prefix: "basehttp_tls_" });
+    try {
+      const files = await makeCertificate(dir);
+      const cert = await Deno.readTextFile(files.cert);
+      const key = await Deno.readTextFile(files.key);
+      class Logged extends BaseHTTPRequestHandler {
+        override protocolVersion = "HTTP/1.1";
+        async do_GET() {
+          await reply(this, "secure");
+        }
+      }
+      const lines: string[] = [];
+      await using srv = startServer(Logged, {
+        tls: { cert, key },
+        logSink: (line) => lines.push(line),
+      });
+      // Plain HTTP to the HTTPS port.
+      const plain = await Deno.connect({
+        hostname: "127.0.0.1",
+        port: srv.port,
+      });
+      await writeAll(plain, new TextEncoder().encode("GET / HTTP/1.1\r\n\r\n"));
+      if ((await readAll(plain)).closed) plain.close(); // else readAll did
+      // A client that does not trust the certificate (a browser's first visit).
+      await assert.rejects(
+        Deno.connectTls({ hostname: "localhost", port: srv.port }).then(
+          async (conn) => {
+            try {
+              await conn.handshake();
+            } finally {
+              conn.close();
+            }
+          },
+        ),
+      );
+      // And one that does, still served.
+      const good = await Deno.connectTls({
+        hostname: "localhost",
+        port: srv.port,
+        caCerts: [cert],
+      });
+      await writeAll(
+        good,
+        new TextEncoder().encode(
+          "GET / HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n",
+        ),
+      );
+      const answer = await readAll(good);
+      if (answer.closed) good.close();
+      assert.match(answer.text, /^HTTP\/1\.1 200 [\s\S]*secure$/);
+      await delay(50);
+      const failures = lines.filter((line) =>
+        !/"GET \/ HTTP\/1\.1" 200/.test(line)
+      );
+      assert.equal(failures.length, 2, failures.join("\n"));
+      for (const line of failures) assert.match(line, /TLS handshake failed: /);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
 });
