@@ -298,18 +298,29 @@ async function loadUsers(
   root: string,
 ): Promise<[string, string][]> {
   const path = options.authFile;
-  if (path === null) return options.auth;
-  const users = parseAuthFile(await readText(path, "auth file"), path);
-  if (isServed(await Deno.realPath(path), root, options.dotfiles)) {
-    const name = path.slice(path.lastIndexOf(SEP) + 1);
-    throw new ServeError(
-      `--auth-file ${path} is in the served directory, where anyone could ` +
-        `download it: move it out${
-          options.dotfiles ? "" : `, or name it .${name}`
-        }`,
-    );
+  const users = [...options.auth];
+  if (path !== null) {
+    users.push(...parseAuthFile(await readText(path, "auth file"), path));
+    if (isServed(await Deno.realPath(path), root, options.dotfiles)) {
+      const name = path.slice(path.lastIndexOf(SEP) + 1);
+      throw new ServeError(
+        `--auth-file ${path} is in the served directory, where anyone could ` +
+          `download it: move it out${
+            options.dotfiles ? "" : `, or name it .${name}`
+          }`,
+      );
+    }
   }
-  return [...options.auth, ...users];
+  // Every password of a user given twice would work: a password changed by
+  // adding a line would leave the old one valid (Caddy refuses too).
+  const seen = new Set<string>();
+  for (const [user] of users) {
+    if (seen.has(user)) {
+      throw new ServeError(`user ${user} is given twice: one password each`);
+    }
+    seen.add(user);
+  }
+  return users;
 }
 
 /** What `--cgi-env` adds: bare names take the server's value, if set. */

@@ -538,6 +538,28 @@ Deno.test("serve refuses an --auth-file inside the served directory, where anyon
       /^serve: error: \S+bad\.txt line 2: expected USER:PASSWORD[^\n]*\n$/,
     );
     assert.doesNotMatch(broken.stderr, /secret/);
+    // A user given twice: a password "changed" by adding a line would leave
+    // the old one working.
+    const twice = `${tmp}/twice.txt`;
+    await Deno.writeTextFile(twice, "ann:old-secret\nbob:b\nann:new-secret\n");
+    const bob = `${tmp}/bob.txt`;
+    await Deno.writeTextFile(bob, "bob:y\n");
+    for (
+      const args of [
+        ["--auth-file", twice],
+        ["--auth", "bob:x", "--auth-file", bob],
+        ["--auth", "cy:1", "--auth", "cy:2"],
+      ]
+    ) {
+      const refused = await run([...LOCAL, ...args]);
+      assert.equal(refused.code, 1, args.join(" "));
+      assert.match(
+        refused.stderr,
+        /^serve: error: user (ann|bob|cy) is given twice: one password each\n$/,
+        args.join(" "),
+      );
+      assert.doesNotMatch(refused.stderr, /secret/);
+    }
   } finally {
     await Deno.remove(`${root}/users.txt`);
   }
