@@ -80,7 +80,7 @@ export function withAccessLog(
       const referer = field("referer");
       const user = this.remoteUser;
       if (format === "json") {
-        (write ?? this.server.logSink)(JSON.stringify({
+        (write ?? this.server.logSink)(jsonLine({
           time: time.toISOString(),
           remote: this.clientAddress[0],
           user,
@@ -114,13 +114,25 @@ export function withAccessLog(
 
     override logMessage(template: string, ...args: unknown[]): void {
       if (format !== "json") return super.logMessage(template, ...args);
-      this.server.logSink(JSON.stringify({
+      this.server.logSink(jsonLine({
         time: new Date().toISOString(),
         remote: this.clientAddress[0],
         message: percentFormat(template, args),
       }));
     }
   };
+}
+
+/**
+ * One JSON line: JSON.stringify escapes only C0 controls, so C1 controls
+ * (U+009B is a terminal's CSI) and U+2028/2029 (line breaks to many
+ * readers) are escaped too, as the other formats escape them.
+ */
+function jsonLine(value: unknown): string {
+  return JSON.stringify(value).replace(
+    /[\x7f-\x9f\u2028\u2029]/g,
+    (ch) => "\\u" + ch.charCodeAt(0).toString(16).padStart(4, "0"),
+  );
 }
 
 /**
@@ -133,7 +145,7 @@ export class JSONLogServer extends HTTPServer {
     clientAddress: ClientAddress | null,
     error: unknown,
   ): void {
-    this.logSink(JSON.stringify({
+    this.logSink(jsonLine({
       time: new Date().toISOString(),
       remote: clientAddress?.[0] ?? null,
       message: "Exception occurred during processing of request",

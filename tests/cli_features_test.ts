@@ -6,7 +6,13 @@ import assert from "node:assert/strict";
 import { parseArgs } from "../cli.ts";
 import { JSONLogServer, withAccessLog } from "../_access_log.ts";
 import { SimpleHTTPRequestHandler } from "../static.ts";
-import { delay, exchange, latin1Bytes, parseResponses } from "./_util.ts";
+import {
+  delay,
+  exchange,
+  latin1Bytes,
+  parseResponses,
+  reply,
+} from "./_util.ts";
 import { PERMISSIONS, run, Serve } from "./_serve.ts";
 import { testClient } from "../testing.ts";
 
@@ -305,6 +311,45 @@ Deno.test("--log-format json keeps a handler's exception in JSON lines too", asy
   const records = lines.map((line) => JSON.parse(line));
   assert.ok(records.some((r) => /Error: boom/.test(r.error)), lines.join("\n"));
   assert.ok(records.some((r) => r.status === 500 && r.path === "/"));
+});
+
+Deno.test("--log-format json escapes C1 controls and line separators, as the other formats do", async () => {
+  const lines: string[] = [];
+  class Answers extends SimpleHTTPRequestHandler {
+    override protocolVersion = "HTTP/1.1";
+    override async do_GET(): Promise<void> {
+      this.logMessage("saw %s", this.headers.get("user-agent"));
+      await reply(this, "ok");
+    }
+  }
+  const server = new JSONLogServer(
+    ["127.0.0.1", 0],
+    withAccessLog(Answers, "json"),
+    { logSink: (line) => lines.push(line) },
+  );
+  const serving = server.serveForever(0.05);
+  try {
+    // Sent as UTF-8, read as Latin-1: U+009B (CSI), U+0085 (NEL) and the
+    // bytes of U+2028 arrive as C1 characters.
+    const response = await request(server.serverPort, "/", [
+      "User-Agent: x\u009b31mRED\u0085y\u2028z",
+      "Referer: http://r/\u009b2J",
+    ]);
+    assert.equal(response.status, 200);
+  } finally {
+    await server.shutdown();
+    await serving;
+    await server[Symbol.asyncDispose]();
+  }
+  assert.equal(lines.length, 2, lines.join("\n"));
+  for (const line of lines) {
+    assert.doesNotMatch(line, /[\x7f-\x9f\u2028\u2029]/, line);
+    assert.match(line, /\\u009b/);
+  }
+  const [message, access] = lines.map((line) => JSON.parse(line));
+  assert.match(message.message, /^saw x.\u009b31mRED/);
+  assert.match(access.user_agent, /^x.\u009b31mRED.\u0085y/);
+  assert.equal(access.referer, "http://r/\u00c2\u009b2J");
 });
 
 Deno.test("serve warns when the --log-file is in the served directory", async () => {
