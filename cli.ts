@@ -680,6 +680,9 @@ async function firstLine(stream: ReadableStream<Uint8Array>): Promise<string> {
  * This process only starts them, prints the banner, and stops them on
  * SIGINT or SIGTERM.
  */
+/** A worker that ends sooner than this after its start is not replaced. */
+const RESPAWN_AFTER_MS = 2000;
+
 async function superviseWorkers(options: ServeOptions): Promise<number> {
   let port = options.port;
   if (port === 0) {
@@ -697,35 +700,41 @@ async function superviseWorkers(options: ServeOptions): Promise<number> {
   if (names.length > 0) {
     permissions.push(`--allow-env=${names.map(([name]) => name).join(",")}`);
   }
-  const children = Array.from(
-    { length: options.workers },
-    () =>
-      new Deno.Command(Deno.execPath(), {
-        args: [
-          "run",
-          "--unstable-net",
-          ...permissions,
-          import.meta.url,
-          ...workerArgs(options, port),
-        ],
-        // The pipe is the worker's lifeline: it closes when this process
-        // ends, however it ends, and the worker then exits too.
-        stdin: "piped",
-        stdout: "piped",
-        stderr: "inherit",
-      }).spawn(),
-  );
-  const stop = () => {
+  const spawn = () =>
+    new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "--unstable-net",
+        ...permissions,
+        import.meta.url,
+        ...workerArgs(options, port),
+      ],
+      // The pipe is the worker's lifeline: it closes when this process
+      // ends, however it ends, and the worker then exits too.
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "inherit",
+    }).spawn();
+  const children = new Set<Deno.ChildProcess>();
+  const signalAll = (signal: Deno.Signal) => {
     for (const child of children) {
       try {
-        child.kill("SIGTERM");
+        child.kill(signal);
       } catch {
         // Already gone.
       }
     }
   };
+  let stopping = false;
+  const stop = () => {
+    stopping = true;
+    signalAll("SIGTERM");
+  };
+  const start = performance.now();
+  const first = Array.from({ length: options.workers }, spawn);
+  for (const child of first) children.add(child);
   const banners = await Promise.all(
-    children.map((child) => firstLine(child.stdout)),
+    first.map((child) => firstLine(child.stdout)),
   );
   const ready = banners.every((line) => line.startsWith("Serving"));
   let signalled = false;
@@ -735,15 +744,7 @@ async function superviseWorkers(options: ServeOptions): Promise<number> {
     stop();
   };
   // SIGHUP to this process reaches the workers, which reopen the log file.
-  const onHangup = () => {
-    for (const child of children) {
-      try {
-        child.kill("SIGHUP");
-      } catch {
-        // Already gone.
-      }
-    }
-  };
+  const onHangup = () => signalAll("SIGHUP");
   let listening: Deno.Signal[] = [];
   let hangup: Deno.Signal[] = [];
   if (ready) {
@@ -758,17 +759,37 @@ async function superviseWorkers(options: ServeOptions): Promise<number> {
   } else {
     stop(); // a worker failed to start and said why on stderr
   }
-  // One worker ending unasked ends the service.
-  const statuses = children.map((child) =>
-    child.status.then((status) => {
-      if (!signalled) stop();
-      return status;
-    })
-  );
-  const results = await Promise.all(statuses);
+  // A worker that ends unasked (killed, out of memory) is replaced, as
+  // nginx's master replaces one; one that ends within RESPAWN_AFTER_MS of
+  // its start, or a replacement that cannot serve, ends the service.
+  let failed = !ready;
+  const watch = (child: Deno.ChildProcess, started: number): Promise<void> =>
+    child.status.then(async (status) => {
+      children.delete(child);
+      if (stopping) return;
+      const how = status.signal === null
+        ? `exited with code ${status.code}`
+        : `was killed by ${status.signal}`;
+      if (performance.now() - started < RESPAWN_AFTER_MS) {
+        console.error(`serve: worker ${child.pid} ${how}: stopping`);
+        failed = true;
+        return stop();
+      }
+      console.error(`serve: worker ${child.pid} ${how}; starting another`);
+      const next = spawn();
+      children.add(next);
+      const since = performance.now();
+      const serving = watch(next, since);
+      if (!(await firstLine(next.stdout)).startsWith("Serving")) {
+        failed = true;
+        stop();
+      }
+      await serving;
+    });
+  await Promise.all(first.map((child) => watch(child, start)));
   for (const signal of listening) Deno.removeSignalListener(signal, onSignal);
   for (const signal of hangup) Deno.removeSignalListener(signal, onHangup);
-  return ready && signalled ? 0 : results.every((r) => r.success) ? 0 : 1;
+  return signalled && !failed ? 0 : 1;
 }
 
 if (import.meta.main) Deno.exit(await main(Deno.args));

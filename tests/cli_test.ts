@@ -592,6 +592,67 @@ Deno.test({
   assert.equal(new TextDecoder().decode(ps.stdout).trim(), "");
 });
 
+/** Waits until `count` pids listen on `port`, other than `gone`. */
+async function listeners(
+  port: number,
+  count: number,
+  gone: Set<string>,
+): Promise<Set<string>> {
+  const deadline = Date.now() + 10_000;
+  while (true) {
+    const pids = await socketPids(port, "listening");
+    if (pids.size === count && ![...pids].some((pid) => gone.has(pid))) {
+      return pids;
+    }
+    assert.ok(Date.now() < deadline, `listening: ${[...pids]}`);
+    await delay(50);
+  }
+}
+
+Deno.test({
+  name:
+    "serve --workers 2 replaces a worker that is killed, and stops if one dies as it starts",
+  ignore: !hasSs,
+}, async () => {
+  await using serve = new Serve([...LOCAL, "--workers", "2"], {
+    permissions: [...PERMISSIONS, "--allow-run"],
+  });
+  const port = await serve.banner();
+  await serve.waitFor(/^\(2 worker processes share the port\)$/m);
+  const first = await listeners(port, 2, new Set());
+  await delay(2100); // older than RESPAWN_AFTER_MS
+  const [victim] = first;
+  Deno.kill(Number(victim), "SIGKILL");
+  await serve.waitFor(
+    new RegExp(
+      `^serve: worker ${victim} was killed by SIGKILL; starting another$`,
+      "m",
+    ),
+  );
+  const now = await listeners(port, 2, new Set([victim]));
+  const [replacement] = [...now].filter((pid) => !first.has(pid));
+  assert.ok(replacement !== undefined, `listening: ${[...now]}`);
+  const { text } = await exchange(
+    port,
+    "GET /hello.txt HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n",
+  );
+  assert.match(text, /^HTTP\/1\.1 200 OK/);
+  // One that dies at once would die again: the service ends, and says so.
+  Deno.kill(Number(replacement), "SIGKILL");
+  assert.equal(await serve.exit(), 1);
+  assert.match(
+    serve.stderr,
+    new RegExp(
+      `^serve: worker ${replacement} was killed by SIGKILL: stopping$`,
+      "m",
+    ),
+  );
+  const ps = await new Deno.Command("ps", {
+    args: ["-o", "pid=", "-p", [...first, ...now].join(",")],
+  }).output();
+  assert.equal(new TextDecoder().decode(ps.stdout).trim(), "", "no orphans");
+});
+
 Deno.test("parseArgs() reads --workers and --reuse-port, and refuses them on a Unix socket", () => {
   assert.equal(parseArgs([]).workers, 1);
   assert.equal(parseArgs(["--workers", "4"]).workers, 4);
