@@ -7,6 +7,11 @@
 
 /** Most entries each table holds; a full table starts again empty. */
 const MAX_ENTRIES = 1024;
+/**
+ * The longest key kept: a request-target may be 64 KiB, and 1,024 of them
+ * would hold 64 MiB for as long as the server runs.
+ */
+const MAX_KEY_LENGTH = 1024;
 
 /** The key, on the server object, of its {@linkcode PathMemo}. */
 export const PATH_MEMO: unique symbol = Symbol("basehttp.pathMemo");
@@ -63,6 +68,7 @@ export class PathMemo {
 }
 
 function keep<T>(table: Map<string, T>, key: string, value: T): void {
+  if (key.length > MAX_KEY_LENGTH) return;
   if (table.size >= MAX_ENTRIES) table.clear();
   table.set(key, value);
 }

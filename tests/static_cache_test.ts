@@ -10,6 +10,7 @@
 
 import assert from "node:assert/strict";
 import { FILE_CACHE, type FileCache } from "../_file_cache.ts";
+import { PATH_MEMO, type PathMemo } from "../_path_memo.ts";
 import { MAX_AGE_MS, WATCHED_PATHS } from "../_watched_paths.ts";
 import type { WatchedPaths } from "../_watched_paths.ts";
 import { toFetchHandler } from "../fetch.ts";
@@ -601,6 +602,18 @@ Deno.test("a server with no listener of its own keeps no watch open", async () =
     const response = await handler(new Request("http://t/a.txt"));
     assert.equal(await response.text(), "a");
   }
+});
+
+Deno.test("the path memo keeps no long request-target: 1,024 of 60 KB would hold 60 MB", async () => {
+  await using made = await tree({ "www/a.txt": "a" });
+  await using srv = startServer(quiet({ directory: made.root }));
+  const long = `/${"x".repeat(60_000)}`;
+  for (const target of ["/a.txt", long]) {
+    assert.ok((await get(srv.port, target)).status < 500);
+  }
+  const memo = (srv.server as { [PATH_MEMO]?: PathMemo })[PATH_MEMO]!;
+  assert.equal(memo.path("/a.txt"), `${made.root}/a.txt`);
+  assert.equal(memo.path(long), undefined);
 });
 
 Deno.test("simpleHandler checks fileCache", () => {
