@@ -778,9 +778,10 @@ async function superviseWorkers(options: ServeOptions): Promise<number> {
       console.error(`serve: worker ${child.pid} ${how}; starting another`);
       const next = spawn();
       children.add(next);
-      const since = performance.now();
-      const serving = watch(next, since);
-      if (!(await firstLine(next.stdout)).startsWith("Serving")) {
+      const serving = watch(next, performance.now());
+      const banner = await firstLine(next.stdout);
+      // (A replacement stopped before its banner was asked to stop.)
+      if (!stopping && !banner.startsWith("Serving")) {
         failed = true;
         stop();
       }
