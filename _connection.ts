@@ -37,7 +37,7 @@ import {
   type RequestHead,
 } from "./parser.ts";
 import type { ClientAddress } from "./handler.ts";
-import { pyRepr } from "./_text.ts";
+import { pyRepr, splitTokens } from "./_text.ts";
 
 /** What the engine needs of the handler above it: Python's API. */
 export interface ConnectionUser {
@@ -711,7 +711,9 @@ export class Connection implements Reader, BodySource {
         : head.contentLength - this.rfile.bytesRead;
       if (this.#expect100 || left > DRAIN_LIMIT) user.closeConnection = true;
     }
-    if (!this.#declaresConnection && head !== null) {
+    if (this.#declaresConnection && user.closeConnection) {
+      this.#sayClose(lines);
+    } else if (!this.#declaresConnection && head !== null) {
       if (user.closeConnection) {
         if (head.minor >= 1) lines.push("Connection", "close");
       } else {
@@ -723,6 +725,26 @@ export class Connection implements Reader, BodySource {
       }
     }
     return handled(user.flushHeaders());
+  }
+
+  /**
+   * A handler's own Connection field that does not say close is dropped from
+   * a head the server will end by closing, as Go does: the client is not
+   * promised a connection it then loses (RFC 9112 §9.6).
+   */
+  #sayClose(lines: string[]): void {
+    const named: number[] = [];
+    for (let i = 1; i < lines.length; i += 2) {
+      if (lines[i].length === 10 && lines[i].toLowerCase() === "connection") {
+        named.push(i);
+      }
+    }
+    const values = named.map((i) => lines[i + 1]);
+    if (splitTokens(values).includes("close")) return;
+    for (const i of named.reverse()) lines.splice(i, 2);
+    if (this.#head !== null && this.#head.minor >= 1) {
+      lines.push("Connection", "close");
+    }
   }
 
   /** Queues the head that is built, if any (Python's flush_headers). */

@@ -545,6 +545,37 @@ Deno.test("engine: a handler's Connection: keep-alive keeps only a connection th
   }
 });
 
+Deno.test("engine: a handler's Connection: keep-alive on a response the server closes becomes close, as Go's", async () => {
+  // Each response has no framing that can keep the connection: it ends by
+  // closing, so its head must not promise the connection (RFC 9112 §9.6).
+  const gzip: [string, string] = ["Transfer-Encoding", "gzip"];
+  const cases: [string, [string, string][]][] = [
+    ["HTTP/1.0", [["Connection", "keep-alive"]]],
+    ["HTTP/1.1", [["Connection", "keep-alive"], gzip]],
+    ["HTTP/1.1", [["Connection", "Keep-Alive, Upgrade"], gzip]],
+  ];
+  for (const [version, fields] of cases) {
+    Framing.fields = fields;
+    const { client, done } = serve(Framing);
+    await send(
+      client,
+      `GET / ${version}\r\nHost: h\r\nConnection: keep-alive\r\n\r\n`,
+    );
+    const { text, closed } = await readUntil(client);
+    const label = `${version} ${JSON.stringify(fields)}`;
+    assert.ok(closed, label);
+    const head = text.slice(0, text.indexOf("\r\n\r\n"));
+    assert.doesNotMatch(head, /keep-alive/i, label);
+    assert.equal(
+      /\r\nConnection: close(\r\n|$)/.test(head),
+      version === "HTTP/1.1",
+      label,
+    );
+    client.close();
+    await done;
+  }
+});
+
 Deno.test("engine: a first line that cannot begin a request is a 400 at once, not after headerTimeout", async () => {
   const cases: [string, RegExp][] = [
     // A TLS ClientHello, from a browser told https:// on a plain port.
