@@ -241,6 +241,8 @@ export class HTTPServer implements AsyncDisposable {
   #stop: (() => void) | null = null;
   #shuttingDown = false;
   #closed = false;
+  // shutdown() closed the listener: serveForever() opens it again.
+  #listenAgain = false;
   #slotFree: (() => void) | null = null;
   #acceptErrorAt = 0;
 
@@ -397,6 +399,7 @@ export class HTTPServer implements AsyncDisposable {
     if (!(pollInterval > 0)) {
       throw new RangeError("pollInterval must be a positive number of seconds");
     }
+    this.#reopen();
     // A shutdown() asked before this ran ends it at once; the request is
     // spent when it returns (Python's serve_forever).
     this.#serving = this.#serveForever(pollInterval).finally(() => {
@@ -431,12 +434,15 @@ export class HTTPServer implements AsyncDisposable {
     } finally {
       clearInterval(actions);
       this.#stop = null;
+      await this.#stopListening();
       await this.#drainConnections();
     }
   }
 
   /**
-   * Stops {@linkcode serveForever} and resolves once it has returned: idle
+   * Stops {@linkcode serveForever} and resolves once it has returned: the
+   * listener closes, so new connections are refused (as Go's `Shutdown`;
+   * a later serveForever() listens again on the same address), idle
    * connections close at once, requests in flight get
    * {@linkcode shutdownTimeout} seconds, then their connections are closed
    * too, and it waits for handler code still running, as Python's
@@ -468,6 +474,7 @@ export class HTTPServer implements AsyncDisposable {
    * passes first, calls {@linkcode handleTimeout} instead.
    */
   async handleRequest(): Promise<void> {
+    this.#reopen();
     let conn: Deno.Conn | null | typeof STOPPED;
     if (this.timeout === null) {
       conn = await this.#accept();
@@ -736,6 +743,39 @@ export class HTTPServer implements AsyncDisposable {
   #allUntracked(): Promise<void> {
     if (this.#tasks.size === 0) return Promise.resolve();
     return (this.#emptied ??= Promise.withResolvers()).promise;
+  }
+
+  /**
+   * Closes the listener while the connections drain, as Go's Shutdown does:
+   * a client (or a proxy, which then tries another upstream) is refused at
+   * once rather than left in the backlog until close(). The next
+   * serveForever() listens again on the same address.
+   */
+  async #stopListening(): Promise<void> {
+    const listener = this.#listener;
+    if (this.#closed || listener === null) return;
+    try {
+      listener.close();
+    } catch {
+      // Closed by the user.
+    }
+    this.#listener = null;
+    if (typeof this.serverAddress !== "string") {
+      this.#bindTo = this.serverAddress; // the port a port 0 was given
+    }
+    this.#listenAgain = true;
+    const accepting = this.#accepting;
+    this.#accepting = null;
+    // One accepted as the listener closed is closed too, not leaked.
+    const conn = await accepting;
+    if (conn) this.closeRequest(conn);
+  }
+
+  /** Listens again after a shutdown closed the listener. */
+  #reopen(): void {
+    if (!this.#listenAgain || this.#closed) return;
+    this.#listenAgain = false;
+    this.serverBind();
   }
 
   async #drainConnections(): Promise<void> {

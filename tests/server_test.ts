@@ -164,6 +164,43 @@ Deno.test("shutdown() lets an in-flight request finish", async () => {
   httpd.close();
 });
 
+Deno.test("shutdown() refuses new connections while in-flight requests finish, as Go's; serveForever() listens again", async () => {
+  let release!: () => void;
+  const gate = new Promise<void>((r) => release = r);
+  class Slow extends QuietHandler {
+    async do_GET() {
+      if (this.path === "/slow") await gate;
+      await reply(this, "done");
+    }
+  }
+  await using httpd = new HTTPServer(["127.0.0.1", 0], Slow, {
+    shutdownTimeout: 5,
+  });
+  const port = httpd.serverPort;
+  const serving = httpd.serveForever(0.05);
+  const slow = exchange(port, "GET /slow HTTP/1.1\r\nHost: h\r\n\r\n", {
+    quietMs: 3000,
+  });
+  await delay(50);
+  const stopped = httpd.shutdown();
+  await delay(50);
+  // Refused at once: a proxy then tries another upstream. Left in the
+  // backlog, it would wait for the drain and then be reset.
+  await assert.rejects(
+    Deno.connect({ hostname: "127.0.0.1", port }),
+    Deno.errors.ConnectionRefused,
+  );
+  release();
+  await stopped;
+  await serving;
+  assert.equal(parseResponses((await slow).text)[0].body, "done");
+  const again = httpd.serveForever(0.05);
+  const response = await fetch(`http://127.0.0.1:${port}/`);
+  assert.equal(await response.text(), "done");
+  await httpd.shutdown();
+  await again;
+});
+
 Deno.test("a shutdown() asked before serveForever() runs ends it at once, as in Python; a later one serves", async () => {
   // A signal handler may fire while the server is still starting.
   await using httpd = new HTTPServer(["127.0.0.1", 0], Hello);
