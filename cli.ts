@@ -716,14 +716,18 @@ async function superviseWorkers(options: ServeOptions): Promise<number> {
       stderr: "inherit",
     }).spawn();
   const children = new Set<Deno.ChildProcess>();
-  const signalAll = (signal: Deno.Signal) => {
-    for (const child of children) {
-      try {
-        child.kill(signal);
-      } catch {
-        // Already gone.
-      }
+  // Those past their banner listen for SIGHUP; until then it would kill.
+  const serving = new Set<Deno.ChildProcess>();
+  const missedHangup = new Set<Deno.ChildProcess>();
+  const kill = (child: Deno.ChildProcess, signal: Deno.Signal) => {
+    try {
+      child.kill(signal);
+    } catch {
+      // Already gone.
     }
+  };
+  const signalAll = (signal: Deno.Signal) => {
+    for (const child of children) kill(child, signal);
   };
   let stopping = false;
   const stop = () => {
@@ -743,11 +747,18 @@ async function superviseWorkers(options: ServeOptions): Promise<number> {
     signalled = true;
     stop();
   };
-  // SIGHUP to this process reaches the workers, which reopen the log file.
-  const onHangup = () => signalAll("SIGHUP");
+  // SIGHUP to this process reaches the workers, which reopen the log file;
+  // one still starting gets it once it can take it.
+  const onHangup = () => {
+    for (const child of children) {
+      if (serving.has(child)) kill(child, "SIGHUP");
+      else missedHangup.add(child);
+    }
+  };
   let listening: Deno.Signal[] = [];
   let hangup: Deno.Signal[] = [];
   if (ready) {
+    for (const child of first) serving.add(child);
     listening = listenFor(["SIGINT", "SIGTERM"], onSignal);
     if (options.logFile !== null) hangup = listenFor(["SIGHUP"], onHangup);
     const host = /^Serving \S+ on (\S+) port/.exec(banners[0])?.[1] ?? "";
@@ -766,6 +777,8 @@ async function superviseWorkers(options: ServeOptions): Promise<number> {
   const watch = (child: Deno.ChildProcess, started: number): Promise<void> =>
     child.status.then(async (status) => {
       children.delete(child);
+      serving.delete(child);
+      missedHangup.delete(child);
       if (stopping) return;
       const how = status.signal === null
         ? `exited with code ${status.code}`
@@ -778,14 +791,19 @@ async function superviseWorkers(options: ServeOptions): Promise<number> {
       console.error(`serve: worker ${child.pid} ${how}; starting another`);
       const next = spawn();
       children.add(next);
-      const serving = watch(next, performance.now());
+      const watching = watch(next, performance.now());
       const banner = await firstLine(next.stdout);
       // (A replacement stopped before its banner was asked to stop.)
       if (!stopping && !banner.startsWith("Serving")) {
+        // Its output can end before its exit is seen: said here, once.
+        console.error(`serve: worker ${next.pid} could not start: stopping`);
         failed = true;
         stop();
+      } else if (children.has(next)) {
+        serving.add(next);
+        if (missedHangup.delete(next)) kill(next, "SIGHUP");
       }
-      await serving;
+      await watching;
     });
   await Promise.all(first.map((child) => watch(child, start)));
   for (const signal of listening) Deno.removeSignalListener(signal, onSignal);

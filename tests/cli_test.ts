@@ -653,6 +653,77 @@ Deno.test({
   assert.equal(new TextDecoder().decode(ps.stdout).trim(), "", "no orphans");
 });
 
+Deno.test({
+  name:
+    "serve --workers 2: a replacement that dies before its banner ends the service with a line saying so",
+  ignore: !hasSs,
+}, async () => {
+  await using serve = new Serve([...LOCAL, "--workers", "2"], {
+    permissions: [...PERMISSIONS, "--allow-run"],
+  });
+  const port = await serve.banner();
+  await serve.waitFor(/^\(2 worker processes share the port\)$/m);
+  const first = await listeners(port, 2, new Set());
+  await delay(2100); // older than RESPAWN_AFTER_MS
+  const [victim] = first;
+  Deno.kill(Number(victim), "SIGKILL");
+  await serve.waitFor(/starting another$/m);
+  // The replacement, killed as soon as it exists, long before its banner.
+  let replacement = "";
+  for (let tries = 0; replacement === "" && tries < 400; tries++) {
+    const { stdout } = await new Deno.Command("pgrep", {
+      args: ["-P", String(serve.child.pid)],
+    }).output();
+    const pids = new TextDecoder().decode(stdout).split("\n").filter((pid) =>
+      pid !== "" && !first.has(pid)
+    );
+    replacement = pids[0] ?? "";
+    if (replacement === "") await delay(5);
+  }
+  assert.notEqual(replacement, "", "no replacement seen");
+  Deno.kill(Number(replacement), "SIGKILL");
+  assert.equal(await serve.exit(), 1);
+  assert.match(
+    serve.stderr,
+    new RegExp(
+      `^serve: worker ${replacement} (was killed by SIGKILL|could not start): stopping$`,
+      "m",
+    ),
+  );
+});
+
+Deno.test({
+  name:
+    "serve --workers 2 --log-file: a SIGHUP while a replacement starts reaches it once it listens, and kills nothing",
+  ignore: !hasSs,
+}, async () => {
+  const log = `${tmp}/hup-workers.log`;
+  await using serve = new Serve(
+    [...LOCAL, "--workers", "2", "--log-file", log],
+    { permissions: [...PERMISSIONS, "--allow-run", `--allow-write=${log}`] },
+  );
+  const port = await serve.banner();
+  await serve.waitFor(/^\(2 worker processes share the port\)$/m);
+  const first = await listeners(port, 2, new Set());
+  await delay(2100); // older than RESPAWN_AFTER_MS
+  const [victim] = first;
+  Deno.kill(Number(victim), "SIGKILL");
+  await serve.waitFor(/starting another$/m);
+  // logrotate's postrotate, while the replacement has no SIGHUP listener.
+  serve.child.kill("SIGHUP");
+  const now = await listeners(port, 2, new Set([victim]));
+  await delay(300);
+  assert.doesNotMatch(serve.stderr, /SIGHUP|stopping/);
+  assert.deepEqual(await socketPids(port, "listening"), now);
+  const { text } = await exchange(
+    port,
+    "GET /hello.txt HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n",
+  );
+  assert.match(text, /^HTTP\/1\.1 200 OK/);
+  serve.child.kill("SIGINT");
+  assert.equal(await serve.exit(), 0);
+});
+
 Deno.test("parseArgs() reads --workers and --reuse-port, and refuses them on a Unix socket", () => {
   assert.equal(parseArgs([]).workers, 1);
   assert.equal(parseArgs(["--workers", "4"]).workers, 4);
