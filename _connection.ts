@@ -75,6 +75,8 @@ export interface Session {
    * reason): a handler that throws it has ended as asked, not failed.
    */
   readonly stoppedBy?: unknown;
+  /** The handler that holds a handed-over session threw: end it, failed. */
+  fail?(): void;
 }
 
 /** Whether an error means the peer or the socket is gone. */
@@ -880,11 +882,12 @@ export class Connection implements Reader, BodySource {
       // Never a last chunk that would make it look complete.
       this.#framing = CUT;
       // An event stream ends with the handler that fed it; a WebSocket
-      // (handed over) lives on with its on* handlers.
+      // (handed over) lives on with its on* handlers when the handler
+      // returns, not when it throws: it would be open with no one serving.
       if (session !== null && this.#phase !== TAKEN) {
         this.#session = null;
         session.shutdown();
-      }
+      } else session?.fail?.();
       return RESOLVED;
     }
     // Nothing of this response reached the socket: replace it.

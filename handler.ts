@@ -308,7 +308,9 @@ export class BaseHTTPRequestHandler {
    * 13) and the promise rejects with that {@linkcode HTTPError}, which then
    * only closes the connection. Once upgraded, the server's HTTP timeouts
    * no longer apply (the socket's `idleTimeout` does); the request ends
-   * when the socket closes, and a shutdown closes it with 1001.
+   * when the socket closes, and a shutdown closes it with 1001. The handler
+   * may return while the socket lives on; one that throws closes it with
+   * 1011 (RFC 6455 §7.4.1), after handleError.
    *
    * @example Echo
    * ```ts ignore

@@ -107,7 +107,9 @@ export interface WebSocketSettings {
   /** Reports an error thrown by an `on*` handler: the server's handleError. */
   reportError(error: unknown): void;
   /** Holds the request open while the socket is: the engine's. */
-  hold(session: { done: Promise<void>; shutdown(): void }): void;
+  hold(
+    session: { done: Promise<void>; shutdown(): void; fail(): void },
+  ): void;
 }
 
 /** An `on*` handler of a {@linkcode ServerWebSocket}. */
@@ -274,6 +276,8 @@ export class ServerWebSocket extends EventTarget
     settings.hold({
       done,
       shutdown: () => this.#close(1001, encoder.encode("Server shutting down")),
+      // RFC 6455 §7.4.1: an unexpected condition ended the server's side.
+      fail: () => this.#close(1011, encoder.encode("Internal Error")),
     });
     setTimeout(() => this.#open(), 0);
   }

@@ -447,6 +447,34 @@ Deno.test("the handshake: refusals are 400 (426 for another version), never a so
   await within(next(Echo.sockets[0], "close"), 6000);
 });
 
+Deno.test("a handler that throws after upgrading closes its socket with 1011, not left open unserved", async () => {
+  class Thrower extends QuietHandler {
+    async do_GET(): Promise<void> {
+      const socket = await this.upgradeWebSocket();
+      if (this.path === "/iterate") {
+        for await (const _ of socket) throw new Error("bug in the loop");
+      }
+      throw new Error("bug after the upgrade");
+    }
+  }
+  const errors: string[] = [];
+  await using srv = startServer(Thrower, {
+    logSink: (line: string) => errors.push(line),
+  });
+  for (const path of ["/", "/iterate"]) {
+    const ws = await open(`ws://127.0.0.1:${srv.port}${path}`);
+    const closed = next<CloseEvent>(ws, "close");
+    ws.send("x");
+    const event = await within(closed, 2000);
+    assert.ok(event !== null, `${path}: still open after 2 s`);
+    assert.equal(event.code, 1011, path);
+  }
+  assert.equal(
+    errors.filter((line) => /Exception occurred/.test(line)).length,
+    2,
+  );
+});
+
 Deno.test("an on* handler that throws or rejects is reported; the server lives on", async () => {
   const reported: unknown[] = [];
   class Careless extends QuietHandler {
