@@ -59,7 +59,12 @@ import {
   DEFAULT_ERROR_MESSAGE,
   type ResponseWriter,
 } from "./handler.ts";
-import { etagOf, fieldDate, mtimeOf, preconditions } from "./_conditional.ts";
+import {
+  etagOf,
+  mtimeOf,
+  parseHTTPDate,
+  preconditions,
+} from "./_conditional.ts";
 import {
   type Coding,
   copyCompressed,
@@ -1073,13 +1078,14 @@ export class SimpleHTTPRequestHandler extends BaseHTTPRequestHandler {
     if (this.command !== "GET" || size === 0) return null;
     const values = this.headers.getAll("range");
     if (values.length !== 1) return null;
-    if (this.headers.has("if-range")) {
-      const ifRange = this.headers.get("if-range")!.trim();
+    const ifRanges = this.headers.getAll("if-range");
+    if (ifRanges.length > 0) {
+      // One validator (RFC 9110 §13.1.5): two lines are not one.
+      if (ifRanges.length !== 1) return null;
+      const ifRange = ifRanges[0].trim();
       if (ifRange.startsWith('"') || ifRange.startsWith("W/")) {
         if (ifRange !== etag) return null; // strong comparison
-      } else if (fieldDate(this.headers, "if-range") !== mtime) {
-        return null; // not the date, or not one date
-      }
+      } else if (parseHTTPDate(ifRange) !== mtime) return null;
     }
     // Multiple ranges, other units and bad syntax all get the whole file.
     const match = /^bytes=[ \t]*(\d*)-(\d*)[ \t]*$/i.exec(values[0].trim());

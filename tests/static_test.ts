@@ -374,18 +374,21 @@ Deno.test("If-Match and If-Unmodified-Since give 412, checked before If-None-Mat
   }
 });
 
-Deno.test("a date field sent on two lines is ignored, as a list of dates is (RFC 9110 §13.1.3-5)", async () => {
+Deno.test("a date field or an If-Range sent on two lines is ignored, as a list is (RFC 9110 §13.1.3-5)", async () => {
   await using s = startServer(handler());
-  const { lastModified } = await validators(s.port, "/digits.txt");
+  const { etag, lastModified } = await validators(s.port, "/digits.txt");
   const older = new Date(Date.parse(lastModified) - 60_000).toUTCString();
-  const twice = (name: string, value: string) =>
-    `${name}: ${value}\r\n${name}: ${value}\r\n`;
+  const twice = (name: string, value: string, second = value) =>
+    `${name}: ${value}\r\n${name}: ${second}\r\n`;
   const cases: [string, number][] = [
     [twice("If-Modified-Since", lastModified), 200],
     [twice("If-Unmodified-Since", older), 200],
     // One line with two dates was ignored already: the same value.
     [`If-Modified-Since: ${lastModified}, ${lastModified}\r\n`, 200],
     [`Range: bytes=0-3\r\n${twice("If-Range", lastModified)}`, 200],
+    // If-Range has one validator: an entity-tag on two lines is not one.
+    [`Range: bytes=0-3\r\n${twice("If-Range", etag, '"other"')}`, 200],
+    [`Range: bytes=0-3\r\n${twice("If-Range", etag, lastModified)}`, 200],
   ];
   for (const [headers, status] of cases) {
     const r = await raw(s.port, "/digits.txt", { headers });
