@@ -527,10 +527,9 @@ export function parseRequestLine(
   }
   const words = requestline.split(" ");
   const version = words.at(-1)!;
-  // The line as the log shows it; a target's userinfo left out, as always.
-  const logged = words.length === 3
-    ? `${words[0]} ${withoutUserinfo(words[1])} ${version}`
-    : requestline;
+  // The line as the log shows it; a target's userinfo left out, as always,
+  // wherever a malformed line has it.
+  const logged = words.map(withoutUserinfo).join(" ");
   const refuse = (status: number, message: string, explain?: string) => {
     const error = new HTTPError(status, message, explain);
     (error as HTTPError & { [REFUSED_LINE]?: string })[REFUSED_LINE] = logged;
@@ -540,7 +539,7 @@ export function parseRequestLine(
     throw refuse(400, `Bad request version (${pyRepr(version)})`);
   }
   if (words.length !== 3) {
-    throw refuse(400, `Bad request syntax (${pyRepr(requestline)})`);
+    throw refuse(400, `Bad request syntax (${pyRepr(logged)})`);
   }
   const [command, target] = words;
   const major = version.charCodeAt(5) - 48;

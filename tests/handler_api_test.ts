@@ -757,6 +757,20 @@ Deno.test("a refused absolute target's userinfo never reaches the log", async ()
     client.log.join("\n"),
   );
   assert.ok(client.log.some((line) => line.includes("http://localhost/a.txt")));
+  // Nor from a request line refused for its shape: error and access lines.
+  for (
+    const line of [
+      "GET http://alice:s3cret@h/x HTTP/1.1 extra",
+      "GET  http://alice:s3cret@h/x HTTP/1.1",
+      "GET http://alice:s3cret@h/x HTTP/9.9",
+    ]
+  ) {
+    await using bad = testClient(BaseHTTPRequestHandler);
+    const { responses } = await bad.raw(`${line}\r\nHost: h\r\n\r\n`);
+    assert.ok(responses[0].status >= 400, line);
+    assert.ok(bad.log.length > 0, line);
+    assert.ok(!bad.log.some((l) => l.includes("s3cret")), bad.log.join("\n"));
+  }
 });
 
 Deno.test("weekdayname and monthname are Python's, and a log date follows monthname", async () => {
