@@ -56,6 +56,24 @@ export function trimOWS(value: string): string {
   return a === 0 && b === value.length ? value : value.slice(a, b);
 }
 
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
+
+/**
+ * A head's text (Latin-1, one char per byte) read as the UTF-8 it is, as a
+ * browser sends a Last-Event-ID; text that is not UTF-8 is kept as it is.
+ *
+ * @param text A field value as the parser gives it.
+ * @returns The value as UTF-8 text, or `text`.
+ */
+export function utf8OfHead(text: string): string {
+  if (!/[^\x00-\x7f]/.test(text)) return text;
+  try {
+    return strictUtf8.decode(encodeLatin1(text));
+  } catch {
+    return text;
+  }
+}
+
 /**
  * Splits comma-separated field values into lower-cased tokens.
  *

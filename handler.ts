@@ -9,7 +9,7 @@
 import { Connection } from "./_connection.ts";
 import { handled } from "./_output.ts";
 import { formatDate, MONTHS, pad2 } from "./_date.ts";
-import { pyRepr, splitTokens } from "./_text.ts";
+import { pyRepr, splitTokens, utf8OfHead } from "./_text.ts";
 import { refusedLineOf, requestLineOf } from "./_head.ts";
 import { type BodyReader, HTTPMessage, type RequestHead } from "./parser.ts";
 import { responses } from "./status.ts";
@@ -365,7 +365,8 @@ export class BaseHTTPRequestHandler {
     const wfile = this.wfile;
     return new EventStream({
       write: (text) => wfile.write(text).then(() => wfile.flush()),
-      lastEventId: this.headers.get("last-event-id") ?? "",
+      // The browser sends the id it was given, in UTF-8 (WHATWG).
+      lastEventId: utf8OfHead(this.headers.get("last-event-id") ?? ""),
       signal: this.signal,
       heartbeat,
       hold: (session) => engine.hold(session),

@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import type { EventStream } from "../events.ts";
 import { HTTPServer } from "../mod.ts";
+import { testClient } from "../testing.ts";
 import {
   exchange,
   QuietHandler,
@@ -145,6 +146,33 @@ Deno.test("EventSource reconnects with Last-Event-ID", async () => {
   source.close();
   assert.deepEqual(data, ["first", "after 41"]);
   assert.deepEqual(lastIds.slice(0, 2), ["", "41"]);
+});
+
+Deno.test("a Last-Event-ID in UTF-8 is the id that was sent, é✓ and all", async () => {
+  class Echo extends QuietHandler {
+    async do_GET(): Promise<void> {
+      const events = await this.eventStream();
+      await events.send({ data: events.lastEventId });
+      await events.close();
+    }
+  }
+  await using client = testClient(Echo);
+  const id = "é✓41";
+  for (
+    const [bytes, expected] of [
+      [new TextEncoder().encode(id), id],
+      [Uint8Array.of(0xe9), "\xe9"], // not UTF-8: kept byte for byte
+    ] as const
+  ) {
+    const head = new TextEncoder().encode(
+      "GET / HTTP/1.1\r\nHost: h\r\nLast-Event-ID: ",
+    );
+    const end = new TextEncoder().encode("\r\nConnection: close\r\n\r\n");
+    const { responses } = await client.raw(
+      new Uint8Array([...head, ...bytes, ...end]),
+    );
+    assert.match(responses[0].text(), new RegExp(`^data: ${expected}\n\n$`));
+  }
 });
 
 Deno.test("a client that leaves aborts the stream's signal", async () => {
