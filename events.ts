@@ -102,6 +102,8 @@ export class EventStream {
   #controller = new AbortController();
   #ended: unknown = null;
   #timer: ReturnType<typeof setInterval> | undefined;
+  // Something was sent since the heartbeat's last tick.
+  #talked = false;
   #resolve!: () => void;
 
   /**
@@ -124,8 +126,10 @@ export class EventStream {
     else client.addEventListener("abort", gone, { once: true });
     const heartbeat = settings.heartbeat;
     if (heartbeat !== null && this.#ended === null) {
+      // A tick after an event only notes that the stream was not idle.
       this.#timer = setInterval(() => {
-        this.#send(":\n\n").catch(() => {});
+        if (this.#talked) this.#talked = false;
+        else this.#write(":\n\n").catch((error) => this.#end(error));
       }, heartbeat * 1000);
     }
   }
@@ -174,6 +178,7 @@ export class EventStream {
   #send(text: string): Promise<void> {
     // Rejects for a caller who awaits; harmless for one who does not.
     if (this.#ended !== null) return handled(Promise.reject(this.#ended));
+    this.#talked = true;
     const written = this.#write(text);
     written.catch((error) => this.#end(error));
     return written;

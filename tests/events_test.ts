@@ -268,6 +268,26 @@ Deno.test("heartbeat comments keep an idle stream talking", async () => {
   while (!(await reader.read()).done) { /* the end of the stream */ }
 });
 
+Deno.test("no heartbeat goes out while events flow", async () => {
+  class Busy extends QuietHandler {
+    async do_GET(): Promise<void> {
+      const stream = await this.eventStream({ heartbeat: 0.1 });
+      for (let i = 0; i < 25; i++) {
+        await stream.send({ data: String(i) });
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      await stream.close();
+    }
+  }
+  await using srv = startServer(Busy);
+  const text = await (await fetch(`http://127.0.0.1:${srv.port}/`)).text();
+  assert.equal(
+    text.split("\n\n").filter((e) => e.startsWith("data")).length,
+    25,
+  );
+  assert.doesNotMatch(text, /^:/m);
+});
+
 Deno.test("shutdown() ends open event streams without waiting out the grace", async () => {
   let opened!: () => void;
   const isOpen = new Promise<void>((resolve) => opened = resolve);
