@@ -329,7 +329,8 @@ export class BaseHTTPRequestHandler {
 
   /**
    * Answers with a stream of server-sent events: `200`,
-   * `Content-Type: text/event-stream`, `Cache-Control: no-cache`, chunked on
+   * `Content-Type: text/event-stream`, `Cache-Control: no-cache`,
+   * `X-Accel-Buffering: no` (for nginx), chunked on
    * a keep-alive HTTP/1.1 connection and ended by closing on HTTP/1.0. The
    * request stays open until the stream is closed, the client goes away or
    * the server shuts down (which ends the stream at once).
@@ -359,6 +360,8 @@ export class BaseHTTPRequestHandler {
     this.sendResponse(200);
     this.sendHeader("Content-Type", "text/event-stream");
     this.sendHeader("Cache-Control", "no-cache");
+    // nginx would otherwise hold events in its proxy buffer.
+    this.sendHeader("X-Accel-Buffering", "no");
     await this.endHeaders();
     await this.wfile.flush();
     const engine = this.#engine;

@@ -32,6 +32,7 @@ Deno.test("fetch reads events: multi-line data, event, id, retry, comments", asy
   assert.equal(response.status, 200);
   assert.equal(response.headers.get("content-type"), "text/event-stream");
   assert.equal(response.headers.get("cache-control"), "no-cache");
+  assert.equal(response.headers.get("x-accel-buffering"), "no");
   assert.equal(response.headers.get("transfer-encoding"), "chunked");
   assert.equal(
     await response.text(),
