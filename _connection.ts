@@ -25,6 +25,7 @@ import {
   reportError,
   SERVER_STATE,
   type ServerState,
+  sleep,
 } from "./_server_state.ts";
 import { formatDate } from "./_date.ts";
 import { READ_DONE, READ_ROOM, SCANNER, SKIP_EMPTY_LINES } from "./_head.ts";
@@ -111,6 +112,8 @@ const LAST_CHUNKED = /(?:^|,)[ \t]*chunked[ \t]*$/i;
 // Unread request bodies up to this size are read and dropped to keep the
 // connection; larger ones close it.
 const DRAIN_LIMIT = 65536;
+// Seconds a closing connection reads and drops a body left unread.
+const LINGER_S = 2;
 const RESOLVED: Promise<void> = Promise.resolve();
 const DIGITS = /^\d+$/;
 const BUDGET_SPENT = "the server's room for unfinished request heads is spent";
@@ -1164,6 +1167,41 @@ export class Connection implements Reader, BodySource {
     this.#endHeadWait();
     this.#state.unhold(this);
     this.#state.connections.delete(this.conn);
+  }
+
+  /**
+   * Before the server closes a connection whose client is still sending a
+   * body the handler left unread, ends this side's writing and reads and
+   * drops what comes, until the client closes or LINGER_S pass (RFC 9112
+   * §9.6; nginx's lingering close, Go's closeWriteAndWait). Closed with
+   * unread bytes, the socket is reset: a client still writing (a proxy) gets
+   * EPIPE and may never read the answer (nginx then sends a 502).
+   */
+  async linger(): Promise<void> {
+    if (
+      this.#phase === TAKEN || this.#head === null || this.rfile.done ||
+      this.#timedOut || this.#gone !== null || this.#out?.error
+    ) return;
+    const conn = this.conn;
+    try {
+      await conn.closeWrite();
+    } catch {
+      return; // gone, or not a socket that half-closes
+    }
+    const timer = sleep(LINGER_S);
+    const over = timer.promise.then(() => null);
+    const scratch = new Uint8Array(16384);
+    try {
+      while (true) {
+        const read = conn.read(scratch);
+        read.catch(() => {}); // one the timer outran ends with the close
+        if (await Promise.race([read, over]) === null) break;
+      }
+    } catch {
+      // Reset or closed: nothing more to wait for.
+    } finally {
+      timer.cancel();
+    }
   }
 
   /** Closes the connection, ignoring one that is closed already. */

@@ -549,7 +549,9 @@ export class HTTPServer implements AsyncDisposable {
       try {
         await handler.finish();
       } finally {
-        this[SERVER_STATE].connections.get(connection)?.release();
+        const engine = this[SERVER_STATE].connections.get(connection);
+        await engine?.linger();
+        engine?.release();
       }
     }
   }

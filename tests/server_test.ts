@@ -201,6 +201,48 @@ Deno.test("shutdown() refuses new connections while in-flight requests finish, a
   await again;
 });
 
+Deno.test("a body left unread is read and dropped before the close: a client still sending gets no EPIPE or reset", async () => {
+  class Reject extends QuietHandler {
+    async do_POST() {
+      // Answered without reading a byte, as a too-large upload is.
+      this.sendResponse(413);
+      this.sendHeader("Content-Length", "8");
+      await this.endHeaders();
+      await this.wfile.write("too big\n");
+    }
+  }
+  await using httpd = new HTTPServer(["127.0.0.1", 0], Reject);
+  const serving = httpd.serveForever(0.05);
+  const size = 8 * 1024 * 1024;
+  for (let i = 0; i < 3; i++) {
+    const conn = await Deno.connect({
+      hostname: "127.0.0.1",
+      port: httpd.serverPort,
+    });
+    // As a proxy does: it writes the whole body and stops at a failed write
+    // (nginx then answers 502 without reading the response).
+    const writing = (async () => {
+      await writeAll(
+        conn,
+        new TextEncoder().encode(
+          `POST / HTTP/1.1\r\nHost: h\r\nContent-Length: ${size}\r\n\r\n`,
+        ),
+      );
+      const chunk = new Uint8Array(65536);
+      for (let sent = 0; sent < size; sent += chunk.length) {
+        await writeAll(conn, chunk);
+      }
+      return "all sent";
+    })().catch((error) => error.name);
+    const { text } = await readAll(conn, 5000);
+    assert.match(text, /^HTTP\/1\.1 413 [^]*too big\n$/);
+    assert.equal(await writing, "all sent");
+    conn.close();
+  }
+  await httpd.shutdown();
+  await serving;
+});
+
 Deno.test("a shutdown() asked before serveForever() runs ends it at once, as in Python; a later one serves", async () => {
   // A signal handler may fire while the server is still starting.
   await using httpd = new HTTPServer(["127.0.0.1", 0], Hello);
