@@ -656,8 +656,11 @@ export class HTTPServer implements AsyncDisposable {
 
   async #acceptOne(): Promise<Deno.Conn | null> {
     while (true) {
+      // Gone once shutdown() closed it, maybe during a retry's pause.
+      if (this.#listenAgain) return null;
+      const listener = this.listener; // unbound: a TypeError that says so
       try {
-        return await this.listener.accept();
+        return await listener.accept();
       } catch (error) {
         if (this.#closed || isClosedListener(error)) return null;
         // A client that reset before it was accepted: take the next one.

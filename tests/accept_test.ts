@@ -4,7 +4,7 @@
 
 import assert from "node:assert/strict";
 import { BaseHTTPRequestHandler, HTTPServer } from "../mod.ts";
-import { delay } from "./_util.ts";
+import { delay, within } from "./_util.ts";
 
 const fixture = new URL("./fixtures/hello_server.ts", import.meta.url)
   .pathname;
@@ -113,6 +113,31 @@ Deno.test("accept: accept errors for connections reset before accept are retried
   const took = await timedGet(httpd);
   assert.ok(took < 200, `served after ${took.toFixed(0)} ms`);
   assert.deepEqual(errors, [], "a reset client is not an error to report");
+});
+
+Deno.test("accept: shutdown() during accept() retries (out of descriptors) still ends at once", async () => {
+  const httpd = new HTTPServer(["127.0.0.1", 0], Hello);
+  const listener = httpd.listener;
+  // Every accept fails as with EMFILE: the loop pauses and retries.
+  Object.defineProperty(httpd, "listener", {
+    value: {
+      accept: () => Promise.reject(new Error("Too many open files")),
+      close: () => listener.close(),
+      addr: listener.addr,
+    },
+  });
+  const reported = console.error;
+  console.error = () => {};
+  try {
+    const serving = httpd.serveForever(0.05);
+    await delay(120);
+    const stopped = await within(httpd.shutdown().then(() => "stopped"), 1000);
+    assert.equal(stopped, "stopped", "still retrying after 1 s");
+    await serving;
+  } finally {
+    console.error = reported;
+    httpd.close();
+  }
 });
 
 Deno.test("accept: 100 clients that reset at once (a Node child) do not delay the next request", async () => {
