@@ -651,14 +651,15 @@ export class HTTPServer implements AsyncDisposable {
 
   /** The next connection, or `null` once the listener is closed. */
   #accept(): Promise<Deno.Conn | null> {
-    return this.#accepting ??= this.#acceptOne();
+    if (this.#accepting !== null) return this.#accepting;
+    if (this.#listenAgain) return Promise.resolve(null);
+    const listener = this.listener; // unbound: the getter's TypeError, thrown
+    return this.#accepting = this.#acceptOne(listener);
   }
 
-  async #acceptOne(): Promise<Deno.Conn | null> {
-    while (true) {
-      // Gone once shutdown() closed it, maybe during a retry's pause.
-      if (this.#listenAgain) return null;
-      const listener = this.listener; // unbound: a TypeError that says so
+  async #acceptOne(listener: Deno.Listener): Promise<Deno.Conn | null> {
+    // Until shutdown() closes it, maybe during a retry's pause.
+    while (!this.#listenAgain) {
       try {
         return await listener.accept();
       } catch (error) {
@@ -671,6 +672,7 @@ export class HTTPServer implements AsyncDisposable {
         await sleep(0.05).promise;
       }
     }
+    return null;
   }
 
   /**

@@ -243,6 +243,17 @@ Deno.test("a body left unread is read and dropped before the close: a client sti
   await serving;
 });
 
+Deno.test("handleRequest() on a server never bound rejects with a TypeError that says so", async () => {
+  const httpd = new HTTPServer(["127.0.0.1", 0], Hello, {
+    bindAndActivate: false,
+  });
+  await assert.rejects(httpd.handleRequest(), {
+    name: "TypeError",
+    message: /call serverBind\(\)/,
+  });
+  httpd.close(); // and no rejection left behind for close() to leak
+});
+
 Deno.test("a shutdown() asked before serveForever() runs ends it at once, as in Python; a later one serves", async () => {
   // A signal handler may fire while the server is still starting.
   await using httpd = new HTTPServer(["127.0.0.1", 0], Hello);
