@@ -430,10 +430,7 @@ export class Connection implements Reader, BodySource {
       // TLS refused the peer's bytes (a client that does not trust the
       // certificate, plain HTTP on an HTTPS port): no HTTP to answer, and
       // not the server's bug. One line, as Go's "TLS handshake error".
-      this.#user.logError(
-        this.#requests === 0 ? "TLS handshake failed: %s" : "TLS error: %s",
-        error.message,
-      );
+      this.#logTLSError(error, this.#requests === 0);
       return RESOLVED;
     }
     if (!(error instanceof HTTPError)) {
@@ -878,6 +875,12 @@ export class Connection implements Reader, BodySource {
       this.#logLoss(error);
       return RESOLVED;
     }
+    if (error instanceof Deno.errors.InvalidData && error === this.#gone) {
+      // The socket's own read failed in TLS (a corrupt record in a body):
+      // the client's fault, one line, no 500 (none could be read).
+      this.#logTLSError(error, false);
+      return RESOLVED;
+    }
     if (!(error instanceof HTTPError)) {
       reportError(this.#host, this.conn, this.#clientAddress, error);
     }
@@ -931,6 +934,13 @@ export class Connection implements Reader, BodySource {
     return isConnectionError(error) &&
       (this.#gone !== null || (this.#out?.error ?? null) !== null ||
         this.#phase === TAKEN);
+  }
+
+  #logTLSError(error: Error, handshake: boolean): void {
+    this.#user.logError(
+      handshake ? "TLS handshake failed: %s" : "TLS error: %s",
+      error.message,
+    );
   }
 
   /** Sends the error page of `error`: its HTTP status, or 500. */

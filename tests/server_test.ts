@@ -471,6 +471,73 @@ Deno.test("a handler that calls shutdown() without awaiting it answers, and serv
 
 Deno.test({
   name:
+    "HTTPS: a corrupt TLS record in a request body is one log line, not a traceback and a 500",
+  ignore: !hasOpenssl,
+  async fn() {
+    const dir = await Deno.makeTempDir({ prefix: "basehttp_tls_" });
+    try {
+      const files = await makeCertificate(dir);
+      const cert = await Deno.readTextFile(files.cert);
+      const key = await Deno.readTextFile(files.key);
+      class Echo extends BaseHTTPRequestHandler {
+        override protocolVersion = "HTTP/1.1";
+        async do_POST() {
+          await reply(this, await this.rfile.text());
+        }
+      }
+      const lines: string[] = [];
+      await using srv = startServer(Echo, {
+        tls: { cert, key },
+        logSink: (line) => lines.push(line),
+      });
+      // A TCP relay that can put a forged record in the client's stream.
+      using relay = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+      const relayed = (async () => {
+        const client = await relay.accept();
+        const server = await Deno.connect({
+          hostname: "127.0.0.1",
+          port: srv.port,
+        });
+        const up = client.readable.pipeTo(server.writable).catch(() => {});
+        const down = server.readable.pipeTo(client.writable).catch(() => {});
+        return { server, done: Promise.all([up, down]) };
+      })();
+      const conn = await Deno.connectTls({
+        hostname: "localhost",
+        port: (relay.addr as Deno.NetAddr).port,
+        caCerts: [cert],
+      });
+      await writeAll(
+        conn,
+        new TextEncoder().encode(
+          "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 10\r\n\r\n",
+        ),
+      );
+      const { server, done } = await relayed;
+      await delay(100);
+      // An application-data record that cannot decrypt.
+      await server.write(
+        Uint8Array.of(0x17, 3, 3, 0, 32, ...Array(32).fill(7)),
+      );
+      await delay(300);
+      conn.close();
+      await done;
+      assert.ok(
+        lines.some((line) => /TLS error: /.test(line)),
+        lines.join("\n"),
+      );
+      assert.ok(
+        !lines.some((line) => /Exception occurred|code 500|" 500 /.test(line)),
+        lines.join("\n"),
+      );
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name:
     "HTTPS: a failed TLS handshake is one log line, not a 500 and a traceback",
   ignore: !hasOpenssl,
   async fn() {
