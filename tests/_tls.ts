@@ -41,3 +41,19 @@ export async function makeCertificate(
   assert.ok(success, new TextDecoder().decode(stderr));
   return { cert: `${dir}/cert.pem`, key: `${dir}/key.pem` };
 }
+
+/** Runs `use` with a new certificate's PEM texts; its folder is removed after. */
+export async function withCertificate(
+  use: (pem: { cert: string; key: string }) => Promise<void>,
+): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix: "basehttp_tls_" });
+  try {
+    const files = await makeCertificate(dir);
+    await use({
+      cert: await Deno.readTextFile(files.cert),
+      key: await Deno.readTextFile(files.key),
+    });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}

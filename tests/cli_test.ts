@@ -609,14 +609,15 @@ async function listeners(
   }
 }
 
-Deno.test({
-  name:
-    "serve --workers 2 replaces a worker that is killed, and stops if one dies as it starts",
-  ignore: !hasSs,
-}, async () => {
-  await using serve = new Serve([...LOCAL, "--workers", "2"], {
-    permissions: [...PERMISSIONS, "--allow-run"],
-  });
+/**
+ * Starts `serve --workers 2` with `args`, lets the workers age past
+ * RESPAWN_AFTER_MS and SIGKILLs one: the supervisor is starting another.
+ */
+async function killAWorker(serve: Serve): Promise<{
+  port: number;
+  first: Set<string>;
+  victim: string;
+}> {
   const port = await serve.banner();
   await serve.waitFor(/^\(2 worker processes share the port\)$/m);
   const first = await listeners(port, 2, new Set());
@@ -629,6 +630,18 @@ Deno.test({
       "m",
     ),
   );
+  return { port, first, victim };
+}
+
+Deno.test({
+  name:
+    "serve --workers 2 replaces a worker that is killed, and stops if one dies as it starts",
+  ignore: !hasSs,
+}, async () => {
+  await using serve = new Serve([...LOCAL, "--workers", "2"], {
+    permissions: [...PERMISSIONS, "--allow-run"],
+  });
+  const { port, first, victim } = await killAWorker(serve);
   const now = await listeners(port, 2, new Set([victim]));
   const [replacement] = [...now].filter((pid) => !first.has(pid));
   assert.ok(replacement !== undefined, `listening: ${[...now]}`);
@@ -661,13 +674,7 @@ Deno.test({
   await using serve = new Serve([...LOCAL, "--workers", "2"], {
     permissions: [...PERMISSIONS, "--allow-run"],
   });
-  const port = await serve.banner();
-  await serve.waitFor(/^\(2 worker processes share the port\)$/m);
-  const first = await listeners(port, 2, new Set());
-  await delay(2100); // older than RESPAWN_AFTER_MS
-  const [victim] = first;
-  Deno.kill(Number(victim), "SIGKILL");
-  await serve.waitFor(/starting another$/m);
+  const { first } = await killAWorker(serve);
   // The replacement, killed as soon as it exists, long before its banner.
   let replacement = "";
   for (let tries = 0; replacement === "" && tries < 400; tries++) {
@@ -702,13 +709,7 @@ Deno.test({
     [...LOCAL, "--workers", "2", "--log-file", log],
     { permissions: [...PERMISSIONS, "--allow-run", `--allow-write=${log}`] },
   );
-  const port = await serve.banner();
-  await serve.waitFor(/^\(2 worker processes share the port\)$/m);
-  const first = await listeners(port, 2, new Set());
-  await delay(2100); // older than RESPAWN_AFTER_MS
-  const [victim] = first;
-  Deno.kill(Number(victim), "SIGKILL");
-  await serve.waitFor(/starting another$/m);
+  const { port, victim } = await killAWorker(serve);
   // logrotate's postrotate, while the replacement has no SIGHUP listener.
   serve.child.kill("SIGHUP");
   const now = await listeners(port, 2, new Set([victim]));

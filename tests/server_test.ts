@@ -13,7 +13,7 @@ import {
   within,
   writeAll,
 } from "./_util.ts";
-import { hasOpenssl, makeCertificate } from "./_tls.ts";
+import { hasOpenssl, withCertificate } from "./_tls.ts";
 
 class Hello extends QuietHandler {
   async do_GET() {
@@ -474,11 +474,7 @@ Deno.test({
     "HTTPS: a corrupt TLS record in a request body is one log line, not a traceback and a 500",
   ignore: !hasOpenssl,
   async fn() {
-    const dir = await Deno.makeTempDir({ prefix: "basehttp_tls_" });
-    try {
-      const files = await makeCertificate(dir);
-      const cert = await Deno.readTextFile(files.cert);
-      const key = await Deno.readTextFile(files.key);
+    await withCertificate(async ({ cert, key }) => {
       class Echo extends BaseHTTPRequestHandler {
         override protocolVersion = "HTTP/1.1";
         async do_POST() {
@@ -530,9 +526,7 @@ Deno.test({
         !lines.some((line) => /Exception occurred|code 500|" 500 /.test(line)),
         lines.join("\n"),
       );
-    } finally {
-      await Deno.remove(dir, { recursive: true });
-    }
+    });
   },
 });
 
@@ -541,11 +535,7 @@ Deno.test({
     "HTTPS: a failed TLS handshake is one log line, not a 500 and a traceback",
   ignore: !hasOpenssl,
   async fn() {
-    const dir = await Deno.makeTempDir({ prefix: "basehttp_tls_" });
-    try {
-      const files = await makeCertificate(dir);
-      const cert = await Deno.readTextFile(files.cert);
-      const key = await Deno.readTextFile(files.key);
+    await withCertificate(async ({ cert, key }) => {
       class Logged extends BaseHTTPRequestHandler {
         override protocolVersion = "HTTP/1.1";
         async do_GET() {
@@ -597,8 +587,6 @@ Deno.test({
       );
       assert.equal(failures.length, 2, failures.join("\n"));
       for (const line of failures) assert.match(line, /TLS handshake failed: /);
-    } finally {
-      await Deno.remove(dir, { recursive: true });
-    }
+    });
   },
 });

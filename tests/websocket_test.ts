@@ -13,7 +13,7 @@ import {
   startServer,
   within,
 } from "./_util.ts";
-import { hasOpenssl, makeCertificate } from "./_tls.ts";
+import { hasOpenssl, withCertificate } from "./_tls.ts";
 
 /** Echoes every message; records what the handler saw. */
 class Echo extends QuietHandler {
@@ -202,11 +202,7 @@ Deno.test({
   ignore: !hasOpenssl,
   async fn() {
     reset();
-    const dir = await Deno.makeTempDir({ prefix: "basehttp_wss_" });
-    try {
-      const files = await makeCertificate(dir);
-      const cert = await Deno.readTextFile(files.cert);
-      const key = await Deno.readTextFile(files.key);
+    await withCertificate(async ({ cert, key }) => {
       await using srv = startServer(Echo, { tls: { cert, key } });
       const ws = await nodeOpen(`wss://localhost:${srv.port}/secure`, {
         ca: cert,
@@ -220,9 +216,7 @@ Deno.test({
       const closed = nodeClose(ws);
       ws.close(1000, "bye");
       assert.deepEqual(await closed, [1000, "bye"]);
-    } finally {
-      await Deno.remove(dir, { recursive: true });
-    }
+    });
   },
 });
 
