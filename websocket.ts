@@ -367,14 +367,16 @@ export class ServerWebSocket extends EventTarget
   /**
    * Starts the closing handshake.
    *
-   * @param code 1000 or 3000–4999.
+   * @param code A code a server may send (RFC 6455 §7.4): 1000–1003,
+   *   1007–1014 (1001 going away, 1008 policy, 1011 internal error, 1013
+   *   try again later…) or 3000–4999; a page's WebSocket takes fewer.
    * @param reason At most 123 bytes of UTF-8.
    * @throws {DOMException} `InvalidAccessError` for another code,
    *   `SyntaxError` for a longer reason.
    */
   close(code?: number, reason?: string): void {
     if (
-      code !== undefined && code !== 1000 && !(code >= 3000 && code <= 4999)
+      code !== undefined && !(Number.isInteger(code) && isValidCloseCode(code))
     ) {
       throw new DOMException(
         `Invalid close code ${code}`,

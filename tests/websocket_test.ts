@@ -132,6 +132,31 @@ Deno.test("server close(): code and reason reach the client", async () => {
   await next(socket, "close");
 });
 
+Deno.test("server close(): the codes RFC 6455 gives a server (1001, 1008, 1011, 1013) reach the client", async () => {
+  for (const code of [1001, 1008, 1011, 1013]) {
+    reset();
+    await using srv = startServer(Echo);
+    const ws = await open(`ws://127.0.0.1:${srv.port}/`);
+    ws.send("x");
+    await next(ws, "message");
+    const closed = next<CloseEvent>(ws, "close");
+    Echo.sockets[0].close(code, "why");
+    const event = await closed;
+    assert.deepEqual([event.code, event.reason], [code, "why"]);
+    await next(Echo.sockets[0], "close");
+  }
+  reset();
+  await using srv = startServer(Echo);
+  const ws = await open(`ws://127.0.0.1:${srv.port}/`);
+  ws.send("x");
+  await next(ws, "message");
+  const socket = Echo.sockets[0];
+  for (const code of [999, 1004, 1005, 1006, 1015, 2999, 5000, 1000.5]) {
+    assert.throws(() => socket.close(code), { name: "InvalidAccessError" });
+  }
+  await closeClient(ws);
+});
+
 Deno.test("subprotocols: a list picks the first offered, a function picks any", async () => {
   reset({ protocols: ["b", "a"] });
   await using srv = startServer(Echo);
