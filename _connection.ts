@@ -176,6 +176,8 @@ export class Connection implements Reader, BodySource {
   #watching: Promise<void> | null = null;
   #watchRead = false;
   #gone: unknown = null;
+  // linger() reads what the client still sends after the last answer.
+  #lingering = false;
   // A WebSocket or event stream that holds the request open.
   #session: Session | null = null;
   // Unfinished head bytes counted against the server's budget; whether the
@@ -221,9 +223,13 @@ export class Connection implements Reader, BodySource {
     return this.#head;
   }
 
-  /** Whether the connection is waiting for a request to begin. */
+  /**
+   * Whether the connection waits for a request to begin, or lingers after
+   * its last answer: either may be closed at once.
+   */
   get idle(): boolean {
-    return this.#readingHead && this.#reader.buffered === 0;
+    return (this.#readingHead && this.#reader.buffered === 0) ||
+      this.#lingering;
   }
 
   /** Whether the connection was handed over (a WebSocket, `detach()`). */
@@ -1190,8 +1196,11 @@ export class Connection implements Reader, BodySource {
   async linger(): Promise<void> {
     if (
       this.#phase === TAKEN || this.#head === null || this.rfile.done ||
-      this.#timedOut || this.#gone !== null || this.#out?.error
+      this.#timedOut || this.#gone !== null || this.#out?.error ||
+      this.#host.shuttingDown
     ) return;
+    // Answered: a shutdown closes it at once, as an idle one.
+    this.#lingering = true;
     const conn = this.conn;
     try {
       await conn.closeWrite();

@@ -239,8 +239,24 @@ Deno.test("a body left unread is read and dropped before the close: a client sti
     assert.equal(await writing, "all sent");
     conn.close();
   }
+  // A client that leaves its body half sent holds no shutdown for the linger.
+  const conn = await Deno.connect({
+    hostname: "127.0.0.1",
+    port: httpd.serverPort,
+  });
+  await writeAll(
+    conn,
+    new TextEncoder().encode(
+      `POST / HTTP/1.1\r\nHost: h\r\nContent-Length: ${size}\r\n\r\nxyz`,
+    ),
+  );
+  assert.ok((await readAll(conn, 5000)).closed);
+  const t0 = performance.now();
   await httpd.shutdown();
   await serving;
+  const took = performance.now() - t0;
+  assert.ok(took < 1000, `shutdown took ${took.toFixed(0)} ms`);
+  conn.close();
 });
 
 Deno.test("handleRequest() on a server never bound rejects with a TypeError that says so", async () => {
