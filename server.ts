@@ -357,6 +357,7 @@ export class HTTPServer implements AsyncDisposable {
    */
   serverBind(): void {
     if (this.#listener !== null) throw new TypeError("Already bound");
+    this.#listenAgain = false; // a shutdown's close, undone here by hand too
     startSignalDriver(); // once, while descriptors are free
     this[SERVER_STATE].resources ??= new DisposableStack();
     const address = this.#bindTo;
@@ -780,9 +781,7 @@ export class HTTPServer implements AsyncDisposable {
 
   /** Listens again after a shutdown closed the listener. */
   #reopen(): void {
-    if (!this.#listenAgain || this.#closed) return;
-    this.#listenAgain = false;
-    this.serverBind();
+    if (this.#listenAgain && !this.#closed) this.serverBind();
   }
 
   async #drainConnections(): Promise<void> {

@@ -201,6 +201,21 @@ Deno.test("shutdown() refuses new connections while in-flight requests finish, a
   await again;
 });
 
+Deno.test('serverBind() by hand after a shutdown(), then serveForever(): serves, no "Already bound"', async () => {
+  await using httpd = new HTTPServer(["127.0.0.1", 0], Hello);
+  const port = httpd.serverPort;
+  const first = httpd.serveForever(0.05);
+  await httpd.shutdown();
+  await first;
+  httpd.serverBind(); // Python's order: bind, then serve_forever()
+  assert.equal(httpd.serverPort, port);
+  const again = httpd.serveForever(0.05);
+  const response = await fetch(`http://127.0.0.1:${port}/`);
+  assert.equal(await response.text(), "hello");
+  await httpd.shutdown();
+  await again;
+});
+
 Deno.test("a body left unread is read and dropped before the close: a client still sending gets no EPIPE or reset", async () => {
   class Reject extends QuietHandler {
     async do_POST() {
