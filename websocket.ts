@@ -217,6 +217,7 @@ export class ServerWebSocket extends EventTarget
   #wrote = 0;
   #drained: (() => void)[] = [];
   #buffered = 0;
+  #sentAfterClose = 0;
   #closeSent = false;
   #closeReceived: [number, string] | null = null;
 
@@ -296,9 +297,12 @@ export class ServerWebSocket extends EventTarget
     if (value === "blob" || value === "arraybuffer") this.#binaryType = value;
   }
 
-  /** Bytes given to {@linkcode send} and not yet taken by the socket. */
+  /**
+   * Bytes given to {@linkcode send} and not yet taken by the socket, and,
+   * as in browsers, those given once the close began (dropped).
+   */
   get bufferedAmount(): number {
-    return this.#buffered;
+    return this.#buffered + this.#sentAfterClose;
   }
 
   /** Called when the socket opens. */
@@ -359,8 +363,12 @@ export class ServerWebSocket extends EventTarget
       bytes = encoder.encode(String(data));
     }
     const size = bytes instanceof Blob ? bytes.size : bytes.length;
-    // As in browsers: after the close began, data is counted and dropped.
-    if (this.#state !== OPEN) return;
+    // As in browsers: after the close began, data is counted and dropped;
+    // apart from #buffered, which pauses reading and would stall the close.
+    if (this.#state !== OPEN) {
+      this.#sentAfterClose += size;
+      return;
+    }
     this.#enqueue({ opcode, data: bytes, size });
   }
 
