@@ -3,7 +3,10 @@
 // over the DevTools protocol (a WebSocket, no npm package), against `serve`
 // spawned for real. Screenshots are saved for a reviewer to open.
 import assert from "node:assert/strict";
+import { HTTPServer, type HTTPServerOptions } from "../mod.ts";
+import { EchoHandler } from "../examples/websocket_echo.ts";
 import { PERMISSIONS, Serve } from "./_serve.ts";
+import { hasOpenssl, withCertificate } from "./_tls.ts";
 
 const CHROMIUM = Deno.env.get("CHROMIUM") ?? "/usr/bin/chromium";
 const SCREENSHOTS = Deno.env.get("BROWSER_SCREENSHOTS") ??
@@ -64,6 +67,7 @@ class Browser implements AsyncDisposable {
         "--disable-sync",
         "--disable-dev-shm-usage",
         "--remote-debugging-port=0",
+        "--ignore-certificate-errors", // the tests' self-signed certificate
         `--user-data-dir=${profile}`,
         "about:blank",
       ],
@@ -477,5 +481,49 @@ Deno.test({
     } finally {
       await Deno.remove(tmp, { recursive: true });
     }
+  },
+});
+
+class QuietEcho extends EchoHandler {
+  override logMessage(): void {}
+}
+
+Deno.test({
+  name:
+    "browser: examples/websocket_echo.html echoes over http (ws:) and over https (wss:)",
+  ignore: !hasChromium || !hasOpenssl,
+  async fn() {
+    await withCertificate(async (tls) => {
+      await using browser = await Browser.launch();
+      const servers: [string, HTTPServerOptions][] = [
+        ["http", {}],
+        ["https", { tls }],
+      ];
+      for (const [scheme, options] of servers) {
+        await using httpd = new HTTPServer(
+          ["127.0.0.1", 0],
+          QuietEcho,
+          options,
+        );
+        const serving = httpd.serveForever(0.05);
+        await browser.goto(`${scheme}://127.0.0.1:${httpd.serverPort}/`);
+        const log = await browser.eval<string>(`(async () => {
+          const log = document.getElementById("log");
+          for (let i = 0; i < 100 && !/open|closed/.test(log.textContent); i++) {
+            await new Promise((r) => setTimeout(r, 50));
+          }
+          document.getElementById("text").value = "hi";
+          document.getElementById("form").requestSubmit();
+          for (let i = 0; i < 100 && !log.textContent.includes("< hi"); i++) {
+            await new Promise((r) => setTimeout(r, 50));
+          }
+          return log.textContent;
+        })()`);
+        assert.equal(log, "open\n> hi\n< hi\n", scheme);
+        await browser.goto("about:blank");
+        await httpd.shutdown();
+        await serving;
+      }
+    });
   },
 });
