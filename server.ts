@@ -341,8 +341,18 @@ export class HTTPServer implements AsyncDisposable {
     if (options.bindAndActivate ?? true) this.serverBind();
   }
 
-  /** The listening socket. @throws {TypeError} Before {@linkcode serverBind}. */
+  /**
+   * The listening socket.
+   *
+   * @throws {TypeError} Before {@linkcode serverBind}, and after a
+   *   {@linkcode shutdown} until the next loop listens again.
+   */
   get listener(): Deno.Listener {
+    if (this.#listenAgain) {
+      throw new TypeError(
+        "The listener was closed by shutdown(): serveForever(), handleRequest() or serverBind() listens again",
+      );
+    }
     if (this.#listener === null) {
       throw new TypeError("The server is not bound: call serverBind()");
     }

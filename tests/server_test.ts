@@ -207,6 +207,8 @@ Deno.test('serverBind() by hand after a shutdown(), then serveForever(): serves,
   const first = httpd.serveForever(0.05);
   await httpd.shutdown();
   await first;
+  // Closed by the shutdown, and the error says what listens again.
+  assert.throws(() => httpd.listener, /closed by shutdown\(\)/);
   httpd.serverBind(); // Python's order: bind, then serve_forever()
   assert.equal(httpd.serverPort, port);
   const again = httpd.serveForever(0.05);
