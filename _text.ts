@@ -56,7 +56,7 @@ export function trimOWS(value: string): string {
   return a === 0 && b === value.length ? value : value.slice(a, b);
 }
 
-const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
 /**
  * A head's text (Latin-1, one char per byte) read as the UTF-8 it is, as a
