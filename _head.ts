@@ -528,15 +528,18 @@ export function parseRequestLine(
   const words = requestline.split(" ");
   const version = words.at(-1)!;
   // The line as the log shows it; a target's userinfo left out, as always,
-  // wherever a malformed line has it.
-  const logged = words.map(withoutUserinfo).join(" ");
+  // wherever a malformed line has it (after a tab too).
+  const logged = requestline.replace(/[^ \t]+/g, (w) => withoutUserinfo(w));
   const refuse = (status: number, message: string, explain?: string) => {
     const error = new HTTPError(status, message, explain);
     (error as HTTPError & { [REFUSED_LINE]?: string })[REFUSED_LINE] = logged;
     return error;
   };
   if (words.length === 3 && !VERSION.test(version)) {
-    throw refuse(400, `Bad request version (${pyRepr(version)})`);
+    throw refuse(
+      400,
+      `Bad request version (${pyRepr(withoutUserinfo(version))})`,
+    );
   }
   if (words.length !== 3) {
     throw refuse(400, `Bad request syntax (${pyRepr(logged)})`);

@@ -763,6 +763,8 @@ Deno.test("a refused absolute target's userinfo never reaches the log", async ()
       "GET http://alice:s3cret@h/x HTTP/1.1 extra",
       "GET  http://alice:s3cret@h/x HTTP/1.1",
       "GET http://alice:s3cret@h/x HTTP/9.9",
+      "GET /x http://alice:s3cret@h/", // as the version
+      "GET\thttp://alice:s3cret@h/x HTTP/1.1",
     ]
   ) {
     await using bad = testClient(BaseHTTPRequestHandler);
