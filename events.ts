@@ -101,9 +101,9 @@ export class EventStream {
   #write: (text: string) => Promise<void>;
   #controller = new AbortController();
   #ended: unknown = null;
-  #timer: ReturnType<typeof setInterval> | undefined;
-  // Something was sent since the heartbeat's last tick.
-  #talked = false;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  // When the last event or comment was written (performance.now()).
+  #talked = 0;
   #resolve!: () => void;
 
   /**
@@ -126,12 +126,28 @@ export class EventStream {
     else client.addEventListener("abort", gone, { once: true });
     const heartbeat = settings.heartbeat;
     if (heartbeat !== null && this.#ended === null) {
-      // A tick after an event only notes that the stream was not idle.
-      this.#timer = setInterval(() => {
-        if (this.#talked) this.#talked = false;
-        else this.#write(":\n\n").catch((error) => this.#end(error));
-      }, heartbeat * 1000);
+      this.#talked = performance.now();
+      this.#beatAfter(heartbeat * 1000);
     }
+  }
+
+  /**
+   * A comment once `interval` ms pass with nothing sent: the timer is not
+   * reset by each event, it looks again when the quiet would be complete.
+   */
+  #beatAfter(interval: number): void {
+    const tick = () => {
+      if (this.#ended !== null) return;
+      const quiet = performance.now() - this.#talked;
+      if (quiet >= interval - 1) {
+        this.#talked = performance.now();
+        this.#write(":\n\n").catch((error) => this.#end(error));
+        this.#timer = setTimeout(tick, interval);
+      } else {
+        this.#timer = setTimeout(tick, interval - quiet);
+      }
+    };
+    this.#timer = setTimeout(tick, interval);
   }
 
   /** Whether the stream has ended. */
@@ -178,7 +194,7 @@ export class EventStream {
   #send(text: string): Promise<void> {
     // Rejects for a caller who awaits; harmless for one who does not.
     if (this.#ended !== null) return handled(Promise.reject(this.#ended));
-    this.#talked = true;
+    this.#talked = performance.now();
     const written = this.#write(text);
     written.catch((error) => this.#end(error));
     return written;
@@ -187,7 +203,7 @@ export class EventStream {
   #end(reason: unknown): void {
     if (this.#ended !== null) return;
     this.#ended = reason;
-    clearInterval(this.#timer);
+    clearTimeout(this.#timer);
     this.#controller.abort(reason);
     this.#resolve();
   }

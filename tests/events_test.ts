@@ -291,6 +291,30 @@ Deno.test("no heartbeat goes out while events flow", async () => {
   assert.doesNotMatch(text, /^:/m);
 });
 
+Deno.test("an event sent just after a heartbeat does not stretch the next quiet to twice the interval", async () => {
+  class Once extends QuietHandler {
+    async do_GET(): Promise<void> {
+      const stream = await this.eventStream({ heartbeat: 0.5 });
+      await new Promise((resolve) => setTimeout(resolve, 520));
+      await stream.send({ data: "e" });
+      await new Promise((resolve) => setTimeout(resolve, 1600));
+      await stream.close();
+    }
+  }
+  await using srv = startServer(Once);
+  const response = await fetch(`http://127.0.0.1:${srv.port}/`);
+  const reader = response.body!.getReader();
+  const gaps: number[] = [];
+  let last = performance.now();
+  while (!(await reader.read()).done) {
+    gaps.push(performance.now() - last);
+    last = performance.now();
+  }
+  // A proxy that cuts after the interval plus a little never sees more.
+  const longest = Math.max(...gaps.slice(1));
+  assert.ok(longest < 800, `${gaps.map(Math.round)} ms`);
+});
+
 Deno.test("shutdown() ends open event streams without waiting out the grace", async () => {
   let opened!: () => void;
   const isOpen = new Promise<void>((resolve) => opened = resolve);
