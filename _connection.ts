@@ -933,13 +933,13 @@ export class Connection implements Reader, BodySource {
    * Whether `error` is this connection's loss: a connection error once the
    * client is gone or a write to it failed. A pipe or socket of the
    * handler's own that broke is its bug, and still owes the client its
-   * 500. Once handed over, the socket's I/O is the handler's, so the class
-   * alone tells.
+   * 500. Once detached, the socket's I/O is the handler's, so the class
+   * alone tells; a WebSocket's is ours, so the handler's error is its own.
    */
   #lost(error: unknown): boolean {
-    return isConnectionError(error) &&
-      (this.#gone !== null || (this.#out?.error ?? null) !== null ||
-        this.#phase === TAKEN);
+    if (!isConnectionError(error)) return false;
+    if (this.#gone !== null || (this.#out?.error ?? null) !== null) return true;
+    return this.#phase === TAKEN && this.#session?.fail === undefined;
   }
 
   #logTLSError(error: Error, handshake: boolean): void {

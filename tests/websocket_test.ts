@@ -472,6 +472,12 @@ Deno.test("a handler that throws after upgrading closes its socket with 1011, no
       if (this.path === "/iterate") {
         for await (const _ of socket) throw new Error("bug in the loop");
       }
+      if (this.path === "/own-io") {
+        // A connection error, but from a file of its own: not the client's.
+        const file = await Deno.open(import.meta.filename!);
+        file.close();
+        await file.read(new Uint8Array(8));
+      }
       throw new Error("bug after the upgrade");
     }
   }
@@ -479,7 +485,7 @@ Deno.test("a handler that throws after upgrading closes its socket with 1011, no
   await using srv = startServer(Thrower, {
     logSink: (line: string) => errors.push(line),
   });
-  for (const path of ["/", "/iterate"]) {
+  for (const path of ["/", "/iterate", "/own-io"]) {
     const ws = await open(`ws://127.0.0.1:${srv.port}${path}`);
     const closed = next<CloseEvent>(ws, "close");
     ws.send("x");
@@ -489,7 +495,7 @@ Deno.test("a handler that throws after upgrading closes its socket with 1011, no
   }
   assert.equal(
     errors.filter((line) => /Exception occurred/.test(line)).length,
-    2,
+    3,
   );
 });
 
