@@ -528,8 +528,8 @@ export function parseRequestLine(
   const words = requestline.split(" ");
   const version = words.at(-1)!;
   // The line as the log shows it; a target's userinfo left out, as always,
-  // wherever a malformed line has it (after a tab too).
-  const logged = requestline.replace(/[^ \t]+/g, (w) => withoutUserinfo(w));
+  // wherever a malformed line has it.
+  const logged = withoutUserinfo(requestline);
   const refuse = (status: number, message: string, explain?: string) => {
     const error = new HTTPError(status, message, explain);
     (error as HTTPError & { [REFUSED_LINE]?: string })[REFUSED_LINE] = logged;
@@ -555,7 +555,10 @@ export function parseRequestLine(
     );
   }
   if (!isToken(command)) {
-    throw refuse(400, `Bad request method (${pyRepr(command)})`);
+    throw refuse(
+      400,
+      `Bad request method (${pyRepr(withoutUserinfo(command))})`,
+    );
   }
   if (!TARGET.test(target)) {
     throw refuse(

@@ -114,13 +114,15 @@ export function pyRepr(text: string): string {
 }
 
 // The userinfo of an absolute URL: it ends at the last "@" before the path.
-const USERINFO = /^([A-Za-z][A-Za-z0-9+.\-]*:\/\/)[^/?#]*@/;
+// Anywhere in the text: a malformed request line may have it in any word,
+// and a tab or space inside it.
+const USERINFO = /([A-Za-z][A-Za-z0-9+.\-]*:\/\/)[^/?#]*@/g;
 
 /**
- * A URL without its `user:password@`, so that a password never reaches a
- * log.
+ * A URL (or a request line) without its `user:password@`, so that a
+ * password never reaches a log.
  *
- * @param url A URL or request-target, absolute or not.
+ * @param url A URL or request-target, absolute or not, or a request line.
  * @returns It without the userinfo.
  */
 export function withoutUserinfo(url: string): string {

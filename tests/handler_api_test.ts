@@ -765,6 +765,9 @@ Deno.test("a refused absolute target's userinfo never reaches the log", async ()
       "GET http://alice:s3cret@h/x HTTP/9.9",
       "GET /x http://alice:s3cret@h/", // as the version
       "GET\thttp://alice:s3cret@h/x HTTP/1.1",
+      "GET http://alice\ts3cret@h/x HTTP/1.1", // a tab in the password
+      "GET /x HTTP/1.1\thttp://alice:s3cret@h/",
+      "http://alice:s3cret@h/ /x HTTP/1.1", // as the method
     ]
   ) {
     await using bad = testClient(BaseHTTPRequestHandler);
