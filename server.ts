@@ -367,25 +367,30 @@ export class HTTPServer implements AsyncDisposable {
    */
   serverBind(): void {
     if (this.#listener !== null) throw new TypeError("Already bound");
-    this.#listenAgain = false; // a shutdown's close, undone here by hand too
     startSignalDriver(); // once, while descriptors are free
     this[SERVER_STATE].resources ??= new DisposableStack();
+    const listener = this.#listener = this.#listen();
+    // A shutdown's close, undone (by hand too); not if the listen threw.
+    this.#listenAgain = false;
+    if (typeof this.#bindTo === "string") return;
+    const addr = listener.addr as Deno.NetAddr;
+    this.serverAddress = [addr.hostname, addr.port];
+    this.serverPort = addr.port;
+    this.serverName = serverNameOf(addr.hostname);
+  }
+
+  #listen(): Deno.Listener {
     const address = this.#bindTo;
     if (typeof address === "string") {
-      this.#listener = Deno.listen({ transport: "unix", path: address });
-      return;
+      return Deno.listen({ transport: "unix", path: address });
     }
     const [host, port] = address;
     const hostname = host === "" ? "0.0.0.0" : host;
     // Only asked for when wanted: the option alone needs --unstable-net.
     const reuse = this.#reusePort ? { reusePort: true } : {};
-    const listener = this.#listener = this.#tls
+    return this.#tls
       ? Deno.listenTls({ hostname, port, ...reuse, ...this.#tls })
       : Deno.listen({ hostname, port, ...reuse });
-    const addr = listener.addr as Deno.NetAddr;
-    this.serverAddress = [addr.hostname, addr.port];
-    this.serverPort = addr.port;
-    this.serverName = serverNameOf(addr.hostname);
   }
 
   /** Whether {@linkcode shutdown} has begun; handlers then close after their request. */

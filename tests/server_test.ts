@@ -209,6 +209,11 @@ Deno.test('serverBind() by hand after a shutdown(), then serveForever(): serves,
   await first;
   // Closed by the shutdown, and the error says what listens again.
   assert.throws(() => httpd.listener, /closed by shutdown\(\)/);
+  // A bind that fails (the port taken meanwhile) leaves it to listen again.
+  const squatter = Deno.listen({ hostname: "127.0.0.1", port });
+  assert.throws(() => httpd.serverBind(), Deno.errors.AddrInUse);
+  squatter.close();
+  assert.throws(() => httpd.listener, /closed by shutdown\(\)/);
   httpd.serverBind(); // Python's order: bind, then serve_forever()
   assert.equal(httpd.serverPort, port);
   const again = httpd.serveForever(0.05);
