@@ -344,17 +344,19 @@ export class HTTPServer implements AsyncDisposable {
   /**
    * The listening socket.
    *
-   * @throws {TypeError} Before {@linkcode serverBind}, and after a
-   *   {@linkcode shutdown} until the next loop listens again.
+   * @throws {TypeError} Before {@linkcode serverBind}, after a
+   *   {@linkcode shutdown} until the next loop listens again, and after
+   *   {@linkcode close} once a shutdown closed it.
    */
   get listener(): Deno.Listener {
-    if (this.#listenAgain) {
-      throw new TypeError(
-        "The listener was closed by shutdown(): serveForever(), handleRequest() or serverBind() listens again",
-      );
-    }
     if (this.#listener === null) {
-      throw new TypeError("The server is not bound: call serverBind()");
+      throw new TypeError(
+        this.#closed
+          ? "The server is closed"
+          : this.#listenAgain
+          ? "The listener was closed by shutdown(): serveForever(), handleRequest() or serverBind() listens again"
+          : "The server is not bound: call serverBind()",
+      );
     }
     return this.#listener;
   }

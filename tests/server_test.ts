@@ -221,6 +221,8 @@ Deno.test('serverBind() by hand after a shutdown(), then serveForever(): serves,
   assert.equal(await response.text(), "hello");
   await httpd.shutdown();
   await again;
+  httpd.close();
+  assert.throws(() => httpd.listener, /^TypeError: The server is closed$/);
 });
 
 Deno.test("a body left unread is read and dropped before the close: a client still sending gets no EPIPE or reset", async () => {
