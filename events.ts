@@ -126,7 +126,6 @@ export class EventStream {
     else client.addEventListener("abort", gone, { once: true });
     const heartbeat = settings.heartbeat;
     if (heartbeat !== null && this.#ended === null) {
-      this.#talked = performance.now();
       this.#beatAfter(heartbeat * 1000);
     }
   }
@@ -136,16 +135,15 @@ export class EventStream {
    * reset by each event, it looks again when the quiet would be complete.
    */
   #beatAfter(interval: number): void {
+    this.#talked = performance.now();
     const tick = () => {
       if (this.#ended !== null) return;
-      const quiet = performance.now() - this.#talked;
-      if (quiet >= interval - 1) {
-        this.#talked = performance.now();
-        this.#write(":\n\n").catch((error) => this.#end(error));
-        this.#timer = setTimeout(tick, interval);
-      } else {
-        this.#timer = setTimeout(tick, interval - quiet);
+      let wait = interval - (performance.now() - this.#talked);
+      if (wait <= 1) {
+        this.#send(":\n\n").catch(() => {}); // a failed write ends it
+        wait = interval;
       }
+      this.#timer = setTimeout(tick, wait);
     };
     this.#timer = setTimeout(tick, interval);
   }
