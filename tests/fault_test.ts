@@ -281,7 +281,7 @@ Deno.test("fault: a slow, steady reader gets a body that takes many times writeT
   const ended = new Promise<[number, string]>((r) => result = r);
   const total = 32 << 20;
   const Streamer = streamer(total, (took, how) => result([took, how]));
-  await using s = startServer(Streamer, { writeTimeout: 0.3 });
+  await using s = startServer(Streamer, { writeTimeout: 0.5 });
   const conn = await Deno.connect({ hostname: "127.0.0.1", port: s.port });
   try {
     await writeAll(conn, encoder.encode("GET / HTTP/1.1\r\nHost: h\r\n\r\n"));
