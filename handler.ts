@@ -324,7 +324,7 @@ export class BaseHTTPRequestHandler {
    * @returns The socket.
    */
   upgradeWebSocket(options?: WebSocketOptions): Promise<ServerWebSocket> {
-    return upgradeWebSocket(this, this.#engine, options);
+    return handled(upgradeWebSocket(this, this.#engine, options));
   }
 
   /**
@@ -349,7 +349,11 @@ export class BaseHTTPRequestHandler {
    * @throws {RangeError} When `heartbeat` is not a number of seconds above
    *   0 and at most 2147483 (what a timer holds).
    */
-  async eventStream(options?: EventStreamOptions): Promise<EventStream> {
+  eventStream(options?: EventStreamOptions): Promise<EventStream> {
+    return handled(this.#eventStream(options));
+  }
+
+  async #eventStream(options?: EventStreamOptions): Promise<EventStream> {
     const heartbeat = options?.heartbeat ?? null;
     // A timer holds at most 2^31 - 1 ms; past it, Deno fires every 1 ms.
     if (heartbeat !== null && !(heartbeat > 0 && heartbeat <= MAX_TIMER_S)) {
@@ -402,9 +406,13 @@ export class BaseHTTPRequestHandler {
    * @returns The connection and the bytes read past the head.
    * @throws {TypeError} Outside a request, or once `this.signal` watches.
    */
-  async detach(): Promise<DetachedConnection> {
-    const buffered = await this.#engine.detach();
-    return { conn: this.connection, buffered };
+  detach(): Promise<DetachedConnection> {
+    return handled(
+      this.#engine.detach().then((buffered) => ({
+        conn: this.connection,
+        buffered,
+      })),
+    );
   }
 
   /** Called before {@linkcode handle}; does nothing by default. */

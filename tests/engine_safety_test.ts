@@ -14,7 +14,7 @@ import {
   HTTPServer,
   type HTTPServerOptions,
 } from "../mod.ts";
-import { reply, within, writeAll } from "./_util.ts";
+import { exchange, reply, startServer, within, writeAll } from "./_util.ts";
 
 const encoder = new TextEncoder();
 
@@ -399,6 +399,42 @@ for (const { name, Handler } of forgetfulKinds) {
     );
   });
 }
+
+Deno.test("a handler that forgets to await upgradeWebSocket(), eventStream() or detach() that fail: no unhandled rejection, the server serves on", async () => {
+  class Forgot extends BaseHTTPRequestHandler {
+    override protocolVersion = "HTTP/1.1";
+    override logMessage(): void {}
+    async do_GET(): Promise<void> {
+      if (this.path === "/ws") this.upgradeWebSocket(); // not a handshake: 400
+      if (this.path === "/events") this.eventStream({ heartbeat: -1 });
+      if (this.path === "/detach") {
+        void this.signal; // watched: no handover any more
+        this.detach();
+      }
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      if (this.path !== "/ws") await reply(this, "answered");
+    }
+  }
+  const rejections = await unhandledRejectionsOf(async () => {
+    await using srv = startServer(Forgot);
+    const texts: string[] = [];
+    for (const path of ["/ws", "/events", "/detach", "/ok"]) {
+      const { text } = await exchange(
+        srv.port,
+        `GET ${path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`,
+      );
+      texts.push(`${path} ${text.slice(0, 12)}`);
+    }
+    assert.deepEqual(texts, [
+      "/ws HTTP/1.1 400",
+      "/events HTTP/1.1 200",
+      "/detach HTTP/1.1 200",
+      "/ok HTTP/1.1 200",
+    ]);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  });
+  assert.deepEqual(rejections.map(String), []);
+});
 
 /** Waits ~60 ms between small writes: the sweep sends what each leaves. */
 class Trickle extends BaseHTTPRequestHandler {
