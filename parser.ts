@@ -850,9 +850,17 @@ export class BodyReader implements AsyncIterable<Uint8Array> {
    * @param p Where to put the bytes.
    * @returns The number of bytes read, or `null` at the end of the body.
    * @throws {HTTPError} When the body is malformed, too large, or cut off.
-   * @throws {TypeError} While another read of the body is pending.
+   * @throws {TypeError} While another read of the body is pending, or
+   *   when `p` is not a `Uint8Array`.
    */
   async read(p: Uint8Array): Promise<number | null> {
+    // Python's rfile.read(n) takes a count; ported as it is, it would fail
+    // deep inside with "p.set is not a function".
+    if (!(p instanceof Uint8Array)) {
+      throw new TypeError(
+        "rfile.read() fills the Uint8Array it is given; for the whole body, await rfile.bytes()",
+      );
+    }
     if (this.#state === DONE) return null;
     if (this.#state === BROKEN) throw this.#error;
     if (p.length === 0) return 0;

@@ -745,6 +745,27 @@ Deno.test("rfile refuses a read while another is pending with a TypeError, never
   assert.equal(exchange.responses[0].text(), "done");
 });
 
+Deno.test("rfile.read(n) as Python writes it is a TypeError that says what to call", async () => {
+  let refused: unknown;
+  class PythonRead extends BaseHTTPRequestHandler {
+    override protocolVersion = "HTTP/1.1";
+    override logMessage(): void {}
+    async do_POST(): Promise<void> {
+      const length = Number(this.headers.get("content-length"));
+      // deno-lint-ignore no-explicit-any
+      refused = await (this.rfile.read as any)(length).catch((e: unknown) => e);
+      await reply(this, await this.rfile.text()); // the body is still whole
+    }
+  }
+  await using client = testClient(PythonRead);
+  const { responses } = await client.raw(
+    "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}",
+  );
+  assert.ok(refused instanceof TypeError, String(refused));
+  assert.match(refused.message, /Uint8Array.*rfile\.bytes\(\)/);
+  assert.equal(responses[0].text(), "{}");
+});
+
 Deno.test("a refused absolute target's userinfo never reaches the log", async () => {
   await using client = testClient(BaseHTTPRequestHandler);
   const { responses } = await client.raw(
