@@ -630,6 +630,15 @@ export class Connection implements Reader, BodySource {
     const length = keyword.length;
     if (length === 10 || length === 14 || length === 17) {
       this.#noteFraming(keyword.toLowerCase(), value);
+    } else if (length === 4 && keyword.toLowerCase() === "date") {
+      // One Date field (RFC 9110 §5.3, §6.6.1): a handler's own replaces
+      // the one sendResponse() added, as in Go.
+      for (let i = 1; i < lines.length; i += 2) {
+        if (lines[i].length === 4 && lines[i].toLowerCase() === "date") {
+          lines[i + 1] = value;
+          return;
+        }
+      }
     }
     lines.push(keyword, value);
   }

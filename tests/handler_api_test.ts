@@ -183,6 +183,25 @@ Deno.test("sendResponse() adds Server and Date (IMF-fixdate)", async () => {
   ]);
 });
 
+Deno.test("a handler's own Date replaces the one sendResponse() added: one Date field (RFC 9110 §5.3)", async () => {
+  class OwnDate extends BaseHTTPRequestHandler {
+    override protocolVersion = "HTTP/1.1";
+    override logMessage(): void {}
+    async do_GET(): Promise<void> {
+      this.sendResponse(200);
+      this.sendHeader("date", "Mon, 01 Jan 2001 00:00:00 GMT");
+      this.sendHeader("Content-Length", "0");
+      await this.endHeaders();
+    }
+  }
+  await using client = testClient(OwnDate);
+  const exchange = await client.raw("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+  const dates = wire(exchange).split("\r\n").filter((line) =>
+    /^date:/i.test(line)
+  );
+  assert.deepEqual(dates, ["Date: Mon, 01 Jan 2001 00:00:00 GMT"]);
+});
+
 Deno.test("the Date header follows the clock across a second on a kept-alive connection", async () => {
   await using client = testClient(Echo);
   const dateNow = async () => {
