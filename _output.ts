@@ -221,7 +221,32 @@ export class Output {
     this.#buf = null;
     this.length = 0;
     this.#taken += length + (extra?.length ?? 0);
+    if (this.#last === null && extra === undefined && buf !== null) {
+      return this.#last = handled(this.#writeNow(buf, length));
+    }
     return this.#last = handled(this.#write(this.#last, buf, length, extra));
+  }
+
+  // The common flush, one buffer and none before it: no async call.
+  #writeNow(buf: Uint8Array, length: number): Promise<void> {
+    this.begun++;
+    if (this.error !== null) {
+      this.#wrote(buf);
+      return Promise.reject(this.error);
+    }
+    return this.#writeAll(buf.subarray(0, length)).then(
+      () => this.#wrote(buf),
+      (error) => {
+        this.error ??= error;
+        this.#wrote(buf);
+        throw error;
+      },
+    );
+  }
+
+  #wrote(buf: Uint8Array): void {
+    this.#release(buf);
+    if (++this.ended === this.begun) this.#last = null;
   }
 
   /** Writes the first `count` bytes queued; the rest stay queued. */
