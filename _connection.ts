@@ -767,7 +767,11 @@ export class Connection implements Reader, BodySource {
   /** Queues the head that is built, if any (Python's flush_headers). */
   queueHead(): void {
     const lines = this.#headLines;
-    if (lines !== null) {
+    if (lines !== null && this.#status < 200 && this.#head?.minor === 0) {
+      // No 1xx to an HTTP/1.0 client, which would read it as the answer
+      // (RFC 9110 §15.2): dropped, as a 100 Continue is never sent there.
+      this.#headLines = null;
+    } else if (lines !== null) {
       const out = this.#output;
       out.head(lines, this.#state.lastHead);
       this.#headLines = null;

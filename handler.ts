@@ -570,7 +570,9 @@ export class BaseHTTPRequestHandler {
   }
 
   /**
-   * Queues the status line and the `Server` and `Date` headers.
+   * Queues the status line and the `Server` and `Date` headers. An interim
+   * (1xx) head, such as 103 Early Hints, goes out at `endHeaders()`, before
+   * the final one; an HTTP/1.0 client gets none (RFC 9110 §15.2).
    *
    * @param code The status code, 100–999.
    * @param message The reason phrase; defaults to the status phrase.

@@ -234,6 +234,21 @@ Deno.test("HEAD, 1xx, 204 and 304 never carry a body, even when the handler writ
   assert.ok(ex.closed);
 });
 
+Deno.test("no 1xx goes to an HTTP/1.0 client (RFC 9110 §15.2), which would take it for the answer", async () => {
+  await using s = startServer(Bodiless);
+  const old = await exchange(s.port, "GET /103 HTTP/1.0\r\nHost: h\r\n\r\n");
+  assert.deepEqual(parseResponses(old.text).map((r) => [r.status, r.body]), [
+    [200, "final"],
+  ]);
+  assert.ok(old.closed);
+  // And HTTP/1.1 still gets its early hints.
+  const ex = await exchange(
+    s.port,
+    "GET /103 HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n",
+  );
+  assert.deepEqual(parseResponses(ex.text).map((r) => r.status), [103, 200]);
+});
+
 class Mismatch extends QuietHandler {
   async do_GET() {
     if (this.path === "/probe") return await reply(this, "probe");
