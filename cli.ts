@@ -506,18 +506,19 @@ async function serve(options: ServeOptions): Promise<number> {
 
   // Listening before the banner: a signal sent once it is out is handled.
   let signals = 0;
-  const onSignal = () => {
+  const onSignal = (signal?: Deno.Signal) => {
     if (++signals === 1) {
-      console.log("\nKeyboard interrupt received, exiting.");
+      if (signal !== undefined) console.log(`\n${goodbye(signal)}`);
       void server.shutdown();
     } else {
       server.close(); // again: stop waiting for requests in flight
     }
   };
-  const listening = listenFor(["SIGINT", "SIGTERM"], onSignal);
+  const unlisten = listenFor(["SIGINT", "SIGTERM"], onSignal);
   // Log rotation: the file was renamed; its path gets a new one.
-  const reopen = () => logFile?.reopen();
-  const hangup = logFile === null ? [] : listenFor(["SIGHUP"], reopen);
+  const unhang = logFile === null
+    ? () => {}
+    : listenFor(["SIGHUP"], () => logFile.reopen());
   const scheme = tls === undefined ? "HTTP" : "HTTPS";
   if (unixPath === null) {
     const host = (server.serverAddress as [string, number])[0];
@@ -552,8 +553,8 @@ async function serve(options: ServeOptions): Promise<number> {
   try {
     await server.serveForever();
   } finally {
-    for (const signal of listening) Deno.removeSignalListener(signal, onSignal);
-    for (const signal of hangup) Deno.removeSignalListener(signal, reopen);
+    unlisten();
+    unhang();
     await server[Symbol.asyncDispose]();
     if (unixPath !== null) await Deno.remove(unixPath).catch(() => {});
   }
@@ -563,18 +564,28 @@ async function serve(options: ServeOptions): Promise<number> {
 /** Adds `listener` for the signals this platform has; returns those. */
 function listenFor(
   signals: Deno.Signal[],
-  listener: () => void,
-): Deno.Signal[] {
-  const listening: Deno.Signal[] = [];
+  listener: (signal: Deno.Signal) => void,
+): () => void {
+  const added: [Deno.Signal, () => void][] = [];
   for (const signal of signals) {
+    const each = () => listener(signal);
     try {
-      Deno.addSignalListener(signal, listener);
-      listening.push(signal);
+      Deno.addSignalListener(signal, each);
+      added.push([signal, each]);
     } catch {
       // Windows has only SIGINT and SIGBREAK.
     }
   }
-  return listening;
+  return () => {
+    for (const [signal, each] of added) Deno.removeSignalListener(signal, each);
+  };
+}
+
+/** The line a stop by `signal` prints: Python's for Ctrl-C, else its name. */
+function goodbye(signal: Deno.Signal): string {
+  return signal === "SIGINT"
+    ? "Keyboard interrupt received, exiting."
+    : `${signal} received, exiting.`;
 }
 
 /**
@@ -742,8 +753,8 @@ async function superviseWorkers(options: ServeOptions): Promise<number> {
   );
   const ready = banners.every((line) => line.startsWith("Serving"));
   let signalled = false;
-  const onSignal = () => {
-    if (!signalled) console.log("\nKeyboard interrupt received, exiting.");
+  const onSignal = (signal: Deno.Signal) => {
+    if (!signalled) console.log(`\n${goodbye(signal)}`);
     signalled = true;
     stop();
   };
@@ -755,12 +766,12 @@ async function superviseWorkers(options: ServeOptions): Promise<number> {
       else missedHangup.add(child);
     }
   };
-  let listening: Deno.Signal[] = [];
-  let hangup: Deno.Signal[] = [];
+  let unlisten = () => {};
+  let unhang = () => {};
   if (ready) {
     for (const child of first) serving.add(child);
-    listening = listenFor(["SIGINT", "SIGTERM"], onSignal);
-    if (options.logFile !== null) hangup = listenFor(["SIGHUP"], onHangup);
+    unlisten = listenFor(["SIGINT", "SIGTERM"], onSignal);
+    if (options.logFile !== null) unhang = listenFor(["SIGHUP"], onHangup);
     const host = /^Serving \S+ on (\S+) port/.exec(banners[0])?.[1] ?? "";
     warnIfReachable(Deno.realPathSync(options.directory), host);
     console.log(banners[0]);
@@ -806,8 +817,8 @@ async function superviseWorkers(options: ServeOptions): Promise<number> {
       await watching;
     });
   await Promise.all(first.map((child) => watch(child, start)));
-  for (const signal of listening) Deno.removeSignalListener(signal, onSignal);
-  for (const signal of hangup) Deno.removeSignalListener(signal, onHangup);
+  unlisten();
+  unhang();
   return signalled && !failed ? 0 : 1;
 }
 
