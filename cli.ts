@@ -561,7 +561,10 @@ async function serve(options: ServeOptions): Promise<number> {
   return 0;
 }
 
-/** Adds `listener` for the signals this platform has; returns those. */
+/**
+ * Calls `listener` with each of `signals` this platform has, as it comes;
+ * returns what removes the listening.
+ */
 function listenFor(
   signals: Deno.Signal[],
   listener: (signal: Deno.Signal) => void,
