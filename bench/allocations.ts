@@ -18,7 +18,7 @@
  * server is stopped before the end, and all traffic goes to 127.0.0.1.
  */
 import { baselineTree } from "./_baseline.ts";
-import { start } from "./load.ts";
+import { freePort, start } from "./load.ts";
 
 interface CallFrame {
   functionName: string;
@@ -49,13 +49,6 @@ function option(name: string, fallback: string): string {
 const duration = Number(option("duration", "4"));
 const top = Number(option("top", "15"));
 const baseline = option("baseline", "");
-
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const { port } = listener.addr as Deno.NetAddr;
-  listener.close();
-  return port;
-}
 
 async function hasTaskset(): Promise<boolean> {
   try {

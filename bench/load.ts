@@ -347,7 +347,7 @@ function staticWorkloads(tree: Tree, external: ServerSpec[]): Workload[] {
 }
 
 /** Finds a free loopback port. */
-function freePort(): number {
+export function freePort(): number {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const { port } = listener.addr as Deno.NetAddr;
   listener.close();
