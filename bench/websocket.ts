@@ -25,6 +25,7 @@
 import { baselineTree } from "./_baseline.ts";
 import { cacheDir, findExecutable, npmInstall } from "./_external.ts";
 import { type CpuTimes, cpuTimes } from "./_proc.ts";
+import { freePort } from "./load.ts";
 
 const WS_VERSION = "8.18.3";
 const CONNECTIONS = 64;
@@ -144,13 +145,6 @@ async function installWs(): Promise<string> {
   const problem = await npmInstall(prefix, "ws", WS_VERSION);
   if (problem !== null) throw new Error(problem);
   return `${prefix}/node_modules`;
-}
-
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (listener.addr as Deno.NetAddr).port;
-  listener.close();
-  return port;
 }
 
 async function waitForPort(port: number): Promise<void> {
