@@ -700,6 +700,14 @@ export class Connection implements Reader, BodySource {
     }
     if (user.command === "HEAD" || code === 204 || code === 304) {
       this.#framing = NO_BODY;
+      // A 204 may not carry either (RFC 9110 §8.6, RFC 9112 §6.1); HEAD and
+      // 304 may, to tell the GET's.
+      if (
+        code === 204 &&
+        (this.#declaredLength >= 0 || this.#declaredCoding !== null)
+      ) {
+        dropFraming(lines);
+      }
     } else if (this.#declaredLength >= 0) {
       this.#framing = LENGTH;
     } else if (this.#declaredCoding !== null) {
@@ -1340,5 +1348,15 @@ export class Connection implements Reader, BodySource {
     this.#user.closeConnection = true;
     this.#lose(new Deno.errors.TimedOut("timed out"));
     this.close();
+  }
+}
+
+/** Removes the handler's Content-Length and Transfer-Encoding lines. */
+function dropFraming(lines: string[]): void {
+  for (let i = lines.length - 2; i >= 1; i -= 2) {
+    const name = lines[i].toLowerCase();
+    if (name === "content-length" || name === "transfer-encoding") {
+      lines.splice(i, 2);
+    }
   }
 }

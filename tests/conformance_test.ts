@@ -234,6 +234,29 @@ Deno.test("HEAD, 1xx, 204 and 304 never carry a body, even when the handler writ
   assert.ok(ex.closed);
 });
 
+Deno.test("a 204 carries no Content-Length or Transfer-Encoding, even the handler's (RFC 9110 §8.6, RFC 9112 §6.1)", async () => {
+  class Declares extends QuietHandler {
+    async do_GET() {
+      this.sendResponse(204);
+      if (this.path === "/cl") this.sendHeader("Content-Length", "5");
+      else this.sendHeader("Transfer-Encoding", "chunked");
+      await this.endHeaders();
+    }
+  }
+  await using s = startServer(Declares);
+  const ex = await exchange(
+    s.port,
+    "GET /cl HTTP/1.1\r\nHost: h\r\n\r\n" +
+      "GET /te HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n",
+  );
+  const rs = parseResponses(ex.text);
+  assert.deepEqual(rs.map((r) => r.status), [204, 204]);
+  for (const r of rs) {
+    assert.equal(r.get("content-length"), undefined);
+    assert.equal(r.get("transfer-encoding"), undefined);
+  }
+});
+
 Deno.test("no 1xx goes to an HTTP/1.0 client (RFC 9110 §15.2), which would take it for the answer", async () => {
   await using s = startServer(Bodiless);
   const old = await exchange(s.port, "GET /103 HTTP/1.0\r\nHost: h\r\n\r\n");
