@@ -734,7 +734,9 @@ export class Connection implements Reader, BodySource {
       const left = head.contentLength === null
         ? 0
         : head.contentLength - this.rfile.bytesRead;
-      if (this.#expect100 || left > DRAIN_LIMIT) user.closeConnection = true;
+      if (this.#expect100 || left > DRAIN_LIMIT || this.rfile.failed) {
+        user.closeConnection = true;
+      }
     }
     if (this.#declaresConnection && user.closeConnection) {
       this.#sayClose(lines);

@@ -834,6 +834,14 @@ export class BodyReader implements AsyncIterable<Uint8Array> {
     return this.#state === DONE;
   }
 
+  /**
+   * Whether a read of the body failed (malformed, too large, cut off): the
+   * rest of it cannot be found, so the connection closes after the answer.
+   */
+  get failed(): boolean {
+    return this.#state === BROKEN;
+  }
+
   /** Whether the body is chunked. */
   get chunked(): boolean {
     return this.#chunked;

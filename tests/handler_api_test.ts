@@ -787,6 +787,29 @@ Deno.test("rfile.read(n) as Python writes it is a TypeError that says what to ca
   assert.equal(responses[0].text(), "{}");
 });
 
+Deno.test("a body whose read failed, the error caught, gets Connection: close in the head, not a keep-alive it loses", async () => {
+  let caught = "";
+  class Forgiving extends BaseHTTPRequestHandler {
+    override protocolVersion = "HTTP/1.1";
+    override logMessage(): void {}
+    async do_POST(): Promise<void> {
+      caught = await this.rfile.text().then(() => "", (e) => String(e));
+      assert.ok(this.rfile.failed);
+      await reply(this, "answered");
+    }
+  }
+  await using client = testClient(Forgiving);
+  const exchange = await client.raw(
+    "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n" +
+      "zz\r\nhello\r\n0\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n",
+  );
+  assert.match(caught, /Bad chunk size/);
+  assert.equal(exchange.responses.length, 1);
+  assert.equal(exchange.responses[0].headers.get("connection"), "close");
+  assert.equal(exchange.responses[0].headers.get("keep-alive"), null);
+  assert.ok(exchange.closed);
+});
+
 Deno.test("a refused absolute target's userinfo never reaches the log", async () => {
   await using client = testClient(BaseHTTPRequestHandler);
   const { responses } = await client.raw(
