@@ -684,6 +684,9 @@ export class Connection implements Reader, BodySource {
     if (code < 200) {
       // An interim response: no framing, sent at once.
       if (code === 100) this.#expect100 = false;
+      if (this.#declaredLength >= 0 || this.#declaredCoding !== null) {
+        dropFraming(lines);
+      }
       this.queueHead();
       return this.#flush();
     }
@@ -700,8 +703,8 @@ export class Connection implements Reader, BodySource {
     }
     if (user.command === "HEAD" || code === 204 || code === 304) {
       this.#framing = NO_BODY;
-      // A 204 may not carry either (RFC 9110 §8.6, RFC 9112 §6.1); HEAD and
-      // 304 may, to tell the GET's.
+      // A 204 may not carry either, nor a 1xx (RFC 9110 §8.6, RFC 9112
+      // §6.1); HEAD and 304 may, to tell the GET's.
       if (
         code === 204 &&
         (this.#declaredLength >= 0 || this.#declaredCoding !== null)

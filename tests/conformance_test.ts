@@ -234,9 +234,15 @@ Deno.test("HEAD, 1xx, 204 and 304 never carry a body, even when the handler writ
   assert.ok(ex.closed);
 });
 
-Deno.test("a 204 carries no Content-Length or Transfer-Encoding, even the handler's (RFC 9110 §8.6, RFC 9112 §6.1)", async () => {
+Deno.test("a 1xx or 204 carries no Content-Length or Transfer-Encoding, even the handler's (RFC 9110 §8.6, RFC 9112 §6.1)", async () => {
   class Declares extends QuietHandler {
     async do_GET() {
+      if (this.path === "/103") {
+        this.sendResponse(103);
+        this.sendHeader("Content-Length", "5");
+        await this.endHeaders();
+        return await reply(this, "final");
+      }
       this.sendResponse(204);
       if (this.path === "/cl") this.sendHeader("Content-Length", "5");
       else this.sendHeader("Transfer-Encoding", "chunked");
@@ -247,11 +253,13 @@ Deno.test("a 204 carries no Content-Length or Transfer-Encoding, even the handle
   const ex = await exchange(
     s.port,
     "GET /cl HTTP/1.1\r\nHost: h\r\n\r\n" +
-      "GET /te HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n",
+      "GET /te HTTP/1.1\r\nHost: h\r\n\r\n" +
+      "GET /103 HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n",
   );
   const rs = parseResponses(ex.text);
-  assert.deepEqual(rs.map((r) => r.status), [204, 204]);
-  for (const r of rs) {
+  assert.deepEqual(rs.map((r) => r.status), [204, 204, 103, 200]);
+  assert.equal(rs[3].body, "final");
+  for (const r of rs.slice(0, 3)) {
     assert.equal(r.get("content-length"), undefined);
     assert.equal(r.get("transfer-encoding"), undefined);
   }
