@@ -1031,8 +1031,6 @@ export class CGIHTTPRequestHandler extends SimpleHTTPRequestHandler {
     const cors = this.cors || this.corsOrigins.length > 0;
     for (const [name, value] of head.fields) {
       const key = name.toLowerCase();
-      // A 204 has no Content-Length (RFC 9110 §8.6): the script's is dropped.
-      if (status === 204 && key === "content-length") continue;
       if (cors && key === "access-control-allow-origin") continue;
       this.sendHeader(name, value);
     }
