@@ -711,6 +711,13 @@ export class Connection implements Reader, BodySource {
       ) {
         dropFraming(lines);
       }
+    } else if (code === 205) {
+      // No content (RFC 9110 §15.3.6), but a 205 is not bodiless by its
+      // status (RFC 9112 §6.3): a length of 0 keeps the connection, else
+      // the close ends it (as Python's send_error does).
+      this.#framing = NO_BODY;
+      dropFraming(lines);
+      if (!user.closeConnection) lines.push("Content-Length", "0");
     } else if (this.#declaredLength >= 0) {
       this.#framing = LENGTH;
     } else if (this.#declaredCoding !== null) {

@@ -265,6 +265,30 @@ Deno.test("a 1xx or 204 carries no Content-Length or Transfer-Encoding, even the
   }
 });
 
+Deno.test("a 205 has no content: Content-Length: 0, what the handler writes dropped, the connection kept (RFC 9110 §15.3.6)", async () => {
+  class Reset extends QuietHandler {
+    async do_GET() {
+      if (this.path === "/probe") return await reply(this, "probe");
+      this.sendResponse(205);
+      await this.endHeaders();
+      await this.wfile.write("never sent");
+    }
+  }
+  await using s = startServer(Reset);
+  const ex = await exchange(
+    s.port,
+    "GET /205 HTTP/1.1\r\nHost: h\r\n\r\n" + PROBE,
+  );
+  assert.equal(ex.text.includes("never sent"), false);
+  const rs = parseResponses(ex.text);
+  assert.deepEqual(rs.map((r) => [r.status, r.body]), [
+    [205, ""],
+    [200, "probe"],
+  ]);
+  assert.equal(rs[0].get("content-length"), "0");
+  assert.equal(rs[0].get("transfer-encoding"), undefined);
+});
+
 Deno.test("no 1xx goes to an HTTP/1.0 client (RFC 9110 §15.2), which would take it for the answer", async () => {
   await using s = startServer(Bodiless);
   const old = await exchange(s.port, "GET /103 HTTP/1.0\r\nHost: h\r\n\r\n");
