@@ -683,6 +683,12 @@ export class Connection implements Reader, BodySource {
     const code = this.#status;
     if (code < 200) {
       // An interim response: no framing, sent at once.
+      if (code === 101 && this.#head?.headers.has("upgrade") !== true) {
+        this.#headLines = null;
+        throw new TypeError(
+          "A 101 answers only a request that offered Upgrade (RFC 9110 §7.8)",
+        );
+      }
       if (code === 100) this.#expect100 = false;
       if (this.#declaredLength >= 0 || this.#declaredCoding !== null) {
         dropFraming(lines);

@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import type { DetachedConnection } from "../handler.ts";
 import {
   delay,
+  exchange,
   parseResponses,
   QuietHandler,
   readAll,
@@ -90,6 +91,31 @@ Deno.test("a CONNECT tunnel: 200 with no framing header, then the bytes both way
   conn.close();
   await Promise.all(tunnels);
   await upstream.close();
+});
+
+Deno.test("a 101 answers only a request that offered Upgrade (RFC 9110 §7.8): else a TypeError, never on the wire", async () => {
+  let refused: unknown;
+  class Switcher extends QuietHandler {
+    async do_GET(): Promise<void> {
+      this.sendResponse(101, "Switching Protocols");
+      this.sendHeader("Upgrade", "shout");
+      refused = await Promise.resolve().then(() => this.endHeaders()).catch(
+        (error) => error,
+      );
+      this.sendResponse(200);
+      this.sendHeader("Content-Length", "2");
+      await this.endHeaders();
+      await this.wfile.write("ok");
+    }
+  }
+  await using srv = startServer(Switcher);
+  const { text } = await exchange(
+    srv.port,
+    "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+  );
+  assert.ok(refused instanceof TypeError, String(refused));
+  assert.match(text, /^HTTP\/1\.1 200 OK\r\n/);
+  assert.ok(text.endsWith("\r\n\r\nok"), text);
 });
 
 Deno.test("another protocol after a 101: the handler owns the connection", async () => {
