@@ -19,6 +19,7 @@
  * @module
  */
 
+import { ChunkedEnd } from "./_chunked_end.ts";
 import { FLUSH_AT, handled, Output } from "./_output.ts";
 import {
   type ConnectionHost,
@@ -169,6 +170,8 @@ export class Connection implements Reader, BodySource {
   #bodyWaited = 0;
   // Where this response's body starts in the output stream, for the log.
   #bodyStart = -1;
+  // Follows a handler's own chunked coding, to keep only a whole body.
+  #ownChunks: ChunkedEnd | null = null;
 
   // The signal of this request, made on first use, and the read that
   // watches for the client to go while the handler runs.
@@ -733,6 +736,8 @@ export class Connection implements Reader, BodySource {
       const chunks = LAST_CHUNKED.test(this.#declaredCoding) &&
         head !== null && head.minor >= 1 && this.#protocolMinor() >= 1;
       if (!chunks) user.closeConnection = true;
+      // Kept only if the handler's chunks end where its body does.
+      this.#ownChunks = chunks ? new ChunkedEnd() : null;
     } else if (
       !user.closeConnection && head !== null && head.minor >= 1 &&
       this.#protocolMinor() >= 1
@@ -855,6 +860,7 @@ export class Connection implements Reader, BodySource {
     }
     const framing = this.#framing;
     if (framing === CUT || bytes.length === 0) return RESOLVED;
+    if (framing === OWN_CODING) this.#ownChunks?.feed(bytes);
     const chunked = framing === CHUNKED;
     if (chunked) out.text(bytes.length.toString(16) + "\r\n");
     if (bytes.length >= FLUSH_AT) {
@@ -1080,8 +1086,9 @@ export class Connection implements Reader, BodySource {
     switch (this.#framing) {
       case LENGTH:
         return this.#bodyBytes === this.#declaredLength;
-      case CHUNKED:
       case OWN_CODING:
+        return this.#ownChunks?.ended === true;
+      case CHUNKED:
       case NO_BODY:
         return true;
       default:

@@ -441,11 +441,12 @@ Deno.test("engine: headerTimeout holds over the in-memory connection", async () 
 
 class Framing extends QuietHandler {
   static fields: [string, string][] = [];
+  static body = "0123456789abcdef";
   async do_GET() {
     this.sendResponse(200);
     for (const [name, value] of Framing.fields) this.sendHeader(name, value);
     await this.endHeaders();
-    await this.wfile.write("0123456789abcdef");
+    await this.wfile.write(Framing.body);
   }
 }
 
@@ -495,6 +496,8 @@ Deno.test("engine: a handler's own Transfer-Encoding keeps the connection only w
     ["HTTP/1.1", "gzip, chunked", true],
     ["HTTP/1.0", "chunked", false], // a 1.0 client cannot read chunks
   ];
+  // The handler's own chunks, whole.
+  Framing.body = "10\r\n0123456789abcdef\r\n0\r\n\r\n";
   for (const [version, coding, kept] of cases) {
     Framing.fields = [["Transfer-Encoding", coding]];
     const { client, done } = serve(Framing);
@@ -519,6 +522,37 @@ Deno.test("engine: a handler's own Transfer-Encoding keeps the connection only w
     await done;
     if (!kept) client.close();
   }
+  Framing.body = "0123456789abcdef";
+});
+
+Deno.test("engine: a handler's own chunked body keeps the connection only if it ends at its last chunk", async () => {
+  const cases: [string, string, boolean][] = [
+    ["whole", "10\r\n0123456789abcdef\r\n0\r\n\r\n", true],
+    ["with trailers", "10;x=y\r\n0123456789abcdef\r\n0\r\nT: 1\r\n\r\n", true],
+    ["no last chunk", "10\r\n0123456789abcdef\r\n", false],
+    ["short chunk", "20\r\n0123456789abcdef", false],
+    ["not chunks at all", "0123456789abcdef", false],
+    ["bytes after the end", "10\r\n0123456789abcdef\r\n0\r\n\r\nzz", false],
+  ];
+  Framing.fields = [["Transfer-Encoding", "chunked"]];
+  for (const [label, body, kept] of cases) {
+    Framing.body = body;
+    const { client, done } = serve(Framing);
+    const request = "GET / HTTP/1.1\r\nHost: h\r\n\r\n";
+    await send(client, request + request);
+    const { text, closed } = await readUntil(
+      client,
+      (text) => count(text, "0123456789abcdef") === 2,
+    );
+    // Never the next response read as chunk data: it is sent only after a
+    // whole body.
+    assert.equal(count(text, "HTTP/1.1 200"), kept ? 2 : 1, label);
+    assert.equal(closed, !kept, label);
+    client.close();
+    await done;
+  }
+  Framing.fields = [];
+  Framing.body = "0123456789abcdef";
 });
 
 Deno.test("engine: a handler's Connection: keep-alive keeps only a connection the client would keep", async () => {
