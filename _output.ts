@@ -244,8 +244,9 @@ export class Output {
     );
   }
 
-  #wrote(buf: Uint8Array): void {
-    this.#release(buf);
+  /** A flush ended, written or failed: its buffer goes back, it is counted. */
+  #wrote(buf: Uint8Array | null): void {
+    if (buf !== null) this.#release(buf);
     if (++this.ended === this.begun) this.#last = null;
   }
 
@@ -279,8 +280,7 @@ export class Output {
       this.error ??= error;
       throw error;
     } finally {
-      if (buf !== null) this.#release(buf);
-      if (++this.ended === this.begun) this.#last = null;
+      this.#wrote(buf);
     }
   }
 
