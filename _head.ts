@@ -329,6 +329,21 @@ export class HTTPMessage implements Iterable<[string, string]> {
   }
 
   /**
+   * What `console.log` and `Deno.inspect` show: the fields in order, as
+   * pairs (a field may repeat, so not as an object).
+   *
+   * @param inspect Deno's inspect, passed in by it.
+   * @param options Its options, for nested values.
+   * @returns The text shown.
+   */
+  [Symbol.for("Deno.customInspect")](
+    inspect: typeof Deno.inspect,
+    options: Deno.InspectOptions,
+  ): string {
+    return `HTTPMessage(${this.#size}) ${inspect(this.items(), options)}`;
+  }
+
+  /**
    * The fields as they were on the wire, one `Name: value` per line.
    *
    * @returns The text, each line ending in CRLF.

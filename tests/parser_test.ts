@@ -81,6 +81,20 @@ Deno.test("HTTPMessage converts to web Headers and iterates pairs", () => {
   assert.equal(m.toString(), "Accept: a\r\nACCEPT: b\r\nX: 1\r\n");
 });
 
+Deno.test("HTTPMessage shows its fields in console.log, as Headers does", () => {
+  const m = new HTTPMessage([["Host", "h"], ["Set-Cookie", "a"], [
+    "Set-Cookie",
+    "b",
+  ]]);
+  assert.equal(
+    Deno.inspect(m),
+    'HTTPMessage(3) [ [ "Host", "h" ], [ "Set-Cookie", "a" ], [ "Set-Cookie", "b" ] ]',
+  );
+  assert.equal(Deno.inspect(new HTTPMessage()), "HTTPMessage(0) []");
+  // Nested, as in a logged TestResponse or handler.
+  assert.match(Deno.inspect({ headers: m }), /headers: HTTPMessage\(3\) \[/);
+});
+
 Deno.test("HTTPMessage finds names of every length, appended or parsed", () => {
   const long = "X-" + "a".repeat(40);
   const parsed = head(
