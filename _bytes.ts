@@ -6,6 +6,11 @@
  * @module
  */
 
+/** Carriage return, the first byte of a line end. */
+export const CR = 0x0d;
+/** Line feed, the byte a line ends with. */
+export const LF = 0x0a;
+
 /**
  * Joins byte arrays into one; a single part is returned as it is.
  *

@@ -4,6 +4,8 @@
 // ends at its last chunk and trailer section, no byte short or over, leaves
 // a connection on which the next response can be found (RFC 9112 §7.1).
 
+import { CR, LF } from "./_bytes.ts";
+
 const SIZE = 0; // hex digits of a chunk size
 const EXTENSION = 1; // after ';', to the line's CR
 const SIZE_LF = 2;
@@ -16,9 +18,6 @@ const TRAILER_LF = 8;
 const END_LF = 9;
 const ENDED = 10;
 const BROKEN = 11;
-
-const CR = 13;
-const LF = 10;
 
 function hexValue(byte: number): number {
   if (byte >= 48 && byte <= 57) return byte - 48; // 0-9

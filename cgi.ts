@@ -45,7 +45,7 @@ import {
   WINDOWS,
 } from "./_path.ts";
 import { decodeLatin1, pyRepr } from "./_text.ts";
-import { GrowingBytes } from "./_bytes.ts";
+import { CR, GrowingBytes, LF } from "./_bytes.ts";
 import { HTTPError, isFieldValue, isToken } from "./parser.ts";
 import { type FileBody, SimpleHTTPRequestHandler } from "./static.ts";
 
@@ -74,8 +74,6 @@ const NOT_RELAYED = new Set([
   "server",
   "date",
 ]);
-const LF = 10;
-const CR = 13;
 // Most bytes of a script's header block (502 beyond).
 const MAX_HEAD = 65536;
 // Longest stderr line logged as one entry; longer ones are split.

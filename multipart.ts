@@ -50,7 +50,7 @@
 import { checkControls, contentTooLarge, parseField } from "./_head.ts";
 import { decodeLatin1, trimOWS } from "./_text.ts";
 import { HTTPError, HTTPMessage, type Reader } from "./parser.ts";
-import { concatBytes } from "./_bytes.ts";
+import { concatBytes, CR, LF } from "./_bytes.ts";
 
 /**
  * Limits applied while parsing a form body; each one exceeded is an
@@ -105,8 +105,6 @@ export const DEFAULT_MULTIPART_LIMITS: Readonly<MultipartLimits> = Object
     maxTotalSize: null,
   });
 
-const CR = 0x0d;
-const LF = 0x0a;
 const DASH = 0x2d;
 const BUFFER_SIZE = 65536;
 const encoder = new TextEncoder();
