@@ -472,9 +472,13 @@ export class Connection implements Reader, BodySource {
   }
 
   /** A body read: the first one sends 100 Continue. */
-  readInto(p: Uint8Array, max: number): Promise<number | null> {
+  readInto(
+    p: Uint8Array,
+    max: number,
+    until?: number,
+  ): Promise<number | null> {
     this.#beforeBody();
-    return this.#reader.readInto(p, max);
+    return this.#reader.readInto(p, max, until);
   }
 
   /**

@@ -63,7 +63,7 @@ export {
   type RequestHead,
   type RequestLimits,
 } from "./_head.ts";
-import { GrowingBytes } from "./_bytes.ts";
+import { GrowingBytes, LF } from "./_bytes.ts";
 
 const utf8 = new TextDecoder();
 
@@ -690,18 +690,32 @@ export class BufferedReader {
    *
    * @param p Where to put the bytes.
    * @param max The most bytes to read.
+   * @param until A byte to stop after (a line's LF), if any.
    * @returns The byte count, or `null` at the end of the source.
    */
-  async readInto(p: Uint8Array, max: number): Promise<number | null> {
-    const want = Math.min(p.length, max);
+  async readInto(
+    p: Uint8Array,
+    max: number,
+    until?: number,
+  ): Promise<number | null> {
+    let want = Math.min(p.length, max);
     if (this.#start === this.#end) {
       if (this.#eof) return null;
-      if (want >= (this.#buf?.length ?? INITIAL_BUFFER)) {
+      // Not past the stop byte: a read straight into p could go beyond it.
+      if (
+        until === undefined && want >= (this.#buf?.length ?? INITIAL_BUFFER)
+      ) {
         const n = await this.source.read(p.subarray(0, want));
         if (n === null) this.#eof = true;
         return n;
       }
       if (!await this.fill()) return null;
+    }
+    if (until !== undefined) {
+      const at = this.#buf!.indexOf(until, this.#start);
+      if (at !== -1 && at < this.#end) {
+        want = Math.min(want, at - this.#start + 1);
+      }
     }
     const n = Math.min(want, this.#end - this.#start);
     p.set(this.#buf!.subarray(this.#start, this.#start + n));
@@ -772,8 +786,15 @@ async function readTrailers(
 export interface BodySource {
   /** Reads one CRLF-terminated line of at most `max` bytes, without it. */
   readLine(max: number, what: string): Promise<string>;
-  /** Reads up to `max` bytes into `p`; `null` at the end of the source. */
-  readInto(p: Uint8Array, max: number): Promise<number | null>;
+  /**
+   * Reads up to `max` bytes into `p`, and no further than the first
+   * `until` byte when given; `null` at the end of the source.
+   */
+  readInto(
+    p: Uint8Array,
+    max: number,
+    until?: number,
+  ): Promise<number | null>;
 }
 
 const NEED_SIZE = 0;
@@ -802,6 +823,7 @@ export class BodyReader implements AsyncIterable<Uint8Array> {
   #cap: number | null;
   #error: unknown = null;
   #reading = false;
+  #lineBuffer: Uint8Array | null = null;
 
   /**
    * Creates the body reader of one request.
@@ -861,14 +883,58 @@ export class BodyReader implements AsyncIterable<Uint8Array> {
    * @throws {TypeError} While another read of the body is pending, or
    *   when `p` is not a `Uint8Array`.
    */
-  async read(p: Uint8Array): Promise<number | null> {
+  read(p: Uint8Array): Promise<number | null> {
     // Python's rfile.read(n) takes a count; ported as it is, it would fail
     // deep inside with "p.set is not a function".
     if (!(p instanceof Uint8Array)) {
-      throw new TypeError(
-        "rfile.read() fills the Uint8Array it is given; for the whole body, await rfile.bytes()",
+      return Promise.reject(
+        new TypeError(
+          "rfile.read() fills the Uint8Array it is given; for the whole body, await rfile.bytes()",
+        ),
       );
     }
+    return this.#guarded(p);
+  }
+
+  /**
+   * Reads one line of the body, its LF included, as Python's
+   * `rfile.readline(limit)` does: at most `limit` bytes (a longer line comes
+   * in pieces), and an empty array at the end of the body.
+   *
+   * @example Read a body line by line
+   * ```ts ignore
+   * for (let line; (line = await this.rfile.readline()).length > 0;) {
+   *   console.log(new TextDecoder().decode(line));
+   * }
+   * ```
+   *
+   * @param limit The most bytes to return.
+   * @returns The line, or an empty array at the end of the body.
+   * @throws {RangeError} When `limit` is not a positive integer.
+   * @throws {HTTPError} When the body is malformed, too large, or cut off.
+   */
+  async readline(limit: number = 65536): Promise<Uint8Array<ArrayBuffer>> {
+    if (!Number.isSafeInteger(limit) || limit < 1) {
+      throw new RangeError(`readline() limit must be a positive integer`);
+    }
+    const p = this.#lineBuffer ??= new Uint8Array(4096);
+    // Most lines come in one piece: copied out once, at their own size.
+    let line: GrowingBytes | null = null;
+    for (let got = 0; got < limit;) {
+      const room = p.subarray(0, Math.min(p.length, limit - got));
+      const n = await this.#guarded(room, LF);
+      if (n === null) break;
+      const piece = room.subarray(0, n);
+      const ended = piece[n - 1] === LF || got + n === limit;
+      if (line === null && ended) return piece.slice();
+      (line ??= new GrowingBytes(limit)).append(piece);
+      got += n;
+      if (ended) break;
+    }
+    return line?.bytes() ?? new Uint8Array(0);
+  }
+
+  async #guarded(p: Uint8Array, until?: number): Promise<number | null> {
     if (this.#state === DONE) return null;
     if (this.#state === BROKEN) throw this.#error;
     if (p.length === 0) return 0;
@@ -878,7 +944,7 @@ export class BodyReader implements AsyncIterable<Uint8Array> {
     }
     this.#reading = true;
     try {
-      return await this.#read(p);
+      return await this.#read(p, until);
     } catch (error) {
       this.#state = BROKEN;
       this.#error = error;
@@ -888,7 +954,7 @@ export class BodyReader implements AsyncIterable<Uint8Array> {
     }
   }
 
-  async #read(p: Uint8Array): Promise<number | null> {
+  async #read(p: Uint8Array, until?: number): Promise<number | null> {
     const reader = this.#reader!;
     while (true) {
       if (this.#state === NEED_SIZE) {
@@ -902,7 +968,7 @@ export class BodyReader implements AsyncIterable<Uint8Array> {
         this.#left = size;
         this.#state = IN_DATA;
       }
-      const n = await reader.readInto(p, this.#left);
+      const n = await reader.readInto(p, this.#left, until);
       if (n === null) {
         throw new HTTPError(400, "Request body ended early");
       }

@@ -373,6 +373,54 @@ Deno.test("rfile yields exactly the body: Content-Length or decoded chunks, then
   assert.equal(js.responses[0].text(), '{"a":[1]}');
 });
 
+class Lines extends Http11 {
+  async do_POST() {
+    const limit = Number(this.headers.get("x-limit") ?? 65536);
+    const lines: string[] = [];
+    for (let line; (line = await this.rfile.readline(limit)).length > 0;) {
+      lines.push(new TextDecoder().decode(line));
+    }
+    await reply(this, JSON.stringify(lines));
+  }
+  async do_PUT() {
+    const errors: string[] = [];
+    for (const limit of [0, -1, 1.5, NaN]) {
+      await this.rfile.readline(limit).catch((e) => errors.push(e.name));
+    }
+    await reply(this, errors.join(" "));
+  }
+}
+
+Deno.test("rfile.readline() returns each line with its LF, as Python's, never past the body", async () => {
+  await using client = testClient(Lines);
+  const next = "GET /next HTTP/1.1\r\nHost: h\r\n\r\n";
+  const { responses } = await client.raw(
+    "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 9\r\n\r\na\nbb\n\nccc" +
+      // A line across chunks; the next request right after the body.
+      "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n" +
+      "3\r\nx\ny\r\n2\r\ny\n\r\n2\r\nzz\r\n0\r\n\r\n" +
+      // limit: a longer line comes in pieces.
+      "POST / HTTP/1.1\r\nHost: h\r\nX-Limit: 2\r\nContent-Length: 6\r\n\r\nabcd\ne" +
+      "PUT / HTTP/1.1\r\nHost: h\r\nContent-Length: 0\r\n\r\n" + next,
+  );
+  assert.deepEqual(responses.map((r) => r.text()).slice(0, 4), [
+    JSON.stringify(["a\n", "bb\n", "\n", "ccc"]),
+    JSON.stringify(["x\n", "yy\n", "zz"]),
+    JSON.stringify(["ab", "cd", "\n", "e"]),
+    "RangeError RangeError RangeError RangeError",
+  ]);
+  assert.equal(responses[4].status, 501); // GET /next, parsed whole
+  // Lines longer than the read buffer and than readline's own piece.
+  const long = ("x".repeat(4999) + "\n").repeat(4);
+  const big = await client.raw(
+    `POST / HTTP/1.1\r\nHost: h\r\nContent-Length: ${long.length}\r\n\r\n${long}`,
+  );
+  assert.deepEqual(
+    JSON.parse(big.responses[0].text()).map((l: string) => l.length),
+    [5000, 5000, 5000, 5000],
+  );
+});
+
 Deno.test("an unread body is drained, never read as the next request", async () => {
   await using client = testClient(Body);
   const smuggle = "GET /smuggled HTTP/1.1\r\nHost: h\r\n\r\n";
