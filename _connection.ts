@@ -20,7 +20,8 @@
  */
 
 import { ChunkedEnd } from "./_chunked_end.ts";
-import { FLUSH_AT, handled, Output } from "./_output.ts";
+import { FLUSH_AT, Output } from "./_output.ts";
+import { handled } from "./_handled.ts";
 import {
   type ConnectionHost,
   reportError,

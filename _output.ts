@@ -37,6 +37,7 @@
  */
 
 import type { BufferPool } from "./_pool.ts";
+import { handled } from "./_handled.ts";
 
 /** Writes queued past this size go to the socket; larger writes go uncopied. */
 export const FLUSH_AT = 16384;
@@ -46,16 +47,6 @@ const SMALL_OUTPUT = 4096;
 const LARGE_OUTPUT = 2 * FLUSH_AT;
 const RESOLVED: Promise<void> = Promise.resolve();
 const encoder = new TextEncoder();
-const ignore = (): void => {};
-
-/**
- * Marks a promise handled, so that a caller who forgot to await it cannot
- * make it an unhandled rejection; one who awaits it still sees the error.
- */
-export function handled<T>(promise: Promise<T>): Promise<T> {
-  promise.catch(ignore);
-  return promise;
-}
 
 // The most bytes given to one socket write: progress is seen per write, so
 // a client that reads a large buffer steadily is never taken for stalled.

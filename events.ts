@@ -31,7 +31,7 @@
  * @module
  */
 
-import { handled } from "./_output.ts";
+import { handled } from "./_handled.ts";
 
 /** Options of `eventStream`. */
 export interface EventStreamOptions {

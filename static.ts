@@ -79,7 +79,7 @@ import {
   sortListing,
 } from "./_listing.ts";
 import { chooseEncoding, mediaQuality } from "./_negotiate.ts";
-import { handled } from "./_output.ts";
+import { handled } from "./_handled.ts";
 import {
   isUploadTemp,
   postFiles,

@@ -1,0 +1,15 @@
+// Copyright 2026 the basehttp authors. MIT license.
+// Promises the library hands out: a caller who forgot to await one cannot
+// make its failure an unhandled rejection (which ends a Deno process, and
+// with it every connection the server holds).
+
+const ignore = (): void => {};
+
+/**
+ * Marks a promise handled, so that a caller who forgot to await it cannot
+ * make it an unhandled rejection; one who awaits it still sees the error.
+ */
+export function handled<T>(promise: Promise<T>): Promise<T> {
+  promise.catch(ignore);
+  return promise;
+}
