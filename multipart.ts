@@ -51,6 +51,7 @@ import { checkControls, contentTooLarge, parseField } from "./_head.ts";
 import { decodeLatin1, trimOWS } from "./_text.ts";
 import { HTTPError, HTTPMessage, type Reader } from "./parser.ts";
 import { concatBytes, CR, LF } from "./_bytes.ts";
+import { handled } from "./_handled.ts";
 
 /**
  * Limits applied while parsing a form body; each one exceeded is an
@@ -547,17 +548,17 @@ export class MultipartPart {
    */
   read(p: Uint8Array): Promise<number | null> {
     if (this.#detached) {
-      return Promise.reject(
+      return handled(Promise.reject(
         new Error("This part was skipped: the next part was asked for"),
-      );
+      ));
     }
     if (this.#ended) return Promise.resolve(null);
     if (p.length === 0) return Promise.resolve(0);
-    return this.#stream.guard(async () => {
+    return handled(this.#stream.guard(async () => {
       const n = await this.#stream.read(p, this.#counted);
       if (n === null) this.#ended = true;
       return n;
-    });
+    }));
   }
 
   /**
@@ -567,8 +568,11 @@ export class MultipartPart {
    *   field or file limit.
    * @returns The bytes.
    */
-  async bytes(limit?: number | null): Promise<Uint8Array<ArrayBuffer>> {
-    limit ??= null;
+  bytes(limit?: number | null): Promise<Uint8Array<ArrayBuffer>> {
+    return handled(this.#bytes(limit ?? null));
+  }
+
+  async #bytes(limit: number | null): Promise<Uint8Array<ArrayBuffer>> {
     const chunks: Uint8Array[] = [];
     let size = 0;
     const p = new Uint8Array(BUFFER_SIZE);
@@ -590,8 +594,12 @@ export class MultipartPart {
    * @param limit The most bytes to accept (413 beyond).
    * @returns The text.
    */
-  async text(limit?: number | null): Promise<string> {
-    return new TextDecoder().decode(await this.bytes(limit));
+  text(limit?: number | null): Promise<string> {
+    return handled(
+      this.#bytes(limit ?? null).then((bytes) =>
+        new TextDecoder().decode(bytes)
+      ),
+    );
   }
 
   /**
@@ -764,7 +772,15 @@ async function* parts(
  * @throws {HTTPError} 415 for another media type; 413 past a limit.
  * @throws {TypeError} When a limit is not an integer.
  */
-export async function parseForm(
+export function parseForm(
+  rfile: Reader,
+  contentType: string,
+  limits?: Partial<MultipartLimits>,
+): Promise<URLSearchParams> {
+  return handled(readForm(rfile, contentType, limits));
+}
+
+async function readForm(
   rfile: Reader,
   contentType: string,
   limits?: Partial<MultipartLimits>,

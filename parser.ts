@@ -64,6 +64,7 @@ export {
   type RequestLimits,
 } from "./_head.ts";
 import { GrowingBytes, LF } from "./_bytes.ts";
+import { handled } from "./_handled.ts";
 
 const utf8 = new TextDecoder();
 
@@ -887,13 +888,13 @@ export class BodyReader implements AsyncIterable<Uint8Array> {
     // Python's rfile.read(n) takes a count; ported as it is, it would fail
     // deep inside with "p.set is not a function".
     if (!(p instanceof Uint8Array)) {
-      return Promise.reject(
+      return handled(Promise.reject(
         new TypeError(
           "rfile.read() fills the Uint8Array it is given; for the whole body, await rfile.bytes()",
         ),
-      );
+      ));
     }
-    return this.#guarded(p);
+    return handled(this.#guarded(p));
   }
 
   /**
@@ -913,7 +914,11 @@ export class BodyReader implements AsyncIterable<Uint8Array> {
    * @throws {RangeError} When `limit` is not a positive integer.
    * @throws {HTTPError} When the body is malformed, too large, or cut off.
    */
-  async readline(limit: number = 65536): Promise<Uint8Array<ArrayBuffer>> {
+  readline(limit: number = 65536): Promise<Uint8Array<ArrayBuffer>> {
+    return handled(this.#readline(limit));
+  }
+
+  async #readline(limit: number): Promise<Uint8Array<ArrayBuffer>> {
     if (!Number.isSafeInteger(limit) || limit < 1) {
       throw new RangeError(`readline() limit must be a positive integer`);
     }
@@ -1005,7 +1010,11 @@ export class BodyReader implements AsyncIterable<Uint8Array> {
    * @returns The bytes.
    * @throws {HTTPError} 413 when the body is larger than `limit`.
    */
-  async bytes(limit?: number | null): Promise<Uint8Array<ArrayBuffer>> {
+  bytes(limit?: number | null): Promise<Uint8Array<ArrayBuffer>> {
+    return handled(this.#bytes(limit));
+  }
+
+  async #bytes(limit?: number | null): Promise<Uint8Array<ArrayBuffer>> {
     if (limit === undefined) limit = this.#limits.maxBodySize;
     // What is held in memory is bound: a declared length past the limit is
     // refused before a byte is read, a chunk past it before it is read.
@@ -1022,7 +1031,7 @@ export class BodyReader implements AsyncIterable<Uint8Array> {
     const gathered = new GrowingBytes();
     const p = this.#readBuffer();
     try {
-      for (let n; (n = await this.read(p)) !== null;) {
+      for (let n; (n = await this.#guarded(p)) !== null;) {
         gathered.append(p.subarray(0, n));
       }
     } finally {
@@ -1037,8 +1046,8 @@ export class BodyReader implements AsyncIterable<Uint8Array> {
    * @param limit The most bytes to accept (413 beyond).
    * @returns The text.
    */
-  async text(limit?: number | null): Promise<string> {
-    return new TextDecoder().decode(await this.bytes(limit));
+  text(limit?: number | null): Promise<string> {
+    return handled(this.#bytes(limit).then((bytes) => utf8.decode(bytes)));
   }
 
   /**
@@ -1048,13 +1057,16 @@ export class BodyReader implements AsyncIterable<Uint8Array> {
    * @returns The parsed value.
    * @throws {HTTPError} 400 when the body is not JSON.
    */
-  async json(limit?: number | null): Promise<unknown> {
-    const text = await this.text(limit);
-    try {
-      return JSON.parse(text);
-    } catch {
-      throw new HTTPError(400, "Malformed JSON body");
-    }
+  json(limit?: number | null): Promise<unknown> {
+    return handled(
+      this.#bytes(limit).then((bytes) => {
+        try {
+          return JSON.parse(utf8.decode(bytes));
+        } catch {
+          throw new HTTPError(400, "Malformed JSON body");
+        }
+      }),
+    );
   }
 
   /**
@@ -1067,7 +1079,7 @@ export class BodyReader implements AsyncIterable<Uint8Array> {
     // body of tiny chunks neither makes nor pins 64 KiB per chunk.
     const p = this.#readBuffer();
     while (true) {
-      const n = await this.read(p);
+      const n = await this.#guarded(p);
       if (n === null) return;
       yield p.slice(0, n);
     }
@@ -1085,14 +1097,18 @@ export class BodyReader implements AsyncIterable<Uint8Array> {
    * @param max The most bytes to discard.
    * @returns `true` when the body ended within `max` bytes.
    */
-  async discard(max: number): Promise<boolean> {
+  discard(max: number): Promise<boolean> {
+    return handled(this.#discard(max));
+  }
+
+  async #discard(max: number): Promise<boolean> {
     if (this.#state === DONE) return true;
     if (this.#state === BROKEN) return false;
     if (!this.#chunked && this.#left > max) return false;
     const scratch = new Uint8Array(Math.min(65536, Math.max(max, 1)));
     let left = max;
     while (left >= 0) {
-      const n = await this.read(scratch);
+      const n = await this.#guarded(scratch);
       if (n === null) return true;
       left -= n;
     }

@@ -421,6 +421,35 @@ Deno.test("rfile.readline() returns each line with its LF, as Python's, never pa
   );
 });
 
+class Unawaited extends Http11 {
+  async do_POST() {
+    // Begun and never awaited, as a handler that answers early might.
+    const rfile = this.rfile;
+    const calls: Record<string, () => Promise<unknown>> = {
+      read: () => rfile.read(new Uint8Array(8)),
+      readline: () => rfile.readline(),
+      bytes: () => rfile.bytes(),
+      text: () => rfile.text(),
+      json: () => rfile.json(),
+      discard: () => rfile.discard(1024),
+    };
+    calls[this.headers.get("x-call")!]();
+    await delay(20); // the read fails on the bad chunk meanwhile
+    await reply(this, "answered");
+  }
+}
+
+Deno.test("rfile reads a handler never awaits do not crash the server when the body is bad", async () => {
+  await using client = testClient(Unawaited);
+  for (const call of ["read", "readline", "bytes", "text", "json", "discard"]) {
+    const { responses } = await client.raw(
+      `POST / HTTP/1.1\r\nHost: h\r\nX-Call: ${call}\r\n` +
+        "Transfer-Encoding: chunked\r\n\r\nzz\r\n",
+    );
+    assert.equal(responses[0].text(), "answered", call);
+  }
+});
+
 Deno.test("an unread body is drained, never read as the next request", async () => {
   await using client = testClient(Body);
   const smuggle = "GET /smuggled HTTP/1.1\r\nHost: h\r\n\r\n";

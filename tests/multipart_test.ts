@@ -708,3 +708,31 @@ Deno.test("multipart: random bodies agree with Request.formData()", async () => 
     assert.deepEqual(got, want, `round ${round}, reads of ${step}`);
   }
 });
+
+Deno.test("parseForm() and a part's reads never awaited are no unhandled rejection", async () => {
+  const form = parseForm(
+    bytesReader(latin1Bytes("a=123456789")),
+    "application/x-www-form-urlencoded",
+    { maxFieldSize: 4 },
+  );
+  const body = latin1Bytes(
+    '------Bound\r\nContent-Disposition: form-data; name="f"\r\n\r\n' +
+      "0123456789\r\n------Bound--\r\n",
+  );
+  const parts = parseMultipart(bytesReader(body), TYPE);
+  const first = (await parts.next()).value as MultipartPart;
+  const read = first.bytes(1);
+  const text = first.text(1);
+  // Long enough for a rejection nobody handles to be reported.
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  await assert.rejects(
+    form,
+    (e: unknown) => e instanceof HTTPError && e.status === 413,
+  );
+  await assert.rejects(
+    read,
+    (e: unknown) => e instanceof HTTPError && e.status === 413,
+  );
+  await assert.rejects(text);
+  await parts.return(undefined);
+});
