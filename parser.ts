@@ -789,7 +789,8 @@ export interface BodySource {
   readLine(max: number, what: string): Promise<string>;
   /**
    * Reads up to `max` bytes into `p`, and no further than the first
-   * `until` byte when given; `null` at the end of the source.
+   * `until` byte when given (`BodyReader.readline()` relies on it: it cannot
+   * give back bytes past its line); `null` at the end of the source.
    */
   readInto(
     p: Uint8Array,
