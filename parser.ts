@@ -910,19 +910,23 @@ export class BodyReader implements AsyncIterable<Uint8Array> {
    * }
    * ```
    *
-   * @param limit The most bytes to return.
+   * @param limit The most bytes to return; `null` for no bound (Python's
+   *   `readline(-1)`), which holds a line of any length in memory.
    * @returns The line, or an empty array at the end of the body.
-   * @throws {RangeError} When `limit` is not a positive integer.
+   * @throws {RangeError} When `limit` is neither a positive integer nor null.
    * @throws {HTTPError} When the body is malformed, too large, or cut off.
    */
-  readline(limit: number = 65536): Promise<Uint8Array<ArrayBuffer>> {
+  readline(limit: number | null = 65536): Promise<Uint8Array<ArrayBuffer>> {
     return handled(this.#readline(limit));
   }
 
-  async #readline(limit: number): Promise<Uint8Array<ArrayBuffer>> {
-    if (!Number.isSafeInteger(limit) || limit < 1) {
-      throw new RangeError(`readline() limit must be a positive integer`);
+  async #readline(bound: number | null): Promise<Uint8Array<ArrayBuffer>> {
+    if (bound !== null && (!Number.isSafeInteger(bound) || bound < 1)) {
+      throw new RangeError(
+        "readline() limit must be a positive integer, or null for no bound",
+      );
     }
+    const limit = bound ?? Infinity;
     const p = this.#lineBuffer ??= new Uint8Array(4096);
     // Most lines come in one piece: copied out once, at their own size.
     let line: GrowingBytes | null = null;

@@ -375,7 +375,8 @@ Deno.test("rfile yields exactly the body: Content-Length or decoded chunks, then
 
 class Lines extends Http11 {
   async do_POST() {
-    const limit = Number(this.headers.get("x-limit") ?? 65536);
+    const given = this.headers.get("x-limit");
+    const limit = given === "null" ? null : Number(given ?? 65536);
     const lines: string[] = [];
     for (let line; (line = await this.rfile.readline(limit)).length > 0;) {
       lines.push(new TextDecoder().decode(line));
@@ -419,6 +420,20 @@ Deno.test("rfile.readline() returns each line with its LF, as Python's, never pa
     JSON.parse(big.responses[0].text()).map((l: string) => l.length),
     [5000, 5000, 5000, 5000],
   );
+  // 65536 bytes at most by default; null takes a line of any length.
+  const huge = "y".repeat(70000) + "\n";
+  for (
+    const [limit, lengths] of [["65536", [65536, 4465]], ["null", [70001]]]
+  ) {
+    const { responses } = await client.raw(
+      `POST / HTTP/1.1\r\nHost: h\r\nX-Limit: ${limit}\r\n` +
+        `Content-Length: ${huge.length}\r\n\r\n${huge}`,
+    );
+    assert.deepEqual(
+      JSON.parse(responses[0].text()).map((l: string) => l.length),
+      lengths,
+    );
+  }
 });
 
 class Unawaited extends Http11 {
