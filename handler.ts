@@ -436,27 +436,44 @@ export class BaseHTTPRequestHandler {
   /**
    * Reads, parses and dispatches one request, then ends its response.
    */
-  async handleOneRequest(): Promise<void> {
+  handleOneRequest(): Promise<void> {
     const engine = this.#engine;
     this.requestline = this.command = this.requestVersion = "";
     let head;
     try {
-      head = engine.takeHead() ?? await engine.waitHead();
+      head = engine.takeHead();
     } catch (error) {
-      // Nothing of the last request answers this one; as in Python's
-      // parse_request, a head refused for its fields has its request line
-      // read: a HEAD gets no body, and the log shows the line.
-      this.headers = new HTTPMessage();
-      this.path = "";
-      const line = requestLineOf(error);
-      if (line !== undefined) {
-        [this.command, this.path, this.requestVersion] = line.split(" ");
-        this.requestline = line;
-      } else {
-        this.requestline = refusedLineOf(error) ?? "";
-      }
-      return await engine.failHead(error);
+      return this.#refuseHead(error);
     }
+    if (head !== undefined) return this.#serveHead(head);
+    // A promise, not an await: an idle connection keeps no frame of this
+    // method while it waits for its next request.
+    return engine.waitHead().then(
+      (head) => this.#serveHead(head),
+      (error) => this.#refuseHead(error),
+    );
+  }
+
+  /** Answers a head the engine refused (`error` says why). */
+  #refuseHead(error: unknown): Promise<void> {
+    // Nothing of the last request answers this one; as in Python's
+    // parse_request, a head refused for its fields has its request line
+    // read: a HEAD gets no body, and the log shows the line.
+    this.headers = new HTTPMessage();
+    this.path = "";
+    const line = requestLineOf(error);
+    if (line !== undefined) {
+      [this.command, this.path, this.requestVersion] = line.split(" ");
+      this.requestline = line;
+    } else {
+      this.requestline = refusedLineOf(error) ?? "";
+    }
+    return this.#engine.failHead(error);
+  }
+
+  /** Parses and dispatches a request, then ends its response. */
+  async #serveHead(head: RequestHead | null): Promise<void> {
+    const engine = this.#engine;
     if (head === null) {
       this.closeConnection = true;
       return;
