@@ -61,7 +61,7 @@ import {
 import { readBody, ResponseReader } from "./_response_reader.ts";
 import { concatBytes, writeAll } from "./_bytes.ts";
 import { toWebResponse } from "./_web_response.ts";
-import { encodeLatin1 } from "./_text.ts";
+import { decodeLatin1, encodeLatin1 } from "./_text.ts";
 
 /** Options of {@linkcode testClient}: the server's, and the client's own. */
 export interface TestClientOptions extends HTTPServerOptions {
@@ -147,6 +147,45 @@ export class TestResponse {
    */
   json(): unknown {
     return JSON.parse(this.text());
+  }
+
+  /**
+   * What `console.log` and `Deno.inspect` show: the body and the raw bytes
+   * as text when they are text (UTF-8, and Latin-1 for the raw bytes, with
+   * no control character but tab, CR and LF), else as bytes.
+   *
+   * @param inspect Deno's inspect, passed in by it.
+   * @param options Its options, for nested values.
+   * @returns The text shown.
+   */
+  [Symbol.for("Deno.customInspect")](
+    inspect: typeof Deno.inspect,
+    options: Deno.InspectOptions,
+  ): string {
+    const { version, status, reason, headers } = this;
+    const body = textOf(this.body, utf8);
+    const raw = textOf(this.raw, decodeLatin1);
+    return `TestResponse ${
+      inspect({ version, status, reason, headers, body, raw }, options)
+    }`;
+  }
+}
+
+const strictDecoder = new TextDecoder("utf-8", { fatal: true });
+const utf8 = (bytes: Uint8Array): string => strictDecoder.decode(bytes);
+// C0 controls and DEL, but tab, LF and CR.
+const CONTROL = /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]/;
+
+/** `bytes` as text, if they are text in that decoding; else the bytes. */
+function textOf(
+  bytes: Uint8Array,
+  decode: (bytes: Uint8Array) => string,
+): string | Uint8Array {
+  try {
+    const text = decode(bytes);
+    return CONTROL.test(text) ? bytes : text;
+  } catch {
+    return bytes; // not UTF-8
   }
 }
 

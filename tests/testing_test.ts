@@ -1,8 +1,8 @@
 // Copyright 2026 the basehttp authors. MIT license.
 // The testing module, run with no permission at all (see deno.json).
 import assert from "node:assert/strict";
-import { BaseHTTPRequestHandler, HTTPServer } from "../mod.ts";
-import { testClient } from "../testing.ts";
+import { BaseHTTPRequestHandler, HTTPMessage, HTTPServer } from "../mod.ts";
+import { testClient, TestResponse } from "../testing.ts";
 import { within } from "./_util.ts";
 
 class App extends BaseHTTPRequestHandler {
@@ -58,6 +58,29 @@ Deno.test("testClient: status, reason, fields in wire order and case, body", asy
   const raw = new TextDecoder().decode(response.raw);
   assert.ok(raw.startsWith("HTTP/1.1 200 OK\r\nServer: "));
   assert.ok(raw.endsWith("\r\n\r\nhello /a"));
+});
+
+Deno.test("TestResponse: console.log shows the body and raw bytes as text, binary as bytes", async () => {
+  await using client = testClient(App);
+  const shown = Deno.inspect(await client.request("GET", "/a"));
+  assert.match(shown, /^TestResponse \{/);
+  assert.match(shown, /status: 200,/);
+  assert.match(shown, /headers: HTTPMessage\(8\) \[/);
+  assert.match(shown, /body: "hello \/a",/);
+  assert.match(shown, /raw: "HTTP\/1\.1 200 OK\\r\\n" \+\s+"Server: /);
+  const binary = new TestResponse({
+    version: "HTTP/1.1",
+    status: 200,
+    reason: "OK",
+    headers: new HTTPMessage(),
+    body: new Uint8Array([0x89, 0x50, 0x4e, 0x47]), // not UTF-8
+    raw: new TextEncoder().encode("HTTP/1.1 200 OK\r\n\r\n\x00\x01"),
+  });
+  assert.match(
+    Deno.inspect(binary),
+    /body: Uint8Array\(4\) \[ 137, 80, 78, 71 \]/,
+  );
+  assert.match(Deno.inspect(binary), /raw: Uint8Array\(21\) \[/);
 });
 
 Deno.test("testClient: consecutive requests share a kept-alive connection", async () => {
