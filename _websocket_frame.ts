@@ -41,21 +41,43 @@ export function isValidCloseCode(code: number): boolean {
     code !== 1006) || (code >= 3000 && code <= 4999);
 }
 
+/** The length of the header of an unmasked frame of `length` bytes. */
+export function headerLength(length: number): number {
+  return length < 126 ? 2 : length < 65536 ? 4 : 10;
+}
+
+/**
+ * Writes the header of an unmasked frame of `length` payload bytes at the
+ * start of `target`, which has {@linkcode headerLength} bytes for it.
+ */
+export function writeHeader(
+  target: Uint8Array,
+  opcode: number,
+  length: number,
+  rsv1 = false,
+): void {
+  target[0] = 0x80 | (rsv1 ? 0x40 : 0) | opcode;
+  if (length < 126) {
+    target[1] = length;
+  } else if (length < 65536) {
+    target[1] = 126;
+    target[2] = length >>> 8;
+    target[3] = length & 0xff;
+  } else {
+    target[1] = 127;
+    new DataView(target.buffer, target.byteOffset, 10)
+      .setBigUint64(2, BigInt(length));
+  }
+}
+
 /** The header of an unmasked frame of `length` payload bytes. */
 export function frameHeader(
   opcode: number,
   length: number,
   rsv1 = false,
 ): Uint8Array {
-  const first = 0x80 | (rsv1 ? 0x40 : 0) | opcode;
-  if (length < 126) return Uint8Array.of(first, length);
-  if (length < 65536) {
-    return Uint8Array.of(first, 126, length >>> 8, length & 0xff);
-  }
-  const header = new Uint8Array(10);
-  header[0] = first;
-  header[1] = 127;
-  new DataView(header.buffer).setBigUint64(2, BigInt(length));
+  const header = new Uint8Array(headerLength(length));
+  writeHeader(header, opcode, length, rsv1);
   return header;
 }
 
@@ -77,6 +99,8 @@ export class FrameReader {
   #maxPayload: number;
   #rsv1Allowed: boolean;
   #onBytes: () => void;
+  // The mask of the frame being read: copied here, not sliced, per frame.
+  readonly #mask = new Uint8Array(4);
 
   /**
    * @param conn Where the frames come from.
@@ -122,15 +146,35 @@ export class FrameReader {
   }
 
   /**
-   * Reads the next frame.
+   * Reads the next frame: at once, with no await, when it is buffered
+   * whole (most are: a client's frame comes in one read).
    *
    * @param payloadRoom The most payload bytes the current message may
    *   still take.
    * @returns The frame, or `null` at EOF between frames.
    * @throws {WebSocketProtocolError} For a frame the protocol forbids.
    */
-  async next(payloadRoom: number): Promise<Frame | null> {
+  next(payloadRoom: number): Frame | Promise<Frame | null> {
+    if (this.#end - this.#start < 2) return this.#read(payloadRoom);
+    const size = this.#headerSize();
+    if (this.#end - this.#start < size) return this.#read(payloadRoom);
+    return this.#frame(size, payloadRoom);
+  }
+
+  async #read(payloadRoom: number): Promise<Frame | null> {
     if (!await this.#need(2)) return null;
+    const size = this.#headerSize();
+    if (this.#end - this.#start < size) await this.#need(size);
+    return this.#frame(size, payloadRoom);
+  }
+
+  /**
+   * Checks the first two bytes of a buffered frame header, as soon as they
+   * come.
+   *
+   * @returns The length of the whole header, mask included.
+   */
+  #headerSize(): number {
     const b0 = this.#buf[this.#start];
     const b1 = this.#buf[this.#start + 1];
     const fin = (b0 & 0x80) !== 0;
@@ -138,58 +182,81 @@ export class FrameReader {
     const opcode = b0 & 0x0f;
     if ((b0 & 0x30) !== 0) fail(1002, "reserved bits set");
     if (rsv1 && !this.#rsv1Allowed) fail(1002, "RSV1 set without an extension");
-    const control = opcode >= 0x8;
     if (opcode > OP_PONG || (opcode > OP_BINARY && opcode < OP_CLOSE)) {
       fail(1002, `reserved opcode ${opcode}`);
     }
     if ((b1 & 0x80) === 0) fail(1002, "unmasked client frame");
-    let length = b1 & 0x7f;
-    if (control) {
+    const length = b1 & 0x7f;
+    if (opcode >= OP_CLOSE) {
       if (!fin) fail(1002, "fragmented control frame");
       if (length > 125) fail(1002, "control frame over 125 bytes");
       if (rsv1) fail(1002, "RSV1 set on a control frame");
     } else if (rsv1 && opcode === OP_CONTINUATION) {
       fail(1002, "RSV1 set on a continuation frame");
     }
-    let at = 2;
-    if (length === 126) {
-      await this.#need(4);
-      length = (this.#buf[this.#start + 2] << 8) | this.#buf[this.#start + 3];
-      at = 4;
-    } else if (length === 127) {
-      await this.#need(10);
-      const view = new DataView(this.#buf.buffer, this.#start + 2, 8);
+    return length === 126 ? 8 : length === 127 ? 14 : 6;
+  }
+
+  /** Takes the frame whose header of `size` bytes is buffered whole. */
+  #frame(size: number, payloadRoom: number): Frame | Promise<Frame> {
+    const buf = this.#buf;
+    const start = this.#start;
+    const b0 = buf[start];
+    const opcode = b0 & 0x0f;
+    let length = buf[start + 1] & 0x7f;
+    if (size === 8) {
+      length = (buf[start + 2] << 8) | buf[start + 3];
+    } else if (size === 14) {
+      const view = new DataView(buf.buffer, start + 2, 8);
       const high = view.getUint32(0);
       if (high >= 0x80000000) fail(1002, "payload length with its top bit set");
       length = high * 2 ** 32 + view.getUint32(4);
-      at = 10;
     }
-    if (!control && length > Math.min(this.#maxPayload, payloadRoom)) {
+    if (opcode < OP_CLOSE && length > Math.min(this.#maxPayload, payloadRoom)) {
       fail(1009, "message too big");
     }
-    await this.#need(at + 4);
-    const buf = this.#buf;
-    const mask = buf.slice(this.#start + at, this.#start + at + 4);
-    this.#start += at + 4;
+    const mask = this.#mask;
+    for (let i = 0; i < 4; i++) mask[i] = buf[start + size - 4 + i];
+    this.#start = start + size;
     const have = Math.min(length, this.#end - this.#start);
     // Memory follows the bytes that came, not the length a header claims.
-    let payload = new Uint8Array(Math.min(length, Math.max(have, PIECE)));
+    const payload = new Uint8Array(Math.min(length, Math.max(have, PIECE)));
     payload.set(buf.subarray(this.#start, this.#start + have));
     this.#start += have;
-    // The rest of a large payload is read straight into it.
+    const frame = {
+      fin: (b0 & 0x80) !== 0,
+      rsv1: (b0 & 0x40) !== 0,
+      opcode,
+      payload,
+    };
+    if (have === length) {
+      unmask(payload, mask);
+      return frame;
+    }
+    return this.#readPayload(frame, have, length);
+  }
+
+  /** Reads the rest of a large payload straight into it. */
+  async #readPayload(
+    frame: Frame,
+    have: number,
+    length: number,
+  ): Promise<Frame> {
     for (let got = have; got < length;) {
-      if (got === payload.length) {
-        const grown = new Uint8Array(Math.min(length, payload.length * 2));
-        grown.set(payload);
-        payload = grown;
+      if (got === frame.payload.length) {
+        const grown = new Uint8Array(
+          Math.min(length, frame.payload.length * 2),
+        );
+        grown.set(frame.payload);
+        frame.payload = grown;
       }
-      const read = await this.#conn.read(payload.subarray(got));
+      const read = await this.#conn.read(frame.payload.subarray(got));
       if (read === null) throw new Deno.errors.UnexpectedEof("EOF in a frame");
       got += read;
       this.#onBytes();
     }
-    unmask(payload, mask);
-    return { fin, rsv1, opcode, payload };
+    unmask(frame.payload, this.#mask);
+    return frame;
   }
 }
 

@@ -40,6 +40,7 @@
 import {
   frameHeader,
   FrameReader,
+  headerLength,
   isValidCloseCode,
   OP_BINARY,
   OP_CLOSE,
@@ -48,6 +49,7 @@ import {
   OP_PONG,
   OP_TEXT,
   WebSocketProtocolError,
+  writeHeader,
 } from "./_websocket_frame.ts";
 import { GrowingBytes } from "./_bytes.ts";
 
@@ -486,9 +488,10 @@ export class ServerWebSocket extends EventTarget
           continue;
         }
         this.#reading = true;
-        const frame = await this.#reader.next(
+        const next = this.#reader.next(
           this.#maxMessageSize - this.#message.length,
         );
+        const frame = next instanceof Promise ? await next : next;
         this.#reading = false;
         if (this.#state === CLOSED) return;
         if (frame === null) {
@@ -500,7 +503,13 @@ export class ServerWebSocket extends EventTarget
         if (frame.opcode >= OP_CLOSE) {
           this.#control(frame.opcode, frame.payload);
         } else {
-          await this.#data(frame.fin, frame.rsv1, frame.opcode, frame.payload);
+          const data = this.#data(
+            frame.fin,
+            frame.rsv1,
+            frame.opcode,
+            frame.payload,
+          );
+          if (data !== undefined) await data;
         }
       }
     } catch (error) {
@@ -550,12 +559,13 @@ export class ServerWebSocket extends EventTarget
     this.#afterSent(() => this.#finish(code, reason, true));
   }
 
-  async #data(
+  // A promise only for a compressed message, which inflates first.
+  #data(
     fin: boolean,
     rsv1: boolean,
     opcode: number,
     payload: Uint8Array,
-  ): Promise<void> {
+  ): void | Promise<void> {
     if (opcode === OP_CONTINUATION) {
       if (this.#opcode < 0) {
         throw new WebSocketProtocolError(1002, "continuation with no start");
@@ -574,13 +584,15 @@ export class ServerWebSocket extends EventTarget
     // one frame is never copied.
     this.#message.append(payload, true);
     if (!fin) return;
-    const message = await this.#takeMessage();
-    if (this.#state === OPEN) this.#deliver(message);
+    const bytes = this.#message.view();
+    if (!this.#compressed) return this.#takeMessage(bytes);
+    return this.#deflate!.decompress(bytes).then((inflated) =>
+      this.#takeMessage(inflated)
+    );
   }
 
-  async #takeMessage(): Promise<WebSocketMessage> {
-    let bytes = this.#message.view();
-    if (this.#compressed) bytes = await this.#deflate!.decompress(bytes);
+  /** Ends the message of `bytes` (inflated) and delivers it. */
+  #takeMessage(bytes: Uint8Array): void {
     let message: WebSocketMessage = bytes;
     if (this.#opcode === OP_TEXT) {
       try {
@@ -592,7 +604,7 @@ export class ServerWebSocket extends EventTarget
     this.#opcode = -1;
     this.#compressed = false;
     this.#message.clear(); // not held between messages
-    return message;
+    if (this.#state === OPEN) this.#deliver(message);
   }
 
   #deliver(message: WebSocketMessage): void {
@@ -645,14 +657,14 @@ export class ServerWebSocket extends EventTarget
           payload = await this.#deflate.compress(payload);
           rsv1 = true;
         }
-        const header = frameHeader(item.opcode, payload.length, rsv1);
         if (payload.length <= 4096) {
-          const frame = new Uint8Array(header.length + payload.length);
-          frame.set(header);
-          frame.set(payload, header.length);
+          const at = headerLength(payload.length);
+          const frame = new Uint8Array(at + payload.length);
+          writeHeader(frame, item.opcode, payload.length, rsv1);
+          frame.set(payload, at);
           await this.#write(frame);
         } else {
-          await this.#write(header);
+          await this.#write(frameHeader(item.opcode, payload.length, rsv1));
           await this.#write(payload);
         }
         this.#buffered -= item.size;
@@ -668,11 +680,11 @@ export class ServerWebSocket extends EventTarget
     }
   }
 
-  async #write(bytes: Uint8Array): Promise<void> {
-    for (let at = 0; at < bytes.length;) {
-      at += await this.#conn.write(bytes.subarray(at));
+  #write(bytes: Uint8Array): Promise<void> {
+    return this.#conn.write(bytes).then((n) => {
       this.#wrote = Date.now();
-    }
+      if (n < bytes.length) return this.#write(bytes.subarray(n));
+    });
   }
 
   // --- Idle check and the end ------------------------------------------------
