@@ -446,8 +446,11 @@ export class BaseHTTPRequestHandler {
       return this.#refuseHead(error);
     }
     if (head !== undefined) return this.#serveHead(head);
-    // A promise, not an await: an idle connection keeps no frame of this
-    // method while it waits for its next request.
+    // An idle connection, as most are, keeps neither the last request's
+    // head (a browser's is 0.5–1 KB, more with cookies) nor a frame of this
+    // method (a promise, not an await) while it waits for the next one.
+    this.path = "";
+    this.headers = new HTTPMessage();
     return engine.waitHead().then(
       (head) => this.#serveHead(head),
       (error) => this.#refuseHead(error),
