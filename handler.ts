@@ -439,22 +439,22 @@ export class BaseHTTPRequestHandler {
   handleOneRequest(): Promise<void> {
     const engine = this.#engine;
     this.requestline = this.command = this.requestVersion = "";
-    let head;
     try {
-      head = engine.takeHead();
+      const head = engine.takeHead();
+      if (head !== undefined) return this.#serveHead(head);
+      // An idle connection, as most are, keeps neither the last request's
+      // head (a browser's is 0.5–1 KB, more with cookies) nor a frame of
+      // this method (a promise, not an await) while it waits for the next.
+      this.path = "";
+      this.headers = new HTTPMessage();
+      return engine.waitHead().then(
+        (head) => this.#serveHead(head),
+        (error) => this.#refuseHead(error),
+      );
     } catch (error) {
+      // A connection's read() may throw rather than reject.
       return this.#refuseHead(error);
     }
-    if (head !== undefined) return this.#serveHead(head);
-    // An idle connection, as most are, keeps neither the last request's
-    // head (a browser's is 0.5–1 KB, more with cookies) nor a frame of this
-    // method (a promise, not an await) while it waits for the next one.
-    this.path = "";
-    this.headers = new HTTPMessage();
-    return engine.waitHead().then(
-      (head) => this.#serveHead(head),
-      (error) => this.#refuseHead(error),
-    );
   }
 
   /** Answers a head the engine refused (`error` says why). */

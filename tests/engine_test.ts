@@ -385,6 +385,36 @@ Deno.test("engine: an error that is not HTTP's while the head is read reaches ha
   );
 });
 
+Deno.test("engine: a read that throws rather than rejects is answered as one that rejects", async () => {
+  const server = new ReportingServer(["127.0.0.1", 0], Echo, {
+    bindAndActivate: false,
+  });
+  const [client, conn] = memoryConnPair();
+  // A Deno.Conn-shaped object whose read() is no async function: after the
+  // first request it throws at once, as a bug would.
+  let reads = 0;
+  const broken = {
+    read: (p: Uint8Array) => {
+      if (reads++ === 0) return conn.read(p);
+      throw new TypeError("a bug, not the client");
+    },
+    write: (p: Uint8Array) => conn.write(p),
+    close: () => conn.close(),
+    localAddr: conn.localAddr,
+    remoteAddr: conn.remoteAddr,
+  } as unknown as Deno.Conn;
+  const done = server.processRequest(broken, ["127.0.0.1", 40000]);
+  await send(client, "GET /a HTTP/1.1\r\nHost: h\r\n\r\n");
+  const { text, closed } = await readUntil(client);
+  assert.equal(await done, undefined); // resolved: no traceback, no rejection
+  client.close();
+  assert.equal(closed, true);
+  assert.match(text, /path \/a\n/);
+  assert.match(text, /HTTP\/1\.1 500 /);
+  assert.equal(server.errors.length, 1);
+  assert.ok(server.errors[0] instanceof TypeError);
+});
+
 class ShadowsServer extends BaseHTTPRequestHandler {
   // What `override server!: MyServer` does under `deno run`, which does not
   // type-check: the field shadows `server` with undefined (`declare server:
