@@ -457,8 +457,11 @@ export class BaseHTTPRequestHandler {
     }
   }
 
-  /** Answers a head the engine refused (`error` says why). */
-  #refuseHead(error: unknown): Promise<void> {
+  /**
+   * Answers a head the engine refused (`error` says why). Async: an
+   * override of sendError that throws still makes a rejection.
+   */
+  async #refuseHead(error: unknown): Promise<void> {
     // Nothing of the last request answers this one; as in Python's
     // parse_request, a head refused for its fields has its request line
     // read: a HEAD gets no body, and the log shows the line.
@@ -471,7 +474,7 @@ export class BaseHTTPRequestHandler {
     } else {
       this.requestline = refusedLineOf(error) ?? "";
     }
-    return this.#engine.failHead(error);
+    await this.#engine.failHead(error);
   }
 
   /** Parses and dispatches a request, then ends its response. */

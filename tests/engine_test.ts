@@ -415,6 +415,54 @@ Deno.test("engine: a read that throws rather than rejects is answered as one tha
   assert.ok(server.errors[0] instanceof TypeError);
 });
 
+/** Counts the handleOneRequest() calls that threw rather than rejected. */
+class SendErrorThrows extends BaseHTTPRequestHandler {
+  static syncThrows = 0;
+  static rejections = 0;
+  override protocolVersion = "HTTP/1.1";
+  override logMessage(): void {}
+  override sendError(): Promise<void> {
+    throw new Error("an override that throws");
+  }
+  async do_GET() {
+    await reply(this, "ok\n");
+  }
+  override async handle(): Promise<void> {
+    this.closeConnection = true;
+    do {
+      let request: Promise<void>;
+      try {
+        request = this.handleOneRequest();
+      } catch (error) {
+        SendErrorThrows.syncThrows++;
+        throw error;
+      }
+      await request.catch((error) => {
+        SendErrorThrows.rejections++;
+        throw error;
+      });
+    } while (!this.closeConnection);
+  }
+}
+
+Deno.test("engine: handleOneRequest() rejects, never throws, when an override of sendError throws for a buffered bad head", async () => {
+  const { client, done } = serve(SendErrorThrows);
+  // The second head is buffered when the first is answered: it is taken,
+  // and refused, with no read in between.
+  await send(
+    client,
+    "GET / HTTP/1.1\r\nHost: h\r\n\r\n" +
+      "GET / HTTP/1.1\r\nHost: h\r\nContent-Length: x\r\n\r\n",
+  );
+  const { text, closed } = await readUntil(client);
+  await assert.rejects(done, /an override that throws/); // handle() rethrew
+  client.close();
+  assert.match(text, /^HTTP\/1\.1 200 OK/);
+  assert.equal(closed, true);
+  assert.equal(SendErrorThrows.syncThrows, 0);
+  assert.equal(SendErrorThrows.rejections, 1);
+});
+
 class ShadowsServer extends BaseHTTPRequestHandler {
   // What `override server!: MyServer` does under `deno run`, which does not
   // type-check: the field shadows `server` with undefined (`declare server:
