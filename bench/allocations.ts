@@ -47,8 +47,14 @@ function option(name: string, fallback: string): string {
 }
 
 const duration = Number(option("duration", "4"));
+// The longest wrk run under one profile (wrk takes whole seconds).
+const PIECE_SECONDS = 2;
 const top = Number(option("top", "15"));
 const baseline = option("baseline", "");
+if (!Number.isInteger(duration) || duration < 1) {
+  console.error("--duration takes whole seconds (wrk's -d)");
+  Deno.exit(2);
+}
 
 async function hasTaskset(): Promise<boolean> {
   try {
@@ -76,17 +82,37 @@ async function inspector(port: number): Promise<{
     socket.onerror = reject;
   });
   let last = 0;
-  const waiting = new Map<number, (result: Record<string, unknown>) => void>();
+  const waiting = new Map<
+    number,
+    PromiseWithResolvers<Record<string, unknown>>
+  >();
   socket.onmessage = (event) => {
     const message = JSON.parse(event.data);
-    waiting.get(message.id)?.(message.result ?? {});
+    const call = waiting.get(message.id);
     waiting.delete(message.id);
+    if (message.error) call?.reject(new Error(message.error.message));
+    else call?.resolve(message.result ?? {});
+  };
+  // A call whose answer cannot come fails, rather than waits for ever.
+  let failure: Error | null = null;
+  socket.onerror = (event) => {
+    failure = new Error(
+      `inspector socket: ${(event as ErrorEvent).message ?? "error"}`,
+    );
+  };
+  socket.onclose = () => {
+    failure ??= new Error("inspector socket closed");
+    for (const call of waiting.values()) call.reject(failure);
+    waiting.clear();
   };
   return {
     call(method, params = {}) {
+      if (failure !== null) return Promise.reject(failure);
       const id = ++last;
+      const call = Promise.withResolvers<Record<string, unknown>>();
+      waiting.set(id, call);
       socket.send(JSON.stringify({ id, method, params }));
-      return new Promise((resolve) => waiting.set(id, resolve));
+      return call.promise;
     },
     close: () => socket.close(),
   };
@@ -135,27 +161,36 @@ async function sample(name: string, script: string): Promise<Sampled> {
   const session = await inspector(inspectPort);
   try {
     await session.call("HeapProfiler.enable");
-    await session.call("HeapProfiler.startSampling", {
-      samplingInterval: 256,
-      includeObjectsCollectedByMajorGC: true,
-      includeObjectsCollectedByMinorGC: true,
-    });
-    const requests = await runWrk(server.port, duration);
-    const { profile } = await session.call("HeapProfiler.stopSampling") as {
-      profile: { head: ProfileNode };
-    };
-    const sites = new Map<string, number>();
-    let total = 0;
+    const bytes = new Map<string, number>();
     const walk = (node: ProfileNode, stack: CallFrame[]) => {
       const here = [...stack, node.callFrame];
       if (node.selfSize > 0) {
         const site = siteOf(here);
-        sites.set(site, (sites.get(site) ?? 0) + node.selfSize / requests);
-        total += node.selfSize / requests;
+        bytes.set(site, (bytes.get(site) ?? 0) + node.selfSize);
       }
       for (const child of node.children) walk(child, here);
     };
-    walk(profile.head, []);
+    // A profile per piece of the run: its samples grow with the run, and
+    // Deno's WebSocket takes no frame over 64 MiB (a 4 s profile was more).
+    let requests = 0;
+    for (let left = duration; left > 0; left -= PIECE_SECONDS) {
+      await session.call("HeapProfiler.startSampling", {
+        samplingInterval: 256,
+        includeObjectsCollectedByMajorGC: true,
+        includeObjectsCollectedByMinorGC: true,
+      });
+      requests += await runWrk(server.port, Math.min(left, PIECE_SECONDS));
+      const { profile } = await session.call("HeapProfiler.stopSampling") as {
+        profile: { head: ProfileNode };
+      };
+      walk(profile.head, []);
+    }
+    const sites = new Map<string, number>();
+    let total = 0;
+    for (const [site, size] of bytes) {
+      sites.set(site, size / requests);
+      total += size / requests;
+    }
     console.error(`${name}: ${requests} requests sampled`);
     return { requests, sites, total };
   } finally {
