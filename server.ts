@@ -231,8 +231,8 @@ export class HTTPServer implements AsyncDisposable {
   #bindTo: ServerAddress;
   #tls: TlsOptions | undefined;
   #reusePort: boolean;
-  // Each connection's task; a detached one leaves early.
-  #tasks = new Map<Deno.Conn, Promise<void>>();
+  // The connections being served; a detached one leaves early.
+  #tasks = new Set<Deno.Conn>();
   // An accept still pending when its caller stopped waiting (a timeout, a
   // stop); the next caller takes it, so an accepted connection is never lost.
   #accepting: Promise<Deno.Conn | null> | null = null;
@@ -447,7 +447,7 @@ export class HTTPServer implements AsyncDisposable {
         if (conn === STOPPED) break;
         this.#accepting = null;
         if (conn === null) break;
-        this.#track(conn, this.#serve(conn));
+        this.#serve(conn);
       }
     } finally {
       clearInterval(actions);
@@ -506,7 +506,7 @@ export class HTTPServer implements AsyncDisposable {
       if (conn === STOPPED) return await this.handleTimeout();
     }
     this.#accepting = null;
-    if (conn !== null) await this.#track(conn, this.#serve(conn));
+    if (conn !== null) await this.#serve(conn);
   }
 
   /** Called when {@linkcode handleRequest} times out; does nothing by default. */
@@ -711,10 +711,16 @@ export class HTTPServer implements AsyncDisposable {
    * @ignore
    */
   [SERVE_CONNECTION](conn: Deno.Conn): Promise<void> {
-    return this.#track(conn, this.#serve(conn));
+    return this.#serve(conn);
   }
 
-  async #serve(conn: Deno.Conn): Promise<void> {
+  /** Serves a connection, counted until it ends or is detached. */
+  #serve(conn: Deno.Conn): Promise<void> {
+    this.#tasks.add(conn);
+    return this.#serveCounted(conn);
+  }
+
+  async #serveCounted(conn: Deno.Conn): Promise<void> {
     if ("setNoDelay" in conn && typeof conn.setNoDelay === "function") {
       try {
         conn.setNoDelay(true);
@@ -742,14 +748,8 @@ export class HTTPServer implements AsyncDisposable {
     } finally {
       // Whatever the overrides did, the connection leaves the sweep.
       this[SERVER_STATE].connections.get(conn)?.release();
+      this.#untrack(conn);
     }
-  }
-
-  #track(conn: Deno.Conn, task: Promise<void>): Promise<void> {
-    this.#tasks.set(conn, task);
-    return task.finally(() => {
-      if (this.#tasks.get(conn) === task) this.#untrack(conn);
-    });
   }
 
   /** Stops counting a connection's task, and frees its slot. */
