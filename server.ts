@@ -721,18 +721,19 @@ export class HTTPServer implements AsyncDisposable {
   }
 
   async #serveCounted(conn: Deno.Conn): Promise<void> {
-    if ("setNoDelay" in conn && typeof conn.setNoDelay === "function") {
-      try {
-        conn.setNoDelay(true);
-      } catch {
-        // Not a TCP socket after all.
-      }
-    }
-    const remote = conn.remoteAddr as Deno.NetAddr | Deno.UnixAddr;
-    const clientAddress: ClientAddress = "hostname" in remote
-      ? [remote.hostname, remote.port]
-      : [remote.path || "unix:", 0]; // a client's socket has no name
+    let clientAddress: ClientAddress | null = null;
     try {
+      if ("setNoDelay" in conn && typeof conn.setNoDelay === "function") {
+        try {
+          conn.setNoDelay(true);
+        } catch {
+          // Not a TCP socket after all.
+        }
+      }
+      const remote = conn.remoteAddr as Deno.NetAddr | Deno.UnixAddr;
+      clientAddress = "hostname" in remote
+        ? [remote.hostname, remote.port]
+        : [remote.path || "unix:", 0]; // a client's socket has no name
       if (await this.verifyRequest(conn, clientAddress)) {
         await this.processRequest(conn, clientAddress);
       } else {

@@ -343,6 +343,29 @@ Deno.test("engine: a handleError that throws is reported to stderr; the client g
   assert.match(said, /shutdownRequest broke/);
 });
 
+Deno.test("engine: a connection whose address cannot be read is reported and closed, and shutdown does not wait for it", async () => {
+  const reported: unknown[] = [];
+  class Reporting extends HTTPServer {
+    override handleError(_c: unknown, _a: unknown, error: unknown): void {
+      reported.push(error);
+    }
+  }
+  const server = new Reporting(["127.0.0.1", 0], Throws, {
+    bindAndActivate: false,
+  });
+  const [client, conn] = memoryConnPair();
+  Object.defineProperty(conn, "remoteAddr", {
+    get: () => {
+      throw new Error("no address");
+    },
+  });
+  await server[SERVE_CONNECTION](conn); // never rejects
+  assert.match(String(reported[0]), /no address/);
+  assert.equal(await client.read(new Uint8Array(1)), null); // closed
+  client.close();
+  await server[Symbol.asyncDispose]();
+});
+
 Deno.test("engine: a handler's own I/O error is a 500 and handleError; only this connection's loss closes in silence", async () => {
   const server = new ReportingServer(["127.0.0.1", 0], Throws, {
     bindAndActivate: false,
