@@ -1,8 +1,9 @@
 // Copyright 2026 the basehttp authors. MIT license.
-// Whether a handler that writes its own chunked coding (Python's way) ended
-// its body: the engine passes those bytes as written, and only a body that
+// Follows a handler that writes its own chunked coding (Python's way). To
+// HTTP/1.1 the engine passes those bytes as written, and only a body that
 // ends at its last chunk and trailer section, no byte short or over, leaves
-// a connection on which the next response can be found (RFC 9112 §7.1).
+// a connection on which the next response can be found (RFC 9112 §7.1). A
+// client without chunks gets their data only (§6.1).
 
 import { CR, LF } from "./_bytes.ts";
 
@@ -26,7 +27,10 @@ function hexValue(byte: number): number {
   return -1;
 }
 
-/** Follows a chunked body as it is written, to tell whether it ended. */
+/**
+ * Follows a chunked body as it is written, to tell whether it ended, and
+ * where its data is.
+ */
 export class ChunkedEnd {
   #state = SIZE;
   #size = 0;
@@ -38,8 +42,16 @@ export class ChunkedEnd {
     return this.#state === ENDED;
   }
 
-  /** Takes the next bytes of the body. */
-  feed(bytes: Uint8Array): void {
+  /** Whether the bytes so far are not a chunked body, nor its beginning. */
+  get broken(): boolean {
+    return this.#state === BROKEN;
+  }
+
+  /**
+   * Takes the next bytes of the body; `data`, when given, gets the pieces of
+   * chunk data among them.
+   */
+  feed(bytes: Uint8Array, data?: Uint8Array[]): void {
     for (let i = 0; i < bytes.length && this.#state !== BROKEN; i++) {
       const byte = bytes[i];
       switch (this.#state) {
@@ -66,6 +78,7 @@ export class ChunkedEnd {
           break;
         case DATA: {
           const taken = Math.min(this.#left, bytes.length - i);
+          data?.push(bytes.subarray(i, i + taken));
           this.#left -= taken;
           i += taken - 1;
           if (this.#left === 0) this.#state = DATA_CR;

@@ -102,6 +102,7 @@ const TO_CLOSE = 4; // delimited by closing the connection
 const NO_BODY = 5; // HEAD, 204, 304: written bytes are dropped
 const RAW = 6; // bytes written with no head: the handler frames its own
 const CUT = 7; // over its length, or failed after bytes went out: ends by close
+const UNCHUNKED = 8; // the handler's own chunks, decoded: ends by close
 
 // Where the connection is.
 const BETWEEN = 0; // waiting for, or reading, a request head
@@ -110,6 +111,7 @@ const TAKEN = 2; // handed over (a WebSocket, detach()): no server deadline
 
 // A Transfer-Encoding whose last coding is chunked.
 const LAST_CHUNKED = /(?:^|,)[ \t]*chunked[ \t]*$/i;
+const ONLY_CHUNKED = /^[ \t]*chunked[ \t]*$/i;
 
 // Unread request bodies up to this size are read and dropped to keep the
 // connection; larger ones close it.
@@ -715,6 +717,13 @@ export class Connection implements Reader, BodySource {
       this.#framing = TO_CLOSE;
       return handled(user.flushHeaders());
     }
+    const speaks11 = head !== null && head.minor >= 1 &&
+      this.#protocolMinor() >= 1;
+    // No Transfer-Encoding to a client without it (RFC 9112 §6.1): the
+    // handler's own chunks go out decoded, delimited by the close.
+    const unchunk = !speaks11 && this.#declaredCoding !== null &&
+      ONLY_CHUNKED.test(this.#declaredCoding);
+    if (unchunk) dropFraming(lines);
     if (user.command === "HEAD" || code === 204 || code === 304) {
       this.#framing = NO_BODY;
       // A 204 may not carry either, nor a 1xx (RFC 9110 §8.6, RFC 9112
@@ -734,19 +743,19 @@ export class Connection implements Reader, BodySource {
       if (!user.closeConnection) lines.push("Content-Length", "0");
     } else if (this.#declaredLength >= 0) {
       this.#framing = LENGTH;
+    } else if (unchunk) {
+      user.closeConnection = true;
+      this.#framing = UNCHUNKED;
+      this.#ownChunks = new ChunkedEnd();
     } else if (this.#declaredCoding !== null) {
       this.#framing = OWN_CODING;
       // Only a last chunked coding ends the body before the close (RFC 9112
       // §6.3), and HTTP/1.0 has no chunks.
-      const chunks = LAST_CHUNKED.test(this.#declaredCoding) &&
-        head !== null && head.minor >= 1 && this.#protocolMinor() >= 1;
+      const chunks = speaks11 && LAST_CHUNKED.test(this.#declaredCoding);
       if (!chunks) user.closeConnection = true;
       // Kept only if the handler's chunks end where its body does.
       this.#ownChunks = chunks ? new ChunkedEnd() : null;
-    } else if (
-      !user.closeConnection && head !== null && head.minor >= 1 &&
-      this.#protocolMinor() >= 1
-    ) {
+    } else if (!user.closeConnection && speaks11) {
       lines.push("Transfer-Encoding", "chunked");
       this.#framing = CHUNKED;
     } else {
@@ -842,6 +851,7 @@ export class Connection implements Reader, BodySource {
     }
     if (this.#framing === NO_BODY) return RESOLVED; // dropped, not counted
     let bytes = typeof data === "string" ? this.#encode(data) : data;
+    if (this.#framing === UNCHUNKED) return this.#writeUnchunked(bytes);
     const out = this.#output;
     this.#bodyBytes += bytes.length;
     if (this.#framing === NOT_STARTED) {
@@ -876,6 +886,24 @@ export class Connection implements Reader, BodySource {
     }
     out.bytes(bytes);
     if (chunked) out.text("\r\n");
+    return out.length >= FLUSH_AT ? this.#flush() : RESOLVED;
+  }
+
+  /** Queues the data of the handler's own chunks; framing that breaks cuts. */
+  #writeUnchunked(bytes: Uint8Array): Promise<void> {
+    const pieces: Uint8Array[] = [];
+    this.#ownChunks!.feed(bytes, pieces);
+    if (this.#ownChunks!.broken) {
+      this.#framing = CUT;
+      this.#user.logError(
+        "response's own chunked coding broke; the rest was dropped",
+      );
+    }
+    const out = this.#output;
+    for (const piece of pieces) {
+      this.#bodyBytes += piece.length;
+      out.bytes(piece);
+    }
     return out.length >= FLUSH_AT ? this.#flush() : RESOLVED;
   }
 

@@ -656,6 +656,85 @@ Deno.test("engine: a handler's own chunked body keeps the connection only if it 
   Framing.body = "0123456789abcdef";
 });
 
+class OwnChunks extends QuietHandler {
+  static pieces: string[] = [];
+  async do_GET() {
+    this.sendResponse(200);
+    this.sendHeader("Transfer-Encoding", "chunked");
+    await this.endHeaders();
+    for (const piece of OwnChunks.pieces) await this.wfile.write(piece);
+  }
+  do_HEAD() {
+    return this.do_GET();
+  }
+}
+
+class OwnChunks10 extends OwnChunks {
+  override protocolVersion = "HTTP/1.0";
+}
+
+Deno.test("engine: a handler's own chunks reach a client without chunks decoded, with no Transfer-Encoding (RFC 9112 §6.1)", async () => {
+  // Python's way of streaming, split across writes anywhere.
+  const whole = [
+    "1",
+    "0;x=y\r\n0123",
+    "456789abcdef\r",
+    "\n3\r\nxyz\r\n0\r\nT: 1\r\n",
+    "\r\n",
+  ];
+  const cases: [string, typeof OwnChunks, string, string[], string][] = [
+    [
+      "HTTP/1.0 client",
+      OwnChunks,
+      "GET / HTTP/1.0",
+      whole,
+      "0123456789abcdefxyz",
+    ],
+    [
+      "HTTP/1.0 handler",
+      OwnChunks10,
+      "GET / HTTP/1.1",
+      whole,
+      "0123456789abcdefxyz",
+    ],
+    ["HEAD", OwnChunks, "HEAD / HTTP/1.0", whole, ""],
+    // Broken framing: what was data went out, the rest is dropped.
+    ["broken", OwnChunks, "GET / HTTP/1.0", ["3\r\nabc\r\nzz\r\n"], "abc"],
+    [
+      "after the end",
+      OwnChunks,
+      "GET / HTTP/1.0",
+      ["3\r\nabc\r\n0\r\n\r\nzz"],
+      "abc",
+    ],
+  ];
+  for (const [label, Handler, line, pieces, body] of cases) {
+    OwnChunks.pieces = pieces;
+    const { client, done } = serve(Handler);
+    // Asked to persist, the GETs still end by the close.
+    const persist = line.startsWith("GET") ? "Connection: keep-alive\r\n" : "";
+    await send(client, `${line}\r\nHost: h\r\n${persist}\r\n`);
+    const { text, closed } = await readUntil(client);
+    await done;
+    client.close();
+    const [head, got] = text.split("\r\n\r\n");
+    assert.match(head, /^HTTP\/1\.[01] 200 /, label);
+    assert.doesNotMatch(head, /transfer-encoding|content-length/i, label);
+    assert.doesNotMatch(head, /keep-alive/i, label); // delimited by the close
+    assert.equal(got, body, label);
+    assert.equal(closed, true, label);
+  }
+  // HTTP/1.1 both sides: passed as written.
+  OwnChunks.pieces = whole;
+  const { client, done } = serve(OwnChunks);
+  await send(client, "GET / HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n");
+  const { text } = await readUntil(client);
+  await done;
+  client.close();
+  assert.match(text, /\r\nTransfer-Encoding: chunked\r\n/);
+  assert.ok(text.endsWith("\r\n\r\n" + whole.join("")));
+});
+
 Deno.test("engine: a handler's Connection: keep-alive keeps only a connection the client would keep", async () => {
   Framing.fields = [["Content-Length", "16"], ["Connection", "keep-alive"]];
   const cases: [string, boolean][] = [
