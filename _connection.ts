@@ -852,6 +852,8 @@ export class Connection implements Reader, BodySource {
     if (this.#framing === NO_BODY) return RESOLVED; // dropped, not counted
     let bytes = typeof data === "string" ? this.#encode(data) : data;
     if (this.#framing === UNCHUNKED) return this.#writeUnchunked(bytes);
+    // Nothing more goes out, nor is counted in the log.
+    if (this.#framing === CUT) return RESOLVED;
     const out = this.#output;
     this.#bodyBytes += bytes.length;
     if (this.#framing === NOT_STARTED) {
@@ -865,6 +867,7 @@ export class Connection implements Reader, BodySource {
       // send what was declared, drop the rest, and close after.
       const excess = this.#bodyBytes - this.#declaredLength;
       bytes = bytes.subarray(0, bytes.length - excess);
+      this.#bodyBytes = this.#declaredLength;
       this.#framing = CUT;
       this.#user.logError(
         "response body longer than its Content-Length (%d)",
@@ -874,7 +877,7 @@ export class Connection implements Reader, BodySource {
       return RESOLVED;
     }
     const framing = this.#framing;
-    if (framing === CUT || bytes.length === 0) return RESOLVED;
+    if (bytes.length === 0) return RESOLVED;
     if (framing === OWN_CODING) this.#ownChunks?.feed(bytes);
     const chunked = framing === CHUNKED;
     if (chunked) out.text(bytes.length.toString(16) + "\r\n");

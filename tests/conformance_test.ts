@@ -305,6 +305,10 @@ Deno.test("no 1xx goes to an HTTP/1.0 client (RFC 9110 §15.2), which would take
 });
 
 class Mismatch extends QuietHandler {
+  static logged: [string, number | string][] = [];
+  override logRequest(_code?: number | string, size?: number | string): void {
+    Mismatch.logged.push([this.path, size ?? "-"]);
+  }
   async do_GET() {
     if (this.path === "/probe") return await reply(this, "probe");
     this.sendResponse(200);
@@ -347,6 +351,14 @@ Deno.test("a handler writing more or less than its Content-Length: the declared 
       assert.equal(parseResponses(ex.text).at(-1)?.body, "probe");
     }
   }
+  // The log counts what went out, not what the handler wrote.
+  assert.deepEqual(Mismatch.logged, [
+    ["/more", 5],
+    ["/more-in-pieces", 5],
+    ["/less", 3],
+    ["/exact", 5],
+    ["/probe", 5],
+  ]);
 });
 
 Deno.test("Keep-Alive: timeout=N is sent on kept-alive responses only, in whole seconds", async () => {
