@@ -818,7 +818,7 @@ export class Connection implements Reader, BodySource {
       this.#headLines = null;
     } else if (lines !== null) {
       const out = this.#output;
-      out.head(lines, this.#state.lastHead);
+      out.head(lines, this.#state.recentHeads);
       this.#headLines = null;
       this.#bodyStart = out.position;
     }

@@ -8,7 +8,7 @@
  * 1. `sendResponse` / `sendHeader` build the head in the engine as a list
  *    (the status line, then names and values); `endHeaders` settles the
  *    framing and queues the head here as Latin-1 ({@linkcode Output.head}),
- *    copied from the server's {@linkcode LastHead} when it repeats it.
+ *    copied from the server's {@linkcode RecentHeads} when it repeats one.
  *    Nothing is written yet.
  * 2. `wfile.write(data)` frames the bytes (a chunk-size line when chunked)
  *    and queues a copy ({@linkcode Output.bytes}); a small response is then
@@ -52,19 +52,75 @@ const encoder = new TextEncoder();
 // a client that reads a large buffer steadily is never taken for stalled.
 const WRITE_PIECE = 1 << 20;
 
+// The most heads a server keeps, and the longest: 1 MiB at most.
+const MAX_HEADS = 1024;
+const MAX_HEAD_LENGTH = 1024;
+
+interface KeptHead {
+  lines: readonly string[];
+  bytes: Uint8Array;
+  length: number;
+}
+
 /**
- * The last response head a server's connections queued, and its bytes: most
- * responses repeat the one before (the same status and headers, the same
- * Date within a second), and comparing its strings and copying its bytes
- * costs less than joining and encoding them.
+ * The response heads a server's connections queued lately, and their bytes:
+ * most responses repeat a head sent before (the same status and headers,
+ * the same Date within a second), and comparing its strings and copying its
+ * bytes costs less than joining and encoding them. A head with an ETag is
+ * kept under it, as each file served repeats its own head; the last head
+ * without one is kept too.
  */
-export class LastHead {
-  /** The head's status line, then its names and values; empty for none. */
-  lines: readonly string[] = [];
-  /** Its bytes, at the start; a head longer than this is not kept. */
-  readonly bytes: Uint8Array = new Uint8Array(1024);
-  /** How many bytes of {@linkcode bytes} are the head. */
-  length = 0;
+export class RecentHeads {
+  #heads = new Map<string, KeptHead>();
+
+  /** The bytes of a head of these lines queued before, or `null`. */
+  find(lines: readonly string[]): Uint8Array | null {
+    const kept = this.#heads.get(etagOf(lines));
+    if (kept === undefined || !sameLines(lines, kept.lines)) return null;
+    return kept.bytes.subarray(0, kept.length);
+  }
+
+  /** Keeps the bytes of a head just queued; a long one is not kept. */
+  keep(lines: readonly string[], bytes: Uint8Array): void {
+    if (bytes.length > MAX_HEAD_LENGTH) return;
+    const key = etagOf(lines);
+    let kept = this.#heads.get(key);
+    if (kept === undefined) {
+      if (this.#heads.size >= MAX_HEADS) {
+        this.#heads.delete(this.#heads.keys().next().value!);
+      }
+      kept = { lines, bytes: new Uint8Array(bytes.length), length: 0 };
+      this.#heads.set(key, kept);
+    } else if (kept.bytes.length < bytes.length) {
+      kept.bytes = new Uint8Array(bytes.length);
+    }
+    kept.bytes.set(bytes);
+    kept.length = bytes.length;
+    // The one head without an ETag is replaced at each miss; the others stay
+    // for long, so they keep copies, not slices of the request heads whose
+    // values a handler may have echoed.
+    kept.lines = key === "" ? lines : lines.map(ownCopy);
+  }
+}
+
+/** A copy of `text` that holds no longer string it was sliced from. */
+function ownCopy(text: string): string {
+  // V8 slices strings of 13 characters or more; a concatenation is made flat
+  // (a new string) before it is sliced.
+  return text.length < 13 ? text : (" " + text).slice(1);
+}
+
+/** The value of a head's ETag field, or "" for none. */
+function etagOf(lines: readonly string[]): string {
+  for (let i = 1; i < lines.length; i += 2) {
+    const name = lines[i];
+    if (
+      name.length === 4 && (name === "ETag" || name.toLowerCase() === "etag")
+    ) {
+      return lines[i + 1];
+    }
+  }
+  return "";
 }
 
 /** Whether two heads are the same strings, in the same order. */
@@ -138,24 +194,19 @@ export class Output {
 
   /**
    * Queues a response head: its status line, then `name: value` lines, then
-   * the blank line, as Latin-1; copied from `last` when it is the same.
+   * the blank line, as Latin-1; copied from `recent` when it was queued
+   * before.
    */
-  head(lines: readonly string[], last: LastHead): void {
-    if (sameLines(lines, last.lines)) {
-      this.bytes(last.bytes.subarray(0, last.length));
-      return;
-    }
+  head(lines: readonly string[], recent: RecentHeads): void {
+    const known = recent.find(lines);
+    if (known !== null) return this.bytes(known);
     let text = lines[0];
     for (let i = 1; i < lines.length; i += 2) {
       text += `${lines[i]}: ${lines[i + 1]}\r\n`;
     }
     const at = this.length;
     this.text(text + "\r\n");
-    if (this.length - at <= last.bytes.length) {
-      last.bytes.set(this.#buf!.subarray(at, this.length));
-      last.length = this.length - at;
-      last.lines = lines;
-    }
+    recent.keep(lines, this.#buf!.subarray(at, this.length));
   }
 
   /** Queues a copy of `bytes`. */

@@ -12,7 +12,7 @@ import type { Connection } from "./_connection.ts";
 import { DateClock } from "./_date.ts";
 import { DeadlineSweep } from "./_deadlines.ts";
 import { HeadScanner } from "./_head.ts";
-import { FLUSH_AT, LastHead } from "./_output.ts";
+import { FLUSH_AT, RecentHeads } from "./_output.ts";
 import { BufferPool } from "./_pool.ts";
 import type { ClientAddress } from "./handler.ts";
 import { isFieldValue, isToken, type RequestLimits } from "./parser.ts";
@@ -156,8 +156,8 @@ export class ServerState {
   headBytes = 0;
   /** Short body strings are encoded here, then copied into the output. */
   readonly scratch: Uint8Array = new Uint8Array(FLUSH_AT);
-  /** The last response head queued. */
-  readonly lastHead: LastHead = new LastHead();
+  /** Response heads queued lately, and their bytes. */
+  readonly recentHeads: RecentHeads = new RecentHeads();
   // The last Server and Keep-Alive values, so that each response sends the
   // same string rather than building one.
   #version: [string, string, string] = ["", "", ""];

@@ -117,6 +117,15 @@ Deno.test("engine: pipelined requests are answered in order, in one write", asyn
   client.close();
 });
 
+// Heads with a fixed Server and Date, so that a test can expect their bytes.
+class FixedHead extends QuietHandler {
+  override serverVersion = "T/1";
+  override sysVersion = "S/2";
+  override dateTimeString(): string {
+    return "Thu, 01 Jan 2026 00:00:00 GMT";
+  }
+}
+
 Deno.test("engine: each response gets its own head, whether it repeats the one before or not", async () => {
   // The server copies a head that repeats the last one's strings: a changed
   // value, a longer head, or a Latin-1 one must still go out as written.
@@ -126,12 +135,7 @@ Deno.test("engine: each response gets its own head, whether it repeats the one b
     "/long": "x".repeat(2000),
     "/latin": "caf\xe9",
   };
-  class Heads extends QuietHandler {
-    override serverVersion = "T/1";
-    override sysVersion = "S/2";
-    override dateTimeString(): string {
-      return "Thu, 01 Jan 2026 00:00:00 GMT";
-    }
+  class Heads extends FixedHead {
     async do_GET(): Promise<void> {
       this.sendResponse(200);
       this.sendHeader("X-Value", values[this.path]);
@@ -149,6 +153,46 @@ Deno.test("engine: each response gets its own head, whether it repeats the one b
     await send(client, `GET ${path} HTTP/1.1\r\nHost: h\r\n\r\n`);
     const { text } = await readUntil(client, (t) => t.endsWith("\r\n\r\n"));
     assert.equal(text, head(values[path]), path);
+  }
+  client.closeWrite();
+  await readUntil(client);
+  await done;
+  client.close();
+});
+
+Deno.test("engine: a head kept under its ETag is used only for the same head", async () => {
+  // Heads are kept by ETag: the same tag with another field, another case
+  // of the name, or between other heads must still go out as written.
+  const fields: Record<string, [string, string, string]> = {
+    "/1": ["ETag", '"1"', "a"],
+    "/2": ["ETag", '"2"', "a"],
+    "/1b": ["ETag", '"1"', "b"],
+    "/lower": ["etag", '"1"', "a"],
+  };
+  class Tagged extends FixedHead {
+    async do_GET(): Promise<void> {
+      const [name, etag, value] = fields[this.path];
+      this.sendResponse(200);
+      this.sendHeader(name, etag);
+      this.sendHeader("X-Value", value);
+      this.sendHeader("Content-Length", "0");
+      await this.endHeaders();
+    }
+  }
+  const { client, done } = serve(Tagged);
+  for (
+    const path of ["/1", "/2", "/1", "/1b", "/1", "/lower", "/2", "/1b"]
+  ) {
+    const [name, etag, value] = fields[path];
+    await send(client, `GET ${path} HTTP/1.1\r\nHost: h\r\n\r\n`);
+    const { text } = await readUntil(client, (t) => t.endsWith("\r\n\r\n"));
+    assert.equal(
+      text,
+      "HTTP/1.1 200 OK\r\nServer: T/1 S/2\r\n" +
+        `Date: Thu, 01 Jan 2026 00:00:00 GMT\r\n${name}: ${etag}\r\n` +
+        `X-Value: ${value}\r\nContent-Length: 0\r\nKeep-Alive: timeout=5\r\n\r\n`,
+      path,
+    );
   }
   client.closeWrite();
   await readUntil(client);
