@@ -28,6 +28,8 @@ interface ServerFrame {
   rsv1: boolean;
   opcode: number;
   payload: Uint8Array;
+  /** The header's length in bytes (the mask is never there). */
+  header: number;
 }
 
 /** A raw client: the handshake, masked frames out, frames in. */
@@ -114,6 +116,7 @@ class RawClient {
       rsv1: (this.#buf[0] & 0x40) !== 0,
       opcode: this.#buf[0] & 0x0f,
       payload: this.#buf.slice(at, at + length),
+      header: at,
     };
     this.#buf = this.#buf.slice(at + length);
     return frame;
@@ -307,6 +310,62 @@ Deno.test("a leading U+FEFF is kept in text, fragmented, compressed, and in a cl
   c.close();
   await srv[Symbol.asyncDispose]();
   assert.equal(Echo.closes[0].reason, "\uFEFFhi");
+});
+
+class Sends extends QuietHandler {
+  static options: WebSocketOptions = {};
+  static texts: string[] = [];
+  async do_GET(): Promise<void> {
+    const socket = await this.upgradeWebSocket(Sends.options);
+    socket.onopen = () => Sends.texts.forEach((text) => socket.send(text));
+  }
+}
+
+Deno.test("text sent at each length goes out as its UTF-8, in the shortest header, compressed or not", async () => {
+  Sends.texts = [
+    "",
+    "a",
+    "x".repeat(125),
+    "x".repeat(126),
+    "\u20ac".repeat(41), // 123 bytes
+    "\u00e9".repeat(63), // 126 bytes
+    "\ud800", // a lone surrogate: U+FFFD, as TextEncoder gives it
+    "\u{1f600}".repeat(2),
+    "x".repeat(400),
+    "x".repeat(1365),
+    "\u20ac".repeat(1365), // 4,095 bytes
+    "x".repeat(1366),
+    "\u20ac".repeat(30_000), // 90,000 bytes: a 64-bit length
+  ];
+  await using srv = startServer(Sends);
+  for (const compression of [false, true]) {
+    Sends.options = { compression };
+    const c = await RawClient.open(
+      srv.port,
+      // Each message alone: inflate() has no context of the ones before.
+      compression
+        ? [
+          "Sec-WebSocket-Extensions: permessage-deflate; server_no_context_takeover",
+        ]
+        : [],
+    );
+    try {
+      for (const text of Sends.texts) {
+        const got = (await c.frame())!;
+        assert.equal(got.opcode, 0x1);
+        assert.ok(got.fin);
+        const utf8 = encoder.encode(text);
+        // Compressed only where deflate pays (1 KiB or more).
+        assert.equal(got.rsv1, compression && utf8.length >= 1024);
+        const payload = got.rsv1 ? inflate(got.payload) : got.payload;
+        assert.deepEqual(payload, utf8, `${text.length} chars`);
+        const length = got.payload.length;
+        assert.equal(got.header, length < 126 ? 2 : length < 65536 ? 4 : 10);
+      }
+    } finally {
+      c.close();
+    }
+  }
 });
 
 Deno.test("a close with no payload is echoed empty; the server closes the TCP first", async () => {
