@@ -708,11 +708,13 @@ export class Connection implements Reader, BodySource {
     }
     if (this.#host.shuttingDown) user.closeConnection = true;
     const head = this.#head;
-    if (
-      user.command === "CONNECT" && code < 300 && this.#declaredLength < 0 &&
-      this.#declaredCoding === null
-    ) {
-      // A tunnel follows: no framing header is added (RFC 9110 §9.3.6).
+    if (user.command === "CONNECT" && code < 300) {
+      // A tunnel follows, with no framing field (RFC 9110 §9.3.6): the
+      // client ignores them (RFC 9112 §6.3), so a length kept here would
+      // have its tunnel bytes read as the next request.
+      if (this.#declaredLength >= 0 || this.#declaredCoding !== null) {
+        dropFraming(lines);
+      }
       user.closeConnection = true;
       this.#framing = TO_CLOSE;
       return handled(user.flushHeaders());

@@ -304,15 +304,19 @@ bad(
   400,
 );
 bad("authority-form for GET", get("example.com:80"), 400);
+// A 2xx to CONNECT makes a tunnel of the connection, which then closes:
+// the probe after it is tunnel bytes, never a request (RFC 9112 §6.3).
 ok(
   "CONNECT with authority-form",
   msg("CONNECT example.com:443 HTTP/1.1", ["Host: example.com:443"]),
   { method: "CONNECT", path: "example.com:443" },
+  { closed: true },
 );
 ok(
   "CONNECT to an IPv6 literal",
   msg("CONNECT [::1]:443 HTTP/1.1", ["Host: [::1]:443"]),
   { method: "CONNECT", path: "[::1]:443" },
+  { closed: true },
 );
 bad("CONNECT with origin-form", msg("CONNECT / HTTP/1.1"), 400);
 bad("CONNECT without a port", msg("CONNECT example.com HTTP/1.1"), 400);

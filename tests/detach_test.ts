@@ -93,6 +93,41 @@ Deno.test("a CONNECT tunnel: 200 with no framing header, then the bytes both way
   await upstream.close();
 });
 
+Deno.test("a 2xx to CONNECT goes out with no Content-Length or Transfer-Encoding, whatever the handler sent, and ends as a tunnel", async () => {
+  // A client takes the bytes after a 2xx to CONNECT as the tunnel's and
+  // ignores framing fields (RFC 9112 §6.3), so a server that kept them
+  // would read the client's tunnel bytes as its next request.
+  for (
+    const [name, value] of [["Content-Length", "5"], [
+      "Transfer-Encoding",
+      "chunked",
+    ]]
+  ) {
+    class Framed extends QuietHandler {
+      async do_CONNECT(): Promise<void> {
+        this.sendResponse(200, "Connection Established");
+        this.sendHeader(name, value);
+        await this.endHeaders();
+        await this.wfile.write("hello");
+      }
+    }
+    await using srv = startServer(Framed);
+    const { text, closed } = await exchange(
+      srv.port,
+      "CONNECT x:1 HTTP/1.1\r\nHost: x:1\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n",
+    );
+    const head = text.slice(0, text.indexOf("\r\n\r\n") + 4);
+    const [response] = parseResponses(head);
+    assert.equal(response.status, 200, name);
+    assert.equal(response.get("content-length"), undefined, name);
+    assert.equal(response.get("transfer-encoding"), undefined, name);
+    // What the handler wrote, as tunnel bytes, then the close: the bytes
+    // the client sent after its CONNECT are not read as a request.
+    assert.equal(text.slice(head.length), "hello", name);
+    assert.ok(closed, name);
+  }
+});
+
 Deno.test("a 101 answers only a request that offered Upgrade (RFC 9110 §7.8): else a TypeError, never on the wire", async () => {
   let refused: unknown;
   class Switcher extends QuietHandler {
