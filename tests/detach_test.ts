@@ -97,12 +97,8 @@ Deno.test("a 2xx to CONNECT goes out with no Content-Length or Transfer-Encoding
   // A client takes the bytes after a 2xx to CONNECT as the tunnel's and
   // ignores framing fields (RFC 9112 §6.3), so a server that kept them
   // would read the client's tunnel bytes as its next request.
-  for (
-    const [name, value] of [["Content-Length", "5"], [
-      "Transfer-Encoding",
-      "chunked",
-    ]]
-  ) {
+  const framings = [["Content-Length", "5"], ["Transfer-Encoding", "chunked"]];
+  for (const [name, value] of framings) {
     class Framed extends QuietHandler {
       async do_CONNECT(): Promise<void> {
         this.sendResponse(200, "Connection Established");

@@ -335,7 +335,7 @@ Deno.test("text sent at each length goes out as its UTF-8, in the shortest heade
     "x".repeat(1365),
     "\u20ac".repeat(1365), // 4,095 bytes
     "x".repeat(1366),
-    "\u20ac".repeat(30_000), // 90,000 bytes: a 64-bit length
+    "\u20ac".repeat(30_000), // 90,000 bytes: a 64-bit length, uncompressed
   ];
   await using srv = startServer(Sends);
   for (const compression of [false, true]) {
