@@ -18,6 +18,7 @@
  * server is stopped before the end, and all traffic goes to 127.0.0.1.
  */
 import { baselineTree } from "./_baseline.ts";
+import { inspector } from "./_inspector.ts";
 import { freePort, start } from "./load.ts";
 
 interface CallFrame {
@@ -68,55 +69,6 @@ async function hasTaskset(): Promise<boolean> {
 }
 
 const pin = await hasTaskset();
-
-/** A minimal Chrome DevTools Protocol client over the inspector socket. */
-async function inspector(port: number): Promise<{
-  call(method: string, params?: object): Promise<Record<string, unknown>>;
-  close(): void;
-}> {
-  const targets = await (await fetch(`http://127.0.0.1:${port}/json/list`))
-    .json() as { webSocketDebuggerUrl: string }[];
-  const socket = new WebSocket(targets[0].webSocketDebuggerUrl);
-  await new Promise((resolve, reject) => {
-    socket.onopen = resolve;
-    socket.onerror = reject;
-  });
-  let last = 0;
-  const waiting = new Map<
-    number,
-    PromiseWithResolvers<Record<string, unknown>>
-  >();
-  socket.onmessage = (event) => {
-    const message = JSON.parse(event.data);
-    const call = waiting.get(message.id);
-    waiting.delete(message.id);
-    if (message.error) call?.reject(new Error(message.error.message));
-    else call?.resolve(message.result ?? {});
-  };
-  // A call whose answer cannot come fails, rather than waits for ever.
-  let failure: Error | null = null;
-  socket.onerror = (event) => {
-    failure = new Error(
-      `inspector socket: ${(event as ErrorEvent).message ?? "error"}`,
-    );
-  };
-  socket.onclose = () => {
-    failure ??= new Error("inspector socket closed");
-    for (const call of waiting.values()) call.reject(failure);
-    waiting.clear();
-  };
-  return {
-    call(method, params = {}) {
-      if (failure !== null) return Promise.reject(failure);
-      const id = ++last;
-      const call = Promise.withResolvers<Record<string, unknown>>();
-      waiting.set(id, call);
-      socket.send(JSON.stringify({ id, method, params }));
-      return call.promise;
-    },
-    close: () => socket.close(),
-  };
-}
 
 async function runWrk(port: number, seconds: number): Promise<number> {
   const argv = [

@@ -131,7 +131,7 @@ function parseArgs(args: string[]): Options {
 }
 
 /** A server to start: its command line, given a port. */
-interface ServerSpec {
+export interface ServerSpec {
   name: string;
   command: (port: number) => string[];
   /** The program it runs, if not deno: skipped where it is missing. */
@@ -139,7 +139,7 @@ interface ServerSpec {
 }
 
 /** One measured workload. */
-interface Workload {
+export interface Workload {
   name: string;
   title: string;
   servers: ServerSpec[];
@@ -156,7 +156,7 @@ interface Workload {
 }
 
 /** Runs `bench/FILE PORT ...extra` of the tree at `dir`, with its deno.json. */
-const runIn =
+export const runIn =
   (dir: string) => (file: string, ...extra: string[]) => (port: number) => [
     deno,
     "run",
@@ -194,7 +194,7 @@ const python: ServerSpec = {
   command: (port) => ["python3", `${here}servers/python_http.py`, String(port)],
 };
 
-const HELLO: Workload = {
+export const HELLO: Workload = {
   name: "hello",
   title: "hello world, keep-alive, wrk -t1 -c64",
   servers: [basehttp, denoServe, nodeHttp, python, connLoop],
@@ -211,7 +211,7 @@ const PIPELINE: Workload = {
 };
 
 /** The static tree: where it is, and the list file of its many small files. */
-interface Tree {
+export interface Tree {
   root: string;
   /** One URL path a line, for `random_paths.lua`. */
   list: string;
@@ -224,7 +224,7 @@ interface Tree {
  * 200 B to 4 KiB in ten folders, many/dN/fNNN.bin. Readable by everyone: the
  * nginx worker runs as nobody when the bench runs as root.
  */
-async function makeTree(dir: string): Promise<Tree> {
+export async function makeTree(dir: string): Promise<Tree> {
   const root = `${dir}/www`;
   await Deno.mkdir(root, { mode: 0o755 });
   await Deno.chmod(dir, 0o755); // makeTempDir's 0700 would bar the worker
@@ -246,7 +246,7 @@ async function makeTree(dir: string): Promise<Tree> {
 }
 
 /** The permissions the README starts `serve` with. */
-const README_PERMISSIONS = [
+export const README_PERMISSIONS = [
   "--allow-net",
   "--allow-read",
   "--allow-sys=hostname",
@@ -256,7 +256,7 @@ const README_PERMISSIONS = [
  * `serve` of the tree of code at `dir`, over the static `tree`, as a user
  * starts it, its request log off (-q), as nginx's is.
  */
-const serveFrom =
+export const serveFrom =
   (dir: string, tree: Tree) =>
   (permissions: string[], ...extra: string[]) =>
   (port: number) => [
@@ -277,7 +277,10 @@ const serveFrom =
   ];
 
 /** The static workloads over `tree`, with nginx and http-server if present. */
-function staticWorkloads(tree: Tree, external: ServerSpec[]): Workload[] {
+export function staticWorkloads(
+  tree: Tree,
+  external: ServerSpec[],
+): Workload[] {
   const serve = serveFrom(repoRoot, tree);
   const ours: ServerSpec = {
     name: "basehttp",
@@ -421,7 +424,7 @@ async function expectOk(port: number, path: string, name: string) {
   }
 }
 
-interface Sample {
+export interface Sample {
   rps: number;
   p50: number;
   p99: number;
@@ -453,7 +456,7 @@ function pinned(cpu: string | undefined, argv: string[]): string[] {
  * Runs wrk (on `cpu`, if given) and reads requests/s, latency p50/p99 (ms)
  * and Transfer/sec.
  */
-async function wrk(
+export async function wrk(
   port: number,
   workload: Workload,
   seconds: number,
@@ -529,7 +532,7 @@ export function rssKiB(pid: number): Promise<number> {
   return memoryKiB(pid, "VmRSS");
 }
 
-function median(values: number[]): number {
+export function median(values: number[]): number {
   const sorted = values.filter((v) => !Number.isNaN(v)).sort((a, b) => a - b);
   if (sorted.length === 0) return NaN;
   const mid = sorted.length >> 1;
@@ -543,7 +546,7 @@ const fmt = (n: number, digits = 0) =>
   });
 
 /** CPUs for the server (and `deno bench`) and for wrk; none if unpinned. */
-interface Pins {
+export interface Pins {
   server?: string;
   wrk?: string;
 }
@@ -563,7 +566,7 @@ async function canPin(): Promise<boolean> {
 }
 
 /** Server on CPU 0, wrk on CPU 1, if `taskset` can; else a warning, none. */
-async function choosePins(): Promise<Pins> {
+export async function choosePins(): Promise<Pins> {
   if (await canPin()) return { server: "0", wrk: "1" };
   console.error(
     "warning: `taskset -c 1` is not available (util-linux missing, or one " +
