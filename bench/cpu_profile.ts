@@ -3,9 +3,10 @@
  * Where basehttp's time goes under load: the share of V8's CPU profile each
  * function takes while `wrk -t1 -c64` drives the keep-alive hello server, or
  * `serve` (started as the README starts it) over a static tree made for the
- * run, sampled every 50 µs through the inspector.
+ * run, or while `bench/websocket.ts`'s Node client drives its echo server,
+ * sampled every 50 µs through the inspector.
  *
- *   deno run -A bench/cpu_profile.ts [--workload hello|static|many]
+ *   deno run -A bench/cpu_profile.ts [--workload hello|static|many|websocket]
  *     [--rounds 3] [--duration 3] [--top 30] [--baseline REF]
  *
  * A share is a function's self time over all samples, `(idle)`, `(program)`
@@ -16,12 +17,12 @@
  * two trees. With `--baseline REF` the same server of REF (a `git worktree`,
  * removed at the end) is profiled in alternating rounds and the table gives
  * both sides' medians: on a noisy machine a share moves much less from run to
- * run than wrk's rate, so it shows a change of one or two percent that
+ * run than the rate, so it shows a change of one or two percent that
  * `load.ts --baseline` cannot. A share is not a speed-up: a change still lands
  * with `load.ts --baseline`'s figures beside it. The profiler slows the server
- * (about a third fewer requests); req/s under it is printed for each round.
- * The server runs on CPU 0 and wrk on CPU 1 when `taskset` is there; every
- * server is stopped before the end, and all traffic goes to 127.0.0.1.
+ * (about a third fewer requests); the rate under it is printed for each round.
+ * The server runs on CPU 0 and the load on CPU 1 when `taskset` is there;
+ * every server is stopped before the end, and all traffic goes to 127.0.0.1.
  */
 import { baselineTree } from "./_baseline.ts";
 import { inspector } from "./_inspector.ts";
@@ -31,15 +32,24 @@ import {
   HELLO,
   makeTree,
   median,
+  pinned,
+  type Pins,
   README_PERMISSIONS,
   runIn,
   serveFrom,
   start,
   staticWorkloads,
   type Tree,
-  type Workload,
   wrk,
 } from "./load.ts";
+import {
+  basehttpServer,
+  CLIENT,
+  CONNECTIONS,
+  installWs,
+  lines,
+  MESSAGE_BYTES,
+} from "./websocket.ts";
 
 interface ProfileNode {
   id: number;
@@ -61,7 +71,24 @@ interface Side {
   rates: number[];
 }
 
-const WORKLOADS = ["hello", "static", "many"];
+/** The profiler, started and stopped around the timed part of a load. */
+interface Window {
+  begin(): Promise<void>;
+  end(): Promise<void>;
+}
+
+/** A load to profile the server under. */
+interface Load {
+  title: string;
+  /** What the rate counts: "req/s", "round trips/s". */
+  unit: string;
+  /** Each tree's server, given the tree's folder. */
+  server(dir: string): Promise<(port: number) => string[]>;
+  /** Warms the server up, then times the load inside `window`; its rate. */
+  run(port: number, pid: number, window: Window): Promise<number>;
+}
+
+const WORKLOADS = ["hello", "static", "many", "websocket"];
 const repo = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
 
 function option(name: string, fallback: string): string {
@@ -69,20 +96,83 @@ function option(name: string, fallback: string): string {
   return at === -1 ? fallback : Deno.args[at + 1];
 }
 
-/** The workload to drive, and each tree's server for it. */
-function workloadOf(
+/** A wrk workload: two seconds of warm-up, then `seconds` timed. */
+async function wrkLoad(
   name: string,
-  tree: Tree,
-): { workload: Workload; server: (dir: string) => (port: number) => string[] } {
-  if (name === "hello") {
-    return {
-      workload: HELLO,
-      server: (dir) => runIn(dir)("servers/basehttp.ts"),
-    };
-  }
+  scratch: string,
+  seconds: number,
+  pins: Pins,
+): Promise<Load> {
+  const tree: Tree | null = name === "hello" ? null : await makeTree(scratch);
+  // Files changed in the last 2 s are not cached: let the tree settle.
+  if (tree !== null) await new Promise((r) => setTimeout(r, 2100));
+  const workload = tree === null
+    ? HELLO
+    : staticWorkloads(tree, []).find((w) => w.name === name)!;
   return {
-    workload: staticWorkloads(tree, []).find((w) => w.name === name)!,
-    server: (dir) => serveFrom(dir, tree)(README_PERMISSIONS),
+    title: workload.title,
+    unit: "req/s",
+    server: (dir) =>
+      Promise.resolve(
+        tree === null
+          ? runIn(dir)("servers/basehttp.ts")
+          : serveFrom(dir, tree)(README_PERMISSIONS),
+      ),
+    async run(port, pid, window) {
+      await wrk(port, workload, 2, pid, pins.wrk);
+      await window.begin();
+      const sample = await wrk(port, workload, seconds, pid, pins.wrk);
+      await window.end();
+      return sample.rps;
+    },
+  };
+}
+
+/** bench/websocket.ts's echo: its Node client, one second of warm-up. */
+async function websocketLoad(
+  scratch: string,
+  seconds: number,
+  pins: Pins,
+): Promise<Load> {
+  const modules = await installWs();
+  const client = `${scratch}/client.cjs`;
+  await Deno.writeTextFile(client, CLIENT);
+  let made = 0;
+  return {
+    title: `WebSocket echo, ${CONNECTIONS} connections, one ` +
+      `${MESSAGE_BYTES}-byte message in flight each`,
+    unit: "round trips/s",
+    async server(dir) {
+      const path = `${scratch}/websocket_${made++}.ts`;
+      await Deno.writeTextFile(path, basehttpServer(dir));
+      return (port) => [Deno.execPath(), "run", "-A", path, String(port)];
+    },
+    async run(port, _pid, window) {
+      const argv = pinned(pins.wrk, [
+        "node",
+        client,
+        String(port),
+        String(CONNECTIONS),
+        String(MESSAGE_BYTES),
+        "1000",
+        String(seconds * 1000),
+      ]);
+      const driver = new Deno.Command(argv[0], {
+        args: argv.slice(1),
+        env: { NODE_PATH: modules },
+        stdout: "piped",
+      }).spawn();
+      let count = 0;
+      for await (const line of lines(driver.stdout)) {
+        if (line === "start") await window.begin();
+        else if (line.startsWith("count ")) {
+          await window.end();
+          count = Number(line.slice(6));
+        }
+      }
+      if (!(await driver.status).success) throw new Error("the client failed");
+      return count / seconds;
+    },
   };
 }
 
@@ -136,57 +226,54 @@ if (!(Number.isInteger(duration) && duration >= 1 && rounds >= 1)) {
 }
 
 const pins = await choosePins();
-const pin = (argv: string[]) =>
-  pins.server === undefined ? argv : ["taskset", "-c", pins.server, ...argv];
 const scratch = await Deno.makeTempDir({ prefix: "basehttp_profile_" });
 try {
-  const tree = await makeTree(scratch);
-  // Files changed in the last 2 s are not cached: let the tree settle.
-  await new Promise((resolve) => setTimeout(resolve, 2100));
-  const { workload, server } = workloadOf(name, tree);
+  const load = name === "websocket"
+    ? await websocketLoad(scratch, duration, pins)
+    : await wrkLoad(name, scratch, duration, pins);
   await using old = baseline === "" ? null : await baselineTree(repo, baseline);
   if (old !== null) console.error(old.describe);
-  const sides: Side[] = [
-    { name: "working tree", dir: repo },
-    ...(old === null ? [] : [{ name: `baseline ${old.short}`, dir: old.dir }]),
-  ].map(({ name, dir }) => ({
-    name,
-    command: server(dir),
-    shares: new Map(),
-    rates: [],
-  }));
+  const sides: Side[] = [];
+  for (
+    const [sideName, dir] of [
+      ["working tree", repo],
+      ...(old === null ? [] : [[`baseline ${old.short}`, old.dir]]),
+    ]
+  ) {
+    const command = await load.server(dir);
+    sides.push({ name: sideName, command, shares: new Map(), rates: [] });
+  }
   for (let round = 0; round < rounds; round++) {
     for (const side of round % 2 ? [...sides].reverse() : sides) {
       const inspectPort = freePort();
       await using running = await start((port) =>
-        pin(inspected(side.command(port), inspectPort))
+        pinned(pins.server, inspected(side.command(port), inspectPort))
       );
-      await wrk(running.port, workload, 2, running.pid, pins.wrk); // warm up
       const session = await inspector(inspectPort);
       try {
         await session.call("Profiler.enable");
         await session.call("Profiler.setSamplingInterval", { interval: 50 });
-        await session.call("Profiler.start");
-        const sample = await wrk(
-          running.port,
-          workload,
-          duration,
-          running.pid,
-          pins.wrk,
-        );
-        const { profile } = await session.call("Profiler.stop") as {
-          profile: Profile;
-        };
-        side.rates.push(sample.rps);
-        for (const [fn, share] of sharesOf(profile)) {
+        let profile: Profile | null = null;
+        const rate = await load.run(running.port, running.pid, {
+          begin: async () => {
+            await session.call("Profiler.start");
+          },
+          end: async () => {
+            ({ profile } = await session.call("Profiler.stop") as {
+              profile: Profile;
+            });
+          },
+        });
+        side.rates.push(rate);
+        for (const [fn, share] of sharesOf(profile!)) {
           const list = side.shares.get(fn) ?? [];
           list[round] = share;
           side.shares.set(fn, list);
         }
         console.error(
           `  round ${round + 1} ${side.name}: ${
-            Math.round(sample.rps)
-          } req/s under the profiler`,
+            Math.round(rate)
+          } ${load.unit} under the profiler`,
         );
       } finally {
         session.close();
@@ -204,7 +291,7 @@ try {
     medians: sides.map((side) => medianOf(side, fn)),
   })).sort((a, b) => Math.max(...b.medians) - Math.max(...a.medians));
   console.log(
-    `\n# V8 CPU profile: ${workload.title}\n\n` +
+    `\n# V8 CPU profile: ${load.title}\n\n` +
       `${new Date().toISOString().slice(0, 10)}, Deno ${Deno.version.deno}; ` +
       `${rounds} rounds × ${duration} s per side, sampled every 50 µs; ` +
       `median share of the samples per function.\n`,
@@ -223,7 +310,7 @@ try {
     console.log(`| ${fn} | ${cells.join(" | ")} |`);
   }
   console.log(
-    `| req/s under the profiler | ${
+    `| ${load.unit} under the profiler | ${
       sides.map((side) => Math.round(median(side.rates))).join(" | ")
     } |${sides.length === 2 ? " |" : ""}`,
   );

@@ -448,7 +448,7 @@ const SIZES: Record<string, number> = {
 };
 
 /** Prefixes a command line with `taskset -c CPU`, if given a CPU. */
-function pinned(cpu: string | undefined, argv: string[]): string[] {
+export function pinned(cpu: string | undefined, argv: string[]): string[] {
   return cpu === undefined ? argv : ["taskset", "-c", cpu, ...argv];
 }
 

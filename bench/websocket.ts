@@ -25,14 +25,14 @@
 import { baselineTree } from "./_baseline.ts";
 import { cacheDir, findExecutable, npmInstall } from "./_external.ts";
 import { type CpuTimes, cpuTimes } from "./_proc.ts";
-import { freePort } from "./load.ts";
+import { freePort, median } from "./load.ts";
 
 const WS_VERSION = "8.18.3";
-const CONNECTIONS = 64;
-const MESSAGE_BYTES = 32;
+export const CONNECTIONS = 64;
+export const MESSAGE_BYTES = 32;
 const repoRoot = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
 
-const basehttpServer = (root: string) => `
+export const basehttpServer = (root: string): string => `
 import { BaseHTTPRequestHandler, HTTPServer } from "${root}/mod.ts";
 class Echo extends BaseHTTPRequestHandler {
   override protocolVersion = "HTTP/1.1";
@@ -71,7 +71,7 @@ server.on("connection", (ws) => {
 `;
 
 // Prints "start" after the warm-up, then "count N" after the duration.
-const CLIENT = `
+export const CLIENT = `
 const WebSocket = require("ws");
 const [port, connections, bytes, warmup, duration] = process.argv.slice(2)
   .map(Number);
@@ -140,7 +140,7 @@ function parseArgs(args: string[]): Options {
 }
 
 /** Installs `ws` into the bench cache on first use; its node_modules path. */
-async function installWs(): Promise<string> {
+export async function installWs(): Promise<string> {
   const prefix = `${cacheDir(Deno.cwd())}/ws-${WS_VERSION}`;
   const problem = await npmInstall(prefix, "ws", WS_VERSION);
   if (problem !== null) throw new Error(problem);
@@ -180,7 +180,7 @@ interface Result {
 }
 
 /** Reads the client's lines as they come. */
-async function* lines(
+export async function* lines(
   stream: ReadableStream<Uint8Array>,
 ): AsyncGenerator<string> {
   let text = "";
@@ -248,12 +248,6 @@ async function measure(
     child.kill("SIGTERM");
     await child.status;
   }
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
 async function main(): Promise<void> {
