@@ -133,6 +133,9 @@ interface Outgoing {
 
 // Messages under this size go out uncompressed: deflate does not pay there.
 const COMPRESS_AT = 1024;
+// The largest frame built in the socket's own buffer: most messages are
+// small, and the buffer stays for the socket's life.
+const KEPT_FRAME = 1024;
 // Queued bytes past which no more frames are read until they are written,
 // so that an echo to a client that never reads stays bounded.
 const SEND_HIGH_WATER = 1 << 20;
@@ -214,6 +217,10 @@ export class ServerWebSocket extends EventTarget
   // Output: frames waiting for the socket, and their application bytes.
   #queue: Outgoing[] = [];
   #sending = false;
+  // Frames of up to KEPT_FRAME bytes are built here, one at a time (each is
+  // written before the next is built): a typed array made for each costs
+  // more than the frame.
+  #frameBuffer: Uint8Array | null = null;
   // When the socket last took bytes (or sending began): a client that takes
   // none for a whole idleTimeout while some wait is gone.
   #wrote = 0;
@@ -659,10 +666,14 @@ export class ServerWebSocket extends EventTarget
         }
         if (payload.length <= 4096) {
           const at = headerLength(payload.length);
-          const frame = new Uint8Array(at + payload.length);
+          const length = at + payload.length;
+          const kept = length <= KEPT_FRAME;
+          const frame = kept
+            ? this.#frameBuffer ??= new Uint8Array(KEPT_FRAME)
+            : new Uint8Array(length);
           writeHeader(frame, item.opcode, payload.length, rsv1);
           frame.set(payload, at);
-          await this.#write(frame);
+          await this.#write(kept ? frame.subarray(0, length) : frame);
         } else {
           await this.#write(frameHeader(item.opcode, payload.length, rsv1));
           await this.#write(payload);

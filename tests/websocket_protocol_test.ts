@@ -368,6 +368,28 @@ Deno.test("text sent at each length goes out as its UTF-8, in the shortest heade
   }
 });
 
+Deno.test("messages sent faster than the client reads arrive whole and in order", async () => {
+  // The socket builds small frames in one buffer of its own: each must be
+  // written before the next is built over it.
+  Sends.texts = Array.from(
+    { length: 3000 },
+    (_, i) =>
+      `${i}:`.padEnd(1 + (i * 7919) % 1100, String.fromCharCode(97 + i % 26)),
+  );
+  Sends.options = {};
+  await using srv = startServer(Sends);
+  const c = await RawClient.open(srv.port);
+  try {
+    await delay(200); // the server's writes back up meanwhile
+    for (const text of Sends.texts) {
+      const got = (await c.frame())!;
+      assert.equal(new TextDecoder().decode(got.payload), text);
+    }
+  } finally {
+    c.close();
+  }
+});
+
 Deno.test("a close with no payload is echoed empty; the server closes the TCP first", async () => {
   Echo.options = {};
   Echo.closes = [];
