@@ -1,7 +1,9 @@
 // Copyright 2026 the basehttp authors. MIT license.
 // Text helpers shared by the parser and the handlers (not a public entry).
 
-const utf8 = new TextDecoder();
+// Replacing (U+FFFD for what is not UTF-8); a leading U+FEFF is text.
+const utf8 = new TextDecoder("utf-8", { ignoreBOM: true });
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 const utf8Encoder = new TextEncoder();
 
 /**
@@ -18,6 +20,21 @@ export function decodeLatin1(bytes: Uint8Array): string {
     out += String.fromCharCode(...bytes.subarray(i, i + 8192));
   }
   return out;
+}
+
+/**
+ * Decodes UTF-8 strictly; a leading U+FEFF is kept, as text.
+ *
+ * @param bytes The bytes to decode.
+ * @returns The text.
+ * @throws {TypeError} For bytes that are not UTF-8.
+ */
+export function decodeUtf8(bytes: Uint8Array): string {
+  // Deno's fatal decoder costs 3–10 times its replacing one (32 B to 64
+  // KiB). Text with no U+FFFD had nothing replaced: only text that has one
+  // is decoded again, strictly.
+  const text = utf8.decode(bytes);
+  return text.includes("\uFFFD") ? strictUtf8.decode(bytes) : text;
 }
 
 /**
@@ -56,8 +73,6 @@ export function trimOWS(value: string): string {
   return a === 0 && b === value.length ? value : value.slice(a, b);
 }
 
-const strictUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
-
 /**
  * A head's text (Latin-1, one char per byte) read as the UTF-8 it is, as a
  * browser sends a Last-Event-ID; text that is not UTF-8 is kept as it is.
@@ -68,7 +83,7 @@ const strictUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 export function utf8OfHead(text: string): string {
   if (!/[^\x00-\x7f]/.test(text)) return text;
   try {
-    return strictUtf8.decode(encodeLatin1(text));
+    return decodeUtf8(encodeLatin1(text));
   } catch {
     return text;
   }

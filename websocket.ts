@@ -52,6 +52,7 @@ import {
   writeHeader,
 } from "./_websocket_frame.ts";
 import { GrowingBytes } from "./_bytes.ts";
+import { decodeUtf8 } from "./_text.ts";
 
 /** Options of `upgradeWebSocket`. */
 export interface WebSocketOptions {
@@ -142,10 +143,6 @@ const SEND_HIGH_WATER = 1 << 20;
 // How long a closing handshake may take before the connection is closed.
 const CLOSE_TIMEOUT_MS = 5000;
 const encoder = new TextEncoder();
-// Strict; a leading U+FEFF is part of the text, as Deno.upgradeWebSocket
-// and ws keep it.
-const utf8Decoder = () =>
-  new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
 const CONNECTING = 0 as const;
 const OPEN = 1 as const;
@@ -210,9 +207,6 @@ export class ServerWebSocket extends EventTarget
   #opcode = -1;
   #compressed = false;
   #message: GrowingBytes;
-  // Text is decoded once complete; a fatal decoder starts afresh after
-  // each decode, so one serves every message.
-  #decoder = utf8Decoder();
 
   // Output: frames waiting for the socket, and their application bytes.
   #queue: Outgoing[] = [];
@@ -550,7 +544,7 @@ export class ServerWebSocket extends EventTarget
         throw new WebSocketProtocolError(1002, `invalid close code ${code}`);
       }
       try {
-        reason = utf8Decoder().decode(payload.subarray(2));
+        reason = decodeUtf8(payload.subarray(2));
       } catch {
         throw new WebSocketProtocolError(1007, "close reason not UTF-8");
       }
@@ -603,7 +597,7 @@ export class ServerWebSocket extends EventTarget
     let message: WebSocketMessage = bytes;
     if (this.#opcode === OP_TEXT) {
       try {
-        message = this.#decoder.decode(bytes);
+        message = decodeUtf8(bytes);
       } catch {
         throw new WebSocketProtocolError(1007, "text is not UTF-8");
       }

@@ -5,10 +5,11 @@
  * and the `ws` package on Node, in one run, as ratios.
  *
  *   deno run -A bench/websocket.ts [--duration 3] [--rounds 1] [--baseline REF]
+ *     [--bytes 32]
  *
  * One Node client program (the `ws` package, no compression) drives each
- * server in turn: 64 connections, each with one 32-byte text message in
- * flight, sent again as soon as its echo is back. The server runs on CPU 0
+ * server in turn: 64 connections, each with one text message in flight (32
+ * ASCII bytes, or --bytes), sent again as soon as its echo is back. The server runs on CPU 0
  * and the client on CPU 1 (`taskset`; unpinned with a warning if missing).
  * After a one-second warm-up the client counts round trips for --duration
  * seconds while the server's user + system CPU time is read from
@@ -116,10 +117,16 @@ interface Options {
   duration: number;
   rounds: number;
   baseline: string | null;
+  bytes: number;
 }
 
 function parseArgs(args: string[]): Options {
-  const options: Options = { duration: 3, rounds: 1, baseline: null };
+  const options: Options = {
+    duration: 3,
+    rounds: 1,
+    baseline: null,
+    bytes: MESSAGE_BYTES,
+  };
   for (let i = 0; i < args.length; i++) {
     const value = Number(args[i + 1]);
     if (args[i] === "--duration" && value > 0) options.duration = value;
@@ -127,10 +134,12 @@ function parseArgs(args: string[]): Options {
       options.baseline = args[i + 1];
     } else if (args[i] === "--rounds" && Number.isInteger(value) && value > 0) {
       options.rounds = value;
+    } else if (args[i] === "--bytes" && Number.isInteger(value) && value > 0) {
+      options.bytes = value;
     } else {
       console.error(
         "usage: deno run -A bench/websocket.ts [--duration S] [--rounds N] " +
-          "[--baseline REF]",
+          "[--baseline REF] [--bytes N]",
       );
       Deno.exit(2);
     }
@@ -305,7 +314,7 @@ async function main(): Promise<void> {
       clientScript,
       String(port),
       String(CONNECTIONS),
-      String(MESSAGE_BYTES),
+      String(options.bytes),
       "1000",
       String(options.duration * 1000),
     ];
@@ -320,7 +329,7 @@ async function main(): Promise<void> {
       }
     }
     console.log(
-      `WebSocket echo, ${CONNECTIONS} connections, one ${MESSAGE_BYTES}-byte ` +
+      `WebSocket echo, ${CONNECTIONS} connections, one ${options.bytes}-byte ` +
         `message in flight each, ${options.duration} s x ${options.rounds} ` +
         `round(s); server CPU 0, client CPU 1 (Deno ${Deno.version.deno}, ` +
         `ws ${WS_VERSION})`,

@@ -312,6 +312,27 @@ Deno.test("a leading U+FEFF is kept in text, fragmented, compressed, and in a cl
   assert.equal(Echo.closes[0].reason, "\uFEFFhi");
 });
 
+Deno.test("a U+FFFD sent as text is text; bytes that are not UTF-8 beside it close with 1007", async () => {
+  Echo.options = {};
+  Echo.closes = [];
+  await using srv = startServer(Echo);
+  const replacement = Uint8Array.of(0x68, 0xef, 0xbf, 0xbd, 0x69); // "h\uFFFDi"
+  const c = await RawClient.open(srv.port);
+  await c.send(0x1, replacement);
+  assert.deepEqual((await c.frame())?.payload, replacement);
+  await c.send(0x8, closePayload(1000, replacement));
+  assert.equal(await c.closedWith(), 1000);
+  c.close();
+  for (const bad of [[0xef, 0xbf, 0xbd, 0xff], [0xff, 0xef, 0xbf, 0xbd]]) {
+    const d = await RawClient.open(srv.port);
+    await d.send(0x1, Uint8Array.from(bad));
+    assert.equal(await d.closedWith(), 1007);
+    d.close();
+  }
+  await srv[Symbol.asyncDispose]();
+  assert.equal(Echo.closes[0].reason, "h\uFFFDi");
+});
+
 class Sends extends QuietHandler {
   static options: WebSocketOptions = {};
   static texts: string[] = [];
