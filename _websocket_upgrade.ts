@@ -14,7 +14,7 @@ import type { BaseHTTPRequestHandler } from "./handler.ts";
 import { HTTPError, type HTTPMessage } from "./parser.ts";
 import { createDeflate, negotiateDeflate } from "./_permessage_deflate.ts";
 import { splitTokens } from "./_text.ts";
-import { reportError } from "./_server_state.ts";
+import { reportError, SERVER_STATE } from "./_server_state.ts";
 import { ServerWebSocket, type WebSocketOptions } from "./websocket.ts";
 
 const GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
@@ -181,6 +181,7 @@ export async function upgradeWebSocket(
         handler.clientAddress,
         error,
       ),
+    pool: handler.server[SERVER_STATE].pool,
     hold: (session) => engine.hold(session),
   });
 }

@@ -53,6 +53,7 @@ import {
 } from "./_websocket_frame.ts";
 import { GrowingBytes } from "./_bytes.ts";
 import { decodeUtf8 } from "./_text.ts";
+import type { BufferPool } from "./_pool.ts";
 
 /** Options of `upgradeWebSocket`. */
 export interface WebSocketOptions {
@@ -109,6 +110,8 @@ export interface WebSocketSettings {
   maxMessageSize: number;
   /** Reports an error thrown by an `on*` handler: the server's handleError. */
   reportError(error: unknown): void;
+  /** The server's buffers, which large frames are built in. */
+  pool: BufferPool;
   /** Holds the request open while the socket is: the engine's. */
   hold(
     session: { done: Promise<void>; shutdown(): void; fail(): void },
@@ -137,6 +140,10 @@ const COMPRESS_AT = 1024;
 // The largest frame built in the socket's own buffer: most messages are
 // small, and the buffer stays for the socket's life.
 const KEPT_FRAME = 1024;
+// Larger frames are built in a buffer of this size from the server's pool,
+// and go out in one write; above it the header is written, then the payload
+// (a second write, and a TCP segment of its own, cost more than the copy).
+const POOLED_FRAME = 65536;
 // Queued bytes past which no more frames are read until they are written,
 // so that an echo to a client that never reads stays bounded.
 const SEND_HIGH_WATER = 1 << 20;
@@ -194,6 +201,7 @@ export class ServerWebSocket extends EventTarget
   readonly url: string;
 
   #conn: Deno.Conn;
+  #pool: BufferPool;
   #reader: FrameReader;
   #deflate: WebSocketSettings["deflate"];
   #maxMessageSize: number;
@@ -245,6 +253,7 @@ export class ServerWebSocket extends EventTarget
   constructor(settings: WebSocketSettings) {
     super();
     this.#conn = settings.conn;
+    this.#pool = settings.pool;
     this.protocol = settings.protocol;
     this.extensions = settings.extensions;
     this.url = settings.url;
@@ -658,16 +667,20 @@ export class ServerWebSocket extends EventTarget
           payload = await this.#deflate.compress(payload);
           rsv1 = true;
         }
-        if (payload.length <= 4096) {
-          const at = headerLength(payload.length);
-          const length = at + payload.length;
+        const at = headerLength(payload.length);
+        const length = at + payload.length;
+        if (length <= POOLED_FRAME) {
           const kept = length <= KEPT_FRAME;
           const frame = kept
             ? this.#frameBuffer ??= new Uint8Array(KEPT_FRAME)
-            : new Uint8Array(length);
+            : this.#pool.take(POOLED_FRAME);
           writeHeader(frame, item.opcode, payload.length, rsv1);
           frame.set(payload, at);
-          await this.#write(kept ? frame.subarray(0, length) : frame);
+          try {
+            await this.#write(frame.subarray(0, length));
+          } finally {
+            if (!kept) this.#pool.release(frame);
+          }
         } else {
           await this.#write(frameHeader(item.opcode, payload.length, rsv1));
           await this.#write(payload);

@@ -411,6 +411,36 @@ Deno.test("messages sent faster than the client reads arrive whole and in order"
   }
 });
 
+Deno.test("two sockets sending frames built in the server's pooled buffers each get their own, whole", async () => {
+  // Frames of 1 to 64 KiB are built in buffers the server's sockets share:
+  // each goes back to the pool only once written.
+  Sends.texts = Array.from(
+    { length: 600 },
+    (_, i) =>
+      `${i}:`.padEnd(
+        1000 + (i * 7919) % 70000,
+        String.fromCharCode(97 + i % 26),
+      ),
+  );
+  Sends.options = {};
+  await using srv = startServer(Sends);
+  const clients = await Promise.all([
+    RawClient.open(srv.port),
+    RawClient.open(srv.port),
+  ]);
+  try {
+    await delay(200); // the server's writes back up meanwhile
+    await Promise.all(clients.map(async (c) => {
+      for (const text of Sends.texts) {
+        const got = (await c.frame())!;
+        assert.equal(new TextDecoder().decode(got.payload), text);
+      }
+    }));
+  } finally {
+    for (const c of clients) c.close();
+  }
+});
+
 Deno.test("a close with no payload is echoed empty; the server closes the TCP first", async () => {
   Echo.options = {};
   Echo.closes = [];
