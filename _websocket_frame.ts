@@ -32,6 +32,10 @@ export interface Frame {
   fin: boolean;
   rsv1: boolean;
   opcode: number;
+  /**
+   * The frame's own bytes; but a whole uncompressed text message that came
+   * whole is a view of the reader's buffer, good until the next `next()`.
+   */
   payload: Uint8Array;
 }
 
@@ -219,16 +223,20 @@ export class FrameReader {
     for (let i = 0; i < 4; i++) mask[i] = buf[start + size - 4 + i];
     this.#start = start + size;
     const have = Math.min(length, this.#end - this.#start);
+    const fin = (b0 & 0x80) !== 0;
+    const rsv1 = (b0 & 0x40) !== 0;
+    if (have === length && fin && opcode === OP_TEXT && !rsv1) {
+      // Decoded before the next read: unmasked where it lies, not copied.
+      const payload = buf.subarray(this.#start, this.#start + length);
+      this.#start += length;
+      unmask(payload, mask);
+      return { fin, rsv1, opcode, payload };
+    }
     // Memory follows the bytes that came, not the length a header claims.
     const payload = new Uint8Array(Math.min(length, Math.max(have, PIECE)));
     payload.set(buf.subarray(this.#start, this.#start + have));
     this.#start += have;
-    const frame = {
-      fin: (b0 & 0x80) !== 0,
-      rsv1: (b0 & 0x40) !== 0,
-      opcode,
-      payload,
-    };
+    const frame = { fin, rsv1, opcode, payload };
     if (have === length) {
       unmask(payload, mask);
       return frame;
@@ -268,15 +276,20 @@ function fail(code: number, message: string): never {
 function unmask(payload: Uint8Array, mask: Uint8Array): void {
   const length = payload.length;
   let i = 0;
-  if (length >= 64 && payload.byteOffset % 4 === 0) {
+  if (length >= 64) {
+    // Bytes up to a word boundary, then words, the mask turned to match.
+    const lead = (4 - (payload.byteOffset & 3)) & 3;
+    for (; i < lead; i++) payload[i] ^= mask[i];
+    const turned = new Uint8Array(4);
+    for (let k = 0; k < 4; k++) turned[k] = mask[(lead + k) & 3];
+    const key = new Uint32Array(turned.buffer)[0];
     const words = new Uint32Array(
       payload.buffer,
-      payload.byteOffset,
-      length >>> 2,
+      payload.byteOffset + lead,
+      (length - lead) >>> 2,
     );
-    const key = new Uint32Array(mask.buffer, mask.byteOffset, 1)[0];
     for (let w = 0; w < words.length; w++) words[w] ^= key;
-    i = words.length * 4;
+    i = lead + words.length * 4;
   }
   for (; i < length; i++) payload[i] ^= mask[i & 3];
 }

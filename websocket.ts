@@ -590,8 +590,13 @@ export class ServerWebSocket extends EventTarget
       this.#opcode = opcode;
       this.#compressed = rsv1;
     }
-    // Payloads are the reader's own, fresh for each frame: a message of
-    // one frame is never copied.
+    // A message of one frame is taken as it came: a payload of the reader's
+    // own, or a text's view of the reader's buffer, decoded before it reads
+    // on.
+    if (fin && this.#message.length === 0 && !this.#compressed) {
+      return this.#takeMessage(payload);
+    }
+    // The payloads of fragments are the reader's own, fresh for each frame.
     this.#message.append(payload, true);
     if (!fin) return;
     const bytes = this.#message.view();

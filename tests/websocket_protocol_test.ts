@@ -8,6 +8,7 @@ import v8 from "node:v8";
 import vm from "node:vm";
 import zlib from "node:zlib";
 import type { WebSocketOptions } from "../websocket.ts";
+import { concatBytes } from "../_bytes.ts";
 import { delay, QuietHandler, startServer, within, writeAll } from "./_util.ts";
 
 const encoder = new TextEncoder();
@@ -438,6 +439,44 @@ Deno.test("two sockets sending frames built in the server's pooled buffers each 
     }));
   } finally {
     for (const c of clients) c.close();
+  }
+});
+
+class Hoard extends QuietHandler {
+  async do_GET(): Promise<void> {
+    const socket = await this.upgradeWebSocket({ compression: false });
+    socket.binaryType = "arraybuffer";
+    const kept: (string | ArrayBuffer)[] = [];
+    socket.onmessage = ({ data }) => {
+      if (data !== "end") return void kept.push(data);
+      for (const message of kept) socket.send(message);
+    };
+  }
+}
+
+Deno.test("messages that came many to a read, at every offset, are each their own bytes", async () => {
+  // A whole text frame is unmasked where it lies in the read buffer and
+  // decoded from there; the messages kept are read over again and again.
+  const sent: [number, Uint8Array][] = [];
+  for (let length = 0; length < 400; length += 1 + (length % 7)) {
+    const bytes = Uint8Array.from({ length }, (_, i) => 97 + (i + length) % 26);
+    sent.push([length % 3 === 0 ? 0x2 : 0x1, bytes]);
+  }
+  for (const length of [1000, 4093, 9000]) {
+    sent.push([0x1, encoder.encode("é".repeat(length))]);
+  }
+  await using srv = startServer(Hoard);
+  const c = await RawClient.open(srv.port);
+  try {
+    const frames = sent.map(([opcode, bytes]) => frame(opcode, bytes));
+    await writeAll(c.conn, concatBytes([...frames, frame(0x1, "end")]));
+    for (const [opcode, bytes] of sent) {
+      const got = (await c.frame())!;
+      assert.equal(got.opcode, opcode);
+      assert.deepEqual(got.payload, bytes);
+    }
+  } finally {
+    c.close();
   }
 });
 
