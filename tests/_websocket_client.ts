@@ -3,6 +3,7 @@
 // frames of any shape out, the server's frames in, byte for byte.
 
 import assert from "node:assert/strict";
+import zlib from "node:zlib";
 import { writeAll } from "./_util.ts";
 
 const encoder = new TextEncoder();
@@ -171,4 +172,23 @@ export function closePayload(code: number, reason: Uint8Array | string = "") {
   out[1] = code & 0xff;
   out.set(bytes, 2);
   return out;
+}
+
+/** A message compressed alone, for permessage-deflate (RFC 7692 §7.2.1). */
+export function deflate(data: Uint8Array): Uint8Array {
+  const out = zlib.deflateRawSync(data, {
+    finishFlush: zlib.constants.Z_SYNC_FLUSH,
+  });
+  return new Uint8Array(out.subarray(0, out.length - 4));
+}
+
+/** A message compressed alone, inflated. */
+export function inflate(data: Uint8Array): Uint8Array {
+  const tail = Uint8Array.of(0, 0, 0xff, 0xff);
+  const joined = new Uint8Array(data.length + 4);
+  joined.set(data);
+  joined.set(tail, data.length);
+  return new Uint8Array(
+    zlib.inflateRawSync(joined, { finishFlush: zlib.constants.Z_SYNC_FLUSH }),
+  );
 }

@@ -1,6 +1,7 @@
 // Copyright 2026 the basehttp authors. MIT license.
 // Fuzzing the WebSocket frame reader of a live echo server: random messages
-// (text of every UTF-8 length, binary, 0 bytes to 70 KB), split into random
+// (text of every UTF-8 length, binary, 0 bytes to 70 KB; on half the
+// connections some compressed with permessage-deflate), split into random
 // fragments with pings between them, sometimes ended by one frame the
 // protocol forbids, all written in chunks of random size, so that frames
 // are split across reads and many come in one. The server must echo every
@@ -21,7 +22,9 @@ import {
 } from "./_util.ts";
 import {
   closePayload,
+  deflate,
   frame,
+  inflate,
   RawClient,
   type ServerFrame,
 } from "./_websocket_client.ts";
@@ -43,7 +46,7 @@ const CHARS = ["a", "Z", " ", "é", "€", "\uFEFF", "\uFFFD", "𝄞", "\u0800"]
 
 class Echo extends QuietHandler {
   async do_GET(): Promise<void> {
-    const socket = await this.upgradeWebSocket({ compression: false });
+    const socket = await this.upgradeWebSocket();
     socket.binaryType = "arraybuffer";
     socket.onmessage = (event) => socket.send(event.data);
   }
@@ -65,7 +68,12 @@ interface Case {
   code: number;
 }
 
-function makeCase(random: () => number): Case {
+// Every message compressed alone both ways, so that each can be read alone.
+const DEFLATE =
+  "Sec-WebSocket-Extensions: permessage-deflate; server_no_context_takeover; client_no_context_takeover";
+
+/** A case; with `compressed`, some messages are sent compressed. */
+function makeCase(random: () => number, compressed: boolean): Case {
   const int = (n: number) => Math.floor(random() * n);
   const frames: Uint8Array[] = [];
   const echoed: Message[] = [];
@@ -75,15 +83,19 @@ function makeCase(random: () => number): Case {
     pings.add(payload.join());
     frames.push(frame(0x9, payload));
   };
-  // Fragments of one message, a ping between some.
-  const fragments = (opcode: number, bytes: Uint8Array) => {
+  // Fragments of one message, a ping between some; RSV1 on the first when
+  // the bytes are compressed.
+  const fragments = (opcode: number, bytes: Uint8Array, rsv = 0) => {
     const cuts = Array.from({ length: int(4) }, () => int(bytes.length + 1))
       .sort((a, b) => a - b);
     let at = 0;
     for (const [i, cut] of [...cuts, bytes.length].entries()) {
       const last = i === cuts.length;
       frames.push(
-        frame(i === 0 ? opcode : 0x0, bytes.subarray(at, cut), { fin: last }),
+        frame(i === 0 ? opcode : 0x0, bytes.subarray(at, cut), {
+          fin: last,
+          rsv: i === 0 ? rsv : 0,
+        }),
       );
       if (!last && random() < 0.3) ping();
       at = cut;
@@ -105,7 +117,8 @@ function makeCase(random: () => number): Case {
     } else {
       bytes = Uint8Array.from({ length: size() }, () => int(256));
     }
-    fragments(opcode, bytes);
+    if (compressed && random() < 0.5) fragments(opcode, deflate(bytes), 4);
+    else fragments(opcode, bytes);
     echoed.push({ opcode, bytes });
   }
   let code = 1000;
@@ -125,6 +138,17 @@ function makeCase(random: () => number): Case {
         frames.push(frame(0x1, "a", { fin: false }), frame(0x2, "b"));
       }],
     ];
+    if (compressed) {
+      bad.push(
+        [1007, () => fragments(0x2, Uint8Array.of(0xff, 0xff, 0xff), 4)],
+        [1002, () => {
+          frames.push(
+            frame(0x1, "a", { fin: false }),
+            frame(0x0, "b", { rsv: 4 }),
+          );
+        }],
+      );
+    }
     const [expected, add] = bad[int(bad.length)];
     add();
     code = expected;
@@ -150,14 +174,17 @@ async function trickle(
 
 interface Tally {
   messages: number;
+  /** Echoes the server compressed. */
+  compressed: number;
   bytes: number;
   refused: number;
 }
 
 async function run(port: number, index: number, tally: Tally): Promise<void> {
   const random = mulberry32(SEED + index);
-  const test = makeCase(random);
-  const client = await RawClient.open(port);
+  const compressed = index % 2 === 1;
+  const test = makeCase(random, compressed);
+  const client = await RawClient.open(port, compressed ? [DEFLATE] : []);
   try {
     const exchanged = await within(
       Promise.all([
@@ -180,7 +207,8 @@ async function run(port: number, index: number, tally: Tally): Promise<void> {
     for (const [i, message] of test.echoed.entries()) {
       assert.equal(data[i].opcode, message.opcode, `${where}: opcode ${i}`);
       assert.ok(data[i].fin, `${where}: one frame each`);
-      assert.deepEqual(data[i].payload, message.bytes, `${where}: bytes ${i}`);
+      const bytes = data[i].rsv1 ? inflate(data[i].payload) : data[i].payload;
+      assert.deepEqual(bytes, message.bytes, `${where}: bytes ${i}`);
     }
     for (const pong of received.filter((f) => f.opcode === 0xa)) {
       assert.ok(
@@ -189,6 +217,7 @@ async function run(port: number, index: number, tally: Tally): Promise<void> {
       );
     }
     tally.messages += data.length;
+    tally.compressed += data.filter((f) => f.rsv1).length;
     tally.bytes += test.wire.length;
     if (test.code !== 1000) tally.refused++;
     const last = received.at(-1);
@@ -199,10 +228,10 @@ async function run(port: number, index: number, tally: Tally): Promise<void> {
   }
 }
 
-Deno.test(`websocket fuzz: ${CASES} random frame streams against an echo server (seed ${SEED}; rerun with FUZZ_SEED=${SEED})`, async () => {
+Deno.test(`websocket fuzz: ${CASES} random frame streams, half with permessage-deflate, against an echo server (seed ${SEED}; rerun with FUZZ_SEED=${SEED})`, async () => {
   await using server = startServer(Echo);
   const started = performance.now();
-  const tally: Tally = { messages: 0, bytes: 0, refused: 0 };
+  const tally: Tally = { messages: 0, compressed: 0, bytes: 0, refused: 0 };
   let next = 0;
   await Promise.all(
     Array.from({ length: WORKERS }, async () => {
@@ -212,7 +241,8 @@ Deno.test(`websocket fuzz: ${CASES} random frame streams against an echo server 
   console.log(
     `websocket fuzz seed ${SEED}: ${CASES} streams, ` +
       `${(tally.bytes / 2 ** 20).toFixed(1)} MiB, ${tally.messages} ` +
-      `messages echoed, ${tally.refused} ended by a bad frame, ` +
+      `messages echoed (${tally.compressed} compressed), ` +
+      `${tally.refused} ended by a bad frame, ` +
       `${Math.round(performance.now() - started)} ms`,
   );
 });

@@ -9,7 +9,13 @@ import vm from "node:vm";
 import zlib from "node:zlib";
 import type { WebSocketOptions } from "../websocket.ts";
 import { concatBytes } from "../_bytes.ts";
-import { closePayload, frame, RawClient } from "./_websocket_client.ts";
+import {
+  closePayload,
+  deflate,
+  frame,
+  inflate,
+  RawClient,
+} from "./_websocket_client.ts";
 import { delay, QuietHandler, startServer, within, writeAll } from "./_util.ts";
 
 const encoder = new TextEncoder();
@@ -440,23 +446,6 @@ Deno.test("idleTimeout: a ping after silence, then the close when no pong comes"
   await srv[Symbol.asyncDispose]();
   assert.equal(Echo.closes[0].code, 1006);
 });
-
-function deflate(data: Uint8Array): Uint8Array {
-  const out = zlib.deflateRawSync(data, {
-    finishFlush: zlib.constants.Z_SYNC_FLUSH,
-  });
-  return new Uint8Array(out.subarray(0, out.length - 4));
-}
-
-function inflate(data: Uint8Array): Uint8Array {
-  const tail = Uint8Array.of(0, 0, 0xff, 0xff);
-  const joined = new Uint8Array(data.length + 4);
-  joined.set(data);
-  joined.set(tail, data.length);
-  return new Uint8Array(
-    zlib.inflateRawSync(joined, { finishFlush: zlib.constants.Z_SYNC_FLUSH }),
-  );
-}
 
 Deno.test("permessage-deflate on: compressed frames both ways", async () => {
   Echo.options = {};
