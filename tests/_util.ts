@@ -261,3 +261,16 @@ export function mulberry32(seed: number): () => number {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
+
+/**
+ * A fuzzer's seed: FUZZ_SEED=<n> reruns one, FUZZ_SEED=random explores new
+ * inputs, and `fixed` keeps CI reproducible.
+ */
+export function fuzzSeed(fixed: number): number {
+  const env = Deno.env.get("FUZZ_SEED");
+  return Number(
+    env === "random"
+      ? crypto.getRandomValues(new Uint32Array(1))[0]
+      : env ?? fixed,
+  );
+}

@@ -12,18 +12,13 @@
 // root or behind a dot is ever in a body. The seed is in the test name;
 // rerun one with FUZZ_SEED=<n>, or try a fresh one with FUZZ_SEED=random.
 import assert from "node:assert/strict";
-import { mulberry32, startServer } from "./_util.ts";
+import { fuzzSeed, mulberry32, startServer } from "./_util.ts";
 import { rawRequest, treeHandler } from "./_static.ts";
 
 const CASES = 2000;
 const WORKERS = 8;
 
-const SEED_ENV = Deno.env.get("FUZZ_SEED");
-const SEED = Number(
-  SEED_ENV === "random"
-    ? crypto.getRandomValues(new Uint32Array(1))[0]
-    : SEED_ENV ?? 20261207,
-);
+const SEED = fuzzSeed(20261207);
 
 /** What a name under the root is, in the model. */
 type Entry =

@@ -14,6 +14,7 @@ import assert from "node:assert/strict";
 import { concatBytes } from "../_bytes.ts";
 import {
   delay,
+  fuzzSeed,
   mulberry32,
   QuietHandler,
   startServer,
@@ -33,12 +34,7 @@ const CASES = 150;
 const WORKERS = 8;
 const EXCHANGE_LIMIT_MS = 5000;
 
-const SEED_ENV = Deno.env.get("FUZZ_SEED");
-const SEED = Number(
-  SEED_ENV === "random"
-    ? crypto.getRandomValues(new Uint32Array(1))[0]
-    : SEED_ENV ?? 20261207,
-);
+const SEED = fuzzSeed(20261207);
 
 const encoder = new TextEncoder();
 // One, two, three and four bytes of UTF-8, a BOM and a replacement char.
