@@ -123,6 +123,7 @@ function columnHeader(
  * @param location The decoded URL path, for the title.
  * @param entries The sorted entries.
  * @param order Their order, for the column headers.
+ * @param parent Whether to link the parent directory.
  * @param upload Whether to show the upload form.
  * @param base The page's `<base href>`, for a URL that does not end in `/`.
  */
@@ -130,6 +131,7 @@ export function listingHTML(
   location: string,
   entries: readonly ListingEntry[],
   order: ListingOrder,
+  parent: boolean,
   upload = false,
   base?: string,
 ): Uint8Array {
@@ -157,7 +159,7 @@ export function listingHTML(
     "</tr></thead>",
     "<tbody>",
   ];
-  if (location !== "/") {
+  if (parent) {
     lines.push('<tr><td><a href="../">../</a></td><td></td><td></td></tr>');
   }
   for (const entry of entries) {

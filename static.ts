@@ -1175,6 +1175,8 @@ export class SimpleHTTPRequestHandler extends BaseHTTPRequestHandler {
       decodePath(urlPath) ?? urlPath,
       entries,
       order,
+      // The root has no parent link, whatever path led to it ("/./").
+      absolutePath(path) !== absolutePath(this.directory),
       this.upload !== null,
       last === "" ? undefined : `${last}/`,
     );

@@ -858,6 +858,16 @@ Deno.test("extraResponseHeaders go on 200, 206 and 304 only; cors on every respo
   );
 });
 
+Deno.test("the root listed through a path that resolves to it has no parent link", async () => {
+  await using s = startServer(handler());
+  for (const target of ["/./", "//", "/nested/../", "/%2e/", "/../"]) {
+    const r = await raw(s.port, target);
+    assert.equal(r.status, 200, target);
+    assert.doesNotMatch(r.body, /href="\.\.\/"/, target);
+  }
+  assert.match((await raw(s.port, "/nested/./")).body, /href="\.\.\/"/);
+});
+
 Deno.test("showDirListing: false answers 403 for a directory without an index page, still serves index pages", async () => {
   await using s = startServer(handler({ showDirListing: false }));
   const r = await raw(s.port, "/nested/");
