@@ -130,25 +130,6 @@ export class FrameReader {
     this.#rsv1Allowed = rsv1Allowed;
   }
 
-  /** Ensures `n` bytes are buffered; `false` at EOF before the first. */
-  async #need(n: number): Promise<boolean> {
-    while (this.#end - this.#start < n) {
-      if (this.#start > 0 && this.#buf.length - this.#start < n) {
-        this.#buf.copyWithin(0, this.#start, this.#end);
-        this.#end -= this.#start;
-        this.#start = 0;
-      }
-      const read = await this.#conn.read(this.#buf.subarray(this.#end));
-      if (read === null) {
-        if (this.#end === this.#start) return false;
-        throw new Deno.errors.UnexpectedEof("EOF within a frame");
-      }
-      this.#end += read;
-      this.#onBytes();
-    }
-    return true;
-  }
-
   /**
    * Reads the next frame: at once, with no await, when it is buffered
    * whole (most are: a client's frame comes in one read).
@@ -165,10 +146,26 @@ export class FrameReader {
     return this.#frame(size, payloadRoom);
   }
 
+  /** Reads until a whole header is buffered; `null` at EOF between frames. */
   async #read(payloadRoom: number): Promise<Frame | null> {
-    if (!await this.#need(2)) return null;
-    const size = this.#headerSize();
-    if (this.#end - this.#start < size) await this.#need(size);
+    // The reads are here, not in a helper of their own: most frames wait
+    // for one, and each async call is a frame more per message.
+    let size = this.#end - this.#start >= 2 ? this.#headerSize() : 2;
+    while (this.#end - this.#start < size) {
+      if (this.#start > 0 && this.#buf.length - this.#start < size) {
+        this.#buf.copyWithin(0, this.#start, this.#end);
+        this.#end -= this.#start;
+        this.#start = 0;
+      }
+      const read = await this.#conn.read(this.#buf.subarray(this.#end));
+      if (read === null) {
+        if (this.#end === this.#start) return null;
+        throw new Deno.errors.UnexpectedEof("EOF within a frame");
+      }
+      this.#end += read;
+      this.#onBytes();
+      if (size === 2 && this.#end - this.#start >= 2) size = this.#headerSize();
+    }
     return this.#frame(size, payloadRoom);
   }
 
