@@ -234,56 +234,48 @@ Deno.test("text sent at each length goes out as its UTF-8, in the shortest heade
   }
 });
 
-Deno.test("messages sent faster than the client reads arrive whole and in order", async () => {
-  // The socket builds small frames in one buffer of its own: each must be
-  // written before the next is built over it.
+/**
+ * Sends `count` texts of `length(i)` chars at once to `clients` sockets
+ * whose clients wait 200 ms before they read: each gets every one, whole
+ * and in order.
+ */
+async function sentWhole(
+  count: number,
+  length: (i: number) => number,
+  clients: number,
+): Promise<void> {
   Sends.texts = Array.from(
-    { length: 3000 },
-    (_, i) =>
-      `${i}:`.padEnd(1 + (i * 7919) % 1100, String.fromCharCode(97 + i % 26)),
+    { length: count },
+    (_, i) => `${i}:`.padEnd(length(i), String.fromCharCode(97 + i % 26)),
   );
   Sends.options = {};
   await using srv = startServer(Sends);
-  const c = await RawClient.open(srv.port);
-  try {
-    await delay(200); // the server's writes back up meanwhile
-    for (const text of Sends.texts) {
-      const got = (await c.frame())!;
-      assert.equal(new TextDecoder().decode(got.payload), text);
-    }
-  } finally {
-    c.close();
-  }
-});
-
-Deno.test("two sockets sending frames built in the server's pooled buffers each get their own, whole", async () => {
-  // Frames of 1 to 64 KiB are built in buffers the server's sockets share:
-  // each goes back to the pool only once written.
-  Sends.texts = Array.from(
-    { length: 600 },
-    (_, i) =>
-      `${i}:`.padEnd(
-        1000 + (i * 7919) % 70000,
-        String.fromCharCode(97 + i % 26),
-      ),
+  const opened = await Promise.all(
+    Array.from({ length: clients }, () => RawClient.open(srv.port)),
   );
-  Sends.options = {};
-  await using srv = startServer(Sends);
-  const clients = await Promise.all([
-    RawClient.open(srv.port),
-    RawClient.open(srv.port),
-  ]);
   try {
     await delay(200); // the server's writes back up meanwhile
-    await Promise.all(clients.map(async (c) => {
+    await Promise.all(opened.map(async (c) => {
       for (const text of Sends.texts) {
         const got = (await c.frame())!;
         assert.equal(new TextDecoder().decode(got.payload), text);
       }
     }));
   } finally {
-    for (const c of clients) c.close();
+    for (const c of opened) c.close();
   }
+}
+
+Deno.test("messages sent faster than the client reads arrive whole and in order", async () => {
+  // The socket builds small frames in one buffer of its own: each must be
+  // written before the next is built over it.
+  await sentWhole(3000, (i) => 1 + (i * 7919) % 1100, 1);
+});
+
+Deno.test("two sockets sending frames built in the server's pooled buffers each get their own, whole", async () => {
+  // Frames of 1 to 64 KiB are built in buffers the server's sockets share:
+  // each goes back to the pool only once written.
+  await sentWhole(600, (i) => 1000 + (i * 7919) % 70000, 2);
 });
 
 class Hoard extends QuietHandler {
