@@ -9,6 +9,9 @@
 
 // Enough for the buffers in use at once; more are allocated and dropped.
 const POOL_MAX = 64;
+// And no more bytes than this of one size: a burst of large copies leaves
+// 16 MiB of their buffers resident, not 64 of them.
+const POOL_MAX_BYTES = 16 << 20;
 
 /** Buffers of a few fixed sizes, reused. */
 export class BufferPool {
@@ -23,6 +26,7 @@ export class BufferPool {
   release(buf: Uint8Array): void {
     let free = this.#free.get(buf.length);
     if (free === undefined) this.#free.set(buf.length, free = []);
-    if (free.length < POOL_MAX) free.push(buf);
+    const room = Math.min(POOL_MAX, Math.floor(POOL_MAX_BYTES / buf.length));
+    if (free.length < room) free.push(buf);
   }
 }
