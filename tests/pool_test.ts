@@ -1,6 +1,7 @@
 // Copyright 2026 the basehttp authors. MIT license.
-// The server's buffer pool: buffers of a size come back, and what it keeps
-// once a burst is over is bounded in count and in bytes.
+// The server's buffer pool: buffers of a size come back, at most so many of
+// a size are out when the taker asks so, and what it keeps once a burst is
+// over is bounded in count and in bytes.
 import assert from "node:assert/strict";
 import { BufferPool } from "../_pool.ts";
 
@@ -31,4 +32,16 @@ Deno.test("pool: at most 64 buffers of a size are kept, and at most 16 MiB", () 
     for (const buf of released) pool.release(buf);
     assert.equal(reused(pool, released, 100), kept, `${size}-byte buffers`);
   }
+});
+
+Deno.test("pool: take(size, most) gives null while most of that size are out", () => {
+  const pool = new BufferPool();
+  const out = Array.from({ length: 3 }, () => pool.take(1 << 20, 3));
+  assert.ok(out.every((buf) => buf?.length === 1 << 20));
+  assert.equal(pool.take(1 << 20, 3), null);
+  assert.equal(pool.take(4096, 3)?.length, 4096); // another size is apart
+  pool.release(out[0]!);
+  assert.equal(pool.take(1 << 20, 3), out[0]);
+  assert.equal(pool.take(1 << 20, 3), null);
+  assert.equal(pool.take(1 << 20)?.length, 1 << 20); // no bound asked
 });

@@ -5,7 +5,7 @@ import {
   type SimpleHandlerOptions,
   SimpleHTTPRequestHandler,
 } from "../static.ts";
-import { exchange, parseResponses, startServer } from "./_util.ts";
+import { delay, exchange, parseResponses, startServer } from "./_util.ts";
 import { rawRequest, treeHandler } from "./_static.ts";
 
 // The tree every test serves: <tmp>/www, with <tmp>/outside next to it so
@@ -227,6 +227,32 @@ Deno.test("what the server keeps of targets and types follows each handler's dir
     );
   } finally {
     await Deno.remove(other, { recursive: true });
+  }
+});
+
+Deno.test("twenty large copies at once, more than take 1 MiB buffers, each send their own bytes", async () => {
+  // 16 copies at a time move in 1 MiB buffers, the others in 256 KiB ones.
+  await using s = startServer(handler());
+  const file = await Deno.readFile(`${root}/big.bin`);
+  const ranges = Array.from({ length: 20 }, (_, i) => {
+    const start = i * 1_000_003;
+    return [start, start + 3_000_000 + i * 4099];
+  });
+  const responses = await Promise.all(
+    ranges.map(([start, end]) =>
+      get(s.port, "/big.bin", { headers: { range: `bytes=${start}-${end}` } })
+    ),
+  );
+  await delay(300); // every copy waits on its client meanwhile
+  for (const [i, response] of responses.entries()) {
+    const [start, end] = ranges[i];
+    assert.equal(response.status, 206);
+    const bytes = new Uint8Array(await response.arrayBuffer());
+    assert.ok(
+      bytes.length === end - start + 1 &&
+        bytes.every((byte, at) => byte === file[start + at]),
+      `range ${i}`,
+    );
   }
 });
 
