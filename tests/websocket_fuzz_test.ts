@@ -4,12 +4,12 @@
 // connections some compressed with permessage-deflate), split into random
 // fragments with pings between them, sometimes ended by one frame the
 // protocol forbids, all written in chunks of random size, so that frames
-// are split across reads and many come in one. The server must echo every
-// message before the bad frame, byte for byte and in order, answer pings
-// only with what was sent, then close with the code the bad frame calls for
-// (1000 when there was none), and end the TCP connection. The seed is in the
-// test name; rerun one with FUZZ_SEED=<n>, or try a fresh one with
-// FUZZ_SEED=random.
+// are split across reads and many come in one; some clients read late. The
+// server must echo every message before the bad frame, byte for byte and in
+// order, answer pings only with what was sent, then close with the code the
+// bad frame calls for (1000 when there was none), and end the TCP
+// connection. The seed is in the test name; rerun one with FUZZ_SEED=<n>,
+// or try a fresh one with FUZZ_SEED=random.
 import assert from "node:assert/strict";
 import { concatBytes } from "../_bytes.ts";
 import {
@@ -182,9 +182,13 @@ async function run(port: number, index: number, tally: Tally): Promise<void> {
   const test = makeCase(random, compressed);
   const client = await RawClient.open(port, compressed ? [DEFLATE] : []);
   try {
+    // A quarter of the clients read only after a while: the server's
+    // writes back up, and its frames wait in its queue.
+    const late = random() < 0.25;
     const exchanged = await within(
       Promise.all([
         (async () => {
+          if (late) await delay(100);
           const frames: ServerFrame[] = [];
           for (let f = await client.frame(); f; f = await client.frame()) {
             frames.push(f);
