@@ -19,7 +19,7 @@
  */
 import { baselineTree } from "./_baseline.ts";
 import { inspector } from "./_inspector.ts";
-import { freePort, start } from "./load.ts";
+import { choosePins, freePort, HELLO, pinned, start, wrk } from "./load.ts";
 
 interface CallFrame {
   functionName: string;
@@ -57,37 +57,7 @@ if (!Number.isInteger(duration) || duration < 1) {
   Deno.exit(2);
 }
 
-async function hasTaskset(): Promise<boolean> {
-  try {
-    const { success } = await new Deno.Command("taskset", {
-      args: ["-c", "0", "true"],
-    }).output();
-    return success;
-  } catch {
-    return false;
-  }
-}
-
-const pin = await hasTaskset();
-
-async function runWrk(port: number, seconds: number): Promise<number> {
-  const argv = [
-    ...(pin ? ["taskset", "-c", "1"] : []),
-    "wrk",
-    "-t1",
-    "-c64",
-    `-d${seconds}`,
-    `http://127.0.0.1:${port}/`,
-  ];
-  const { stdout } = await new Deno.Command(argv[0], {
-    args: argv.slice(1),
-    stdout: "piped",
-  }).output();
-  const text = new TextDecoder().decode(stdout);
-  const requests = text.match(/(\d+) requests in/);
-  if (requests === null) throw new Error(`wrk printed:\n${text}`);
-  return Number(requests[1]);
-}
+const pins = await choosePins();
 
 /** A site: the allocating function, then its two nearest callers. */
 function siteOf(stack: CallFrame[]): string {
@@ -100,16 +70,19 @@ function siteOf(stack: CallFrame[]): string {
 
 async function sample(name: string, script: string): Promise<Sampled> {
   const inspectPort = freePort();
-  await using server = await start((port) => [
-    ...(pin ? ["taskset", "-c", "0"] : []),
-    Deno.execPath(),
-    "run",
-    "-A",
-    `--inspect=127.0.0.1:${inspectPort}`,
-    script,
-    String(port),
-  ]);
-  await runWrk(server.port, 2); // warm up: the code optimised first
+  await using server = await start((port) =>
+    pinned(pins.server, [
+      Deno.execPath(),
+      "run",
+      "-A",
+      `--inspect=127.0.0.1:${inspectPort}`,
+      script,
+      String(port),
+    ])
+  );
+  const run = async (seconds: number) =>
+    (await wrk(server.port, HELLO, seconds, server.pid, pins.wrk)).requests;
+  await run(2); // warm up: the code optimised first
   const session = await inspector(inspectPort);
   try {
     await session.call("HeapProfiler.enable");
@@ -131,7 +104,7 @@ async function sample(name: string, script: string): Promise<Sampled> {
         includeObjectsCollectedByMajorGC: true,
         includeObjectsCollectedByMinorGC: true,
       });
-      requests += await runWrk(server.port, Math.min(left, PIECE_SECONDS));
+      requests += await run(Math.min(left, PIECE_SECONDS));
       const { profile } = await session.call("HeapProfiler.stopSampling") as {
         profile: { head: ProfileNode };
       };

@@ -426,6 +426,8 @@ async function expectOk(port: number, path: string, name: string) {
 
 export interface Sample {
   rps: number;
+  /** Requests wrk completed. */
+  requests: number;
   p50: number;
   p99: number;
   bytesPerSec: number;
@@ -501,6 +503,7 @@ export async function wrk(
   if (errors) console.error(`  wrk reported: ${errors[0]}`);
   return {
     rps: rps ? Number(rps[1]) : 0,
+    requests: requests ? Number(requests[1]) : 0,
     p50: latency("50"),
     p99: latency("99"),
     bytesPerSec: transfer ? Number(transfer[1]) * SIZES[transfer[2]] : 0,
