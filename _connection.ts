@@ -653,6 +653,11 @@ export class Connection implements Reader, BodySource {
     lines.push(keyword, value);
   }
 
+  /** Whether the handler sent a Content-Length or a Transfer-Encoding. */
+  #framedByHandler(): boolean {
+    return this.#declaredLength >= 0 || this.#declaredCoding !== null;
+  }
+
   /** Notes what a header says of framing; refuses what would be ambiguous. */
   #noteFraming(name: string, value: string): void {
     switch (name) {
@@ -664,14 +669,14 @@ export class Connection implements Reader, BodySource {
         if (!Number.isSafeInteger(declared)) {
           throw new TypeError(`Invalid Content-Length: ${pyRepr(value)}`);
         }
-        if (this.#declaredLength >= 0 || this.#declaredCoding !== null) {
+        if (this.#framedByHandler()) {
           throw new TypeError("The response is framed already");
         }
         this.#declaredLength = declared;
         break;
       }
       case "transfer-encoding":
-        if (this.#declaredLength >= 0 || this.#declaredCoding !== null) {
+        if (this.#framedByHandler()) {
           throw new TypeError("The response is framed already");
         }
         this.#declaredCoding = value;
@@ -700,9 +705,7 @@ export class Connection implements Reader, BodySource {
         );
       }
       if (code === 100) this.#expect100 = false;
-      if (this.#declaredLength >= 0 || this.#declaredCoding !== null) {
-        dropFraming(lines);
-      }
+      if (this.#framedByHandler()) dropFraming(lines);
       this.queueHead();
       return this.#flush();
     }
@@ -712,9 +715,7 @@ export class Connection implements Reader, BodySource {
       // A tunnel follows, with no framing field (RFC 9110 §9.3.6): the
       // client ignores them (RFC 9112 §6.3), so a length kept here would
       // have its tunnel bytes read as the next request.
-      if (this.#declaredLength >= 0 || this.#declaredCoding !== null) {
-        dropFraming(lines);
-      }
+      if (this.#framedByHandler()) dropFraming(lines);
       user.closeConnection = true;
       this.#framing = TO_CLOSE;
       return handled(user.flushHeaders());
@@ -730,12 +731,7 @@ export class Connection implements Reader, BodySource {
       this.#framing = NO_BODY;
       // A 204 may not carry either, nor a 1xx (RFC 9110 §8.6, RFC 9112
       // §6.1); HEAD and 304 may, to tell the GET's.
-      if (
-        code === 204 &&
-        (this.#declaredLength >= 0 || this.#declaredCoding !== null)
-      ) {
-        dropFraming(lines);
-      }
+      if (code === 204 && this.#framedByHandler()) dropFraming(lines);
     } else if (code === 205) {
       // No content (RFC 9110 §15.3.6), but a 205 is not bodiless by its
       // status (RFC 9112 §6.3): a length of 0 keeps the connection, else
