@@ -45,6 +45,7 @@ import {
 import {
   basehttpServer,
   CLIENT,
+  clientCommand,
   CONNECTIONS,
   installWs,
   lines,
@@ -148,15 +149,10 @@ async function websocketLoad(
       return (port) => [Deno.execPath(), "run", "-A", path, String(port)];
     },
     async run(port, _pid, window) {
-      const argv = pinned(pins.wrk, [
-        "node",
-        client,
-        String(port),
-        String(CONNECTIONS),
-        String(MESSAGE_BYTES),
-        "1000",
-        String(seconds * 1000),
-      ]);
+      const argv = pinned(
+        pins.wrk,
+        clientCommand(client, port, MESSAGE_BYTES, seconds),
+      );
       const driver = new Deno.Command(argv[0], {
         args: argv.slice(1),
         env: { NODE_PATH: modules },

@@ -26,7 +26,7 @@
 import { baselineTree } from "./_baseline.ts";
 import { cacheDir, findExecutable, npmInstall } from "./_external.ts";
 import { type CpuTimes, cpuTimes } from "./_proc.ts";
-import { freePort, median } from "./load.ts";
+import { choosePins, median, pinned, type Pins, start } from "./load.ts";
 
 const WS_VERSION = "8.18.3";
 export const CONNECTIONS = 64;
@@ -59,8 +59,8 @@ Deno.serve(
 );
 `;
 
-const NODE_WS_SERVER = `
-const { WebSocketServer } = require("ws");
+const nodeWsServer = (modules: string): string => `
+const { WebSocketServer } = require(${JSON.stringify(`${modules}/ws`)});
 const server = new WebSocketServer({
   host: "127.0.0.1",
   port: Number(process.argv[2]),
@@ -156,26 +156,6 @@ export async function installWs(): Promise<string> {
   return `${prefix}/node_modules`;
 }
 
-async function waitForPort(port: number): Promise<void> {
-  for (let i = 0; i < 200; i++) {
-    try {
-      (await Deno.connect({ hostname: "127.0.0.1", port })).close();
-      return;
-    } catch {
-      await new Promise((resolve) => setTimeout(resolve, 25));
-    }
-  }
-  throw new Error(`nothing listens on port ${port}`);
-}
-
-function pinned(
-  cpu: number,
-  command: string[],
-  taskset: string | null,
-): string[] {
-  return taskset === null ? command : [taskset, "-c", String(cpu), ...command];
-}
-
 interface Server {
   name: string;
   command(port: number): string[];
@@ -186,6 +166,28 @@ interface Result {
   cpuMicros: number;
   /** The user part of cpuMicros. */
   userMicros: number;
+}
+
+/**
+ * The client's command line: `script` (CLIENT, written out) against `port`,
+ * `bytes` a message, counting for `seconds` after a second of warm-up. It
+ * needs NODE_PATH set to {@linkcode installWs}'s folder.
+ */
+export function clientCommand(
+  script: string,
+  port: number,
+  bytes: number,
+  seconds: number,
+): string[] {
+  return [
+    "node",
+    script,
+    String(port),
+    String(CONNECTIONS),
+    String(bytes),
+    "1000",
+    String(seconds * 1000),
+  ];
 }
 
 /** Reads the client's lines as they come. */
@@ -207,64 +209,50 @@ async function measure(
   server: Server,
   client: (port: number) => string[],
   modules: string,
-  taskset: string | null,
+  pins: Pins,
 ): Promise<Result> {
-  const port = freePort();
-  const [bin, ...args] = pinned(0, server.command(port), taskset);
-  const env = { NODE_PATH: modules };
-  const child = new Deno.Command(bin, {
-    args,
-    env,
-    stdout: "null",
+  await using running = await start((port) =>
+    pinned(pins.server, server.command(port))
+  );
+  const argv = pinned(pins.wrk, client(running.port));
+  const driver = new Deno.Command(argv[0], {
+    args: argv.slice(1),
+    env: { NODE_PATH: modules },
+    stdout: "piped",
     stderr: "inherit",
-  })
-    .spawn();
-  try {
-    await waitForPort(port);
-    const [cbin, ...cargs] = pinned(1, client(port), taskset);
-    const driver = new Deno.Command(cbin, {
-      args: cargs,
-      env,
-      stdout: "piped",
-      stderr: "inherit",
-    }).spawn();
-    let cpuStart: CpuTimes = { user: 0, system: 0 };
-    let started = 0;
-    let result: Result | null = null;
-    for await (const line of lines(driver.stdout)) {
-      if (line === "start") {
-        cpuStart = await cpuTimes(child.pid);
-        started = performance.now();
-      } else if (line.startsWith("count ")) {
-        const end = await cpuTimes(child.pid);
-        const user = end.user - cpuStart.user;
-        const cpu = user + end.system - cpuStart.system;
-        const seconds = (performance.now() - started) / 1000;
-        const count = Number(line.slice(6));
-        result = {
-          roundTrips: count / seconds,
-          cpuMicros: cpu * 1e6 / count,
-          userMicros: user * 1e6 / count,
-        };
-      }
+  }).spawn();
+  let cpuStart: CpuTimes = { user: 0, system: 0 };
+  let started = 0;
+  let result: Result | null = null;
+  for await (const line of lines(driver.stdout)) {
+    if (line === "start") {
+      cpuStart = await cpuTimes(running.pid);
+      started = performance.now();
+    } else if (line.startsWith("count ")) {
+      const end = await cpuTimes(running.pid);
+      const user = end.user - cpuStart.user;
+      const cpu = user + end.system - cpuStart.system;
+      const seconds = (performance.now() - started) / 1000;
+      const count = Number(line.slice(6));
+      result = {
+        roundTrips: count / seconds,
+        cpuMicros: cpu * 1e6 / count,
+        userMicros: user * 1e6 / count,
+      };
     }
-    const status = await driver.status;
-    if (!status.success || result === null) {
-      throw new Error(`the client failed against ${server.name}`);
-    }
-    return result;
-  } finally {
-    child.kill("SIGTERM");
-    await child.status;
   }
+  const status = await driver.status;
+  if (!status.success || result === null) {
+    throw new Error(`the client failed against ${server.name}`);
+  }
+  return result;
 }
 
 async function main(): Promise<void> {
   const options = parseArgs(Deno.args);
   const node = await findExecutable("node");
   if (node === null) throw new Error("node not found: install Node.js");
-  const taskset = await findExecutable("taskset");
-  if (taskset === null) console.error("taskset not found: running unpinned");
+  const pins = await choosePins();
   const modules = await installWs();
   await using baseline = options.baseline === null
     ? null
@@ -294,7 +282,7 @@ async function main(): Promise<void> {
       },
     ];
     if (baseline === null) {
-      const nodeWs = await write("node_ws.cjs", NODE_WS_SERVER);
+      const nodeWs = await write("node_ws.cjs", nodeWsServer(modules));
       servers.push({
         name: "node ws",
         command: (p) => [node, nodeWs, String(p)],
@@ -309,22 +297,15 @@ async function main(): Promise<void> {
       });
       console.log(baseline.describe);
     }
-    const client = (port: number) => [
-      node,
-      clientScript,
-      String(port),
-      String(CONNECTIONS),
-      String(options.bytes),
-      "1000",
-      String(options.duration * 1000),
-    ];
+    const client = (port: number) =>
+      clientCommand(clientScript, port, options.bytes, options.duration);
     const results = new Map<string, Result[]>(servers.map((s) => [s.name, []]));
     for (let round = 0; round < options.rounds; round++) {
       // Alternate the order, so that no server always goes first.
       const order = round % 2 === 0 ? servers : [...servers].reverse();
       for (const server of order) {
         results.get(server.name)!.push(
-          await measure(server, client, modules, taskset),
+          await measure(server, client, modules, pins),
         );
       }
     }
