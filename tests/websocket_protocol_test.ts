@@ -596,9 +596,7 @@ Deno.test("pings in a burst: the last one's payload is answered last", async () 
   await using srv = startServer(Echo);
   const c = await RawClient.open(srv.port);
   const burst = [1, 2, 3, 4, 5].map((i) => frame(0x9, `ping ${i}`));
-  const joined = new Uint8Array(burst.reduce((n, f) => n + f.length, 0));
-  burst.reduce((at, f) => (joined.set(f, at), at + f.length), 0);
-  await writeAll(c.conn, joined);
+  await writeAll(c.conn, concatBytes(burst));
   await c.send(0x1, "after");
   const pongs: string[] = [];
   let next = await c.frame();
