@@ -21,7 +21,7 @@
 
 import { ChunkedEnd } from "./_chunked_end.ts";
 import { FLUSH_AT, Output } from "./_output.ts";
-import { handled } from "./_handled.ts";
+import { handled, RESOLVED } from "./_handled.ts";
 import {
   type ConnectionHost,
   reportError,
@@ -118,7 +118,6 @@ const ONLY_CHUNKED = /^[ \t]*chunked[ \t]*$/i;
 const DRAIN_LIMIT = 65536;
 // Seconds a closing connection reads and drops a body left unread.
 const LINGER_S = 2;
-const RESOLVED: Promise<void> = Promise.resolve();
 const DIGITS = /^\d+$/;
 const BUDGET_SPENT = "the server's room for unfinished request heads is spent";
 const encoder = new TextEncoder();

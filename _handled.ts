@@ -6,10 +6,17 @@
 const ignore = (): void => {};
 
 /**
+ * The promise of work already done: one for the whole library, as it never
+ * rejects and holds no value (a promise made for each costs one more).
+ */
+export const RESOLVED: Promise<void> = Promise.resolve();
+
+/**
  * Marks a promise handled, so that a caller who forgot to await it cannot
  * make it an unhandled rejection; one who awaits it still sees the error.
  */
 export function handled<T>(promise: Promise<T>): Promise<T> {
-  promise.catch(ignore);
+  // A catch on a settled promise is a job of its own, for each call.
+  if (promise !== RESOLVED) promise.catch(ignore);
   return promise;
 }

@@ -37,7 +37,7 @@
  */
 
 import type { BufferPool } from "./_pool.ts";
-import { handled } from "./_handled.ts";
+import { handled, RESOLVED } from "./_handled.ts";
 
 /** Writes queued past this size go to the socket; larger writes go uncopied. */
 export const FLUSH_AT = 16384;
@@ -45,7 +45,6 @@ export const FLUSH_AT = 16384;
 // 4 KiB each, not 32; larger ones move up.
 const SMALL_OUTPUT = 4096;
 const LARGE_OUTPUT = 2 * FLUSH_AT;
-const RESOLVED: Promise<void> = Promise.resolve();
 const encoder = new TextEncoder();
 
 // The most bytes given to one socket write: progress is seen per write, so

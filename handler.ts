@@ -7,7 +7,7 @@
  */
 
 import { Connection } from "./_connection.ts";
-import { handled } from "./_handled.ts";
+import { handled, RESOLVED } from "./_handled.ts";
 import { formatDate, MONTHS, pad2 } from "./_date.ts";
 import { pyRepr, splitTokens, utf8OfHead } from "./_text.ts";
 import { refusedLineOf, requestLineOf } from "./_head.ts";
@@ -664,7 +664,7 @@ export class BaseHTTPRequestHandler {
    */
   flushHeaders(): Promise<void> {
     this.#engine.queueHead();
-    return Promise.resolve();
+    return RESOLVED;
   }
 
   /**
