@@ -276,14 +276,13 @@ export class Output {
       this.#wrote(buf);
       return Promise.reject(this.error);
     }
-    return this.#writeAll(buf.subarray(0, length)).then(
-      () => this.#wrote(buf),
-      (error) => {
-        this.error ??= error;
-        this.#wrote(buf);
-        throw error;
-      },
-    );
+    // The flush ends in the then of its last socket write, nearly always
+    // its only one: no then chained after it.
+    return this.#writeAll(buf.subarray(0, length), buf, (error) => {
+      this.error ??= error;
+      this.#wrote(buf);
+      throw error;
+    });
   }
 
   /** A flush ended, written or failed: its buffer goes back, it is counted. */
@@ -326,15 +325,25 @@ export class Output {
     }
   }
 
-  /** Writes all of `bytes`, a piece at a time; `write` may take only part. */
-  #writeAll(bytes: Uint8Array): Promise<void> {
+  /**
+   * Writes all of `bytes`, a piece at a time (`write` may take only part);
+   * then ends the flush of `flushed`, if given, or calls `failed`.
+   */
+  #writeAll(
+    bytes: Uint8Array,
+    flushed: Uint8Array | null = null,
+    failed?: (error: unknown) => never,
+  ): Promise<void> {
     const piece = bytes.length > WRITE_PIECE
       ? bytes.subarray(0, WRITE_PIECE)
       : bytes;
     return this.#conn.write(piece).then((n) => {
       this.written += n;
       this.#progress++;
-      if (n < bytes.length) return this.#writeAll(bytes.subarray(n));
-    });
+      if (n < bytes.length) {
+        return this.#writeAll(bytes.subarray(n), flushed, failed);
+      }
+      if (flushed !== null) this.#wrote(flushed);
+    }, failed);
   }
 }
