@@ -97,6 +97,57 @@ Deno.test("engine: keep-alive serves requests one after another on one connectio
   client.close();
 });
 
+Deno.test("engine: a socket that takes 5 bytes a write gets each response whole, and each flush ends", async () => {
+  const server = new HTTPServer(["127.0.0.1", 0], Echo, {
+    bindAndActivate: false,
+    writeTimeout: 0.1,
+  });
+  const [client, conn] = memoryConnPair({ maxWriteSize: 5 });
+  const done = server.processRequest(conn, ["127.0.0.1", 40000]);
+  for (const path of ["/a", "/b", "/c"]) {
+    await send(client, `GET ${path} HTTP/1.1\r\nHost: h\r\n\r\n`);
+    const { text, closed } = await readUntil(
+      client,
+      (t) => t.endsWith(`path ${path}\n`),
+    );
+    assert.equal(closed, false);
+    assert.match(text, /^HTTP\/1\.1 200 OK\r\n/);
+    // A flush never counted as ended would be taken for a stalled write.
+    await delay(300);
+  }
+  client.closeWrite();
+  assert.equal((await readUntil(client)).closed, true);
+  await done;
+  client.close();
+});
+
+Deno.test("engine: a client that resets while a response goes out 5 bytes a write ends its connection only", async () => {
+  class Long extends QuietHandler {
+    async do_GET() {
+      await reply(this, "x".repeat(2000));
+    }
+  }
+  const server = new HTTPServer(["127.0.0.1", 0], Long, {
+    bindAndActivate: false,
+  });
+  const [client, conn] = memoryConnPair({ maxWriteSize: 5 });
+  const done = server.processRequest(conn, ["127.0.0.1", 40000]);
+  await send(client, "GET / HTTP/1.1\r\nHost: h\r\n\r\n");
+  await client.read(new Uint8Array(10));
+  client.reset();
+  assert.equal(await within(done.then(() => "ended"), 2000), "ended");
+  const next = serve(Long, {}, server);
+  await send(
+    next.client,
+    "GET / HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n",
+  );
+  const { text, closed } = await readUntil(next.client);
+  assert.ok(closed);
+  assert.ok(text.endsWith("x".repeat(2000)));
+  await next.done;
+  next.client.close();
+});
+
 Deno.test("engine: pipelined requests are answered in order, in one write", async () => {
   const { client, done } = serve(Echo);
   await send(
