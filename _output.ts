@@ -326,8 +326,9 @@ export class Output {
   }
 
   /**
-   * Writes all of `bytes`, a piece at a time (`write` may take only part);
-   * then ends the flush of `flushed`, if given, or calls `failed`.
+   * Writes all of `bytes`, a piece at a time (`write` may take only part),
+   * then ends the flush of `flushed`, if given; a write that fails goes to
+   * `failed`, if given.
    */
   #writeAll(
     bytes: Uint8Array,
