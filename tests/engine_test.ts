@@ -6,7 +6,11 @@
 import assert from "node:assert/strict";
 import { BaseHTTPRequestHandler, HTTPServer } from "../mod.ts";
 import type { HandlerClass, HTTPServerOptions } from "../mod.ts";
-import { type MemoryConn, memoryConnPair } from "../_memory_conn.ts";
+import {
+  type MemoryConn,
+  type MemoryConnOptions,
+  memoryConnPair,
+} from "../_memory_conn.ts";
 import { SERVE_CONNECTION } from "../_server_state.ts";
 import {
   delay,
@@ -34,8 +38,9 @@ function serve(
     bindAndActivate: false,
     ...options,
   }),
+  connOptions: MemoryConnOptions = {},
 ): Served {
-  const [client, conn] = memoryConnPair();
+  const [client, conn] = memoryConnPair(connOptions);
   const done = server.processRequest(conn, ["127.0.0.1", 40000]);
   return { server, client, done };
 }
@@ -79,8 +84,12 @@ class Echo extends QuietHandler {
   }
 }
 
-Deno.test("engine: keep-alive serves requests one after another on one connection", async () => {
-  const { client, done } = serve(Echo);
+/**
+ * Asks for /a, /b and /c in turn over one keep-alive connection, each
+ * answered whole with the connection kept, waiting `pause` ms after each;
+ * then ends the connection.
+ */
+async function getInTurn({ client, done }: Served, pause = 0): Promise<void> {
   for (const path of ["/a", "/b", "/c"]) {
     await send(client, `GET ${path} HTTP/1.1\r\nHost: h\r\n\r\n`);
     const { text, closed } = await readUntil(
@@ -90,11 +99,16 @@ Deno.test("engine: keep-alive serves requests one after another on one connectio
     assert.equal(closed, false);
     assert.match(text, /^HTTP\/1\.1 200 OK\r\n/);
     assert.match(text, /\r\nKeep-Alive: timeout=5\r\n/);
+    await delay(pause);
   }
   client.closeWrite();
   assert.equal((await readUntil(client)).closed, true);
   await done;
   client.close();
+}
+
+Deno.test("engine: keep-alive serves requests one after another on one connection", async () => {
+  await getInTurn(serve(Echo));
 });
 
 Deno.test("engine: a socket that takes 5 bytes a write gets each response whole, and each flush ends", async () => {
@@ -102,23 +116,8 @@ Deno.test("engine: a socket that takes 5 bytes a write gets each response whole,
     bindAndActivate: false,
     writeTimeout: 0.1,
   });
-  const [client, conn] = memoryConnPair({ maxWriteSize: 5 });
-  const done = server.processRequest(conn, ["127.0.0.1", 40000]);
-  for (const path of ["/a", "/b", "/c"]) {
-    await send(client, `GET ${path} HTTP/1.1\r\nHost: h\r\n\r\n`);
-    const { text, closed } = await readUntil(
-      client,
-      (t) => t.endsWith(`path ${path}\n`),
-    );
-    assert.equal(closed, false);
-    assert.match(text, /^HTTP\/1\.1 200 OK\r\n/);
-    // A flush never counted as ended would be taken for a stalled write.
-    await delay(300);
-  }
-  client.closeWrite();
-  assert.equal((await readUntil(client)).closed, true);
-  await done;
-  client.close();
+  // A flush never counted as ended would be taken for a stalled write.
+  await getInTurn(serve(Echo, {}, server, { maxWriteSize: 5 }), 300);
 });
 
 Deno.test("engine: a client that resets while a response goes out 5 bytes a write ends its connection only", async () => {
@@ -130,8 +129,7 @@ Deno.test("engine: a client that resets while a response goes out 5 bytes a writ
   const server = new HTTPServer(["127.0.0.1", 0], Long, {
     bindAndActivate: false,
   });
-  const [client, conn] = memoryConnPair({ maxWriteSize: 5 });
-  const done = server.processRequest(conn, ["127.0.0.1", 40000]);
+  const { client, done } = serve(Long, {}, server, { maxWriteSize: 5 });
   await send(client, "GET / HTTP/1.1\r\nHost: h\r\n\r\n");
   await client.read(new Uint8Array(10));
   client.reset();
