@@ -57,8 +57,9 @@ const MAX_HEAD_LENGTH = 1024;
 
 interface KeptHead {
   lines: readonly string[];
+  /** The head's bytes: a view of `buffer`, made when they are kept. */
   bytes: Uint8Array;
-  length: number;
+  buffer: Uint8Array;
 }
 
 /**
@@ -76,7 +77,7 @@ export class RecentHeads {
   find(lines: readonly string[]): Uint8Array | null {
     const kept = this.#heads.get(etagOf(lines));
     if (kept === undefined || !sameLines(lines, kept.lines)) return null;
-    return kept.bytes.subarray(0, kept.length);
+    return kept.bytes;
   }
 
   /** Keeps the bytes of a head just queued; a long one is not kept. */
@@ -88,13 +89,14 @@ export class RecentHeads {
       if (this.#heads.size >= MAX_HEADS) {
         this.#heads.delete(this.#heads.keys().next().value!);
       }
-      kept = { lines, bytes: new Uint8Array(bytes.length), length: 0 };
+      const buffer = new Uint8Array(bytes.length);
+      kept = { lines, bytes: buffer, buffer };
       this.#heads.set(key, kept);
-    } else if (kept.bytes.length < bytes.length) {
-      kept.bytes = new Uint8Array(bytes.length);
+    } else if (kept.buffer.length < bytes.length) {
+      kept.buffer = new Uint8Array(bytes.length);
     }
-    kept.bytes.set(bytes);
-    kept.length = bytes.length;
+    kept.buffer.set(bytes);
+    kept.bytes = kept.buffer.subarray(0, bytes.length);
     // The one head without an ETag is replaced at each miss; the others stay
     // for long, so they keep copies, not slices of the request heads whose
     // values a handler may have echoed.

@@ -526,13 +526,14 @@ export class BaseHTTPRequestHandler {
     const speaks11 = this.#engine.speaksKeepAlive;
     this.closeConnection = !speaks11 || !clientPersists(head);
 
+    // Most requests have no Expect: has() looks without making arrays.
+    if (!head.headers.has("expect")) return true;
     const expect = splitTokens(head.headers.getAll("expect"));
-    if (expect.length > 0) {
-      if (expect.length !== 1 || expect[0] !== "100-continue") {
-        return this.sendError(417).then(() => false);
-      }
-      if (head.minor >= 1 && speaks11) return this.handleExpect100();
+    if (expect.length === 0) return true;
+    if (expect.length !== 1 || expect[0] !== "100-continue") {
+      return this.sendError(417).then(() => false);
     }
+    if (head.minor >= 1 && speaks11) return this.handleExpect100();
     return true;
   }
 
