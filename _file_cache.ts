@@ -42,7 +42,8 @@ interface Entry {
   bytes: Uint8Array;
 }
 
-function timeOf(date: Date | null): number {
+/** A time of a file's lstat in ms; NaN when unknown, equal to none. */
+export function timeOf(date: Date | null): number {
   return date?.getTime() ?? NaN;
 }
 

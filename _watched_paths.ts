@@ -10,8 +10,9 @@
 // after the resolution goes unseen. Events take milliseconds to arrive, and
 // Deno drops some (for a path that now resolves outside what it watches, and
 // every one once a FIFO has held its watcher thread), so no resolution is
-// used for longer than MAX_AGE_MS either. Either way what a kept path gives
-// is a file once found servable, for a moment longer: never one that was not.
+// used for longer than MAX_AGE_MS either without being confirmed (resolved
+// again and found the same). Either way what a kept path gives is a file
+// once found servable, for a moment longer: never one that was not.
 
 import { isInside, joinPath, SEP } from "./_path.ts";
 import {
@@ -39,10 +40,18 @@ interface Kept<T> {
 /** The key, on the server object, of its {@linkcode WatchedPaths}. */
 export const WATCHED_PATHS: unique symbol = Symbol("basehttp.watchedPaths");
 
+/**
+ * Whether the resolution kept for `path` still holds: what resolving it again
+ * would find. It keeps the value in use for another MAX_AGE_MS, its memos
+ * (an ETag, say) with it, rather than a new one made and kept.
+ */
+export type Confirm<T> = (path: string, value: T) => boolean;
+
 /** Resolutions of real paths inside one root, kept while nothing changes. */
 export class WatchedPaths<T> implements Disposable {
   /** The real path of the root. */
   readonly root: string;
+  #confirm: Confirm<T>;
   #kept = new Map<string, Kept<T>>();
   // Directories reported watched (true), asked for (the request's id), or
   // refused (false: not asked again until an event names them).
@@ -55,8 +64,9 @@ export class WatchedPaths<T> implements Disposable {
   #rootId: string | null;
   #rootCheckedAt = performance.now();
 
-  constructor(root: string) {
+  constructor(root: string, confirm: Confirm<T>) {
     this.root = root;
+    this.#confirm = confirm;
     this.#rootId = idOf(root);
   }
 
@@ -65,13 +75,21 @@ export class WatchedPaths<T> implements Disposable {
     return this.#kept.size;
   }
 
-  /** The value kept for `path`, if nothing changed since it was resolved. */
+  /**
+   * The value kept for `path`, if nothing changed since it was resolved (or
+   * confirmed, past MAX_AGE_MS).
+   */
   get(path: string): T | undefined {
+    const now = performance.now(); // not the wall clock, which can step back
+    // First: a root made again forgets what was kept, this path's too.
+    if (now - this.#rootCheckedAt >= MAX_AGE_MS) this.#checkRoot(now);
     const kept = this.#kept.get(path);
     if (kept === undefined) return undefined;
-    const now = performance.now(); // not the wall clock, which can step back
-    if (now - this.#rootCheckedAt >= MAX_AGE_MS) this.#checkRoot(now);
     if (now - kept.at < MAX_AGE_MS) return kept.value;
+    if (this.#confirm(path, kept.value)) {
+      kept.at = now;
+      return kept.value;
+    }
     this.#kept.delete(path);
     return undefined;
   }

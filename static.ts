@@ -92,6 +92,7 @@ import {
   FILE_CACHE,
   FileCache,
   type FileCacheLimits,
+  timeOf,
 } from "./_file_cache.ts";
 import { WATCHED_PATHS, WatchedPaths } from "./_watched_paths.ts";
 import { PATH_MEMO, PathMemo } from "./_path_memo.ts";
@@ -316,6 +317,25 @@ interface Resolved {
   etag?: string;
   /** Last-Modified of `info`, likewise. */
   lastModified?: string;
+}
+
+/**
+ * Whether `path` still resolves to the file `found` describes: the same real
+ * path, and an lstat of it that shows the same file.
+ */
+function resolvesAsKept(path: string, found: Resolved): boolean {
+  let info: Deno.FileInfo;
+  try {
+    if (Deno.realPathSync(path) !== found.real) return false;
+    info = Deno.lstatSync(found.real);
+  } catch {
+    return false; // gone
+  }
+  const was = found.info;
+  return info.isFile === was.isFile && info.isDirectory === was.isDirectory &&
+    info.dev === was.dev && info.ino === was.ino && info.size === was.size &&
+    info.mode === was.mode && timeOf(info.mtime) === timeOf(was.mtime) &&
+    timeOf(info.ctime) === timeOf(was.ctime);
 }
 
 /** What a connection finds out once about the directory it serves. */
@@ -546,7 +566,8 @@ export class SimpleHTTPRequestHandler extends BaseHTTPRequestHandler {
    * resolutions of files and directories with no symlink below the root,
    * and watches their directories (Deno.watchFs, in a worker): any change
    * reported there forgets them all, and none is used for more than a
-   * second; the root's device and inode are checked once a second too. So
+   * second without being resolved again and found the same; the root's
+   * device and inode are checked once a second too. So
    * a request for a known file makes no file system call, and a change
    * shows once its event arrives: 2–4 ms after the write, 7 ms at most
    * under load, measured on Linux with `bench/watch_delay.ts`; in that
@@ -1405,7 +1426,7 @@ export class SimpleHTTPRequestHandler extends BaseHTTPRequestHandler {
       const resources = this.server[SERVER_STATE].resources;
       watched = server[WATCHED_PATHS] = resources === null || resources.disposed
         ? null
-        : resources.use(new WatchedPaths<Resolved>(root));
+        : resources.use(new WatchedPaths(root, resolvesAsKept));
     }
     return watched?.root === root ? watched : null;
   }

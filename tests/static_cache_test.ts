@@ -11,8 +11,7 @@
 import assert from "node:assert/strict";
 import { FILE_CACHE, type FileCache } from "../_file_cache.ts";
 import { PATH_MEMO, type PathMemo } from "../_path_memo.ts";
-import { MAX_AGE_MS, WATCHED_PATHS } from "../_watched_paths.ts";
-import type { WatchedPaths } from "../_watched_paths.ts";
+import { MAX_AGE_MS, WATCHED_PATHS, WatchedPaths } from "../_watched_paths.ts";
 import { toFetchHandler } from "../fetch.ts";
 import { BANNER, Serve } from "./_serve.ts";
 import { simpleHandler } from "../static.ts";
@@ -542,6 +541,72 @@ Deno.test("a directory above the root renamed and made again is watched again", 
   await Deno.writeTextFile(`${root}/a.txt`, "n2");
   const ms = await changed(port, "/a.txt", isBody("n2"), isBody("n1"));
   assert.ok(ms < MAX_AGE_MS / 2, `${ms} ms`);
+});
+
+Deno.test("a kept file past the age limit, found the same, keeps its resolution", async () => {
+  await using made = await tree({ "www/a.txt": "one" });
+  await using httpd = startServer(quiet({ directory: made.root }));
+  const { port, server } = httpd;
+  const key = `${await Deno.realPath(made.root)}/a.txt`;
+  await keepOn(server, port, "/a.txt", key);
+  const kept = keptOf(server)!.get(key);
+  await delay(MAX_AGE_MS + 100);
+  assert.equal((await get(port, "/a.txt")).body, "one");
+  // The same object, its ETag and Last-Modified made once.
+  assert.equal(keptOf(server)!.get(key), kept);
+});
+
+/** `watched` keeps `value` for `path`, once its directories are watched. */
+async function keepIn<T>(watched: WatchedPaths<T>, path: string, value: T) {
+  const start = performance.now();
+  while (watched.get(path) === undefined) {
+    assert.ok(performance.now() - start < 5000, `${path} is not kept`);
+    watched.set(path, path, value);
+    await delay(10);
+  }
+}
+
+Deno.test("a kept resolution past the age limit is used only once confirmed", async () => {
+  await using made = await tree({ "www/a.txt": "a" });
+  const root = await Deno.realPath(made.root);
+  const path = `${root}/a.txt`;
+  const asked: [string, unknown][] = [];
+  let same = true;
+  using watched = new WatchedPaths<object>(root, (path, value) => {
+    asked.push([path, value]);
+    return same;
+  });
+  const value = {};
+  await keepIn(watched, path, value);
+  assert.deepEqual(asked, []);
+  await delay(MAX_AGE_MS + 50);
+  assert.equal(watched.get(path), value);
+  assert.equal(watched.get(path), value); // for another MAX_AGE_MS
+  assert.equal(asked.length, 1);
+  assert.equal(asked[0][0], path);
+  assert.equal(asked[0][1], value);
+  same = false;
+  await delay(MAX_AGE_MS + 50);
+  assert.equal(watched.get(path), undefined);
+  assert.equal(watched.size, 0);
+});
+
+Deno.test("a root made again forgets a path kept since its last check", async () => {
+  // The root's check falls due while this path's resolution is still young:
+  // the check comes first, and the path is not used.
+  await using made = await tree({ "site/www/a.txt": "a" });
+  const root = `${made.tmp}/site/www`;
+  const path = `${root}/a.txt`;
+  using watched = new WatchedPaths<object>(await Deno.realPath(root), () => {
+    throw new Error("nothing is past its age here");
+  });
+  const checked = performance.now();
+  await delay(MAX_AGE_MS / 2);
+  await keepIn(watched, path, {});
+  await delay(checked + MAX_AGE_MS + 100 - performance.now());
+  await Deno.rename(`${made.tmp}/site`, `${made.tmp}/site.old`);
+  await Deno.mkdir(root, { recursive: true });
+  assert.equal(watched.get(path), undefined);
 });
 
 Deno.test("serve with --allow-read for its directory alone watches without an error", async () => {
