@@ -232,7 +232,9 @@ export class ServerWebSocket extends EventTarget
   #closeSent = false;
   #closeReceived: [number, string] | null = null;
 
-  // The idle check, and the closing handshake's limit.
+  // The open event's task, the idle check, and the closing handshake's
+  // limit: each cleared when the socket closes.
+  #openTimer: ReturnType<typeof setTimeout> | undefined;
   #reading = false;
   #lastSeen = 0;
   #pinged = false;
@@ -292,7 +294,7 @@ export class ServerWebSocket extends EventTarget
       // RFC 6455 §7.4.1: an unexpected condition ended the server's side.
       fail: () => this.#close(1011, encoder.encode("Internal Error")),
     });
-    setTimeout(() => this.#open(), 0);
+    this.#openTimer = setTimeout(() => this.#open(), 0);
   }
 
   /** `CONNECTING`, `OPEN`, `CLOSING` or `CLOSED` (0–3). */
@@ -769,6 +771,7 @@ export class ServerWebSocket extends EventTarget
   #finish(code: number, reason: string, wasClean: boolean): void {
     if (this.#state === CLOSED) return;
     this.#state = CLOSED;
+    clearTimeout(this.#openTimer);
     clearTimeout(this.#idleTimer);
     clearTimeout(this.#closeTimer);
     try {

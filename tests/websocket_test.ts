@@ -499,6 +499,39 @@ Deno.test("a handler that throws after upgrading closes its socket with 1011, no
   );
 });
 
+// The open event is a task of its own; a handler that fails at once closes
+// the socket first, and a test that ends then leaves that task's timer
+// behind. The op sanitizer checks each test (not each step); each failed
+// more often than not without the fix.
+class FailsAtOnce extends QuietHandler {
+  async do_GET(): Promise<void> {
+    await this.upgradeWebSocket();
+    throw new Error("bug after the upgrade");
+  }
+}
+const UPGRADE = new TextEncoder().encode(
+  "GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n" +
+    "Connection: Upgrade\r\nSec-WebSocket-Version: 13\r\n" +
+    "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n",
+);
+for (let i = 1; i <= 5; i++) {
+  Deno.test(`a socket closed before its open event leaves no timer behind (${i} of 5)`, async () => {
+    await using srv = startServer(FailsAtOnce, { logSink: () => {} });
+    using conn = await Deno.connect({ hostname: "127.0.0.1", port: srv.port });
+    await conn.write(UPGRADE);
+    const buffer = new Uint8Array(4096);
+    let got = "";
+    // Up to the close frame's 1011.
+    while (!got.includes("\x03\xf3")) {
+      const n = await conn.read(buffer);
+      if (n === null) break;
+      got += String.fromCharCode(...buffer.subarray(0, n));
+    }
+    assert.match(got, /^HTTP\/1\.1 101 /);
+    assert.ok(got.includes("\x03\xf3"), "no close frame with 1011");
+  });
+}
+
 Deno.test("an on* handler that throws or rejects is reported; the server lives on", async () => {
   const reported: unknown[] = [];
   class Careless extends QuietHandler {
