@@ -315,7 +315,7 @@ interface Resolved {
   info: Deno.FileInfo;
   /** The entity-tag of `info`, made on first use: a kept one is reused. */
   etag?: string;
-  /** Last-Modified of `info`, likewise. */
+  /** Last-Modified of `info`, likewise, once its mtime is not ahead. */
   lastModified?: string;
 }
 
@@ -836,10 +836,14 @@ export class SimpleHTTPRequestHandler extends BaseHTTPRequestHandler {
     const size = info.size;
     const mtime = mtimeOf(info);
     // Never later than the Date sent: a future mtime is sent as the Date
-    // (RFC 9110 §8.8.2.1); preconditions still compare the real mtime.
-    const lastModified = found.lastModified ??= mtime * 1000 > Date.now()
-      ? this.dateTimeString()
-      : this.dateTimeString(mtime);
+    // (RFC 9110 §8.8.2.1), a value of the moment, not kept with `found`;
+    // preconditions still compare the real mtime.
+    let lastModified = found.lastModified;
+    if (lastModified === undefined) {
+      const ahead = mtime * 1000 > Date.now();
+      lastModified = ahead ? this.dateTimeString() : this.dateTimeString(mtime);
+      if (!ahead) found.lastModified = lastModified;
+    }
     let negotiated = AS_STORED;
     if (this.compress) {
       const chosen = this.#negotiate(found, ctype);

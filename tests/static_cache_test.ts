@@ -556,6 +556,23 @@ Deno.test("a kept file past the age limit, found the same, keeps its resolution"
   assert.equal(keptOf(server)!.get(key), kept);
 });
 
+Deno.test("a file dated ahead of the clock gets its own Last-Modified once the clock passes it", async () => {
+  // Sent as the Date while it is ahead (RFC 9110 §8.8.2.1): a value of the
+  // moment, never kept with the resolution, which may be kept far longer.
+  await using made = await tree({ "www/a.txt": "one" });
+  const mtime = new Date((Math.floor(Date.now() / 1000) + 2) * 1000);
+  await Deno.utime(`${made.root}/a.txt`, mtime, mtime);
+  await using httpd = startServer(quiet({ directory: made.root }));
+  const { port, server } = httpd;
+  const key = `${await Deno.realPath(made.root)}/a.txt`;
+  await keepOn(server, port, "/a.txt", key);
+  const kept = keptOf(server)!.get(key);
+  await delay(mtime.getTime() + 100 - Date.now());
+  const response = await get(port, "/a.txt");
+  assert.equal(keptOf(server)!.get(key), kept); // still the one resolution
+  assert.equal(response.get("last-modified"), mtime.toUTCString());
+});
+
 /** `watched` keeps `value` for `path`, once its directories are watched. */
 async function keepIn<T>(watched: WatchedPaths<T>, path: string, value: T) {
   const start = performance.now();
