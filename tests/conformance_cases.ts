@@ -874,6 +874,7 @@ ok(
   POST("abc"),
   { closed: true },
 );
+ok("Expect: with no value expects nothing", get("/", ["Expect:"]), GET("/"));
 bad("Expect: tea is 417", get("/", ["Expect: tea"]), 417);
 bad(
   "Expect: 100-continue, tea is 417",

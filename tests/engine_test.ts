@@ -11,7 +11,7 @@ import {
   type MemoryConnOptions,
   memoryConnPair,
 } from "../_memory_conn.ts";
-import { SERVE_CONNECTION } from "../_server_state.ts";
+import { SERVE_CONNECTION, SERVER_STATE } from "../_server_state.ts";
 import {
   delay,
   latin1,
@@ -134,6 +134,11 @@ Deno.test("engine: a client that resets while a response goes out 5 bytes a writ
   await client.read(new Uint8Array(10));
   client.reset();
   assert.equal(await within(done.then(() => "ended"), 2000), "ended");
+  // The output's buffer is back in the pool: none of its size is out.
+  const pool = server[SERVER_STATE].pool;
+  const buffer = pool.take(4096, 1);
+  assert.ok(buffer !== null, "the failed write kept its buffer");
+  pool.release(buffer);
   const next = serve(Long, {}, server);
   await send(
     next.client,
