@@ -567,11 +567,11 @@ export class SimpleHTTPRequestHandler extends BaseHTTPRequestHandler {
    * and watches their directories (Deno.watchFs, in a worker): any change
    * reported there forgets them all, and none is used for more than a
    * second without being resolved again and found the same; the root's
-   * device and inode are checked once a second too. So
-   * a request for a known file makes no file system call, and a change
-   * shows once its event arrives: 2–4 ms after the write, 7 ms at most
-   * under load, measured on Linux with `bench/watch_delay.ts`; in that
-   * moment a request still gets the file as it was. Each handler's own
+   * device and inode are checked once a second too. So a request for a
+   * known file makes no file system call, and a change shows once its
+   * event arrives: 2–4 ms after the write, 7 ms at most under load,
+   * measured on Linux with `bench/watch_delay.ts`; in that moment a
+   * request still gets the file as it was. Each handler's own
    * rules (dotfiles, CGI scripts) are applied to a kept path again. The
    * worker costs about 9 MiB of RSS and two threads, once per server.
    */
