@@ -419,6 +419,12 @@ const AS_STORED: Negotiated = Object.freeze({
   coding: null,
   sibling: null,
 });
+/** The file as stored, where another form could have been chosen. */
+const STORED_OF_SEVERAL: Negotiated = Object.freeze({
+  vary: true,
+  coding: null,
+  sibling: null,
+});
 
 /**
  * Python's `SimpleHTTPRequestHandler`: serves GET and HEAD from the files
@@ -940,9 +946,9 @@ export class SimpleHTTPRequestHandler extends BaseHTTPRequestHandler {
         : null;
     }
     const large = found.info.size >= MIN_COMPRESSED_SIZE;
-    if (accepted.length === 0) {
-      return large ? { vary: true, coding: null, sibling: null } : AS_STORED;
-    }
+    // Without the field the file goes as stored; the answer still varies
+    // when a field could have chosen another form.
+    if (accepted.length === 0 && large) return STORED_OF_SEVERAL;
     const mtime = found.info.mtime?.getTime() ?? Infinity;
     const siblings: [Coding, Resolved][] = [];
     for (const [coding, ext] of [["br", ".br"], ["gzip", ".gz"]] as const) {
@@ -955,6 +961,9 @@ export class SimpleHTTPRequestHandler extends BaseHTTPRequestHandler {
       ) {
         siblings.push([coding, sibling]);
       }
+    }
+    if (accepted.length === 0) {
+      return siblings.length === 0 ? AS_STORED : STORED_OF_SEVERAL;
     }
     // On a tie: precompressed first, then gzip before br on the fly, where
     // brotli (at its best, the only quality CompressionStream has) makes

@@ -52,6 +52,8 @@ const BIG_TXT = Array.from(
 ).join(" ");
 const PRE_CSS = "body { color: black; }\n".repeat(100);
 const PRE_CSS_GZ_TEXT = "/* from the .gz sibling */\n".repeat(100);
+// Under the size compressed on the fly, with a fresh sibling of its own.
+const TINY_CSS = "p { margin: 0; }\n";
 const INDEX_HTML = "<!doctype html><title>app</title>";
 const NOT_FOUND_HTML = "<!doctype html><h1>Nothing here</h1>";
 
@@ -61,6 +63,7 @@ async function makeTree(): Promise<void> {
     "big.txt": BIG_TXT,
     "small.txt": "small\n",
     "pre.css": PRE_CSS,
+    "tiny.css": TINY_CSS,
     "stale.css": PRE_CSS,
     "index.html": INDEX_HTML,
     "page.xhtml": INDEX_HTML,
@@ -84,8 +87,10 @@ async function makeTree(): Promise<void> {
   // A fresh sibling (written after the file) and a stale one (older).
   await Deno.writeFile(`${root}/pre.css.gz`, await gzip(PRE_CSS_GZ_TEXT));
   await Deno.writeFile(`${root}/stale.css.gz`, await gzip(PRE_CSS_GZ_TEXT));
+  await Deno.writeFile(`${root}/tiny.css.gz`, await gzip(TINY_CSS));
   const now = Date.now() / 1000;
   await Deno.utime(`${root}/pre.css`, now - 100, now - 100);
+  await Deno.utime(`${root}/tiny.css`, now - 100, now - 100);
   await Deno.utime(`${root}/stale.css.gz`, now - 200, now - 200);
   // Distinct mtimes for the sort by time: c, then a, then B.
   await Deno.utime(`${root}/sizes/c-medium.txt`, now - 300, now - 300);
@@ -181,6 +186,26 @@ Deno.test("compress: a fresh precompressed .gz is sent as is; a stale one is ign
   const direct = await raw(s.port, "/pre.css.gz");
   assert.equal(direct.get("content-type"), "application/gzip");
   assert.equal(direct.get("content-encoding"), undefined);
+});
+
+Deno.test("compress: a small file with a fresh sibling varies on Accept-Encoding even when the request has none", async () => {
+  await using s = startServer(handler({ compress: true }));
+  // Stored by a cache from a client without the field, this answer would
+  // go to every client: Vary says which field it depends on (RFC 9110
+  // §12.5.5).
+  const plain = await raw(s.port, "/tiny.css");
+  assert.equal(plain.status, 200);
+  assert.equal(plain.body, TINY_CSS);
+  assert.equal(plain.get("vary"), "Accept-Encoding");
+  const gz = await raw(s.port, "/tiny.css", {
+    headers: "Accept-Encoding: gzip\r\n",
+  });
+  assert.equal(gz.get("content-encoding"), "gzip");
+  assert.equal(gz.get("vary"), "Accept-Encoding");
+  assert.equal(await decode(gz.body, "gzip"), TINY_CSS);
+  // With no form but the stored one, the answer does not vary.
+  const alone = await raw(s.port, "/small.txt");
+  assert.equal(alone.get("vary"), undefined);
 });
 
 Deno.test("compress: Accept-Encoding q-values pick the coding; x-gzip is gzip; identity can win", async () => {
