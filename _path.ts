@@ -8,6 +8,21 @@ export const SEP: string = WINDOWS ? "\\" : "/";
 /** The scheme and authority of an absolute-form request-target. */
 export const ABSOLUTE_FORM: RegExp = /^[A-Za-z][A-Za-z0-9+.\-]*:\/\/[^/?#]*/;
 
+/** Whether `path` is absolute. */
+export function isAbsolutePath(path: string): boolean {
+  return WINDOWS ? /^([A-Za-z]:)?[\\/]/.test(path) : path.startsWith("/");
+}
+
+/** `path` made absolute, without `.` segments or trailing separators. */
+export function absolutePath(path: string): string {
+  const full = isAbsolutePath(path) ? path : `${Deno.cwd()}${SEP}${path}`;
+  const trimmed = full.replace(/[\\/]\.(?=[\\/]|$)/g, "")
+    .replace(/[\\/]+$/, "");
+  return trimmed === "" || /^[A-Za-z]:$/.test(trimmed)
+    ? trimmed + SEP
+    : trimmed;
+}
+
 /** Percent-decodes a URL path as UTF-8; `null` for a bad escape. */
 export function decodePath(path: string): string | null {
   try {

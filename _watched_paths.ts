@@ -47,10 +47,14 @@ export const WATCHED_PATHS: unique symbol = Symbol("basehttp.watchedPaths");
  */
 export type Confirm<T> = (path: string, value: T) => boolean;
 
-/** Resolutions of real paths inside one root, kept while nothing changes. */
+/**
+ * Resolutions of real paths inside one root, kept while nothing changes. The
+ * root is a directory's real path: it moves when the directory's path comes
+ * to name another (a symlink switched to the next release).
+ */
 export class WatchedPaths<T> implements Disposable {
-  /** The real path of the root. */
-  readonly root: string;
+  #directory: string;
+  #root: string;
   #confirm: Confirm<T>;
   #kept = new Map<string, Kept<T>>();
   // Directories reported watched (true), asked for (the request's id), or
@@ -59,15 +63,36 @@ export class WatchedPaths<T> implements Disposable {
   #watches = 0;
   #worker: Worker | null = null;
   #closed = false;
-  // The root's device and inode, checked once per MAX_AGE_MS: a directory
-  // above it renamed and made again changes them and names no watched one.
+  // The root's real path, device and inode, checked once per MAX_AGE_MS: a
+  // directory above it renamed and made again, or a symlink on its path
+  // switched, changes them and names no watched directory.
   #rootId: string | null;
   #rootCheckedAt = performance.now();
 
-  constructor(root: string, confirm: Confirm<T>) {
-    this.root = root;
+  /**
+   * @param directory The directory served, as given (it may be a symlink).
+   * @param root Its real path, as the caller found it.
+   * @param confirm Says whether a resolution past MAX_AGE_MS still holds.
+   */
+  constructor(directory: string, root: string, confirm: Confirm<T>) {
+    this.#directory = directory;
+    this.#root = root;
     this.#confirm = confirm;
     this.#rootId = idOf(root);
+  }
+
+  /** The real path of the root, as last checked. */
+  get root(): string {
+    return this.#root;
+  }
+
+  /**
+   * Checks the root now if its check is due: for a caller that found
+   * another real path for the directory.
+   */
+  checkRoot(): void {
+    const now = performance.now();
+    if (now - this.#rootCheckedAt >= MAX_AGE_MS) this.#checkRoot(now);
   }
 
   /** How many paths are kept. */
@@ -100,15 +125,16 @@ export class WatchedPaths<T> implements Disposable {
    * watches those that were not, for the next resolution.
    */
   set(key: string, real: string, value: T): void {
+    const root = this.#root;
     if (
-      this.#closed || this.#rootId === null || real === this.root ||
-      !isInside(real, this.root)
+      this.#closed || this.#rootId === null || real === root ||
+      !isInside(real, root)
     ) {
       return;
     }
-    const below = real.slice(this.root.length).split(SEP).filter(Boolean);
+    const below = real.slice(root.length).split(SEP).filter(Boolean);
     let watched = true;
-    let dir = this.root;
+    let dir = root;
     for (const name of below.slice(0, -1)) {
       watched = this.#watch(dir) && watched;
       dir = joinPath(dir, name);
@@ -195,8 +221,10 @@ export class WatchedPaths<T> implements Disposable {
 
   #checkRoot(now: number): void {
     this.#rootCheckedAt = now;
-    const id = idOf(this.root);
-    if (id === this.#rootId) return;
+    const root = realPathOf(this.#directory) ?? this.#root;
+    const id = idOf(root);
+    if (root === this.#root && id === this.#rootId) return;
+    this.#root = root;
     this.#rootId = id;
     this.#restart(); // the old watches follow the old directories
   }
@@ -212,6 +240,15 @@ export class WatchedPaths<T> implements Disposable {
         this.#send({ unwatch: dir });
       }
     }
+  }
+}
+
+/** The real path of `path`, or `null` when it cannot be found. */
+function realPathOf(path: string): string | null {
+  try {
+    return Deno.realPathSync(path);
+  } catch {
+    return null;
   }
 }
 

@@ -24,7 +24,7 @@
 
 import denoJson from "./deno.json" with { type: "json" };
 import { JSONLogServer, LogFile, withAccessLog } from "./_access_log.ts";
-import { isInside, SEP } from "./_path.ts";
+import { absolutePath, isInside, SEP } from "./_path.ts";
 import {
   cacheControl,
   HELP,
@@ -454,10 +454,10 @@ function addressLines(host: string, port: number, scheme: string): string[] {
 }
 
 async function serve(options: ServeOptions): Promise<number> {
-  let directory: string;
+  let realRoot: string;
   try {
-    directory = await Deno.realPath(options.directory);
-    if (!(await Deno.stat(directory)).isDirectory) {
+    realRoot = await Deno.realPath(options.directory);
+    if (!(await Deno.stat(realRoot)).isDirectory) {
       throw new ServeError(`not a directory: ${options.directory}`);
     }
   } catch (error) {
@@ -476,7 +476,7 @@ async function serve(options: ServeOptions): Promise<number> {
   if (tls !== undefined && unixPath !== null) {
     throw new ServeError("TLS is not available on a Unix socket");
   }
-  using logFile = openLog(options.logFile, directory, options.dotfiles);
+  using logFile = openLog(options.logFile, realRoot, options.dotfiles);
   const toFile = logFile === null ? undefined : (line: string) => {
     logFile.write(line);
   };
@@ -484,10 +484,12 @@ async function serve(options: ServeOptions): Promise<number> {
   // messages stay on stderr. Python's and JSON lines share one stream.
   const apache = options.logFormat === "common" ||
     options.logFormat === "combined";
+  // Served by the path given, not the real one: a symlink on it switched to
+  // the next release is followed, as by Python and nginx.
   const Handler = makeHandler(
     options,
-    directory,
-    await loadUsers(options, directory),
+    absolutePath(options.directory),
+    await loadUsers(options, realRoot),
     apache ? toFile : undefined,
   );
   let server: HTTPServer;
@@ -522,7 +524,7 @@ async function serve(options: ServeOptions): Promise<number> {
   const scheme = tls === undefined ? "HTTP" : "HTTPS";
   if (unixPath === null) {
     const host = (server.serverAddress as [string, number])[0];
-    if (!options.worker) warnIfReachable(directory, host);
+    if (!options.worker) warnIfReachable(realRoot, host);
     const urlHost = host.includes(":") ? `[${host}]` : host;
     const port = server.serverPort;
     console.log(

@@ -45,7 +45,9 @@ import {
 } from "node:fs";
 import {
   ABSOLUTE_FORM,
+  absolutePath,
   decodePath,
+  isAbsolutePath,
   isInside,
   joinPath,
   NOT_SERVED,
@@ -94,7 +96,7 @@ import {
   type FileCacheLimits,
   timeOf,
 } from "./_file_cache.ts";
-import { WATCHED_PATHS, WatchedPaths } from "./_watched_paths.ts";
+import { MAX_AGE_MS, WATCHED_PATHS, WatchedPaths } from "./_watched_paths.ts";
 import { PATH_MEMO, PathMemo } from "./_path_memo.ts";
 import { isFieldValue, isToken } from "./parser.ts";
 import type { HTTPServer } from "./server.ts";
@@ -338,12 +340,22 @@ function resolvesAsKept(path: string, found: Resolved): boolean {
     timeOf(info.ctime) === timeOf(was.ctime);
 }
 
-/** What a connection finds out once about the directory it serves. */
+/**
+ * What a connection finds out about the directory it serves; again once a
+ * second when that is not its real path, which may come to name another
+ * directory (a symlink switched to the next release).
+ */
 interface Root {
+  /** The handler's `directory` it was found for. */
+  directory: string;
+  /** That directory's absolute path. */
+  path: string;
   /** Its real path; `null` when it cannot be served. */
   real: string | null;
   /** The path Deno lacks read permission for, or `null`. */
   unreadable: string | null;
+  /** When it was found (`performance.now()`). */
+  at: number;
 }
 
 /** Whether Deno may read `path`; asks without prompting, which would block. */
@@ -367,19 +379,6 @@ function urlPathOf(target: string): string {
 function suffixOf(target: string): string {
   const end = target.search(/[?#]/);
   return end === -1 ? "" : target.slice(end);
-}
-
-function isAbsolutePath(path: string): boolean {
-  return WINDOWS ? /^([A-Za-z]:)?[\\/]/.test(path) : path.startsWith("/");
-}
-
-/** `path` made absolute and without trailing separators. */
-function absolutePath(path: string): string {
-  const full = isAbsolutePath(path) ? path : `${Deno.cwd()}${SEP}${path}`;
-  const trimmed = full.replace(/[\\/]+$/, "");
-  return trimmed === "" || /^[A-Za-z]:$/.test(trimmed)
-    ? trimmed + SEP
-    : trimmed;
 }
 
 /** Methods a CORS preflight may be allowed, when the handler serves them. */
@@ -583,7 +582,8 @@ export class SimpleHTTPRequestHandler extends BaseHTTPRequestHandler {
    */
   fileCache: Readonly<FileCacheLimits> | null = DEFAULT_FILE_CACHE;
 
-  // Found once per connection.
+  // Found when a connection's first request needs it, then again once a
+  // second, between requests.
   #root: Root | undefined;
   // Fields for the next sendResponse(), for errors that need one (416).
   #nextHeaders: [string, string][] = [];
@@ -691,6 +691,13 @@ export class SimpleHTTPRequestHandler extends BaseHTTPRequestHandler {
    */
   override parseRequest(): boolean | Promise<boolean> {
     this.remoteUser = null;
+    const root = this.#root;
+    if (
+      root !== undefined && (root.directory !== this.directory ||
+        (root.real !== root.path && performance.now() - root.at >= MAX_AGE_MS))
+    ) {
+      this.#root = undefined;
+    }
     const parsed = super.parseRequest();
     if (this.auth.length === 0) return parsed;
     return typeof parsed === "boolean"
@@ -1439,8 +1446,12 @@ export class SimpleHTTPRequestHandler extends BaseHTTPRequestHandler {
       const resources = this.server[SERVER_STATE].resources;
       watched = server[WATCHED_PATHS] = resources === null || resources.disposed
         ? null
-        : resources.use(new WatchedPaths(root, resolvesAsKept));
+        : resources.use(
+          new WatchedPaths(absolutePath(this.directory), root, resolvesAsKept),
+        );
     }
+    // Another real path for the directory: one of the two is out of date.
+    if (watched !== null && watched.root !== root) watched.checkRoot();
     return watched?.root === root ? watched : null;
   }
 
@@ -1532,6 +1543,10 @@ export class SimpleHTTPRequestHandler extends BaseHTTPRequestHandler {
     if (isInside(real, root)) {
       const below = SEP + real.slice(root.length);
       if (!this.showDotfiles && below.includes(SEP + ".")) return false;
+    } else if (this.#rootMoved()) {
+      // Found now, not at the root's next check: the path that resolved
+      // outside it is judged against where the root is.
+      return this.#servable(real);
     } else if (!this.followSymlinks || !canRead(real)) {
       return false;
     }
@@ -1553,18 +1568,28 @@ export class SimpleHTTPRequestHandler extends BaseHTTPRequestHandler {
   }
 
   #findRoot(): Root {
-    const dir = absolutePath(this.directory);
-    if (!canRead(dir)) return { real: null, unreadable: dir };
+    const directory = this.directory;
+    const path = absolutePath(directory);
+    const found = { directory, path, at: performance.now() };
+    if (!canRead(path)) return { ...found, real: null, unreadable: path };
     let real: string;
     try {
-      real = Deno.realPathSync(dir);
+      real = Deno.realPathSync(path);
     } catch {
-      return { real: null, unreadable: null }; // missing: every path is 404
+      // Missing: every path is 404.
+      return { ...found, real: null, unreadable: null };
     }
     // Files are opened by their real paths, and Deno checks those.
     return canRead(real)
-      ? { real, unreadable: null }
-      : { real: null, unreadable: real };
+      ? { ...found, real, unreadable: null }
+      : { ...found, real: null, unreadable: real };
+  }
+
+  /** Finds the root again: whether its real path changed. */
+  #rootMoved(): boolean {
+    const was = this.#rootInfo().real;
+    this.#root = this.#findRoot();
+    return this.#root.real !== was;
   }
 }
 

@@ -74,6 +74,35 @@ Deno.test(
   },
 );
 
+Deno.test("serve -d on a symlink follows it when it is switched to the next release", async () => {
+  const site = `${tmp}/site`;
+  for (const release of ["rel1", "rel2"]) {
+    await Deno.mkdir(`${site}/${release}`, { recursive: true });
+    await Deno.writeTextFile(`${site}/${release}/x.txt`, release);
+  }
+  await Deno.symlink(`${site}/rel1`, `${site}/current`);
+  await using serve = new Serve([
+    "0",
+    "-b",
+    "127.0.0.1",
+    "-d",
+    `${site}/current`,
+  ]);
+  const port = await serve.banner();
+  const get = async () => {
+    const response = await fetch(`http://127.0.0.1:${port}/x.txt`, {
+      headers: { connection: "close" },
+    });
+    return await response.text();
+  };
+  assert.equal(await get(), "rel1");
+  // As a deploy switches it: a new link renamed over the old one.
+  await Deno.symlink(`${site}/rel2`, `${site}/next`);
+  await Deno.rename(`${site}/next`, `${site}/current`);
+  // Before, the real path found at startup was served, whatever the link.
+  assert.equal(await get(), "rel2");
+});
+
 // Whether this machine has an IPv6 loopback to test dual-stack on.
 const hasIPv6 = (() => {
   try {

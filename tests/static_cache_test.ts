@@ -18,6 +18,7 @@ import { simpleHandler } from "../static.ts";
 import type { HTTPServer } from "../server.ts";
 import {
   delay,
+  latin1,
   latin1Bytes,
   type ParsedResponse,
   parseResponses,
@@ -522,6 +523,61 @@ Deno.test("a root reached through a symlink is kept, and watched", async () => {
   assert.ok(ms < MAX_AGE_MS / 2, `${ms} ms`);
 });
 
+Deno.test("a symlinked root switched to another tree is served from it within a second, on an open connection too, and kept again", async () => {
+  // A release deploy: `current` is made to point at the next release.
+  await using made = await tree({
+    "rel1/x.txt": "r1",
+    "rel1/old.txt": "gone in rel2",
+    "rel2/x.txt": "r2",
+  });
+  const link = `${made.tmp}/current`;
+  await Deno.symlink(`${made.tmp}/rel1`, link);
+  await using httpd = startServer(quiet({ directory: link }));
+  const { port, server } = httpd;
+  await keepOn(server, port, "/x.txt", `${link}/x.txt`);
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  try {
+    const buf = new Uint8Array(4096);
+    // One response, whole by its Content-Length, on the open connection.
+    const onOpen = async (path: string) => {
+      await writeAll(
+        conn,
+        encoder.encode(`GET ${path} HTTP/1.1\r\nHost: t\r\n\r\n`),
+      );
+      let text = "";
+      while (true) {
+        const end = text.indexOf("\r\n\r\n");
+        const length = /content-length: *(\d+)/i.exec(text)?.[1];
+        if (end >= 0 && length && text.length >= end + 4 + Number(length)) {
+          return parseResponses(text)[0];
+        }
+        const n = await conn.read(buf);
+        assert.ok(n !== null, `the connection closed after ${text}`);
+        text += latin1(buf.subarray(0, n));
+      }
+    };
+    assert.equal((await onOpen("/x.txt")).body, "r1");
+    await Deno.symlink(`${made.tmp}/rel2`, `${link}.new`);
+    await Deno.rename(`${link}.new`, link);
+    const start = performance.now();
+    while (true) {
+      const r = await onOpen("/x.txt");
+      if (r.body === "r2") break;
+      assert.equal(r.body, "r1", `${r.status} ${r.body}`);
+      assert.ok(performance.now() - start < 3 * MAX_AGE_MS, "still rel1");
+    }
+    assert.equal((await onOpen("/old.txt")).status, 404);
+  } finally {
+    conn.close();
+  }
+  assert.equal((await get(port, "/x.txt")).body, "r2");
+  assert.equal((await get(port, "/old.txt")).status, 404);
+  // The new tree is kept and watched as the old one was.
+  const real = await Deno.realPath(`${made.tmp}/rel2`);
+  await keepOn(server, port, "/x.txt", `${link}/x.txt`);
+  assert.equal(keptOf(server)!.root, real);
+});
+
 Deno.test("a directory above the root renamed and made again is watched again", async () => {
   await using made = await tree({ "site/www/a.txt": "v1" });
   const root = `${made.tmp}/site/www`;
@@ -589,7 +645,7 @@ Deno.test("a kept resolution past the age limit is used only once confirmed", as
   const path = `${root}/a.txt`;
   const asked: [string, unknown][] = [];
   let same = true;
-  using watched = new WatchedPaths<object>(root, (path, value) => {
+  using watched = new WatchedPaths<object>(root, root, (path, value) => {
     asked.push([path, value]);
     return same;
   });
@@ -618,7 +674,7 @@ Deno.test("a root made again forgets a path kept since its last check", async ()
   });
   const root = `${made.tmp}/site/www`;
   const real = await Deno.realPath(root);
-  using watched = new WatchedPaths<object>(real, () => {
+  using watched = new WatchedPaths<object>(real, real, () => {
     throw new Error("nothing is confirmed here");
   });
   await keepIn(watched, `${real}/b.txt`, {}); // the root is watched now
