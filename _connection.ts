@@ -772,6 +772,9 @@ export class Connection implements Reader, BodySource {
     }
     if (this.#declaresConnection && user.closeConnection) {
       this.#sayClose(lines);
+    } else if (!this.#declaresConnection && head === null) {
+      // A head refused: said whatever version the client spoke.
+      if (user.closeConnection) lines.push("Connection", "close");
     } else if (!this.#declaresConnection && head !== null) {
       if (user.closeConnection) {
         if (head.minor >= 1) lines.push("Connection", "close");

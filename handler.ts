@@ -209,6 +209,13 @@ export class BaseHTTPRequestHandler {
   /** The Content-Type of error pages. */
   errorContentType: string = DEFAULT_ERROR_CONTENT_TYPE;
   /**
+   * Whether {@linkcode sendError} ends the connection (`Connection: close`),
+   * as Python's does. With `false`, the connection after an error is kept
+   * or closed as after any response: the engine still closes after a head
+   * it refused or a body left unread past what it drains.
+   */
+  errorClosesConnection = true;
+  /**
    * The version in every status line. `"HTTP/1.1"` turns on keep-alive;
    * the default is Python's `"HTTP/1.0"`.
    */
@@ -551,7 +558,8 @@ export class BaseHTTPRequestHandler {
   }
 
   /**
-   * Sends an error response with Python's HTML page and `Connection: close`.
+   * Sends an error response with Python's HTML page and, while
+   * {@linkcode errorClosesConnection} is set, `Connection: close`.
    * The promise rejects if the client is gone, or the response cannot be
    * sent (its head already was, or its request has ended); it never
    * throws, and one not awaited is harmless.
@@ -569,7 +577,7 @@ export class BaseHTTPRequestHandler {
     try {
       this.logError("code %d, message %s", code, message);
       this.sendResponse(code, message);
-      this.sendHeader("Connection", "close");
+      if (this.errorClosesConnection) this.sendHeader("Connection", "close");
       if (code >= 200 && code !== 204 && code !== 205 && code !== 304) {
         body = encoder.encode(percentFormat(this.errorMessageFormat, {
           code,

@@ -452,6 +452,11 @@ export class SimpleHTTPRequestHandler extends BaseHTTPRequestHandler {
   override serverVersion = "SimpleHTTP/0.6";
   /** Python's error page, readable on a phone (it has a viewport). */
   override errorMessageFormat: string = ERROR_PAGE;
+  /**
+   * An error keeps the connection, as in nginx: a page's missing image or
+   * a player's 416 costs no new connection (Python's closes).
+   */
+  override errorClosesConnection = false;
   /** The directory served; defaults to the working directory at construction. */
   directory: string = Deno.cwd();
   /** Files served for a directory URL, the first that exists. */
@@ -1044,7 +1049,7 @@ export class SimpleHTTPRequestHandler extends BaseHTTPRequestHandler {
       message ??= this.responses[404]?.[0] ?? "Not Found";
       this.logError("code %d, message %s", 404, message);
       this.sendResponse(404, message);
-      this.sendHeader("Connection", "close");
+      if (this.errorClosesConnection) this.sendHeader("Connection", "close");
       this.sendHeader("Content-Type", "text/html; charset=utf-8");
       this.sendHeader("Content-Length", String(size));
       await this.endHeaders();

@@ -578,6 +578,49 @@ Deno.test("a root 404.html is the body of 404 answers, status 404; one that link
   }
 });
 
+Deno.test("the static handler's error answers keep the connection: the requests after them on it are answered", async () => {
+  // A page's missing image, a player's 416: each cost a new connection (a
+  // TLS handshake) when every error closed, as Python's send_error does.
+  await using s = startServer(handler());
+  const requests = [
+    "GET /missing.png HTTP/1.1\r\nHost: t\r\n\r\n", // the root's 404.html
+    "GET /small.txt HTTP/1.1\r\nHost: t\r\nRange: bytes=99-\r\n\r\n",
+    'GET /small.txt HTTP/1.1\r\nHost: t\r\nIf-Match: "x"\r\n\r\n',
+    "POST /small.txt HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\n\r\nhello",
+    "GET /small.txt HTTP/1.1\r\nHost: t\r\n\r\n",
+  ];
+  const { text, closed } = await exchange(s.port, requests.join(""));
+  const responses = parseResponses(text);
+  assert.deepEqual(responses.map((r) => r.status), [404, 416, 412, 501, 200]);
+  for (const r of responses) assert.equal(r.get("connection"), undefined);
+  assert.equal(responses[0].body, NOT_FOUND_HTML);
+  assert.equal(responses[4].body, "small\n");
+  assert.equal(closed, false);
+});
+
+Deno.test("the static handler still closes after an error where it must: a refused head, a body it will not drain", async () => {
+  await using s = startServer(handler());
+  const refused = await exchange(
+    s.port,
+    "GET /small.txt HTTP/1.1\r\nHost: t\r\nBad Name: x\r\n\r\n" +
+      "GET /small.txt HTTP/1.1\r\nHost: t\r\n\r\n",
+  );
+  const [bad, ...rest] = parseResponses(refused.text);
+  assert.equal(bad.status, 400);
+  assert.equal(bad.get("connection"), "close");
+  assert.deepEqual(rest, []);
+  assert.ok(refused.closed);
+  // A 1 MiB body to a handler that reads none: more than is drained.
+  const upload = await exchange(
+    s.port,
+    "POST /small.txt HTTP/1.1\r\nHost: t\r\nContent-Length: 1048576\r\n\r\n",
+  );
+  const [unsupported] = parseResponses(upload.text);
+  assert.equal(unsupported.status, 501);
+  assert.equal(unsupported.get("connection"), "close");
+  assert.ok(upload.closed);
+});
+
 // Auth
 
 const ALICE = "alice:open sesame:with colons";
