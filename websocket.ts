@@ -215,6 +215,8 @@ export class ServerWebSocket extends EventTarget
   #opcode = -1;
   #compressed = false;
   #message: GrowingBytes;
+  // Checks the fragments of a text message as they come.
+  #textCheck: TextDecoder | null = null;
 
   // Output: frames waiting for the socket, and their application bytes.
   #queue: Outgoing[] = [];
@@ -600,12 +602,33 @@ export class ServerWebSocket extends EventTarget
     }
     // The payloads of fragments are the reader's own, fresh for each frame.
     this.#message.append(payload, true);
-    if (!fin) return;
+    if (!fin) {
+      if (this.#opcode === OP_TEXT && !this.#compressed) {
+        this.#checkText(payload);
+      }
+      return;
+    }
     const bytes = this.#message.view();
     if (!this.#compressed) return this.#takeMessage(bytes);
     return this.#deflate!.decompress(bytes).then((inflated) =>
       this.#takeMessage(inflated)
     );
+  }
+
+  /**
+   * Fails a fragmented text as soon as its bytes cannot begin UTF-8 (RFC
+   * 6455 §8.1), not at its end: the last fragment is decoded with the rest.
+   * A compressed one is checked once inflated, at its end.
+   */
+  #checkText(payload: Uint8Array): void {
+    const check = this.#textCheck ??= new TextDecoder("utf-8", {
+      fatal: true,
+    });
+    try {
+      check.decode(payload, { stream: true });
+    } catch {
+      throw new WebSocketProtocolError(1007, "text is not UTF-8");
+    }
   }
 
   /** Ends the message of `bytes` (inflated) and delivers it. */
@@ -620,6 +643,7 @@ export class ServerWebSocket extends EventTarget
     }
     this.#opcode = -1;
     this.#compressed = false;
+    this.#textCheck = null;
     this.#message.clear(); // not held between messages
     if (this.#state === OPEN) this.#deliver(message);
   }

@@ -114,6 +114,29 @@ Deno.test("maxMessageSize counts a message across its fragments (1009)", async (
   });
 });
 
+Deno.test("a fragment that cannot begin UTF-8 closes with 1007 at once, not at the message's end", async () => {
+  // Autobahn 6.4.1–6.4.4: RFC 6455 §8.1 fails the connection when the bytes
+  // are found not UTF-8; a client need not send up to maxMessageSize first.
+  Echo.options = {};
+  await using srv = startServer(Echo);
+  const starts: [Uint8Array, Uint8Array | null][] = [
+    [encoder.encode("κόσμε"), Uint8Array.of(0xed, 0xa0, 0x80)], // a surrogate
+    [Uint8Array.of(0x41, 0xff), null],
+    [Uint8Array.of(0xf4), Uint8Array.of(0x90)], // past U+10FFFF
+  ];
+  for (const [first, second] of starts) {
+    const c = await RawClient.open(srv.port);
+    try {
+      await c.send(0x1, first, { fin: false });
+      if (second !== null) await c.send(0x0, second, { fin: false });
+      // No last fragment is sent: the close comes without it.
+      assert.equal(await within(c.closedWith(), 2000), 1007);
+    } finally {
+      c.close();
+    }
+  }
+});
+
 Deno.test("UTF-8 split across fragments is joined; a ping between fragments is answered", async () => {
   Echo.options = {};
   await using srv = startServer(Echo);
