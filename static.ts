@@ -1413,8 +1413,7 @@ export class SimpleHTTPRequestHandler extends BaseHTTPRequestHandler {
 
   /** `path` under the root's real path, were no symlink below the root. */
   #inRealRoot(path: string): string | null {
-    const root = this.#rootInfo().real;
-    const dir = absolutePath(this.directory);
+    const { real: root, path: dir } = this.#rootInfo();
     if (root === null || !isInside(path, dir)) return null;
     return root === dir ? path : root + path.slice(dir.length);
   }
@@ -1452,7 +1451,7 @@ export class SimpleHTTPRequestHandler extends BaseHTTPRequestHandler {
       watched = server[WATCHED_PATHS] = resources === null || resources.disposed
         ? null
         : resources.use(
-          new WatchedPaths(absolutePath(this.directory), root, resolvesAsKept),
+          new WatchedPaths(this.#rootInfo().path, root, resolvesAsKept),
         );
     }
     // Another real path for the directory: one of the two is out of date.
