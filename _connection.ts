@@ -146,6 +146,8 @@ export class Connection implements Reader, BodySource {
   // Python's _headers_buffer, not yet ended: the status line, then each
   // header's name and value.
   #headLines: string[] | null = null;
+  // The final head queued, to say close in it again (#sayCloseAfterDrain).
+  #queuedHead: string[] | null = null;
   #status = 0;
   // What the head being built declares.
   #declaredLength = -1;
@@ -180,6 +182,8 @@ export class Connection implements Reader, BodySource {
   #controller: AbortController | null = null;
   #watching: Promise<void> | null = null;
   #watchRead = false;
+  // Draining a chunked body: its response waits, to say close if it must.
+  #drainFirst = false;
   #gone: unknown = null;
   // linger() reads what the client still sends after the last answer.
   #lingering = false;
@@ -488,7 +492,10 @@ export class Connection implements Reader, BodySource {
    * a body read under bodyTimeout; the handler's own time is its own.
    */
   read(p: Uint8Array): Promise<number | null> {
-    if (this.#out !== null && this.#out.length > 0 && !this.#watchRead) {
+    if (
+      this.#out !== null && this.#out.length > 0 && !this.#watchRead &&
+      !this.#drainFirst
+    ) {
       return this.#flushBeforeRead().then(() => this.#readSocket(p));
     }
     return this.#readSocket(p);
@@ -820,6 +827,7 @@ export class Connection implements Reader, BodySource {
       const out = this.#output;
       out.head(lines, this.#state.recentHeads);
       this.#headLines = null;
+      if (this.#status >= 200) this.#queuedHead = lines;
       this.#bodyStart = out.position;
     }
   }
@@ -1133,10 +1141,44 @@ export class Connection implements Reader, BodySource {
   }
 
   async #drainAndSend(): Promise<void> {
-    if (!await this.rfile.discard(DRAIN_LIMIT).catch(() => false)) {
+    // A chunked body shows its length only as it is read (one of a known
+    // length was judged when the head ended): its response, if all still
+    // queued, waits for the drain, as Go's does, to say close if it fails.
+    this.#drainFirst = this.#head?.contentLength === null;
+    let drained;
+    try {
+      drained = await this.rfile.discard(DRAIN_LIMIT).catch(() => false);
+    } finally {
+      this.#drainFirst = false;
+    }
+    if (!drained) {
       this.#user.closeConnection = true;
+      this.#sayCloseAfterDrain();
     }
     await this.#sendOrHold();
+  }
+
+  /**
+   * A response all still queued has its head queued again saying close
+   * (RFC 9112 §9.6), for a body that could not be drained.
+   */
+  #sayCloseAfterDrain(): void {
+    const kept = this.#queuedHead;
+    if (kept === null || this.#responseFlushed) return;
+    // A copy without Keep-Alive: the recent heads may hold these lines.
+    const lines = [kept[0]];
+    for (let i = 1; i < kept.length; i += 2) {
+      if (kept[i].toLowerCase() !== "keep-alive") {
+        lines.push(kept[i], kept[i + 1]);
+      }
+    }
+    this.#sayClose(lines);
+    const out = this.#output;
+    const body = out.cut(this.#bodyStart);
+    out.truncate(this.#outMark);
+    out.head(lines, this.#state.recentHeads);
+    this.#bodyStart = out.position;
+    out.bytes(body);
   }
 
   /**
@@ -1144,6 +1186,7 @@ export class Connection implements Reader, BodySource {
    * the request once it is sent.
    */
   #sendOrHold(): Promise<void> | undefined {
+    this.#queuedHead = null; // not held by an idle connection
     const queued = this.#out?.length ?? 0;
     // Held responses went out and the socket has not taken them (a client
     // that pipelines and never reads): the next request waits for it, else

@@ -222,6 +222,14 @@ export class Output {
     return this.#taken + this.length;
   }
 
+  /** Takes out what was queued from `position` on (a copy). */
+  cut(position: number): Uint8Array {
+    const at = position - this.#taken;
+    const bytes = this.#buf?.slice(at, this.length) ?? new Uint8Array(0);
+    this.length = at;
+    return bytes;
+  }
+
   /** Drops what was queued after `length` bytes. */
   truncate(length: number): void {
     this.length = length;
