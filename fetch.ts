@@ -46,7 +46,8 @@ import {
   ResponseReader,
 } from "./_response_reader.ts";
 import { toWebResponse } from "./_web_response.ts";
-import { writeAll } from "./_bytes.ts";
+import { GrowingBytes, writeAll } from "./_bytes.ts";
+import { contentTooLarge } from "./_head.ts";
 import { encodeLatin1 } from "./_text.ts";
 
 /** Options of {@linkcode toFetchHandler}. */
@@ -264,8 +265,8 @@ const BODY_METHODS = [
  * that leaves once the request body is read); any method works
  * except CONNECT, TRACE and TRACK, which `new Request` refuses (501); a GET
  * or HEAD body is read and dropped. `limits.maxBodySize` binds what the app
- * reads whole (`request.json()`, `text()` and the like); `request.body`
- * streams. Responses are HTTP/1.1, kept alive.
+ * reads whole (`request.json()`, `text()` and the like, of a clone too);
+ * `request.body` streams. Responses are HTTP/1.1, kept alive.
  *
  * @param app The app.
  * @returns A handler class for {@linkcode HTTPServer}.
@@ -377,12 +378,33 @@ function toRequest(handler: BaseHTTPRequestHandler): Request | null {
   });
   // Whole-body reads go through rfile, under maxBodySize.
   if (body === null) return request;
-  for (const name of BODY_METHODS) {
-    Object.defineProperty(request, name, {
-      value: () => wholeBody(request, body, handler, name),
-    });
-  }
+  bindWholeReads(
+    request,
+    (as) => wholeBody(request, body, handler, as),
+    handler.server.limits.maxBodySize,
+  );
   return request;
+}
+
+/**
+ * Makes `read` the whole-body reads of `request`, and binds a clone's by
+ * `limit` too: a clone's body is a branch of a tee, which rfile cannot read.
+ */
+function bindWholeReads(
+  request: Request,
+  read: (as: typeof BODY_METHODS[number]) => Promise<unknown>,
+  limit: number | null,
+): void {
+  for (const name of BODY_METHODS) {
+    Object.defineProperty(request, name, { value: () => read(name) });
+  }
+  Object.defineProperty(request, "clone", {
+    value: () => {
+      const copy = Request.prototype.clone.call(request);
+      bindWholeReads(copy, (as) => branchBody(copy, as, limit), limit);
+      return copy;
+    },
+  });
 }
 
 /** For a request with no Host: this machine, on the server's own port. */
@@ -420,7 +442,7 @@ function streamOf(rfile: BodyReader): ReadableStream<Uint8Array> {
 
 /**
  * The body read whole through rfile, under maxBodySize; as fetch reads it
- * once it was read, or cloned (the body is a branch of a tee then).
+ * once it was read or locked, and as a branch once cloned.
  */
 async function wholeBody(
   request: Request,
@@ -428,11 +450,42 @@ async function wholeBody(
   handler: BaseHTTPRequestHandler,
   as: typeof BODY_METHODS[number],
 ): Promise<unknown> {
-  if (request.bodyUsed || request.body !== stream || stream.locked) {
+  if (request.body !== stream) {
+    return await branchBody(request, as, handler.server.limits.maxBodySize);
+  }
+  if (request.bodyUsed || stream.locked) {
     return await Request.prototype[as].call(request);
   }
   const bytes = await handler.rfile.bytes();
   await stream.cancel(); // used now, as after fetch's own read
+  return await new Response(bytes, { headers: request.headers })[as]();
+}
+
+/** A cloned body (a branch of a tee) read whole, 413 past `limit`. */
+async function branchBody(
+  request: Request,
+  as: typeof BODY_METHODS[number],
+  limit: number | null,
+): Promise<unknown> {
+  const body = request.body;
+  if (request.bodyUsed || body === null || body.locked) {
+    return await Request.prototype[as].call(request);
+  }
+  const gathered = new GrowingBytes();
+  const reader = body.getReader();
+  try {
+    for (let part; !(part = await reader.read()).done;) {
+      if (limit !== null && gathered.length + part.value.length > limit) {
+        // Not awaited: a branch's cancel settles once both are cancelled.
+        reader.cancel().catch(() => {});
+        throw contentTooLarge("the body is", limit);
+      }
+      gathered.append(part.value);
+    }
+  } finally {
+    reader.releaseLock();
+  }
+  const bytes = gathered.bytes();
   return await new Response(bytes, { headers: request.headers })[as]();
 }
 

@@ -173,6 +173,40 @@ Deno.test("fetchHandler: maxBodySize binds request.json(); request.body streams 
   assert.equal(streamed.text(), "1000");
 });
 
+Deno.test("fetchHandler: maxBodySize binds a clone's whole reads, and the original's after a clone", async () => {
+  // Middleware reads a clone (Hono's method-override, a validator), then
+  // the app the original: neither may hold more than the limit.
+  const app = async (request: Request) => {
+    const path = new URL(request.url).pathname;
+    if (path === "/clone") return new Response(await request.clone().text());
+    if (path === "/clone-json") {
+      return Response.json(await request.clone().clone().json());
+    }
+    const copy = request.clone();
+    return new Response(`${await request.text()} ${await copy.text()}`);
+  };
+  await using client = testClient(fetchHandler(app), {
+    limits: { maxBodySize: 100 },
+  });
+  const body = "x".repeat(1000);
+  for (const path of ["/clone", "/clone-json", "/both"]) {
+    const big = await client.request("POST", path, { body });
+    assert.equal(big.status, 413, path);
+  }
+  assert.equal(
+    (await client.request("POST", "/clone", { body: "ok" })).text(),
+    "ok",
+  );
+  assert.deepEqual(
+    (await client.request("POST", "/clone-json", { body: "[1]" })).json(),
+    [1],
+  );
+  assert.equal(
+    (await client.request("POST", "/both", { body: "ab" })).text(),
+    "ab ab",
+  );
+});
+
 Deno.test("fetchHandler: request.signal is the handler's signal: it aborts when the client goes", async () => {
   const aborted = Promise.withResolvers<unknown>();
   // An app that waits for something slow, and stops when the client goes.
