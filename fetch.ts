@@ -214,6 +214,8 @@ async function sendRequest(conn: Deno.Conn, request: Request): Promise<void> {
   const url = new URL(request.url);
   const host = request.headers.get("host") ?? url.host;
   url.hash = "";
+  url.username = "";
+  url.password = "";
   // From the href, which keeps a bare "?" that url.search drops.
   const target = url.href.slice(url.origin.length);
   let head = `${request.method} ${target} HTTP/1.1\r\n` +
@@ -549,6 +551,11 @@ async function writeResponse(
       ready.push(result.value);
       size += result.value.length;
       next = reader.read();
+    }
+    // Past the peek's bound, one look more: a large body made whole (a
+    // string, bytes) has its end ready after its one chunk.
+    if (!ended && size > PEEK_LIMIT) {
+      ended = (await atOnce(next))?.done === true;
     }
     if (ended && !response.headers.has("content-length")) {
       handler.sendHeader("Content-Length", String(size));

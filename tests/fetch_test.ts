@@ -563,10 +563,13 @@ Deno.test("toFetchHandler: the target keeps a bare '?', as on the wire", async (
   }
   const handler = toFetchHandler(Path);
   for (
-    const [url, path] of [["http://h/x?", "/x?"], [
-      "http://h/x?a=1#f",
-      "/x?a=1",
-    ]]
+    const [url, path] of [
+      ["http://h/x?", "/x?"],
+      ["http://h/x?a=1#f", "/x?a=1"],
+      // A user and password are never part of the target (RFC 9110 §4.2.4).
+      ["http://user:pw@h/there?q=1", "/there?q=1"],
+      ["http://u@h:8080/x", "/x"],
+    ]
   ) {
     const response = await handler(new Request(url));
     assert.equal(response.headers.get("x-path"), path, url);
@@ -678,6 +681,9 @@ Deno.test("fetchHandler: a body that is whole at once goes with its Content-Leng
     const path = new URL(request.url).pathname;
     if (path === "/json") return Response.json({ a: 1 });
     if (path === "/text") return new Response("hello");
+    // Whole at once however large: a string, bytes, as under Deno.serve.
+    if (path === "/large") return new Response("a".repeat(100_000));
+    if (path === "/bytes") return new Response(new Uint8Array(200_000));
     return new Response(
       new ReadableStream({
         async start(controller) {
@@ -689,7 +695,14 @@ Deno.test("fetchHandler: a body that is whole at once goes with its Content-Leng
     );
   };
   await using server = serveTest(fetchHandler(app));
-  for (const [path, length] of [["/json", "7"], ["/text", "5"]]) {
+  for (
+    const [path, length] of [
+      ["/json", "7"],
+      ["/text", "5"],
+      ["/large", "100000"],
+      ["/bytes", "200000"],
+    ]
+  ) {
     const response = await server.fetch(path);
     assert.equal(response.headers.get("content-length"), length, path);
     assert.equal(response.headers.get("transfer-encoding"), null, path);
