@@ -165,7 +165,8 @@ export class Connection implements Reader, BodySource {
 
   // Deadlines, checked by the server's sweep.
   #deadline = Infinity;
-  #headStart = 0;
+  // Whether the head timeout, not the idle one, holds the head's wait.
+  #headTimed = false;
   #readingHead = false;
   #timedOut = false;
   // Time spent waiting for body bytes: the one pending read's start, and
@@ -421,12 +422,12 @@ export class Connection implements Reader, BodySource {
 
   /** Arms the deadline for a head that is not all here yet. */
   #armHeadWait(): void {
-    const now = this.#headStart = Date.now();
     // Between requests the idle timeout applies; within a head, the head
     // one. An empty line a client sent after its request starts no head.
     this.#reader[SKIP_EMPTY_LINES]();
     const first = this.#requests === 0 || this.#reader.buffered > 0;
-    this.#arm(first ? this.#headTimeout() : this.#idleTimeout(), now);
+    this.#headTimed = first;
+    this.#arm(first ? this.#headTimeout() : this.#idleTimeout());
   }
 
   /**
@@ -549,7 +550,6 @@ export class Connection implements Reader, BodySource {
     return this.#flush().finally(() => {
       const took = Date.now() - paused;
       this.#deadline = deadline + took;
-      this.#headStart += took;
     });
   }
 
@@ -1434,15 +1434,13 @@ export class Connection implements Reader, BodySource {
     ) {
       this.#flush().catch((error) => this.#flushFailed(error));
     }
-    if (this.#readingHead && this.#reader.buffered > 0) {
-      // A head has started: it gets the whole head timeout, not the idle one.
+    if (this.#readingHead && !this.#headTimed && this.#reader.buffered > 0) {
+      // A head has begun after an idle wait: from its first bytes (seen
+      // within a sweep) it has the head timeout, as Go's ReadHeaderTimeout
+      // after IdleTimeout; none keeps the idle one.
+      this.#headTimed = true;
       const limit = this.#headTimeout();
-      if (limit !== null) {
-        this.#deadline = Math.max(
-          this.#deadline,
-          this.#headStart + limit * 1000,
-        );
-      }
+      if (limit !== null) this.#arm(limit, now);
     }
     if (
       now < this.#deadline && !this.#flushStalled(now) && !this.#tooSlow(now)

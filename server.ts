@@ -30,7 +30,10 @@ export interface TlsOptions {
 export interface HTTPServerOptions {
   /** Serve HTTPS with this certificate and key. */
   tls?: TlsOptions;
-  /** Time to receive a whole request head. @default {30} */
+  /**
+   * Time to receive a whole request head: from the connection's start for
+   * its first, from a later head's first bytes for the others. @default {30}
+   */
   headerTimeout?: number | null;
   /** Idle time allowed between keep-alive requests. @default {5} */
   keepAliveTimeout?: number | null;

@@ -634,6 +634,29 @@ Deno.test("engine: an empty line after a request starts no head: the idle timeou
   client.close();
 });
 
+Deno.test("engine: a head begun after an idle wait has headerTimeout from its first bytes, whatever the idle timeout", async () => {
+  // As Go's IdleTimeout, then ReadHeaderTimeout: with no idle timeout, or a
+  // longer one, a later request's head trickled forever (or for the idle
+  // timeout) once its first bytes came.
+  for (const keepAliveTimeout of [null, 3]) {
+    const { client, done } = serve(Echo, {
+      keepAliveTimeout,
+      headerTimeout: 0.3,
+    });
+    await send(client, "GET /a HTTP/1.1\r\nHost: h\r\n\r\n");
+    await readUntil(client, (text) => text.endsWith("path /a\n"));
+    await delay(400); // idle, past the head timeout: no head yet
+    const start = Date.now();
+    await send(client, "GET /slow HTTP/1.1\r\nHost:");
+    const { closed } = await readUntil(client);
+    const took = Date.now() - start;
+    assert.equal(closed, true);
+    assert.ok(took >= 250 && took < 1000, `${keepAliveTimeout}: ${took} ms`);
+    await done;
+    client.close();
+  }
+});
+
 Deno.test("engine: headerTimeout holds over the in-memory connection", async () => {
   const { client, done } = serve(Echo, { headerTimeout: 0.1 });
   const start = Date.now();
