@@ -30,7 +30,13 @@ import {
   sleep,
 } from "./_server_state.ts";
 import { formatDate } from "./_date.ts";
-import { READ_DONE, READ_ROOM, SCANNER, SKIP_EMPTY_LINES } from "./_head.ts";
+import {
+  READ_DONE,
+  READ_ROOM,
+  requestLineOf,
+  SCANNER,
+  SKIP_EMPTY_LINES,
+} from "./_head.ts";
 import {
   BodyReader,
   type BodySource,
@@ -188,6 +194,8 @@ export class Connection implements Reader, BodySource {
   #gone: unknown = null;
   // linger() reads what the client still sends after the last answer.
   #lingering = false;
+  // A head refused after its request line: its body may be coming.
+  #refusedRequest = false;
   // A WebSocket or event stream that holds the request open.
   #session: Session | null = null;
   // Unfinished head bytes counted against the server's budget; whether the
@@ -452,6 +460,7 @@ export class Connection implements Reader, BodySource {
     if (!(error instanceof HTTPError)) {
       reportError(this.#host, this.conn, this.#clientAddress, error);
     }
+    this.#refusedRequest = requestLineOf(error) !== undefined;
     return this.#sendErrorFor(error)
       .then(() => this.endRequest())
       .catch((failure) => this.#errorPageFailed(failure));
@@ -1312,15 +1321,19 @@ export class Connection implements Reader, BodySource {
 
   /**
    * Before the server closes a connection whose client is still sending a
-   * body the handler left unread, ends this side's writing and reads and
+   * body the handler left unread (or the rest of a head refused after its
+   * request line, and its body), ends this side's writing and reads and
    * drops what comes, until the client closes or LINGER_S pass (RFC 9112
    * §9.6; nginx's lingering close, Go's closeWriteAndWait). Closed with
    * unread bytes, the socket is reset: a client still writing (a proxy) gets
    * EPIPE and may never read the answer (nginx then sends a 502).
    */
   async linger(): Promise<void> {
+    const sending = this.#head === null
+      ? this.#refusedRequest
+      : !this.rfile.done;
     if (
-      this.#phase === TAKEN || this.#head === null || this.rfile.done ||
+      this.#phase === TAKEN || !sending ||
       this.#timedOut || this.#gone !== null || this.#out?.error ||
       this.#host.shuttingDown
     ) return;

@@ -283,6 +283,44 @@ Deno.test("a body left unread is read and dropped before the close: a client sti
   conn.close();
 });
 
+Deno.test("a head refused with its body still coming lingers too: the client gets its 413 or 400, not EPIPE", async () => {
+  await using httpd = new HTTPServer(["127.0.0.1", 0], Hello, {
+    limits: { maxStreamedBodySize: 1_000_000 },
+  });
+  const serving = httpd.serveForever(0.05);
+  const size = 8 * 1024 * 1024;
+  const heads = [
+    // Past the limit, refused before a byte of the body is read.
+    [413, `POST / HTTP/1.1\r\nHost: h\r\nContent-Length: ${size}\r\n\r\n`],
+    // Framing that cannot be trusted (RFC 9112 §6.1).
+    [
+      400,
+      `POST / HTTP/1.1\r\nHost: h\r\nContent-Length: ${size}\r\n` +
+      "Transfer-Encoding: chunked\r\n\r\n",
+    ],
+  ] as const;
+  for (const [status, head] of heads) {
+    const conn = await Deno.connect({
+      hostname: "127.0.0.1",
+      port: httpd.serverPort,
+    });
+    const writing = (async () => {
+      await writeAll(conn, new TextEncoder().encode(head));
+      const chunk = new Uint8Array(65536);
+      for (let sent = 0; sent < size; sent += chunk.length) {
+        await writeAll(conn, chunk);
+      }
+      return "all sent";
+    })().catch((error) => error.name);
+    const { text } = await readAll(conn, 5000);
+    assert.match(text, new RegExp(`^HTTP/1\\.1 ${status} `));
+    assert.equal(await writing, "all sent", String(status));
+    conn.close();
+  }
+  await httpd.shutdown();
+  await serving;
+});
+
 Deno.test("handleRequest() on a server never bound rejects with a TypeError that says so", async () => {
   const httpd = new HTTPServer(["127.0.0.1", 0], Hello, {
     bindAndActivate: false,
