@@ -434,10 +434,13 @@ export class HTTPServer implements AsyncDisposable {
     const stopped = new Promise<typeof STOPPED>((resolve) => {
       this.#stop = () => resolve(STOPPED);
     });
+    let acting: Promise<void> | null = null;
     const actions = setInterval(() => {
-      Promise.resolve(this.serviceActions()).catch((error) =>
-        reportError(this, null, null, error)
-      );
+      // One call at a time, as Python's loop makes them; a throw, sync or
+      // async, is reported, and serving goes on.
+      acting ??= Promise.try(() => this.serviceActions())
+        .catch((error) => reportError(this, null, null, error))
+        .finally(() => acting = null);
     }, pollInterval * 1000);
     try {
       while (!this.#shuttingDown) {
@@ -457,6 +460,7 @@ export class HTTPServer implements AsyncDisposable {
       this.#stop = null;
       await this.#stopListening();
       await this.#drainConnections();
+      await acting; // nor does the loop end before the call it made
     }
   }
 
@@ -627,7 +631,11 @@ export class HTTPServer implements AsyncDisposable {
     this.logSink(dashes);
   }
 
-  /** Called every poll interval of {@linkcode serveForever}; does nothing by default. */
+  /**
+   * Called every poll interval of {@linkcode serveForever}, never while the
+   * last call's promise is pending; does nothing by default. A throw is
+   * reported through {@linkcode handleError}'s log, and serving goes on.
+   */
   serviceActions(): void | Promise<void> {}
 
   /**

@@ -364,6 +364,37 @@ Deno.test("serviceActions() runs every poll interval of serveForever()", async (
   assert.ok(calls >= 3, `called ${calls} times`);
 });
 
+Deno.test("serviceActions(): a throw, sync or async, is reported and serving goes on; calls never overlap", async () => {
+  let calls = 0;
+  let running = 0;
+  let most = 0;
+  class Flaky extends HTTPServer {
+    override serviceActions(): void | Promise<void> {
+      calls++;
+      if (calls === 1) throw new Error("sync boom"); // ended the process
+      if (calls === 2) return Promise.reject(new Error("async boom"));
+      running++;
+      most = Math.max(most, running);
+      return delay(60).then(() => void running--);
+    }
+  }
+  const lines: string[] = [];
+  const httpd = new Flaky(["127.0.0.1", 0], Hello, {
+    logSink: (line: string) => lines.push(line),
+  });
+  const serving = httpd.serveForever(0.01);
+  await delay(300);
+  const response = await fetch(`http://127.0.0.1:${httpd.serverPort}/`);
+  assert.equal(await response.text(), "hello");
+  await httpd.shutdown();
+  await serving;
+  httpd.close();
+  assert.ok(lines.some((line) => line.includes("sync boom")));
+  assert.ok(lines.some((line) => line.includes("async boom")));
+  assert.ok(calls >= 4, `called ${calls} times`);
+  assert.equal(most, 1); // as Python's loop: one call at a time
+});
+
 Deno.test("verifyRequest() returning false closes the connection unserved", async () => {
   class Picky extends HTTPServer {
     override verifyRequest() {
