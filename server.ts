@@ -411,11 +411,13 @@ export class HTTPServer implements AsyncDisposable {
    * @param pollInterval Seconds between calls to {@linkcode serviceActions};
    *   0.5 when absent.
    * @throws {RangeError} When `pollInterval` is not a positive number.
+   * @throws {TypeError} While it serves already, and after {@linkcode close}.
    */
   serveForever(pollInterval?: number): Promise<void> {
     if (this.#serving !== null) {
       throw new TypeError("The server is already serving");
     }
+    this.#checkOpen();
     pollInterval ??= 0.5;
     if (!(pollInterval > 0)) {
       throw new RangeError("pollInterval must be a positive number of seconds");
@@ -497,8 +499,12 @@ export class HTTPServer implements AsyncDisposable {
   /**
    * Accepts one connection and serves it to its end. If {@linkcode timeout}
    * passes first, calls {@linkcode handleTimeout} instead.
+   *
+   * @throws {TypeError} Before {@linkcode serverBind}, and after
+   *   {@linkcode close}.
    */
   async handleRequest(): Promise<void> {
+    this.#checkOpen();
     this.#reopen();
     let conn: Deno.Conn | null | typeof STOPPED;
     if (this.timeout === null) {
@@ -514,6 +520,11 @@ export class HTTPServer implements AsyncDisposable {
     }
     this.#accepting = null;
     if (conn !== null) await this.#serve(conn);
+  }
+
+  /** After close(), nothing listens again: a loop would end at once, unseen. */
+  #checkOpen(): void {
+    if (this.#closed) throw new TypeError("The server is closed");
   }
 
   /** Called when {@linkcode handleRequest} times out; does nothing by default. */

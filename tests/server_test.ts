@@ -223,6 +223,15 @@ Deno.test('serverBind() by hand after a shutdown(), then serveForever(): serves,
   await again;
   httpd.close();
   assert.throws(() => httpd.listener, /^TypeError: The server is closed$/);
+  // Not a loop that returns at once, silently: Python's raises too.
+  assert.throws(
+    () => httpd.serveForever(),
+    /^TypeError: The server is closed$/,
+  );
+  await assert.rejects(
+    httpd.handleRequest(),
+    /^TypeError: The server is closed$/,
+  );
 });
 
 Deno.test("a body left unread is read and dropped before the close: a client still sending gets no EPIPE or reset", async () => {
