@@ -478,7 +478,8 @@ export class HTTPServer implements AsyncDisposable {
    * So a handler that asks for the shutdown does not await it (it would
    * wait for itself): it answers, and calls `void this.server.shutdown()`.
    * Called before {@linkcode serveForever} starts, it makes that return at
-   * once.
+   * once; until then {@linkcode shuttingDown} holds, and connections served
+   * by {@linkcode handleRequest} close after each request.
    *
    * @example A handler that stops its server
    * ```ts ignore
