@@ -234,6 +234,26 @@ Deno.test('serverBind() by hand after a shutdown(), then serveForever(): serves,
   );
 });
 
+/**
+ * Writes `head` and `size` body bytes as a proxy does: the whole body, and a
+ * failed write ends it (nginx then answers 502 without reading the answer).
+ * @returns "all sent", or the name of the write's error.
+ */
+function sendWhole(
+  conn: Deno.Conn,
+  head: string,
+  size: number,
+): Promise<string> {
+  return (async () => {
+    await writeAll(conn, new TextEncoder().encode(head));
+    const chunk = new Uint8Array(65536);
+    for (let sent = 0; sent < size; sent += chunk.length) {
+      await writeAll(conn, chunk);
+    }
+    return "all sent";
+  })().catch((error) => error.name);
+}
+
 Deno.test("a body left unread is read and dropped before the close: a client still sending gets no EPIPE or reset", async () => {
   class Reject extends QuietHandler {
     async do_POST() {
@@ -252,21 +272,11 @@ Deno.test("a body left unread is read and dropped before the close: a client sti
       hostname: "127.0.0.1",
       port: httpd.serverPort,
     });
-    // As a proxy does: it writes the whole body and stops at a failed write
-    // (nginx then answers 502 without reading the response).
-    const writing = (async () => {
-      await writeAll(
-        conn,
-        new TextEncoder().encode(
-          `POST / HTTP/1.1\r\nHost: h\r\nContent-Length: ${size}\r\n\r\n`,
-        ),
-      );
-      const chunk = new Uint8Array(65536);
-      for (let sent = 0; sent < size; sent += chunk.length) {
-        await writeAll(conn, chunk);
-      }
-      return "all sent";
-    })().catch((error) => error.name);
+    const writing = sendWhole(
+      conn,
+      `POST / HTTP/1.1\r\nHost: h\r\nContent-Length: ${size}\r\n\r\n`,
+      size,
+    );
     const { text } = await readAll(conn, 5000);
     assert.match(text, /^HTTP\/1\.1 413 [^]*too big\n$/);
     assert.equal(await writing, "all sent");
@@ -313,14 +323,7 @@ Deno.test("a head refused with its body still coming lingers too: the client get
       hostname: "127.0.0.1",
       port: httpd.serverPort,
     });
-    const writing = (async () => {
-      await writeAll(conn, new TextEncoder().encode(head));
-      const chunk = new Uint8Array(65536);
-      for (let sent = 0; sent < size; sent += chunk.length) {
-        await writeAll(conn, chunk);
-      }
-      return "all sent";
-    })().catch((error) => error.name);
+    const writing = sendWhole(conn, head, size);
     const { text } = await readAll(conn, 5000);
     assert.match(text, new RegExp(`^HTTP/1\\.1 ${status} `));
     assert.equal(await writing, "all sent", String(status));
