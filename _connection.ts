@@ -1152,7 +1152,8 @@ export class Connection implements Reader, BodySource {
   async #drainAndSend(): Promise<void> {
     // A chunked body shows its length only as it is read (one of a known
     // length was judged when the head ended): its response, if all still
-    // queued, waits for the drain, as Go's does, to say close if it fails.
+    // queued, waits for the drain, as Go's does, to say close if it fails;
+    // the sweep still sends it within 50 ms, so a slow body costs no more.
     this.#drainFirst = this.#head?.contentLength === null;
     let drained;
     try {
