@@ -473,7 +473,6 @@ export async function postFiles(
   if (path === null) throw new HTTPError(403, "That name is not written to");
   const dir = realDirectory(handler, path);
   const files: Spooled[] = [];
-  const names = new Set<string>();
   const type = handler.headers.get("content-type") ?? "";
   try {
     const body = limited(handler.rfile, options.maxUpload);
@@ -481,13 +480,16 @@ export async function postFiles(
       if (part.filename === null) continue; // a field
       const name = partName(handler, part);
       if (name === null) continue;
-      if (names.has(name) && !options.overwrite) {
+      const earlier = files.findIndex((file) => file.name === name);
+      if (earlier >= 0 && !options.overwrite) {
         throw new HTTPError(409, "Two files have the same name");
       }
-      names.add(name);
       const target = inDirectory(dir, name);
       const replaced = fileToReplace(handler, target, options.overwrite);
       const { temp, size } = await spool(handler, part, dir);
+      // A later file of the name replaces the earlier, as it would on disk:
+      // one file, listed once.
+      if (earlier >= 0) removeAll(files.splice(earlier, 1).map((f) => f.temp));
       files.push({ name, temp, target, size, created: replaced === null });
     }
     if (files.length === 0) throw new HTTPError(400, "No file in the form");

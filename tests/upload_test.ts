@@ -482,6 +482,27 @@ Deno.test("upload: a multipart POST of two files and a field", async () => {
   });
 });
 
+Deno.test("upload: two files of one name in one POST with overwrite: the last is kept, and listed once", async () => {
+  await withRoot({ overwrite: true }, async ({ root, server }) => {
+    const body = multipart("XX", [
+      { disposition: 'name="f"; filename="a.txt"', body: "first" },
+      { disposition: 'name="f"; filename="a.txt"', body: "second!" },
+    ]);
+    const { status, body: summary } = await post(
+      server.port,
+      "/",
+      body,
+      "Accept: application/json\r\n",
+    );
+    assert.equal(status, 201);
+    assert.deepEqual(JSON.parse(summary), {
+      files: [{ name: "a.txt", size: 7, created: true }],
+    });
+    assert.equal(await Deno.readTextFile(`${root}/a.txt`), "second!");
+    assert.deepEqual(await names(root), ["a.txt"]); // no spool file left
+  });
+});
+
 Deno.test("upload: a POST answers HTML to a browser, and 200 when replacing", async () => {
   await withRoot({ overwrite: true }, async ({ root, server }) => {
     const body = multipart("XX", [
