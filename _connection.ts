@@ -48,6 +48,14 @@ import {
 import type { ClientAddress } from "./handler.ts";
 import { pyRepr, splitTokens } from "./_text.ts";
 
+/**
+ * The key of the handler's method that makes an error response begun in
+ * `parseRequest` its answer: a plain `false` once the response is whole, as
+ * Python's `parse_request` returns, so that an override that does not await
+ * still refuses (the static handler's 401 uses it too).
+ */
+export const REFUSE: unique symbol = Symbol("basehttp.refuse");
+
 /** What the engine needs of the handler above it: Python's API. */
 export interface ConnectionUser {
   /** Seconds any one wait may take, over the server's timeouts; `null` keeps them. */
@@ -351,6 +359,22 @@ export class Connection implements Reader, BodySource {
     if (bytes > 0 && state.headBytes > this.#host.maxUnfinishedHeadBytes) {
       state.evictLargestHead();
     }
+  }
+
+  /** Whether the response's final head is ended and queued. */
+  get headQueued(): boolean {
+    return this.#headLines === null && this.#headersSent;
+  }
+
+  /**
+   * Whether the response is whole in the output: its head ended and queued,
+   * and its body, if it has one, all there by its Content-Length.
+   */
+  get answered(): boolean {
+    if (!this.headQueued) return false;
+    const framing = this.#framing;
+    return framing === NO_BODY ||
+      (framing === LENGTH && this.#bodyBytes === this.#declaredLength);
   }
 
   /** Bytes of an unfinished head this connection holds. */

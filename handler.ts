@@ -6,7 +6,7 @@
  * @module
  */
 
-import { Connection } from "./_connection.ts";
+import { Connection, REFUSE } from "./_connection.ts";
 import { handled, RESOLVED } from "./_handled.ts";
 import { formatDate, MONTHS, pad2 } from "./_date.ts";
 import { pyRepr, splitTokens, utf8OfHead } from "./_text.ts";
@@ -515,7 +515,10 @@ export class BaseHTTPRequestHandler {
   /**
    * Takes the parsed request into the handler's fields: command, path,
    * version, headers, keep-alive and `Expect`. On failure it has already
-   * queued an error response.
+   * queued an error response, whole: a plain `false`, as in Python, so an
+   * override may test `if (!super.parseRequest())` without awaiting. It is
+   * a promise only when an async override (`handleExpect100`, `sendError`)
+   * makes it wait.
    *
    * @returns `true` when the request should be dispatched.
    */
@@ -538,10 +541,19 @@ export class BaseHTTPRequestHandler {
     const expect = splitTokens(head.headers.getAll("expect"));
     if (expect.length === 0) return true;
     if (expect.length !== 1 || expect[0] !== "100-continue") {
-      return this.sendError(417).then(() => false);
+      return this[REFUSE](this.sendError(417));
     }
     if (head.minor >= 1 && speaks11) return this.handleExpect100();
     return true;
+  }
+
+  /**
+   * What `parseRequest` returns after beginning the error response `sent`.
+   *
+   * @ignore
+   */
+  [REFUSE](sent: Promise<void>): boolean | Promise<boolean> {
+    return this.#engine.answered ? false : handled(sent.then(() => false));
   }
 
   /**
@@ -572,33 +584,38 @@ export class BaseHTTPRequestHandler {
     const [short, long] = this.responses[code] ?? ["???", "???"];
     message ??= short;
     explain ??= long;
-    let body: Uint8Array | null = null;
     let ended: Promise<void>;
     try {
       this.logError("code %d, message %s", code, message);
       this.sendResponse(code, message);
       if (this.errorClosesConnection) this.sendHeader("Connection", "close");
-      if (code >= 200 && code !== 204 && code !== 205 && code !== 304) {
-        body = encoder.encode(percentFormat(this.errorMessageFormat, {
+      const body = code >= 200 && code !== 204 && code !== 205 && code !== 304
+        ? encoder.encode(percentFormat(this.errorMessageFormat, {
           code,
           message: htmlEscape(message),
           explain: htmlEscape(explain),
-        }));
+        }))
+        : null;
+      if (body !== null) {
         this.sendHeader("Content-Type", this.errorContentType);
         this.sendHeader("Content-Length", String(body.length));
       }
       ended = this.endHeaders();
+      if (body !== null && this.command !== "HEAD") {
+        if (this.#engine.headQueued) {
+          // Queued now, as Python writes it: a caller that does not await
+          // (a sync parseRequest override) still sends the page whole.
+          const wrote = handled(this.wfile.write(body));
+          ended = ended.then(() => wrote);
+        } else {
+          ended = ended.then(() => this.wfile.write(body));
+        }
+      }
     } catch (error) {
       ended = Promise.reject(error); // a promise's failure, never a throw
     }
     // Rejects for a caller who awaits it, only.
-    return handled(
-      ended.then(() => {
-        if (body !== null && this.command !== "HEAD") {
-          return this.wfile.write(body);
-        }
-      }),
-    );
+    return handled(ended);
   }
 
   /**

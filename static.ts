@@ -82,6 +82,7 @@ import {
 } from "./_listing.ts";
 import { chooseEncoding, mediaQuality } from "./_negotiate.ts";
 import { handled } from "./_handled.ts";
+import { REFUSE } from "./_connection.ts";
 import {
   isUploadTemp,
   postFiles,
@@ -707,7 +708,7 @@ export class SimpleHTTPRequestHandler extends BaseHTTPRequestHandler {
     if (this.auth.length === 0) return parsed;
     return typeof parsed === "boolean"
       ? this.#authorize(parsed)
-      : parsed.then((ok) => this.#authorize(ok));
+      : handled(parsed.then((ok) => this.#authorize(ok)));
   }
 
   /**
@@ -1080,7 +1081,7 @@ export class SimpleHTTPRequestHandler extends BaseHTTPRequestHandler {
       "WWW-Authenticate",
       `Basic realm="${realm}", charset="UTF-8"`,
     ]);
-    return this.sendError(401).then(() => false);
+    return this[REFUSE](this.sendError(401));
   }
 
   /**

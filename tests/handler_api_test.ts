@@ -334,6 +334,62 @@ Deno.test("handleExpect100() may be overridden to refuse with 417", async () => 
   assert.ok(ex.closed);
 });
 
+/** A parseRequest override as Python's are written: sync, not awaiting. */
+class SyncParse extends Echo {
+  override parseRequest(): boolean {
+    if (!super.parseRequest()) return false;
+    if (this.headers.get("x-token") !== "t") {
+      void this.sendError(401);
+      return false;
+    }
+    return true;
+  }
+}
+
+class SyncRefuse100 extends Continue {
+  override handleExpect100(): boolean {
+    void this.sendError(417);
+    return false;
+  }
+}
+
+/** Asserts each response's body is as long as its Content-Length says. */
+function assertWhole(exchange: RawExchange): void {
+  assert.ok(exchange.responses.length > 0, "a response came");
+  for (const response of exchange.responses) {
+    const length = Number(response.headers.get("content-length"));
+    assert.ok(length > 0, "the error page has a length");
+    assert.equal(response.body.length, length, "the whole page came");
+  }
+}
+
+Deno.test("a sync parseRequest override, Python's style, gets false for a refused Expect; sendError() not awaited still sends the whole page", async () => {
+  await using client = testClient(SyncParse);
+  const tea = await client.raw(
+    "GET / HTTP/1.1\r\nHost: h\r\nX-Token: t\r\nExpect: tea\r\n\r\n",
+  );
+  assert.match(wire(tea), /^HTTP\/1\.1 417 Expectation Failed\r\n/);
+  assertWhole(tea);
+  assert.equal(tea.responses.length, 1, "not dispatched after the 417");
+  const denied = await client.raw("GET / HTTP/1.1\r\nHost: h\r\n\r\n");
+  assert.match(wire(denied), /^HTTP\/1\.1 401 Unauthorized\r\n/);
+  assertWhole(denied);
+  const served = await client.request("GET", "/x", {
+    headers: { "x-token": "t" },
+  });
+  assert.equal(served.text(), "GET /x HTTP/1.1");
+});
+
+Deno.test("a sync handleExpect100 override that refuses without awaiting sendError() sends the whole 417", async () => {
+  await using client = testClient(SyncRefuse100);
+  const ex = await client.raw(
+    "PUT / HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\nExpect: 100-continue\r\n\r\n",
+  );
+  assert.match(wire(ex), /^HTTP\/1\.1 417 Expectation Failed\r\n/);
+  assertWhole(ex);
+  assert.ok(ex.closed);
+});
+
 class Body extends Http11 {
   async do_POST() {
     const p = new Uint8Array(2);

@@ -700,6 +700,35 @@ Deno.test("auth: the realm is quoted and escaped; UTF-8 credentials work", async
   assert.equal(ok.status, 200);
 });
 
+Deno.test("auth: a sync parseRequest override, Python's style, gets false for a 401 and sends it whole; the server keeps serving", async () => {
+  const Base = handler({ auth: [["u", "p"]] });
+  const dispatched: string[] = [];
+  class Checked extends Base {
+    override parseRequest(): boolean {
+      if (!super.parseRequest()) return false;
+      if (this.path.startsWith("/private")) {
+        void this.sendError(403);
+        return false;
+      }
+      return true;
+    }
+    override async do_GET(): Promise<void> {
+      dispatched.push(this.path);
+      await super.do_GET();
+    }
+  }
+  await using s = startServer(Checked);
+  const denied = await raw(s.port, "/small.txt");
+  assert.equal(denied.status, 401);
+  assert.equal(denied.body.length, Number(denied.get("content-length")));
+  const forbidden = await raw(s.port, "/private/x", { headers: basic("u:p") });
+  assert.equal(forbidden.status, 403);
+  assert.equal(forbidden.body.length, Number(forbidden.get("content-length")));
+  const served = await raw(s.port, "/small.txt", { headers: basic("u:p") });
+  assert.equal(served.body, "small\n");
+  assert.deepEqual(dispatched, ["/small.txt"]);
+});
+
 Deno.test("auth: a 401 never invites the upload of an Expect: 100-continue request", async () => {
   await using s = startServer(handler({ auth: [["u", "p"]] }));
   const { text } = await exchange(
