@@ -104,7 +104,10 @@ export function isConnectionError(error: unknown): boolean {
     error instanceof Deno.errors.NotConnected ||
     error instanceof Deno.errors.BadResource ||
     error instanceof Deno.errors.Interrupted ||
-    error instanceof Deno.errors.UnexpectedEof;
+    error instanceof Deno.errors.UnexpectedEof ||
+    error instanceof Deno.errors.TimedOut || // the kernel's, a dead peer
+    error instanceof Deno.errors.NetworkUnreachable ||
+    error instanceof Deno.errors.WriteZero;
 }
 
 // How the body of the current response is framed: one value.
@@ -1377,7 +1380,8 @@ export class Connection implements Reader, BodySource {
       while (true) {
         const read = conn.read(scratch);
         read.catch(() => {}); // one the timer outran ends with the close
-        if (await Promise.race([read, over]) === null) break;
+        // 0, from a Deno.Conn-shaped object, ends it too: no endless loop.
+        if (!(await Promise.race([read, over]) ?? 0)) break;
       }
     } catch {
       // Reset or closed: nothing more to wait for.

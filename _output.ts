@@ -348,7 +348,19 @@ export class Output {
     const piece = bytes.length > WRITE_PIECE
       ? bytes.subarray(0, WRITE_PIECE)
       : bytes;
-    return this.#conn.write(piece).then((n) => {
+    let writing: Promise<number>;
+    try {
+      writing = this.#conn.write(piece);
+    } catch (error) {
+      writing = Promise.reject(error); // a Deno.Conn-shaped object's throw
+    }
+    return writing.then((n) => {
+      if (!(n > 0)) {
+        // Rust's write_all fails so: written again, it would never end.
+        const error = new Deno.errors.WriteZero("The write took no bytes");
+        if (failed === undefined) throw error;
+        failed(error);
+      }
       this.written += n;
       this.#progress++;
       if (n < bytes.length) {

@@ -158,7 +158,7 @@ export class FrameReader {
         this.#start = 0;
       }
       const read = await this.#conn.read(this.#buf.subarray(this.#end));
-      if (read === null) {
+      if (read === null || !(read > 0)) { // 0 too: a read never repeats it
         if (this.#end === this.#start) return null;
         throw new Deno.errors.UnexpectedEof("EOF within a frame");
       }
@@ -256,7 +256,9 @@ export class FrameReader {
         frame.payload = grown;
       }
       const read = await this.#conn.read(frame.payload.subarray(got));
-      if (read === null) throw new Deno.errors.UnexpectedEof("EOF in a frame");
+      if (read === null || !(read > 0)) {
+        throw new Deno.errors.UnexpectedEof("EOF in a frame");
+      }
       got += read;
       this.#onBytes();
     }

@@ -263,6 +263,8 @@ export interface Reader {
 }
 
 const INITIAL_BUFFER = 1024;
+// Reads that give 0 in a row before the source is taken to have ended.
+const MAX_EMPTY_READS = 100;
 const BATCH_BUFFER = 16 * 1024;
 // The most bytes decoded at once for pipelined heads.
 const BATCH_TEXT = 4096;
@@ -291,6 +293,9 @@ export class BufferedReader {
   #start = 0;
   #end = 0;
   #eof = false;
+  // Reads in a row that gave 0: allowed (Deno's Reader discourages them),
+  // but a source that gives only 0 ends, as Go's bufio gives up after 100.
+  #zeros = 0;
   #full = false; // the last read filled the buffer
   // Buffered bytes from #textStart decoded, one char per byte (#textOf).
   #text = "";
@@ -424,11 +429,19 @@ export class BufferedReader {
     return this.#end === 0 ? buf : buf.subarray(this.#end, buf.length - 1);
   }
 
+  /**
+   * Whether a read that gave `n`, null or 0, ends the source: null does,
+   * and the 0 of the last of MAX_EMPTY_READS reads in a row that gave 0.
+   */
+  #ended(n: number | null): boolean {
+    if (n !== null && ++this.#zeros < MAX_EMPTY_READS) return false;
+    this.#eof = true;
+    return true;
+  }
+
   #took(n: number | null): boolean {
-    if (n === null) {
-      this.#eof = true;
-      return false;
-    }
+    if (n === null || !(n > 0)) return !this.#ended(n);
+    this.#zeros = 0;
     const room = this.#buf!.length - (this.#end === 0 ? 0 : 1) - this.#end;
     this.#full = n === room; // took all the room
     this.#end += n;
@@ -707,8 +720,11 @@ export class BufferedReader {
         until === undefined && want >= (this.#buf?.length ?? INITIAL_BUFFER)
       ) {
         const n = await this.source.read(p.subarray(0, want));
-        if (n === null) this.#eof = true;
-        return n;
+        if (n !== null && n > 0) {
+          this.#zeros = 0;
+          return n;
+        }
+        return this.#ended(n) ? null : 0;
       }
       if (!await this.fill()) return null;
     }

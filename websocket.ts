@@ -783,7 +783,8 @@ export class ServerWebSocket extends EventTarget
     }
     const sink = new Uint8Array(16384);
     try {
-      while (this.#state !== CLOSED && await this.#conn.read(sink) !== null) {
+      // Until the end: null, or a 0 that a Deno.Conn-shaped object gave.
+      while (this.#state !== CLOSED && (await this.#conn.read(sink) ?? 0) > 0) {
         // Dropped.
       }
     } catch {

@@ -544,6 +544,135 @@ Deno.test("engine: a read that throws rather than rejects is answered as one tha
   assert.ok(server.errors[0] instanceof TypeError);
 });
 
+/** Writes "hello", waits past a sweep (which flushes it), then "world". */
+class WritesInTwo extends QuietHandler {
+  override protocolVersion = "HTTP/1.1";
+  async do_GET() {
+    this.sendResponse(200);
+    this.sendHeader("Content-Length", "10");
+    await this.endHeaders();
+    await this.wfile.write("hello");
+    await delay(150);
+    await this.wfile.write("world");
+  }
+}
+
+/**
+ * A Deno.Conn-shaped object that serves `request` to its first read, then
+ * answers reads with `read` and writes with `write`.
+ */
+function shapedConn(
+  request: string,
+  read: () => Promise<number | null>,
+  write: (p: Uint8Array) => Promise<number>,
+): { conn: Deno.Conn; closed: () => boolean } {
+  let given = false;
+  let closed = false;
+  const conn = {
+    read: (p: Uint8Array) => {
+      if (given) return read();
+      given = true;
+      p.set(encoder.encode(request));
+      return Promise.resolve(request.length);
+    },
+    write,
+    close: () => {
+      closed = true;
+    },
+  } as unknown as Deno.Conn;
+  return { conn, closed: () => closed };
+}
+
+const never = () => new Promise<never>(() => {});
+
+/** Whether the server is done with `conn`: true when it has served it. */
+function serving(server: HTTPServer, conn: Deno.Conn): Promise<boolean> {
+  return server.processRequest(conn, ["127.0.0.1", 40000]).then(() => true);
+}
+
+Deno.test("engine: a write that throws rather than rejects, in the sweep's flush, ends that connection only: nothing uncaught", async () => {
+  const server = new ReportingServer(["127.0.0.1", 0], WritesInTwo, {
+    bindAndActivate: false,
+  });
+  const { conn, closed } = shapedConn(
+    "GET / HTTP/1.1\r\nHost: h\r\n\r\n",
+    never,
+    () => {
+      throw new Deno.errors.BrokenPipe("a write that throws");
+    },
+  );
+  assert.equal(await within(serving(server, conn), 2000), true);
+  assert.ok(closed());
+  server.close();
+});
+
+Deno.test("engine: a read that only ever resolves 0 ends the stream, with no endless loop", async () => {
+  for (
+    const request of [
+      "GET / HTTP/1.1\r\nHost: h\r\n\r\n", // then 0 for the next head
+      "GET / HTTP/1.1\r\nHost:", // 0 within the head
+      "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 9\r\n\r\nab", // in the body
+    ]
+  ) {
+    const server = new ReportingServer(["127.0.0.1", 0], Echo, {
+      bindAndActivate: false,
+    });
+    const { conn, closed } = shapedConn(
+      request,
+      () => Promise.resolve(0),
+      (p) => Promise.resolve(p.length),
+    );
+    assert.equal(await within(serving(server, conn), 2000), true);
+    assert.ok(closed(), request);
+    server.close();
+  }
+});
+
+Deno.test("engine: a head read that fails TimedOut (the kernel's, a dead peer) closes in silence, as a reset does", async () => {
+  const server = new ReportingServer(["127.0.0.1", 0], Echo, {
+    bindAndActivate: false,
+  });
+  let sent = "";
+  const { conn, closed } = shapedConn(
+    "GET / HTTP/1.1\r\nHost: h\r\n\r\n",
+    () =>
+      Promise.reject(
+        new Deno.errors.TimedOut("Connection timed out (os error 110)"),
+      ),
+    (p) => {
+      sent += latin1(p);
+      return Promise.resolve(p.length);
+    },
+  );
+  assert.equal(await within(serving(server, conn), 2000), true);
+  assert.ok(closed());
+  assert.deepEqual(server.errors, []);
+  assert.match(sent, /^HTTP\/1\.1 200 OK\r\n/);
+  assert.doesNotMatch(sent, / 500 /);
+  server.close();
+});
+
+Deno.test("engine: a write that resolves 0 fails its flush (WriteZero), not an endless retry past writeTimeout", async () => {
+  const server = new ReportingServer(["127.0.0.1", 0], Echo, {
+    bindAndActivate: false,
+    writeTimeout: 10,
+  });
+  let writes = 0;
+  const { conn, closed } = shapedConn(
+    "GET / HTTP/1.1\r\nHost: h\r\n\r\n",
+    never,
+    () => {
+      writes++;
+      return delay(5).then(() => 0);
+    },
+  );
+  assert.equal(await within(serving(server, conn), 2000), true);
+  assert.ok(closed());
+  assert.equal(writes, 1);
+  assert.deepEqual(server.errors, [], "a lost connection, not a bug");
+  server.close();
+});
+
 /** Counts the handleOneRequest() calls that threw rather than rejected. */
 class SendErrorThrows extends BaseHTTPRequestHandler {
   static syncThrows = 0;

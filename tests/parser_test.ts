@@ -345,6 +345,27 @@ async function readSample(step: number) {
   };
 }
 
+Deno.test("BufferedReader takes a source that gives only 0 to have ended, as Go's bufio, rather than read it forever", async () => {
+  let reads = 0;
+  const zeros: Reader = {
+    read: () => {
+      reads++;
+      return Promise.resolve(0);
+    },
+  };
+  assert.equal(await new BufferedReader(zeros).readHead(), null);
+  assert.equal(reads, 100);
+  // A body read straight into a large buffer too: null, then null.
+  reads = 0;
+  const reader = new BufferedReader(zeros);
+  const big = new Uint8Array(1 << 16);
+  let got: number | null = 0;
+  while (got === 0) got = await reader.readInto(big, big.length);
+  assert.equal(got, null);
+  assert.equal(reads, 100);
+  assert.equal(await reader.readInto(big, big.length), null);
+});
+
 Deno.test("BufferedReader parses the same at every read size, down to one byte at a time", async () => {
   const whole = await readSample(SAMPLE.length);
   assert.equal(whole.text, "hello world");
