@@ -129,11 +129,14 @@ async function serveOne(
   info?: Deno.ServeHandlerInfo,
 ): Promise<Response> {
   const remote = info?.remoteAddr;
-  // Without info, the same stand-in as testClient's, for the handler and
-  // for handleError alike.
-  const address: ClientAddress = remote !== undefined && "hostname" in remote
+  // A Unix socket's client is "unix:", as a nameless one is HTTPServer's
+  // (Deno.serve gives its own path as the client's); without info, the
+  // same stand-in as testClient's.
+  const address: ClientAddress = remote === undefined
+    ? ["127.0.0.1", 50000]
+    : "hostname" in remote
     ? [remote.hostname, remote.port]
-    : ["127.0.0.1", 50000];
+    : ["unix:", 0];
   const [client, server] = memoryConnPair({
     clientAddr: { transport: "tcp", hostname: address[0], port: address[1] },
   });
@@ -213,11 +216,11 @@ async function serveOne(
 async function sendRequest(conn: Deno.Conn, request: Request): Promise<void> {
   const url = new URL(request.url);
   const host = request.headers.get("host") ?? url.host;
+  // The path and query, with a bare "?" that url.search drops; not cut from
+  // the href by the origin's length: an http+unix URL's origin is "null".
   url.hash = "";
-  url.username = "";
-  url.password = "";
-  // From the href, which keeps a bare "?" that url.search drops.
-  const target = url.href.slice(url.origin.length);
+  const target = (url.pathname || "/") +
+    (url.search === "" && url.href.endsWith("?") ? "?" : url.search);
   let head = `${request.method} ${target} HTTP/1.1\r\n` +
     `host: ${host}\r\n`;
   for (const [name, value] of request.headers) {

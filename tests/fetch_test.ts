@@ -266,6 +266,53 @@ Deno.test("toFetchHandler: clientAddress from info, lower-case headers, 1xx drop
   assert.equal(seen.body, "data");
 });
 
+Deno.test("toFetchHandler: under Deno.serve on a Unix socket, the target is the path and the client is unix:", async () => {
+  class Where extends BaseHTTPRequestHandler {
+    override logMessage(): void {}
+    async do_GET(): Promise<void> {
+      const body = JSON.stringify([this.path, this.clientAddress]);
+      this.sendResponse(200);
+      this.sendHeader("Content-Length", String(body.length));
+      await this.endHeaders();
+      await this.wfile.write(body);
+    }
+  }
+  const dir = await Deno.makeTempDir({ prefix: "basehttp_fetch_unix_" });
+  const path = `${dir}/s.sock`;
+  const served = Deno.serve(
+    { path, transport: "unix", onListen() {} },
+    toFetchHandler(Where),
+  );
+  try {
+    for (
+      const [request, target] of [
+        [
+          "GET /x?y=1 HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n",
+          "/x?y=1",
+        ],
+        ["GET /a? HTTP/1.0\r\n\r\n", "/a?"],
+      ]
+    ) {
+      const conn = await Deno.connect({ transport: "unix", path });
+      await conn.write(new TextEncoder().encode(request));
+      let text = "";
+      const buf = new Uint8Array(4096);
+      for (let n; (n = await conn.read(buf)) !== null;) {
+        text += new TextDecoder().decode(buf.subarray(0, n));
+      }
+      conn.close();
+      assert.match(text, /^HTTP\/1\.[01] 200 /, text);
+      assert.deepEqual(JSON.parse(text.split("\r\n\r\n")[1]), [target, [
+        "unix:",
+        0,
+      ]]);
+    }
+  } finally {
+    await served.shutdown();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("toFetchHandler: bytes written before the head give a 500 and a logged TypeError, for the same client", async () => {
   let seen: unknown;
   class Raw extends BaseHTTPRequestHandler {
