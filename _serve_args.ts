@@ -402,6 +402,14 @@ export function parseArgs(args: string[]): ServeOptions {
       "-H Cache-Control conflicts with --max-age, --immutable and --no-cache",
     );
   }
+  // Two Access-Control-Allow-Origin fields fail every CORS request.
+  const cors = options.cors &&
+    options.headers.find(([name]) => CORS_FIELDS.has(name.toLowerCase()));
+  if (cors) {
+    throw new TypeError(
+      `-H ${cors[0]} conflicts with --cors and --cors-origin, which set it`,
+    );
+  }
   if (options.quiet && (options.logFormat !== null || options.logFile)) {
     throw new TypeError(
       "-q/--quiet conflicts with --log-format and --log-file",
@@ -486,14 +494,28 @@ function parseHeader(text: string): [string, string] {
   return [name, value];
 }
 
+// The fields --cors sets (Allow-Credentials, which it does not, is the
+// user's to add with -H).
+const CORS_FIELDS: ReadonlySet<string> = new Set([
+  "access-control-allow-headers",
+  "access-control-allow-methods",
+  "access-control-allow-origin",
+  "access-control-expose-headers",
+  "access-control-max-age",
+]);
+
 // The fields the server sets for each response, from the file it sends.
 const SERVER_FIELDS: ReadonlySet<string> = new Set([
+  "accept-ranges",
   "connection",
   "content-encoding",
   "content-length",
   "content-range",
   "content-type",
   "date",
+  "etag",
   "keep-alive",
+  "last-modified",
+  "server",
   "transfer-encoding",
 ]);

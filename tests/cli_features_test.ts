@@ -150,11 +150,39 @@ Deno.test("parseArgs() reads the flags of CORS, compression, SPA, auth, caching,
     [["-H", "Content-Length: 1"], /Content-Length is the server's own/],
     [["-H", "transfer-encoding: chunked"], /transfer-encoding is the server's/],
     [["-H", "Content-Type: text/html"], /Content-Type is the server's own/],
+    // Sent twice, they confuse caches; two origins fail every CORS request.
+    [["-H", "ETag: x"], /ETag is the server's own/],
+    [["-H", "Last-Modified: x"], /Last-Modified is the server's own/],
+    [["-H", "Accept-Ranges: none"], /Accept-Ranges is the server's own/],
+    [["-H", "Server: x"], /Server is the server's own/],
+    [
+      ["--cors", "-H", "Access-Control-Allow-Origin: https://a.example"],
+      /-H Access-Control-Allow-Origin conflicts with --cors/,
+    ],
+    [
+      ["--cors-origin", "https://a.example", "-H", "access-control-max-age: 1"],
+      /-H access-control-max-age conflicts with --cors/,
+    ],
     [["--log-format", "apache"], /invalid choice: 'apache'/],
     [["-q", "--log-file", "x.log"], /-q\/--quiet conflicts/],
     [["--cgi", "--cgi-env", "1BAD"], /invalid variable name/],
     [["--cgi-env", "PATH"], /--cgi-env needs --cgi/],
   ];
+  // Without --cors, a page's own CORS fields are the user's to set, and
+  // with it those it does not set.
+  assert.deepEqual(
+    parseArgs(["-H", "Access-Control-Allow-Origin: https://a.example"]).headers,
+    [["Access-Control-Allow-Origin", "https://a.example"]],
+  );
+  assert.equal(
+    parseArgs([
+      "--cors-origin",
+      "https://a.example",
+      "-H",
+      "Access-Control-Allow-Credentials: true",
+    ]).headers.length,
+    1,
+  );
   for (const [args, pattern] of refused) {
     assert.throws(() => parseArgs(args), (error: Error) => {
       assert.ok(error instanceof TypeError, args.join(" "));
