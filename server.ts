@@ -547,7 +547,8 @@ export class HTTPServer implements AsyncDisposable {
 
   /**
    * Serves a connection: {@linkcode finishRequest}, then
-   * {@linkcode shutdownRequest}.
+   * {@linkcode shutdownRequest}; an error of the handler's goes to
+   * {@linkcode handleError} first, as in Python's `ThreadingMixIn`.
    *
    * @param connection The accepted connection.
    * @param clientAddress The client's address.
@@ -558,6 +559,8 @@ export class HTTPServer implements AsyncDisposable {
   ): Promise<void> {
     try {
       await this.finishRequest(connection, clientAddress);
+    } catch (error) {
+      reportError(this, connection, clientAddress, error);
     } finally {
       this.shutdownRequest(connection);
     }
@@ -580,16 +583,17 @@ export class HTTPServer implements AsyncDisposable {
       this,
     );
     try {
+      // Outside handle()'s try, as in Python: no finish() after a failed setup.
       await handler.setup();
-      await handler.handle();
-    } finally {
       try {
-        await handler.finish();
+        await handler.handle();
       } finally {
-        const engine = this[SERVER_STATE].connections.get(connection);
-        await engine?.linger();
-        engine?.release();
+        await handler.finish();
       }
+    } finally {
+      const engine = this[SERVER_STATE].connections.get(connection);
+      await engine?.linger();
+      engine?.release();
     }
   }
 

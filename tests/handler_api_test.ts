@@ -777,6 +777,59 @@ Deno.test("a handler whose setup() throws is reported, and nothing is left runni
   assert.deepEqual(errors.map((e) => (e as Error).message), ["no setup"]);
 });
 
+Deno.test("a setup() or handle() that throws: socketserver's calls in Python's order, each once", async () => {
+  const calls: string[] = [];
+  class Server extends HTTPServer {
+    override shutdownRequest(connection: Deno.Conn): void {
+      calls.push("shutdownRequest");
+      super.shutdownRequest(connection);
+    }
+    override closeRequest(connection: Deno.Conn): void {
+      calls.push("closeRequest");
+      super.closeRequest(connection);
+    }
+    override handleError(_c: unknown, _a: unknown, error: unknown): void {
+      calls.push(`handleError ${(error as Error).message}`);
+    }
+  }
+  for (const where of ["setup", "handle"]) {
+    class Throws extends Http11 {
+      override setup(): void {
+        calls.push("setup");
+        if (where === "setup") throw new Error(where);
+      }
+      override handle(): Promise<void> {
+        calls.push("handle");
+        throw new Error(where);
+      }
+      override async finish(): Promise<void> {
+        calls.push("finish");
+        await super.finish();
+      }
+    }
+    calls.length = 0;
+    await using client = testClient(Throws, { ServerClass: Server });
+    const ex = await client.raw("GET / HTTP/1.1\r\nHost: h\r\n\r\n");
+    assert.ok(ex.closed);
+    // Python: setup() outside handle()'s try, so no finish() after it;
+    // process_request_thread: handle_error, then shutdown_request.
+    assert.deepEqual(
+      calls,
+      where === "setup"
+        ? ["setup", `handleError ${where}`, "shutdownRequest", "closeRequest"]
+        : [
+          "setup",
+          "handle",
+          "finish",
+          `handleError ${where}`,
+          "shutdownRequest",
+          "closeRequest",
+        ],
+      where,
+    );
+  }
+});
+
 // ---------------------------------------------------------------------------
 // From server_test.ts: the server's timeouts and log sink.
 
