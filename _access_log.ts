@@ -4,7 +4,8 @@
 // entry).
 
 import { MONTHS, pad2 } from "./_date.ts";
-import { type ClientAddress, percentFormat } from "./handler.ts";
+import type { ClientAddress } from "./handler.ts";
+import { percentFormat } from "./_percent.ts";
 import { HTTPServer } from "./server.ts";
 import type { SimpleHTTPRequestHandler } from "./static.ts";
 import { withoutUserinfo } from "./_text.ts";

@@ -7,6 +7,7 @@
  */
 
 import { Connection, REFUSE } from "./_connection.ts";
+import { percentFormat } from "./_percent.ts";
 import { handled, RESOLVED } from "./_handled.ts";
 import { formatDate, MONTHS, pad2 } from "./_date.ts";
 import { pyRepr, splitTokens, utf8OfHead } from "./_text.ts";
@@ -17,6 +18,8 @@ import type { HTTPServer } from "./server.ts";
 import { EventStream, type EventStreamOptions } from "./events.ts";
 import type { ServerWebSocket, WebSocketOptions } from "./websocket.ts";
 import { upgradeWebSocket } from "./_websocket_upgrade.ts";
+
+export { percentFormat };
 
 /** Python's default error page (3.14), a `%`-template of code, message, explain. */
 export const DEFAULT_ERROR_MESSAGE: string = `<!DOCTYPE HTML>
@@ -101,51 +104,6 @@ export type HandlerClass = new (
 export function htmlEscape(text: string): string {
   return text.replaceAll("&", "&amp;").replaceAll("<", "&lt;")
     .replaceAll(">", "&gt;");
-}
-
-/**
- * Python's `%` formatting for `%s`, `%d`, `%r`, `%%` and `%(name)s`: what
- * `format % args` is in a `log_message` override, for a `logMessage` one.
- *
- * @param format The template.
- * @param args Positional arguments, or one record for `%(name)s` keys.
- * @returns The formatted text.
- *
- * @example A logMessage override that sends lines elsewhere
- * ```ts
- * import assert from "node:assert/strict";
- * import { BaseHTTPRequestHandler, percentFormat } from "@basehttp/server";
- *
- * const lines: string[] = [];
- * class Handler extends BaseHTTPRequestHandler {
- *   override logMessage(format: string, ...args: unknown[]): void {
- *     lines.push(percentFormat(format, args));
- *   }
- * }
- * assert.equal(typeof Handler, "function");
- * assert.equal(percentFormat('"%s" %s %s', ["GET / HTTP/1.1", 200, 5]), '"GET / HTTP/1.1" 200 5');
- * assert.equal(percentFormat("%r", ["it's"]), `"it's"`);
- * ```
- */
-export function percentFormat(
-  format: string,
-  args: unknown[] | Record<string, unknown>,
-): string {
-  let index = 0;
-  return format.replace(
-    /%(?:\(([^)]*)\))?([sdr%])/g,
-    (_, key: string | undefined, kind: string) => {
-      if (kind === "%") return "%";
-      const value = key !== undefined
-        ? (args as Record<string, unknown>)[key]
-        : (args as unknown[])[index++];
-      if (kind === "d") return String(Math.trunc(Number(value)));
-      if (kind === "r") {
-        return typeof value === "string" ? pyRepr(value) : String(value);
-      }
-      return String(value);
-    },
-  );
 }
 
 /** Escapes control characters (C0, DEL, C1) and backslashes for a log line. */

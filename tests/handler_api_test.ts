@@ -4,7 +4,7 @@
 // `deno test --no-prompt`). Tests that need the wire or the OS stay in
 // handler_test.ts, server_test.ts and engine_safety_test.ts.
 import assert from "node:assert/strict";
-import { BaseHTTPRequestHandler, HTTPServer } from "../mod.ts";
+import { BaseHTTPRequestHandler, HTTPServer, percentFormat } from "../mod.ts";
 import { type RawExchange, testClient, type TestResponse } from "../testing.ts";
 import { delay, latin1, latin1Bytes, reply, within } from "./_util.ts";
 
@@ -641,6 +641,71 @@ Deno.test("log lines keep Python's format with the real byte count and escaped c
       String.raw`\x1b/bar\x00\x1b \\ \x7f\x9f` + "\xa0beans",
     ),
   );
+});
+
+// Each line as Python 3.11 formats it (`format % args`).
+const PYTHON_PERCENT: [string, unknown[] | Record<string, unknown>, string][] =
+  [
+    [
+      "%s took %.1f ms (%5d bytes) by %s",
+      ["/p", 3.14159, 42, "x"],
+      "/p took 3.1 ms (   42 bytes) by x",
+    ],
+    ["%d %i %u", [3.9, -3.9, 7], "3 -3 7"],
+    [
+      "%5d|%-5d|%05d|%+d|% d",
+      [42, 42, 42, 42, 42],
+      "   42|42   |00042|+42| 42",
+    ],
+    [
+      "%x %X %#x %#X %o %#o %#010x",
+      [255, 255, 255, 255, 8, 8, 255],
+      "ff FF 0xff 0XFF 10 0o10 0x000000ff",
+    ],
+    [
+      "%e %E %.2e %10.3e",
+      [12345.678, 0.00012, 0, -1.5],
+      "1.234568e+04 1.200000E-04 0.00e+00 -1.500e+00",
+    ],
+    ["%f %.0f %.3F %08.2f %-8.2f|", [
+      1.5,
+      3.5,
+      0.3333333333333333,
+      -3.14159,
+      3.14159,
+    ], "1.500000 4 0.333 -0003.14 3.14    |"],
+    ["%g %g %g %g %g %g %.3g %#g %G", [
+      100000,
+      1000000,
+      0.0001,
+      1e-05,
+      123.456,
+      0,
+      3.14159,
+      1.0,
+      1e-10,
+    ], "100000 1e+06 0.0001 1e-05 123.456 0 3.14 1.00000 1E-10"],
+    ["%c%c", [65, "z"], "Az"],
+    ["%r %a %s", ["it's", "x\ty", "plain"], "\"it's\" 'x\\ty' plain"],
+    ["%.2s|%5s|%-5s|", ["abcdef", "ab", "ab"], "ab|   ab|ab   |"],
+    ["%*d|%-*d|%.*f", [5, 42, 4, 7, 2, 3.14159], "   42|7   |3.14"],
+    ["%(code)d %(name)s", { code: 404, name: "nf" }, "404 nf"],
+    ["100%% sure", [], "100% sure"],
+    ["%.3d %5.3d", [5, 7], "005   007"],
+    [
+      "%f %F %5f %05f",
+      [Infinity, -Infinity, NaN, Infinity],
+      "inf -INF   nan 00inf",
+    ],
+    ["%d", [12345678901234567890123n], "12345678901234567890123"],
+  ];
+
+Deno.test("percentFormat() formats as Python's % does: flags, width, precision, every type", () => {
+  for (const [format, args, python] of PYTHON_PERCENT) {
+    assert.equal(percentFormat(format, args), python, format);
+  }
+  // A specifier Python refuses stays as written, and takes no argument.
+  assert.equal(percentFormat("%y %s 100%", ["a"]), "%y a 100%");
 });
 
 Deno.test("sendHeader() refuses names and values that could split a response", async () => {
