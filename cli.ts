@@ -248,7 +248,10 @@ function checkPermissions(options: ServeOptions): void {
   }
   // Deno hides its unstable net API (listenDatagram with it) without the
   // flag, and listen({ reusePort }) would exit with its own message.
-  if (options.reusePort && !("listenDatagram" in Deno)) {
+  // The parent of --workers binds nothing: its workers get the flag.
+  if (
+    options.reusePort && options.workers <= 1 && !("listenDatagram" in Deno)
+  ) {
     throw new ServeError(
       "--reuse-port needs Deno's unstable net API: run deno with --unstable-net",
     );

@@ -576,7 +576,9 @@ Deno.test({
     "serve --workers 2 serves one port from two processes (SO_REUSEPORT) and stops them on SIGINT",
   ignore: !hasSs,
 }, async () => {
-  await using serve = new Serve([...LOCAL, "--workers", "2"], {
+  // --reuse-port too, which the workers have anyway: the parent binds
+  // nothing, so it needs no --unstable-net.
+  await using serve = new Serve([...LOCAL, "--workers", "2", "--reuse-port"], {
     permissions: [...PERMISSIONS, "--allow-run"],
   });
   const port = await serve.banner();
