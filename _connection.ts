@@ -1490,6 +1490,11 @@ export class Connection implements Reader, BodySource {
     this.#deadline = Infinity;
     this.#timedOut = true;
     this.#user.closeConnection = true;
+    if (this.#readingHead && this.#user.timeout !== null) {
+      // Python's line for its handler's timeout; the server's own timeouts,
+      // which Python has not, close in silence, as nginx's and Go's.
+      this.#user.logError("Request timed out: %s", "TimeoutError('timed out')");
+    }
     this.#lose(new Deno.errors.TimedOut("timed out"));
     this.close();
   }

@@ -906,6 +906,28 @@ Deno.test("a request head that never completes is closed after headerTimeout", a
   assert.ok(performance.now() - started < 2000);
 });
 
+Deno.test("a wait for a request past the handler's own timeout is logged as Python logs it; the server's timeouts close in silence", async () => {
+  class Timed extends Echo {
+    override timeout = 0.1;
+  }
+  await using timed = testClient(Timed);
+  const served = await timed.request("GET", "/x");
+  assert.equal(served.text(), "GET /x HTTP/1.1");
+  await delay(400); // past the timeout and a sweep
+  await timed.request("GET", "/y");
+  assert.equal(timed.connections, 2, "the idle one was closed");
+  assert.match(
+    timed.log.join("\n"),
+    /Request timed out: TimeoutError\('timed out'\)/,
+  );
+  await using server = testClient(Echo, { keepAliveTimeout: 0.1 });
+  await server.request("GET", "/x");
+  await delay(400);
+  await server.request("GET", "/y");
+  assert.equal(server.connections, 2);
+  assert.doesNotMatch(server.log.join("\n"), /timed out/);
+});
+
 Deno.test("logSink receives the access log and handleError's report, one line per call", async () => {
   const lines: string[] = [];
   class Throws extends BaseHTTPRequestHandler {
