@@ -437,13 +437,15 @@ export class HTTPServer implements AsyncDisposable {
       this.#stop = () => resolve(STOPPED);
     });
     let acting: Promise<void> | null = null;
-    const actions = setInterval(() => {
-      // One call at a time, as Python's loop makes them; a throw, sync or
-      // async, is reported, and serving goes on.
+    // After each accept and each poll interval, as Python's loop calls it;
+    // one call at a time; a throw, sync or async, is reported, and serving
+    // goes on.
+    const act = () => {
       acting ??= Promise.try(() => this.serviceActions())
         .catch((error) => reportError(this, null, null, error))
         .finally(() => acting = null);
-    }, pollInterval * 1000);
+    };
+    const actions = setInterval(act, pollInterval * 1000);
     try {
       while (!this.#shuttingDown) {
         if (this.#tasks.size >= this.maxConnections) {
@@ -456,6 +458,7 @@ export class HTTPServer implements AsyncDisposable {
         this.#accepting = null;
         if (conn === null) break;
         this.#serve(conn);
+        act();
       }
     } finally {
       clearInterval(actions);
@@ -648,8 +651,9 @@ export class HTTPServer implements AsyncDisposable {
   }
 
   /**
-   * Called every poll interval of {@linkcode serveForever}, never while the
-   * last call's promise is pending; does nothing by default. A throw is
+   * Called by {@linkcode serveForever} after each connection it accepts and
+   * every poll interval, as Python's loop calls it, never while the last
+   * call's promise is pending; does nothing by default. A throw is
    * reported through {@linkcode handleError}'s log, and serving goes on.
    */
   serviceActions(): void | Promise<void> {}

@@ -376,6 +376,31 @@ Deno.test("serviceActions() runs every poll interval of serveForever()", async (
   assert.ok(calls >= 3, `called ${calls} times`);
 });
 
+Deno.test("serviceActions() runs after each connection serveForever() accepts too, as Python's loop", async () => {
+  let calls = 0;
+  class Busy extends HTTPServer {
+    override serviceActions() {
+      calls++;
+    }
+  }
+  const httpd = new Busy(["127.0.0.1", 0], Hello);
+  const serving = httpd.serveForever(60); // no poll comes in this test
+  for (let i = 0; i < 3; i++) {
+    const conn = await Deno.connect({
+      hostname: "127.0.0.1",
+      port: httpd.serverPort,
+    });
+    await conn.write(new TextEncoder().encode("GET / HTTP/1.0\r\n\r\n"));
+    const buf = new Uint8Array(1024);
+    while (await conn.read(buf) !== null) { /* the whole response */ }
+    conn.close();
+  }
+  await httpd.shutdown();
+  await serving;
+  httpd.close();
+  assert.equal(calls, 3);
+});
+
 Deno.test("serviceActions(): a throw, sync or async, is reported and serving goes on; calls never overlap", async () => {
   let calls = 0;
   let running = 0;
