@@ -133,6 +133,18 @@ function message(error: unknown): string {
 
 /** A sentence for an error raised while binding. */
 function bindError(error: unknown, where: string, tls: boolean): string {
+  if (error instanceof Deno.errors.AddrInUse && where.startsWith("/")) {
+    // A Unix socket's path: say what is there, and leave it be.
+    let socket = true;
+    try {
+      socket = Deno.lstatSync(where).isSocket !== false;
+    } catch {
+      // Not ours to read: say what a socket would be.
+    }
+    return socket
+      ? `${where} is in use, or was left by a server that did not exit: remove it if none listens there`
+      : `${where} exists and is not a socket`;
+  }
   if (error instanceof Deno.errors.AddrInUse) {
     return `${where} is already in use`;
   }

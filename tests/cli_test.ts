@@ -284,6 +284,54 @@ Deno.test(
   },
 );
 
+Deno.test(
+  "serve -b unix:PATH says what is at PATH when it cannot bind: a file, or a socket in use or left behind",
+  { ignore: Deno.build.os === "windows" },
+  async () => {
+    const file = `${tmp}/plain.txt`;
+    const stale = `${tmp}/stale.sock`;
+    await Deno.writeTextFile(file, "not a socket\n");
+    // A socket left behind: its server was killed (a close removes it).
+    const listener = new Deno.Command(Deno.execPath(), {
+      args: [
+        "eval",
+        `Deno.listen({ transport: "unix", path: ${JSON.stringify(stale)} });` +
+        `console.log("up"); setTimeout(() => {}, 10000);`,
+      ],
+      stdout: "piped",
+    }).spawn();
+    await listener.stdout.pipeTo(
+      new WritableStream({
+        write: () => {
+          listener.kill("SIGKILL");
+        },
+      }),
+    );
+    await listener.status;
+    const permissions = [
+      ...PERMISSIONS,
+      `--allow-write=${file},${stale}`,
+      `--allow-read=${root},${tmp}`,
+    ];
+    const plain = await run(["-b", `unix:${file}`, "-d", root], {
+      permissions,
+    });
+    assert.equal(plain.code, 1);
+    assert.match(plain.stderr, /plain\.txt exists and is not a socket/);
+    assert.equal(await Deno.readTextFile(file), "not a socket\n");
+    const left = await run(["-b", `unix:${stale}`, "-d", root], {
+      permissions,
+    });
+    assert.equal(left.code, 1);
+    assert.match(
+      left.stderr,
+      /stale\.sock is in use, or was left by a server that did not exit: remove it if none listens there/,
+    );
+    await Deno.remove(file);
+    await Deno.remove(stale);
+  },
+);
+
 Deno.test("serve --help and --version print and exit 0", async () => {
   const help = await run(["--help"]);
   assert.equal(help.code, 0);
