@@ -284,6 +284,7 @@ export function parseArgs(args: string[]): ServeOptions {
       flag = arg.slice(0, 2);
       value = arg.slice(arg[2] === "=" ? 3 : 2);
     }
+    flag = longFlag(flag);
     const key = VALUE_FLAGS[flag];
     if (key === undefined) {
       const change = SWITCHES[flag];
@@ -297,8 +298,11 @@ export function parseArgs(args: string[]): ServeOptions {
       continue;
     }
     if (value === undefined) {
-      if (i + 1 >= args.length) {
-        throw new TypeError(`argument ${flagNames(key)}: expected a value`);
+      // A flag is no value, as in argparse ("-d -q"); "-" and "-1" are.
+      if (i + 1 >= args.length || /^-[^\d]/.test(args[i + 1])) {
+        throw new TypeError(
+          `argument ${flagNames(key)}: expected one argument`,
+        );
       }
       value = args[++i];
     }
@@ -473,6 +477,24 @@ function parseEnv(text: string): [string, string | null] {
     );
   }
   return [name, eq === -1 ? null : text.slice(eq + 1)];
+}
+
+/**
+ * A long flag as argparse takes it: whole, or cut short to a prefix of one
+ * flag only (`--dir` for `--directory`).
+ */
+function longFlag(flag: string): string {
+  if (!flag.startsWith("--") || flag in VALUE_FLAGS || flag in SWITCHES) {
+    return flag;
+  }
+  const matches = [...Object.keys(VALUE_FLAGS), ...Object.keys(SWITCHES)]
+    .filter((name) => name.startsWith(flag) && name !== "--worker");
+  if (matches.length > 1) {
+    throw new TypeError(
+      `ambiguous option: ${flag} could match ${matches.join(", ")}`,
+    );
+  }
+  return matches[0] ?? flag;
 }
 
 /** Splits `Name: value` at the first colon, like Python 3.15's `-H`. */

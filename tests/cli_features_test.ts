@@ -168,6 +168,20 @@ Deno.test("parseArgs() reads the flags of CORS, compression, SPA, auth, caching,
     [["--cgi", "--cgi-env", "1BAD"], /invalid variable name/],
     [["--cgi-env", "PATH"], /--cgi-env needs --cgi/],
   ];
+  // Long flags cut short, as argparse takes them, and a flag is no value.
+  const short = parseArgs(["--dir", "site", "--proto=HTTP/1.1", "--cors"]);
+  assert.equal(short.directory, "site");
+  assert.equal(short.protocol, "HTTP/1.1");
+  assert.equal(short.cors, true); // whole, though --cors-origin begins so
+  assert.throws(
+    () => parseArgs(["--c"]),
+    /ambiguous option: --c could match --cors-origin, .*--cors/,
+  );
+  assert.throws(
+    () => parseArgs(["-d", "-q"]),
+    /argument -d\/--directory: expected one argument/,
+  );
+  assert.equal(parseArgs(["-d", "-"]).directory, "-");
   // Without --cors, a page's own CORS fields are the user's to set, and
   // with it those it does not set.
   assert.deepEqual(

@@ -382,7 +382,7 @@ Deno.test("serve exits 1 with one line on stderr for bad flags, a missing direct
     const busy = String(listener.addr.port);
     const cases: [string[], RegExp][] = [
       [["--nope"], /unrecognized argument: --nope/],
-      [["-b"], /argument -b\/--bind: expected a value/],
+      [["-b"], /argument -b\/--bind: expected one argument/],
       [["99999"], /invalid port: '99999'/],
       [["-p", "HTTP/2.0"], /unsupported protocol version: 'HTTP\/2\.0'/],
       [["-H", "no colon"], /invalid header field 'no colon'/],
