@@ -170,7 +170,9 @@ export function listingHTML(
       (entry.isSymlink ? "@" : entry.isDirectory ? "/" : "");
     const size = entry.size === null
       ? "-"
-      : `<span title="${entry.size} bytes">${formatSize(entry.size)}</span>`;
+      : `<span title="${entry.size} ${entry.size === 1 ? "byte" : "bytes"}">${
+        formatSize(entry.size)
+      }</span>`;
     const iso = entry.mtime?.toISOString() ?? "";
     const when = iso === ""
       ? ""

@@ -502,7 +502,14 @@ function parseHeader(text: string): [string, string] {
   const colon = text.indexOf(":");
   const name = colon === -1 ? "" : text.slice(0, colon).trim();
   const value = colon === -1 ? "" : text.slice(colon + 1).trim();
-  if (!isToken(name) || !isFieldValue(value)) {
+  if (isToken(name) && !isFieldValue(value)) {
+    // The shape is right, the text is not.
+    throw new TypeError(
+      `argument -H/--header: invalid value of ${name}: '${value}' ` +
+        `(a field value is Latin-1 text without controls)`,
+    );
+  }
+  if (!isToken(name)) {
     throw new TypeError(
       `argument -H/--header: invalid header field '${text}' (use "Name: value")`,
     );

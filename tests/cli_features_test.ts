@@ -148,6 +148,10 @@ Deno.test("parseArgs() reads the flags of CORS, compression, SPA, auth, caching,
     [["--immutable", "--no-cache"], /--no-cache conflicts/],
     [["--max-age", "5", "-H", "cache-control: x"], /-H Cache-Control/],
     [["-H", "Content-Length: 1"], /Content-Length is the server's own/],
+    [
+      ["-H", "X-Name: caf\u00e9\u2603"],
+      /invalid value of X-Name: .*Latin-1 text/,
+    ],
     [["-H", "transfer-encoding: chunked"], /transfer-encoding is the server's/],
     [["-H", "Content-Type: text/html"], /Content-Type is the server's own/],
     // Sent twice, they confuse caches; two origins fail every CORS request.

@@ -1,5 +1,6 @@
 // Copyright 2026 the basehttp authors. MIT license.
 import assert from "node:assert/strict";
+import { listingHTML, listingOrder } from "../_listing.ts";
 import {
   simpleHandler,
   type SimpleHandlerOptions,
@@ -666,6 +667,19 @@ Deno.test("the listing is sorted, escaped, URL-encoded, sized and dated, and rea
   );
   assert.match(html, /<span title="6 bytes">6 B<\/span>/);
   assert.match(html, /<span title="33554432 bytes">32\.0 MiB<\/span>/);
+  const one = new TextDecoder().decode(listingHTML(
+    "/",
+    [{
+      name: "one",
+      isDirectory: false,
+      isSymlink: false,
+      size: 1,
+      mtime: null,
+    }],
+    listingOrder(""),
+    false,
+  ));
+  assert.match(one, /<span title="1 byte">1 B<\/span>/);
   const { mtime } = await Deno.stat(`${root}/hello.txt`);
   const iso = mtime!.toISOString();
   assert.ok(
