@@ -58,6 +58,8 @@ export interface ServeOptions {
   listing: boolean;
   /** Serve and list dotfiles. */
   dotfiles: boolean;
+  /** Serve symlinks that resolve outside the directory (`--follow-symlinks`). */
+  followSymlinks: boolean;
   /** No access log. */
   quiet: boolean;
   /** Processes serving the port together (Linux, `SO_REUSEPORT`). @default {1} */
@@ -86,6 +88,7 @@ export const HELP: string =
              [--tls-cert PATH] [--tls-key PATH] [--tls-password-file PATH]
              [-H "NAME: VALUE"] [--cors] [--cors-origin ORIGIN]
              [--no-compress] [--spa] [--no-listing] [--dotfiles]
+             [--follow-symlinks]
              [--auth USER:PASS] [--auth-file FILE]
              [--max-age SECONDS] [--immutable] [--no-cache]
              [-q] [--log-format FORMAT] [--log-file PATH]
@@ -129,6 +132,8 @@ options:
                         root index.html (single-page apps)
   --no-listing          answer 403 for directories without an index page
   --dotfiles            serve files and directories whose names start with .
+  --follow-symlinks     serve symlinks that point outside the directory, as
+                        Python and nginx do (default: 404, and not listed)
   --auth USER:PASS      require HTTP Basic auth with this user (repeatable)
   --auth-file FILE      require HTTP Basic auth with the users of FILE, one
                         "user:password" a line; # comments [--allow-read=FILE]
@@ -195,6 +200,7 @@ const SWITCHES: Record<string, [string, boolean]> = {
   "--spa": ["spa", true],
   "--no-listing": ["listing", false],
   "--dotfiles": ["dotfiles", true],
+  "--follow-symlinks": ["followSymlinks", true],
   "--immutable": ["immutable", true],
   "--no-cache": ["noCache", true],
   "-q": ["quiet", true],
@@ -249,6 +255,7 @@ export function parseArgs(args: string[]): ServeOptions {
     cgiEnv: [],
     listing: true,
     dotfiles: false,
+    followSymlinks: false,
     quiet: false,
     workers: 1,
     reusePort: false,

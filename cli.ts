@@ -382,6 +382,7 @@ function makeHandler(
     spa: options.spa,
     showDirListing: options.listing,
     showDotfiles: options.dotfiles,
+    followSymlinks: options.followSymlinks,
     upload: options.upload
       ? { overwrite: options.overwrite, maxUpload: options.maxUpload }
       : null,
@@ -661,6 +662,7 @@ function workerArgs(options: ServeOptions, port: number): string[] {
   if (options.spa) args.push("--spa");
   if (!options.listing) args.push("--no-listing");
   if (options.dotfiles) args.push("--dotfiles");
+  if (options.followSymlinks) args.push("--follow-symlinks");
   for (const [user, password] of options.auth) {
     args.push("--auth", `${user}:${password}`);
   }

@@ -555,6 +555,26 @@ Deno.test({
   assert.match(page, /TypeScript/);
 });
 
+Deno.test("serve --follow-symlinks serves a link out of the directory, as Python does; without it, 404", async () => {
+  const outside = `${tmp}/outside.txt`;
+  await Deno.writeTextFile(outside, "from outside\n");
+  await Deno.symlink(outside, `${root}/out.txt`);
+  try {
+    for (const follow of [false, true]) {
+      await using serve = new Serve(
+        [...LOCAL, ...(follow ? ["--follow-symlinks"] : [])],
+        { permissions: PERMISSIONS },
+      );
+      const port = await serve.banner();
+      const response = await request(port, "/out.txt");
+      assert.equal(response.status, follow ? 200 : 404);
+      if (follow) assert.equal(response.body, "from outside\n");
+    }
+  } finally {
+    await Deno.remove(`${root}/out.txt`);
+  }
+});
+
 Deno.test("serve --auth and --auth-file require Basic auth; CGI scripts see REMOTE_USER; no credential is logged", async () => {
   const users = `${tmp}/users.txt`;
   await Deno.writeTextFile(users, "# team\n\ncarol:c-pass\n  dave:d:pass  \n");

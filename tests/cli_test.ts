@@ -348,6 +348,7 @@ Deno.test("serve --help and --version print and exit 0", async () => {
       "--cors",
       "--no-listing",
       "--dotfiles",
+      "--follow-symlinks",
       "--quiet",
       "--version",
       "--cors-origin",
