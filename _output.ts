@@ -348,18 +348,10 @@ export class Output {
     const piece = bytes.length > WRITE_PIECE
       ? bytes.subarray(0, WRITE_PIECE)
       : bytes;
-    let writing: Promise<number>;
-    try {
-      writing = this.#conn.write(piece);
-    } catch (error) {
-      writing = Promise.reject(error); // a Deno.Conn-shaped object's throw
-    }
-    return writing.then((n) => {
+    return writeTo(this.#conn, piece).then((n) => {
       if (!(n > 0)) {
-        // Rust's write_all fails so: written again, it would never end.
-        const error = new Deno.errors.WriteZero("The write took no bytes");
-        if (failed === undefined) throw error;
-        failed(error);
+        if (failed === undefined) throw wroteNothing();
+        failed(wroteNothing());
       }
       this.written += n;
       this.#progress++;
@@ -369,4 +361,24 @@ export class Output {
       if (flushed !== null) this.#wrote(flushed);
     }, failed);
   }
+}
+
+/**
+ * Starts `conn.write(bytes)`; a Deno.Conn-shaped object's throw becomes the
+ * rejection, so that the caller has one failure to handle.
+ */
+export function writeTo(conn: Deno.Conn, bytes: Uint8Array): Promise<number> {
+  try {
+    return conn.write(bytes);
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}
+
+/**
+ * The failure of a write that took no bytes, as Rust's `write_all` fails:
+ * written again, it would never end.
+ */
+export function wroteNothing(): Error {
+  return new Deno.errors.WriteZero("The write took no bytes");
 }

@@ -54,6 +54,7 @@ import {
 import { GrowingBytes } from "./_bytes.ts";
 import { decodeUtf8 } from "./_text.ts";
 import type { BufferPool } from "./_pool.ts";
+import { writeTo, wroteNothing } from "./_output.ts";
 
 /** Options of `upgradeWebSocket`. */
 export interface WebSocketOptions {
@@ -730,7 +731,8 @@ export class ServerWebSocket extends EventTarget
   }
 
   #write(bytes: Uint8Array): Promise<void> {
-    return this.#conn.write(bytes).then((n) => {
+    return writeTo(this.#conn, bytes).then((n) => {
+      if (!(n > 0)) throw wroteNothing();
       this.#wrote = Date.now();
       if (n < bytes.length) return this.#write(bytes.subarray(n));
     });

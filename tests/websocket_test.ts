@@ -5,6 +5,9 @@
 import assert from "node:assert/strict";
 import NodeWebSocket from "npm:ws@8";
 import type { ServerWebSocket, WebSocketOptions } from "../websocket.ts";
+import { HTTPServer } from "../mod.ts";
+import { memoryConnPair } from "../_memory_conn.ts";
+import { frame } from "./_websocket_client.ts";
 import {
   delay,
   exchange,
@@ -465,6 +468,49 @@ Deno.test("the handshake: refusals are 400 (426 for another version), never a so
   );
   assert.equal(response.get("upgrade"), "websocket");
   await within(next(Echo.sockets[0], "close"), 6000);
+});
+
+Deno.test("a Deno.Conn-shaped socket whose write throws or gives 0 ends the WebSocket (1006), with no endless loop", async () => {
+  for (const broken of ["throws", "gives 0"]) {
+    reset();
+    const [client, conn] = memoryConnPair();
+    let failing = false;
+    const shaped = {
+      read: (p: Uint8Array) => conn.read(p),
+      write: (p: Uint8Array) => {
+        if (!failing) return conn.write(p);
+        if (broken === "throws") throw new Deno.errors.BrokenPipe("a throw");
+        return Promise.resolve(0);
+      },
+      close: () => conn.close(),
+      closeWrite: () => conn.closeWrite(),
+      localAddr: conn.localAddr,
+      remoteAddr: conn.remoteAddr,
+    } as unknown as Deno.Conn;
+    const httpd = new HTTPServer(["127.0.0.1", 0], Echo, {
+      bindAndActivate: false,
+    });
+    const served = httpd.processRequest(shaped, ["127.0.0.1", 40000]);
+    await writeAll(
+      client,
+      new TextEncoder().encode(
+        "GET / HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\n" +
+          "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n" +
+          "Sec-WebSocket-Version: 13\r\n\r\n",
+      ),
+    );
+    const head = new Uint8Array(1024);
+    assert.match(latin1(head.subarray(0, (await client.read(head))!)), / 101 /);
+    while (Echo.sockets.length === 0) await delay(5);
+    const closed = next<CloseEvent>(Echo.sockets[0], "close");
+    failing = true;
+    await writeAll(client, frame(0x1, "echo me"));
+    const event = await within(closed, 2000);
+    assert.equal(event?.code, 1006, broken);
+    client.close();
+    assert.equal(await within(served.then(() => true), 2000), true, broken);
+    httpd.close();
+  }
 });
 
 Deno.test("a handler that throws after upgrading closes its socket with 1011, not left open unserved", async () => {
