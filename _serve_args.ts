@@ -231,7 +231,8 @@ function flagNames(key: string): string {
  * @throws {TypeError} When a flag is unknown, lacks its value, or a value is
  * not valid; the message is meant for the user.
  */
-export function parseArgs(args: string[]): ServeOptions {
+export function parseArgs(given: readonly string[]): ServeOptions {
+  const args = [...given]; // -qb splits into -q and -b
   const options: ServeOptions = {
     port: 8000,
     bind: "",
@@ -287,9 +288,14 @@ export function parseArgs(args: string[]): ServeOptions {
       flag = arg.slice(0, eq);
       value = arg.slice(eq + 1);
     } else if (!arg.startsWith("--") && arg.length > 2) {
-      // -b127.0.0.1 and -b=127.0.0.1, as argparse allows.
       flag = arg.slice(0, 2);
-      value = arg.slice(arg[2] === "=" ? 3 : 2);
+      if (flag in SWITCHES && arg[2] !== "=") {
+        // -qb 127.0.0.1: the switch, then the rest, as argparse takes them.
+        args.splice(i + 1, 0, "-" + arg.slice(2));
+      } else {
+        // -b127.0.0.1 and -b=127.0.0.1, as argparse allows.
+        value = arg.slice(arg[2] === "=" ? 3 : 2);
+      }
     }
     flag = longFlag(flag);
     const key = VALUE_FLAGS[flag];

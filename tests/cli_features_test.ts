@@ -186,6 +186,9 @@ Deno.test("parseArgs() reads the flags of CORS, compression, SPA, auth, caching,
     /argument -d\/--directory: expected one argument/,
   );
   assert.equal(parseArgs(["-d", "-"]).directory, "-");
+  const joined = parseArgs(["-qb", "127.0.0.1"]);
+  assert.equal(joined.quiet, true);
+  assert.equal(joined.bind, "127.0.0.1");
   // Without --cors, a page's own CORS fields are the user's to set, and
   // with it those it does not set.
   assert.deepEqual(
