@@ -1490,13 +1490,18 @@ export class Connection implements Reader, BodySource {
     this.#deadline = Infinity;
     this.#timedOut = true;
     this.#user.closeConnection = true;
-    if (this.#readingHead && this.#user.timeout !== null) {
-      // Python's line for its handler's timeout; the server's own timeouts,
-      // which Python has not, close in silence, as nginx's and Go's.
-      this.#user.logError("Request timed out: %s", "TimeoutError('timed out')");
-    }
+    const logged = this.#readingHead && this.#user.timeout !== null;
     this.#lose(new Deno.errors.TimedOut("timed out"));
     this.close();
+    if (!logged) return;
+    // Python's line for its handler's timeout; the server's own timeouts,
+    // which Python has not, close in silence, as nginx's and Go's. In the
+    // sweep, an override's throw is reported, never left to end it.
+    try {
+      this.#user.logError("Request timed out: %s", "TimeoutError('timed out')");
+    } catch (failure) {
+      reportError(this.#host, this.conn, this.#clientAddress, failure);
+    }
   }
 }
 

@@ -928,6 +928,26 @@ Deno.test("a wait for a request past the handler's own timeout is logged as Pyth
   assert.doesNotMatch(server.log.join("\n"), /timed out/);
 });
 
+Deno.test("a logMessage override that throws as the handler's timeout is logged is reported; the sweep and the server go on", async () => {
+  class Throwing extends Echo {
+    override timeout = 0.1;
+    override logMessage(format: string): void {
+      if (format.startsWith("Request timed out")) {
+        throw new Deno.errors.BadResource("log file closed");
+      }
+    }
+  }
+  await using client = testClient(Throwing);
+  const errors = recordErrors(client.httpd);
+  await client.request("GET", "/x");
+  await delay(400); // past the timeout and a sweep: nothing uncaught
+  assert.equal((await client.request("GET", "/y")).text(), "GET /y HTTP/1.1");
+  assert.equal(client.connections, 2);
+  assert.deepEqual(errors.map((e) => (e as Error).message), [
+    "log file closed",
+  ]);
+});
+
 Deno.test("logSink receives the access log and handleError's report, one line per call", async () => {
   const lines: string[] = [];
   class Throws extends BaseHTTPRequestHandler {
