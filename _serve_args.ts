@@ -311,8 +311,10 @@ export function parseArgs(given: readonly string[]): ServeOptions {
       continue;
     }
     if (value === undefined) {
-      // A flag is no value, as in argparse ("-d -q"); "-" and "-1" are.
-      if (i + 1 >= args.length || /^-[^\d]/.test(args[i + 1])) {
+      // A flag is no value, as in argparse ("-d -q"); "-", "-1" and a
+      // text with a space ("- %h") are.
+      const next = args[i + 1];
+      if (next === undefined || (/^-\D/.test(next) && !next.includes(" "))) {
         throw new TypeError(
           `argument ${flagNames(key)}: expected one argument`,
         );
@@ -497,7 +499,10 @@ function parseEnv(text: string): [string, string | null] {
  * flag only (`--dir` for `--directory`).
  */
 function longFlag(flag: string): string {
-  if (!flag.startsWith("--") || flag in VALUE_FLAGS || flag in SWITCHES) {
+  if (
+    !flag.startsWith("--") || flag.length === 2 || flag in VALUE_FLAGS ||
+    flag in SWITCHES
+  ) {
     return flag;
   }
   const matches = [...Object.keys(VALUE_FLAGS), ...Object.keys(SWITCHES)]

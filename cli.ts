@@ -132,8 +132,13 @@ function message(error: unknown): string {
 }
 
 /** A sentence for an error raised while binding. */
-function bindError(error: unknown, where: string, tls: boolean): string {
-  if (error instanceof Deno.errors.AddrInUse && where.startsWith("/")) {
+function bindError(
+  error: unknown,
+  where: string,
+  tls: boolean,
+  unix: boolean,
+): string {
+  if (error instanceof Deno.errors.AddrInUse && unix) {
     // A Unix socket's path: say what is there, and leave it be.
     let socket = true;
     try {
@@ -519,7 +524,9 @@ async function serve(options: ServeOptions): Promise<number> {
     const where = unixPath === null
       ? `port ${options.port}${options.bind ? ` on ${options.bind}` : ""}`
       : unixPath;
-    throw new ServeError(bindError(error, where, tls !== undefined));
+    throw new ServeError(
+      bindError(error, where, tls !== undefined, unixPath !== null),
+    );
   }
 
   // Listening before the banner: a signal sent once it is out is handled.
@@ -639,49 +646,46 @@ function openLog(
 
 /** The command line that asks a worker for the same service as `options`. */
 function workerArgs(options: ServeOptions, port: number): string[] {
-  const args = [
-    String(port),
-    "--worker",
-    "--reuse-port",
-    "-p",
-    options.protocol,
-  ];
-  if (options.bind !== "") args.push("-b", options.bind);
-  args.push("-d", options.directory);
-  if (options.tlsCert !== null) args.push("--tls-cert", options.tlsCert);
-  if (options.tlsKey !== null) args.push("--tls-key", options.tlsKey);
+  const args = [String(port), "--worker", "--reuse-port"];
+  // Each value joined to its flag: one that begins with "-" is no flag.
+  const set = (flag: string, value: string) => args.push(`${flag}=${value}`);
+  set("--protocol", options.protocol);
+  if (options.bind !== "") set("--bind", options.bind);
+  set("--directory", options.directory);
+  if (options.tlsCert !== null) set("--tls-cert", options.tlsCert);
+  if (options.tlsKey !== null) set("--tls-key", options.tlsKey);
   if (options.tlsPasswordFile !== null) {
-    args.push("--tls-password-file", options.tlsPasswordFile);
+    set("--tls-password-file", options.tlsPasswordFile);
   }
   for (const [name, value] of options.headers) {
-    args.push("-H", `${name}: ${value}`);
+    set("--header", `${name}: ${value}`);
   }
   if (options.cors) args.push("--cors");
-  for (const origin of options.corsOrigins) args.push("--cors-origin", origin);
+  for (const origin of options.corsOrigins) set("--cors-origin", origin);
   if (!options.compress) args.push("--no-compress");
   if (options.spa) args.push("--spa");
   if (!options.listing) args.push("--no-listing");
   if (options.dotfiles) args.push("--dotfiles");
   if (options.followSymlinks) args.push("--follow-symlinks");
   for (const [user, password] of options.auth) {
-    args.push("--auth", `${user}:${password}`);
+    set("--auth", `${user}:${password}`);
   }
-  if (options.authFile !== null) args.push("--auth-file", options.authFile);
-  if (options.maxAge !== null) args.push("--max-age", String(options.maxAge));
+  if (options.authFile !== null) set("--auth-file", options.authFile);
+  if (options.maxAge !== null) set("--max-age", String(options.maxAge));
   if (options.immutable) args.push("--immutable");
   if (options.noCache) args.push("--no-cache");
   if (options.quiet) args.push("-q");
-  if (options.logFormat !== null) args.push("--log-format", options.logFormat);
-  if (options.logFile !== null) args.push("--log-file", options.logFile);
+  if (options.logFormat !== null) set("--log-format", options.logFormat);
+  if (options.logFile !== null) set("--log-file", options.logFile);
   if (options.upload) args.push("--upload");
   if (options.overwrite) args.push("--overwrite");
   if (options.maxUpload !== null) {
-    args.push("--max-upload", String(options.maxUpload));
+    set("--max-upload", String(options.maxUpload));
   }
   if (options.cgi) args.push("--cgi");
   for (const [name, value] of options.cgiEnv) {
     // A bare name is read by the worker: its value stays out of ps.
-    args.push("--cgi-env", value === null ? name : `${name}=${value}`);
+    set("--cgi-env", value === null ? name : `${name}=${value}`);
   }
   return args;
 }

@@ -186,6 +186,8 @@ Deno.test("parseArgs() reads the flags of CORS, compression, SPA, auth, caching,
     /argument -d\/--directory: expected one argument/,
   );
   assert.equal(parseArgs(["-d", "-"]).directory, "-");
+  assert.equal(parseArgs(["-d", "- site"]).directory, "- site");
+  assert.throws(() => parseArgs(["--=x"]), /unrecognized argument: --=x/);
   const joined = parseArgs(["-qb", "127.0.0.1"]);
   assert.equal(joined.quiet, true);
   assert.equal(joined.bind, "127.0.0.1");

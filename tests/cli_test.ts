@@ -318,6 +318,11 @@ Deno.test(
     });
     assert.equal(plain.code, 1);
     assert.match(plain.stderr, /plain\.txt exists and is not a socket/);
+    const relative = await run(["-b", "unix:plain.txt", "-d", root], {
+      permissions,
+      cwd: tmp,
+    });
+    assert.match(relative.stderr, /plain\.txt exists and is not a socket/);
     assert.equal(await Deno.readTextFile(file), "not a socket\n");
     const left = await run(["-b", `unix:${stale}`, "-d", root], {
       permissions,
@@ -626,10 +631,15 @@ Deno.test({
   ignore: !hasSs,
 }, async () => {
   // --reuse-port too, which the workers have anyway: the parent binds
-  // nothing, so it needs no --unstable-net.
-  await using serve = new Serve([...LOCAL, "--workers", "2", "--reuse-port"], {
-    permissions: [...PERMISSIONS, "--allow-run"],
-  });
+  // nothing, so it needs no --unstable-net. A user whose name begins with
+  // "-", given as --auth=…, reaches the workers as such.
+  await using serve = new Serve([
+    ...LOCAL,
+    "--workers",
+    "2",
+    "--reuse-port",
+    "--auth=-ada:pw",
+  ], { permissions: [...PERMISSIONS, "--allow-run"] });
   const port = await serve.banner();
   await serve.waitFor(/^\(2 worker processes share the port\)$/m);
   const listeners = await socketPids(port, "listening");
@@ -639,7 +649,9 @@ Deno.test({
   // Connections are spread by the kernel: with 24 of them, both workers
   // answer (the chance that one gets all is 2 in 16 million).
   const request = new TextEncoder().encode(
-    "GET /hello.txt HTTP/1.1\r\nHost: h\r\n\r\n",
+    `GET /hello.txt HTTP/1.1\r\nHost: h\r\nAuthorization: Basic ${
+      btoa("-ada:pw")
+    }\r\n\r\n`,
   );
   const conns = await Promise.all(
     Array.from(
