@@ -12,7 +12,8 @@ const SPECIFIER =
  * `%(name)s` keys, the flags `-`, `+`, space, `0` and `#`, a width and a
  * precision (`*` takes either from the arguments), and `%%`. What
  * `format % args` is in a `log_message` override, for a `logMessage` one.
- * A specifier Python would refuse is left as written; a float's tie rounds
+ * A specifier Python would refuse, or lacks an argument for (a literal
+ * "100% sure" reads as `% s`), is left as written; a float's tie rounds
  * up, as JavaScript's `toFixed` does (Python's goes to even: `%.0f` of 2.5).
  *
  * @param format The template.
@@ -41,7 +42,8 @@ export function percentFormat(
   args: unknown[] | Record<string, unknown>,
 ): string {
   let index = 0;
-  const next = () => (args as unknown[])[index++];
+  const list = Array.isArray(args) ? args : null;
+  const next = () => list![index++];
   return format.replace(
     SPECIFIER,
     (
@@ -53,14 +55,24 @@ export function percentFormat(
       type: string,
     ) => {
       if (type === "%") return whole === "%%" ? "%" : whole;
+      // What Python would refuse for want of an argument (a literal "100%
+      // sure" reads as "% s") stays as written, and takes none.
+      const wanted = (width === "*" ? 1 : 0) + (precision === "*" ? 1 : 0) +
+        (key === undefined ? 1 : 0);
+      if (
+        wanted > 0 && (list === null || index + wanted > list.length) ||
+        key !== undefined && (list !== null || !(key in args))
+      ) return whole;
       // The access log's own: "%s", nothing to read but the argument.
-      if (whole === "%s") return String((args as unknown[])[index++]);
-      const size = width === "*" ? Number(next()) : Number(width ?? 0);
+      if (whole === "%s") return String(next());
+      let size = width === "*" ? Number(next()) : Number(width ?? 0);
       const places = precision === undefined
         ? undefined
-        : precision === "*"
-        ? Number(next())
-        : Number(precision);
+        : Math.min(precision === "*" ? Number(next()) : Number(precision), 100);
+      if (size < 0) { // a negative width from "*" left-justifies, as Python's
+        size = -size;
+        flags += "-";
+      }
       const value = key !== undefined
         ? (args as Record<string, unknown>)[key]
         : next();
@@ -80,9 +92,10 @@ function formatOne(
   places: number | undefined,
 ): string {
   if (type === "s" || type === "r" || type === "a") {
-    const text = type === "s" || typeof value !== "string"
+    let text = type === "s" || typeof value !== "string"
       ? String(value)
       : pyRepr(value);
+    if (type === "a") text = asciiEscape(text);
     return places === undefined ? text : text.slice(0, places);
   }
   if (type === "c") {
@@ -91,7 +104,9 @@ function formatOne(
       ? String.fromCodePoint(value as number)
       : String(value).slice(0, 1);
   }
-  const number = Number(value);
+  const integer = "diuoxX".includes(type);
+  let number = Number(value);
+  if (integer && Number.isFinite(number)) number = Math.trunc(number) || 0;
   const sign = number < 0 || Object.is(number, -0)
     ? "-"
     : flags.includes("+")
@@ -100,27 +115,50 @@ function formatOne(
     ? " "
     : "";
   const size = Math.abs(number);
+  const alternate = flags.includes("#");
   let digits: string;
   if (!Number.isFinite(size)) {
     digits = Number.isNaN(size) ? "nan" : "inf";
-  } else if ("diuoxX".includes(type)) {
+  } else if (integer) {
     // BigInt for every digit of a large one (Number's would be 1e+21).
     const whole = typeof value === "bigint"
       ? (value < 0n ? -value : value)
-      : BigInt(Math.trunc(size));
+      : BigInt(size);
     digits = whole.toString(type === "o" ? 8 : "xX".includes(type) ? 16 : 10);
     if (places !== undefined) digits = digits.padStart(places, "0");
-    if (flags.includes("#") && !"diu".includes(type)) {
+    if (alternate && !"diu".includes(type)) {
       digits = (type === "o" ? "0o" : "0x") + digits;
     }
-  } else if (type === "f" || type === "F") {
-    digits = size.toFixed(places ?? 6);
-  } else if (type === "e" || type === "E") {
-    digits = exponent(size.toExponential(places ?? 6));
   } else {
-    digits = general(size, places ?? 6, flags.includes("#"));
+    digits = type === "f" || type === "F"
+      ? fixed(size, places ?? 6)
+      : type === "e" || type === "E"
+      ? exponent(size.toExponential(places ?? 6))
+      : general(size, places ?? 6, alternate);
+    // The alternate form always has its point: "%#.0f" of 5 is "5.".
+    if (alternate && !digits.includes(".")) {
+      digits = digits.replace(/(?=e|$)/, ".");
+    }
   }
   return sign + ("XEFG".includes(type) ? digits.toUpperCase() : digits);
+}
+
+/** `toFixed`, with every digit of a number past 1e21 (which it writes 1e+21). */
+function fixed(size: number, places: number): string {
+  if (size < 1e21) return size.toFixed(places);
+  return BigInt(size).toString() + (places > 0 ? "." + "0".repeat(places) : "");
+}
+
+/** Python's `ascii()` of a repr: past ASCII as \xNN, \uNNNN or \UNNNNNNNN. */
+function asciiEscape(text: string): string {
+  return text.replace(/[^\x00-\x7f]/gu, (ch) => {
+    const code = ch.codePointAt(0)!;
+    return code < 0x100
+      ? "\\x" + code.toString(16).padStart(2, "0")
+      : code < 0x10000
+      ? "\\u" + code.toString(16).padStart(4, "0")
+      : "\\U" + code.toString(16).padStart(8, "0");
+  });
 }
 
 /** JavaScript's exponent (`1.5e+0`) as Python writes it (`1.5e+00`). */
@@ -137,9 +175,11 @@ function general(size: number, places: number, keepZeros: boolean): string {
   const text = power < -4 || power >= digits
     ? exponent(size.toExponential(digits - 1))
     : size.toFixed(digits - 1 - power);
-  return keepZeros || !text.includes(".")
-    ? text
-    : text.replace(/\.?0+(?=e|$)/, "");
+  if (keepZeros || !text.includes(".")) return text;
+  // Zeros of the mantissa only, never of the exponent ("1.23457e+10").
+  const [mantissa, power10] = text.split("e");
+  const kept = mantissa.replace(/\.?0+$/, "");
+  return power10 === undefined ? kept : `${kept}e${power10}`;
 }
 
 /** Pads to `size`: left-justified with `-`, zeros after the sign with `0`. */

@@ -698,14 +698,38 @@ const PYTHON_PERCENT: [string, unknown[] | Record<string, unknown>, string][] =
       "inf -INF   nan 00inf",
     ],
     ["%d", [12345678901234567890123n], "12345678901234567890123"],
+    [
+      "%g %.3G %g",
+      [12345678901, 12345678901, 1.23456e20],
+      "1.23457e+10 1.23E+10 1.23456e+20",
+    ],
+    [
+      "%#g %#.0f %#.0e",
+      [828106.0, 828106.0, 828106.0],
+      "828106. 828106. 8.e+05",
+    ],
+    ["%*d|%-*s|", [-5, 42, 4, "ab"], "42   |ab  |"],
+    ["%f", [1e22], "10000000000000000000000.000000"],
+    [
+      "%a %d %.3f",
+      ["caf\u00e9\u2603", -0.5, -0.0],
+      "'caf\\xe9\\u2603' 0 -0.000",
+    ],
   ];
 
 Deno.test("percentFormat() formats as Python's % does: flags, width, precision, every type", () => {
   for (const [format, args, python] of PYTHON_PERCENT) {
     assert.equal(percentFormat(format, args), python, format);
   }
-  // A specifier Python refuses stays as written, and takes no argument.
+  // A specifier Python refuses stays as written, and takes no argument;
+  // so does one it lacks an argument for (a literal "100% sure").
   assert.equal(percentFormat("%y %s 100%", ["a"]), "%y a 100%");
+  assert.equal(percentFormat("%s and %s", ["one"]), "one and %s");
+  assert.equal(
+    percentFormat("100% sure, 50% done: %(code)d", { code: 404 }),
+    "100% sure, 50% done: 404",
+  );
+  assert.equal(percentFormat("%.150f", [0.5]).length, 102); // never throws
 });
 
 Deno.test("sendHeader() refuses names and values that could split a response", async () => {
