@@ -190,6 +190,8 @@ export class Connection implements Reader, BodySource {
   // the reads before it, for the minimum body rate.
   #bodyReadSince = 0;
   #bodyWaited = 0;
+  // The flushHeaders() of a final head being ended, until the next head.
+  #headEnding: Promise<void> | null = null;
   // Where this response's body starts in the output stream, for the log.
   #bodyStart = -1;
   // Follows a handler's own chunked coding, to keep only a whole body.
@@ -656,6 +658,7 @@ export class Connection implements Reader, BodySource {
     }
     this.#status = code;
     this.#headLines = [this.#state.statusLine(version, code, phrase)];
+    this.#headEnding = null;
     this.#declaredLength = -1;
     this.#declaredCoding = null;
     this.#declaresConnection = false;
@@ -734,8 +737,13 @@ export class Connection implements Reader, BodySource {
   endHead(): Promise<void> {
     const lines = this.#headLines;
     if (lines === null) {
+      // Ended already (an endHeaders() not awaited, then another): nothing
+      // more, as Python's second end_headers sends nothing.
+      if (this.#headersSent) return RESOLVED;
       throw new TypeError("sendResponse() must come before endHeaders()");
     }
+    // Being ended (an async flushHeaders override): once, not framed again.
+    if (this.#headEnding !== null) return this.#headEnding;
     const user = this.#user;
     const code = this.#status;
     if (code < 200) {
@@ -760,7 +768,7 @@ export class Connection implements Reader, BodySource {
       if (this.#framedByHandler()) dropFraming(lines);
       user.closeConnection = true;
       this.#framing = TO_CLOSE;
-      return handled(user.flushHeaders());
+      return this.#headEnding = handled(user.flushHeaders());
     }
     const speaks11 = head !== null && head.minor >= 1 &&
       this.#protocolMinor() >= 1;
@@ -829,7 +837,7 @@ export class Connection implements Reader, BodySource {
         }
       }
     }
-    return handled(user.flushHeaders());
+    return this.#headEnding = handled(user.flushHeaders());
   }
 
   /**

@@ -972,6 +972,36 @@ Deno.test("a logMessage override that throws as the handler's timeout is logged 
   ]);
 });
 
+Deno.test("an endHeaders() not awaited under an async flushHeaders or endHeaders override ends the head once: one set of framing fields", async () => {
+  for (const slow of ["flushHeaders", "endHeaders"]) {
+    class Slow extends Http11 {
+      override async flushHeaders(): Promise<void> {
+        if (slow === "flushHeaders") await delay(5);
+        return super.flushHeaders();
+      }
+      override async endHeaders(): Promise<void> {
+        if (slow === "endHeaders") await delay(5);
+        return super.endHeaders();
+      }
+      do_GET(): void {
+        this.sendResponse(200);
+        this.sendHeader("Content-Type", "text/plain");
+        void this.endHeaders();
+        void this.wfile.write("hi");
+      }
+    }
+    await using client = testClient(Slow);
+    const errors = recordErrors(client.httpd);
+    const response = await client.request("GET", "/");
+    assert.equal(response.status, 200, slow);
+    assert.equal(response.text(), "hi", slow);
+    const text = latin1(response.raw);
+    assert.equal(text.match(/Transfer-Encoding/g)?.length, 1, text);
+    assert.equal(text.match(/Keep-Alive/g)?.length, 1, text);
+    assert.deepEqual(errors, [], slow);
+  }
+});
+
 Deno.test("logSink receives the access log and handleError's report, one line per call", async () => {
   const lines: string[] = [];
   class Throws extends BaseHTTPRequestHandler {
