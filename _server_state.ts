@@ -11,6 +11,7 @@
 import type { Connection } from "./_connection.ts";
 import { DateClock } from "./_date.ts";
 import { DeadlineSweep } from "./_deadlines.ts";
+import { watched } from "./_handled.ts";
 import { HeadScanner } from "./_head.ts";
 import { FLUSH_AT, RecentHeads } from "./_output.ts";
 import { BufferPool } from "./_pool.ts";
@@ -71,7 +72,7 @@ export function reportError(
   error: unknown,
 ): void {
   try {
-    host.handleError(connection, clientAddress, error);
+    watched(host.handleError(connection, clientAddress, error), "handleError");
   } catch (failure) {
     console.error("Exception in handleError:", failure);
     console.error("while handling:", error);

@@ -8,7 +8,7 @@
 
 import { Connection, REFUSE } from "./_connection.ts";
 import { percentFormat } from "./_percent.ts";
-import { handled, RESOLVED } from "./_handled.ts";
+import { handled, RESOLVED, watched } from "./_handled.ts";
 import { formatDate, MONTHS, pad2 } from "./_date.ts";
 import { pyRepr, splitTokens, utf8OfHead } from "./_text.ts";
 import { refusedLineOf, requestLineOf } from "./_head.ts";
@@ -658,7 +658,10 @@ export class BaseHTTPRequestHandler {
    * @param size The body size in bytes; `-` when absent.
    */
   logRequest(code?: number | string, size?: number | string): void {
-    this.logMessage('"%s" %s %s', this.requestline, code ?? "-", size ?? "-");
+    watched(
+      this.logMessage('"%s" %s %s', this.requestline, code ?? "-", size ?? "-"),
+      "logMessage",
+    );
   }
 
   /**
@@ -668,7 +671,7 @@ export class BaseHTTPRequestHandler {
    * @param args Its arguments.
    */
   logError(format: string, ...args: unknown[]): void {
-    this.logMessage(format, ...args);
+    watched(this.logMessage(format, ...args), "logMessage");
   }
 
   /**

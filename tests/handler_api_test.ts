@@ -1002,6 +1002,40 @@ Deno.test("an endHeaders() not awaited under an async flushHeaders or endHeaders
   }
 });
 
+Deno.test("an async logMessage or handleError override that rejects is printed, not an unhandled rejection: the server serves on", async () => {
+  class AsyncLog extends Echo {
+    override async logMessage(): Promise<void> {
+      await Promise.resolve();
+      throw new Error("log file gone");
+    }
+    do_PUT(): Promise<void> {
+      throw new Error("a handler bug");
+    }
+  }
+  class AsyncReport extends HTTPServer {
+    override async handleError(): Promise<void> {
+      await Promise.resolve();
+      throw new Error("report failed");
+    }
+  }
+  const printed: string[] = [];
+  const error = console.error;
+  console.error = (...args: unknown[]) =>
+    printed.push(args.map(String).join(" "));
+  try {
+    await using client = testClient(AsyncLog, { ServerClass: AsyncReport });
+    assert.equal((await client.request("GET", "/a")).status, 200);
+    assert.equal((await client.request("PUT", "/b")).status, 500);
+    assert.equal((await client.request("GET", "/c")).text(), "GET /c HTTP/1.1");
+    await delay(10);
+  } finally {
+    console.error = error;
+  }
+  const text = printed.join("\n");
+  assert.match(text, /log file gone/);
+  assert.match(text, /report failed/);
+});
+
 Deno.test("logSink receives the access log and handleError's report, one line per call", async () => {
   const lines: string[] = [];
   class Throws extends BaseHTTPRequestHandler {
