@@ -56,6 +56,14 @@ import { pyRepr, splitTokens } from "./_text.ts";
  */
 export const REFUSE: unique symbol = Symbol("basehttp.refuse");
 
+/**
+ * The key of the handler's method that makes the request end only after an
+ * error page still being written (the static handler's 404.html, copied
+ * after its head), so that a sendError() its caller does not await still
+ * sends the whole page.
+ */
+export const ANSWERING: unique symbol = Symbol("basehttp.answering");
+
 /** What the engine needs of the handler above it: Python's API. */
 export interface ConnectionUser {
   /** Seconds any one wait may take, over the server's timeouts; `null` keeps them. */
@@ -190,6 +198,8 @@ export class Connection implements Reader, BodySource {
   // the reads before it, for the minimum body rate.
   #bodyReadSince = 0;
   #bodyWaited = 0;
+  // An error page still being written: the request ends after it.
+  #answer: Promise<void> | null = null;
   // The flushHeaders() of a final head being ended, until the next head.
   #headEnding: Promise<void> | null = null;
   // Where this response's body starts in the output stream, for the log.
@@ -366,6 +376,11 @@ export class Connection implements Reader, BodySource {
     }
   }
 
+  /** The request ends after `writing`, an error page still being written. */
+  answerWith(writing: Promise<void>): void {
+    this.#answer = writing;
+  }
+
   /** Whether the response's final head is ended and queued. */
   get headQueued(): boolean {
     return this.#headLines === null && this.#headersSent;
@@ -439,6 +454,7 @@ export class Connection implements Reader, BodySource {
   #startRequest(): void {
     this.#phase = BETWEEN;
     this.#answering = false;
+    this.#answer = null;
     this.#head = null;
     this.#rfile = null;
     this.#headLines = null;
@@ -1104,6 +1120,12 @@ export class Connection implements Reader, BodySource {
    * a promise only when there is I/O to wait for.
    */
   endRequest(): Promise<void> | undefined {
+    const answer = this.#answer;
+    if (answer !== null) {
+      // Its failure is the connection's, found by the output.
+      this.#answer = null;
+      return answer.catch(() => {}).then(() => this.endRequest());
+    }
     const session = this.#session;
     if (session !== null) {
       return session.done.catch(() => {}).then(() => {

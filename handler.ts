@@ -6,7 +6,7 @@
  * @module
  */
 
-import { Connection, REFUSE } from "./_connection.ts";
+import { ANSWERING, Connection, REFUSE } from "./_connection.ts";
 import { percentFormat } from "./_percent.ts";
 import { handled, RESOLVED, watched } from "./_handled.ts";
 import { formatDate, MONTHS, pad2 } from "./_date.ts";
@@ -475,8 +475,9 @@ export class BaseHTTPRequestHandler {
    * version, headers, keep-alive and `Expect`. On failure it has already
    * queued an error response, whole: a plain `false`, as in Python, so an
    * override may test `if (!super.parseRequest())` without awaiting. It is
-   * a promise only when an async override (`handleExpect100`, `sendError`)
-   * makes it wait.
+   * a promise only when an override (`handleExpect100`, `sendError`) makes
+   * it wait: an async one, or a `sendError` whose page has no
+   * Content-Length, whose end only its promise tells.
    *
    * @returns `true` when the request should be dispatched.
    */
@@ -512,6 +513,17 @@ export class BaseHTTPRequestHandler {
    */
   [REFUSE](sent: Promise<void>): boolean | Promise<boolean> {
     return this.#engine.answered ? false : handled(sent.then(() => false));
+  }
+
+  /**
+   * Makes the request end only after `writing`, an error page still being
+   * written, and returns it.
+   *
+   * @ignore
+   */
+  [ANSWERING](writing: Promise<void>): Promise<void> {
+    this.#engine.answerWith(handled(writing));
+    return writing;
   }
 
   /**

@@ -82,7 +82,7 @@ import {
 } from "./_listing.ts";
 import { chooseEncoding, mediaQuality } from "./_negotiate.ts";
 import { handled } from "./_handled.ts";
-import { REFUSE } from "./_connection.ts";
+import { ANSWERING, REFUSE } from "./_connection.ts";
 import {
   isUploadTemp,
   postFiles,
@@ -757,7 +757,7 @@ export class SimpleHTTPRequestHandler extends BaseHTTPRequestHandler {
         fd = page?.info.isFile ? this.#openFile(page) : null;
       }
       if (fd !== null) {
-        return handled(
+        return this[ANSWERING](
           this.#sendNotFoundPage(new NodeFile(fd), page!.info.size, message),
         );
       }

@@ -1036,6 +1036,22 @@ Deno.test("an async logMessage or handleError override that rejects is printed, 
   assert.match(text, /report failed/);
 });
 
+Deno.test("a sendError() not awaited under an async flushHeaders override still sends its whole page", async () => {
+  class Slow extends Http11 {
+    override async flushHeaders(): Promise<void> {
+      await delay(5);
+      return super.flushHeaders();
+    }
+    do_GET(): void {
+      void this.sendError(404);
+    }
+  }
+  await using client = testClient(Slow);
+  const ex = await client.raw("GET / HTTP/1.1\r\nHost: h\r\n\r\n");
+  assertWhole(ex);
+  assert.equal(ex.responses[0].status, 404);
+});
+
 Deno.test("logSink receives the access log and handleError's report, one line per call", async () => {
   const lines: string[] = [];
   class Throws extends BaseHTTPRequestHandler {

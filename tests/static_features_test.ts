@@ -515,6 +515,27 @@ Deno.test("spa: an extensionless missing path from an HTML client gets the root 
   assert.equal(post.status, 501);
 });
 
+Deno.test("404.html: a large page is sent whole by a sendError(404) not awaited, as a sync override in Python's style calls it", async () => {
+  const site = await Deno.makeTempDir({ prefix: "basehttp_404_" });
+  const page = "<!doctype html><p>" + "missing ".repeat(40000) + "</p>";
+  await Deno.writeTextFile(`${site}/404.html`, page);
+  class Sync extends treeHandler(site, logs) {
+    override do_GET(): Promise<void> {
+      void this.sendError(404); // not awaited, as a sync override would
+      return Promise.resolve();
+    }
+  }
+  try {
+    await using s = startServer(Sync);
+    const r = await raw(s.port, "/anything");
+    assert.equal(r.status, 404);
+    assert.equal(r.body.length, page.length);
+    assert.equal(r.body, page);
+  } finally {
+    await Deno.remove(site, { recursive: true });
+  }
+});
+
 /** The field names a response's Vary fields list, lower-cased. */
 function varied(response: ParsedResponse): string[] {
   return response.headers.filter(([name]) => name.toLowerCase() === "vary")
