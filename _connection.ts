@@ -776,6 +776,11 @@ export class Connection implements Reader, BodySource {
       return this.#flush();
     }
     if (this.#host.shuttingDown) user.closeConnection = true;
+    // A 2xx to a request that waits for 100 Continue, before its body is
+    // read: the handler takes the request, so the 100 goes first, as
+    // Python's goes before dispatch (a client that waits for it, as
+    // node:http does, would never send the body the handler then reads).
+    if (code < 300) this.#beforeBody();
     const head = this.#head;
     if (user.command === "CONNECT" && code < 300) {
       // A tunnel follows, with no framing field (RFC 9110 §9.3.6): the

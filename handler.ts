@@ -528,9 +528,11 @@ export class BaseHTTPRequestHandler {
 
   /**
    * Decides on `Expect: 100-continue`. By default `100 Continue` is sent
-   * when the handler first reads the body, so a handler that answers
-   * without reading it (a 401, say) never invites the upload. Override to
-   * refuse with `sendError(417)` and return `false`.
+   * when the handler first reads the body, or ends a 2xx head before it
+   * does (it takes the request, and a client may wait for the 100 before
+   * it sends the body), so a handler that refuses without reading it (a
+   * 401, say) never invites the upload. Override to refuse with
+   * `sendError(417)` and return `false`.
    *
    * @returns `true` to go on and dispatch the request.
    */

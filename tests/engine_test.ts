@@ -313,9 +313,9 @@ Deno.test("engine: a body left unread that will not be drained is answered with 
   const cases = [
     // Past what is drained (64 KiB): the connection cannot be reused.
     "PUT / HTTP/1.1\r\nHost: h\r\nContent-Length: 100000\r\n\r\n0123456789",
-    // A body 100 Continue never asked for may or may not come.
-    "PUT / HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n" +
-    "Expect: 100-continue\r\n\r\n",
+    // (A body 100 Continue never asked for, which may or may not come, is
+    // in "Expect: 100-continue is not sent when the handler answers
+    // without the body": a 2xx head now sends the 100 first.)
     // A chunked body whose length shows only as the end drains it: more
     // than 64 KiB, so the head is said again before it goes out.
     "PUT / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n" +

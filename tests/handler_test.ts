@@ -81,3 +81,47 @@ Deno.test("a pipelined response is not held behind the next handler's wait", asy
     conn.close();
   }
 });
+
+/** Sends its 200 head first, then streams the body back as it reads it. */
+class HeadFirst extends BaseHTTPRequestHandler {
+  override protocolVersion = "HTTP/1.1";
+  override logMessage(): void {}
+  async do_PUT(): Promise<void> {
+    this.sendResponse(200);
+    await this.endHeaders(); // chunked: no Content-Length
+    for await (const chunk of this.rfile) await this.wfile.write(chunk);
+  }
+}
+
+Deno.test("Expect: 100-continue with a 2xx head sent before the body is read: 100 Continue goes first, so a client that waits for it sends the body", async () => {
+  await using s = startServer(HeadFirst, { bodyTimeout: 2 });
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port: s.port });
+  try {
+    await conn.write(new TextEncoder().encode(
+      "PUT / HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n" +
+        "Expect: 100-continue\r\n\r\n",
+    ));
+    // As node:http does: the body only once 100 Continue has come.
+    const buf = new Uint8Array(4096);
+    let text = "";
+    const waited = Date.now();
+    while (
+      !text.includes("100 Continue\r\n\r\n") && Date.now() - waited < 1500
+    ) {
+      const n = await conn.read(buf);
+      if (n === null) break;
+      text += new TextDecoder().decode(buf.subarray(0, n));
+    }
+    assert.match(text, /^HTTP\/1\.1 100 Continue\r\n\r\n/);
+    await conn.write(new TextEncoder().encode("hello"));
+    while (!text.includes("0\r\n\r\n")) {
+      const n = await conn.read(buf);
+      if (n === null) break;
+      text += new TextDecoder().decode(buf.subarray(0, n));
+    }
+    assert.match(text, /100 Continue\r\n\r\nHTTP\/1\.1 200 OK\r\n/);
+    assert.match(text, /\r\n5\r\nhello\r\n0\r\n\r\n$/);
+  } finally {
+    conn.close();
+  }
+});
