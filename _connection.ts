@@ -803,6 +803,13 @@ export class Connection implements Reader, BodySource {
       // A 204 may not carry either, nor a 1xx (RFC 9110 §8.6, RFC 9112
       // §6.1); HEAD and 304 may, to tell the GET's.
       if (code === 204 && this.#framedByHandler()) dropFraming(lines);
+      // A HEAD says the chunking its GET would have (RFC 9112 §6.1): a
+      // client such as node:http's reuses no connection whose HEAD answer
+      // has neither field.
+      if (
+        code !== 204 && code !== 304 && !this.#framedByHandler() &&
+        !user.closeConnection && speaks11
+      ) lines.push("Transfer-Encoding", "chunked");
     } else if (code === 205) {
       // No content (RFC 9110 §15.3.6), but a 205 is not bodiless by its
       // status (RFC 9112 §6.3): a length of 0 keeps the connection, else

@@ -1052,6 +1052,32 @@ Deno.test("a sendError() not awaited under an async flushHeaders override still 
   assert.equal(ex.responses[0].status, 404);
 });
 
+Deno.test("a HEAD answered without Content-Length says the Transfer-Encoding its GET would have, and keeps the connection", async () => {
+  class Streams extends Http11 {
+    async do_GET(): Promise<void> {
+      this.sendResponse(200);
+      await this.endHeaders();
+      await this.wfile.write("a body of unknown length");
+    }
+    do_HEAD(): Promise<void> {
+      return this.do_GET();
+    }
+  }
+  await using client = testClient(Streams);
+  const get = await client.raw("GET / HTTP/1.1\r\nHost: h\r\n\r\n");
+  assert.match(wire(get), /\r\nTransfer-Encoding: chunked\r\n/);
+  const head = await client.raw(
+    "HEAD / HTTP/1.1\r\nHost: h\r\n\r\nHEAD / HTTP/1.0\r\n\r\n",
+  );
+  const [eleven, ten] = head.responses.map((r) => latin1(r.raw));
+  // As RFC 9112 §6.1 allows: a client such as node:http's keeps a
+  // connection whose HEAD answer has neither field for a new one.
+  assert.match(eleven, /\r\nTransfer-Encoding: chunked\r\n/);
+  assert.ok(eleven.endsWith("\r\n\r\n"), "no body, not even a last chunk");
+  assert.doesNotMatch(ten, /Transfer-Encoding/, "HTTP/1.0 has no chunks");
+  assert.equal(client.connections, 1);
+});
+
 Deno.test("logSink receives the access log and handleError's report, one line per call", async () => {
   const lines: string[] = [];
   class Throws extends BaseHTTPRequestHandler {
