@@ -1120,6 +1120,12 @@ export class Connection implements Reader, BodySource {
   #logLoss(error: unknown): void {
     if (this.#lossLogged) return;
     this.#lossLogged = true;
+    // A timeout's close makes the pending I/O fail "operation canceled":
+    // the line says which timeout instead.
+    if (this.#timedOut && this.#gone !== null) {
+      this.#user.logError("Request timed out: %s", String(this.#gone));
+      return;
+    }
     this.#user.logError(
       "Request timed out or connection lost: %s",
       String(error),
@@ -1526,14 +1532,21 @@ export class Connection implements Reader, BodySource {
       const limit = this.#headTimeout();
       if (limit !== null) this.#arm(limit, now);
     }
-    if (
-      now < this.#deadline && !this.#flushStalled(now) && !this.#tooSlow(now)
-    ) return;
+    const stalled = now < this.#deadline && this.#flushStalled(now);
+    if (now < this.#deadline && !stalled && !this.#tooSlow(now)) return;
     this.#deadline = Infinity;
     this.#timedOut = true;
     this.#user.closeConnection = true;
     const logged = this.#readingHead && this.#user.timeout !== null;
-    this.#lose(new Deno.errors.TimedOut("timed out"));
+    this.#lose(
+      new Deno.errors.TimedOut(
+        stalled
+          ? `the client took no bytes for writeTimeout (${
+            this.#user.timeout ?? this.#host.writeTimeout
+          } s)`
+          : "timed out",
+      ),
+    );
     this.close();
     if (!logged) return;
     // Python's line for its handler's timeout; the server's own timeouts,

@@ -28,7 +28,9 @@
  * 5. A write that fails (the client went away) fails every flush after it;
  *    the connection then closes. Socket writes take at most 1 MiB each, and
  *    the deadline sweep closes a connection whose writes made no progress
- *    for writeTimeout: a slow reader that keeps reading is never cut.
+ *    for writeTimeout: a slow reader that keeps reading is not cut, but a
+ *    blocked write ends only once the kernel has room again (on Linux a
+ *    third of the send buffer), so one slower than that a writeTimeout is.
  * 6. The access log counts the body bytes the socket took
  *    ({@linkcode Output.written} against the stream's
  *    {@linkcode Output.position}), not those the handler wrote.

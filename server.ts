@@ -41,7 +41,10 @@ export interface HTTPServerOptions {
   bodyTimeout?: number | null;
   /**
    * Longest time the client may take no response bytes while some wait for
-   * it; a slow client that keeps reading is never cut. @default {30}
+   * it, as nginx's `send_timeout`: a slow client that keeps reading is not
+   * cut, but a blocked socket write ends only once the kernel has room for
+   * more (on Linux a third of its send buffer, up to 4 MiB on loopback), so
+   * a reader slower than that much a writeTimeout is. @default {60}
    */
   writeTimeout?: number | null;
   /**
@@ -292,7 +295,7 @@ export class HTTPServer implements AsyncDisposable {
       ? 30
       : options.bodyTimeout;
     this.writeTimeout = options.writeTimeout === undefined
-      ? 30
+      ? 60
       : options.writeTimeout;
     this.shutdownTimeout = options.shutdownTimeout ?? 10;
     this.minBodyRate = rate === undefined ? 500 : rate;

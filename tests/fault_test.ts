@@ -262,6 +262,7 @@ Deno.test("fault: a client that stops reading is cut off after writeTimeout", as
   const Streamer = streamer(256 << 20, (took, how) => result([took, how]));
   await using s = startServer(Streamer, { writeTimeout: 0.3 });
   const conn = await Deno.connect({ hostname: "127.0.0.1", port: s.port });
+  const logged = QuietHandler.logs.length;
   try {
     await writeAll(conn, encoder.encode("GET / HTTP/1.1\r\nHost: h\r\n\r\n"));
     const outcome = await within(ended, 5000); // never reading meanwhile
@@ -269,6 +270,12 @@ Deno.test("fault: a client that stops reading is cut off after writeTimeout", as
     const [took, how] = outcome;
     assert.equal(how, "cut");
     assert.ok(took >= 300 && took < 2000, `cut off after ${took} ms`);
+    await delay(20);
+    // The log says which timeout, not the close's "operation canceled".
+    assert.match(
+      QuietHandler.logs.slice(logged).join("\n"),
+      /Request timed out: .*no bytes for writeTimeout \(0\.3 s\)/,
+    );
   } finally {
     conn.close();
   }

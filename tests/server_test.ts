@@ -360,6 +360,17 @@ Deno.test("a shutdown() asked before serveForever() runs ends it at once, as in 
   await serving;
 });
 
+Deno.test("the server's timeouts by default: 30 s for a head and a body read, 5 s idle, 60 s without a written byte (nginx's send_timeout)", () => {
+  const httpd = new HTTPServer(["127.0.0.1", 0], Hello, {
+    bindAndActivate: false,
+  });
+  assert.equal(httpd.headerTimeout, 30);
+  assert.equal(httpd.keepAliveTimeout, 5);
+  assert.equal(httpd.bodyTimeout, 30);
+  assert.equal(httpd.writeTimeout, 60);
+  httpd.close();
+});
+
 Deno.test("serviceActions() runs every poll interval of serveForever()", async () => {
   let calls = 0;
   class Busy extends HTTPServer {
