@@ -378,7 +378,12 @@ export class Connection implements Reader, BodySource {
 
   /** The request ends after `writing`, an error page still being written. */
   answerWith(writing: Promise<void>): void {
-    this.#answer = writing;
+    const before = this.#answer;
+    // After any page before it: a second unawaited sendError must not end
+    // the request while the first is still being written.
+    this.#answer = before === null
+      ? writing
+      : before.catch(() => {}).then(() => writing);
   }
 
   /** Whether the response's final head is ended and queued. */
@@ -697,6 +702,11 @@ export class Connection implements Reader, BodySource {
     if (lines === null) {
       throw new TypeError("sendResponse() must come before sendHeader()");
     }
+    if (this.#headEnding !== null) {
+      // Framed already, queued once an async flushHeaders override goes
+      // on: a Content-Length now would go out beside the chunking.
+      throw new TypeError("sendHeader() must come before endHeaders()");
+    }
     // Only three names matter here; their lengths rule out most others.
     const length = keyword.length;
     if (length === 10 || length === 14 || length === 17) {
@@ -803,10 +813,13 @@ export class Connection implements Reader, BodySource {
       // A 204 may not carry either, nor a 1xx (RFC 9110 §8.6, RFC 9112
       // §6.1); HEAD and 304 may, to tell the GET's.
       if (code === 204 && this.#framedByHandler()) dropFraming(lines);
-      // A HEAD says the chunking its GET would have (RFC 9112 §6.1): a
+      // A HEAD says the framing its GET would have (RFC 9112 §6.1): a
       // client such as node:http's reuses no connection whose HEAD answer
       // has neither field.
-      if (
+      if (code === 205) {
+        dropFraming(lines);
+        if (!user.closeConnection) lines.push("Content-Length", "0");
+      } else if (
         code !== 204 && code !== 304 && !this.#framedByHandler() &&
         !user.closeConnection && speaks11
       ) lines.push("Transfer-Encoding", "chunked");

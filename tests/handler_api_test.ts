@@ -1078,6 +1078,51 @@ Deno.test("a HEAD answered without Content-Length says the Transfer-Encoding its
   assert.equal(client.connections, 1);
 });
 
+Deno.test("a sendHeader() after endHeaders() began, under an async flushHeaders override, is refused: never Content-Length beside the chunking", async () => {
+  let refused: unknown = null;
+  class Late extends Http11 {
+    override async flushHeaders(): Promise<void> {
+      await delay(5);
+      return super.flushHeaders();
+    }
+    do_GET(): void {
+      this.sendResponse(200);
+      void this.endHeaders();
+      try {
+        this.sendHeader("Content-Length", "5");
+      } catch (error) {
+        refused = error;
+      }
+      void this.wfile.write("hello");
+    }
+  }
+  await using client = testClient(Late);
+  const response = await client.request("GET", "/");
+  assert.ok(refused instanceof TypeError, String(refused));
+  const text = latin1(response.raw);
+  assert.doesNotMatch(text, /Content-Length/, text);
+  assert.equal(response.text(), "hello");
+});
+
+Deno.test("a HEAD answered 205 says Content-Length: 0, as its GET does, not chunked", async () => {
+  class Reset extends Http11 {
+    async do_GET(): Promise<void> {
+      this.sendResponse(205);
+      await this.endHeaders();
+    }
+    do_HEAD(): Promise<void> {
+      return this.do_GET();
+    }
+  }
+  await using client = testClient(Reset);
+  const [get, head] = (await client.raw(
+    "GET / HTTP/1.1\r\nHost: h\r\n\r\nHEAD / HTTP/1.1\r\nHost: h\r\n\r\n",
+  )).responses.map((r) => latin1(r.raw));
+  assert.match(get, /\r\nContent-Length: 0\r\n/);
+  assert.match(head, /\r\nContent-Length: 0\r\n/);
+  assert.doesNotMatch(head, /Transfer-Encoding/);
+});
+
 Deno.test("logSink receives the access log and handleError's report, one line per call", async () => {
   const lines: string[] = [];
   class Throws extends BaseHTTPRequestHandler {

@@ -522,15 +522,18 @@ Deno.test("404.html: a large page is sent whole by a sendError(404) not awaited,
   class Sync extends treeHandler(site, logs) {
     override do_GET(): Promise<void> {
       void this.sendError(404); // not awaited, as a sync override would
+      if (this.path === "/twice") void this.sendError(404); // refused
       return Promise.resolve();
     }
   }
   try {
     await using s = startServer(Sync);
-    const r = await raw(s.port, "/anything");
-    assert.equal(r.status, 404);
-    assert.equal(r.body.length, page.length);
-    assert.equal(r.body, page);
+    for (const path of ["/anything", "/twice"]) {
+      const r = await raw(s.port, path);
+      assert.equal(r.status, 404, path);
+      assert.equal(r.body.length, page.length, path);
+      assert.equal(r.body, page, path);
+    }
   } finally {
     await Deno.remove(site, { recursive: true });
   }
