@@ -49,18 +49,10 @@ import type { ClientAddress } from "./handler.ts";
 import { pyRepr, splitTokens } from "./_text.ts";
 
 /**
- * The key of the handler's method that makes an error response begun in
- * `parseRequest` its answer: a plain `false` once the response is whole, as
- * Python's `parse_request` returns, so that an override that does not await
- * still refuses (the static handler's 401 uses it too).
- */
-export const REFUSE: unique symbol = Symbol("basehttp.refuse");
-
-/**
  * The key of the handler's method that makes the request end only after an
- * error page still being written (the static handler's 404.html, copied
- * after its head), so that a sendError() its caller does not await still
- * sends the whole page.
+ * error page still being written (parseRequest's refusals, which return a
+ * plain `false` as Python's; the static handler's 401 and 404.html), so that
+ * a sendError() its caller does not await still sends the whole page.
  */
 export const ANSWERING: unique symbol = Symbol("basehttp.answering");
 
@@ -389,17 +381,6 @@ export class Connection implements Reader, BodySource {
   /** Whether the response's final head is ended and queued. */
   get headQueued(): boolean {
     return this.#headLines === null && this.#headersSent;
-  }
-
-  /**
-   * Whether the response is whole in the output: its head ended and queued,
-   * and its body, if it has one, all there by its Content-Length.
-   */
-  get answered(): boolean {
-    if (!this.headQueued) return false;
-    const framing = this.#framing;
-    return framing === NO_BODY ||
-      (framing === LENGTH && this.#bodyBytes === this.#declaredLength);
   }
 
   /** Bytes of an unfinished head this connection holds. */

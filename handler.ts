@@ -6,7 +6,7 @@
  * @module
  */
 
-import { ANSWERING, Connection, REFUSE } from "./_connection.ts";
+import { ANSWERING, Connection } from "./_connection.ts";
 import { percentFormat } from "./_percent.ts";
 import { handled, RESOLVED, watched } from "./_handled.ts";
 import { formatDate, MONTHS, pad2 } from "./_date.ts";
@@ -473,11 +473,10 @@ export class BaseHTTPRequestHandler {
   /**
    * Takes the parsed request into the handler's fields: command, path,
    * version, headers, keep-alive and `Expect`. On failure it has already
-   * queued an error response, whole: a plain `false`, as in Python, so an
-   * override may test `if (!super.parseRequest())` without awaiting. It is
-   * a promise only when an override (`handleExpect100`, `sendError`) makes
-   * it wait: an async one, or a `sendError` whose page has no
-   * Content-Length, whose end only its promise tells.
+   * begun an error response, which the request's end waits for: a plain
+   * `false`, as in Python, so an override may test
+   * `if (!super.parseRequest())` without awaiting. It is a promise only
+   * when an async `handleExpect100` override makes it one.
    *
    * @returns `true` when the request should be dispatched.
    */
@@ -500,19 +499,11 @@ export class BaseHTTPRequestHandler {
     const expect = splitTokens(head.headers.getAll("expect"));
     if (expect.length === 0) return true;
     if (expect.length !== 1 || expect[0] !== "100-continue") {
-      return this[REFUSE](this.sendError(417));
+      void this[ANSWERING](this.sendError(417));
+      return false;
     }
     if (head.minor >= 1 && speaks11) return this.handleExpect100();
     return true;
-  }
-
-  /**
-   * What `parseRequest` returns after beginning the error response `sent`.
-   *
-   * @ignore
-   */
-  [REFUSE](sent: Promise<void>): boolean | Promise<boolean> {
-    return this.#engine.answered ? false : handled(sent.then(() => false));
   }
 
   /**

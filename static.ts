@@ -82,7 +82,7 @@ import {
 } from "./_listing.ts";
 import { chooseEncoding, mediaQuality } from "./_negotiate.ts";
 import { handled } from "./_handled.ts";
-import { ANSWERING, REFUSE } from "./_connection.ts";
+import { ANSWERING } from "./_connection.ts";
 import {
   isUploadTemp,
   postFiles,
@@ -1071,7 +1071,7 @@ export class SimpleHTTPRequestHandler extends BaseHTTPRequestHandler {
   }
 
   /** Lets a request with a listed user's credentials through, else 401. */
-  #authorize(parsed: boolean): boolean | Promise<boolean> {
+  #authorize(parsed: boolean): boolean {
     if (!parsed) return false;
     const user = this.#authenticatedUser();
     if (user !== null) {
@@ -1083,7 +1083,8 @@ export class SimpleHTTPRequestHandler extends BaseHTTPRequestHandler {
       "WWW-Authenticate",
       `Basic realm="${realm}", charset="UTF-8"`,
     ]);
-    return this[REFUSE](this.sendError(401));
+    void this[ANSWERING](this.sendError(401));
+    return false;
   }
 
   /**

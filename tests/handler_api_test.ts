@@ -380,6 +380,25 @@ Deno.test("a sync parseRequest override, Python's style, gets false for a refuse
   assert.equal(served.text(), "GET /x HTTP/1.1");
 });
 
+Deno.test("a sync parseRequest override refuses through a sync sendError override whose page has no Content-Length", async () => {
+  class PlainErrors extends SyncParse {
+    override sendError(code: number, message?: string): Promise<void> {
+      this.sendResponse(code, message);
+      this.sendHeader("Content-Type", "text/plain");
+      void this.endHeaders();
+      void this.wfile.write(`${code} ${message ?? ""}\n`);
+      return Promise.resolve();
+    }
+  }
+  await using client = testClient(PlainErrors);
+  const tea = await client.raw(
+    "GET / HTTP/1.1\r\nHost: h\r\nX-Token: t\r\nExpect: tea\r\n\r\n",
+  );
+  assert.equal(tea.responses.length, 1, "not dispatched after the 417");
+  assert.equal(tea.responses[0].status, 417);
+  assert.equal(tea.responses[0].text(), "417 \n");
+});
+
 Deno.test("a sync handleExpect100 override that refuses without awaiting sendError() sends the whole 417", async () => {
   await using client = testClient(SyncRefuse100);
   const ex = await client.raw(
