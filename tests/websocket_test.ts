@@ -491,14 +491,7 @@ Deno.test("a Deno.Conn-shaped socket whose write throws or gives 0 ends the WebS
       bindAndActivate: false,
     });
     const served = httpd.processRequest(shaped, ["127.0.0.1", 40000]);
-    await writeAll(
-      client,
-      new TextEncoder().encode(
-        "GET / HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\n" +
-          "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n" +
-          "Sec-WebSocket-Version: 13\r\n\r\n",
-      ),
-    );
+    await writeAll(client, UPGRADE);
     const head = new Uint8Array(1024);
     assert.match(latin1(head.subarray(0, (await client.read(head))!)), / 101 /);
     while (Echo.sockets.length === 0) await delay(5);
