@@ -175,8 +175,9 @@ function isLoopback(host: string): boolean {
  * flight).
  *
  * @param args The arguments, without the program name.
- * @returns The exit code: 0 after a signal, `--help` or `--version`; 1 for
- * an error, reported on one line of stderr.
+ * @returns The exit code: 0 after a signal, `--help` or `--version`; 2 for
+ * flags it cannot use, as Python's argparse; 1 for another error. Either
+ * is reported on one line of stderr.
  */
 export async function main(args: string[]): Promise<number> {
   let options: ServeOptions;
@@ -184,7 +185,7 @@ export async function main(args: string[]): Promise<number> {
     options = parseArgs(args);
   } catch (error) {
     console.error(`serve: error: ${message(error)} (see serve --help)`);
-    return 1;
+    return 2;
   }
   if (options.help) {
     console.log(HELP);

@@ -382,17 +382,26 @@ Deno.test("serve --help and --version print and exit 0", async () => {
   assert.equal(VERSION, config.version);
 });
 
-Deno.test("serve exits 1 with one line on stderr for bad flags, a missing directory and a port in use", async () => {
+Deno.test("serve exits 2 for bad flags, as argparse, and 1 for a missing directory or a port in use, with one line on stderr", async () => {
+  const usage: [string[], RegExp][] = [
+    [["--nope"], /unrecognized argument: --nope/],
+    [["-b"], /argument -b\/--bind: expected one argument/],
+    [["99999"], /invalid port: '99999'/],
+    [["-p", "HTTP/2.0"], /unsupported protocol version: 'HTTP\/2\.0'/],
+    [["-H", "no colon"], /invalid header field 'no colon'/],
+    [["--tls-key", "k.pem"], /--tls-key requires --tls-cert/],
+  ];
+  for (const [args, pattern] of usage) {
+    const { code, stdout, stderr } = await run(args);
+    assert.equal(code, 2, args.join(" "));
+    assert.equal(stdout, "", args.join(" "));
+    assert.match(stderr, /^serve: error: [^\n]* \(see serve --help\)\n$/);
+    assert.match(stderr, pattern);
+  }
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   try {
     const busy = String(listener.addr.port);
     const cases: [string[], RegExp][] = [
-      [["--nope"], /unrecognized argument: --nope/],
-      [["-b"], /argument -b\/--bind: expected one argument/],
-      [["99999"], /invalid port: '99999'/],
-      [["-p", "HTTP/2.0"], /unsupported protocol version: 'HTTP\/2\.0'/],
-      [["-H", "no colon"], /invalid header field 'no colon'/],
-      [["--tls-key", "k.pem"], /--tls-key requires --tls-cert/],
       [["-d", `${tmp}/missing`], /directory not found: .*missing/],
       [["-d", `${root}/hello.txt`], /not a directory/],
       [
