@@ -52,6 +52,7 @@ import {
   writeHeader,
 } from "./_websocket_frame.ts";
 import { GrowingBytes } from "./_bytes.ts";
+import { Fifo } from "./_fifo.ts";
 import { decodeUtf8 } from "./_text.ts";
 import type { BufferPool } from "./_pool.ts";
 import { writeTo, wroteNothing } from "./_output.ts";
@@ -220,7 +221,9 @@ export class ServerWebSocket extends EventTarget
   #textCheck: TextDecoder | null = null;
 
   // Output: frames waiting for the socket, and their application bytes.
-  #queue: Outgoing[] = [];
+  #queue: Fifo<Outgoing> = new Fifo();
+  // The pong still queued: a later ping's payload replaces its own.
+  #pong: Outgoing | null = null;
   #sending = false;
   // Frames of up to KEPT_FRAME bytes are built here, one at a time (each is
   // written before the next is built): a typed array made for each costs
@@ -538,10 +541,10 @@ export class ServerWebSocket extends EventTarget
     if (opcode === OP_PING) {
       // Only the latest ping needs its pong (RFC 6455 §5.5.3): a client that
       // pings and never reads cannot grow the queue.
-      const queued = this.#queue.find((item) => item.opcode === OP_PONG);
-      if (queued !== undefined) queued.data = payload;
+      if (this.#pong !== null) this.#pong.data = payload;
       else if (!this.#closeSent) {
-        this.#enqueue({ opcode: OP_PONG, data: payload, size: 0 });
+        this.#pong = { opcode: OP_PONG, data: payload, size: 0 };
+        this.#enqueue(this.#pong);
       }
       return;
     }
@@ -688,6 +691,7 @@ export class ServerWebSocket extends EventTarget
     try {
       while (this.#queue.length > 0 && this.#state !== CLOSED) {
         const item = this.#queue.shift()!;
+        if (item === this.#pong) this.#pong = null;
         let payload = item.data instanceof Blob
           ? new Uint8Array(await item.data.arrayBuffer())
           : item.data;
@@ -807,7 +811,8 @@ export class ServerWebSocket extends EventTarget
       // Closed already.
     }
     this.#deflate?.close();
-    this.#queue.length = 0;
+    this.#queue.clear();
+    this.#pong = null;
     this.#wakeConsumer?.();
     this.#wakeConsumer = null;
     this.#wake();

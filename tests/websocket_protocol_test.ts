@@ -752,3 +752,46 @@ Deno.test("idleTimeout: a client that keeps sending but takes no bytes is closed
   assert.ok(event !== null, `still open after 4 s, ${queued} bytes queued`);
   assert.equal(event.code, 1006);
 });
+
+Deno.test("a ping flood while many frames wait to be written costs the server no scan of the queue", async () => {
+  // The kernel's buffers are filled first by a client that does not read,
+  // then 60,000 small frames wait in the queue (under the high-water mark:
+  // reading goes on) while 20,000 pings come: each must cost the same
+  // whatever waits (a scan of the queue for a pong to replace took 9 s).
+  const queued = Promise.withResolvers<void>();
+  class Flooded extends QuietHandler {
+    override protocolVersion = "HTTP/1.1";
+    async do_GET(): Promise<void> {
+      if (this.headers.get("upgrade") === null) {
+        this.sendResponse(200);
+        this.sendHeader("Content-Length", "2");
+        await this.endHeaders();
+        await this.wfile.write(encoder.encode("ok"));
+        return;
+      }
+      const ws = await this.upgradeWebSocket();
+      await new Promise((resolve) => ws.onopen = resolve);
+      const big = new Uint8Array(256 * 1024);
+      for (let sent = 0; sent < 512; sent++) {
+        ws.send(big);
+        await delay(ws.bufferedAmount > 0 ? 20 : 0);
+        if (ws.bufferedAmount > 0) break; // the kernel's buffers are full
+      }
+      for (let i = 0; i < 60_000; i++) ws.send("0123456789");
+      queued.resolve();
+    }
+  }
+  await using srv = startServer(Flooded);
+  const c = await RawClient.open(srv.port);
+  await queued.promise;
+  const started = Date.now();
+  await writeAll(
+    c.conn,
+    concatBytes(Array.from({ length: 20_000 }, () => frame(0x9, ""))),
+  );
+  const response = await fetch(`http://127.0.0.1:${srv.port}/`);
+  assert.equal(await response.text(), "ok");
+  const waited = Date.now() - started;
+  c.close();
+  assert.ok(waited < 3000, `the pings and a request took ${waited} ms`);
+});
