@@ -50,3 +50,10 @@ export function joinPath(dir: string, name: string): string {
  * file: the CGI handler keeps its scripts' source this way.
  */
 export const NOT_SERVED: unique symbol = Symbol("basehttp.notServed");
+
+/**
+ * The key of a handler method that answers 503 with `Retry-After`: the
+ * static and CGI handlers' answer when the server runs out of something
+ * (descriptors, script slots) that a later request may find.
+ */
+export const SEND_BUSY: unique symbol = Symbol("basehttp.sendBusy");

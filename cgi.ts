@@ -41,6 +41,7 @@ import {
   decodePath,
   isInside,
   NOT_SERVED,
+  SEND_BUSY,
   SEP,
   WINDOWS,
 } from "./_path.ts";
@@ -92,8 +93,6 @@ const EXIT_GRACE = 250;
 const MAX_STDERR = 65536;
 // Largest chunked body held in memory; a larger one goes to a temporary file.
 const MAX_HELD_BODY = 1024 * 1024;
-// Seconds a client is asked to wait when every script slot is taken.
-const RETRY_AFTER = "1";
 // The number of scripts a server runs, kept on the server object so that all
 // its handlers share one count (see cgiMaxScripts).
 const RUNNING: unique symbol = Symbol("basehttp.cgiRunning");
@@ -507,23 +506,6 @@ export class CGIHTTPRequestHandler extends SimpleHTTPRequestHandler {
   cgiInfo: [dir: string, rest: string, query: string] | null = null;
 
   #redirects = 0;
-  // Whether the next sendResponse() adds Retry-After: sendError() takes no
-  // fields of its own.
-  #retryAfter = false;
-
-  /**
-   * Adds `Retry-After` to the 503 of a request over
-   * {@linkcode cgiMaxScripts}.
-   *
-   * @param code The status code.
-   * @param message The reason phrase; defaults to the status phrase.
-   */
-  override sendResponse(code: number, message?: string): void {
-    super.sendResponse(code, message);
-    if (!this.#retryAfter) return;
-    this.#retryAfter = false;
-    this.sendHeader("Retry-After", RETRY_AFTER);
-  }
 
   /**
    * Runs a CGI script; anything else saves files with
@@ -677,8 +659,7 @@ export class CGIHTTPRequestHandler extends SimpleHTTPRequestHandler {
     const server = this.server as { [RUNNING]?: number };
     const running = server[RUNNING] ?? 0;
     if (running >= this.cgiMaxScripts) {
-      this.#retryAfter = true;
-      await this.sendError(503, "Too many CGI scripts running");
+      await this[SEND_BUSY]("Too many CGI scripts running");
       return null;
     }
     server[RUNNING] = running + 1;

@@ -66,7 +66,7 @@ export interface HTTPServerOptions {
   shutdownTimeout?: number;
   /**
    * Most connections served at once; more wait in the listen queue.
-   * @default {10000, or less under a lower descriptor limit: three quarters of what it leaves once 32 are spared}
+   * @default {10000, or less under a lower descriptor limit: three quarters of what it leaves once 32 are spared; Deno 2.9 lets only --allow-all read the limit}
    */
   maxConnections?: number;
   /**

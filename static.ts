@@ -51,6 +51,7 @@ import {
   isInside,
   joinPath,
   NOT_SERVED,
+  SEND_BUSY,
   SEP,
   WINDOWS,
 } from "./_path.ts";
@@ -126,6 +127,12 @@ const encoder = new TextEncoder();
 // loop in open(2). A real path has no symlinks, so one met now is a swap.
 const OPEN_FLAGS = constants.O_RDONLY | constants.O_NONBLOCK |
   constants.O_NOFOLLOW;
+
+/** Whether `error` says no file descriptor is left, to the process or all. */
+function outOfDescriptors(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === "EMFILE" || code === "ENFILE";
+}
 
 /** Ranks a type for an extension that several types claim; higher wins. */
 function mimeRank(type: string, entry: MimeEntry): number[] {
@@ -751,10 +758,16 @@ export class SimpleHTTPRequestHandler extends BaseHTTPRequestHandler {
       let page = root === null
         ? null
         : this.#resolve(joinPath(root, "404.html"));
-      let fd = page?.info.isFile ? this.#openFile(page) : null;
-      if (fd === null && page?.info.isFile) {
-        page = this.#resolveAgain(page);
+      let fd: number | null = null;
+      try {
         fd = page?.info.isFile ? this.#openFile(page) : null;
+        if (fd === null && page?.info.isFile) {
+          page = this.#resolveAgain(page);
+          fd = page?.info.isFile ? this.#openFile(page) : null;
+        }
+      } catch (error) {
+        // The built-in page, which needs no descriptor, answers instead.
+        if (!outOfDescriptors(error)) throw error;
       }
       if (fd !== null) {
         return this[ANSWERING](
@@ -824,10 +837,17 @@ export class SimpleHTTPRequestHandler extends BaseHTTPRequestHandler {
       return null;
     }
     // FIFOs, sockets and devices are not served.
-    let file = found.info.isFile ? this.#open(found) : null;
-    if (file === null && found.info.isFile) {
-      const again = this.#resolveAgain(found);
-      file = again?.info.isFile ? this.#open(found = again) : null;
+    let file: Opened | null;
+    try {
+      file = found.info.isFile ? this.#open(found) : null;
+      if (file === null && found.info.isFile) {
+        const again = this.#resolveAgain(found);
+        file = again?.info.isFile ? this.#open(found = again) : null;
+      }
+    } catch (error) {
+      if (!outOfDescriptors(error)) throw error;
+      await this[SEND_BUSY]("Too many open files");
+      return null;
     }
     if (file === null) {
       await this.sendError(404, "File not found");
@@ -887,9 +907,15 @@ export class SimpleHTTPRequestHandler extends BaseHTTPRequestHandler {
     let file = opened;
     let sentSize: number | null = size; // null: compressed on the fly
     if (coding !== null && sibling !== null) {
-      const siblingFile = this.#open(sibling);
+      let siblingFile: Opened | null = null;
+      try {
+        siblingFile = this.#open(sibling);
+      } catch (error) {
+        // The file as stored, open already, goes instead.
+        if (!outOfDescriptors(error)) throw error;
+      }
       if (siblingFile === null) {
-        coding = null; // changed since it was found
+        coding = null; // changed since it was found, or no descriptor
       } else {
         opened.close();
         file = siblingFile;
@@ -1179,8 +1205,9 @@ export class SimpleHTTPRequestHandler extends BaseHTTPRequestHandler {
     const names: Deno.DirEntry[] = [];
     try {
       for await (const entry of Deno.readDir(path)) names.push(entry);
-    } catch {
-      await this.sendError(404, "No permission to list directory");
+    } catch (error) {
+      if (outOfDescriptors(error)) await this[SEND_BUSY]("Too many open files");
+      else await this.sendError(404, "No permission to list directory");
       return null;
     }
     // A listing exists but has no entity-tag or date: If-Match * and
@@ -1516,7 +1543,9 @@ export class SimpleHTTPRequestHandler extends BaseHTTPRequestHandler {
     let fd: number;
     try {
       fd = openSync(real, OPEN_FLAGS);
-    } catch {
+    } catch (error) {
+      // Not the file's state but the server's: a 404 would say it is gone.
+      if (outOfDescriptors(error)) throw error;
       return null; // gone, unreadable, or a symlink swapped in
     }
     try {
@@ -1569,6 +1598,17 @@ export class SimpleHTTPRequestHandler extends BaseHTTPRequestHandler {
    */
   [NOT_SERVED](_real: string): boolean {
     return false;
+  }
+
+  /**
+   * Answers 503 with `Retry-After: 1`: the server is out of something a
+   * later request may find.
+   *
+   * @ignore
+   */
+  [SEND_BUSY](message: string): Promise<void> {
+    this.#nextHeaders.push(["Retry-After", "1"]);
+    return this.sendError(503, message);
   }
 
   #rootInfo(): Root {

@@ -197,3 +197,49 @@ Deno.test("static: without read permission a request is 500 at once and the log 
   assert.equal(response?.status, 500);
   assert.ok(log.includes(`--allow-read=${t.root}`), log);
 });
+
+Deno.test("static: a file that exists but cannot be opened for want of descriptors is 503, not 404", async () => {
+  await using t = await tree();
+  // A child under a low descriptor limit holds every descriptor left, then
+  // asks over an in-memory connection, which needs none.
+  const script = `${t.tmp}/exhausted.ts`;
+  await Deno.writeTextFile(
+    script,
+    `import { simpleHandler } from ${
+      JSON.stringify(import.meta.resolve("../static.ts"))
+    };
+import { testClient } from ${
+      JSON.stringify(import.meta.resolve("../testing.ts"))
+    };
+const Handler = simpleHandler({ directory: ${JSON.stringify(t.root)} });
+await using client = testClient(class extends Handler {
+  override logMessage(): void {}
+});
+const held = [];
+try {
+  while (held.length < 4096) held.push(Deno.openSync("/dev/null"));
+} catch {
+  // none left
+}
+const starved = await client.request("GET", "/hello.txt");
+for (const file of held) file.close();
+const later = await client.request("GET", "/hello.txt");
+console.log(JSON.stringify({
+  starved: [starved.status, starved.headers.get("retry-after")],
+  later: [later.status, later.text()],
+}));
+`,
+  );
+  const { stdout, stderr } = await new Deno.Command("sh", {
+    args: [
+      "-c",
+      `ulimit -n 256 && exec "${Deno.execPath()}" run --no-prompt --config ${CONFIG} --allow-read ${script}`,
+    ],
+  }).output();
+  const out = new TextDecoder().decode(stdout);
+  assert.ok(out.startsWith("{"), new TextDecoder().decode(stderr));
+  assert.deepEqual(JSON.parse(out), {
+    starved: [503, "1"],
+    later: [200, "hello\n"],
+  });
+});
