@@ -654,21 +654,32 @@ export class CGIHTTPRequestHandler extends SimpleHTTPRequestHandler {
     if (location !== null) await this.#redirectLocally(location);
   }
 
-  /** Runs the script in one of the server's {@linkcode cgiMaxScripts} slots. */
+  /**
+   * Runs the script in one of the server's {@linkcode cgiMaxScripts} slots,
+   * taken once a chunked body is read: a slow upload, read before the
+   * script starts and so before cgiTimeout runs, would hold it for as long
+   * as the client keeps to minBodyRate.
+   */
   async #execute(script: Script): Promise<string | null> {
     const server = this.server as { [RUNNING]?: number };
-    const running = server[RUNNING] ?? 0;
-    if (running >= this.cgiMaxScripts) {
+    const turnedAway = async () => {
+      if ((server[RUNNING] ?? 0) < this.cgiMaxScripts) return false;
       await this[SEND_BUSY]("Too many CGI scripts running");
-      return null;
-    }
-    server[RUNNING] = running + 1;
+      return true;
+    };
     let input: Input | null = null;
     try {
+      // Before the body too: a busy server reads none for nothing.
+      if (await turnedAway()) return null;
       input = await this.#input(script);
-      return input === null ? null : await this.#run(script, input);
+      if (input === null || await turnedAway()) return null;
+      server[RUNNING] = (server[RUNNING] ?? 0) + 1;
+      try {
+        return await this.#run(script, input);
+      } finally {
+        server[RUNNING]!--;
+      }
     } finally {
-      server[RUNNING]--;
       await input?.spool?.dispose();
     }
   }

@@ -280,3 +280,34 @@ Deno.test("CGI scripts end within shutdownTimeout when the server shuts down", a
     conn.close();
   }
 });
+
+Deno.test("a chunked body still coming to a CGI script holds no script slot", async () => {
+  class Capped extends Handler {
+    override cgiMaxScripts = 1;
+  }
+  await using s = startServer(Capped);
+  // Read whole before the script starts (CONTENT_LENGTH must be exact),
+  // and slow: a slot held meanwhile would turn everyone else away.
+  const slow = await Deno.connect({ hostname: "127.0.0.1", port: s.port });
+  await writeAll(
+    slow,
+    encoder.encode(
+      "POST /cgi-bin/count.sh HTTP/1.1\r\nHost: t\r\n" +
+        "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n3\r\nabc\r\n",
+    ),
+  );
+  await delay(200);
+  const quick =
+    "GET /cgi-bin/quick.sh HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n";
+  const other = parseResponses((await exchange(s.port, quick)).text)[0];
+  assert.equal(other?.status, 200);
+  assert.equal(other.body, "quick\n");
+  await writeAll(slow, encoder.encode("2\r\nde\r\n0\r\n\r\n"));
+  const reply = new Uint8Array(4096);
+  let text = "";
+  for (let n; (n = await slow.read(reply)) !== null;) {
+    text += latin1(reply.subarray(0, n));
+  }
+  slow.close();
+  assert.equal(parseResponses(text)[0]?.body, "5 5\n");
+});
