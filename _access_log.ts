@@ -141,6 +141,23 @@ function jsonLine(value: unknown): string {
  * object each: `--log-format json` keeps every line of its log parseable.
  */
 export class JSONLogServer extends HTTPServer {
+  /**
+   * Makes the server, whose own plain lines (accept() retries, handlers
+   * left running at a shutdown) become `{ time, message }` records.
+   *
+   * @param args As {@linkcode HTTPServer}'s.
+   */
+  constructor(...args: ConstructorParameters<typeof HTTPServer>) {
+    super(...args);
+    const sink = this.logSink;
+    this.logSink = (line) =>
+      sink(
+        line.startsWith("{")
+          ? line
+          : jsonLine({ time: new Date().toISOString(), message: line }),
+      );
+  }
+
   override handleError(
     _connection: Deno.Conn | null,
     clientAddress: ClientAddress | null,

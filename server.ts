@@ -649,7 +649,8 @@ export class HTTPServer implements AsyncDisposable {
     this.logSink(
       `Exception occurred during processing of request from ${from}`,
     );
-    this.logSink(Deno.inspect(error));
+    // One line a call, the trace's too: a sink may write each as a record.
+    for (const line of Deno.inspect(error).split("\n")) this.logSink(line);
     this.logSink(dashes);
   }
 
@@ -735,7 +736,12 @@ export class HTTPServer implements AsyncDisposable {
     const now = Date.now();
     if (now - this.#acceptErrorAt < 1000) return;
     this.#acceptErrorAt = now;
-    console.error(`accept() failed, retrying: ${String(error)}`);
+    const line = `accept() failed, retrying: ${String(error)}`;
+    try {
+      this.logSink(line);
+    } catch {
+      console.error(line); // an override's failure must not end the loop
+    }
   }
 
   /**

@@ -364,6 +364,35 @@ Deno.test("--log-format json keeps a handler's exception in JSON lines too", asy
   assert.ok(records.some((r) => r.status === 500 && r.path === "/"));
 });
 
+Deno.test("--log-format json makes the server's own lines JSON too (accept() retries out of descriptors)", async () => {
+  const lines: string[] = [];
+  const server = new JSONLogServer(
+    ["127.0.0.1", 0],
+    withAccessLog(SimpleHTTPRequestHandler, "json"),
+    { logSink: (line) => lines.push(line) },
+  );
+  const listener = server.listener;
+  Object.defineProperty(server, "listener", {
+    value: {
+      accept: () => Promise.reject(new Error("Too many open files")),
+      close: () => listener.close(),
+      addr: listener.addr,
+    },
+  });
+  const serving = server.serveForever(0.05);
+  await delay(100);
+  await server.shutdown();
+  await serving;
+  await server[Symbol.asyncDispose]();
+  const records = lines.map((line) => JSON.parse(line));
+  assert.equal(records.length, 1, lines.join("\n"));
+  assert.equal(
+    records[0].message,
+    "accept() failed, retrying: Error: Too many open files",
+  );
+  assert.match(records[0].time, /^\d{4}-\d\d-\d\dT/);
+});
+
 Deno.test("--log-format json escapes C1 controls and line separators, as the other formats do", async () => {
   const lines: string[] = [];
   class Answers extends SimpleHTTPRequestHandler {

@@ -1165,6 +1165,9 @@ Deno.test("logSink receives the access log and handleError's report, one line pe
     lines.join("\n"),
   );
   assert.ok(lines.some((line) => line.includes("Error: boom")));
+  // The trace too, one line a call: a sink may write each as a record.
+  assert.ok(lines.some((line) => /^\s+at /.test(line)), lines.join("\n"));
+  assert.ok(lines.every((line) => !line.includes("\n")), lines.join("|"));
   assert.throws(
     () =>
       new HTTPServer(["localhost", 80], Echo, {
