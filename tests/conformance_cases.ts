@@ -704,6 +704,16 @@ ok(
   chunked("1\r\na\r\n0\r\nX-T: 1\r\nY:2\r\n\r\n"),
   POST("a", { trailers: [["X-T", "1"], ["Y", "2"]] }),
 );
+ok(
+  "one byte a chunk, each with a short extension",
+  chunked("1;n=1\r\na\r\n".repeat(2000) + "0\r\n\r\n"),
+  POST("a".repeat(2000)),
+);
+badBody(
+  "framing far beyond its data: 4 KB of extensions a byte, 5 times",
+  chunked(`1;${"e".repeat(4000)}\r\na\r\n`.repeat(5) + "0\r\n\r\n"),
+  400,
+);
 badBody("an empty extension", chunked("3;\r\nabc\r\n0\r\n\r\n"), 400);
 badBody(
   "an extension without a name",

@@ -300,6 +300,29 @@ Deno.test("engine: an unread body is drained, and the next request is served", a
   client.close();
 });
 
+Deno.test("engine: chunk framing far larger than its data (long extensions) is not drained; one byte a chunk is", async () => {
+  // Go's budget: 16 bytes of overhead a chunk and twice its data are free,
+  // 16 KiB more in all. Here 30 bytes of data came with 120 KB of framing.
+  const cases: [string, string[]][] = [
+    [`1;${"a".repeat(4000)}\r\nx\r\n`.repeat(30), ["ignored the body\n"]],
+    ["1\r\nx\r\n".repeat(1000), ["ignored the body\n", "path /after\n"]],
+  ];
+  for (const [framing, bodies] of cases) {
+    const { client, done } = serve(Echo);
+    await send(
+      client,
+      "PUT / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n" +
+        framing + "0\r\n\r\n" +
+        "GET /after HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n",
+    );
+    const { text, closed } = await readUntil(client);
+    assert.deepEqual(parseResponses(text).map((r) => r.body), bodies);
+    assert.ok(closed);
+    await done;
+    client.close();
+  }
+});
+
 class NoLength extends QuietHandler {
   async do_GET() {
     this.sendResponse(200);
