@@ -613,7 +613,11 @@ export class SimpleHTTPRequestHandler extends BaseHTTPRequestHandler {
     if (body === null) return;
     if (body instanceof Uint8Array) return await this.wfile.write(body);
     try {
-      if (body.coding === undefined && body.file instanceof MemoryFile) {
+      if (
+        body.coding === undefined && body.file instanceof MemoryFile &&
+        this.copyfile === SimpleHTTPRequestHandler.prototype.copyfile
+      ) {
+        // Held whole already: one write, unless an override copies.
         const { bytes, position } = body.file;
         await this.wfile.write(
           bytes.subarray(position, position + body.length),
@@ -1364,7 +1368,11 @@ export class SimpleHTTPRequestHandler extends BaseHTTPRequestHandler {
 
   /**
    * Copies `length` bytes (or to the end) from a file to the response, in
-   * 64 KiB reads into one reused buffer; a file never sits in memory whole.
+   * reads of 16 KiB to 1 MiB by its size, into buffers of the server's
+   * pool; a file never sits in memory whole. {@linkcode do_GET} calls it
+   * for every body sent as stored (a small file held by the server's cache
+   * too, when this is overridden); a body compressed on the fly goes
+   * through the compressor instead.
    *
    * @param source The open file, positioned where to start: a
    * `Deno.FsFile`, or the {@linkcode FileBody.file} of {@linkcode sendHead}.

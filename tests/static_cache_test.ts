@@ -14,7 +14,8 @@ import { PATH_MEMO, type PathMemo } from "../_path_memo.ts";
 import { MAX_AGE_MS, WATCHED_PATHS, WatchedPaths } from "../_watched_paths.ts";
 import { toFetchHandler } from "../fetch.ts";
 import { BANNER, Serve } from "./_serve.ts";
-import { simpleHandler } from "../static.ts";
+import { type FileSource, simpleHandler } from "../static.ts";
+import type { ResponseWriter } from "../handler.ts";
 import type { HTTPServer } from "../server.ts";
 import {
   delay,
@@ -775,4 +776,31 @@ Deno.test("simpleHandler checks fileCache", () => {
       TypeError,
     );
   }
+});
+
+Deno.test("a copyfile override sees a cached small file's body too", async () => {
+  await using files = await tree({ "www/a.txt": "alpha\n" });
+  await delay(SETTLE_MS); // settled: cached
+  const copied: number[] = [];
+  class Upper extends quiet({ directory: files.root }) {
+    override async copyfile(
+      source: FileSource,
+      outputfile: ResponseWriter,
+      length?: number,
+    ): Promise<void> {
+      const p = new Uint8Array(length ?? 0);
+      for (let n = 0, got; n < p.length; n += got) {
+        got = await source.read(p.subarray(n));
+        if (got === null) break;
+      }
+      copied.push(p.length);
+      await outputfile.write(new TextDecoder().decode(p).toUpperCase());
+    }
+  }
+  await using s = startServer(Upper);
+  for (let i = 0; i < 3; i++) {
+    assert.equal((await get(s.port, "/a.txt")).body, "ALPHA\n");
+  }
+  assert.equal(cacheOf(s.server)?.size, 1, "the file was cached");
+  assert.deepEqual(copied, [6, 6, 6]);
 });
