@@ -68,7 +68,10 @@ export function afterRequestLine(
   return error;
 }
 
-/** Limits applied while reading a request. `null` disables a limit. */
+/**
+ * Limits applied while reading a request; `maxBodySize` and
+ * `maxStreamedBodySize` may be `null`, for no bound.
+ */
 export interface RequestLimits {
   /** Longest request line, in bytes with its line end (414 beyond). @default {65536} */
   maxRequestLine: number;

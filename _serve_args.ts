@@ -226,7 +226,7 @@ function flagNames(key: string): string {
  * Parses a `serve` command line (Python's flags, plus those of the static
  * servers people pick: CORS, compression, SPA, auth, caching, logs).
  *
- * @param args The arguments, without the program name.
+ * @param given The arguments, without the program name.
  * @returns The options, with defaults filled in.
  * @throws {TypeError} When a flag is unknown, lacks its value, or a value is
  * not valid; the message is meant for the user.

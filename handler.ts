@@ -620,7 +620,10 @@ export class BaseHTTPRequestHandler {
    *
    * @param keyword The field name, a token.
    * @param value The field value (Latin-1, no CR, LF or NUL).
-   * @throws {TypeError} When the name or value could split the response.
+   * @throws {TypeError} When the name or value could split the response;
+   *   for a `Content-Length` that is not digits, and for a second framing
+   *   field (another `Content-Length`, or one beside `Transfer-Encoding`),
+   *   which would frame the response twice (Python sends them as given).
    */
   sendHeader(keyword: string, value: string): void {
     // Checked as the text that goes out, whatever untyped code passes.

@@ -619,7 +619,11 @@ export class MultipartPart {
     }, { highWaterMark: 0 });
   }
 
-  /** Skips what is left of the body and lets go of the stream. @ignore */
+  /**
+   * Skips what is left of the body and lets go of the stream.
+   *
+   * @ignore
+   */
   async skip(): Promise<void> {
     if (!this.#ended) {
       await this.#stream.guard(async () => {

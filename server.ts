@@ -26,7 +26,10 @@ export interface TlsOptions {
   key: string;
 }
 
-/** Options for {@linkcode HTTPServer}. Durations are in seconds; `null` disables. */
+/**
+ * Options for {@linkcode HTTPServer}. Durations are in seconds; a timeout
+ * that may be `null` is off then.
+ */
 export interface HTTPServerOptions {
   /** Serve HTTPS with this certificate and key. */
   tls?: TlsOptions;
@@ -101,7 +104,7 @@ export interface HTTPServerOptions {
   logSink?: (line: string) => void;
 }
 
-/** `[host, port]` for TCP (`""` = all interfaces, port 0 = any free port), or a Unix socket path. */
+/** `[host, port]` for TCP (`""` = every IPv4 interface, 0.0.0.0, as in Python; `"::"` adds IPv6; port 0 = any free port), or a Unix socket path. */
 export type ServerAddress = [host: string, port: number] | string;
 
 function checkSeconds(name: string, value: number | null | undefined) {
@@ -259,7 +262,8 @@ export class HTTPServer implements AsyncDisposable {
    * @param RequestHandlerClass The handler class for each connection.
    * @param options Timeouts, limits and TLS.
    * @throws {TypeError} When the address or handler class is not usable.
-   * @throws {RangeError} When an option is out of range.
+   * @throws {RangeError} When an option is out of range, or the port is
+   *   not 0–65535.
    */
   constructor(
     serverAddress: ServerAddress,

@@ -9,8 +9,8 @@
  * - {@linkcode serveTest} serves on `127.0.0.1`, port 0, for a real client.
  *
  * Timeouts are the server's, with fractional seconds: a test can set
- * `headerTimeout: 0.2` and see the 408 (or the close) a fifth of a second
- * later. Deadlines are checked every 50 ms, so one fires up to 50 ms after
+ * `headerTimeout: 0.2` and see the connection closed (with no answer, as a
+ * head that never ends gets) a fifth of a second later. Deadlines are checked every 50 ms, so one fires up to 50 ms after
  * it passes.
  *
  * @example A handler under test
