@@ -333,7 +333,12 @@ export class ServerWebSocket extends EventTarget
     this.#handlers.open = handler;
   }
 
-  /** Called with each message. */
+  /**
+   * Called with each message, as it comes: a promise the handler returns is
+   * not awaited (as in browsers), so an async handler gets no backpressure;
+   * `for await (const message of socket)` reads the next frame only once
+   * the last is taken.
+   */
   get onmessage(): WebSocketEventHandler<MessageEvent> {
     return this.#handlers.message ?? null;
   }
@@ -358,7 +363,11 @@ export class ServerWebSocket extends EventTarget
   }
 
   /**
-   * Queues a message: a string as text, anything else as binary.
+   * Queues a message: a string as text, anything else as binary. It never
+   * waits and sets no bound, as in browsers and the `ws` package: a handler
+   * that sends on its own (a broadcast, a feed) to a client that reads
+   * slowly holds what it sent, so it watches {@linkcode bufferedAmount}.
+   * (An echo is bounded: past 1 MiB unsent, the socket stops reading.)
    *
    * @throws {DOMException} `InvalidStateError` while still `CONNECTING`.
    */
