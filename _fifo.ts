@@ -19,6 +19,11 @@ export class Fifo<T> {
     this.#items.push(item);
   }
 
+  /** The first item, left in the queue; `undefined` when none waits. */
+  peek(): T | undefined {
+    return this.#items[this.#head];
+  }
+
   /** Takes the first item, `undefined` when none waits. */
   shift(): T | undefined {
     const items = this.#items;

@@ -51,27 +51,33 @@ export function headerLength(length: number): number {
 }
 
 /**
- * Writes the header of an unmasked frame of `length` payload bytes at the
- * start of `target`, which has {@linkcode headerLength} bytes for it.
+ * Writes the header of an unmasked frame of `length` payload bytes at `at`
+ * in `target`, which has {@linkcode headerLength} bytes there for it.
+ *
+ * @returns Where the payload starts.
  */
 export function writeHeader(
   target: Uint8Array,
+  at: number,
   opcode: number,
   length: number,
   rsv1 = false,
-): void {
-  target[0] = 0x80 | (rsv1 ? 0x40 : 0) | opcode;
+): number {
+  target[at] = 0x80 | (rsv1 ? 0x40 : 0) | opcode;
   if (length < 126) {
-    target[1] = length;
-  } else if (length < 65536) {
-    target[1] = 126;
-    target[2] = length >>> 8;
-    target[3] = length & 0xff;
-  } else {
-    target[1] = 127;
-    new DataView(target.buffer, target.byteOffset, 10)
-      .setBigUint64(2, BigInt(length));
+    target[at + 1] = length;
+    return at + 2;
   }
+  if (length < 65536) {
+    target[at + 1] = 126;
+    target[at + 2] = length >>> 8;
+    target[at + 3] = length & 0xff;
+    return at + 4;
+  }
+  target[at + 1] = 127;
+  new DataView(target.buffer, target.byteOffset + at, 10)
+    .setBigUint64(2, BigInt(length));
+  return at + 10;
 }
 
 /** The header of an unmasked frame of `length` payload bytes. */
@@ -81,7 +87,7 @@ export function frameHeader(
   rsv1 = false,
 ): Uint8Array {
   const header = new Uint8Array(headerLength(length));
-  writeHeader(header, opcode, length, rsv1);
+  writeHeader(header, 0, opcode, length, rsv1);
   return header;
 }
 

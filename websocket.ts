@@ -719,17 +719,40 @@ export class ServerWebSocket extends EventTarget
           payload = await this.#deflate.compress(payload);
           rsv1 = true;
         }
-        const at = headerLength(payload.length);
-        const length = at + payload.length;
+        const length = headerLength(payload.length) + payload.length;
+        let sent = item.size;
         if (length <= POOLED_FRAME) {
-          const kept = length <= KEPT_FRAME;
+          // The frames queued behind it that need no more work go in the
+          // same write while they fit: a burst of small messages costs one
+          // syscall, not one each.
+          let end = length;
+          let more: Outgoing[] | null = null;
+          while (true) {
+            const next = this.#queue.peek();
+            if (next === undefined || !this.#asQueued(next)) break;
+            const size = headerLength(next.data.length) + next.data.length;
+            if (end + size > POOLED_FRAME) break;
+            this.#queue.shift();
+            if (next === this.#pong) this.#pong = null;
+            (more ??= []).push(next);
+            end += size;
+          }
+          const kept = end <= KEPT_FRAME;
           const frame = kept
             ? this.#frameBuffer ??= new Uint8Array(KEPT_FRAME)
             : this.#pool.take(POOLED_FRAME);
-          writeHeader(frame, item.opcode, payload.length, rsv1);
+          let at = writeHeader(frame, 0, item.opcode, payload.length, rsv1);
           frame.set(payload, at);
+          at += payload.length;
+          for (const next of more ?? []) {
+            const bytes = next.data as Uint8Array;
+            at = writeHeader(frame, at, next.opcode, bytes.length);
+            frame.set(bytes, at);
+            at += bytes.length;
+            sent += next.size;
+          }
           try {
-            await this.#write(frame.subarray(0, length));
+            await this.#write(frame.subarray(0, end));
           } finally {
             if (!kept) this.#pool.release(frame);
           }
@@ -737,7 +760,7 @@ export class ServerWebSocket extends EventTarget
           await this.#write(frameHeader(item.opcode, payload.length, rsv1));
           await this.#write(payload);
         }
-        this.#buffered -= item.size;
+        this.#buffered -= sent;
         if (this.#buffered <= SEND_HIGH_WATER) this.#wake();
       }
     } catch {
@@ -748,6 +771,13 @@ export class ServerWebSocket extends EventTarget
       this.#drained = [];
       for (const then of drained) then();
     }
+  }
+
+  /** Whether `item` goes out as it was queued: bytes, not compressed. */
+  #asQueued(item: Outgoing): item is Outgoing & { data: Uint8Array } {
+    return item.data instanceof Uint8Array &&
+      (this.#deflate === null || item.opcode >= OP_CLOSE ||
+        item.data.length < COMPRESS_AT);
   }
 
   #write(bytes: Uint8Array): Promise<void> {

@@ -301,6 +301,60 @@ Deno.test("two sockets sending frames built in the server's pooled buffers each 
   await sentWhole(600, (i) => 1000 + (i * 7919) % 70000, 2);
 });
 
+Deno.test("a burst of text, bytes, Blobs and empty messages, compressed where it pays, with pings, arrives whole and in order", async () => {
+  // Frames queued behind one another share a write; a Blob or a message to
+  // compress is not framed ahead of its turn.
+  const payloadOf = (i: number) =>
+    new Uint8Array((i * 7919) % 1500).map((_, j) => 97 + (i + j) % 26);
+  const COUNT = 3000;
+  class MixedBurst extends QuietHandler {
+    async do_GET(): Promise<void> {
+      const ws = await this.upgradeWebSocket();
+      ws.onopen = () => {
+        for (let i = 0; i < COUNT; i++) {
+          const bytes = payloadOf(i);
+          const kind = i % 4;
+          if (kind === 0) ws.send(new TextDecoder().decode(bytes));
+          else if (kind === 1) ws.send(bytes);
+          else if (kind === 2) ws.send(new Blob([bytes]));
+          else ws.send("");
+        }
+      };
+    }
+  }
+  await using srv = startServer(MixedBurst);
+  const c = await RawClient.open(srv.port, [
+    "Sec-WebSocket-Extensions: permessage-deflate; server_no_context_takeover",
+  ]);
+  try {
+    await writeAll(c.conn, concatBytes([frame(0x9, "p1"), frame(0x9, "p2")]));
+    let pongs = 0;
+    for (let i = 0; i < COUNT;) {
+      const got = (await c.frame())!;
+      if (got.opcode === 0xa) {
+        pongs++;
+        continue;
+      }
+      const kind = i % 4;
+      const expected = kind === 3 ? new Uint8Array(0) : payloadOf(i);
+      assert.equal(got.opcode, kind === 0 || kind === 3 ? 0x1 : 0x2, `#${i}`);
+      assert.equal(got.rsv1, expected.length >= 1024, `#${i}`);
+      const payload = got.rsv1 ? inflate(got.payload) : got.payload;
+      assert.deepEqual(payload, expected, `#${i}`);
+      i++;
+    }
+    // A pong may still come after the last message.
+    await c.send(0x8, closePayload(1000));
+    for (let got = await c.frame(); got !== null; got = await c.frame()) {
+      if (got.opcode === 0xa) pongs++;
+      if (got.opcode === 0x8) break;
+    }
+    assert.ok(pongs >= 1 && pongs <= 2, `${pongs} pongs`);
+  } finally {
+    c.close();
+  }
+});
+
 class Hoard extends QuietHandler {
   async do_GET(): Promise<void> {
     const socket = await this.upgradeWebSocket({ compression: false });
