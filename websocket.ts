@@ -744,12 +744,14 @@ export class ServerWebSocket extends EventTarget
           let at = writeHeader(frame, 0, item.opcode, payload.length, rsv1);
           frame.set(payload, at);
           at += payload.length;
-          for (const next of more ?? []) {
-            const bytes = next.data as Uint8Array;
-            at = writeHeader(frame, at, next.opcode, bytes.length);
-            frame.set(bytes, at);
-            at += bytes.length;
-            sent += next.size;
+          if (more !== null) {
+            for (const next of more) {
+              const bytes = next.data as Uint8Array;
+              at = writeHeader(frame, at, next.opcode, bytes.length);
+              frame.set(bytes, at);
+              at += bytes.length;
+              sent += next.size;
+            }
           }
           try {
             await this.#write(frame.subarray(0, end));
