@@ -96,6 +96,9 @@ const MAX_HELD_BODY = 1024 * 1024;
 // The number of scripts a server runs, kept on the server object so that all
 // its handlers share one count (see cgiMaxScripts).
 const RUNNING: unique symbol = Symbol("basehttp.cgiRunning");
+// The number of chunked bodies a server reads ahead of their scripts, kept
+// as RUNNING is, and bound by cgiMaxScripts too.
+const READING: unique symbol = Symbol("basehttp.cgiReading");
 
 /** A script found for the request. */
 interface Script {
@@ -658,21 +661,26 @@ export class CGIHTTPRequestHandler extends SimpleHTTPRequestHandler {
    * Runs the script in one of the server's {@linkcode cgiMaxScripts} slots,
    * taken once a chunked body is read: a slow upload, read before the
    * script starts and so before cgiTimeout runs, would hold it for as long
-   * as the client keeps to minBodyRate.
+   * as the client keeps to minBodyRate. Bodies read ahead have as many
+   * slots of their own (their memory and spool files are bound too).
    */
   async #execute(script: Script): Promise<string | null> {
     const server = this.server as { [RUNNING]?: number };
-    const turnedAway = async () => {
-      if ((server[RUNNING] ?? 0) < this.cgiMaxScripts) return false;
-      await this[SEND_BUSY]("Too many CGI scripts running");
-      return true;
-    };
     let input: Input | null = null;
     try {
-      // Before the body too: a busy server reads none for nothing.
-      if (await turnedAway()) return null;
+      // Asked before the body too: a busy server reads none for nothing.
+      if ((server[RUNNING] ?? 0) >= this.cgiMaxScripts) {
+        await this[SEND_BUSY]("Too many CGI scripts running");
+        return null;
+      }
       input = await this.#input(script);
-      if (input === null || await turnedAway()) return null;
+      if (input === null) return null;
+      // Checked and taken with no await between: another request's check
+      // must see it.
+      if ((server[RUNNING] ?? 0) >= this.cgiMaxScripts) {
+        await this[SEND_BUSY]("Too many CGI scripts running");
+        return null;
+      }
       server[RUNNING] = (server[RUNNING] ?? 0) + 1;
       try {
         return await this.#run(script, input);
@@ -687,8 +695,9 @@ export class CGIHTTPRequestHandler extends SimpleHTTPRequestHandler {
   /**
    * The body for the script's stdin. A chunked one is read first, as
    * CONTENT_LENGTH must be exact: in memory up to {@linkcode MAX_HELD_BODY},
-   * past that into a temporary file; `null` after answering 411 when no such
-   * file may be written.
+   * past that into a temporary file, in one of cgiMaxScripts slots for
+   * bodies read ahead; `null` once answered: 503 when none is free, 411 when
+   * no such file may be written.
    */
   async #input(script: Script): Promise<Input | null> {
     const none: Input = { length: null, chunks: [], spool: null };
@@ -700,6 +709,21 @@ export class CGIHTTPRequestHandler extends SimpleHTTPRequestHandler {
       const length = Number(declared.split(",")[0].trim());
       return { length, chunks: chunksOf(this.rfile), spool: null };
     }
+    const server = this.server as { [READING]?: number };
+    if ((server[READING] ?? 0) >= this.cgiMaxScripts) {
+      await this[SEND_BUSY]("Too many CGI uploads being read");
+      return null;
+    }
+    server[READING] = (server[READING] ?? 0) + 1;
+    try {
+      return await this.#readAhead(script);
+    } finally {
+      server[READING]!--;
+    }
+  }
+
+  /** Reads a chunked body whole: held in memory, or spooled past a bound. */
+  async #readAhead(script: Script): Promise<Input | null> {
     // What is held or spooled is bound by maxBodySize, as bytes() is.
     const max = this.server.limits.maxBodySize;
     const bound = (size: number) => {

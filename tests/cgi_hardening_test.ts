@@ -10,6 +10,7 @@ import {
   exchange,
   latin1,
   parseResponses,
+  readAll,
   startServer,
   writeAll,
 } from "./_util.ts";
@@ -27,6 +28,7 @@ const HEADERS = "printf 'Content-Type: text/plain\\n\\n'";
 const SCRIPTS: Record<string, string> = {
   "nap.sh": `/bin/sh -c 'sleep 30; true' "$0" &\nwait`,
   "quick.sh": `${HEADERS}\necho quick`,
+  "slow.sh": `sleep 1\n${HEADERS}\necho slow`,
   "count.sh": `${HEADERS}\nprintf '%s %s\\n' "$CONTENT_LENGTH" "$(wc -c)"`,
   "cat.sh": `${HEADERS}\ncat`,
   "noisy.sh":
@@ -281,7 +283,7 @@ Deno.test("CGI scripts end within shutdownTimeout when the server shuts down", a
   }
 });
 
-Deno.test("a chunked body still coming to a CGI script holds no script slot", async () => {
+Deno.test("a chunked body still coming to a CGI script holds no script slot, but one of as many for bodies read ahead", async () => {
   class Capped extends Handler {
     override cgiMaxScripts = 1;
   }
@@ -302,6 +304,12 @@ Deno.test("a chunked body still coming to a CGI script holds no script slot", as
   const other = parseResponses((await exchange(s.port, quick)).text)[0];
   assert.equal(other?.status, 200);
   assert.equal(other.body, "quick\n");
+  // Bodies read ahead have slots of their own: a second one waits its turn.
+  const upload = "POST /cgi-bin/count.sh HTTP/1.1\r\nHost: t\r\n" +
+    "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n2\r\nab\r\n0\r\n\r\n";
+  const second = parseResponses((await exchange(s.port, upload)).text)[0];
+  assert.equal(second?.status, 503);
+  assert.equal(second.get("Retry-After"), "1");
   await writeAll(slow, encoder.encode("2\r\nde\r\n0\r\n\r\n"));
   const reply = new Uint8Array(4096);
   let text = "";
@@ -310,4 +318,38 @@ Deno.test("a chunked body still coming to a CGI script holds no script slot", as
   }
   slow.close();
   assert.equal(parseResponses(text)[0]?.body, "5 5\n");
+});
+
+Deno.test("requests that come at once start no more than cgiMaxScripts scripts", async () => {
+  class Capped extends Handler {
+    override cgiMaxScripts = 1;
+  }
+  await using s = startServer(Capped);
+  const slow =
+    "GET /cgi-bin/slow.sh HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n";
+  // Sockets opened first, then their requests written in one go: the
+  // handlers check for a free slot in the same turn of the event loop.
+  const conns = await Promise.all(
+    Array.from(
+      { length: 40 },
+      () => Deno.connect({ hostname: "127.0.0.1", port: s.port }),
+    ),
+  );
+  await Promise.all(conns.map((conn) => writeAll(conn, encoder.encode(slow))));
+  const statuses = await Promise.all(conns.map(async (conn) => {
+    const { text } = await readAll(conn, 5000);
+    try {
+      conn.close();
+    } catch {
+      // closed by readAll
+    }
+    return parseResponses(text)[0]?.status;
+  }));
+  // All came within the one second the first script takes.
+  assert.equal(
+    statuses.filter((status) => status === 200).length,
+    1,
+    statuses.join(" "),
+  );
+  assert.ok(statuses.every((status) => status === 200 || status === 503));
 });
