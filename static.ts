@@ -710,6 +710,9 @@ export class SimpleHTTPRequestHandler extends BaseHTTPRequestHandler {
    */
   override parseRequest(): boolean | Promise<boolean> {
     this.remoteUser = null;
+    // What the last request queued for an error page it never sent (an
+    // override of sendError may write its own head) is not this one's.
+    this.#nextHeaders.length = 0;
     const root = this.#root;
     if (
       root !== undefined && (root.directory !== this.directory ||

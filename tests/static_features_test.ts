@@ -1010,3 +1010,26 @@ Deno.test("simpleHandler() rejects bad feature options with TypeError", () => {
     cacheControl: null,
   });
 });
+
+Deno.test("fields meant for an error page never reach the next response, when a sendError override sends its own head", async () => {
+  // A 416's Content-Range waits for the page's sendResponse(); an override
+  // that writes its head with sendResponseOnly() takes none of it.
+  class OwnErrors extends handler() {
+    override async sendError(code: number): Promise<void> {
+      this.sendResponseOnly(code);
+      this.sendHeader("Content-Length", "0");
+      await this.endHeaders();
+    }
+  }
+  await using s = startServer(OwnErrors);
+  const { text } = await exchange(
+    s.port,
+    "GET /small.txt HTTP/1.1\r\nHost: t\r\nRange: bytes=100-\r\n\r\n" +
+      "GET /small.txt HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
+  );
+  const [refused, served] = parseResponses(text);
+  assert.equal(refused.status, 416);
+  assert.equal(served.status, 200);
+  assert.equal(served.get("content-range"), undefined);
+  assert.equal(served.body, "small\n");
+});
