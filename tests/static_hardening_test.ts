@@ -198,8 +198,9 @@ Deno.test("static: without read permission a request is 500 at once and the log 
   assert.ok(log.includes(`--allow-read=${t.root}`), log);
 });
 
-Deno.test("static: a file that exists but cannot be opened for want of descriptors is 503, not 404", async () => {
+Deno.test("static: a file or directory that exists but cannot be opened for want of descriptors is 503, not 404", async () => {
   await using t = await tree();
+  await Deno.writeTextFile(`${t.root}/404.html`, "custom 404 page");
   // A child under a low descriptor limit holds every descriptor left, then
   // asks over an in-memory connection, which needs none.
   const script = `${t.tmp}/exhausted.ts`;
@@ -222,10 +223,15 @@ try {
   // none left
 }
 const starved = await client.request("GET", "/hello.txt");
+const listing = await client.request("GET", "/");
+const missing = await client.request("GET", "/missing.txt");
 for (const file of held) file.close();
 const later = await client.request("GET", "/hello.txt");
 console.log(JSON.stringify({
   starved: [starved.status, starved.headers.get("retry-after")],
+  listing: [listing.status, listing.headers.get("retry-after")],
+  // The built-in page, which needs no descriptor, not 404.html.
+  missing: [missing.status, missing.text().includes("custom")],
   later: [later.status, later.text()],
 }));
 `,
@@ -240,6 +246,8 @@ console.log(JSON.stringify({
   assert.ok(out.startsWith("{"), new TextDecoder().decode(stderr));
   assert.deepEqual(JSON.parse(out), {
     starved: [503, "1"],
+    listing: [503, "1"],
+    missing: [404, false],
     later: [200, "hello\n"],
   });
 });
