@@ -10,8 +10,8 @@
  *
  * Timeouts are the server's, with fractional seconds: a test can set
  * `headerTimeout: 0.2` and see the connection closed (with no answer, as a
- * head that never ends gets) a fifth of a second later. Deadlines are checked every 50 ms, so one fires up to 50 ms after
- * it passes.
+ * head that never ends gets) a fifth of a second later. Deadlines are
+ * checked every 50 ms, so one fires up to 50 ms after it passes.
  *
  * @example A handler under test
  * ```ts
