@@ -401,8 +401,11 @@ const UPLOAD_METHODS: ReadonlySet<string> = new Set(["POST", "PUT"]);
 /** How long a browser may keep a preflight's answer, in seconds. */
 const PREFLIGHT_MAX_AGE = "86400";
 // Fields a cross-origin script reads beyond the CORS-safelisted ones: a
-// range reader (PDF.js) needs Content-Range, a resume its ETag.
-const EXPOSED_FIELDS = "Accept-Ranges, Content-Encoding, Content-Range, ETag";
+// range reader (PDF.js) needs Content-Range, a resume its ETag, an upload
+// the Location of what it made.
+const EXPOSED_FIELDS =
+  "Accept-Ranges, Content-Encoding, Content-Range, ETag, Location";
+const CREDENTIALS = "access-control-allow-credentials";
 
 /** What a directory listing is checked against: it has no validators. */
 const NO_VALIDATORS = Object.freeze({ etag: null, mtime: null });
@@ -492,10 +495,14 @@ export class SimpleHTTPRequestHandler extends BaseHTTPRequestHandler {
    * Send `Access-Control-Allow-Origin: *` with every response, and answer
    * a CORS preflight (`OPTIONS` with `Access-Control-Request-Method`) with
    * 204, `Access-Control-Allow-Methods`, `Access-Control-Allow-Headers`
-   * (those the preflight asks for) and `Access-Control-Max-Age`. Responses
-   * expose `Accept-Ranges`, `Content-Encoding`, `Content-Range` and `ETag`
-   * to the page (`Access-Control-Expose-Headers`). Without it (and
-   * without {@linkcode corsOrigins}), `OPTIONS` is 501.
+   * (those the preflight asks for) and `Access-Control-Max-Age`, before
+   * {@linkcode auth} (a browser sends a preflight without credentials).
+   * Responses expose `Accept-Ranges`, `Content-Encoding`, `Content-Range`,
+   * `ETag` and `Location` to the page (`Access-Control-Expose-Headers`).
+   * An `Access-Control-Allow-Credentials` in
+   * {@linkcode extraResponseHeaders} goes with these fields, on every
+   * response to an allowed origin. Without it (and without
+   * {@linkcode corsOrigins}), `OPTIONS` is 501.
    */
   cors = false;
   /**
@@ -741,6 +748,12 @@ export class SimpleHTTPRequestHandler extends BaseHTTPRequestHandler {
     if (origin !== null) {
       this.sendHeader("Access-Control-Allow-Origin", origin);
       this.sendHeader("Access-Control-Expose-Headers", EXPOSED_FIELDS);
+      // The user's, as CORS does not set it, but it must go with the rest:
+      // a preflight or an error without it fails a credentialed request.
+      const credentials = this.#corsCredentials();
+      if (credentials !== null) {
+        this.sendHeader("Access-Control-Allow-Credentials", credentials);
+      }
     }
     for (const [name, value] of this.#nextHeaders) this.sendHeader(name, value);
     this.#nextHeaders = [];
@@ -1096,6 +1109,14 @@ export class SimpleHTTPRequestHandler extends BaseHTTPRequestHandler {
   }
 
   /** The `Access-Control-Allow-Origin` value for this request, or `null`. */
+  /** Whether this request is a CORS preflight that CORS is on to answer. */
+  #isPreflight(): boolean {
+    return this.command === "OPTIONS" &&
+      (this.cors || this.corsOrigins.length > 0) &&
+      this.headers.has("origin") &&
+      this.headers.has("access-control-request-method");
+  }
+
   #allowedOrigin(): string | null {
     if (this.corsOrigins.length === 0) return this.cors ? "*" : null;
     // Before a request is parsed, `headers` may be an earlier request's.
@@ -1106,6 +1127,9 @@ export class SimpleHTTPRequestHandler extends BaseHTTPRequestHandler {
   /** Lets a request with a listed user's credentials through, else 401. */
   #authorize(parsed: boolean): boolean {
     if (!parsed) return false;
+    // A browser sends a CORS preflight without credentials (Fetch): it is
+    // answered, and tells only which methods and fields may come.
+    if (this.#isPreflight()) return true;
     const user = this.#authenticatedUser();
     if (user !== null) {
       this.remoteUser = user;
@@ -1192,9 +1216,20 @@ export class SimpleHTTPRequestHandler extends BaseHTTPRequestHandler {
   }
 
   #sendExtraResponseHeaders(): void {
+    const cors = this.cors || this.corsOrigins.length > 0;
     for (const [name, value] of this.extraResponseHeaders) {
+      // Sent with the CORS fields instead (sendResponse).
+      if (cors && name.toLowerCase() === CREDENTIALS) continue;
       this.sendHeader(name, value);
     }
+  }
+
+  /** The value of an `Access-Control-Allow-Credentials` the user added. */
+  #corsCredentials(): string | null {
+    for (const [name, value] of this.extraResponseHeaders) {
+      if (name.toLowerCase() === CREDENTIALS) return value;
+    }
+    return null;
   }
 
   /**

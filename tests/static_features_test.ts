@@ -411,7 +411,13 @@ Deno.test("cors: a page on another origin may read the range, validator and codi
     assert.equal(r.status, 206);
     assert.deepEqual(
       r.get("access-control-expose-headers")?.split(/,\s*/).sort(),
-      ["Accept-Ranges", "Content-Encoding", "Content-Range", "ETag"],
+      [
+        "Accept-Ranges",
+        "Content-Encoding",
+        "Content-Range",
+        "ETag",
+        "Location",
+      ],
       JSON.stringify(options),
     );
   }
@@ -1032,4 +1038,81 @@ Deno.test("fields meant for an error page never reach the next response, when a 
   assert.equal(served.status, 200);
   assert.equal(served.get("content-range"), undefined);
   assert.equal(served.body, "small\n");
+});
+
+Deno.test("cors with auth: a preflight, which a browser sends without credentials, is answered; the request itself still needs them", async () => {
+  for (
+    const options of [{ cors: true }, { corsOrigins: ["https://app.example"] }]
+  ) {
+    await using s = startServer(handler({ ...options, auth: [["a", "b"]] }));
+    const label = JSON.stringify(options);
+    const preflight = await raw(s.port, "/small.txt", {
+      method: "OPTIONS",
+      headers: "Origin: https://app.example\r\n" +
+        "Access-Control-Request-Method: GET\r\n" +
+        "Access-Control-Request-Headers: authorization\r\n",
+    });
+    assert.equal(preflight.status, 204, label);
+    assert.ok(preflight.get("access-control-allow-origin"), label);
+    assert.equal(
+      preflight.get("access-control-allow-headers"),
+      "authorization",
+      label,
+    );
+    // Not a preflight: the credentials are asked for.
+    const plain = await raw(s.port, "/small.txt", {
+      method: "OPTIONS",
+      headers: "Origin: https://app.example\r\n",
+    });
+    assert.equal(plain.status, 401, label);
+    const anonymous = await raw(s.port, "/small.txt", {
+      headers: "Origin: https://app.example\r\n",
+    });
+    assert.equal(anonymous.status, 401, label);
+    assert.ok(anonymous.get("access-control-allow-origin"), label);
+    const signed = await raw(s.port, "/small.txt", {
+      headers: `Origin: https://app.example\r\nAuthorization: Basic ${
+        btoa("a:b")
+      }\r\n`,
+    });
+    assert.equal(signed.status, 200, label);
+  }
+});
+
+Deno.test("corsOrigins: an Access-Control-Allow-Credentials of extraResponseHeaders goes with the CORS fields, on preflights and errors too, once", async () => {
+  await using s = startServer(handler({
+    corsOrigins: ["https://app.example"],
+    extraResponseHeaders: [["Access-Control-Allow-Credentials", "true"]],
+    auth: [["a", "b"]],
+  }));
+  const origin = "Origin: https://app.example\r\n";
+  const signed = `Authorization: Basic ${btoa("a:b")}\r\n`;
+  const cases: [string, string, string, number][] = [
+    [
+      "OPTIONS",
+      "/small.txt",
+      origin + "Access-Control-Request-Method: PUT\r\n",
+      204,
+    ],
+    ["GET", "/small.txt", origin, 401],
+    ["GET", "/missing.txt", origin + signed, 404],
+    ["GET", "/small.txt", origin + signed, 200],
+  ];
+  for (const [method, target, headers, status] of cases) {
+    const r = await raw(s.port, target, { method, headers });
+    assert.equal(r.status, status, `${method} ${target}`);
+    assert.deepEqual(
+      r.headers.filter(([name]) =>
+        name.toLowerCase() === "access-control-allow-credentials"
+      ).map(([, value]) => value),
+      ["true"],
+      `${method} ${target}`,
+    );
+  }
+  // Not to another origin, which gets no CORS fields at all.
+  const other = await raw(s.port, "/small.txt", {
+    headers: "Origin: https://evil.example\r\n" + signed,
+  });
+  assert.equal(other.status, 200);
+  assert.equal(other.get("access-control-allow-credentials"), undefined);
 });
