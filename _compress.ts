@@ -54,6 +54,25 @@ export function isCompressible(contentType: string): boolean {
 }
 
 /**
+ * `bytes` compressed whole: for a body held in memory (a listing), which
+ * then goes with its length.
+ *
+ * @param bytes The body.
+ * @param coding The content coding.
+ * @returns The compressed body.
+ */
+export function compressBytes(
+  bytes: Uint8Array,
+  coding: Coding,
+): Promise<Uint8Array> {
+  const format = CODINGS[coding] as CompressionFormat;
+  const blob = new Blob([bytes as Uint8Array<ArrayBuffer>]); // not shared
+  return new Response(
+    blob.stream().pipeThrough(new CompressionStream(format)),
+  ).bytes();
+}
+
+/**
  * Copies a file to the response through a `CompressionStream`, one
  * buffer at a time: the file is never held whole, and a slow client holds
  * back the reads. Stops without a pending read when either side fails.

@@ -70,6 +70,7 @@ import {
 } from "./_conditional.ts";
 import {
   type Coding,
+  compressBytes,
   copyCompressed,
   isCompressible,
   MIN_COMPRESSED_SIZE,
@@ -1039,6 +1040,14 @@ export class SimpleHTTPRequestHandler extends BaseHTTPRequestHandler {
     return { vary: true, coding, sibling };
   }
 
+  /** The coding of a listing: gzip or br when asked for, gzip on a tie. */
+  #listingCoding(): Coding | null {
+    const accepted = this.headers.getAll("accept-encoding");
+    if (accepted.length === 0) return null;
+    const chosen = chooseEncoding(accepted, ["gzip", "br"]);
+    return chosen === "gzip" || chosen === "br" ? chosen : null;
+  }
+
   /** Vary, Cache-Control and the extra fields of a file's 200, 206 or 304. */
   #sendFileFields(vary: boolean, cacheControl: string | null): void {
     if (vary) this.sendHeader("Vary", "Accept-Encoding");
@@ -1259,9 +1268,12 @@ export class SimpleHTTPRequestHandler extends BaseHTTPRequestHandler {
       await this.sendError(412);
       return null;
     }
+    // As a file's, a page of 1 KiB or more goes compressed to a client that
+    // asks; held whole, it goes whole, with its length.
+    const vary = this.compress ? "Accept, Accept-Encoding" : "Accept";
     if (outcome === 304) {
       this.sendResponse(304);
-      this.sendHeader("Vary", "Accept");
+      this.sendHeader("Vary", vary);
       this.#sendExtraResponseHeaders();
       await this.endHeaders();
       return null;
@@ -1305,16 +1317,21 @@ export class SimpleHTTPRequestHandler extends BaseHTTPRequestHandler {
       this.upload !== null,
       last === "" ? undefined : `${last}/`,
     );
+    const coding = this.compress && body.length >= MIN_COMPRESSED_SIZE
+      ? this.#listingCoding()
+      : null;
+    const sent = coding === null ? body : await compressBytes(body, coding);
     this.sendResponse(200);
     this.sendHeader(
       "Content-Type",
       json ? "application/json" : "text/html; charset=utf-8",
     );
-    this.sendHeader("Content-Length", String(body.length));
-    this.sendHeader("Vary", "Accept");
+    if (coding !== null) this.sendHeader("Content-Encoding", coding);
+    this.sendHeader("Content-Length", String(sent.length));
+    this.sendHeader("Vary", vary);
     this.#sendExtraResponseHeaders();
     await this.endHeaders();
-    return body;
+    return sent;
   }
 
   /**

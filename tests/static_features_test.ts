@@ -1116,3 +1116,32 @@ Deno.test("corsOrigins: an Access-Control-Allow-Credentials of extraResponseHead
   assert.equal(other.status, 200);
   assert.equal(other.get("access-control-allow-credentials"), undefined);
 });
+
+Deno.test("compress: a listing is compressed for a client that asks, with its length and Vary, as a file is", async () => {
+  await using s = startServer(handler({ compress: true }));
+  const plain = await raw(s.port, "/sizes/");
+  assert.equal(plain.status, 200);
+  assert.ok(plain.body.length >= 1024, `a page of ${plain.body.length} B`);
+  assert.equal(plain.get("vary"), "Accept, Accept-Encoding");
+  assert.equal(plain.get("content-encoding"), undefined);
+  for (const coding of ["gzip", "br"]) {
+    const r = await raw(s.port, "/sizes/", {
+      headers: `Accept-Encoding: ${coding}\r\n`,
+    });
+    assert.equal(r.get("content-encoding"), coding);
+    assert.equal(r.get("vary"), "Accept, Accept-Encoding");
+    assert.equal(Number(r.get("content-length")), r.body.length);
+    assert.equal(await decode(r.body, coding), plain.body);
+  }
+  const json = await raw(s.port, "/sizes/", {
+    headers: "Accept: application/json\r\nAccept-Encoding: gzip\r\n",
+  });
+  assert.equal(json.get("content-type"), "application/json");
+  assert.equal(json.get("content-encoding"), undefined, "a page under 1 KiB");
+  await using off = startServer(handler({}));
+  const stored = await raw(off.port, "/sizes/", {
+    headers: "Accept-Encoding: gzip\r\n",
+  });
+  assert.equal(stored.get("content-encoding"), undefined);
+  assert.equal(stored.get("vary"), "Accept");
+});
