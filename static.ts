@@ -687,7 +687,16 @@ export class SimpleHTTPRequestHandler extends BaseHTTPRequestHandler {
     this.sendHeader("Allow", methods);
     const preflight = this.headers.has("access-control-request-method");
     if (preflight && this.#allowedOrigin() !== null) {
-      this.sendHeader("Access-Control-Allow-Methods", methods);
+      // The built-in uploads refuse another site that corsOrigins does not
+      // name (_upload.ts): such a page is not offered them.
+      const origin = this.headers.get("origin") ?? "";
+      const offered = this.corsOrigins.includes(origin) ? methods : [
+        ...CORS_METHODS.filter((m) =>
+          this.#serves(m) && !(UPLOAD_METHODS.has(m) && this.#builtIn(m))
+        ),
+        "OPTIONS",
+      ].join(", ");
+      this.sendHeader("Access-Control-Allow-Methods", offered);
       const asked = this.headers.getAll("access-control-request-headers")
         .join(", ").trim();
       if (asked !== "" && isFieldValue(asked)) {
@@ -701,14 +710,22 @@ export class SimpleHTTPRequestHandler extends BaseHTTPRequestHandler {
 
   /** Whether `method` gets more than a 501: uploads' only with them on. */
   #serves(method: string): boolean {
-    const name = "do_" + method;
-    const own = (this as unknown as Record<string, unknown>)[name];
+    const own = (this as unknown as Record<string, unknown>)["do_" + method];
     if (typeof own !== "function") return false;
-    const base = (SimpleHTTPRequestHandler.prototype as unknown as Record<
-      string,
-      unknown
-    >)[name];
-    return own !== base || this.upload !== null || !UPLOAD_METHODS.has(method);
+    return !this.#builtIn(method) || this.upload !== null ||
+      !UPLOAD_METHODS.has(method);
+  }
+
+  /** Whether `method` is served by this class's own `do_` method. */
+  #builtIn(method: string): boolean {
+    const name = "do_" + method;
+    return (this as unknown as Record<string, unknown>)[name] ===
+      (SimpleHTTPRequestHandler.prototype as unknown as Record<
+        string,
+        unknown
+      >)[
+        name
+      ];
   }
 
   /**

@@ -213,6 +213,8 @@ Deno.test("serve: without --upload, PUT and POST are 501 and CORS does not offer
     const listing = await (await fetch(`http://127.0.0.1:${port}/`)).text();
     assert.doesNotMatch(listing, /<form/);
   }, () => PERMISSIONS);
+  // Uploads from another site are refused unless --cors-origin names it:
+  // a preflight from one offers them only then (Allow still lists them).
   await withServe(["--cors", "--upload"], async ({ port }) => {
     const preflight = await request(
       port,
@@ -221,9 +223,24 @@ Deno.test("serve: without --upload, PUT and POST are 501 and CORS does not offer
     );
     assert.equal(
       preflight.get("access-control-allow-methods"),
-      "GET, HEAD, POST, PUT, OPTIONS",
+      "GET, HEAD, OPTIONS",
     );
+    assert.equal(preflight.get("allow"), "GET, HEAD, POST, PUT, OPTIONS");
   });
+  await withServe(
+    ["--cors-origin", "https://a.example", "--upload"],
+    async ({ port }) => {
+      const preflight = await request(
+        port,
+        "OPTIONS / HTTP/1.1\r\nOrigin: https://a.example\r\n" +
+          "Access-Control-Request-Method: PUT",
+      );
+      assert.equal(
+        preflight.get("access-control-allow-methods"),
+        "GET, HEAD, POST, PUT, OPTIONS",
+      );
+    },
+  );
 });
 
 Deno.test("serve --upload: another site's page may not upload, a --cors-origin may", async () => {
