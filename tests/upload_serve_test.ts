@@ -196,16 +196,21 @@ Deno.test("serve --upload: without write permission, one line and exit 1", async
   }
 });
 
+/** A preflight from https://a.example for a PUT to `/`. */
+function preflightPut(port: number) {
+  return request(
+    port,
+    "OPTIONS / HTTP/1.1\r\nOrigin: https://a.example\r\n" +
+      "Access-Control-Request-Method: PUT",
+  );
+}
+
 Deno.test("serve: without --upload, PUT and POST are 501 and CORS does not offer them", async () => {
   await withServe(["--cors"], async ({ root, port }) => {
     assert.equal((await request(port, "PUT /a.txt HTTP/1.1", "a")).status, 501);
     assert.equal((await request(port, "POST / HTTP/1.1", "a")).status, 501);
     assert.deepEqual(await names(root), []);
-    const preflight = await request(
-      port,
-      "OPTIONS / HTTP/1.1\r\nOrigin: https://a.example\r\n" +
-        "Access-Control-Request-Method: PUT",
-    );
+    const preflight = await preflightPut(port);
     assert.equal(
       preflight.get("access-control-allow-methods"),
       "GET, HEAD, OPTIONS",
@@ -216,11 +221,7 @@ Deno.test("serve: without --upload, PUT and POST are 501 and CORS does not offer
   // Uploads from another site are refused unless --cors-origin names it:
   // a preflight from one offers them only then (Allow still lists them).
   await withServe(["--cors", "--upload"], async ({ port }) => {
-    const preflight = await request(
-      port,
-      "OPTIONS / HTTP/1.1\r\nOrigin: https://a.example\r\n" +
-        "Access-Control-Request-Method: PUT",
-    );
+    const preflight = await preflightPut(port);
     assert.equal(
       preflight.get("access-control-allow-methods"),
       "GET, HEAD, OPTIONS",
@@ -230,11 +231,7 @@ Deno.test("serve: without --upload, PUT and POST are 501 and CORS does not offer
   await withServe(
     ["--cors-origin", "https://a.example", "--upload"],
     async ({ port }) => {
-      const preflight = await request(
-        port,
-        "OPTIONS / HTTP/1.1\r\nOrigin: https://a.example\r\n" +
-          "Access-Control-Request-Method: PUT",
-      );
+      const preflight = await preflightPut(port);
       assert.equal(
         preflight.get("access-control-allow-methods"),
         "GET, HEAD, POST, PUT, OPTIONS",
