@@ -719,13 +719,11 @@ export class SimpleHTTPRequestHandler extends BaseHTTPRequestHandler {
   /** Whether `method` is served by this class's own `do_` method. */
   #builtIn(method: string): boolean {
     const name = "do_" + method;
-    return (this as unknown as Record<string, unknown>)[name] ===
-      (SimpleHTTPRequestHandler.prototype as unknown as Record<
-        string,
-        unknown
-      >)[
-        name
-      ];
+    const base = SimpleHTTPRequestHandler.prototype as unknown as Record<
+      string,
+      unknown
+    >;
+    return (this as unknown as Record<string, unknown>)[name] === base[name];
   }
 
   /**
@@ -1136,7 +1134,6 @@ export class SimpleHTTPRequestHandler extends BaseHTTPRequestHandler {
     }
   }
 
-  /** The `Access-Control-Allow-Origin` value for this request, or `null`. */
   /** Whether this request is a CORS preflight that CORS is on to answer. */
   #isPreflight(): boolean {
     return this.command === "OPTIONS" &&
@@ -1145,6 +1142,7 @@ export class SimpleHTTPRequestHandler extends BaseHTTPRequestHandler {
       this.headers.has("access-control-request-method");
   }
 
+  /** The `Access-Control-Allow-Origin` value for this request, or `null`. */
   #allowedOrigin(): string | null {
     if (this.corsOrigins.length === 0) return this.cors ? "*" : null;
     // Before a request is parsed, `headers` may be an earlier request's.
