@@ -117,6 +117,8 @@ const PARAM = /^\s*;\s*([!#$%&'*+\-.^_`|~0-9A-Za-z]+)\s*=\s*/;
 // Unquoted values are tokens, but senders leave boundaries with "/", "=",
 // ":" or "?" unquoted too: anything up to a space, ";" or quote is taken.
 const BARE_VALUE = /^[^\s;"\\]+/;
+// What may follow a parameter's value: its quote closes it then.
+const ENDS_PARAM = /^\s*(?:;|$)/;
 // RFC 8187 ext-value: charset'language'value-chars.
 const EXT_VALUE =
   /^(UTF-8|ISO-8859-1)'[A-Za-z0-9-]*'((?:%[0-9A-Fa-f]{2}|[!#$&+\-.^_`|~0-9A-Za-z])*)$/i;
@@ -134,9 +136,11 @@ interface Parameterized {
 /**
  * Parses `value *( ";" name "=" ( token / quoted-string ) )`; `null` when it
  * is not that. Names are lower-cased; a repeated name is `null`, so that no
- * two readers of the same field see different files. In a quoted string
- * only `\"` and `\\` are escapes: browsers on Windows once sent paths with
- * bare backslashes (`"C:\dir\a.txt"`), which must keep their last `\`.
+ * two readers of the same field see different files. A quoted string has
+ * no escapes but `\"` inside it: browsers (and Deno's and Node's FormData)
+ * escape nothing (WHATWG: `"`, CR and LF are `%22`, `%0D`, `%0A`), so a name
+ * may hold `\\` or end in `\` (`"C:\dir\"`); curl before 7.81 wrote a
+ * quote in a name as `\"`, read as one where the quote does not end it.
  */
 function parseParameterized(text: string): Parameterized | null {
   const semi = text.indexOf(";");
@@ -155,9 +159,10 @@ function parseParameterized(text: string): Parameterized | null {
       param = "";
       let i = 1;
       for (; i < rest.length && rest[i] !== '"'; i++) {
-        if (rest[i] === "\\" && (rest[i + 1] === '"' || rest[i + 1] === "\\")) {
-          i++;
-        }
+        if (
+          rest[i] === "\\" && rest[i + 1] === '"' &&
+          !ENDS_PARAM.test(rest.slice(i + 2))
+        ) i++;
         param += rest[i];
       }
       if (i === rest.length) return null; // no closing quote

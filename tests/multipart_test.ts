@@ -335,6 +335,47 @@ Deno.test("multipart: file names lose their paths; filename* wins", async () => 
   );
 });
 
+Deno.test("multipart: names as browsers write them, backslashes unescaped; an older curl's \\\" is still a quote", async () => {
+  // Browsers, Deno's and Node's FormData escape nothing (WHATWG), so a name
+  // may end in a backslash or hold two.
+  const partsOf = async (...dispositions: string[]) => {
+    const lines = dispositions.flatMap((value) => [
+      "--b",
+      `Content-Disposition: ${value}`,
+      "",
+      "v",
+    ]);
+    const parts = [];
+    for await (
+      const part of parseMultipart(
+        bytesReader(body(...lines, "--b--")),
+        "multipart/form-data; boundary=b",
+      )
+    ) {
+      parts.push([part.name, part.rawFilename]); // the rest is skipped
+    }
+    return parts;
+  };
+  assert.deepEqual(
+    await partsOf(
+      'form-data; name="a\\"',
+      'form-data; name="x\\\\y"',
+      'form-data; name="f"; filename="C:\\dir\\"',
+      'form-data; name="g\\"; filename="a\\\\b.txt"',
+    ),
+    [
+      ["a\\", null],
+      ["x\\\\y", null],
+      ["f", "C:\\dir\\"],
+      ["g\\", "a\\\\b.txt"],
+    ],
+  );
+  assert.deepEqual(
+    await partsOf('form-data; name="say \\"hi\\""'),
+    [['say "hi"', null]],
+  );
+});
+
 Deno.test("multipart: malformed parts are 400", async () => {
   const type = "multipart/form-data; boundary=b";
   const cases: [string, Uint8Array][] = [
