@@ -55,7 +55,8 @@ import { handled } from "./_handled.ts";
 
 /**
  * Limits applied while parsing a form body; each one exceeded is an
- * {@linkcode HTTPError} 413. `null` means no limit.
+ * {@linkcode HTTPError} 413. `maxFileSize` and `maxTotalSize` may be
+ * `null`, for no limit.
  *
  * @example Accept files of up to 10 MiB in a body of up to 50 MiB
  * ```ts
