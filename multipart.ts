@@ -118,8 +118,6 @@ const PARAM = /^\s*;\s*([!#$%&'*+\-.^_`|~0-9A-Za-z]+)\s*=\s*/;
 // Unquoted values are tokens, but senders leave boundaries with "/", "=",
 // ":" or "?" unquoted too: anything up to a space, ";" or quote is taken.
 const BARE_VALUE = /^[^\s;"\\]+/;
-// What may follow a parameter's value: its quote closes it then.
-const ENDS_PARAM = /^\s*(?:;|$)/;
 // RFC 8187 ext-value: charset'language'value-chars.
 const EXT_VALUE =
   /^(UTF-8|ISO-8859-1)'[A-Za-z0-9-]*'((?:%[0-9A-Fa-f]{2}|[!#$&+\-.^_`|~0-9A-Za-z])*)$/i;
@@ -137,13 +135,17 @@ interface Parameterized {
 /**
  * Parses `value *( ";" name "=" ( token / quoted-string ) )`; `null` when it
  * is not that. Names are lower-cased; a repeated name is `null`, so that no
- * two readers of the same field see different files. A quoted string has
- * no escapes but `\"` inside it: browsers (and Deno's and Node's FormData)
- * escape nothing (WHATWG: `"`, CR and LF are `%22`, `%0D`, `%0A`), so a name
- * may hold `\\` or end in `\` (`"C:\dir\"`); curl before 7.81 wrote a
- * quote in a name as `\"`, read as one where the quote does not end it.
+ * two readers of the same field see different files. A quoted string is
+ * read as browsers (and Deno's and Node's FormData) write it, with no
+ * escapes (WHATWG: `"`, CR and LF are `%22`, `%0D`, `%0A`), so a name may
+ * hold `\\` or end in `\` (`"C:\dir\"`); only text that does not parse so
+ * is read with RFC 9110's `\"` and `\\`, as curl before 7.81 wrote a quote.
  */
 function parseParameterized(text: string): Parameterized | null {
+  return parseParameters(text, false) ?? parseParameters(text, true);
+}
+
+function parseParameters(text: string, escapes: boolean): Parameterized | null {
   const semi = text.indexOf(";");
   const value = trimOWS(semi === -1 ? text : text.slice(0, semi));
   const params = new Map<string, string>();
@@ -161,8 +163,8 @@ function parseParameterized(text: string): Parameterized | null {
       let i = 1;
       for (; i < rest.length && rest[i] !== '"'; i++) {
         if (
-          rest[i] === "\\" && rest[i + 1] === '"' &&
-          !ENDS_PARAM.test(rest.slice(i + 2))
+          escapes && rest[i] === "\\" &&
+          (rest[i + 1] === '"' || rest[i + 1] === "\\")
         ) i++;
         param += rest[i];
       }
@@ -408,6 +410,15 @@ class MultipartStream {
     return true;
   }
 
+  /** Whether the delimiter is in the buffer at `at`. */
+  #delimiterAt(at: number): boolean {
+    const delimiter = this.#delimiter;
+    for (let i = 0; i < delimiter.length; i++) {
+      if (this.#buf[at + i] !== delimiter[i]) return false;
+    }
+    return true;
+  }
+
   /** Reads a part's header section, through its empty line. */
   async readHeaders(): Promise<HTTPMessage> {
     const fields: [string, string][] = [];
@@ -426,10 +437,17 @@ class MultipartStream {
       }
       size += lf + 1;
       if (size > max) throw contentTooLarge("a part's header section is", max);
+      if (lf === 1 && this.#buf[this.#start] === CR) {
+        // The empty line's CRLF may be the next delimiter's (RFC 2046: a
+        // part of headers alone, as Python and Deno read it): then it is
+        // left for the body's search, which finds the delimiter at once.
+        await this.#need(this.#delimiter.length);
+        if (!this.#delimiterAt(this.#start)) this.#start += 2;
+        break;
+      }
       const line = this.#buf.subarray(this.#start, this.#start + lf);
       this.#start += lf + 1;
       if (line.at(-1) !== CR) throw malformed("Bare LF in a part's header");
-      if (line.length === 1) break;
       const text = decodeHeader(line.subarray(0, -1));
       if (text.includes("\r")) throw malformed("Bare CR in a part's header");
       checkControls(text);
