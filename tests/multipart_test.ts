@@ -184,41 +184,35 @@ Deno.test("multipart: a body that opens with its boundary, or with a CRLF", asyn
 
 Deno.test("multipart: a part of headers alone, its empty line the next delimiter's CRLF, is empty (RFC 2046)", async () => {
   const type = "multipart/form-data; boundary=b";
-  for (const step of [1, 3, 65536]) {
-    const headersAlone = body(
-      "--b",
-      'Content-Disposition: form-data; name="a"',
-      "",
-      "--b",
-      'Content-Disposition: form-data; name="c"',
-      "",
-      "2",
-      "--b--",
-    );
-    assert.deepEqual(
-      (await collect(bytesReader(headersAlone, step), type)).map((part) => [
-        part.name,
-        part.body,
-      ]),
+  const cases: [string[], string[][]][] = [
+    [
+      [
+        "--b",
+        'Content-Disposition: form-data; name="a"',
+        "",
+        "--b",
+        'Content-Disposition: form-data; name="c"',
+        "",
+        "2",
+        "--b--",
+      ],
       [["a", ""], ["c", "2"]],
-      `reads of ${step}`,
-    );
+    ],
     // An empty value as browsers send it.
-    const empty = body(
-      "--b",
-      'Content-Disposition: form-data; name="a"',
-      "",
-      "",
-      "--b--",
-    );
-    assert.deepEqual(
-      (await collect(bytesReader(empty, step), type)).map((part) => [
-        part.name,
-        part.body,
-      ]),
+    [
+      ["--b", 'Content-Disposition: form-data; name="a"', "", "", "--b--"],
       [["a", ""]],
-      `reads of ${step}`,
-    );
+    ],
+  ];
+  for (const [lines, want] of cases) {
+    for (const step of [1, 3, 65536]) {
+      const parts = await collect(bytesReader(body(...lines), step), type);
+      assert.deepEqual(
+        parts.map((part) => [part.name, part.body]),
+        want,
+        `reads of ${step}`,
+      );
+    }
   }
 });
 
