@@ -310,9 +310,7 @@ class MultipartStream {
     while (i <= last) {
       i = buf.indexOf(CR, i);
       if (i === -1 || i > last) break;
-      let j = 1;
-      while (j < delimiter.length && buf[i + j] === delimiter[j]) j++;
-      if (j === delimiter.length) {
+      if (this.#delimiterAt(i)) {
         this.#found = this.#clear = i;
         return;
       }
