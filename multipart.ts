@@ -832,11 +832,15 @@ async function readForm(
     if (size > max) throw contentTooLarge("the form is", max);
   }
   const form = buf.subarray(0, size);
+  // The pairs URLSearchParams makes: the pieces between "&" not empty.
   let pairs = 0;
-  for (let i = form.indexOf(0x26); i !== -1; i = form.indexOf(0x26, i + 1)) {
-    pairs++; // "&"
+  for (let start = 0; start < form.length;) {
+    const end = form.indexOf(0x26, start);
+    const stop = end === -1 ? form.length : end;
+    if (stop > start) pairs++;
+    start = stop + 1;
   }
-  if (pairs + 1 > checked.maxParts) {
+  if (pairs > checked.maxParts) {
     throw new HTTPError(
       413,
       "Content Too Large",

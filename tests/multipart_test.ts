@@ -703,6 +703,16 @@ Deno.test("parseForm: pairs, decoding and limits", async () => {
     "2",
   );
   await rejects(parseForm(bytesReader(bytes), type, { maxParts: 1 }), 413);
+  // maxParts counts the pairs URLSearchParams makes: none for empty pieces.
+  const padded = new TextEncoder().encode("&a=1&&");
+  assert.deepEqual(
+    [...await parseForm(bytesReader(padded), type, { maxParts: 1 })],
+    [["a", "1"]],
+  );
+  assert.deepEqual(
+    [...await parseForm(bytesReader(new Uint8Array(0)), type, { maxParts: 0 })],
+    [],
+  );
   await rejects(
     parseForm(bytesReader(bytes), "multipart/form-data; boundary=x"),
     415,
