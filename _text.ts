@@ -93,15 +93,23 @@ export function utf8OfHead(text: string): string {
  * Splits comma-separated field values into lower-cased tokens.
  *
  * @param values The field values, such as `headers.getAll("connection")`.
+ * @param max The most elements to look at (empty ones too); all without.
  * @returns The non-empty elements, trimmed and lower-cased.
  */
-export function splitTokens(values: string[]): string[] {
+export function splitTokens(values: string[], max?: number): string[] {
   const tokens: string[] = [];
+  let left = max;
   for (const value of values) {
-    for (const part of value.split(",")) {
+    // split() with a limit makes no more pieces than it is asked for, but
+    // is slower: a value shorter than the limit cannot have more.
+    const parts = left === undefined || value.length < left
+      ? value.split(",")
+      : value.split(",", left);
+    for (const part of parts) {
       const token = trimOWS(part).toLowerCase();
       if (token !== "") tokens.push(token);
     }
+    if (left !== undefined && (left -= parts.length) <= 0) break;
   }
   return tokens;
 }
