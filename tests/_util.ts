@@ -179,6 +179,21 @@ export async function within<T>(
 }
 
 /** Waits `ms` milliseconds. */
+/**
+ * Makes every accept() of `server` fail as with EMFILE (out of
+ * descriptors): the loop pauses and retries.
+ */
+export function failAccepts(server: HTTPServer): void {
+  const listener = server.listener;
+  Object.defineProperty(server, "listener", {
+    value: {
+      accept: () => Promise.reject(new Error("Too many open files")),
+      close: () => listener.close(),
+      addr: listener.addr,
+    },
+  });
+}
+
 export function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -4,7 +4,7 @@
 
 import assert from "node:assert/strict";
 import { BaseHTTPRequestHandler, HTTPServer } from "../mod.ts";
-import { delay, within } from "./_util.ts";
+import { delay, failAccepts, within } from "./_util.ts";
 
 const fixture = new URL("./fixtures/hello_server.ts", import.meta.url)
   .pathname;
@@ -120,15 +120,7 @@ Deno.test("accept: shutdown() during accept() retries (out of descriptors) still
   const httpd = new HTTPServer(["127.0.0.1", 0], Hello, {
     logSink: (line) => lines.push(line),
   });
-  const listener = httpd.listener;
-  // Every accept fails as with EMFILE: the loop pauses and retries.
-  Object.defineProperty(httpd, "listener", {
-    value: {
-      accept: () => Promise.reject(new Error("Too many open files")),
-      close: () => listener.close(),
-      addr: listener.addr,
-    },
-  });
+  failAccepts(httpd);
   try {
     const serving = httpd.serveForever(0.05);
     await delay(120);

@@ -9,6 +9,7 @@ import { SimpleHTTPRequestHandler } from "../static.ts";
 import {
   delay,
   exchange,
+  failAccepts,
   latin1Bytes,
   parseResponses,
   reply,
@@ -371,14 +372,7 @@ Deno.test("--log-format json makes the server's own lines JSON too (accept() ret
     withAccessLog(SimpleHTTPRequestHandler, "json"),
     { logSink: (line) => lines.push(line) },
   );
-  const listener = server.listener;
-  Object.defineProperty(server, "listener", {
-    value: {
-      accept: () => Promise.reject(new Error("Too many open files")),
-      close: () => listener.close(),
-      addr: listener.addr,
-    },
-  });
+  failAccepts(server);
   const serving = server.serveForever(0.05);
   await delay(100);
   await server.shutdown();

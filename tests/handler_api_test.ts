@@ -363,11 +363,13 @@ function assertWhole(exchange: RawExchange): void {
   }
 }
 
+// Past SyncParse's token check, refused for its Expect.
+const TEA_REQUEST =
+  "GET / HTTP/1.1\r\nHost: h\r\nX-Token: t\r\nExpect: tea\r\n\r\n";
+
 Deno.test("a sync parseRequest override, Python's style, gets false for a refused Expect; sendError() not awaited still sends the whole page", async () => {
   await using client = testClient(SyncParse);
-  const tea = await client.raw(
-    "GET / HTTP/1.1\r\nHost: h\r\nX-Token: t\r\nExpect: tea\r\n\r\n",
-  );
+  const tea = await client.raw(TEA_REQUEST);
   assert.match(wire(tea), /^HTTP\/1\.1 417 Expectation Failed\r\n/);
   assertWhole(tea);
   assert.equal(tea.responses.length, 1, "not dispatched after the 417");
@@ -391,9 +393,7 @@ Deno.test("a sync parseRequest override refuses through a sync sendError overrid
     }
   }
   await using client = testClient(PlainErrors);
-  const tea = await client.raw(
-    "GET / HTTP/1.1\r\nHost: h\r\nX-Token: t\r\nExpect: tea\r\n\r\n",
-  );
+  const tea = await client.raw(TEA_REQUEST);
   assert.equal(tea.responses.length, 1, "not dispatched after the 417");
   assert.equal(tea.responses[0].status, 417);
   assert.equal(tea.responses[0].text(), "417 \n");
