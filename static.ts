@@ -678,7 +678,7 @@ export class SimpleHTTPRequestHandler extends BaseHTTPRequestHandler {
    * `Access-Control-Max-Age`. Without CORS, Python's 501.
    */
   async do_OPTIONS(): Promise<void> {
-    if (!this.cors && this.corsOrigins.length === 0) {
+    if (!this.#corsOn) {
       return await this.sendError(501, "Unsupported method ('OPTIONS')");
     }
     const methods = [...CORS_METHODS.filter((m) => this.#serves(m)), "OPTIONS"]
@@ -1134,10 +1134,15 @@ export class SimpleHTTPRequestHandler extends BaseHTTPRequestHandler {
     }
   }
 
+  /** Whether CORS is on, for every origin or for some. */
+  get #corsOn(): boolean {
+    return this.cors || this.corsOrigins.length > 0;
+  }
+
   /** Whether this request is a CORS preflight that CORS is on to answer. */
   #isPreflight(): boolean {
     return this.command === "OPTIONS" &&
-      (this.cors || this.corsOrigins.length > 0) &&
+      this.#corsOn &&
       this.headers.has("origin") &&
       this.headers.has("access-control-request-method");
   }
@@ -1242,7 +1247,7 @@ export class SimpleHTTPRequestHandler extends BaseHTTPRequestHandler {
   }
 
   #sendExtraResponseHeaders(): void {
-    const cors = this.cors || this.corsOrigins.length > 0;
+    const cors = this.#corsOn;
     for (const [name, value] of this.extraResponseHeaders) {
       // Sent with the CORS fields instead (sendResponse).
       if (cors && name.toLowerCase() === CREDENTIALS) continue;

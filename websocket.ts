@@ -712,11 +712,8 @@ export class ServerWebSocket extends EventTarget
           ? new Uint8Array(await item.data.arrayBuffer())
           : item.data;
         let rsv1 = false;
-        if (
-          this.#deflate !== null && item.opcode < OP_CLOSE &&
-          payload.length >= COMPRESS_AT
-        ) {
-          payload = await this.#deflate.compress(payload);
+        if (this.#compresses(item.opcode, payload.length)) {
+          payload = await this.#deflate!.compress(payload);
           rsv1 = true;
         }
         const length = headerLength(payload.length) + payload.length;
@@ -778,8 +775,13 @@ export class ServerWebSocket extends EventTarget
   /** Whether `item` goes out as it was queued: bytes, not compressed. */
   #asQueued(item: Outgoing): item is Outgoing & { data: Uint8Array } {
     return item.data instanceof Uint8Array &&
-      (this.#deflate === null || item.opcode >= OP_CLOSE ||
-        item.data.length < COMPRESS_AT);
+      !this.#compresses(item.opcode, item.data.length);
+  }
+
+  /** Whether a message of `length` bytes is compressed: data, past 1 KiB. */
+  #compresses(opcode: number, length: number): boolean {
+    return this.#deflate !== null && opcode < OP_CLOSE &&
+      length >= COMPRESS_AT;
   }
 
   #write(bytes: Uint8Array): Promise<void> {
