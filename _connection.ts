@@ -550,7 +550,7 @@ export class Connection implements Reader, BodySource {
         : this.conn.read(p);
     }
     const now = this.#bodyReadSince = Date.now();
-    this.#arm(this.#user.timeout ?? this.#host.bodyTimeout, now);
+    this.#arm(this.#within(this.#host.bodyTimeout), now);
     return this.conn.read(p).then(
       (n) => this.#bodyRead(n),
       (error) => this.#bodyReadFailed(error),
@@ -1466,11 +1466,26 @@ export class Connection implements Reader, BodySource {
   }
 
   #idleTimeout(): number | null {
-    return this.#user.timeout ?? this.#host.keepAliveTimeout;
+    return this.#within(this.#host.keepAliveTimeout);
   }
 
   #headTimeout(): number | null {
-    return this.#user.timeout ?? this.#host.headerTimeout;
+    return this.#within(this.#host.headerTimeout);
+  }
+
+  /**
+   * Whether the handler's `timeout` (Python's socket timeout) is under the
+   * server's `limit` (`null` for none), and so is the one that holds: a
+   * handler may shorten a wait, never lengthen or lift one the server sets.
+   */
+  #handlerTimes(limit: number | null): boolean {
+    const own = this.#user.timeout;
+    return own != null && own < (limit ?? Infinity);
+  }
+
+  /** The wait that holds for one of the server's limits: the shorter. */
+  #within(limit: number | null): number | null {
+    return this.#handlerTimes(limit) ? this.#user.timeout : limit;
   }
 
   /** Sets the time by which the current wait must end; `null` for none. */
@@ -1487,7 +1502,7 @@ export class Connection implements Reader, BodySource {
    */
   #flushStalled(now: number): boolean {
     const out = this.#out;
-    const limit = this.#user.timeout ?? this.#host.writeTimeout;
+    const limit = this.#within(this.#host.writeTimeout);
     return out !== null && limit !== null && out.stalled(now, limit * 1000);
   }
 
@@ -1531,12 +1546,17 @@ export class Connection implements Reader, BodySource {
     this.#deadline = Infinity;
     this.#timedOut = true;
     this.#user.closeConnection = true;
-    const logged = this.#readingHead && this.#user.timeout !== null;
+    const logged = this.#readingHead &&
+      this.#handlerTimes(
+        this.#headTimed
+          ? this.#host.headerTimeout
+          : this.#host.keepAliveTimeout,
+      );
     this.#lose(
       new Deno.errors.TimedOut(
         stalled
           ? `the client took no bytes for writeTimeout (${
-            this.#user.timeout ?? this.#host.writeTimeout
+            this.#within(this.#host.writeTimeout)
           } s)`
           : "timed out",
       ),

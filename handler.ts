@@ -181,8 +181,10 @@ export class BaseHTTPRequestHandler {
   /** Status code → `[phrase, description]`. */
   responses: Readonly<Record<number, readonly [string, string]>> = responses;
   /**
-   * Seconds any single read or write may wait, overriding the server's
-   * timeouts for this handler (Python's socket timeout); `null` keeps them.
+   * Seconds any single read or write may wait (Python's socket timeout):
+   * for this handler it shortens the server's timeouts it is under, and
+   * never lengthens or lifts one (a longer wait, `Infinity` or `NaN` keeps
+   * the server's; those are the server's options); `null` keeps them all.
    */
   timeout: number | null = null;
   /** Day abbreviations, Monday first (Python's `weekdayname`). */

@@ -949,6 +949,23 @@ Deno.test("a request head that never completes is closed after headerTimeout", a
   assert.ok(performance.now() - started < 2000);
 });
 
+Deno.test("a handler's timeout shortens the server's timeouts, never lifts them: Infinity, NaN or a longer one keeps the server's", async () => {
+  for (const own of [Infinity, 1e12, NaN, 60]) {
+    class Lifting extends Echo {
+      override timeout = own;
+    }
+    await using client = testClient(Lifting, {
+      headerTimeout: 0.2,
+      keepAliveTimeout: 0.2,
+    });
+    const started = performance.now();
+    const ex = await client.raw("GET / HTTP/1.1\r\nHost:");
+    assert.ok(ex.closed, `timeout = ${own}`);
+    assert.ok(performance.now() - started < 2000, `timeout = ${own}`);
+    assert.doesNotMatch(client.log.join("\n"), /timed out/, "the server's");
+  }
+});
+
 Deno.test("a wait for a request past the handler's own timeout is logged as Python logs it; the server's timeouts close in silence", async () => {
   class Timed extends Echo {
     override timeout = 0.1;
