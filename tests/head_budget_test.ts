@@ -107,7 +107,9 @@ Deno.test("head budget: of 250 unfinished heads of 784 KB, those kept fit the de
     await delay(300);
     grown = await rss() - before;
     // The heads the server kept fit the budget: the others were refused.
-    const open = await Promise.all(conns.map((c) => answerOrOpen(c, 200)));
+    // Two seconds for the refusals to come, all waited at once: on a loaded
+    // machine a shorter window counted late 431s as heads kept.
+    const open = await Promise.all(conns.map((c) => answerOrOpen(c, 2000)));
     kept = open.filter((answer) => answer === "").length;
   } finally {
     await writer.close();
