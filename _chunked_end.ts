@@ -42,17 +42,14 @@ export class ChunkedEnd {
     return this.#state === ENDED;
   }
 
-  /** Whether the bytes so far are not a chunked body, nor its beginning. */
-  get broken(): boolean {
-    return this.#state === BROKEN;
-  }
-
   /**
    * Takes the next bytes of the body; `data`, when given, gets the pieces of
-   * chunk data among them.
+   * chunk data among them. Returns how many of them are the body's: all but
+   * a byte that breaks it (one after its end, too) and the rest.
    */
-  feed(bytes: Uint8Array, data?: Uint8Array[]): void {
-    for (let i = 0; i < bytes.length && this.#state !== BROKEN; i++) {
+  feed(bytes: Uint8Array, data?: Uint8Array[]): number {
+    if (this.#state === BROKEN) return 0;
+    for (let i = 0; i < bytes.length; i++) {
       const byte = bytes[i];
       switch (this.#state) {
         case SIZE: {
@@ -106,6 +103,8 @@ export class ChunkedEnd {
         default: // a byte after the end
           this.#state = BROKEN;
       }
+      if (this.#state === BROKEN) return i;
     }
+    return bytes.length;
   }
 }

@@ -952,7 +952,18 @@ export class Connection implements Reader, BodySource {
     }
     const framing = this.#framing;
     if (bytes.length === 0) return RESOLVED;
-    if (framing === OWN_CODING) this.#ownChunks?.feed(bytes);
+    if (framing === OWN_CODING && this.#ownChunks !== null) {
+      // What follows the handler's last chunk, or breaks its coding, would
+      // be read as the next response: it stays here, and the close ends it.
+      const taken = this.#ownChunks.feed(bytes);
+      if (taken < bytes.length) {
+        this.#bodyBytes -= bytes.length - taken;
+        bytes = bytes.subarray(0, taken);
+        this.#ownCodingBroke();
+        out.bytes(bytes);
+        return RESOLVED;
+      }
+    }
     const chunked = framing === CHUNKED;
     if (chunked) out.text(bytes.length.toString(16) + "\r\n");
     if (bytes.length >= FLUSH_AT) {
@@ -969,19 +980,22 @@ export class Connection implements Reader, BodySource {
   /** Queues the data of the handler's own chunks; framing that breaks cuts. */
   #writeUnchunked(bytes: Uint8Array): Promise<void> {
     const pieces: Uint8Array[] = [];
-    this.#ownChunks!.feed(bytes, pieces);
-    if (this.#ownChunks!.broken) {
-      this.#framing = CUT;
-      this.#user.logError(
-        "response's own chunked coding broke; the rest was dropped",
-      );
-    }
+    const taken = this.#ownChunks!.feed(bytes, pieces);
+    if (taken < bytes.length) this.#ownCodingBroke();
     const out = this.#output;
     for (const piece of pieces) {
       this.#bodyBytes += piece.length;
       out.bytes(piece);
     }
     return out.length >= FLUSH_AT ? this.#flush() : RESOLVED;
+  }
+
+  /** The handler's chunked coding broke, or went on past its end. */
+  #ownCodingBroke(): void {
+    this.#framing = CUT;
+    this.#user.logError(
+      "response's own chunked coding broke; the rest was dropped",
+    );
   }
 
   /**

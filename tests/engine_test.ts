@@ -945,6 +945,29 @@ Deno.test("engine: a handler's own chunked body keeps the connection only if it 
   Framing.body = "0123456789abcdef";
 });
 
+Deno.test("engine: what a handler writes past its own last chunk, or after its chunks break, is dropped: never read as the next response", async () => {
+  const smuggled = "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nEVIL";
+  const cases: [string, string, string][] = [
+    ["after the end", "5\r\nhello\r\n0\r\n\r\n", "5\r\nhello\r\n0\r\n\r\n"],
+    ["broken", "5\r\nhelloXX0\r\n\r\n", "5\r\nhello"],
+  ];
+  Framing.fields = [["Transfer-Encoding", "chunked"]];
+  for (const [label, body, sent] of cases) {
+    Framing.body = body + smuggled;
+    const { client, done } = serve(Framing);
+    const request = "GET / HTTP/1.1\r\nHost: h\r\n\r\n";
+    await send(client, request + request);
+    const { text, closed } = await readUntil(client, () => false);
+    assert.ok(closed, label);
+    assert.equal(text.slice(text.indexOf("\r\n\r\n") + 4), sent, label);
+    assert.equal(count(text, "HTTP/1.1 200"), 1, label);
+    client.close();
+    await done;
+  }
+  Framing.fields = [];
+  Framing.body = "0123456789abcdef";
+});
+
 class OwnChunks extends QuietHandler {
   static pieces: string[] = [];
   async do_GET() {
