@@ -658,6 +658,12 @@ export class Connection implements Reader, BodySource {
     if (this.#headersSent) {
       throw new TypeError("The response headers were already sent");
     }
+    if (this.#framing === RAW) {
+      // Bytes the handler wrote with no head (or a late write of the one
+      // before): not this head's body, and no framing vouches for them.
+      this.#bodyBytes = 0;
+      this.#user.closeConnection = true;
+    }
     this.#status = code;
     this.#headLines = [this.#state.statusLine(version, code, phrase)];
     this.#headEnding = null;
@@ -912,7 +918,14 @@ export class Connection implements Reader, BodySource {
         }),
       );
     }
-    if (this.#headLines !== null && this.#status >= 200) {
+    if (this.#headLines !== null && this.#status < 200) {
+      return handled(
+        Promise.reject(
+          new TypeError("endHeaders() must end a 1xx head before a write"),
+        ),
+      );
+    }
+    if (this.#headLines !== null) {
       // A head not ended yet is ended first, by the handler's endHeaders.
       return handled(
         this.#user.endHeaders().then(() => {
@@ -1164,7 +1177,14 @@ export class Connection implements Reader, BodySource {
       this.#user.logRequest(this.#status || "-", "-");
       return;
     }
-    if (this.#headLines !== null && this.#status >= 200) {
+    if (this.#headLines !== null && this.#status < 200) {
+      return handled(
+        Promise.reject(
+          new TypeError("endHeaders() must end a 1xx head before a write"),
+        ),
+      );
+    }
+    if (this.#headLines !== null) {
       // A head the handler queued and never ended.
       return this.#user.endHeaders().catch((error) => {
         reportError(this.#host, this.conn, this.#clientAddress, error);

@@ -968,6 +968,45 @@ Deno.test("engine: what a handler writes past its own last chunk, or after its c
   Framing.body = "0123456789abcdef";
 });
 
+Deno.test("engine: bytes written before a head are not counted as its body, and the connection closes after it; a write into an open 1xx head is refused", async () => {
+  const logged: string[] = [];
+  class RawThenHead extends QuietHandler {
+    override logError(format: string, ...args: unknown[]): void {
+      logged.push(format);
+      super.logError(format, ...args);
+    }
+    async do_GET() {
+      if (this.path === "/interim") {
+        this.sendResponseOnly(103);
+        this.sendHeader("Link", "</a.css>; rel=preload");
+        await assert.rejects(this.wfile.write("x"), /1xx head/);
+        await this.endHeaders();
+      } else await this.wfile.write("XYZ");
+      this.sendResponse(200);
+      this.sendHeader("Content-Length", "2");
+      await this.endHeaders();
+      await this.wfile.write("ok");
+    }
+  }
+  const { client, done } = serve(RawThenHead);
+  const request = "GET / HTTP/1.1\r\nHost: h\r\n\r\n";
+  await send(client, request + request);
+  const { text, closed } = await readUntil(client);
+  assert.ok(closed, "closed after a response its raw bytes came before");
+  assert.ok(text.startsWith("XYZHTTP/1.1 200 "), text);
+  assert.ok(text.includes("\r\nConnection: close\r\n"), text);
+  assert.ok(text.endsWith("\r\n\r\nok"), text);
+  assert.deepEqual(logged, []);
+  client.close();
+  await done;
+  const interim = serve(RawThenHead);
+  await send(interim.client, "GET /interim HTTP/1.1\r\nHost: h\r\n\r\n");
+  const answer = await readUntil(interim.client, (t) => t.endsWith("ok"));
+  assert.match(answer.text, /^HTTP\/1\.1 103 [^]*Link: [^]*HTTP\/1\.1 200 /);
+  interim.client.close();
+  await interim.done;
+});
+
 class OwnChunks extends QuietHandler {
   static pieces: string[] = [];
   async do_GET() {
