@@ -976,7 +976,7 @@ export class SimpleHTTPRequestHandler extends BaseHTTPRequestHandler {
       this.sendResponse(304);
       this.sendHeader("ETag", etag);
       this.sendHeader("Last-Modified", lastModified);
-      this.sendHeader("Accept-Ranges", "bytes");
+      if (coding === null) this.sendHeader("Accept-Ranges", "bytes");
       this.#sendFileFields(vary, cacheControl);
       await this.endHeaders();
       return null;
@@ -1001,7 +1001,9 @@ export class SimpleHTTPRequestHandler extends BaseHTTPRequestHandler {
     if (range !== null) {
       this.sendHeader("Content-Range", `bytes ${start}-${end}/${size}`);
     }
-    this.sendHeader("Accept-Ranges", "bytes");
+    // Ranges are of the file as stored: a coded body offers none (nginx's
+    // way), or a client resuming it would append stored bytes to coded ones.
+    if (coding === null) this.sendHeader("Accept-Ranges", "bytes");
     this.sendHeader("Last-Modified", lastModified);
     this.sendHeader("ETag", etag);
     this.#sendFileFields(vary, cacheControl);

@@ -343,6 +343,20 @@ Deno.test("compress: a Range request is answered from the file as stored", async
   });
   assert.equal(whole.status, 200);
   assert.equal(whole.get("content-encoding"), "gzip");
+  // A coded body offers no ranges (nginx's way): a client resuming it would
+  // get the stored bytes and append them to the coded ones.
+  assert.equal(whole.get("accept-ranges"), undefined);
+  assert.equal(identity.get("accept-ranges"), "bytes");
+  const pre = await raw(s.port, "/pre.css", {
+    headers: "Accept-Encoding: gzip\r\n",
+  });
+  assert.equal(pre.get("content-encoding"), "gzip");
+  assert.equal(pre.get("accept-ranges"), undefined, "precompressed");
+  const notModified = await raw(s.port, "/app.js", {
+    headers: `Accept-Encoding: gzip\r\nIf-None-Match: ${whole.get("etag")}\r\n`,
+  });
+  assert.equal(notModified.status, 304);
+  assert.equal(notModified.get("accept-ranges"), undefined, "its 304");
 });
 
 Deno.test("compress: a client that leaves mid-stream stops the copy; the server serves on", async () => {
