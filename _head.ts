@@ -19,8 +19,12 @@ export class HTTPError extends Error {
    * @param status The HTTP status code, 400–599.
    * @param message The short message (reason phrase of the error page).
    * @param explain A longer explanation for the error page.
+   * @throws {RangeError} When `status` is not an integer from 400 to 599.
    */
   constructor(status: number, message: string, explain?: string) {
+    if (!Number.isInteger(status) || status < 400 || status > 599) {
+      throw new RangeError(`HTTPError needs a 4xx or 5xx status: ${status}`);
+    }
     super(message);
     this.name = "HTTPError";
     this.status = status;

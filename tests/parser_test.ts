@@ -195,6 +195,14 @@ Deno.test("HTTPError carries the status it maps to", () => {
   }
 });
 
+Deno.test("HTTPError takes an error status, 400-599, else RangeError", () => {
+  for (const status of [200, 399, 600, 99999, 404.5, NaN]) {
+    assert.throws(() => new HTTPError(status, "x"), RangeError, `${status}`);
+  }
+  assert.equal(new HTTPError(599, "x").status, 599);
+  assert.equal(new HTTPError(400, "x").status, 400);
+});
+
 Deno.test("readHead() enforces Python's request line limit: 65536 passes, 65537 is 414", async () => {
   const ok = "GET /" + "a".repeat(65536 - 16) + " HTTP/1.0\r\n";
   assert.equal(ok.length, 65536);
