@@ -77,7 +77,7 @@ export class RecentHeads {
 
   /** The bytes of a head of these lines queued before, or `null`. */
   find(lines: readonly string[]): Uint8Array | null {
-    const kept = this.#heads.get(etagOf(lines));
+    const kept = this.#heads.get(etagField(lines));
     if (kept === undefined || !sameLines(lines, kept.lines)) return null;
     return kept.bytes;
   }
@@ -85,7 +85,7 @@ export class RecentHeads {
   /** Keeps the bytes of a head just queued; a long one is not kept. */
   keep(lines: readonly string[], bytes: Uint8Array): void {
     if (bytes.length > MAX_HEAD_LENGTH) return;
-    const key = etagOf(lines);
+    const key = etagField(lines);
     let kept = this.#heads.get(key);
     if (kept === undefined) {
       if (this.#heads.size >= MAX_HEADS) {
@@ -115,7 +115,7 @@ function ownCopy(text: string): string {
 }
 
 /** The value of a head's ETag field, or "" for none. */
-function etagOf(lines: readonly string[]): string {
+function etagField(lines: readonly string[]): string {
   for (let i = 1; i < lines.length; i += 2) {
     const name = lines[i];
     if (

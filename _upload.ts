@@ -21,6 +21,7 @@ import type { SimpleHTTPRequestHandler } from "./static.ts";
 import { mediaQuality } from "./_negotiate.ts";
 import { contentTooLarge } from "./_head.ts";
 import { etagOf, mtimeOf, preconditions } from "./_conditional.ts";
+import { granted } from "./_permission.ts";
 
 /** What `serve --upload` allows. */
 export interface UploadOptions {
@@ -71,8 +72,7 @@ export function parseSize(text: string): number {
  * @returns The message naming the flag, or `null`.
  */
 export function writePermissionProblem(directory: string): string | null {
-  const state = Deno.permissions.querySync({ name: "write", path: directory });
-  return state.state === "granted"
+  return granted({ name: "write", path: directory })
     ? null
     : `--upload needs write permission to ${directory}: run deno with --allow-write=${directory}`;
 }
@@ -116,8 +116,7 @@ function checkOrigin(handler: SimpleHTTPRequestHandler): void {
 function unreboundName(name: string): boolean {
   if (name.startsWith("[") || /^\d+\.\d+\.\d+\.\d+$/.test(name)) return true;
   if (name === "localhost" || name.endsWith(".localhost")) return true;
-  const state = Deno.permissions.querySync?.({ name: "sys", kind: "hostname" });
-  return state?.state === "granted" &&
+  return granted({ name: "sys", kind: "hostname" }) &&
     name.toLowerCase() === Deno.hostname().toLowerCase();
 }
 

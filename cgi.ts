@@ -46,9 +46,10 @@ import {
   WINDOWS,
 } from "./_path.ts";
 import { decodeLatin1, pyRepr } from "./_text.ts";
-import { CR, GrowingBytes, LF } from "./_bytes.ts";
+import { concatBytes, CR, GrowingBytes, LF } from "./_bytes.ts";
 import { HTTPError, isFieldValue, isToken } from "./parser.ts";
 import { type FileBody, SimpleHTTPRequestHandler } from "./static.ts";
+import { granted } from "./_permission.ts";
 
 // Only these names become HTTP_* variables: with "_" or other symbols, two
 // different fields ("X-Id", "X_Id") would land on the same variable.
@@ -248,14 +249,6 @@ function findHeadEnd(buf: Uint8Array, from: number): [number, number] | null {
   return null;
 }
 
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  if (a.length === 0) return b;
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a);
-  out.set(b, a.length);
-  return out;
-}
-
 async function realPath(path: string): Promise<string | null> {
   try {
     return await Deno.realPath(path);
@@ -289,10 +282,6 @@ async function* chunksOf(
   for (let n; (n = await reader.read(buf)) !== null;) {
     yield buf.subarray(0, n);
   }
-}
-
-function granted(descriptor: Deno.PermissionDescriptor): boolean {
-  return Deno.permissions.querySync(descriptor).state === "granted";
 }
 
 /**
@@ -1020,7 +1009,7 @@ export class CGIHTTPRequestHandler extends SimpleHTTPRequestHandler {
         throw await this.#failure(run, "CGI script ended before its headers");
       }
       const from = Math.max(0, buffer.length - 2);
-      buffer = concat(buffer, value);
+      buffer = concatBytes([buffer, value]);
       end = findHeadEnd(buffer, from);
       if (end === null && buffer.length > MAX_HEAD) {
         throw new HTTPError(502, "CGI script headers too large");

@@ -44,6 +44,7 @@ import {
   type SimpleHandlerOptions,
   type SimpleHTTPRequestHandler,
 } from "./static.ts";
+import { granted } from "./_permission.ts";
 
 export { parseArgs, type ServeOptions };
 
@@ -293,11 +294,6 @@ function checkPermissions(options: ServeOptions): void {
 // What an empty -b binds: IPv6 and IPv4, else IPv4 alone.
 const WILDCARDS: readonly string[] = ["::", "0.0.0.0"];
 
-/** Whether a permission is granted, asked without a prompt. */
-function granted(descriptor: Deno.PermissionDescriptor): boolean {
-  return Deno.permissions.querySync(descriptor).state === "granted";
-}
-
 /** The net permission of listening on `host` at `port`. */
 function listening(host: string, port: number): Deno.NetPermissionDescriptor {
   return {
@@ -457,11 +453,7 @@ function warnIfReachable(directory: string, host: string): void {
 function addressLines(host: string, port: number, scheme: string): string[] {
   if (host !== "::" && host !== "0.0.0.0") return [];
   const lines = [`Local: ${scheme}://localhost:${port}/`];
-  const listing = Deno.permissions.querySync({
-    name: "sys",
-    kind: "networkInterfaces",
-  });
-  if (listing.state !== "granted") return lines;
+  if (!granted({ name: "sys", kind: "networkInterfaces" })) return lines;
   const seen = new Set<string>();
   for (const { family, address } of Deno.networkInterfaces()) {
     if (family === "IPv6" && host !== "::") continue;
@@ -633,9 +625,8 @@ function openLog(
   } catch (error) {
     throw new ServeError(`cannot open the log file ${path}: ${message(error)}`);
   }
-  const readable = Deno.permissions.querySync({ name: "read", path });
   if (
-    readable.state === "granted" &&
+    granted({ name: "read", path }) &&
     isServed(Deno.realPathSync(path), root, dotfiles)
   ) {
     console.error(

@@ -17,6 +17,7 @@ import {
   sleep,
 } from "./_server_state.ts";
 import { pyRepr } from "./_text.ts";
+import { granted } from "./_permission.ts";
 
 /** PEM certificate chain and private key for HTTPS. */
 export interface TlsOptions {
@@ -131,8 +132,7 @@ const SPARE_DESCRIPTORS = 32;
  */
 function defaultMaxConnections(): number {
   const path = "/proc/self/limits";
-  const state = Deno.permissions.querySync?.({ name: "read", path });
-  if (state?.state !== "granted") return 10000;
+  if (!granted({ name: "read", path })) return 10000;
   try {
     const line = Deno.readTextFileSync(path).split("\n")
       .find((l) => l.startsWith("Max open files"));
@@ -865,8 +865,9 @@ export class HTTPServer implements AsyncDisposable {
 /** Python's `getfqdn` stand-in: the machine's name for a wildcard address. */
 function serverNameOf(hostname: string): string {
   if (hostname !== "0.0.0.0" && hostname !== "::") return hostname;
-  const state = Deno.permissions.querySync?.({ name: "sys", kind: "hostname" });
-  return state?.state === "granted" ? Deno.hostname() : hostname;
+  return granted({ name: "sys", kind: "hostname" })
+    ? Deno.hostname()
+    : hostname;
 }
 
 /**

@@ -103,6 +103,7 @@ import { MAX_AGE_MS, WATCHED_PATHS, WatchedPaths } from "./_watched_paths.ts";
 import { PATH_MEMO, PathMemo } from "./_path_memo.ts";
 import { isFieldValue, isToken } from "./parser.ts";
 import type { HTTPServer } from "./server.ts";
+import { granted } from "./_permission.ts";
 
 export type { FileCacheLimits, UploadOptions };
 
@@ -369,8 +370,7 @@ interface Root {
 
 /** Whether Deno may read `path`; asks without prompting, which would block. */
 function canRead(path: string): boolean {
-  return Deno.permissions.querySync({ name: "read", path }).state ===
-    "granted";
+  return granted({ name: "read", path });
 }
 
 /** The request-target's path: no scheme and authority, query or fragment. */
