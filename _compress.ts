@@ -5,7 +5,7 @@
 import type { ResponseWriter } from "./handler.ts";
 
 /** A `CompressionStream` format and the content coding it makes. */
-export const CODINGS = { br: "brotli", gzip: "gzip" } as const;
+const CODINGS = { br: "brotli", gzip: "gzip" } as const;
 
 /** A content coding this server makes: `br` or `gzip`. */
 export type Coding = keyof typeof CODINGS;

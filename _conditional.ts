@@ -71,7 +71,7 @@ export function mtimeOf(info: Deno.FileInfo): number {
  * modification time in seconds, either `null` when it has none (a
  * directory listing has neither).
  */
-export interface Validators {
+interface Validators {
   /** Its entity-tag, or `null`. */
   etag: string | null;
   /** Its modification time in seconds, or `null`. */
@@ -84,7 +84,7 @@ export interface Validators {
  * preconditions ignore (§13.1.3, §13.1.4): its first line alone would not be
  * what was sent.
  */
-export function fieldDate(headers: HTTPMessage, name: string): number | null {
+function fieldDate(headers: HTTPMessage, name: string): number | null {
   const values = headers.getAll(name);
   return values.length === 1 ? parseHTTPDate(values[0].trim()) : null;
 }

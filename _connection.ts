@@ -57,7 +57,7 @@ import { pyRepr, splitTokens } from "./_text.ts";
 export const ANSWERING: unique symbol = Symbol("basehttp.answering");
 
 /** What the engine needs of the handler above it: Python's API. */
-export interface ConnectionUser {
+interface ConnectionUser {
   /** Seconds any one wait may take, over the server's timeouts; `null` keeps them. */
   readonly timeout: number | null;
   /** The version of every status line. */
@@ -82,7 +82,7 @@ export interface ConnectionUser {
  * What holds a request open past its handler: a WebSocket or an event
  * stream. The request ends when `done` settles; a shutdown asks it to end.
  */
-export interface Session {
+interface Session {
   /** Settles when the session is over. */
   readonly done: Promise<void>;
   /** The server is shutting down: end soon (a WebSocket closes with 1001). */

@@ -8,10 +8,10 @@
  */
 
 /** How often deadlines are checked; their resolution, in milliseconds. */
-export const SWEEP_MS = 50;
+const SWEEP_MS = 50;
 
 /** What the sweep checks. */
-export interface Expiring {
+interface Expiring {
   /** Acts on a deadline that has passed by `now` (ms since the epoch). */
   expire(now: number): void;
 }

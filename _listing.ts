@@ -20,7 +20,7 @@ export interface ListingEntry {
 const SORT_KEYS = ["name", "size", "mtime"] as const;
 
 /** How a listing is ordered. */
-export interface ListingOrder {
+interface ListingOrder {
   sort: typeof SORT_KEYS[number];
   descending: boolean;
 }

@@ -13,7 +13,7 @@ import { WebSocketProtocolError } from "./_websocket_frame.ts";
 import { concatBytes } from "./_bytes.ts";
 
 /** What was agreed. */
-export interface DeflateParams {
+interface DeflateParams {
   /** The server resets its compressor after each message. */
   serverNoContextTakeover: boolean;
   /** The client resets its compressor after each message. */
@@ -23,7 +23,7 @@ export interface DeflateParams {
 }
 
 /** The agreement and the response's extension value. */
-export interface DeflateAgreement {
+interface DeflateAgreement {
   params: DeflateParams;
   response: string;
 }
@@ -172,7 +172,7 @@ export async function createDeflate(
 }
 
 /** One socket's compressor and decompressor. */
-export class PerMessageDeflate {
+class PerMessageDeflate {
   #zlib: typeof zlib;
   #params: DeflateParams;
   #maxMessageSize: number;

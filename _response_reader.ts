@@ -50,7 +50,7 @@ const STATUS_LINE = /^(HTTP\/\d\.\d) (\d{3})(?: (.*))?$/;
 const NO_BODY: BodyBytes = { read: () => Promise.resolve(null) };
 
 /** A malformed response. */
-export class ResponseError extends Error {
+class ResponseError extends Error {
   override name = "ResponseError";
 }
 

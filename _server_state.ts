@@ -119,7 +119,7 @@ export async function awaitHandlers(
  * Strings that passed a check, remembered: most responses repeat the same
  * few header names and values, and a lookup is cheaper than a check.
  */
-export class CheckedStrings {
+class CheckedStrings {
   #passed = new Set<string>();
   #check: (text: string) => boolean;
 

@@ -45,7 +45,7 @@ export const WATCHED_PATHS: unique symbol = Symbol("basehttp.watchedPaths");
  * would find. It keeps the value in use for another MAX_AGE_MS, its memos
  * (an ETag, say) with it, rather than a new one made and kept.
  */
-export type Confirm<T> = (path: string, value: T) => boolean;
+type Confirm<T> = (path: string, value: T) => boolean;
 
 /**
  * Resolutions of real paths inside one root, kept while nothing changes. The

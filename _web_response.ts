@@ -10,7 +10,7 @@
 const NULL_BODY = new Set([101, 103, 204, 205, 304]);
 
 /** What a response is made from. */
-export interface ResponseParts {
+interface ResponseParts {
   /** The status code, 200 to 599. */
   status: number;
   /** The reason phrase (a test response's). */
