@@ -62,8 +62,9 @@ export class ChunkedEnd {
           } else this.#state = BROKEN;
           break;
         }
-        case EXTENSION:
+        case EXTENSION: // a bare LF could end the line for a lax client
           if (byte === CR) this.#state = SIZE_LF;
+          else if (byte === LF) this.#state = BROKEN;
           break;
         case SIZE_LF:
           if (byte !== LF) this.#state = BROKEN;
@@ -93,6 +94,7 @@ export class ChunkedEnd {
           break;
         case TRAILER:
           if (byte === CR) this.#state = TRAILER_LF;
+          else if (byte === LF) this.#state = BROKEN;
           break;
         case TRAILER_LF:
           this.#state = byte === LF ? TRAILER_START : BROKEN;

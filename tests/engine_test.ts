@@ -950,6 +950,9 @@ Deno.test("engine: what a handler writes past its own last chunk, or after its c
   const cases: [string, string, string][] = [
     ["after the end", "5\r\nhello\r\n0\r\n\r\n", "5\r\nhello\r\n0\r\n\r\n"],
     ["broken", "5\r\nhelloXX0\r\n\r\n", "5\r\nhello"],
+    // A bare LF would end a line for a lax client, not for the engine.
+    ["bare LF in an extension", "0;x\n\r\n\r\n", "0;x"],
+    ["bare LF in a trailer", "0\r\nT: 1\n\r\n", "0\r\nT: 1"],
   ];
   Framing.fields = [["Transfer-Encoding", "chunked"]];
   for (const [label, body, sent] of cases) {
