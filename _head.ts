@@ -6,7 +6,23 @@
 
 import { decodeLatin1, pyRepr, trimOWS, withoutUserinfo } from "./_text.ts";
 
-/** An error in a request, with the HTTP status that answers it. */
+/**
+ * An error in a request, with the HTTP status that answers it. The parser
+ * throws it for a bad head; a handler may throw it too, and gets that status
+ * as its error page.
+ *
+ * @example Thrown by the parser
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { HTTPError, parseRequestHead } from "@basehttp/server/parser";
+ *
+ * const bad = new TextEncoder().encode("GET / HTTP/2.0\r\n\r\n");
+ * assert.throws(
+ *   () => parseRequestHead(bad),
+ *   (error) => error instanceof HTTPError && error.status === 505,
+ * );
+ * ```
+ */
 export class HTTPError extends Error {
   /** The HTTP status code to answer with, such as 400 or 431. */
   readonly status: number;
@@ -103,7 +119,19 @@ export interface RequestLimits {
   maxStreamedBodySize: number | null;
 }
 
-/** The default {@linkcode RequestLimits}: Python's line and count limits. */
+/**
+ * The default {@linkcode RequestLimits}: Python's line and count limits.
+ *
+ * @example Tighter limits for one server
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { DEFAULT_LIMITS } from "@basehttp/server/parser";
+ *
+ * assert.equal(DEFAULT_LIMITS.maxRequestLine, 65536); // Python's _MAXLINE
+ * const limits = { ...DEFAULT_LIMITS, maxHeaders: 20 };
+ * assert.equal(limits.maxHeaders, 20);
+ * ```
+ */
 export const DEFAULT_LIMITS: Readonly<RequestLimits> = Object.freeze({
   maxRequestLine: 65536,
   maxHeaderLine: 65536,
@@ -496,6 +524,15 @@ for (let c = 0x61; c <= 0x7a; c++) CLASSES[c] |= TCHAR;
  *
  * @param text The text to check.
  * @returns `true` for a non-empty token.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { isToken } from "@basehttp/server/parser";
+ *
+ * assert.equal(isToken("X-Request-Id"), true);
+ * assert.equal(isToken("Bad Name"), false);
+ * ```
  */
 export function isToken(text: string): boolean {
   if (text.length === 0) return false;
@@ -512,6 +549,15 @@ export function isToken(text: string): boolean {
  *
  * @param text The text to check.
  * @returns `true` when it is safe to send.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { isFieldValue } from "@basehttp/server/parser";
+ *
+ * assert.equal(isFieldValue("text/html; charset=utf-8"), true);
+ * assert.equal(isFieldValue("a\r\nSet-Cookie: b"), false);
+ * ```
  */
 export function isFieldValue(text: string): boolean {
   for (let i = 0; i < text.length; i++) {

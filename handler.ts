@@ -21,7 +21,18 @@ import { upgradeWebSocket } from "./_websocket_upgrade.ts";
 
 export { percentFormat };
 
-/** Python's default error page (3.14), a `%`-template of code, message, explain. */
+/**
+ * Python's default error page (3.14), a `%`-template of code, message,
+ * explain; a handler's `errorMessageFormat` replaces it.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { DEFAULT_ERROR_MESSAGE } from "@basehttp/server";
+ *
+ * assert.match(DEFAULT_ERROR_MESSAGE, /%\(code\)d/);
+ * ```
+ */
 export const DEFAULT_ERROR_MESSAGE: string = `<!DOCTYPE HTML>
 <html lang="en">
     <head>

@@ -229,6 +229,19 @@ function headOfScan(
  * @param limits The limits to apply; defaults to {@linkcode DEFAULT_LIMITS}.
  * @returns The parsed head.
  * @throws {HTTPError} When the head is malformed or over a limit.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { parseRequestHead } from "@basehttp/server/parser";
+ *
+ * const head = parseRequestHead(
+ *   new TextEncoder().encode("POST /up HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\n"),
+ * );
+ * assert.equal(head.command, "POST");
+ * assert.equal(head.headers.get("host"), "a");
+ * assert.equal(head.contentLength, 3);
+ * ```
  */
 export function parseRequestHead(
   bytes: Uint8Array,
@@ -276,6 +289,28 @@ const ENDED: Promise<boolean> = Promise.resolve(false);
  * A buffered reader over a {@linkcode Reader}: one buffer, reused, that
  * grows only as a head needs, up to the limits. Bytes read past one request
  * stay buffered for the next (pipelining).
+ *
+ * @example Two pipelined heads from one source
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { BufferedReader } from "@basehttp/server/parser";
+ *
+ * const bytes = new TextEncoder().encode(
+ *   "GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\n\r\n",
+ * );
+ * let sent = false;
+ * const reader = new BufferedReader({
+ *   read(p: Uint8Array): Promise<number | null> {
+ *     if (sent) return Promise.resolve(null);
+ *     sent = true;
+ *     p.set(bytes);
+ *     return Promise.resolve(bytes.length);
+ *   },
+ * });
+ * assert.equal((await reader.readHead())?.target, "/a");
+ * assert.equal((await reader.readHead())?.target, "/b");
+ * assert.equal(await reader.readHead(), null);
+ * ```
  */
 export class BufferedReader {
   /** The source. */

@@ -5,7 +5,17 @@
  * @module
  */
 
-/** Status code → `[phrase, description]`, as Python's `responses`. */
+/**
+ * Status code → `[phrase, description]`, as Python's `responses`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { responses } from "@basehttp/server";
+ *
+ * assert.equal(responses[404][0], "Not Found");
+ * ```
+ */
 export const responses: Readonly<Record<number, readonly [string, string]>> =
   Object.freeze({
     100: ["Continue", "Request received, please continue"],

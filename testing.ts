@@ -94,7 +94,29 @@ export interface TestRequestInit {
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
-/** One response as the server wrote it. */
+/**
+ * One response as the server wrote it: its status, its fields in order and
+ * its body, read from the bytes on the (in-memory) wire.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { BaseHTTPRequestHandler } from "@basehttp/server";
+ * import { testClient } from "@basehttp/server/testing";
+ *
+ * class Teapot extends BaseHTTPRequestHandler {
+ *   async do_GET(): Promise<void> {
+ *     await this.sendError(418);
+ *   }
+ * }
+ *
+ * await using client = testClient(Teapot);
+ * const response = await client.request("GET", "/");
+ * assert.equal(response.status, 418);
+ * assert.match(response.headers.get("content-type") ?? "", /^text\/html/);
+ * assert.match(response.text(), /I'm a Teapot/);
+ * ```
+ */
 export class TestResponse {
   /** The version of the status line, such as `HTTP/1.1`. */
   readonly version: string;
@@ -265,6 +287,28 @@ class TestConnection {
  * A client that drives a handler over in-memory connections; made by
  * {@linkcode testClient}. Consecutive requests share one connection while
  * the server keeps it alive.
+ *
+ * @example Two requests on one kept-alive connection
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { BaseHTTPRequestHandler } from "@basehttp/server";
+ * import { testClient } from "@basehttp/server/testing";
+ *
+ * class Hello extends BaseHTTPRequestHandler {
+ *   override protocolVersion = "HTTP/1.1";
+ *   async do_GET(): Promise<void> {
+ *     this.sendResponse(200);
+ *     this.sendHeader("Content-Length", "2");
+ *     await this.endHeaders();
+ *     await this.wfile.write("hi");
+ *   }
+ * }
+ *
+ * await using client = testClient(Hello);
+ * assert.equal((await client.request("GET", "/a")).text(), "hi");
+ * assert.equal((await client.request("GET", "/b")).text(), "hi");
+ * assert.equal(client.connections, 1);
+ * ```
  */
 export class TestClient implements AsyncDisposable {
   /** The server the handler sees as `this.server`, never bound. */
@@ -486,6 +530,18 @@ export function testClient(
 /**
  * A real server on `127.0.0.1`, port 0, already serving; made by
  * {@linkcode serveTest}.
+ *
+ * @example A real client against it (needs `--allow-net=127.0.0.1`)
+ * ```ts ignore
+ * import assert from "node:assert/strict";
+ * import { BaseHTTPRequestHandler } from "@basehttp/server";
+ * import { serveTest } from "@basehttp/server/testing";
+ *
+ * await using server = serveTest(BaseHTTPRequestHandler);
+ * const conn = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
+ * conn.close();
+ * assert.ok(server.port > 0);
+ * ```
  */
 export class TestServer implements AsyncDisposable {
   /** The server. */
