@@ -15,9 +15,10 @@ import { refusedLineOf, requestLineOf } from "./_head.ts";
 import { type BodyReader, HTTPMessage, type RequestHead } from "./parser.ts";
 import { responses } from "./status.ts";
 import type { HTTPServer } from "./server.ts";
-import { EventStream, type EventStreamOptions } from "./events.ts";
+// The integration layer above this one is loaded only by a handler that
+// asks for it: types alone are imported here.
+import type { EventStream, EventStreamOptions } from "./events.ts";
 import type { ServerWebSocket, WebSocketOptions } from "./websocket.ts";
-import { upgradeWebSocket } from "./_websocket_upgrade.ts";
 
 export { percentFormat };
 
@@ -302,7 +303,12 @@ export class BaseHTTPRequestHandler {
    * @returns The socket.
    */
   upgradeWebSocket(options?: WebSocketOptions): Promise<ServerWebSocket> {
-    return handled(upgradeWebSocket(this, this.#engine, options));
+    const engine = this.#engine;
+    return handled(
+      import("./_websocket_upgrade.ts").then(({ upgradeWebSocket }) =>
+        upgradeWebSocket(this, engine, options)
+      ),
+    );
   }
 
   /**
@@ -348,6 +354,7 @@ export class BaseHTTPRequestHandler {
     await this.wfile.flush();
     const engine = this.#engine;
     const wfile = this.wfile;
+    const { EventStream } = await import("./events.ts");
     return new EventStream({
       write: (text) => wfile.write(text).then(() => wfile.flush()),
       // The browser sends the id it was given, in UTF-8 (WHATWG).
