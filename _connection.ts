@@ -1177,14 +1177,7 @@ export class Connection implements Reader, BodySource {
       this.#user.logRequest(this.#status || "-", "-");
       return;
     }
-    if (this.#headLines !== null && this.#status < 200) {
-      return handled(
-        Promise.reject(
-          new TypeError("endHeaders() must end a 1xx head before a write"),
-        ),
-      );
-    }
-    if (this.#headLines !== null) {
+    if (this.#headLines !== null && this.#status >= 200) {
       // A head the handler queued and never ended.
       return this.#user.endHeaders().catch((error) => {
         reportError(this.#host, this.conn, this.#clientAddress, error);

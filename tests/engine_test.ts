@@ -1002,6 +1002,22 @@ Deno.test("engine: bytes written before a head are not counted as its body, and 
   assert.deepEqual(logged, []);
   client.close();
   await done;
+  // A 1xx head left open as the handler returns is no write: the request
+  // still ends, with the answer for a handler that sent nothing.
+  class OpenInterim extends QuietHandler {
+    do_GET() {
+      this.sendResponseOnly(103);
+    }
+  }
+  const open = serve(OpenInterim);
+  const errors: unknown[] = [];
+  open.server.handleError = (_conn, _address, error) => errors.push(error);
+  await send(open.client, request);
+  const ended = await within(readUntil(open.client), 2000);
+  assert.ok(ended !== null, "the request ended");
+  open.client.close();
+  await open.done;
+  assert.deepEqual(errors, [], "no error of the engine's own");
   const interim = serve(RawThenHead);
   await send(interim.client, "GET /interim HTTP/1.1\r\nHost: h\r\n\r\n");
   const answer = await readUntil(interim.client, (t) => t.endsWith("ok"));
