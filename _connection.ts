@@ -58,7 +58,7 @@ export const ANSWERING: unique symbol = Symbol("basehttp.answering");
 
 /** What the engine needs of the handler above it: Python's API. */
 interface ConnectionUser {
-  /** Seconds any one wait may take, over the server's timeouts; `null` keeps them. */
+  /** Seconds any one wait may take, if under the server's timeout for it. */
   readonly timeout: number | null;
   /** The version of every status line. */
   readonly protocolVersion: string;
