@@ -199,7 +199,11 @@ export class BaseHTTPRequestHandler {
    * the server's; those are the server's options); `null` keeps them all.
    */
   timeout: number | null = null;
-  /** Day abbreviations, Monday first (Python's `weekdayname`). */
+  /**
+   * Day abbreviations, Monday first (Python's `weekdayname`): read by
+   * nothing, as in Python 3, whose HTTP dates stay English and whose log
+   * dates name no day.
+   */
   weekdayname: readonly string[] = WEEKDAY_NAMES;
   /**
    * Month abbreviations after a `null`, January at 1 (Python's
