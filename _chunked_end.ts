@@ -90,7 +90,7 @@ export class ChunkedEnd {
           this.#size = this.#digits = 0;
           break;
         case TRAILER_START:
-          this.#state = byte === CR ? END_LF : TRAILER;
+          this.#state = byte === CR ? END_LF : byte === LF ? BROKEN : TRAILER;
           break;
         case TRAILER:
           if (byte === CR) this.#state = TRAILER_LF;

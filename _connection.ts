@@ -184,6 +184,8 @@ export class Connection implements Reader, BodySource {
   #deadline = Infinity;
   // Whether the head timeout, not the idle one, holds the head's wait.
   #headTimed = false;
+  // Raw bytes went out before this response's head: it ends by the close.
+  #rawBeforeHead = false;
   #readingHead = false;
   #timedOut = false;
   // Time spent waiting for body bytes: the one pending read's start, and
@@ -457,6 +459,7 @@ export class Connection implements Reader, BodySource {
     this.#bodyWaited = 0;
     this.#controller = null;
     this.#readingHead = true;
+    this.#rawBeforeHead = false;
   }
 
   /** Arms the deadline for a head that is not all here yet. */
@@ -662,7 +665,7 @@ export class Connection implements Reader, BodySource {
       // Bytes the handler wrote with no head (or a late write of the one
       // before): not this head's body, and no framing vouches for them.
       this.#bodyBytes = 0;
-      this.#user.closeConnection = true;
+      this.#rawBeforeHead = true;
     }
     this.#status = code;
     this.#headLines = [this.#state.statusLine(version, code, phrase)];
@@ -758,6 +761,8 @@ export class Connection implements Reader, BodySource {
     // Being ended (an async flushHeaders override): once, not framed again.
     if (this.#headEnding !== null) return this.#headEnding;
     const user = this.#user;
+    // Not even the handler's own Connection: keep-alive keeps it.
+    if (this.#rawBeforeHead) user.closeConnection = true;
     const code = this.#status;
     if (code < 200) {
       // An interim response: no framing, sent at once.
@@ -1226,7 +1231,7 @@ export class Connection implements Reader, BodySource {
   #mayReuse(): boolean {
     if (
       this.#user.closeConnection || this.#host.shuttingDown ||
-      this.#timedOut || this.#gone !== null ||
+      this.#timedOut || this.#rawBeforeHead || this.#gone !== null ||
       (this.#out?.error ?? null) !== null
     ) return false;
     // A body invited by 100 Continue and unread cannot be told from the next

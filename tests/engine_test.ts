@@ -953,6 +953,7 @@ Deno.test("engine: what a handler writes past its own last chunk, or after its c
     // A bare LF would end a line for a lax client, not for the engine.
     ["bare LF in an extension", "0;x\n\r\n\r\n", "0;x"],
     ["bare LF in a trailer", "0\r\nT: 1\n\r\n", "0\r\nT: 1"],
+    ["bare LF as the empty trailer line", "0\r\n\n", "0\r\n"],
   ];
   Framing.fields = [["Transfer-Encoding", "chunked"]];
   for (const [label, body, sent] of cases) {
@@ -986,6 +987,8 @@ Deno.test("engine: bytes written before a head are not counted as its body, and 
         await this.endHeaders();
       } else await this.wfile.write("XYZ");
       this.sendResponse(200);
+      // The handler's own keep-alive does not keep it either.
+      this.sendHeader("Connection", "keep-alive");
       this.sendHeader("Content-Length", "2");
       await this.endHeaders();
       await this.wfile.write("ok");
