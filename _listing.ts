@@ -51,7 +51,10 @@ function byName(a: ListingEntry, b: ListingEntry): number {
 }
 
 /** Sorts in place; ties on size or time go by name. */
-export function sortListing(entries: ListingEntry[], order: ListingOrder) {
+export function sortListing(
+  entries: ListingEntry[],
+  order: ListingOrder,
+): void {
   const sign = order.descending ? -1 : 1;
   const key = (entry: ListingEntry): number =>
     order.sort === "size" ? entry.size ?? -1 : entry.mtime?.getTime() ?? 0;

@@ -97,10 +97,11 @@ const DEFAULT_SERVER_ADDR: Deno.NetAddr = Object.freeze({
 
 // Deno's own error classes and messages, less the "(os error N)" suffix:
 // there is no OS call behind these.
-const badResource = () => new Deno.errors.BadResource("Bad resource ID");
-const interrupted = () => new Deno.errors.Interrupted("operation canceled");
-const brokenPipe = () => new Deno.errors.BrokenPipe("Broken pipe");
-const connectionReset = () =>
+const badResource = (): Error => new Deno.errors.BadResource("Bad resource ID");
+const interrupted = (): Error =>
+  new Deno.errors.Interrupted("operation canceled");
+const brokenPipe = (): Error => new Deno.errors.BrokenPipe("Broken pipe");
+const connectionReset = (): Error =>
   new Deno.errors.ConnectionReset("Connection reset by peer");
 
 interface PendingRead {
@@ -279,7 +280,11 @@ class Pipe {
 }
 
 /** Checks a size option: a positive integer or `Infinity`. */
-function size(name: string, value: number | undefined, fallback: number) {
+function size(
+  name: string,
+  value: number | undefined,
+  fallback: number,
+): number {
   if (value === undefined) return fallback;
   if (!(value >= 1) || (!Number.isInteger(value) && value !== Infinity)) {
     throw new RangeError(

@@ -108,7 +108,10 @@ export interface HTTPServerOptions {
 /** `[host, port]` for TCP (`""` = every IPv4 interface, 0.0.0.0, as in Python; `"::"` adds IPv6; port 0 = any free port), or a Unix socket path. */
 export type ServerAddress = [host: string, port: number] | string;
 
-function checkSeconds(name: string, value: number | null | undefined) {
+function checkSeconds(
+  name: string,
+  value: number | null | undefined,
+): void {
   if (value === null || value === undefined) return;
   if (typeof value !== "number" || !(value > 0)) {
     throw new RangeError(`${name} must be a positive number of seconds`);
