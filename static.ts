@@ -33,16 +33,7 @@
  * @module
  */
 
-import { createHash, timingSafeEqual } from "node:crypto";
-import {
-  closeSync,
-  constants,
-  existsSync,
-  fstatSync,
-  openSync,
-  read,
-  readSync,
-} from "node:fs";
+import { existsSync } from "node:fs";
 import {
   ABSOLUTE_FORM,
   absolutePath,
@@ -55,19 +46,13 @@ import {
   SEP,
   WINDOWS,
 } from "./_path.ts";
-import mimeDb from "npm:mime-db@^1.54.0";
 import {
   BaseHTTPRequestHandler,
   type ClientAddress,
   DEFAULT_ERROR_MESSAGE,
   type ResponseWriter,
 } from "./handler.ts";
-import {
-  etagOf,
-  mtimeOf,
-  parseHTTPDate,
-  preconditions,
-} from "./_conditional.ts";
+import { etagOf, mtimeOf, preconditions } from "./_conditional.ts";
 import {
   type Coding,
   compressBytes,
@@ -104,15 +89,21 @@ import { PATH_MEMO, PathMemo } from "./_path_memo.ts";
 import { isFieldValue, isToken } from "./parser.ts";
 import type { HTTPServer } from "./server.ts";
 import { granted } from "./_permission.ts";
+import {
+  type FileBody,
+  type FileSource,
+  MemoryFile,
+  NodeFile,
+  type Opened,
+  openResolved,
+  outOfDescriptors,
+  readWhole,
+} from "./_file_source.ts";
+import { PYTHON_EXTENSIONS_MAP, typeOfName } from "./_mime.ts";
+import { byteRange } from "./_range.ts";
+import { BasicAuth } from "./_basic_auth.ts";
 
-export type { FileCacheLimits, UploadOptions };
-
-/** One entry of the `mime-db` package. */
-interface MimeEntry {
-  source?: string;
-  charset?: string;
-  extensions?: string[];
-}
+export type { FileBody, FileCacheLimits, FileSource, UploadOptions };
 
 // Copy buffers, pooled by size: large files move in large reads, and a
 // smaller file takes no larger buffer than the one it fits. 1 MiB reads and
@@ -124,202 +115,8 @@ const SMALL_CHUNK = 16384;
 const MEDIUM_CHUNK = 262144;
 const LARGE_CHUNK = 1 << 20;
 const LARGE_COPIES = 16;
-const encoder = new TextEncoder();
-// Opening never waits: O_NONBLOCK, or a FIFO renamed in would hold the event
-// loop in open(2). A real path has no symlinks, so one met now is a swap.
-const OPEN_FLAGS = constants.O_RDONLY | constants.O_NONBLOCK |
-  constants.O_NOFOLLOW;
-
-/** Whether `error` says no file descriptor is left, to the process or all. */
-function outOfDescriptors(error: unknown): boolean {
-  const code = (error as { code?: unknown } | null)?.code;
-  return code === "EMFILE" || code === "ENFILE";
-}
-
-/** Ranks a type for an extension that several types claim; higher wins. */
-function mimeRank(type: string, entry: MimeEntry): number[] {
-  // application/xml, not its alias text/xml (RFC 7303 §9.2): a charset
-  // given for text would override the file's own encoding declaration.
-  if (type === "text/xml") return [-1];
-  const [top, sub] = type.split("/");
-  // A registered tree beats vendor trees, which beat x- and personal ones.
-  const facet = /^(x-|x\.)/.test(sub)
-    ? 1
-    : sub.startsWith("prs.")
-    ? 0
-    : sub.startsWith("vnd.")
-    ? 2
-    : 3;
-  const source = ["nginx", "apache", undefined, "iana"].indexOf(entry.source);
-  // video/mp4 over application/mp4.
-  const kind = top === "application" ? 0 : 1;
-  return [facet, source, kind, -type.length];
-}
-
-function outranks(a: number[], b: number[]): boolean {
-  for (let i = 0; i < a.length; i++) {
-    if (a[i] !== b[i]) return a[i] > b[i];
-  }
-  return false;
-}
-
 // Pages a browser renders, which link to the assets a build names.
 const HTML_TYPE = /^(?:text\/html|application\/xhtml\+xml)\b/i;
-
-const SOURCE_AS_TEXT = (
-  "py pyi go rs rb sh bash zsh fish tsx cts kt kts swift scala hs cs " +
-  "ex exs erl clj dart zig nim ml r vue svelte hpp toml diff patch"
-).split(" ");
-
-/** Extension (lower case, no dot) → Content-Type, built once from mime-db. */
-const MIME_TYPES: ReadonlyMap<string, string> = (() => {
-  const best = new Map<string, { type: string; rank: number[] }>();
-  const db = mimeDb as Record<string, MimeEntry>;
-  for (const [type, entry] of Object.entries(db)) {
-    if (type === "application/octet-stream") continue; // that is the fallback
-    const rank = mimeRank(type, entry);
-    for (const ext of entry.extensions ?? []) {
-      const held = best.get(ext);
-      if (held === undefined || outranks(rank, held.rank)) {
-        best.set(ext, { type, rank });
-      }
-    }
-  }
-  const types = new Map<string, string>();
-  for (const [ext, { type }] of best) {
-    const utf8 = type.startsWith("text/") || type.endsWith("+json") ||
-      db[type]?.charset?.toUpperCase() === "UTF-8";
-    types.set(ext, utf8 ? `${type}; charset=utf-8` : type);
-  }
-  // Source code that mime-db types as a download (or as another format:
-  // .rs is an RLS XML type there) is shown as text, as by Python's
-  // mimetypes on Debian. Not .ts or .mts: MPEG transport streams (HLS).
-  for (const ext of SOURCE_AS_TEXT) types.set(ext, "text/plain; charset=utf-8");
-  types.set("cjs", "text/javascript; charset=utf-8"); // CommonJS: JavaScript
-  return types;
-})();
-
-/** Python's `extensions_map`: the types its `mimetypes` gets wrong. */
-const PYTHON_EXTENSIONS_MAP: Readonly<Record<string, string>> = Object.freeze({
-  ".gz": "application/gzip",
-  ".Z": "application/octet-stream",
-  ".bz2": "application/x-bzip2",
-  ".xz": "application/x-xz",
-});
-
-/**
- * What {@linkcode SimpleHTTPRequestHandler.copyfile} reads from. A
- * `Deno.FsFile` is one; the handler's own files are opened with `node:fs`,
- * because `Deno.openSync` cannot open without blocking, or are the bytes
- * of a small file held by the server's cache (see
- * {@linkcode SimpleHTTPRequestHandler.fileCache}).
- */
-export interface FileSource {
-  /** Reads into `p`: the byte count, or `null` at the end. */
-  read(p: Uint8Array): Promise<number | null>;
-  /** Reads into `p` at once: the byte count, or `null` at the end. */
-  readSync(p: Uint8Array): number | null;
-  /** Closes the file. */
-  close(): void;
-}
-
-/** The file and the byte span that {@linkcode SimpleHTTPRequestHandler.sendHead} leaves to send. */
-export interface FileBody {
-  /** The open file, positioned at the first byte to send. */
-  file: FileSource;
-  /** How many bytes to send from there (all of it, when compressing). */
-  length: number;
-  /**
-   * The content coding to compress the file with while it is sent (see
-   * {@linkcode SimpleHTTPRequestHandler.compress}); absent to send the
-   * bytes as stored.
-   */
-  coding?: "br" | "gzip";
-}
-
-/** Whether two stats are of one file. */
-function sameFile(
-  a: { dev: number; ino: number | null },
-  b: { dev: number; ino: number | null },
-): boolean {
-  return a.dev === b.dev && a.ino === b.ino;
-}
-
-/**
- * Whether an open file's fstat shows the file as `info` found it: the
- * response's head (length, ETag, Last-Modified) is made from `info`.
- */
-function sameVersion(
-  stats: {
-    dev: number;
-    ino: number;
-    size: number;
-    mtimeMs: number;
-    ctimeMs: number;
-  },
-  info: Deno.FileInfo,
-): boolean {
-  return sameFile(stats, info) && stats.size === info.size &&
-    (info.mtime === null || stats.mtimeMs === info.mtime.getTime()) &&
-    (info.ctime === null || stats.ctimeMs === info.ctime.getTime());
-}
-
-/** A file opened with `node:fs`, read from `position` on (pread). */
-class NodeFile implements FileSource {
-  readonly fd: number;
-  position = 0;
-
-  constructor(fd: number) {
-    this.fd = fd;
-  }
-
-  readSync(p: Uint8Array): number | null {
-    const n = readSync(this.fd, p, 0, p.length, this.position);
-    this.position += n;
-    return n === 0 ? null : n;
-  }
-
-  read(p: Uint8Array): Promise<number | null> {
-    return new Promise((resolve, reject) => {
-      read(this.fd, p, 0, p.length, this.position, (error, n) => {
-        if (error !== null) return reject(error);
-        this.position += n;
-        resolve(n === 0 ? null : n);
-      });
-    });
-  }
-
-  close(): void {
-    closeSync(this.fd);
-  }
-}
-
-/** A small file's bytes, held by the server's cache, read like a file. */
-class MemoryFile implements FileSource {
-  readonly bytes: Uint8Array;
-  position = 0;
-
-  constructor(bytes: Uint8Array) {
-    this.bytes = bytes;
-  }
-
-  readSync(p: Uint8Array): number | null {
-    const n = Math.min(p.length, this.bytes.length - this.position);
-    if (n <= 0) return null;
-    p.set(this.bytes.subarray(this.position, this.position + n));
-    this.position += n;
-    return n;
-  }
-
-  read(p: Uint8Array): Promise<number | null> {
-    return Promise.resolve(this.readSync(p));
-  }
-
-  close(): void {}
-}
-
-/** An opened file to send: from disk, or its bytes from the cache. */
-type Opened = NodeFile | MemoryFile;
 
 /** A real path that may be served, and what it is. */
 interface Resolved {
@@ -412,10 +209,6 @@ const CREDENTIALS = "access-control-allow-credentials";
 const LISTING_SLICE = 1024;
 /** What a directory listing is checked against: it has no validators. */
 const NO_VALIDATORS = Object.freeze({ etag: null, mtime: null });
-
-function sha256(data: Uint8Array): Uint8Array {
-  return createHash("sha256").update(data).digest();
-}
 
 /** What content negotiation picked for a file. */
 interface Negotiated {
@@ -612,10 +405,8 @@ export class SimpleHTTPRequestHandler extends BaseHTTPRequestHandler {
   #root: Root | undefined;
   // Fields for the next sendResponse(), for errors that need one (416).
   #nextHeaders: [string, string][] = [];
-  // The digests of `auth`, made once per connection for the list they hash.
-  #authDigests:
-    | { of: SimpleHTTPRequestHandler["auth"]; digests: Uint8Array[] }
-    | undefined;
+  // `auth` hashed, once per connection for the list it hashes.
+  #basicAuth: BasicAuth | undefined;
 
   /** Serves a file or a directory listing. */
   async do_GET(): Promise<void> {
@@ -798,10 +589,10 @@ export class SimpleHTTPRequestHandler extends BaseHTTPRequestHandler {
         : this.#resolve(joinPath(root, "404.html"));
       let fd: number | null = null;
       try {
-        fd = page?.info.isFile ? this.#openFile(page) : null;
+        fd = page?.info.isFile ? openResolved(page.real, page.info) : null;
         if (fd === null && page?.info.isFile) {
           page = this.#resolveAgain(page);
-          fd = page?.info.isFile ? this.#openFile(page) : null;
+          fd = page?.info.isFile ? openResolved(page.real, page.info) : null;
         }
       } catch (error) {
         // The built-in page, which needs no descriptor, answers instead.
@@ -1163,7 +954,10 @@ export class SimpleHTTPRequestHandler extends BaseHTTPRequestHandler {
     // A browser sends a CORS preflight without credentials (Fetch): it is
     // answered, and tells only which methods and fields may come.
     if (this.#isPreflight()) return true;
-    const user = this.#authenticatedUser();
+    if (this.#basicAuth?.users !== this.auth) {
+      this.#basicAuth = new BasicAuth(this.auth);
+    }
+    const user = this.#basicAuth.userOf(this.headers.getAll("authorization"));
     if (user !== null) {
       this.remoteUser = user;
       return true;
@@ -1177,75 +971,15 @@ export class SimpleHTTPRequestHandler extends BaseHTTPRequestHandler {
     return false;
   }
 
-  /**
-   * The listed user whose Basic credentials the request carries, or
-   * `null`. Digests of one length are compared whole, against every user,
-   * so the time taken tells nothing of how much matched.
-   */
-  #authenticatedUser(): string | null {
-    const values = this.headers.getAll("authorization");
-    if (values.length !== 1) return null;
-    const match = /^Basic[ \t]+([A-Za-z0-9+/]+={0,2})[ \t]*$/i.exec(values[0]);
-    if (match === null) return null;
-    let credentials: Uint8Array;
-    try {
-      credentials = Uint8Array.from(atob(match[1]), (c) => c.charCodeAt(0));
-    } catch {
-      return null; // not base64
-    }
-    const given = sha256(credentials);
-    const auth = this.auth;
-    if (this.#authDigests?.of !== auth) {
-      const digests = auth.map(([user, password]) =>
-        sha256(encoder.encode(`${user}:${password}`))
-      );
-      this.#authDigests = { of: auth, digests };
-    }
-    const digests = this.#authDigests.digests;
-    let user: string | null = null;
-    for (let i = 0; i < digests.length; i++) {
-      // No early exit: every user is compared.
-      if (timingSafeEqual(given, digests[i])) user ??= auth[i][0];
-    }
-    return user;
-  }
-
-  /**
-   * A single byte range of a GET (RFC 9110 §14), when it applies.
-   *
-   * @returns `[first, last]`, `"unsatisfiable"`, or `null` for the whole file.
-   */
+  /** The byte range of a GET, when it asks for one that applies. */
   #range(
     size: number,
     etag: string,
     mtime: number,
   ): [number, number] | "unsatisfiable" | null {
     // Only GET has range semantics; HEAD gets the 200 header fields.
-    if (this.command !== "GET" || size === 0) return null;
-    const values = this.headers.getAll("range");
-    if (values.length !== 1) return null;
-    const ifRanges = this.headers.getAll("if-range");
-    if (ifRanges.length > 0) {
-      // One validator (RFC 9110 §13.1.5): two lines are not one.
-      if (ifRanges.length !== 1) return null;
-      const ifRange = ifRanges[0].trim();
-      if (ifRange.startsWith('"') || ifRange.startsWith("W/")) {
-        if (ifRange !== etag) return null; // strong comparison
-      } else if (parseHTTPDate(ifRange) !== mtime) return null;
-    }
-    // Multiple ranges, other units and bad syntax all get the whole file.
-    const match = /^bytes=[ \t]*(\d*)-(\d*)[ \t]*$/i.exec(values[0].trim());
-    if (match === null || (match[1] === "" && match[2] === "")) return null;
-    if (match[1] === "") {
-      const suffix = Number(match[2]);
-      if (suffix === 0) return "unsatisfiable";
-      return [Math.max(0, size - suffix), size - 1];
-    }
-    const first = Number(match[1]);
-    const last = match[2] === "" ? Infinity : Number(match[2]);
-    if (last < first) return null; // invalid, so ignored
-    if (first >= size) return "unsatisfiable";
-    return [first, Math.min(last, size - 1)];
+    if (this.command !== "GET") return null;
+    return byteRange(this.headers, size, etag, mtime);
   }
 
   #sendExtraResponseHeaders(): void {
@@ -1428,26 +1162,9 @@ export class SimpleHTTPRequestHandler extends BaseHTTPRequestHandler {
     const memo = Object.isFrozen(extensions) ? this.#pathMemo() : null;
     const known = memo?.type(path, extensions);
     if (known !== undefined) return known;
-    const type = this.#guess(path);
+    const type = typeOfName(path, extensions);
     memo?.keepType(path, extensions, type);
     return type;
-  }
-
-  #guess(path: string): string {
-    const base = path.slice(
-      Math.max(path.lastIndexOf("/"), path.lastIndexOf(SEP)) + 1,
-    );
-    const dot = base.lastIndexOf(".");
-    // Like Python's splitext: ".bashrc" has no extension.
-    if (dot <= 0 || base.slice(0, dot).replace(/\./g, "") === "") {
-      return "application/octet-stream";
-    }
-    const ext = base.slice(dot);
-    const mapped = this.extensionsMap[ext] ??
-      this.extensionsMap[ext.toLowerCase()];
-    if (mapped !== undefined) return mapped;
-    return MIME_TYPES.get(ext.slice(1).toLowerCase()) ??
-      "application/octet-stream";
   }
 
   /**
@@ -1591,23 +1308,18 @@ export class SimpleHTTPRequestHandler extends BaseHTTPRequestHandler {
     const cache = this.#cache();
     const held = cache?.get(found.real, found.info) ?? null;
     if (held !== null) return new MemoryFile(held);
-    const fd = this.#openFile(found);
+    const fd = openResolved(found.real, found.info);
     if (fd === null) return null;
     const file = new NodeFile(fd);
     if (cache === null || !cache.admits(found.info)) return file;
-    const bytes = new Uint8Array(found.info.size);
-    let n = 0;
+    let bytes: Uint8Array | null;
     try {
-      while (n < bytes.length) {
-        const got = readSync(fd, bytes, n, bytes.length - n, n);
-        if (got === 0) break; // shrank since the lstat
-        n += got;
-      }
+      bytes = readWhole(file, found.info.size);
     } catch (error) {
       file.close();
       throw error;
     }
-    if (n < bytes.length) return file;
+    if (bytes === null) return file; // shrank since the lstat
     file.close();
     cache.set(found.real, found.info, bytes);
     return new MemoryFile(bytes);
@@ -1619,46 +1331,6 @@ export class SimpleHTTPRequestHandler extends BaseHTTPRequestHandler {
     if (limits === null) return null;
     const server = this.server as { [FILE_CACHE]?: FileCache };
     return server[FILE_CACHE] ??= new FileCache(limits);
-  }
-
-  /**
-   * Opens a resolved file without waiting, if it is still that file. A
-   * rename just before the open can put a FIFO there, whose open(2) would
-   * wait for a writer and hold the event loop (hence O_NONBLOCK, and the
-   * probe: a FIFO cannot be read at an offset), or a symlink in place of the
-   * file (O_NOFOLLOW) or of a directory on its path (hence the checks after
-   * the open: the descriptor's device and inode must be those resolved).
-   * Deno lets only `--allow-all` read `/proc/self/fd`, and has no openat,
-   * so a swap timed between the checks themselves is not ruled out.
-   */
-  #openFile({ real, info }: Resolved): number | null {
-    let fd: number;
-    try {
-      fd = openSync(real, OPEN_FLAGS);
-    } catch (error) {
-      // Not the file's state but the server's: a 404 would say it is gone.
-      if (outOfDescriptors(error)) throw error;
-      return null; // gone, unreadable, or a symlink swapped in
-    }
-    try {
-      // The file opened must be the one resolved inside the root: a
-      // directory on the path swapped for a symlink between the checks and
-      // the open leads elsewhere, which only the descriptor can tell. And
-      // the path must resolve inside before and after that same file is
-      // found there again: a swap has to land between each pair of checks.
-      if (
-        sameVersion(fstatSync(fd), info) && Deno.realPathSync(real) === real &&
-        sameFile(Deno.lstatSync(real), info) &&
-        Deno.realPathSync(real) === real
-      ) {
-        readSync(fd, new Uint8Array(1), 0, 1, 0); // ESPIPE for a FIFO
-        return fd;
-      }
-    } catch {
-      // gone, or not a regular file
-    }
-    closeSync(fd);
-    return null;
   }
 
   /**
