@@ -3,8 +3,28 @@
 // names are re-exported by cli.ts; not a public entry).
 
 import { LOG_FORMATS, type LogFormat } from "./_access_log.ts";
-import { parseSize } from "./_upload.ts";
 import { isFieldValue, isToken } from "./parser.ts";
+
+/**
+ * Parses a `--max-upload` size: bytes, or a number with K, M or G (powers
+ * of 1024).
+ *
+ * @param text Such as `"500"`, `"10M"`, `"2g"`.
+ * @returns The byte count.
+ * @throws {TypeError} When it is not a size.
+ */
+function parseSize(text: string): number {
+  const match = /^(\d+)([KMG]?)$/i.exec(text.trim());
+  const size = match === null
+    ? NaN
+    : Number(match[1]) * 1024 ** " KMG".indexOf(match[2].toUpperCase() || " ");
+  if (!Number.isSafeInteger(size)) {
+    throw new TypeError(
+      `invalid size: '${text}' (use bytes, or a number with K, M or G)`,
+    );
+  }
+  return size;
+}
 
 /** The settings a `serve` command line asks for. */
 export interface ServeOptions {

@@ -44,27 +44,6 @@ interface Spooled {
 }
 
 /**
- * Parses a `--max-upload` size: bytes, or a number with K, M or G (powers
- * of 1024).
- *
- * @param text Such as `"500"`, `"10M"`, `"2g"`.
- * @returns The byte count.
- * @throws {TypeError} When it is not a size.
- */
-export function parseSize(text: string): number {
-  const match = /^(\d+)([KMG]?)$/i.exec(text.trim());
-  const size = match === null
-    ? NaN
-    : Number(match[1]) * 1024 ** " KMG".indexOf(match[2].toUpperCase() || " ");
-  if (!Number.isSafeInteger(size)) {
-    throw new TypeError(
-      `invalid size: '${text}' (use bytes, or a number with K, M or G)`,
-    );
-  }
-  return size;
-}
-
-/**
  * The line `serve --upload` prints and exits with when Deno may not write
  * the directory, or `null` when it may.
  *

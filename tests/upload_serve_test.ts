@@ -327,10 +327,20 @@ Deno.test("parseArgs() reads --upload, --overwrite and --max-upload", () => {
   assert.equal(options.upload, true);
   assert.equal(options.overwrite, true);
   assert.equal(options.maxUpload, 10 << 20);
-  assert.throws(
-    () => parseArgs(["--upload", "--max-upload", "1.5G"]),
-    /^TypeError: argument --max-upload: invalid size: '1\.5G'/,
-  );
+  const sizes = { "500": 500, "10K": 10240, "2m": 2 << 20, "1G": 1 << 30 };
+  for (const [size, bytes] of Object.entries(sizes)) {
+    assert.equal(
+      parseArgs(["--upload", "--max-upload", size]).maxUpload,
+      bytes,
+    );
+  }
+  for (const bad of ["", "1.5G", "10T", "-1", "M"]) {
+    assert.throws(
+      () => parseArgs(["--upload", `--max-upload=${bad}`]),
+      new RegExp(`^TypeError: argument --max-upload: invalid size: '${bad}'`),
+      bad,
+    );
+  }
   assert.throws(() => parseArgs(["--overwrite"]), /need --upload/);
   assert.throws(() => parseArgs(["--max-upload", "1K"]), /need --upload/);
 });
