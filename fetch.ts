@@ -49,6 +49,7 @@ import { toWebResponse } from "./_web_response.ts";
 import { GrowingBytes, writeAll } from "./_bytes.ts";
 import { contentTooLarge } from "./_head.ts";
 import { encodeLatin1 } from "./_text.ts";
+import { handled } from "./_handled.ts";
 
 /** Options of {@linkcode toFetchHandler}. */
 export interface FetchHandlerOptions extends HTTPServerOptions {
@@ -543,7 +544,9 @@ async function writeResponse(
     const ready: Uint8Array[] = [];
     let size = 0;
     let ended = false;
-    let next = reader.read();
+    // Each read is ahead of its await (a head or a flush comes between): a
+    // failing stream must not reject unhandled meanwhile.
+    let next = handled(reader.read());
     while (size <= PEEK_LIMIT) {
       const result = await atOnce(next);
       if (result === null) break;
@@ -553,7 +556,7 @@ async function writeResponse(
       }
       ready.push(result.value);
       size += result.value.length;
-      next = reader.read();
+      next = handled(reader.read());
     }
     // Past the peek's bound, one look more: a large body made whole (a
     // string, bytes) has its end ready after its one chunk.
@@ -573,7 +576,7 @@ async function writeResponse(
       const { done, value } = await next;
       if (done) break;
       await handler.wfile.write(value);
-      next = reader.read();
+      next = handled(reader.read());
     }
   } catch (error) {
     await reader.cancel(error).catch(() => {});

@@ -6,6 +6,7 @@ import { Hono } from "npm:hono@4.6.14";
 import { BaseHTTPRequestHandler, HTTPServer } from "../mod.ts";
 import { fetchHandler, toFetchHandler } from "../fetch.ts";
 import { serveTest, testClient } from "../testing.ts";
+import { memoryConnPair } from "../_memory_conn.ts";
 import { delay, readAll, within } from "./_util.ts";
 
 function honoApp(): Hono {
@@ -765,4 +766,45 @@ Deno.test("fetchHandler: a body that is whole at once goes with its Content-Leng
   release.resolve();
   assert.match(text, /transfer-encoding: chunked/i);
   assert.match(text, /data: 1/);
+});
+
+Deno.test("fetchHandler: a stream that fails while a slow client reads is no unhandled rejection", async () => {
+  // The next chunk is read while the last one waits for the socket: its
+  // failure comes before anything awaits it.
+  const chunk = new Uint8Array(16000).fill(0x61);
+  let pulls = 0;
+  const app = () =>
+    new Response(
+      new ReadableStream<Uint8Array>({
+        async pull(controller) {
+          await new Promise((r) => setTimeout(r, 20));
+          if (++pulls > 5) throw new Error("upstream broke");
+          controller.enqueue(chunk.slice());
+        },
+      }, { highWaterMark: 0 }),
+    );
+  const logged: string[] = [];
+  const server = new HTTPServer(["127.0.0.1", 0], fetchHandler(app), {
+    bindAndActivate: false,
+    logSink: (line) => logged.push(line),
+  });
+  const [client, conn] = memoryConnPair();
+  const served = server.processRequest(conn, ["127.0.0.1", 5000]);
+  await client.write(
+    new TextEncoder().encode("GET / HTTP/1.1\r\nHost: x\r\n\r\n"),
+  );
+  await new Promise((r) => setTimeout(r, 400)); // the client reads late
+  let total = 0;
+  const buffer = new Uint8Array(65536);
+  for (let n; (n = await client.read(buffer).catch(() => null)) !== null;) {
+    total += n;
+  }
+  await served;
+  client.close();
+  server.close();
+  assert.ok(total > 5 * 16000, `read ${total} bytes`);
+  assert.ok(
+    logged.some((line) => line.includes("upstream broke")),
+    logged.join("\n"),
+  );
 });
