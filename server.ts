@@ -507,7 +507,9 @@ export class HTTPServer implements AsyncDisposable {
   async shutdown(): Promise<void> {
     this.#shuttingDown = true;
     this.#stop?.();
-    await this.#serving;
+    // Its failure is serveForever's caller's to see; a `void shutdown()`
+    // must not raise it again, unhandled.
+    await this.#serving?.catch(() => {});
   }
 
   /**

@@ -745,3 +745,16 @@ Deno.test({
     });
   },
 });
+
+Deno.test("shutdown() does not reject with the error serveForever() already gave", async () => {
+  // Its caller holds that error; a handler's `void shutdown()` would make
+  // it an unhandled rejection.
+  const httpd = new HTTPServer(["127.0.0.1", 0], BaseHTTPRequestHandler, {
+    bindAndActivate: false,
+  });
+  const serving = httpd.serveForever();
+  void httpd.shutdown();
+  await assert.rejects(serving, /not bound/);
+  await httpd.shutdown(); // and once it has ended
+  httpd.close();
+});
