@@ -226,6 +226,10 @@ class TestConnection {
   readonly serving: Promise<void>;
   readonly pumping: Promise<void>;
   closed = false;
+  // A request is on it and not yet answered.
+  busy = false;
+  // A 101 or detach() took it: it speaks HTTP no more.
+  handedOver = false;
   #received: Uint8Array[] = [];
   #ended = Promise.withResolvers<void>();
   // Request bytes sent and not yet split into requests.
@@ -286,7 +290,9 @@ class TestConnection {
 /**
  * A client that drives a handler over in-memory connections; made by
  * {@linkcode testClient}. Consecutive requests share one connection while
- * the server keeps it alive.
+ * the server keeps it alive; a request started while another waits for its
+ * answer goes on a connection of its own, as a browser's would, so that a
+ * long poll and the request that ends it can both be sent.
  *
  * @example Two requests on one kept-alive connection
  * ```ts
@@ -316,7 +322,6 @@ export class TestClient implements AsyncDisposable {
   /** The lines the server and handler logged, in order. */
   readonly log: string[] = [];
   #address: ClientAddress;
-  #current: TestConnection | null = null;
   #all: TestConnection[] = [];
   #disposed = false;
 
@@ -354,7 +359,9 @@ export class TestClient implements AsyncDisposable {
 
   /**
    * Sends one request and returns its final response (a `100 Continue`
-   * before it is left out; {@linkcode raw} shows it).
+   * before it is left out; {@linkcode raw} shows it). A `101 Switching
+   * Protocols` is final: the connection speaks HTTP no more, and the next
+   * request goes on a new one.
    *
    * @param method The method, such as `GET` or `SPAM`.
    * @param target The request-target, such as `/path?query`.
@@ -369,7 +376,9 @@ export class TestClient implements AsyncDisposable {
     init: TestRequestInit = {},
   ): Promise<TestResponse> {
     const { responses } = await this.raw(requestBytes(method, target, init));
-    const final = responses.findLast((r) => r.status >= 200);
+    const final = responses.findLast((r) =>
+      r.status >= 200 || r.status === 101
+    );
     if (final === undefined) {
       throw new Error(
         `The server closed the connection without answering ${method} ${target}`,
@@ -391,16 +400,20 @@ export class TestClient implements AsyncDisposable {
     if (this.#disposed) throw new TypeError("The client is disposed");
     const data = typeof bytes === "string" ? encoder.encode(bytes) : bytes;
     const conn = this.#connection();
-    let written = false;
-    const writing = writeAll(conn.client, data)
-      .catch(() => {}) // the server closed before it read them all
-      .finally(() => written = true);
-    await this.#settled(conn, () => written);
-    await writing;
-    const heads = await conn.requestsWereHead(data, this.httpd.limits);
-    const responses = await splitResponses(conn.takeReceived(), heads);
-    if (conn.closed) this.#current = null;
-    return { responses, closed: conn.closed };
+    conn.busy = true;
+    try {
+      let written = false;
+      const writing = writeAll(conn.client, data)
+        .catch(() => {}) // the server closed before it read them all
+        .finally(() => written = true);
+      await this.#settled(conn, () => written);
+      await writing;
+      const heads = await conn.requestsWereHead(data, this.httpd.limits);
+      const responses = await splitResponses(conn.takeReceived(), heads);
+      return { responses, closed: conn.closed };
+    } finally {
+      conn.busy = false;
+    }
   }
 
   /**
@@ -457,12 +470,13 @@ export class TestClient implements AsyncDisposable {
     return this.close();
   }
 
+  /** The first connection free for a request, or a new one. */
   #connection(): TestConnection {
-    if (this.#current === null || this.#current.closed) {
-      this.#current = new TestConnection(this.httpd, this.#address);
-      this.#all.push(this.#current);
-    }
-    return this.#current;
+    const free = this.#all.find((c) => !c.busy && !c.closed && !c.handedOver);
+    if (free !== undefined) return free;
+    const conn = new TestConnection(this.httpd, this.#address);
+    this.#all.push(conn);
+    return conn;
   }
 
   /** Waits until the server waits for a request with nothing left, or closed. */
@@ -475,7 +489,10 @@ export class TestClient implements AsyncDisposable {
       await Promise.race([conn.client.whenReadWaits(), conn.ended]);
       const engine = engines.get(conn.server);
       // Handed over (a 101, detach()): HTTP is over, the bytes so far are in.
-      if (engine?.taken || state.detached.has(conn.server)) return;
+      if (engine?.taken || state.detached.has(conn.server)) {
+        conn.handedOver = true;
+        return;
+      }
       if (
         written() && engine !== undefined && engine.idle &&
         conn.server.readWaiting

@@ -327,3 +327,77 @@ Deno.test("testClient.request() sends fields as Latin-1, as fetch() does; other 
     TypeError,
   );
 });
+
+Deno.test("testClient: requests started together each get their own response, on connections of their own", async () => {
+  await using client = testClient(App);
+  const paths = ["/a", "/b", "/c"];
+  const responses = await Promise.all(
+    paths.map((path) => client.request("GET", path)),
+  );
+  assert.deepEqual(
+    responses.map((r) => r.text()),
+    paths.map((p) => `hello ${p}`),
+  );
+  assert.equal(client.connections, 3);
+  // Once they are answered, the next request takes one that is free.
+  assert.equal((await client.request("GET", "/d")).text(), "hello /d");
+  assert.equal(client.connections, 3);
+});
+
+Deno.test("testClient: a request that waits for another one of the same client is answered", async () => {
+  const release = Promise.withResolvers<void>();
+  class LongPoll extends BaseHTTPRequestHandler {
+    override protocolVersion = "HTTP/1.1";
+    override logMessage(): void {}
+    async do_GET(): Promise<void> {
+      await release.promise;
+      this.sendResponse(200);
+      this.sendHeader("Content-Length", "5");
+      await this.endHeaders();
+      await this.wfile.write("woken");
+    }
+    async do_POST(): Promise<void> {
+      release.resolve();
+      this.sendResponse(204);
+      await this.endHeaders();
+    }
+  }
+  await using client = testClient(LongPoll);
+  const waiting = client.request("GET", "/wait");
+  const notified = await within(client.request("POST", "/notify"), 2000);
+  release.resolve(); // unblocks the GET when the POST never reached it
+  assert.equal(notified?.status, 204);
+  assert.equal((await within(waiting, 2000))?.text(), "woken");
+});
+
+Deno.test("testClient: after a 101 the next request goes on a new connection", async () => {
+  class Upgrades extends BaseHTTPRequestHandler {
+    override protocolVersion = "HTTP/1.1";
+    override logMessage(): void {}
+    async do_GET(): Promise<void> {
+      if (this.path === "/ws") {
+        const socket = await this.upgradeWebSocket({ idleTimeout: null });
+        socket.onmessage = (event) => socket.send(event.data);
+        return;
+      }
+      this.sendResponse(200);
+      this.sendHeader("Content-Length", "2");
+      await this.endHeaders();
+      await this.wfile.write("ok");
+    }
+  }
+  await using client = testClient(Upgrades);
+  const upgraded = await client.request("GET", "/ws", {
+    headers: {
+      Upgrade: "websocket",
+      Connection: "Upgrade",
+      "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==",
+      "Sec-WebSocket-Version": "13",
+    },
+  });
+  assert.equal(upgraded.status, 101);
+  const after = await within(client.request("GET", "/plain"), 2000);
+  assert.equal(after?.status, 200);
+  assert.equal(after?.text(), "ok");
+  assert.equal(client.connections, 2);
+});
