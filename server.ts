@@ -421,7 +421,8 @@ export class HTTPServer implements AsyncDisposable {
    * @param pollInterval Seconds between calls to {@linkcode serviceActions};
    *   0.5 when absent.
    * @throws {RangeError} When `pollInterval` is not a positive number.
-   * @throws {TypeError} While it serves already, and after {@linkcode close}.
+   * @throws {TypeError} While it serves already, before
+   *   {@linkcode serverBind}, and after {@linkcode close}.
    */
   serveForever(pollInterval?: number): Promise<void> {
     if (this.#serving !== null) {
@@ -433,6 +434,8 @@ export class HTTPServer implements AsyncDisposable {
       throw new RangeError("pollInterval must be a positive number of seconds");
     }
     this.#reopen();
+    // Unbound: the getter's TypeError now, not a loop that fails unseen.
+    void this.listener;
     // A shutdown() asked before this ran ends it at once; the request is
     // spent when it returns (Python's serve_forever).
     this.#serving = this.#serveForever(pollInterval).finally(() => {

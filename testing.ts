@@ -579,6 +579,11 @@ export class TestServer implements AsyncDisposable {
     if (typeof ServerClass !== "function") {
       throw new TypeError("ServerClass must be a server class");
     }
+    if (serverOptions.bindAndActivate === false) {
+      throw new TypeError(
+        "serveTest binds and serves: bindAndActivate cannot be false (testClient needs no listener)",
+      );
+    }
     const sink = serverOptions.logSink;
     this.#scheme = serverOptions.tls === undefined ? "http" : "https";
     this.httpd = new ServerClass(["127.0.0.1", 0], Handler, {
@@ -635,7 +640,8 @@ export class TestServer implements AsyncDisposable {
  * @param Handler The handler class.
  * @param options The server's options and `ServerClass`.
  * @returns The server, serving; dispose it with `await using`.
- * @throws {TypeError} When `ServerClass` is not a class.
+ * @throws {TypeError} When `ServerClass` is not a class, or
+ *   `bindAndActivate` is `false`.
  *
  * @example With fetch
  * ```ts ignore

@@ -748,13 +748,60 @@ Deno.test({
 
 Deno.test("shutdown() does not reject with the error serveForever() already gave", async () => {
   // Its caller holds that error; a handler's `void shutdown()` would make
-  // it an unhandled rejection.
+  // it an unhandled rejection. Here the loop fails as the drain reports a
+  // handler still running to a logSink that throws.
+  const gate = Promise.withResolvers<void>();
+  const entered = Promise.withResolvers<void>();
+  const ended = Promise.withResolvers<void>();
+  class Stuck extends BaseHTTPRequestHandler {
+    override logMessage(): void {}
+    async do_GET(): Promise<void> {
+      entered.resolve();
+      try {
+        await gate.promise;
+      } finally {
+        ended.resolve();
+      }
+    }
+  }
+  const httpd = new HTTPServer(["127.0.0.1", 0], Stuck, {
+    shutdownTimeout: 0.05,
+    logSink: (line) => {
+      if (line.includes("still running")) throw new Error("sink failed");
+    },
+  });
+  const serving = httpd.serveForever(0.05);
+  const conn = await Deno.connect({
+    hostname: "127.0.0.1",
+    port: httpd.serverPort,
+  });
+  await conn.write(
+    new TextEncoder().encode("GET / HTTP/1.1\r\nHost: x\r\n\r\n"),
+  );
+  await entered.promise;
+  void httpd.shutdown();
+  await assert.rejects(serving, /sink failed/);
+  await httpd.shutdown(); // and once it has ended
+  gate.resolve();
+  await ended.promise;
+  conn.close();
+  httpd.close();
+});
+
+Deno.test("serveForever() on an unbound server throws at once, as after close()", () => {
   const httpd = new HTTPServer(["127.0.0.1", 0], BaseHTTPRequestHandler, {
     bindAndActivate: false,
   });
-  const serving = httpd.serveForever();
-  void httpd.shutdown();
-  await assert.rejects(serving, /not bound/);
-  await httpd.shutdown(); // and once it has ended
+  assert.throws(() => httpd.serveForever(), {
+    name: "TypeError",
+    message: /not bound: call serverBind/,
+  });
   httpd.close();
+});
+
+Deno.test("serveTest() with bindAndActivate: false is a TypeError, not a loop that fails unseen", () => {
+  assert.throws(
+    () => serveTest(BaseHTTPRequestHandler, { bindAndActivate: false }),
+    { name: "TypeError", message: /bindAndActivate/ },
+  );
 });
