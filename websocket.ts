@@ -218,6 +218,9 @@ export class ServerWebSocket extends EventTarget
   #state: number = CONNECTING;
   #binaryType: BinaryType = "arraybuffer";
   #handlers: Record<string, WebSocketEventHandler<Event> | undefined> = {};
+  // Each listener added, as the guarded one that was added in its place.
+  #guarded = new WeakMap<EventListenerOrEventListenerObject, EventListener>();
+  #report: (error: unknown) => void;
 
   // The message being received: its bytes in one buffer, so that each
   // fragment costs only its bytes.
@@ -285,21 +288,17 @@ export class ServerWebSocket extends EventTarget
       settings.deflate !== null,
       () => this.#lastSeen = Date.now(),
     );
-    // A handler that throws or rejects is reported, never uncaught: one
-    // careless line must not take the server down.
-    const report = settings.reportError;
+    // A handler or listener that throws or rejects is reported, never
+    // uncaught: one careless line must not take the server down.
+    this.#report = settings.reportError;
     for (const type of ["open", "message", "error", "close"]) {
-      this.addEventListener(type, (event) => {
-        try {
-          const result = this.#handlers[type]?.call(this, event);
-          if (result instanceof Promise) result.catch(report);
-        } catch (error) {
-          report(error);
-        }
-      });
+      super.addEventListener(
+        type,
+        (event) => this.#call(this.#handlers[type] ?? null, event),
+      );
     }
     const done = new Promise<void>((resolve) =>
-      this.addEventListener("close", () => resolve(), { once: true })
+      super.addEventListener("close", () => resolve(), { once: true })
     );
     settings.hold({
       done,
@@ -308,6 +307,93 @@ export class ServerWebSocket extends EventTarget
       fail: () => this.#close(1011, encoder.encode("Internal Error")),
     });
     this.#openTimer = setTimeout(() => this.#open(), 0);
+  }
+
+  /**
+   * Adds a listener, as on a web `WebSocket`; one that throws or rejects is
+   * reported through the server's `handleError`, and the socket lives on.
+   *
+   * @param type `open`, `message`, `error` or `close`.
+   * @param listener A function or an object with `handleEvent`.
+   * @param options As for `EventTarget`.
+   */
+  override addEventListener<K extends keyof WebSocketEventMap>(
+    type: K,
+    listener: (this: ServerWebSocket, event: WebSocketEventMap[K]) => unknown,
+    options?: boolean | AddEventListenerOptions,
+  ): void;
+  /**
+   * Adds a listener for an event of any type, guarded the same way.
+   *
+   * @param type The event's type.
+   * @param listener A function or an object with `handleEvent`.
+   * @param options As for `EventTarget`.
+   */
+  override addEventListener(
+    type: string,
+    listener: EventListenerOrEventListenerObject | null,
+    options?: boolean | AddEventListenerOptions,
+  ): void;
+  override addEventListener(
+    type: string,
+    listener: EventListenerOrEventListenerObject | null,
+    options?: boolean | AddEventListenerOptions,
+  ): void {
+    if (listener === null) return super.addEventListener(type, null, options);
+    let guarded = this.#guarded.get(listener);
+    if (guarded === undefined) {
+      guarded = (event) => this.#call(listener, event);
+      this.#guarded.set(listener, guarded);
+    }
+    super.addEventListener(type, guarded, options);
+  }
+
+  /**
+   * Removes a listener {@linkcode addEventListener} added.
+   *
+   * @param type The event's type.
+   * @param listener The listener as it was added.
+   * @param options As for `EventTarget`.
+   */
+  override removeEventListener<K extends keyof WebSocketEventMap>(
+    type: K,
+    listener: (this: ServerWebSocket, event: WebSocketEventMap[K]) => unknown,
+    options?: boolean | EventListenerOptions,
+  ): void;
+  /**
+   * Removes a listener of an event of any type.
+   *
+   * @param type The event's type.
+   * @param listener The listener as it was added.
+   * @param options As for `EventTarget`.
+   */
+  override removeEventListener(
+    type: string,
+    listener: EventListenerOrEventListenerObject | null,
+    options?: boolean | EventListenerOptions,
+  ): void;
+  override removeEventListener(
+    type: string,
+    listener: EventListenerOrEventListenerObject | null,
+    options?: boolean | EventListenerOptions,
+  ): void {
+    const guarded = listener === null ? null : this.#guarded.get(listener);
+    super.removeEventListener(type, guarded ?? listener, options);
+  }
+
+  /** Calls a handler or listener; what it throws or rejects is reported. */
+  #call(
+    listener: EventListenerOrEventListenerObject | WebSocketEventHandler<Event>,
+    event: Event,
+  ): void {
+    try {
+      const result = typeof listener === "function"
+        ? listener.call(this, event)
+        : listener?.handleEvent(event);
+      if (result instanceof Promise) result.catch(this.#report);
+    } catch (error) {
+      this.#report(error);
+    }
   }
 
   /** `CONNECTING`, `OPEN`, `CLOSING` or `CLOSED` (0–3). */

@@ -617,6 +617,49 @@ Deno.test("an on* handler that throws or rejects is reported; the server lives o
   await closeClient(ws);
 });
 
+Deno.test("an addEventListener listener that throws or rejects is reported too; removeEventListener still removes it", async () => {
+  const reported: unknown[] = [];
+  class Listens extends QuietHandler {
+    async do_GET(): Promise<void> {
+      const socket = await this.upgradeWebSocket();
+      const careless = (event: MessageEvent) => {
+        if (event.data === "throw") throw new Error("listener thrown");
+        if (event.data === "reject") {
+          return Promise.reject(new Error("listener rejected"));
+        }
+      };
+      const object = {
+        handleEvent(event: Event) {
+          const { data } = event as MessageEvent;
+          if (data === "object") throw new Error("handleEvent thrown");
+        },
+      };
+      const removed = () => socket.send("removed listener ran");
+      socket.addEventListener("message", careless);
+      socket.addEventListener("message", object);
+      socket.addEventListener("message", removed);
+      socket.removeEventListener("message", removed);
+      socket.addEventListener("message", (event) => {
+        if (event.data === "fine") socket.send("fine");
+      });
+    }
+  }
+  await using srv = startServer(Listens, {
+    logSink: (line) => reported.push(line),
+  });
+  const ws = await open(`ws://127.0.0.1:${srv.port}/`);
+  ws.send("throw");
+  ws.send("reject");
+  ws.send("object");
+  ws.send("fine");
+  assert.equal((await next<MessageEvent>(ws, "message")).data, "fine");
+  const text = reported.join("\n");
+  assert.match(text, /Error: listener thrown/);
+  assert.match(text, /Error: listener rejected/);
+  assert.match(text, /Error: handleEvent thrown/);
+  await closeClient(ws);
+});
+
 Deno.test("a second upgrade, or one once this.signal watches, fails before any byte", async () => {
   const errors: string[] = [];
   class Twice extends QuietHandler {
