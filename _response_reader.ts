@@ -154,6 +154,45 @@ export class ResponseReader {
   }
 }
 
+/** How a {@linkcode bodyStream} ends; each hook may be async. */
+export interface BodyStreamEnds {
+  /** At the body's end: `undefined` closes the stream, an error fails it. */
+  end(): unknown;
+  /** A read failed with `error`: the error to fail the stream with. */
+  fail(error: unknown): unknown;
+  /** The stream's reader cancelled it. */
+  cancel(): void | Promise<void>;
+}
+
+/**
+ * A body as a web byte stream, read as it is pulled.
+ *
+ * @param body The body.
+ * @param ends What to do, and how the stream ends, at each way out.
+ * @returns The stream.
+ */
+export function bodyStream(
+  body: BodyBytes,
+  ends: BodyStreamEnds,
+): ReadableStream<Uint8Array> {
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      const buf = new Uint8Array(65536);
+      let n;
+      try {
+        n = await body.read(buf);
+      } catch (error) {
+        return controller.error(await ends.fail(error));
+      }
+      if (n !== null) return controller.enqueue(buf.subarray(0, n));
+      const error = await ends.end();
+      if (error === undefined) controller.close();
+      else controller.error(error);
+    },
+    cancel: () => ends.cancel(),
+  });
+}
+
 /**
  * Reads a body to its end.
  *

@@ -42,6 +42,7 @@ import { memoryConnPair } from "./_memory_conn.ts";
 import { reportError, SERVE_CONNECTION } from "./_server_state.ts";
 import {
   type BodyBytes,
+  bodyStream,
   type ResponseHead,
   ResponseReader,
 } from "./_response_reader.ts";
@@ -191,22 +192,11 @@ async function serveOne(
     );
     return new Response("500 Internal Server Error\n", { status: 500 });
   }
-  const stream = new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      const buf = new Uint8Array(65536);
-      let n: number | null;
-      try {
-        n = await body.read(buf);
-      } catch (error) {
-        done();
-        return controller.error(error);
-      }
-      if (n === null) {
-        done();
-        controller.close();
-      } else {
-        controller.enqueue(buf.subarray(0, n));
-      }
+  const stream = bodyStream(body, {
+    end: done,
+    fail: (error) => {
+      done();
+      return error;
     },
     cancel: done,
   });

@@ -58,7 +58,7 @@ import {
   SERVE_CONNECTION,
   SERVER_STATE,
 } from "./_server_state.ts";
-import { readBody, ResponseReader } from "./_response_reader.ts";
+import { bodyStream, readBody, ResponseReader } from "./_response_reader.ts";
 import { concatBytes, writeAll } from "./_bytes.ts";
 import { toWebResponse } from "./_web_response.ts";
 import { decodeLatin1, encodeLatin1 } from "./_text.ts";
@@ -232,6 +232,8 @@ class TestConnection {
   handedOver = false;
   #received: Uint8Array[] = [];
   #ended = Promise.withResolvers<void>();
+  // Woken when bytes arrive or the connection ends.
+  #arrived: PromiseWithResolvers<void> | null = null;
   // Request bytes sent and not yet split into requests.
   #sent: Uint8Array = new Uint8Array(0);
 
@@ -254,12 +256,33 @@ class TestConnection {
         const n = await this.client.read(buf);
         if (n === null) break;
         this.#received.push(buf.slice(0, n));
+        this.#wake();
       }
     } catch {
       // Reset by the server, or closed by the client.
     }
     this.closed = true;
+    this.#wake();
     this.#ended.resolve();
+  }
+
+  #wake(): void {
+    this.#arrived?.resolve();
+    this.#arrived = null;
+  }
+
+  /** Reads what the server wrote, as it comes; `null` once it closed. */
+  async read(p: Uint8Array): Promise<number | null> {
+    while (this.#received.length === 0) {
+      if (this.closed) return null;
+      await (this.#arrived ??= Promise.withResolvers()).promise;
+    }
+    const first = this.#received[0];
+    const n = Math.min(p.length, first.length);
+    p.set(first.subarray(0, n));
+    if (n === first.length) this.#received.shift();
+    else this.#received[0] = first.subarray(n);
+    return n;
   }
 
   /** The bytes received since the last call. */
@@ -417,38 +440,155 @@ export class TestClient implements AsyncDisposable {
   }
 
   /**
-   * Sends a request made as for `fetch` and returns a web `Response`.
+   * Sends a request made as for `fetch` and returns a web `Response`, as
+   * `fetch` does: once the head is in, the body streams (an event stream
+   * can be read as it comes); redirects are followed unless `redirect` is
+   * `"manual"` (the 3xx is returned) or `"error"`; `signal` aborts, closing
+   * the connection. The log holds the request's lines once its body is
+   * read to the end.
    *
    * @param input A path, a URL (its origin sets `Host`; the default one is
    *   `http://localhost`) or a `Request`.
    * @param init As for `fetch`.
    * @returns The final response.
+   * @throws {TypeError} When the server closed without a response or wrote
+   *   a bad one, on a 101 (use {@linkcode request}), after 20 redirects,
+   *   and for a redirect when `redirect` is `"error"`.
    */
   async fetch(
     input: string | URL | Request,
     init?: RequestInit,
   ): Promise<Response> {
+    if (this.#disposed) throw new TypeError("The client is disposed");
     const request = new Request(
       typeof input === "string" ? new URL(input, "http://localhost") : input,
       init,
     );
-    const url = new URL(request.url);
-    // A Host the caller set wins over the URL's (virtual hosts).
-    const headers: [string, string][] = [
-      ["Host", request.headers.get("host") ?? url.host],
-    ];
-    for (const field of request.headers) {
-      if (field[0] !== "host") headers.push(field);
-    }
-    const body = request.body === null
+    const { signal, redirect } = request;
+    let { method } = request;
+    let url = new URL(request.url);
+    const headers = new Headers(request.headers);
+    let body = request.body === null
       ? undefined
       : new Uint8Array(await request.arrayBuffer());
-    const response = await this.request(
-      request.method,
-      url.pathname + url.search,
-      { headers, body },
-    );
-    return toWebResponse(response, response.body);
+    for (let redirects = 0;; redirects++) {
+      const response = await this.#fetchOnce(
+        method,
+        url,
+        headers,
+        body,
+        signal,
+      );
+      const location = response.headers.get("location");
+      if (
+        !REDIRECTS.has(response.status) || location === null ||
+        redirect === "manual"
+      ) {
+        Object.defineProperty(response, "url", { value: url.href });
+        if (redirects > 0) {
+          Object.defineProperty(response, "redirected", { value: true });
+        }
+        return response;
+      }
+      await response.body?.cancel();
+      if (redirect === "error") {
+        throw new TypeError(
+          `Redirected to ${location}, and redirect is "error"`,
+        );
+      }
+      if (redirects === 20) throw new TypeError("More than 20 redirects");
+      const next = new URL(location, url);
+      // The fetch standard's rewrite of a POST (any method for 303) to GET.
+      const status = response.status;
+      if (
+        (status === 303 && method !== "HEAD") ||
+        ((status === 301 || status === 302) && method === "POST")
+      ) {
+        method = "GET";
+        body = undefined;
+        for (const name of REQUEST_BODY_FIELDS) headers.delete(name);
+      }
+      if (next.origin !== url.origin) {
+        headers.delete("authorization");
+        headers.delete("host");
+      }
+      url = next;
+    }
+  }
+
+  /** One request of {@linkcode fetch}, on a free connection. */
+  async #fetchOnce(
+    method: string,
+    url: URL,
+    headers: Headers,
+    body: Uint8Array | undefined,
+    signal: AbortSignal,
+  ): Promise<Response> {
+    signal.throwIfAborted();
+    // A Host the caller set wins over the URL's (virtual hosts).
+    const fields: [string, string][] = [
+      ["Host", headers.get("host") ?? url.host],
+    ];
+    for (const field of headers) {
+      if (field[0] !== "host") fields.push(field);
+    }
+    const target = url.pathname + url.search;
+    const bytes = requestBytes(method, target, { headers: fields, body });
+    const conn = this.#connection();
+    conn.busy = true;
+    let written = false;
+    const writing = writeAll(conn.client, bytes)
+      .catch(() => {}) // the server closed before it read them all
+      .finally(() => written = true);
+    // Aborted: the connection goes, as a real fetch's does.
+    const abort = () => conn.close();
+    signal.addEventListener("abort", abort, { once: true });
+    const release = async (keep: boolean) => {
+      signal.removeEventListener("abort", abort);
+      if (keep) await this.#settled(conn, () => written);
+      else conn.close();
+      await writing;
+      conn.busy = false;
+    };
+    const reader = new ResponseReader(conn);
+    let head;
+    let bodyBytes;
+    try {
+      do head = await reader.readHead(); while (
+        head !== null && head.status < 200 && head.status !== 101
+      );
+      if (head === null) {
+        throw new TypeError(
+          `The server closed the connection without answering ${method} ${target}`,
+        );
+      }
+      if (head.status === 101 || head.status > 599) {
+        throw new TypeError(
+          `A ${head.status} is not a fetch Response: use request()`,
+        );
+      }
+      bodyBytes = reader.body(head, method === "HEAD");
+    } catch (error) {
+      await release(false);
+      throw signal.aborted ? signal.reason : error;
+    }
+    if (method === "HEAD" || NULL_BODY_STATUS.has(head.status)) {
+      await release(true);
+      return toWebResponse(head, null);
+    }
+    const stream = bodyStream(bodyBytes, {
+      // Aborted, a body delimited by the close ends: not a whole one.
+      end: async () => signal.aborted ? signal.reason : await release(true),
+      fail: async (error) => {
+        await release(false);
+        return signal.aborted ? signal.reason : new TypeError(
+          `The response to ${method} ${target} was cut off`,
+          { cause: error },
+        );
+      },
+      cancel: () => release(false),
+    });
+    return toWebResponse(head, decoded(stream, head.headers));
   }
 
   /** Closes the connections and the server; waits for the handlers. */
@@ -501,6 +641,48 @@ export class TestClient implements AsyncDisposable {
       await new Promise((resolve) => setTimeout(resolve, 1));
     }
   }
+}
+
+// Statuses fetch follows when there is a Location.
+const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+// Fields dropped with the body when a redirect makes the request a GET.
+const REQUEST_BODY_FIELDS = [
+  "content-encoding",
+  "content-language",
+  "content-location",
+  "content-type",
+];
+// Statuses whose response has no body.
+const NULL_BODY_STATUS = new Set([204, 205, 304]);
+// The content codings fetch decodes, as DecompressionStream names them.
+const DECODERS = new Map<string, CompressionFormat>([
+  ["gzip", "gzip"],
+  ["x-gzip", "gzip"],
+  ["deflate", "deflate"],
+  ["br", "brotli" as CompressionFormat],
+]);
+
+/**
+ * `body` decoded from its `Content-Encoding`, as fetch gives it (the fields
+ * stay); as it is when a coding is not one fetch knows.
+ */
+function decoded(
+  body: ReadableStream<Uint8Array>,
+  headers: HTTPMessage,
+): ReadableStream<Uint8Array> {
+  const codings = headers.getAll("content-encoding").join(",").toLowerCase()
+    .split(",").map((c) => c.trim()).filter((c) =>
+      c !== "" && c !== "identity"
+    );
+  if (!codings.every((c) => DECODERS.has(c))) return body;
+  // Applied in order, so undone from the last.
+  for (const coding of codings.reverse()) {
+    const decoder = new DecompressionStream(DECODERS.get(coding)!);
+    body = body.pipeThrough(
+      decoder as unknown as TransformStream<Uint8Array, Uint8Array>,
+    );
+  }
+  return body;
 }
 
 /**
@@ -608,7 +790,9 @@ export class TestServer implements AsyncDisposable {
 
   /**
    * Fetches from the server and reads the whole body, so that no body is
-   * left for the sanitizers to find.
+   * left for the sanitizers to find. It waits for the body's end: for an
+   * event stream, use `fetch(new URL(path, server.url))` and read or cancel
+   * its body.
    *
    * @param path A path, resolved against {@linkcode url}.
    * @param init As for `fetch`.

@@ -401,3 +401,141 @@ Deno.test("testClient: after a 101 the next request goes on a new connection", a
   assert.equal(after?.text(), "ok");
   assert.equal(client.connections, 2);
 });
+
+Deno.test("testClient: fetch() returns at the head, so an event stream can be read as it comes", async () => {
+  class Events extends BaseHTTPRequestHandler {
+    override protocolVersion = "HTTP/1.1";
+    override logMessage(): void {}
+    async do_GET(): Promise<void> {
+      // Open until the client leaves.
+      const stream = await this.eventStream();
+      await stream.send({ data: "one" });
+    }
+  }
+  await using client = testClient(Events);
+  const response = await within(client.fetch("/events"), 2000);
+  assert.ok(response !== null, "fetch() waited for a body that does not end");
+  assert.equal(response.headers.get("content-type"), "text/event-stream");
+  const reader = response.body!.getReader();
+  const first = await within(reader.read(), 2000);
+  assert.match(new TextDecoder().decode(first?.value), /^data: one\n\n$/);
+  await reader.cancel();
+});
+
+Deno.test("testClient: fetch() follows redirects as fetch does; redirect: manual shows them", async () => {
+  class Moves extends BaseHTTPRequestHandler {
+    override protocolVersion = "HTTP/1.1";
+    override logMessage(): void {}
+    async #answer(status: number, location?: string): Promise<void> {
+      const body = `${this.command} ${this.path} ${this.headers.get("host")}`;
+      this.sendResponse(status);
+      if (location !== undefined) this.sendHeader("Location", location);
+      this.sendHeader("Content-Length", String(body.length));
+      await this.endHeaders();
+      await this.wfile.write(body);
+    }
+    async do_GET(): Promise<void> {
+      if (this.path === "/old") return await this.#answer(301, "/new");
+      if (this.path === "/away") {
+        return await this.#answer(302, "http://other.test/there");
+      }
+      if (this.path === "/loop") return await this.#answer(302, "/loop");
+      await this.#answer(200);
+    }
+    async do_POST(): Promise<void> {
+      await this.rfile.text();
+      if (this.path === "/form") return await this.#answer(303, "/done");
+      if (this.path === "/keep") return await this.#answer(307, "/kept");
+      await this.#answer(200);
+    }
+  }
+  await using client = testClient(Moves);
+  const moved = await client.fetch("/old");
+  assert.equal(moved.status, 200);
+  assert.equal(moved.redirected, true);
+  assert.equal(moved.url, "http://localhost/new");
+  assert.equal(await moved.text(), "GET /new localhost");
+  const away = await client.fetch("/away");
+  assert.equal(away.url, "http://other.test/there");
+  assert.equal(await away.text(), "GET /there other.test");
+  const seeOther = await client.fetch("/form", { method: "POST", body: "a" });
+  assert.equal(await seeOther.text(), "GET /done localhost");
+  const kept = await client.fetch("/keep", { method: "POST", body: "a" });
+  assert.equal(await kept.text(), "POST /kept localhost");
+  const manual = await client.fetch("/old", { redirect: "manual" });
+  assert.equal(manual.status, 301);
+  assert.equal(manual.headers.get("location"), "/new");
+  assert.equal(manual.redirected, false);
+  await manual.body?.cancel();
+  await assert.rejects(client.fetch("/old", { redirect: "error" }), TypeError);
+  await assert.rejects(client.fetch("/loop"), TypeError);
+  const plain = await client.fetch("/plain");
+  assert.equal(plain.url, "http://localhost/plain");
+  assert.equal(plain.redirected, false);
+  await plain.body?.cancel();
+});
+
+Deno.test("testClient: fetch() of HEAD has a null body; a signal aborts it", async () => {
+  const entered = Promise.withResolvers<void>();
+  class Slow extends BaseHTTPRequestHandler {
+    override protocolVersion = "HTTP/1.1";
+    override logMessage(): void {}
+    async do_GET(): Promise<void> {
+      if (this.path === "/slow") {
+        entered.resolve();
+        const { signal } = this; // aborts when the client leaves
+        await new Promise((resolve) =>
+          signal.addEventListener("abort", resolve)
+        );
+      }
+      this.sendResponse(200);
+      this.sendHeader("Content-Length", "2");
+      await this.endHeaders();
+      await this.wfile.write("ok");
+    }
+    do_HEAD(): Promise<void> {
+      return this.do_GET();
+    }
+  }
+  await using client = testClient(Slow);
+  const head = await client.fetch("/", { method: "HEAD" });
+  assert.equal(head.status, 200);
+  assert.equal(head.body, null);
+  await assert.rejects(
+    client.fetch("/", { signal: AbortSignal.abort() }),
+    { name: "AbortError" },
+  );
+  const controller = new AbortController();
+  const slow = client.fetch("/slow", { signal: controller.signal });
+  await entered.promise;
+  controller.abort();
+  await assert.rejects(within(slow, 1000), { name: "AbortError" });
+});
+
+Deno.test("testClient: fetch() decodes a gzip, deflate or br body as fetch does, keeping the fields", async () => {
+  const text = "hello ".repeat(100);
+  class Squeezed extends BaseHTTPRequestHandler {
+    override protocolVersion = "HTTP/1.1";
+    override logMessage(): void {}
+    async do_GET(): Promise<void> {
+      const coding = this.path.slice(1);
+      const format = coding === "br" ? "brotli" : coding;
+      const body = await new Response(
+        new Blob([text]).stream().pipeThrough(
+          new CompressionStream(format as CompressionFormat),
+        ),
+      ).bytes();
+      this.sendResponse(200);
+      this.sendHeader("Content-Encoding", coding);
+      this.sendHeader("Content-Length", String(body.length));
+      await this.endHeaders();
+      await this.wfile.write(body);
+    }
+  }
+  await using client = testClient(Squeezed);
+  for (const coding of ["gzip", "deflate", "br"]) {
+    const response = await client.fetch(`/${coding}`);
+    assert.equal(response.headers.get("content-encoding"), coding);
+    assert.equal(await response.text(), text, coding);
+  }
+});
