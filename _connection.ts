@@ -173,6 +173,8 @@ export class Connection implements Reader, BodySource {
   #framing = NOT_STARTED;
   #bodyBytes = 0;
   #expect100 = false;
+  // A 100 Continue went out for this request.
+  #continued = false;
   // Where this response starts in #out (to replace it after a failure).
   #outMark = 0;
   // Whether a byte of this response has gone to the socket.
@@ -265,6 +267,15 @@ export class Connection implements Reader, BodySource {
   get idle(): boolean {
     return (this.#readingHead && this.#reader.buffered === 0) ||
       this.#lingering;
+  }
+
+  /**
+   * Whether a 100 Continue went out and the server now waits for the first
+   * byte of the body it invited: a client that waited for the 100 sends it.
+   */
+  get awaitsInvitedBody(): boolean {
+    return this.#continued && this.#bodyReadSince !== 0 &&
+      this.rfile.bytesRead === 0;
   }
 
   /** Whether the connection was handed over (a WebSocket, `detach()`). */
@@ -453,6 +464,7 @@ export class Connection implements Reader, BodySource {
     this.#framing = NOT_STARTED;
     this.#bodyBytes = 0;
     this.#expect100 = false;
+    this.#continued = false;
     this.#responseFlushed = false;
     this.#outMark = this.#out?.length ?? 0;
     this.#bodyStart = -1;
@@ -511,6 +523,7 @@ export class Connection implements Reader, BodySource {
   #beforeBody(): void {
     if (this.#expect100 && !this.#headersSent) {
       this.#expect100 = false;
+      this.#continued = true;
       this.#output.text(`${this.#user.protocolVersion} 100 Continue\r\n\r\n`);
     }
   }
@@ -772,7 +785,10 @@ export class Connection implements Reader, BodySource {
           "A 101 answers only a request that offered Upgrade (RFC 9110 §7.8)",
         );
       }
-      if (code === 100) this.#expect100 = false;
+      if (code === 100) {
+        this.#expect100 = false;
+        this.#continued = true;
+      }
       if (this.#framedByHandler()) dropFraming(lines);
       this.queueHead();
       return this.#flush();

@@ -412,8 +412,8 @@ export class TestClient implements AsyncDisposable {
 
   /**
    * Sends exactly these bytes and returns, once the server waits for a new
-   * request with nothing buffered or has closed the connection, every
-   * response it wrote.
+   * request with nothing buffered, waits for the body its `100 Continue`
+   * invited, or has closed the connection, every response it wrote.
    *
    * @param bytes The bytes; a string is sent as UTF-8.
    * @returns The responses and whether the connection closed.
@@ -633,9 +633,10 @@ export class TestClient implements AsyncDisposable {
         conn.handedOver = true;
         return;
       }
+      // Waits for a request, or for the body its 100 Continue invited.
       if (
-        written() && engine !== undefined && engine.idle &&
-        conn.server.readWaiting
+        written() && engine !== undefined &&
+        (engine.idle || engine.awaitsInvitedBody) && conn.server.readWaiting
       ) return;
       // The server waits for something else (a body, a handler's work).
       await new Promise((resolve) => setTimeout(resolve, 1));

@@ -132,6 +132,23 @@ Deno.test("testClient: a handler reads a chunked body; 100 Continue is an entry 
   assert.deepEqual(final.json(), { text: "q", chunked: true });
 });
 
+Deno.test("testClient: raw() of a head that expects 100-continue returns at the 100; the body follows in the next raw()", async () => {
+  await using client = testClient(App); // bodyTimeout: 20 s
+  const head = await within(
+    client.raw(
+      "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n" +
+        "Expect: 100-continue\r\n\r\n",
+    ),
+    2000,
+  );
+  assert.ok(head !== null, "raw() waited for the body the 100 invited");
+  assert.deepEqual(head.responses.map((r) => r.status), [100]);
+  assert.equal(head.closed, false);
+  const { responses } = await client.raw("hello");
+  assert.deepEqual(responses.map((r) => r.status), [201]);
+  assert.deepEqual(responses[0].json(), { text: "hello", chunked: false });
+});
+
 Deno.test("testClient: malformed requests get their status and a close", async () => {
   await using client = testClient(App);
   const bad = await client.raw(
