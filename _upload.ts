@@ -25,10 +25,18 @@ import { granted } from "./_permission.ts";
 
 /** What `serve --upload` allows. */
 export interface UploadOptions {
-  /** Replace existing files (`--overwrite`); otherwise they are a 409. */
-  overwrite: boolean;
-  /** Most body bytes per request (`--max-upload`); `null` for no limit. */
-  maxUpload: number | null;
+  /**
+   * Replace existing files (`--overwrite`); otherwise they are a 409.
+   *
+   * @default {false}
+   */
+  overwrite?: boolean;
+  /**
+   * Most body bytes per request (`--max-upload`); `null` for no limit.
+   *
+   * @default {null}
+   */
+  maxUpload?: number | null;
 }
 
 const COPY_BUFFER = 262144;
@@ -102,11 +110,11 @@ function unreboundName(name: string): boolean {
 /** Refuses a declared body over the limit before a byte of it is read. */
 function checkLength(
   handler: SimpleHTTPRequestHandler,
-  options: UploadOptions,
+  maxUpload: number | null,
 ): void {
   const length = Number(handler.headers.get("content-length") ?? 0);
-  if (options.maxUpload !== null && length > options.maxUpload) {
-    throw contentTooLarge("the upload is", options.maxUpload);
+  if (maxUpload !== null && length > maxUpload) {
+    throw contentTooLarge("the upload is", maxUpload);
   }
 }
 
@@ -358,8 +366,9 @@ export async function putFile(
   handler: SimpleHTTPRequestHandler,
   options: UploadOptions,
 ): Promise<void> {
+  const { overwrite = false, maxUpload = null } = options;
   checkOrigin(handler);
-  checkLength(handler, options);
+  checkLength(handler, maxUpload);
   // RFC 9110 §14.5: a partial PUT would be taken for the whole file.
   if (handler.headers.has("content-range")) {
     throw new HTTPError(400, "Content-Range is not accepted with PUT");
@@ -385,21 +394,21 @@ export async function putFile(
   // while it comes.
   checkPreconditions(
     handler,
-    fileToReplace(handler, target, options.overwrite),
+    fileToReplace(handler, target, overwrite),
   );
   const { temp, size } = await spool(
     handler,
-    limited(handler.rfile, options.maxUpload),
+    limited(handler.rfile, maxUpload),
     dir,
   );
   let created: boolean;
   try {
-    const replaced = fileToReplace(handler, target, options.overwrite);
+    const replaced = fileToReplace(handler, target, overwrite);
     checkPreconditions(handler, replaced);
     created = replaced === null;
     commit(
       { name, temp, target, size, created },
-      options.overwrite && !onlyCreate,
+      overwrite && !onlyCreate,
     );
   } catch (error) {
     removeAll([temp]);
@@ -445,25 +454,26 @@ export async function postFiles(
   handler: SimpleHTTPRequestHandler,
   options: UploadOptions,
 ): Promise<void> {
+  const { overwrite = false, maxUpload = null } = options;
   checkOrigin(handler);
-  checkLength(handler, options);
+  checkLength(handler, maxUpload);
   const path = handler.translatePath(handler.path);
   if (path === null) throw new HTTPError(403, "That name is not written to");
   const dir = realDirectory(handler, path);
   const files: Spooled[] = [];
   const type = handler.headers.get("content-type") ?? "";
   try {
-    const body = limited(handler.rfile, options.maxUpload);
+    const body = limited(handler.rfile, maxUpload);
     for await (const part of parseMultipart(body, type)) {
       if (part.filename === null) continue; // a field
       const name = partName(handler, part);
       if (name === null) continue;
       const earlier = files.findIndex((file) => file.name === name);
-      if (earlier >= 0 && !options.overwrite) {
+      if (earlier >= 0 && !overwrite) {
         throw new HTTPError(409, "Two files have the same name");
       }
       const target = inDirectory(dir, name);
-      const replaced = fileToReplace(handler, target, options.overwrite);
+      const replaced = fileToReplace(handler, target, overwrite);
       const { temp, size } = await spool(handler, part, dir);
       // A later file of the name replaces the earlier, as it would on disk:
       // one file, listed once.
@@ -472,7 +482,7 @@ export async function postFiles(
     }
     if (files.length === 0) throw new HTTPError(400, "No file in the form");
     for (let i = 0; i < files.length; i++) {
-      commit(files[i], options.overwrite);
+      commit(files[i], overwrite);
       files[i].temp = "";
     }
   } catch (error) {

@@ -1610,12 +1610,14 @@ export function simpleHandler(
   }
   if (
     upload !== undefined && upload !== null &&
-    (typeof upload !== "object" || typeof upload.overwrite !== "boolean" ||
-      (upload.maxUpload !== null &&
+    (typeof upload !== "object" ||
+      (upload.overwrite !== undefined &&
+        typeof upload.overwrite !== "boolean") ||
+      (upload.maxUpload !== undefined && upload.maxUpload !== null &&
         !(Number.isSafeInteger(upload.maxUpload) && upload.maxUpload >= 0)))
   ) {
     throw new TypeError(
-      "upload must be { overwrite: boolean, maxUpload: bytes or null } or null",
+      "upload must be { overwrite?: boolean, maxUpload?: bytes or null } or null",
     );
   }
   if (

@@ -277,6 +277,8 @@ Deno.test("simpleHandler() checks the upload option", () => {
     TypeError,
   );
   simpleHandler({ upload: { overwrite: true, maxUpload: null } });
+  simpleHandler({ upload: {} });
+  simpleHandler({ upload: { maxUpload: 10 } });
   simpleHandler({ upload: null });
 });
 

@@ -11,6 +11,7 @@ import {
   writePermissionProblem,
 } from "../_upload.ts";
 import { SimpleHTTPRequestHandler } from "../static.ts";
+import { testClient } from "../testing.ts";
 import {
   exchange,
   parseResponses,
@@ -788,4 +789,28 @@ Deno.test("upload: a page on a rebound name (Origin and Host both evil.test) is 
     assert.deepEqual(await names(root), []);
     assert.equal(await send(`localhost:${server.port}`), 201);
   });
+});
+
+Deno.test("upload: `upload = {}` turns uploads on with the defaults (no overwrite, no limit); maxUpload alone is a limit", async () => {
+  const root = await Deno.makeTempDir({ prefix: "upload_test_" });
+  try {
+    class Defaults extends SimpleHTTPRequestHandler {
+      override directory = root;
+      override protocolVersion = "HTTP/1.1";
+      override upload = {};
+    }
+    class Limited extends Defaults {
+      override upload = { maxUpload: 3 };
+    }
+    await using client = testClient(Defaults);
+    const put = () => client.request("PUT", "/a.txt", { body: "hello" });
+    assert.equal((await put()).status, 201);
+    assert.equal(await Deno.readTextFile(`${root}/a.txt`), "hello");
+    assert.equal((await put()).status, 409);
+    await using limited = testClient(Limited);
+    const big = await limited.request("PUT", "/b.txt", { body: "hello" });
+    assert.equal(big.status, 413);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
 });
