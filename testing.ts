@@ -384,7 +384,9 @@ export class TestClient implements AsyncDisposable {
    * Sends one request and returns its final response (a `100 Continue`
    * before it is left out; {@linkcode raw} shows it). A `101 Switching
    * Protocols` is final: the connection speaks HTTP no more, and the next
-   * request goes on a new one.
+   * request goes on a new one. It returns once the response has ended and
+   * the server waits again: for a stream that does not end (events), use
+   * {@linkcode fetch}, which returns at the head.
    *
    * @param method The method, such as `GET` or `SPAM`.
    * @param target The request-target, such as `/path?query`.
