@@ -339,7 +339,8 @@ export class ServerWebSocket extends EventTarget
     listener: EventListenerOrEventListenerObject | null,
     options?: boolean | AddEventListenerOptions,
   ): void {
-    if (listener === null) return super.addEventListener(type, null, options);
+    // No listener (null or undefined) is no error, as on any EventTarget.
+    if (listener == null) return super.addEventListener(type, null, options);
     let guarded = this.#guarded.get(listener);
     if (guarded === undefined) {
       guarded = (event) => this.#call(listener, event);

@@ -639,6 +639,7 @@ Deno.test("an addEventListener listener that throws or rejects is reported too; 
       socket.addEventListener("message", object);
       socket.addEventListener("message", removed);
       socket.removeEventListener("message", removed);
+      socket.addEventListener("message", undefined as never); // no error
       socket.addEventListener("message", (event) => {
         if (event.data === "fine") socket.send("fine");
       });
