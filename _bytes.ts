@@ -1,7 +1,7 @@
 // Copyright 2026 the basehttp authors. MIT license.
 /**
  * Byte helpers shared by the modules: joining parts, writing all of a
- * buffer to a connection.
+ * buffer, or a request body, to a connection.
  *
  * @module
  */
@@ -10,6 +10,11 @@
 export const CR = 0x0d;
 /** Line feed, the byte a line ends with. */
 export const LF = 0x0a;
+
+const encoder = new TextEncoder();
+const CRLF = new Uint8Array([CR, LF]);
+// The last chunk of a chunked body, with no trailer.
+const LAST_CHUNK = encoder.encode("0\r\n\r\n");
 
 /**
  * Joins byte arrays into one; a single part is returned as it is.
@@ -104,4 +109,28 @@ export async function writeAll(
   data: Uint8Array,
 ): Promise<void> {
   for (let n = 0; n < data.length;) n += await conn.write(data.subarray(n));
+}
+
+/**
+ * Writes a request body as it comes: in HTTP/1.1 chunks ended by the last
+ * chunk, or as it is (its length was declared).
+ *
+ * @param conn Where to write.
+ * @param body The body's chunks.
+ * @param chunked Whether to frame them as chunks.
+ */
+export async function writeBody(
+  conn: { write(p: Uint8Array): Promise<number> },
+  body: AsyncIterable<Uint8Array>,
+  chunked: boolean,
+): Promise<void> {
+  for await (const chunk of body) {
+    if (chunk.length === 0) continue;
+    if (chunked) {
+      await writeAll(conn, encoder.encode(`${chunk.length.toString(16)}\r\n`));
+    }
+    await writeAll(conn, chunk);
+    if (chunked) await writeAll(conn, CRLF);
+  }
+  if (chunked) await writeAll(conn, LAST_CHUNK);
 }

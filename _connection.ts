@@ -278,6 +278,11 @@ export class Connection implements Reader, BodySource {
       this.rfile.bytesRead === 0;
   }
 
+  /** Whether the handler (or its error page) still answers the request. */
+  get answering(): boolean {
+    return this.#answering;
+  }
+
   /** Whether the connection was handed over (a WebSocket, `detach()`). */
   get taken(): boolean {
     return this.#phase === TAKEN;

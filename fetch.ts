@@ -47,7 +47,7 @@ import {
   ResponseReader,
 } from "./_response_reader.ts";
 import { toWebResponse } from "./_web_response.ts";
-import { GrowingBytes, writeAll } from "./_bytes.ts";
+import { GrowingBytes, writeAll, writeBody } from "./_bytes.ts";
 import { contentTooLarge } from "./_head.ts";
 import { encodeLatin1 } from "./_text.ts";
 import { handled } from "./_handled.ts";
@@ -86,7 +86,6 @@ const REQUEST_SKIP: ReadonlySet<string> = new Set([
   ...HOP_BY_HOP,
   "content-length",
 ]);
-const encoder = new TextEncoder();
 
 /**
  * A fetch handler that serves `Handler`: each request runs the real engine
@@ -228,16 +227,7 @@ async function sendRequest(conn: Deno.Conn, request: Request): Promise<void> {
       : `content-length: ${length}\r\n`;
   }
   await writeAll(conn, encodeLatin1(head + "\r\n"));
-  if (body === null) return;
-  for await (const chunk of body) {
-    if (chunk.length === 0) continue;
-    if (chunked) {
-      await writeAll(conn, encoder.encode(`${chunk.length.toString(16)}\r\n`));
-    }
-    await writeAll(conn, chunk);
-    if (chunked) await writeAll(conn, encoder.encode("\r\n"));
-  }
-  if (chunked) await writeAll(conn, encoder.encode("0\r\n\r\n"));
+  if (body !== null) await writeBody(conn, body, chunked);
 }
 
 // Most bytes of a response body held back to learn its length (what the

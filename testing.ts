@@ -59,7 +59,7 @@ import {
   SERVER_STATE,
 } from "./_server_state.ts";
 import { bodyStream, readBody, ResponseReader } from "./_response_reader.ts";
-import { concatBytes, writeAll } from "./_bytes.ts";
+import { concatBytes, writeAll, writeBody } from "./_bytes.ts";
 import { toWebResponse } from "./_web_response.ts";
 import { decodeLatin1, encodeLatin1 } from "./_text.ts";
 
@@ -299,8 +299,8 @@ class TestConnection {
     });
   }
 
+  /** Closes the client's end, also when the server's side ended first. */
   close(): void {
-    if (this.closed) return;
     this.closed = true;
     try {
       this.client.close();
@@ -400,7 +400,11 @@ export class TestClient implements AsyncDisposable {
     target: string,
     init: TestRequestInit = {},
   ): Promise<TestResponse> {
-    const { responses } = await this.raw(requestBytes(method, target, init));
+    if (this.#disposed) throw new TypeError("The client is disposed");
+    const { responses } = await this.#exchange(
+      this.#connection(),
+      requestBytes(method, target, init),
+    );
     const final = responses.findLast((r) =>
       r.status >= 200 || r.status === 101
     );
@@ -424,7 +428,16 @@ export class TestClient implements AsyncDisposable {
   async raw(bytes: Uint8Array | string): Promise<RawExchange> {
     if (this.#disposed) throw new TypeError("The client is disposed");
     const data = typeof bytes === "string" ? encoder.encode(bytes) : bytes;
-    const conn = this.#connection();
+    // The body a 100 Continue invited goes where that head went.
+    const owed = this.#all.find((c) => !c.busy && this.#owedBody(c));
+    return await this.#exchange(owed ?? this.#connection(), data);
+  }
+
+  /** Sends `data` on `conn` and takes what came back once it settled. */
+  async #exchange(
+    conn: TestConnection,
+    data: Uint8Array,
+  ): Promise<RawExchange> {
     conn.busy = true;
     try {
       let written = false;
@@ -446,8 +459,10 @@ export class TestClient implements AsyncDisposable {
    * `fetch` does: once the head is in, the body streams (an event stream
    * can be read as it comes); redirects are followed unless `redirect` is
    * `"manual"` (the 3xx is returned) or `"error"`; `signal` aborts, closing
-   * the connection. The log holds the request's lines once its body is
-   * read to the end.
+   * the connection. A `ReadableStream` body goes out chunked as it comes
+   * (and cannot follow a 307 or 308); others are sent with their length.
+   * The body ends at its framing; the log holds the request's lines by
+   * then unless the handler still runs.
    *
    * @param input A path, a URL (its origin sets `Host`; the default one is
    *   `http://localhost`) or a `Request`.
@@ -470,9 +485,16 @@ export class TestClient implements AsyncDisposable {
     let { method } = request;
     let url = new URL(request.url);
     const headers = new Headers(request.headers);
-    let body = request.body === null
-      ? undefined
-      : new Uint8Array(await request.arrayBuffer());
+    // A stream the caller gave goes out as it comes, and only once; any
+    // other body is read whole, to be sent again on a redirect.
+    let body: Uint8Array | ReadableStream<Uint8Array> | undefined;
+    if (request.body !== null) {
+      body = isStream(init?.body)
+        ? request.body
+        : new Uint8Array(await request.arrayBuffer());
+    } else if (method === "POST" || method === "PUT") {
+      body = new Uint8Array(0); // Content-Length: 0, as fetch sends
+    }
     for (let redirects = 0;; redirects++) {
       const response = await this.#fetchOnce(
         method,
@@ -486,11 +508,7 @@ export class TestClient implements AsyncDisposable {
         !REDIRECTS.has(response.status) || location === null ||
         redirect === "manual"
       ) {
-        Object.defineProperty(response, "url", { value: url.href });
-        if (redirects > 0) {
-          Object.defineProperty(response, "redirected", { value: true });
-        }
-        return response;
+        return fetched(response, url, redirects > 0);
       }
       await response.body?.cancel();
       if (redirect === "error") {
@@ -500,6 +518,11 @@ export class TestClient implements AsyncDisposable {
       }
       if (redirects === 20) throw new TypeError("More than 20 redirects");
       const next = new URL(location, url);
+      if (next.protocol !== "http:" && next.protocol !== "https:") {
+        throw new TypeError(
+          `Cannot redirect to ${next.protocol} (${location})`,
+        );
+      }
       // The fetch standard's rewrite of a POST (any method for 303) to GET.
       const status = response.status;
       if (
@@ -509,11 +532,16 @@ export class TestClient implements AsyncDisposable {
         method = "GET";
         body = undefined;
         for (const name of REQUEST_BODY_FIELDS) headers.delete(name);
+      } else if (body instanceof ReadableStream) {
+        throw new TypeError(
+          `Cannot send a stream body again to ${location} (a ${status})`,
+        );
       }
       if (next.origin !== url.origin) {
-        headers.delete("authorization");
-        headers.delete("host");
+        for (const name of CREDENTIAL_FIELDS) headers.delete(name);
       }
+      // The fragment stays unless the Location has its own.
+      if (next.hash === "") next.hash = url.hash;
       url = next;
     }
   }
@@ -523,7 +551,7 @@ export class TestClient implements AsyncDisposable {
     method: string,
     url: URL,
     headers: Headers,
-    body: Uint8Array | undefined,
+    body: Uint8Array | ReadableStream<Uint8Array> | undefined,
     signal: AbortSignal,
   ): Promise<Response> {
     signal.throwIfAborted();
@@ -534,23 +562,45 @@ export class TestClient implements AsyncDisposable {
     for (const field of headers) {
       if (field[0] !== "host") fields.push(field);
     }
+    const stream = body instanceof ReadableStream ? body : null;
+    const whole = body instanceof Uint8Array ? body : undefined;
+    const chunked = stream !== null && !headers.has("content-length");
+    if (chunked) fields.push(["Transfer-Encoding", "chunked"]);
     const target = url.pathname + url.search;
-    const bytes = requestBytes(method, target, { headers: fields, body });
+    const bytes = requestBytes(method, target, {
+      headers: fields,
+      body: whole,
+    });
     const conn = this.#connection();
     conn.busy = true;
     let written = false;
     const writing = writeAll(conn.client, bytes)
-      .catch(() => {}) // the server closed before it read them all
+      .then(() => stream && writeBody(conn.client, stream, chunked))
+      .catch(() => {
+        // The server closed before it read them all, or the body failed:
+        // the server sees it cut off.
+        conn.close();
+      })
       .finally(() => written = true);
     // Aborted: the connection goes, as a real fetch's does.
     const abort = () => conn.close();
     signal.addEventListener("abort", abort, { once: true });
     const release = async (keep: boolean) => {
       signal.removeEventListener("abort", abort);
-      if (keep) await this.#settled(conn, () => written);
+      // An upload still going once the response is whole stops there, as
+      // fetch's does: the connection cannot serve another request.
+      if (keep && written) await this.#settled(conn, () => written);
       else conn.close();
       await writing;
       conn.busy = false;
+    };
+    // The connection is free again once the server waits for the next
+    // request: meanwhile, a body that ended while the handler runs on is
+    // whole (as fetch gives it), and a later request takes another one.
+    const ended = async () => {
+      const engine = this.httpd[SERVER_STATE].connections.get(conn.server);
+      if (engine?.answering) void release(true);
+      else await release(true);
     };
     const reader = new ResponseReader(conn);
     let head;
@@ -578,9 +628,9 @@ export class TestClient implements AsyncDisposable {
       await release(true);
       return toWebResponse(head, null);
     }
-    const stream = bodyStream(bodyBytes, {
+    const received = bodyStream(bodyBytes, {
       // Aborted, a body delimited by the close ends: not a whole one.
-      end: async () => signal.aborted ? signal.reason : await release(true),
+      end: async () => signal.aborted ? signal.reason : await ended(),
       fail: async (error) => {
         await release(false);
         return signal.aborted ? signal.reason : new TypeError(
@@ -590,7 +640,7 @@ export class TestClient implements AsyncDisposable {
       },
       cancel: () => release(false),
     });
-    return toWebResponse(head, decoded(stream, head.headers));
+    return toWebResponse(head, decoded(received, head.headers));
   }
 
   /** Closes the connections and the server; waits for the handlers. */
@@ -614,11 +664,20 @@ export class TestClient implements AsyncDisposable {
 
   /** The first connection free for a request, or a new one. */
   #connection(): TestConnection {
-    const free = this.#all.find((c) => !c.busy && !c.closed && !c.handedOver);
+    const free = this.#all.find((c) =>
+      !c.busy && !c.closed && !c.handedOver && !this.#owedBody(c)
+    );
     if (free !== undefined) return free;
     const conn = new TestConnection(this.httpd, this.#address);
     this.#all.push(conn);
     return conn;
+  }
+
+  /** Whether `conn`'s server waits for the body its 100 Continue invited. */
+  #owedBody(conn: TestConnection): boolean {
+    if (conn.closed) return false;
+    const engine = this.httpd[SERVER_STATE].connections.get(conn.server);
+    return engine?.awaitsInvitedBody ?? false;
   }
 
   /** Waits until the server waits for a request with nothing left, or closed. */
@@ -655,8 +714,34 @@ const REQUEST_BODY_FIELDS = [
   "content-location",
   "content-type",
 ];
+// Fields not sent on to another origin by a redirect.
+const CREDENTIAL_FIELDS = ["authorization", "cookie", "host"];
 // Statuses whose response has no body.
 const NULL_BODY_STATUS = new Set([204, 205, 304]);
+
+/** Whether a fetch body given is a stream (sent as it comes, once). */
+function isStream(body: BodyInit | null | undefined): boolean {
+  return body instanceof ReadableStream ||
+    (typeof body === "object" && body !== null && Symbol.asyncIterator in body);
+}
+
+/**
+ * `response` with what fetch sets and a made one cannot: its URL (without
+ * the fragment) and whether it was redirected, kept by `clone()` too.
+ */
+function fetched(response: Response, url: URL, redirected: boolean): Response {
+  const shown = new URL(url);
+  shown.hash = "";
+  Object.defineProperties(response, {
+    url: { value: shown.href },
+    redirected: { value: redirected },
+    clone: {
+      value: () =>
+        fetched(Response.prototype.clone.call(response), url, redirected),
+    },
+  });
+  return response;
+}
 // The content codings fetch decodes, as DecompressionStream names them.
 const DECODERS = new Map<string, CompressionFormat>([
   ["gzip", "gzip"],
@@ -677,7 +762,9 @@ function decoded(
     .split(",").map((c) => c.trim()).filter((c) =>
       c !== "" && c !== "identity"
     );
-  if (!codings.every((c) => DECODERS.has(c))) return body;
+  // An empty body is empty, as Deno's fetch gives it, not a corrupt stream.
+  const empty = headers.get("content-length")?.trim() === "0";
+  if (empty || !codings.every((c) => DECODERS.has(c))) return body;
   // Applied in order, so undone from the last.
   for (const coding of codings.reverse()) {
     const decoder = new DecompressionStream(DECODERS.get(coding)!);

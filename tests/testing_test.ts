@@ -556,3 +556,125 @@ Deno.test("testClient: fetch() decodes a gzip, deflate or br body as fetch does,
     assert.equal(await response.text(), text, coding);
   }
 });
+
+Deno.test("testClient: after raw() stops at a 100, request() goes elsewhere and the next raw() brings the body", async () => {
+  await using client = testClient(App);
+  const head = await client.raw(
+    "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n" +
+      "Expect: 100-continue\r\n\r\n",
+  );
+  assert.deepEqual(head.responses.map((r) => r.status), [100]);
+  const other = await within(client.request("GET", "/x"), 2000);
+  assert.equal(other?.text(), "hello /x");
+  const { responses } = await client.raw("hello");
+  assert.deepEqual(responses[0].json(), { text: "hello", chunked: false });
+  assert.equal(client.connections, 2);
+});
+
+Deno.test("testClient: fetch()'s body ends at its framing though the handler runs on; the log has a finished request", async () => {
+  const gate = Promise.withResolvers<void>();
+  class Lingers extends BaseHTTPRequestHandler {
+    override protocolVersion = "HTTP/1.1";
+    async do_GET(): Promise<void> {
+      this.sendResponse(200);
+      this.sendHeader("Content-Length", "2");
+      await this.endHeaders();
+      await this.wfile.write("ok");
+      if (this.path === "/a") await gate.promise; // until /b comes
+      else gate.resolve();
+    }
+  }
+  await using client = testClient(Lingers);
+  const a = await client.fetch("/a");
+  assert.equal(await within(a.text(), 2000), "ok");
+  const b = await within(client.fetch("/b"), 2000);
+  assert.equal(await b?.text(), "ok");
+  // /b's handler had returned when its body ended: its line is in.
+  assert.match(client.log.join("\n"), /"GET \/b HTTP\/1\.1" 200/);
+});
+
+Deno.test("testClient: fetch() of an empty gzip body is empty; url has no fragment; clone() keeps url and redirected", async () => {
+  class Odd extends BaseHTTPRequestHandler {
+    override protocolVersion = "HTTP/1.1";
+    override logMessage(): void {}
+    async do_GET(): Promise<void> {
+      if (this.path === "/old") {
+        this.sendResponse(301);
+        this.sendHeader("Location", "/new");
+      } else {
+        this.sendResponse(200);
+        this.sendHeader("Content-Encoding", "gzip");
+      }
+      this.sendHeader("Content-Length", "0");
+      await this.endHeaders();
+    }
+  }
+  await using client = testClient(Odd);
+  const empty = await client.fetch("/e#frag");
+  assert.equal(await empty.text(), "");
+  assert.equal(empty.url, "http://localhost/e");
+  const moved = await client.fetch("/old");
+  const copy = moved.clone();
+  assert.equal(copy.url, "http://localhost/new");
+  assert.equal(copy.redirected, true);
+  await moved.body?.cancel();
+  await copy.body?.cancel();
+});
+
+Deno.test("testClient: fetch() streams a stream body chunked, answered before it ends; it is not sent again on a redirect", async () => {
+  class Early extends BaseHTTPRequestHandler {
+    override protocolVersion = "HTTP/1.1";
+    override logMessage(): void {}
+    async do_POST(): Promise<void> {
+      const said = `${this.headers.get("transfer-encoding")} ${
+        this.headers.get("content-length")
+      }`;
+      if (this.path === "/keep") {
+        this.sendResponse(307);
+        this.sendHeader("Location", "/early");
+      } else if (this.path === "/ftp") {
+        this.sendResponse(302);
+        this.sendHeader("Location", "ftp://localhost/x");
+      } else {
+        this.sendResponse(200);
+      }
+      this.sendHeader("Content-Length", String(said.length));
+      await this.endHeaders();
+      await this.wfile.write(said); // the body is never read
+    }
+    async do_GET(): Promise<void> {
+      const cookie = this.headers.get("cookie") ?? "none";
+      if (this.path === "/away") {
+        this.sendResponse(302);
+        this.sendHeader("Location", "http://other.test/back");
+      } else {
+        this.sendResponse(200);
+      }
+      this.sendHeader("Content-Length", String(cookie.length));
+      await this.endHeaders();
+      await this.wfile.write(cookie);
+    }
+  }
+  await using client = testClient(Early);
+  const endless = () =>
+    new ReadableStream<Uint8Array>({
+      pull: (controller) => controller.enqueue(new Uint8Array(1024)),
+    });
+  const early = await within(
+    client.fetch("/early", { method: "POST", body: endless() }),
+    2000,
+  );
+  assert.equal(await early?.text(), "chunked null");
+  await assert.rejects(
+    client.fetch("/keep", { method: "POST", body: endless() }),
+    TypeError,
+  );
+  const empty = await client.fetch("/early", { method: "POST" });
+  assert.equal(await empty.text(), "null 0");
+  await assert.rejects(
+    client.fetch("/ftp", { method: "POST", body: "x" }),
+    TypeError,
+  );
+  const crossed = await client.fetch("/away", { headers: { Cookie: "k=v" } });
+  assert.equal(await crossed.text(), "none");
+});
