@@ -462,7 +462,9 @@ export class TestClient implements AsyncDisposable {
    * the connection. A `ReadableStream` body goes out chunked as it comes
    * (and cannot follow a 307 or 308); others are sent with their length.
    * The body ends at its framing; the log holds the request's lines by
-   * then unless the handler still runs.
+   * then unless the handler still runs. `statusText` is the reason the
+   * server sent (Deno's fetch gives the standard phrase), and no
+   * `Accept-Encoding` or `User-Agent` is sent unless given.
    *
    * @param input A path, a URL (its origin sets `Host`; the default one is
    *   `http://localhost`) or a `Request`.
