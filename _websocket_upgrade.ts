@@ -82,7 +82,8 @@ function checkOptions(options: WebSocketOptions): void {
   }
 }
 
-async function acceptKey(key: string): Promise<string> {
+/** The `Sec-WebSocket-Accept` that answers `key` (RFC 6455 §4.2.2). */
+export async function acceptKey(key: string): Promise<string> {
   const digest = await crypto.subtle.digest(
     "SHA-1",
     encoder.encode(key + GUID),

@@ -6,6 +6,8 @@
  * - {@linkcode testClient} drives the real parser, engine and handler over
  *   an in-memory connection: no socket, no permission, nothing for the
  *   sanitizers to find once disposed.
+ * - {@linkcode TestClient.webSocket} opens a WebSocket to a handler over
+ *   the same kind of connection: {@linkcode TestWebSocket}.
  * - {@linkcode serveTest} serves on `127.0.0.1`, port 0, for a real client.
  *
  * Timeouts are the server's, with fractional seconds: a test can set
@@ -62,6 +64,14 @@ import { bodyStream, readBody, ResponseReader } from "./_response_reader.ts";
 import { concatBytes, writeAll, writeBody } from "./_bytes.ts";
 import { toWebResponse } from "./_web_response.ts";
 import { decodeLatin1, encodeLatin1 } from "./_text.ts";
+import { acceptKey } from "./_websocket_upgrade.ts";
+import {
+  TestWebSocket,
+  type TestWebSocketClose,
+  type TestWebSocketConn,
+} from "./_test_websocket.ts";
+
+export { TestWebSocket, type TestWebSocketClose, type TestWebSocketConn };
 
 /** Options of {@linkcode testClient}: the server's, and the client's own. */
 export interface TestClientOptions extends HTTPServerOptions {
@@ -89,6 +99,14 @@ export interface TestRequestInit {
   headers?: HeadersInit | [string, string][];
   /** The body; a `Content-Length` is added unless framing fields are set. */
   body?: string | Uint8Array;
+}
+
+/** Options of {@linkcode TestClient.webSocket}. */
+export interface TestWebSocketInit {
+  /** Subprotocols to offer, in order of preference. */
+  protocols?: string[];
+  /** More header fields for the handshake (`Origin`, `Cookie`, …). */
+  headers?: HeadersInit | [string, string][];
 }
 
 const encoder = new TextEncoder();
@@ -645,6 +663,84 @@ export class TestClient implements AsyncDisposable {
     return toWebResponse(head, decoded(received, head.headers));
   }
 
+  /**
+   * Opens a WebSocket to `target` on a connection of its own, as a browser
+   * would, and returns once the `101` is in.
+   *
+   * @param target The request-target, such as `/chat`.
+   * @param init Subprotocols to offer and more header fields.
+   * @returns The client's socket.
+   * @throws {TypeError} When the server refused the handshake (its status
+   *   in the message: {@linkcode request} shows the whole answer) or
+   *   answered it wrong.
+   */
+  async webSocket(
+    target: string,
+    init: TestWebSocketInit = {},
+  ): Promise<TestWebSocket> {
+    if (this.#disposed) throw new TypeError("The client is disposed");
+    const key = btoa(
+      String.fromCharCode(...crypto.getRandomValues(new Uint8Array(16))),
+    );
+    const fields: [string, string][] = [
+      ["Upgrade", "websocket"],
+      ["Connection", "Upgrade"],
+      ["Sec-WebSocket-Key", key],
+      ["Sec-WebSocket-Version", "13"],
+    ];
+    if (init.protocols !== undefined && init.protocols.length > 0) {
+      fields.push(["Sec-WebSocket-Protocol", init.protocols.join(", ")]);
+    }
+    if (init.headers !== undefined) {
+      fields.push(...fieldsOf(init.headers));
+    }
+    const conn = new TestConnection(this.httpd, this.#address);
+    this.#all.push(conn);
+    conn.busy = conn.handedOver = true; // never an HTTP request's
+    await writeAll(
+      conn.client,
+      requestBytes("GET", target, { headers: fields }),
+    )
+      .catch(() => {});
+    // The head, byte by byte off what came: frames may follow it at once.
+    let received = new Uint8Array(0);
+    let end = -1;
+    while (end < 0) {
+      const chunk = new Uint8Array(16384);
+      const n = await conn.read(chunk);
+      if (n === null) break;
+      received = concatBytes([received, chunk.subarray(0, n)]);
+      end = headEnd(received);
+    }
+    const response = end < 0
+      ? null
+      : await new ResponseReader(bytesReader(received.subarray(0, end)))
+        .readHead();
+    if (response?.status !== 101) {
+      conn.close();
+      throw new TypeError(
+        response === null
+          ? `The server closed the connection without answering GET ${target}`
+          : `The WebSocket handshake was refused: ${response.status} ${response.reason}`,
+      );
+    }
+    const accept = response.headers.get("sec-websocket-accept");
+    if (accept !== await acceptKey(key)) {
+      conn.close();
+      throw new TypeError(`Wrong Sec-WebSocket-Accept: ${accept}`);
+    }
+    const socketEnd = {
+      read: (p: Uint8Array) => conn.read(p),
+      write: (p: Uint8Array) => conn.client.write(p),
+      close: () => conn.close(),
+    };
+    return new TestWebSocket(
+      socketEnd,
+      received.slice(end),
+      response.headers.get("sec-websocket-protocol") ?? "",
+    );
+  }
+
   /** Closes the connections and the server; waits for the handlers. */
   async close(): Promise<void> {
     if (this.#disposed) return;
@@ -958,16 +1054,32 @@ function bytesReader(bytes: Uint8Array): Reader {
 }
 
 /** The request bytes for {@linkcode TestClient.request}. */
+/** Header fields given as for `fetch` or as pairs, in order. */
+function fieldsOf(
+  headers: HeadersInit | [string, string][],
+): [string, string][] {
+  return headers instanceof Headers || Array.isArray(headers)
+    ? [...headers as Iterable<[string, string]>]
+    : Object.entries(headers);
+}
+
+/** Where the first head in `bytes` ends (after its blank line), or -1. */
+function headEnd(bytes: Uint8Array): number {
+  for (let i = 3; i < bytes.length; i++) {
+    if (
+      bytes[i] === 0x0a && bytes[i - 1] === 0x0d && bytes[i - 2] === 0x0a &&
+      bytes[i - 3] === 0x0d
+    ) return i + 1;
+  }
+  return -1;
+}
+
 function requestBytes(
   method: string,
   target: string,
   init: TestRequestInit,
 ): Uint8Array {
-  const fields: [string, string][] = init.headers === undefined
-    ? []
-    : init.headers instanceof Headers || Array.isArray(init.headers)
-    ? [...init.headers as Iterable<[string, string]>]
-    : Object.entries(init.headers);
+  const fields = init.headers === undefined ? [] : fieldsOf(init.headers);
   const has = (name: string) => fields.some(([n]) => n.toLowerCase() === name);
   if (!has("host")) fields.unshift(["Host", "localhost"]);
   const body = typeof init.body === "string"

@@ -678,3 +678,66 @@ Deno.test("testClient: fetch() streams a stream body chunked, answered before it
   const crossed = await client.fetch("/away", { headers: { Cookie: "k=v" } });
   assert.equal(await crossed.text(), "none");
 });
+
+Deno.test("testClient.webSocket(): messages both ways, subprotocol, the server's close, a refused handshake", async () => {
+  class Chat extends BaseHTTPRequestHandler {
+    override protocolVersion = "HTTP/1.1";
+    override logMessage(): void {}
+    async do_GET(): Promise<void> {
+      if (this.path !== "/ws") {
+        this.sendError(403);
+        return;
+      }
+      const socket = await this.upgradeWebSocket({ protocols: ["chat"] });
+      socket.onopen = () => socket.send("welcome");
+      socket.onmessage = (event) => {
+        if (event.data === "bye") socket.close(4000, "bye yourself");
+        else if (typeof event.data === "string") {
+          socket.send(event.data.toUpperCase());
+        } else socket.send(new Uint8Array(event.data).reverse());
+      };
+    }
+  }
+  await using client = testClient(Chat);
+  await using ws = await client.webSocket("/ws", { protocols: ["x", "chat"] });
+  assert.equal(ws.protocol, "chat");
+  assert.equal(await ws.next(), "welcome");
+  await ws.send("hello");
+  assert.equal(await ws.next(), "HELLO");
+  await ws.send(new Uint8Array([1, 2, 3]));
+  assert.deepEqual(await ws.next(), new Uint8Array([3, 2, 1]));
+  const big = "x".repeat(70000); // a 64-bit length each way
+  await ws.send(big);
+  assert.equal(await ws.next(), big.toUpperCase());
+  await ws.send("bye");
+  assert.equal(await ws.next(), null);
+  assert.deepEqual(ws.closed, { code: 4000, reason: "bye yourself" });
+  await assert.rejects(ws.send("more"), TypeError);
+  await assert.rejects(client.webSocket("/other"), /refused: 403/);
+  // The HTTP connection is still free for requests.
+  assert.equal((await client.request("GET", "/other")).status, 403);
+});
+
+Deno.test("testClient.webSocket(): close() does the closing handshake; pings are answered", async () => {
+  let closedWith: [number, string] | null = null;
+  class Pinger extends BaseHTTPRequestHandler {
+    override protocolVersion = "HTTP/1.1";
+    override logMessage(): void {}
+    async do_GET(): Promise<void> {
+      // A ping after 50 ms of silence: the client's pong keeps it open.
+      const socket = await this.upgradeWebSocket({ idleTimeout: 0.05 });
+      socket.onclose = (event) => closedWith = [event.code, event.reason];
+      socket.onmessage = (event) => socket.send(event.data);
+    }
+  }
+  await using client = testClient(Pinger);
+  const ws = await client.webSocket("/");
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  await ws.send("still here");
+  assert.equal(await ws.next(), "still here");
+  assert.deepEqual(await ws.close(1000, "done"), {
+    code: 1000,
+    reason: "done",
+  });
+  assert.deepEqual(closedWith, [1000, "done"]);
+});

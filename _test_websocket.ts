@@ -1,0 +1,279 @@
+// Copyright 2026 the basehttp authors. MIT license.
+/**
+ * The client side of a WebSocket for the testing module: masked frames out,
+ * the server's frames in, over a connection that has had its 101. Exported
+ * from `testing.ts`, which makes it.
+ *
+ * @module
+ */
+
+import { concatBytes, writeAll } from "./_bytes.ts";
+import {
+  OP_BINARY,
+  OP_CLOSE,
+  OP_CONTINUATION,
+  OP_PING,
+  OP_PONG,
+  OP_TEXT,
+  writeHeader,
+} from "./_websocket_frame.ts";
+
+const encoder = new TextEncoder();
+const fatal = new TextDecoder("utf-8", { fatal: true });
+
+/** The two ends of the connection a {@linkcode TestWebSocket} speaks over. */
+export interface TestWebSocketConn {
+  /** Reads what the server wrote; `null` once it closed. */
+  read(p: Uint8Array): Promise<number | null>;
+  /** Writes to the server. */
+  write(p: Uint8Array): Promise<number>;
+  /** Closes the connection. */
+  close(): void;
+}
+
+/** How a {@linkcode TestWebSocket} closed. */
+export interface TestWebSocketClose {
+  /** The code the server's close frame held: 1005 for none, 1006 for no frame. */
+  code: number;
+  /** The reason it held. */
+  reason: string;
+}
+
+/**
+ * A WebSocket client for a handler under test, made by `TestClient`'s
+ * `webSocket()`: it reads all along, as a browser's does (pings are
+ * answered, messages are kept in order), {@linkcode TestWebSocket.next}
+ * takes them one at a time, and closing waits for the server's close.
+ *
+ * @example Echo
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { BaseHTTPRequestHandler } from "@basehttp/server";
+ * import { testClient } from "@basehttp/server/testing";
+ *
+ * class Echo extends BaseHTTPRequestHandler {
+ *   override protocolVersion = "HTTP/1.1";
+ *   async do_GET(): Promise<void> {
+ *     const socket = await this.upgradeWebSocket();
+ *     socket.onmessage = (event) => socket.send(event.data);
+ *   }
+ * }
+ *
+ * await using client = testClient(Echo);
+ * await using ws = await client.webSocket("/");
+ * await ws.send("hi");
+ * assert.equal(await ws.next(), "hi");
+ * assert.deepEqual(await ws.close(), { code: 1000, reason: "" });
+ * ```
+ */
+export class TestWebSocket implements AsyncDisposable {
+  /** The subprotocol the server chose, or `""`. */
+  readonly protocol: string;
+  #conn: TestWebSocketConn;
+  #buf: Uint8Array;
+  #closeSent = false;
+  #closed: TestWebSocketClose | null = null;
+  // Messages read and not yet taken; what broke the reading.
+  #inbox: (string | Uint8Array)[] = [];
+  #failure: TypeError | null = null;
+  #arrived: PromiseWithResolvers<void> | null = null;
+  #reading: Promise<void>;
+
+  /**
+   * Made by `TestClient`'s `webSocket()`, once the 101 is in.
+   *
+   * @ignore
+   */
+  constructor(conn: TestWebSocketConn, buffered: Uint8Array, protocol: string) {
+    this.#conn = conn;
+    this.#buf = buffered;
+    this.protocol = protocol;
+    // Read all along, as a browser does: pings are answered while the
+    // test does something else.
+    this.#reading = this.#readAll().catch((error) => {
+      this.#failure = error instanceof TypeError ? error : new TypeError(
+        "The WebSocket connection failed",
+        { cause: error },
+      );
+      this.#end({ code: 1006, reason: "" });
+    }).finally(() => this.#wake());
+  }
+
+  /** How the socket closed, once it has; `null` while it is open. */
+  get closed(): TestWebSocketClose | null {
+    return this.#closed;
+  }
+
+  /**
+   * Sends one message in one masked frame.
+   *
+   * @param data Text, or bytes (a binary message).
+   * @throws {TypeError} Once a close was sent or received.
+   */
+  async send(data: string | Uint8Array): Promise<void> {
+    if (this.#closeSent || this.#closed !== null) {
+      throw new TypeError("The WebSocket is closing or closed");
+    }
+    const text = typeof data === "string";
+    await this.#frame(
+      text ? OP_TEXT : OP_BINARY,
+      text ? encoder.encode(data) : data,
+    );
+  }
+
+  /**
+   * The next message the server sent, in order: text as a string, binary
+   * as bytes.
+   *
+   * @returns The message, or `null` once the socket is closed and every
+   *   message was taken (see {@linkcode closed}).
+   * @throws {TypeError} When the server broke the protocol (a masked frame,
+   *   reserved bits, text that is not UTF-8, an unfinished message).
+   */
+  async next(): Promise<string | Uint8Array | null> {
+    for (;;) {
+      const message = this.#inbox.shift();
+      if (message !== undefined) return message;
+      if (this.#failure !== null) throw this.#failure;
+      if (this.#closed !== null) return null;
+      await (this.#arrived ??= Promise.withResolvers()).promise;
+    }
+  }
+
+  /**
+   * Starts the closing handshake and waits for the server's close.
+   *
+   * @param code The close code. @default {1000}
+   * @param reason The reason. @default {""}
+   * @returns How the socket closed.
+   */
+  async close(code = 1000, reason = ""): Promise<TestWebSocketClose> {
+    if (this.#closed === null && !this.#closeSent) {
+      const text = encoder.encode(reason);
+      const payload = new Uint8Array(2 + text.length);
+      payload[0] = code >>> 8;
+      payload[1] = code & 0xff;
+      payload.set(text, 2);
+      this.#closeSent = true;
+      await this.#frame(OP_CLOSE, payload).catch(() => {});
+    }
+    await this.#reading;
+    return this.#closed ?? { code: 1006, reason: "" };
+  }
+
+  /** Closes the connection at once, without a handshake. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    this.#end({ code: 1006, reason: "" });
+    await this.#reading;
+  }
+
+  async #readAll(): Promise<void> {
+    let opcode = -1;
+    const parts: Uint8Array[] = [];
+    while (this.#closed === null) {
+      const frame = await this.#read();
+      if (frame === null) return this.#end({ code: 1006, reason: "" });
+      const [fin, op, payload] = frame;
+      if (op === OP_PING) {
+        if (!this.#closeSent) await this.#frame(OP_PONG, payload);
+      } else if (op === OP_CLOSE) {
+        return await this.#closeReceived(payload);
+      } else if (op === OP_PONG) {
+        // Unasked for: ignored.
+      } else if ((op === OP_CONTINUATION) !== (opcode !== -1)) {
+        throw new TypeError(`Unexpected frame (opcode ${op}) from the server`);
+      } else {
+        if (op !== OP_CONTINUATION) opcode = op;
+        parts.push(payload);
+        if (!fin) continue;
+        const message = concatBytes(parts.splice(0));
+        const binary = opcode === OP_BINARY;
+        opcode = -1;
+        try {
+          this.#inbox.push(binary ? message : fatal.decode(message));
+        } catch {
+          throw new TypeError("The server sent text that is not UTF-8");
+        }
+        this.#wake();
+      }
+    }
+  }
+
+  #wake(): void {
+    this.#arrived?.resolve();
+    this.#arrived = null;
+  }
+
+  async #closeReceived(payload: Uint8Array): Promise<void> {
+    const close = payload.length >= 2
+      ? {
+        code: (payload[0] << 8) | payload[1],
+        reason: new TextDecoder().decode(payload.subarray(2)),
+      }
+      : { code: 1005, reason: "" };
+    if (!this.#closeSent) {
+      this.#closeSent = true;
+      await this.#frame(OP_CLOSE, payload.subarray(0, 2)).catch(() => {});
+    }
+    this.#end(close);
+  }
+
+  #end(close: TestWebSocketClose): void {
+    this.#closed ??= close;
+    this.#conn.close();
+    this.#wake();
+  }
+
+  /** Writes one masked frame (RFC 6455 §5.3: every client frame is). */
+  async #frame(opcode: number, payload: Uint8Array): Promise<void> {
+    const length = payload.length;
+    const frame = new Uint8Array(14 + length);
+    const at = writeHeader(frame, 0, opcode, length);
+    frame[1] |= 0x80;
+    const mask = crypto.getRandomValues(new Uint8Array(4));
+    frame.set(mask, at);
+    for (let i = 0; i < length; i++) {
+      frame[at + 4 + i] = payload[i] ^ mask[i & 3];
+    }
+    await writeAll(this.#conn, frame.subarray(0, at + 4 + length));
+  }
+
+  /** The next frame, or `null` at the end of the connection. */
+  async #read(): Promise<[boolean, number, Uint8Array] | null> {
+    if (!(await this.#need(2))) return null;
+    const b0 = this.#buf[0];
+    const b1 = this.#buf[1];
+    if ((b0 & 0x70) !== 0) {
+      throw new TypeError("The server set reserved bits (no extension)");
+    }
+    if ((b1 & 0x80) !== 0) throw new TypeError("The server masked a frame");
+    let length = b1 & 0x7f;
+    let start = 2;
+    if (length === 126) {
+      if (!(await this.#need(4))) return null;
+      length = (this.#buf[2] << 8) | this.#buf[3];
+      start = 4;
+    } else if (length === 127) {
+      if (!(await this.#need(10))) return null;
+      length = Number(
+        new DataView(this.#buf.buffer, this.#buf.byteOffset).getBigUint64(2),
+      );
+      start = 10;
+    }
+    if (!(await this.#need(start + length))) return null;
+    const payload = this.#buf.slice(start, start + length);
+    this.#buf = this.#buf.subarray(start + length);
+    return [(b0 & 0x80) !== 0, b0 & 0x0f, payload];
+  }
+
+  /** Whether `n` bytes are buffered, reading for them; `false` at the end. */
+  async #need(n: number): Promise<boolean> {
+    while (this.#buf.length < n) {
+      const chunk = new Uint8Array(65536);
+      const read = await this.#conn.read(chunk);
+      if (read === null) return false;
+      this.#buf = concatBytes([this.#buf, chunk.subarray(0, read)]);
+    }
+    return true;
+  }
+}
