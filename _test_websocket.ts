@@ -8,7 +8,9 @@
  */
 
 import { concatBytes, writeAll } from "./_bytes.ts";
+import { handled } from "./_handled.ts";
 import {
+  isValidCloseCode,
   OP_BINARY,
   OP_CLOSE,
   OP_CONTINUATION,
@@ -78,6 +80,8 @@ export class TestWebSocket implements AsyncDisposable {
   #failure: TypeError | null = null;
   #arrived: PromiseWithResolvers<void> | null = null;
   #reading: Promise<void>;
+  // Frames go out one after another, whoever sends them.
+  #writing: Promise<void> = Promise.resolve();
 
   /**
    * Made by `TestClient`'s `webSocket()`, once the 101 is in.
@@ -105,19 +109,27 @@ export class TestWebSocket implements AsyncDisposable {
   }
 
   /**
-   * Sends one message in one masked frame.
+   * Sends one message in one masked frame. Frames go out in the order they
+   * were sent, so a send need not be awaited (a failure then is not an
+   * unhandled rejection).
    *
    * @param data Text, or bytes (a binary message).
-   * @throws {TypeError} Once a close was sent or received.
+   * @returns A promise that resolves once the frame is written, and
+   *   rejects with a TypeError once a close was sent or received, or with
+   *   the connection's error.
    */
-  async send(data: string | Uint8Array): Promise<void> {
+  send(data: string | Uint8Array): Promise<void> {
     if (this.#closeSent || this.#closed !== null) {
-      throw new TypeError("The WebSocket is closing or closed");
+      return handled(
+        Promise.reject(new TypeError("The WebSocket is closing or closed")),
+      );
     }
     const text = typeof data === "string";
-    await this.#frame(
-      text ? OP_TEXT : OP_BINARY,
-      text ? encoder.encode(data) : data,
+    return handled(
+      this.#frame(
+        text ? OP_TEXT : OP_BINARY,
+        text ? encoder.encode(data) : data,
+      ),
     );
   }
 
@@ -128,7 +140,9 @@ export class TestWebSocket implements AsyncDisposable {
    * @returns The message, or `null` once the socket is closed and every
    *   message was taken (see {@linkcode closed}).
    * @throws {TypeError} When the server broke the protocol (a masked frame,
-   *   reserved bits, text that is not UTF-8, an unfinished message).
+   *   reserved bits or opcodes, a bad control frame or close code, text
+   *   that is not UTF-8). A connection that ends within a message, or with
+   *   no close frame, is a close with code 1006.
    */
   async next(): Promise<string | Uint8Array | null> {
     for (;;) {
@@ -141,15 +155,26 @@ export class TestWebSocket implements AsyncDisposable {
   }
 
   /**
-   * Starts the closing handshake and waits for the server's close.
+   * Starts the closing handshake and waits for the server's close (as long
+   * as it takes: a server that never answers holds it).
    *
-   * @param code The close code. @default {1000}
-   * @param reason The reason. @default {""}
+   * @param code The close code: 1000, or 3000 to 4999, as a web
+   *   WebSocket's. @default {1000}
+   * @param reason The reason, at most 123 bytes as UTF-8. @default {""}
    * @returns How the socket closed.
+   * @throws {RangeError} For another code, or a longer reason.
    */
   async close(code = 1000, reason = ""): Promise<TestWebSocketClose> {
+    const text = encoder.encode(reason);
+    if (
+      code !== 1000 && !(Number.isInteger(code) && code >= 3000 && code <= 4999)
+    ) {
+      throw new RangeError(`A close code is 1000 or 3000 to 4999, not ${code}`);
+    }
+    if (text.length > 123) {
+      throw new RangeError("A close reason is at most 123 bytes as UTF-8");
+    }
     if (this.#closed === null && !this.#closeSent) {
-      const text = encoder.encode(reason);
       const payload = new Uint8Array(2 + text.length);
       payload[0] = code >>> 8;
       payload[1] = code & 0xff;
@@ -174,8 +199,19 @@ export class TestWebSocket implements AsyncDisposable {
       const frame = await this.#read();
       if (frame === null) return this.#end({ code: 1006, reason: "" });
       const [fin, op, payload] = frame;
+      if (op > OP_PONG || (op > OP_BINARY && op < OP_CLOSE)) {
+        throw new TypeError(`The server sent a reserved opcode (${op})`);
+      }
+      if (op >= OP_CLOSE && (!fin || payload.length > 125)) {
+        throw new TypeError(
+          "The server sent a fragmented or long control frame",
+        );
+      }
       if (op === OP_PING) {
-        if (!this.#closeSent) await this.#frame(OP_PONG, payload);
+        // A pong that cannot go out (the server is gone) leaves what came.
+        if (!this.#closeSent) {
+          await this.#frame(OP_PONG, payload).catch(() => {});
+        }
       } else if (op === OP_CLOSE) {
         return await this.#closeReceived(payload);
       } else if (op === OP_PONG) {
@@ -205,12 +241,20 @@ export class TestWebSocket implements AsyncDisposable {
   }
 
   async #closeReceived(payload: Uint8Array): Promise<void> {
-    const close = payload.length >= 2
-      ? {
-        code: (payload[0] << 8) | payload[1],
-        reason: new TextDecoder().decode(payload.subarray(2)),
+    let close = { code: 1005, reason: "" };
+    if (payload.length > 0) {
+      const code = payload.length >= 2 ? (payload[0] << 8) | payload[1] : 0;
+      if (!isValidCloseCode(code)) {
+        throw new TypeError(
+          `The server's close frame has a bad code (${code})`,
+        );
       }
-      : { code: 1005, reason: "" };
+      try {
+        close = { code, reason: fatal.decode(payload.subarray(2)) };
+      } catch {
+        throw new TypeError("The server's close reason is not UTF-8");
+      }
+    }
     if (!this.#closeSent) {
       this.#closeSent = true;
       await this.#frame(OP_CLOSE, payload.subarray(0, 2)).catch(() => {});
@@ -224,8 +268,8 @@ export class TestWebSocket implements AsyncDisposable {
     this.#wake();
   }
 
-  /** Writes one masked frame (RFC 6455 §5.3: every client frame is). */
-  async #frame(opcode: number, payload: Uint8Array): Promise<void> {
+  /** Writes one masked frame (RFC 6455 §5.3: every client frame is), in turn. */
+  #frame(opcode: number, payload: Uint8Array): Promise<void> {
     const length = payload.length;
     const frame = new Uint8Array(14 + length);
     const at = writeHeader(frame, 0, opcode, length);
@@ -235,7 +279,11 @@ export class TestWebSocket implements AsyncDisposable {
     for (let i = 0; i < length; i++) {
       frame[at + 4 + i] = payload[i] ^ mask[i & 3];
     }
-    await writeAll(this.#conn, frame.subarray(0, at + 4 + length));
+    const written = this.#writing.then(() =>
+      writeAll(this.#conn, frame.subarray(0, at + 4 + length))
+    );
+    this.#writing = written.catch(() => {});
+    return written;
   }
 
   /** The next frame, or `null` at the end of the connection. */

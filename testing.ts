@@ -724,10 +724,20 @@ export class TestClient implements AsyncDisposable {
           : `The WebSocket handshake was refused: ${response.status} ${response.reason}`,
       );
     }
+    // RFC 6455 §4.1: the client fails a handshake that chose what it did
+    // not offer.
     const accept = response.headers.get("sec-websocket-accept");
-    if (accept !== await acceptKey(key)) {
+    const protocol = response.headers.get("sec-websocket-protocol");
+    const problem = accept !== await acceptKey(key)
+      ? `Wrong Sec-WebSocket-Accept: ${accept}`
+      : protocol !== null && !(init.protocols ?? []).includes(protocol)
+      ? `Sec-WebSocket-Protocol ${protocol} was not offered`
+      : response.headers.has("sec-websocket-extensions")
+      ? "Sec-WebSocket-Extensions: the client offers none"
+      : null;
+    if (problem !== null) {
       conn.close();
-      throw new TypeError(`Wrong Sec-WebSocket-Accept: ${accept}`);
+      throw new TypeError(problem);
     }
     const socketEnd = {
       read: (p: Uint8Array) => conn.read(p),
@@ -737,7 +747,7 @@ export class TestClient implements AsyncDisposable {
     return new TestWebSocket(
       socketEnd,
       received.slice(end),
-      response.headers.get("sec-websocket-protocol") ?? "",
+      protocol ?? "",
     );
   }
 

@@ -741,3 +741,89 @@ Deno.test("testClient.webSocket(): close() does the closing handshake; pings are
   });
   assert.deepEqual(closedWith, [1000, "done"]);
 });
+
+Deno.test("testClient.webSocket(): sends not awaited go out whole and in order; bad arguments to close() are a RangeError", async () => {
+  class Echo extends BaseHTTPRequestHandler {
+    override protocolVersion = "HTTP/1.1";
+    override logMessage(): void {}
+    async do_GET(): Promise<void> {
+      const socket = await this.upgradeWebSocket();
+      socket.onmessage = (event) => socket.send(event.data);
+    }
+  }
+  await using client = testClient(Echo);
+  await using ws = await client.webSocket("/");
+  const first = "1".repeat(100000);
+  const second = "2".repeat(100000);
+  void ws.send(first);
+  void ws.send(second);
+  assert.equal(await ws.next(), first);
+  assert.equal(await ws.next(), second);
+  await assert.rejects(ws.close(1005), RangeError);
+  await assert.rejects(ws.close(1000, "\u00e9".repeat(100)), RangeError);
+  assert.deepEqual(await ws.close(), { code: 1000, reason: "" });
+});
+
+/** A handler that answers the handshake itself, then writes `frames`. */
+function rawWebSocket(
+  frames: Uint8Array,
+  fields: [string, string][] = [],
+): typeof BaseHTTPRequestHandler {
+  return class extends BaseHTTPRequestHandler {
+    override protocolVersion = "HTTP/1.1";
+    override logMessage(): void {}
+    async do_GET(): Promise<void> {
+      const key = this.headers.get("sec-websocket-key") ?? "";
+      const digest = await crypto.subtle.digest(
+        "SHA-1",
+        new TextEncoder().encode(key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"),
+      );
+      this.sendResponse(101);
+      this.sendHeader("Upgrade", "websocket");
+      this.sendHeader("Connection", "Upgrade");
+      this.sendHeader(
+        "Sec-WebSocket-Accept",
+        btoa(String.fromCharCode(...new Uint8Array(digest))),
+      );
+      for (const [name, value] of fields) this.sendHeader(name, value);
+      await this.endHeaders();
+      const { conn } = await this.detach();
+      await conn.write(frames);
+      conn.close();
+    }
+  };
+}
+
+Deno.test("testClient.webSocket(): a server that breaks RFC 6455 is a TypeError", async () => {
+  const cases: [string, number[]][] = [
+    ["reserved opcode", [0x83, 1, 0x78]],
+    ["fragmented ping", [0x09, 0]],
+    ["ping over 125 bytes", [0x89, 126, 0, 126, ...new Array(126).fill(0)]],
+    ["one-byte close", [0x88, 1, 3]],
+    ["close code 1005 on the wire", [0x88, 2, 0x03, 0xed]],
+    ["close reason not UTF-8", [0x88, 3, 0x03, 0xe8, 0xff]],
+  ];
+  for (const [what, bytes] of cases) {
+    await using client = testClient(rawWebSocket(new Uint8Array(bytes)));
+    await using ws = await client.webSocket("/");
+    await assert.rejects(ws.next(), TypeError, what);
+  }
+  // A ping, a message, a close, then the end: the message is kept though
+  // the pong cannot be written.
+  const kept = [0x89, 0, 0x81, 2, 0x68, 0x69, 0x88, 2, 0x03, 0xe8];
+  await using client = testClient(rawWebSocket(new Uint8Array(kept)));
+  await using ws = await client.webSocket("/");
+  assert.equal(await ws.next(), "hi");
+  assert.equal(await ws.next(), null);
+  assert.deepEqual(ws.closed, { code: 1000, reason: "" });
+  // A subprotocol or an extension never offered.
+  for (
+    const field of [["Sec-WebSocket-Protocol", "evil"], [
+      "Sec-WebSocket-Extensions",
+      "permessage-deflate",
+    ]] as [string, string][]
+  ) {
+    await using other = testClient(rawWebSocket(new Uint8Array(0), [field]));
+    await assert.rejects(other.webSocket("/"), TypeError, field[0]);
+  }
+});
