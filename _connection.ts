@@ -121,6 +121,11 @@ const RAW = 6; // bytes written with no head: the handler frames its own
 const CUT = 7; // over its length, or failed after bytes went out: ends by close
 const UNCHUNKED = 8; // the handler's own chunks, decoded: ends by close
 
+// A request's 100 Continue (one field: most connections are idle).
+const NO_CONTINUE = 0; // not asked for, or the body is here already
+const CONTINUE_OWED = 1; // sent before the first body read
+const CONTINUE_SENT = 2;
+
 // Where the connection is.
 const BETWEEN = 0; // waiting for, or reading, a request head
 const HANDLING = 1; // a handler runs; body reads are timed by bodyTimeout
@@ -172,9 +177,7 @@ export class Connection implements Reader, BodySource {
   #declaresConnection = false;
   #framing = NOT_STARTED;
   #bodyBytes = 0;
-  #expect100 = false;
-  // A 100 Continue went out for this request.
-  #continued = false;
+  #continue = NO_CONTINUE;
   // Where this response starts in #out (to replace it after a failure).
   #outMark = 0;
   // Whether a byte of this response has gone to the socket.
@@ -274,7 +277,7 @@ export class Connection implements Reader, BodySource {
    * byte of the body it invited: a client that waited for the 100 sends it.
    */
   get awaitsInvitedBody(): boolean {
-    return this.#continued && this.#bodyReadSince !== 0 &&
+    return this.#continue === CONTINUE_SENT && this.#bodyReadSince !== 0 &&
       this.rfile.bytesRead === 0;
   }
 
@@ -468,8 +471,7 @@ export class Connection implements Reader, BodySource {
     this.#declaresConnection = false;
     this.#framing = NOT_STARTED;
     this.#bodyBytes = 0;
-    this.#expect100 = false;
-    this.#continued = false;
+    this.#continue = NO_CONTINUE;
     this.#responseFlushed = false;
     this.#outMark = this.#out?.length ?? 0;
     this.#bodyStart = -1;
@@ -522,13 +524,12 @@ export class Connection implements Reader, BodySource {
    * still to come.
    */
   expectContinue(): void {
-    this.#expect100 = !this.rfile.done;
+    this.#continue = this.rfile.done ? NO_CONTINUE : CONTINUE_OWED;
   }
 
   #beforeBody(): void {
-    if (this.#expect100 && !this.#headersSent) {
-      this.#expect100 = false;
-      this.#continued = true;
+    if (this.#continue === CONTINUE_OWED && !this.#headersSent) {
+      this.#continue = CONTINUE_SENT;
       this.#output.text(`${this.#user.protocolVersion} 100 Continue\r\n\r\n`);
     }
   }
@@ -790,10 +791,7 @@ export class Connection implements Reader, BodySource {
           "A 101 answers only a request that offered Upgrade (RFC 9110 §7.8)",
         );
       }
-      if (code === 100) {
-        this.#expect100 = false;
-        this.#continued = true;
-      }
+      if (code === 100) this.#continue = CONTINUE_SENT;
       if (this.#framedByHandler()) dropFraming(lines);
       this.queueHead();
       return this.#flush();
@@ -871,7 +869,10 @@ export class Connection implements Reader, BodySource {
       const left = head.contentLength === null
         ? 0
         : head.contentLength - this.rfile.bytesRead;
-      if (this.#expect100 || left > DRAIN_LIMIT || this.rfile.failed) {
+      if (
+        this.#continue === CONTINUE_OWED || left > DRAIN_LIMIT ||
+        this.rfile.failed
+      ) {
         user.closeConnection = true;
       }
     }
@@ -1257,7 +1258,7 @@ export class Connection implements Reader, BodySource {
     ) return false;
     // A body invited by 100 Continue and unread cannot be told from the next
     // request.
-    if (this.#expect100 && !this.rfile.done) return false;
+    if (this.#continue === CONTINUE_OWED && !this.rfile.done) return false;
     switch (this.#framing) {
       case LENGTH:
         return this.#bodyBytes === this.#declaredLength;
