@@ -364,6 +364,8 @@ export class TestClient implements AsyncDisposable {
   readonly log: string[] = [];
   #address: ClientAddress;
   #all: TestConnection[] = [];
+  // Connections freed once their handler returns, after fetch() gave all.
+  #releasing = new Set<Promise<void>>();
   #disposed = false;
 
   /**
@@ -593,9 +595,12 @@ export class TestClient implements AsyncDisposable {
     });
     const conn = this.#connection();
     conn.busy = true;
+    // Held here, so that an upload can be stopped mid-read (a stream that
+    // stalls would hold a loop over it for ever).
+    const upload = stream?.getReader() ?? null;
     let written = false;
     const writing = writeAll(conn.client, bytes)
-      .then(() => stream && writeBody(conn.client, stream, chunked))
+      .then(() => upload && writeBody(conn.client, chunksOf(upload), chunked))
       .catch(() => {
         // The server closed before it read them all, or the body failed:
         // the server sees it cut off.
@@ -611,6 +616,7 @@ export class TestClient implements AsyncDisposable {
       // fetch's does: the connection cannot serve another request.
       if (keep && written) await this.#settled(conn, () => written);
       else conn.close();
+      if (!written) upload?.cancel().catch(() => {});
       await writing;
       conn.busy = false;
     };
@@ -619,8 +625,10 @@ export class TestClient implements AsyncDisposable {
     // whole (as fetch gives it), and a later request takes another one.
     const ended = async () => {
       const engine = this.httpd[SERVER_STATE].connections.get(conn.server);
-      if (engine?.answering) void release(true);
-      else await release(true);
+      if (!engine?.answering) return await release(true);
+      const releasing = release(true); // never rejects
+      this.#releasing.add(releasing);
+      void releasing.then(() => this.#releasing.delete(releasing));
     };
     const reader = new ResponseReader(conn);
     let head;
@@ -645,7 +653,7 @@ export class TestClient implements AsyncDisposable {
       throw signal.aborted ? signal.reason : error;
     }
     if (method === "HEAD" || NULL_BODY_STATUS.has(head.status)) {
-      await release(true);
+      await ended();
       return toWebResponse(head, null);
     }
     const received = bodyStream(bodyBytes, {
@@ -763,6 +771,7 @@ export class TestClient implements AsyncDisposable {
     );
     await awaitHandlers(this.httpd, ended, () => running);
     await Promise.all(this.#all.map((c) => c.pumping));
+    await Promise.all(this.#releasing);
   }
 
   /** The same as {@linkcode close}. */
@@ -1064,6 +1073,17 @@ function bytesReader(bytes: Uint8Array): Reader {
 }
 
 /** The request bytes for {@linkcode TestClient.request}. */
+/** The chunks of a stream, read through `reader` (which can cancel them). */
+async function* chunksOf(
+  reader: ReadableStreamDefaultReader<Uint8Array>,
+): AsyncGenerator<Uint8Array> {
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) return;
+    yield value;
+  }
+}
+
 /** Header fields given as for `fetch` or as pairs, in order. */
 function fieldsOf(
   headers: HeadersInit | [string, string][],

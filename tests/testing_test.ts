@@ -827,3 +827,85 @@ Deno.test("testClient.webSocket(): a server that breaks RFC 6455 is a TypeError"
     await assert.rejects(other.webSocket("/"), TypeError, field[0]);
   }
 });
+
+Deno.test("testClient: fetch() with an upload that stalls settles, and cancels the upload; so does an abort", async () => {
+  const entered = Promise.withResolvers<void>();
+  class Answers extends BaseHTTPRequestHandler {
+    override protocolVersion = "HTTP/1.1";
+    override logMessage(): void {}
+    async do_POST(): Promise<void> {
+      if (this.path === "/slow") {
+        entered.resolve();
+        // Until the client leaves: the upload stalls.
+        await this.rfile.text().catch(() => {});
+      }
+      this.sendResponse(this.path === "/204" ? 204 : 200);
+      this.sendHeader("Content-Length", this.path === "/204" ? "0" : "2");
+      await this.endHeaders();
+      if (this.path !== "/204") await this.wfile.write("ok");
+    }
+  }
+  await using client = testClient(Answers);
+  const stalled = () => {
+    const cancelled = Promise.withResolvers<void>();
+    let sent = false;
+    const body = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (!sent) controller.enqueue(new Uint8Array(10));
+        sent = true;
+        return new Promise(() => {}); // and nothing more, ever
+      },
+      cancel: () => cancelled.resolve(),
+    });
+    return { body, cancelled: within(cancelled.promise, 2000) };
+  };
+  for (const path of ["/200", "/204"]) {
+    const upload = stalled();
+    const response = await within(
+      client.fetch(path, { method: "POST", body: upload.body }),
+      2000,
+    );
+    assert.ok(response !== null, `${path}: no response`);
+    assert.equal(
+      await within(response.text(), 2000),
+      path === "/204" ? "" : "ok",
+    );
+    assert.notEqual(await upload.cancelled, null, `${path}: not cancelled`);
+  }
+  const upload = stalled();
+  const controller = new AbortController();
+  const aborted = client.fetch("/slow", {
+    method: "POST",
+    body: upload.body,
+    signal: controller.signal,
+  });
+  await entered.promise;
+  controller.abort();
+  await assert.rejects(within(aborted, 2000), { name: "AbortError" });
+  assert.notEqual(await upload.cancelled, null, "abort: not cancelled");
+});
+
+Deno.test("testClient: fetch() of HEAD or a 204 returns while the handler runs on; close() then leaves no timer", async () => {
+  let release = Promise.withResolvers<void>();
+  class Lingers extends BaseHTTPRequestHandler {
+    override protocolVersion = "HTTP/1.1";
+    override logMessage(): void {}
+    async do_GET(): Promise<void> {
+      this.sendResponse(this.path === "/204" ? 204 : 200);
+      this.sendHeader("Content-Length", "0");
+      await this.endHeaders();
+      await release.promise;
+    }
+    do_HEAD(): Promise<void> {
+      return this.do_GET();
+    }
+  }
+  for (const [method, path] of [["HEAD", "/"], ["GET", "/204"]]) {
+    await using client = testClient(Lingers);
+    const response = await within(client.fetch(path, { method }), 2000);
+    assert.equal(response?.body, null, `${method} ${path}`);
+    release.resolve(); // the handler returns; the release is under way
+    await client.close();
+    release = Promise.withResolvers<void>();
+  }
+});
