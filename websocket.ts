@@ -218,8 +218,10 @@ export class ServerWebSocket extends EventTarget
   #state: number = CONNECTING;
   #binaryType: BinaryType = "arraybuffer";
   #handlers: Record<string, WebSocketEventHandler<Event> | undefined> = {};
-  // Each listener added, as the guarded one that was added in its place.
-  #guarded = new WeakMap<EventListenerOrEventListenerObject, EventListener>();
+  // Each listener added, as the guarded one that was added in its place;
+  // made with the first.
+  #guarded: WeakMap<EventListenerOrEventListenerObject, EventListener> | null =
+    null;
   #report: (error: unknown) => void;
 
   // The message being received: its bytes in one buffer, so that each
@@ -341,10 +343,11 @@ export class ServerWebSocket extends EventTarget
   ): void {
     // No listener (null or undefined) is no error, as on any EventTarget.
     if (listener == null) return super.addEventListener(type, null, options);
-    let guarded = this.#guarded.get(listener);
+    const all = this.#guarded ??= new WeakMap();
+    let guarded = all.get(listener);
     if (guarded === undefined) {
       guarded = (event) => this.#call(listener, event);
-      this.#guarded.set(listener, guarded);
+      all.set(listener, guarded);
     }
     super.addEventListener(type, guarded, options);
   }
@@ -378,7 +381,7 @@ export class ServerWebSocket extends EventTarget
     listener: EventListenerOrEventListenerObject | null,
     options?: boolean | EventListenerOptions,
   ): void {
-    const guarded = listener === null ? null : this.#guarded.get(listener);
+    const guarded = listener == null ? null : this.#guarded?.get(listener);
     super.removeEventListener(type, guarded ?? listener, options);
   }
 
