@@ -66,6 +66,13 @@ import { toWebResponse } from "./_web_response.ts";
 import { decodeLatin1, encodeLatin1 } from "./_text.ts";
 import { acceptKey } from "./_websocket_upgrade.ts";
 import {
+  chunksOf,
+  decoded,
+  fetchFollowing,
+  NULL_BODY_STATUS,
+  type OneRequest,
+} from "./_fetch_client.ts";
+import {
   TestWebSocket,
   type TestWebSocketClose,
   type TestWebSocketConn,
@@ -499,82 +506,12 @@ export class TestClient implements AsyncDisposable {
     init?: RequestInit,
   ): Promise<Response> {
     if (this.#disposed) throw new TypeError("The client is disposed");
-    const request = new Request(
-      typeof input === "string" ? new URL(input, "http://localhost") : input,
-      init,
-    );
-    const { signal, redirect } = request;
-    let { method } = request;
-    let url = new URL(request.url);
-    const headers = new Headers(request.headers);
-    // A stream the caller gave goes out as it comes, and only once; any
-    // other body is read whole, to be sent again on a redirect.
-    let body: Uint8Array | ReadableStream<Uint8Array> | undefined;
-    if (request.body !== null) {
-      body = isStream(init?.body)
-        ? request.body
-        : new Uint8Array(await request.arrayBuffer());
-    } else if (method === "POST" || method === "PUT") {
-      body = new Uint8Array(0); // Content-Length: 0, as fetch sends
-    }
-    for (let redirects = 0;; redirects++) {
-      const response = await this.#fetchOnce(
-        method,
-        url,
-        headers,
-        body,
-        signal,
-      );
-      const location = response.headers.get("location");
-      if (
-        !REDIRECTS.has(response.status) || location === null ||
-        redirect === "manual"
-      ) {
-        return fetched(response, url, redirects > 0);
-      }
-      await response.body?.cancel();
-      if (redirect === "error") {
-        throw new TypeError(
-          `Redirected to ${location}, and redirect is "error"`,
-        );
-      }
-      if (redirects === 20) throw new TypeError("More than 20 redirects");
-      const next = new URL(location, url);
-      if (next.protocol !== "http:" && next.protocol !== "https:") {
-        throw new TypeError(
-          `Cannot redirect to ${next.protocol} (${location})`,
-        );
-      }
-      // The fetch standard's rewrite of a POST (any method for 303) to GET.
-      const status = response.status;
-      if (
-        (status === 303 && method !== "HEAD") ||
-        ((status === 301 || status === 302) && method === "POST")
-      ) {
-        method = "GET";
-        body = undefined;
-        for (const name of REQUEST_BODY_FIELDS) headers.delete(name);
-      } else if (body instanceof ReadableStream) {
-        throw new TypeError(
-          `Cannot send a stream body again to ${location} (a ${status})`,
-        );
-      }
-      if (next.origin !== url.origin) {
-        for (const name of CREDENTIAL_FIELDS) headers.delete(name);
-      }
-      // The fragment stays unless the Location has its own.
-      if (next.hash === "") next.hash = url.hash;
-      url = next;
-    }
+    return await fetchFollowing(input, init, (one) => this.#fetchOnce(one));
   }
 
   /** One request of {@linkcode fetch}, on a free connection. */
   async #fetchOnce(
-    method: string,
-    url: URL,
-    headers: Headers,
-    body: Uint8Array | ReadableStream<Uint8Array> | undefined,
-    signal: AbortSignal,
+    { method, url, headers, body, signal }: OneRequest,
   ): Promise<Response> {
     signal.throwIfAborted();
     // A Host the caller set wins over the URL's (virtual hosts).
@@ -822,76 +759,6 @@ export class TestClient implements AsyncDisposable {
   }
 }
 
-// Statuses fetch follows when there is a Location.
-const REDIRECTS = new Set([301, 302, 303, 307, 308]);
-// Fields dropped with the body when a redirect makes the request a GET.
-const REQUEST_BODY_FIELDS = [
-  "content-encoding",
-  "content-language",
-  "content-location",
-  "content-type",
-];
-// Fields not sent on to another origin by a redirect.
-const CREDENTIAL_FIELDS = ["authorization", "cookie", "host"];
-// Statuses whose response has no body.
-const NULL_BODY_STATUS = new Set([204, 205, 304]);
-
-/** Whether a fetch body given is a stream (sent as it comes, once). */
-function isStream(body: BodyInit | null | undefined): boolean {
-  return body instanceof ReadableStream ||
-    (typeof body === "object" && body !== null && Symbol.asyncIterator in body);
-}
-
-/**
- * `response` with what fetch sets and a made one cannot: its URL (without
- * the fragment) and whether it was redirected, kept by `clone()` too.
- */
-function fetched(response: Response, url: URL, redirected: boolean): Response {
-  const shown = new URL(url);
-  shown.hash = "";
-  Object.defineProperties(response, {
-    url: { value: shown.href },
-    redirected: { value: redirected },
-    clone: {
-      value: () =>
-        fetched(Response.prototype.clone.call(response), url, redirected),
-    },
-  });
-  return response;
-}
-// The content codings fetch decodes, as DecompressionStream names them.
-const DECODERS = new Map<string, CompressionFormat>([
-  ["gzip", "gzip"],
-  ["x-gzip", "gzip"],
-  ["deflate", "deflate"],
-  ["br", "brotli" as CompressionFormat],
-]);
-
-/**
- * `body` decoded from its `Content-Encoding`, as fetch gives it (the fields
- * stay); as it is when a coding is not one fetch knows.
- */
-function decoded(
-  body: ReadableStream<Uint8Array>,
-  headers: HTTPMessage,
-): ReadableStream<Uint8Array> {
-  const codings = headers.getAll("content-encoding").join(",").toLowerCase()
-    .split(",").map((c) => c.trim()).filter((c) =>
-      c !== "" && c !== "identity"
-    );
-  // An empty body is empty, as Deno's fetch gives it, not a corrupt stream.
-  const empty = headers.get("content-length")?.trim() === "0";
-  if (empty || !codings.every((c) => DECODERS.has(c))) return body;
-  // Applied in order, so undone from the last.
-  for (const coding of codings.reverse()) {
-    const decoder = new DecompressionStream(DECODERS.get(coding)!);
-    body = body.pipeThrough(
-      decoder as unknown as TransformStream<Uint8Array, Uint8Array>,
-    );
-  }
-  return body;
-}
-
 /**
  * A client for `Handler` over in-memory connections: the real parser,
  * engine and handler, with no socket and no permission.
@@ -1073,17 +940,6 @@ function bytesReader(bytes: Uint8Array): Reader {
 }
 
 /** The request bytes for {@linkcode TestClient.request}. */
-/** The chunks of a stream, read through `reader` (which can cancel them). */
-async function* chunksOf(
-  reader: ReadableStreamDefaultReader<Uint8Array>,
-): AsyncGenerator<Uint8Array> {
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) return;
-    yield value;
-  }
-}
-
 /** Header fields given as for `fetch` or as pairs, in order. */
 function fieldsOf(
   headers: HeadersInit | [string, string][],
