@@ -259,6 +259,9 @@ export class TestWebSocket implements AsyncDisposable {
       this.#closeSent = true;
       await this.#frame(OP_CLOSE, payload.subarray(0, 2)).catch(() => {});
     }
+    // What is queued (our close among it) goes out before the connection
+    // does; the server reads on until it has our close, or its own limit.
+    await this.#writing;
     this.#end(close);
   }
 

@@ -513,7 +513,11 @@ export class TestClient implements AsyncDisposable {
   async #fetchOnce(
     { method, url, headers, body, signal }: OneRequest,
   ): Promise<Response> {
-    signal.throwIfAborted();
+    if (signal.aborted) {
+      // Never sent: a stream body is cancelled, as fetch's is.
+      if (body instanceof ReadableStream) body.cancel().catch(() => {});
+      throw signal.reason;
+    }
     // A Host the caller set wins over the URL's (virtual hosts).
     const fields: [string, string][] = [
       ["Host", headers.get("host") ?? url.host],
@@ -939,7 +943,6 @@ function bytesReader(bytes: Uint8Array): Reader {
   };
 }
 
-/** The request bytes for {@linkcode TestClient.request}. */
 /** Header fields given as for `fetch` or as pairs, in order. */
 function fieldsOf(
   headers: HeadersInit | [string, string][],
@@ -960,6 +963,7 @@ function headEnd(bytes: Uint8Array): number {
   return -1;
 }
 
+/** The request bytes for {@linkcode TestClient.request}. */
 function requestBytes(
   method: string,
   target: string,

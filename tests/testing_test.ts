@@ -909,3 +909,35 @@ Deno.test("testClient: fetch() of HEAD or a 204 returns while the handler runs o
     release = Promise.withResolvers<void>();
   }
 });
+
+Deno.test("testClient.webSocket(): a close that crosses the server's still sends what was queued", async () => {
+  let closedWith: [number, boolean] | null = null;
+  class Leaves extends BaseHTTPRequestHandler {
+    override protocolVersion = "HTTP/1.1";
+    override logMessage(): void {}
+    async do_GET(): Promise<void> {
+      const socket = await this.upgradeWebSocket();
+      socket.onopen = () => socket.close(1000, "bye");
+      socket.onclose = (event) => closedWith = [event.code, event.wasClean];
+    }
+  }
+  await using client = testClient(Leaves);
+  const ws = await client.webSocket("/");
+  const sent = ws.send(new Uint8Array(8 << 20));
+  assert.deepEqual(await ws.close(), { code: 1000, reason: "bye" });
+  await sent;
+  assert.deepEqual(closedWith, [1000, true]);
+});
+
+Deno.test("testClient: fetch() with a signal aborted before it cancels its stream body", async () => {
+  await using client = testClient(App);
+  const cancelled = Promise.withResolvers<boolean>();
+  const body = new ReadableStream<Uint8Array>({
+    cancel: () => cancelled.resolve(true),
+  });
+  await assert.rejects(
+    client.fetch("/", { method: "POST", body, signal: AbortSignal.abort() }),
+    { name: "AbortError" },
+  );
+  assert.equal(await within(cancelled.promise, 1000), true);
+});
