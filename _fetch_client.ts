@@ -11,6 +11,7 @@
  */
 
 import type { HTTPMessage } from "./parser.ts";
+import { splitTokens } from "./_text.ts";
 
 // Statuses fetch follows when there is a Location.
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
@@ -23,8 +24,6 @@ const REQUEST_BODY_FIELDS = [
 ];
 // Fields not sent on to another origin by a redirect.
 const CREDENTIAL_FIELDS = ["authorization", "cookie", "host"];
-// Statuses whose response has no body.
-export const NULL_BODY_STATUS = new Set([204, 205, 304]);
 
 /** Whether a fetch body given is a stream (sent as it comes, once). */
 function isStream(body: BodyInit | null | undefined): boolean {
@@ -66,10 +65,8 @@ export function decoded(
   body: ReadableStream<Uint8Array>,
   headers: HTTPMessage,
 ): ReadableStream<Uint8Array> {
-  const codings = headers.getAll("content-encoding").join(",").toLowerCase()
-    .split(",").map((c) => c.trim()).filter((c) =>
-      c !== "" && c !== "identity"
-    );
+  const codings = splitTokens(headers.getAll("content-encoding"))
+    .filter((c) => c !== "identity");
   // An empty body is empty, as Deno's fetch gives it, not a corrupt stream.
   const empty = headers.get("content-length")?.trim() === "0";
   if (empty || !codings.every((c) => DECODERS.has(c))) return body;

@@ -6,8 +6,14 @@
  * @module
  */
 
-// Statuses whose Response may have no body at all.
-const NULL_BODY = new Set([101, 103, 204, 205, 304]);
+/** Statuses whose Response may have no body at all. */
+export const NULL_BODY: ReadonlySet<number> = new Set([
+  101,
+  103,
+  204,
+  205,
+  304,
+]);
 
 /** What a response is made from. */
 interface ResponseParts {

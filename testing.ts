@@ -62,14 +62,13 @@ import {
 } from "./_server_state.ts";
 import { bodyStream, readBody, ResponseReader } from "./_response_reader.ts";
 import { concatBytes, writeAll, writeBody } from "./_bytes.ts";
-import { toWebResponse } from "./_web_response.ts";
+import { NULL_BODY, toWebResponse } from "./_web_response.ts";
 import { decodeLatin1, encodeLatin1 } from "./_text.ts";
 import { acceptKey } from "./_websocket_upgrade.ts";
 import {
   chunksOf,
   decoded,
   fetchFollowing,
-  NULL_BODY_STATUS,
   type OneRequest,
 } from "./_fetch_client.ts";
 import {
@@ -593,7 +592,7 @@ export class TestClient implements AsyncDisposable {
       await release(false);
       throw signal.aborted ? signal.reason : error;
     }
-    if (method === "HEAD" || NULL_BODY_STATUS.has(head.status)) {
+    if (method === "HEAD" || NULL_BODY.has(head.status)) {
       await ended();
       return toWebResponse(head, null);
     }
