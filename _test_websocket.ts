@@ -319,12 +319,18 @@ export class TestWebSocket implements AsyncDisposable {
 
   /** Whether `n` bytes are buffered, reading for them; `false` at the end. */
   async #need(n: number): Promise<boolean> {
-    while (this.#buf.length < n) {
-      const chunk = new Uint8Array(65536);
-      const read = await this.#conn.read(chunk);
+    if (this.#buf.length >= n) return true;
+    // One buffer for all of it, read into: a large frame is not copied
+    // again with each read.
+    const buf = new Uint8Array(Math.max(n, this.#buf.length + 65536));
+    buf.set(this.#buf);
+    let filled = this.#buf.length;
+    while (filled < n) {
+      const read = await this.#conn.read(buf.subarray(filled));
       if (read === null) return false;
-      this.#buf = concatBytes([this.#buf, chunk.subarray(0, read)]);
+      filled += read;
     }
+    this.#buf = buf.subarray(0, filled);
     return true;
   }
 }
