@@ -498,7 +498,8 @@ export class TestClient implements AsyncDisposable {
    * @returns The final response.
    * @throws {TypeError} When the server closed without a response or wrote
    *   a bad one, on a 101 (use {@linkcode request}), after 20 redirects,
-   *   and for a redirect when `redirect` is `"error"`.
+   *   for a redirect when `redirect` is `"error"`, and when a stream body
+   *   fails before the response (its error is the `cause`).
    */
   async fetch(
     input: string | URL | Request,
@@ -538,9 +539,29 @@ export class TestClient implements AsyncDisposable {
     // Held here, so that an upload can be stopped mid-read (a stream that
     // stalls would hold a loop over it for ever).
     const upload = stream?.getReader() ?? null;
+    // The body's own failure, told from the socket's: fetch rejects with it.
+    let bodyFailure: { error: unknown } | null = null;
+    const chunks = async function* (
+      reader: ReadableStreamDefaultReader<Uint8Array>,
+    ) {
+      try {
+        yield* chunksOf(reader);
+      } catch (error) {
+        bodyFailure = { error };
+        throw error;
+      }
+    };
+    const failed = (error: unknown) =>
+      signal.aborted
+        ? signal.reason
+        : bodyFailure === null
+        ? error
+        : new TypeError(`The request body of ${method} ${target} failed`, {
+          cause: bodyFailure.error,
+        });
     let written = false;
     const writing = writeAll(conn.client, bytes)
-      .then(() => upload && writeBody(conn.client, chunksOf(upload), chunked))
+      .then(() => upload && writeBody(conn.client, chunks(upload), chunked))
       .catch(() => {
         // The server closed before it read them all, or the body failed:
         // the server sees it cut off.
@@ -590,7 +611,7 @@ export class TestClient implements AsyncDisposable {
       bodyBytes = reader.body(head, method === "HEAD");
     } catch (error) {
       await release(false);
-      throw signal.aborted ? signal.reason : error;
+      throw failed(error);
     }
     if (method === "HEAD" || NULL_BODY.has(head.status)) {
       await ended();

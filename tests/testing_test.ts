@@ -941,3 +941,23 @@ Deno.test("testClient: fetch() with a signal aborted before it cancels its strea
   );
   assert.equal(await within(cancelled.promise, 1000), true);
 });
+
+Deno.test("testClient: fetch() whose stream body fails rejects with that failure, as fetch does", async () => {
+  await using client = testClient(App);
+  const failure = new Error("disk gone");
+  const body = new ReadableStream<Uint8Array>({
+    start: (controller) => controller.enqueue(new TextEncoder().encode("abc")),
+    pull: () => Promise.reject(failure),
+  });
+  await assert.rejects(
+    client.fetch("/", { method: "POST", body }),
+    (error: Error) => {
+      assert.ok(error instanceof TypeError);
+      assert.equal(error.cause, failure);
+      assert.match(error.message, /request body of POST \/ failed/);
+      return true;
+    },
+  );
+  // The client goes on serving.
+  assert.equal((await client.fetch("/after")).status, 200);
+});
