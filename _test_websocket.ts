@@ -80,6 +80,7 @@ export class TestWebSocket implements AsyncDisposable {
   #failure: TypeError | null = null;
   #arrived: PromiseWithResolvers<void> | null = null;
   #reading: Promise<void>;
+  #maxMessageSize: number;
   // Frames go out one after another, whoever sends them.
   #writing: Promise<void> = Promise.resolve();
 
@@ -88,8 +89,14 @@ export class TestWebSocket implements AsyncDisposable {
    *
    * @ignore
    */
-  constructor(conn: TestWebSocketConn, buffered: Uint8Array, protocol: string) {
+  constructor(
+    conn: TestWebSocketConn,
+    buffered: Uint8Array,
+    protocol: string,
+    maxMessageSize: number,
+  ) {
     this.#conn = conn;
+    this.#maxMessageSize = maxMessageSize;
     this.#buf = buffered;
     this.protocol = protocol;
     // Read all along, as a browser does: pings are answered while the
@@ -141,7 +148,8 @@ export class TestWebSocket implements AsyncDisposable {
    *   message was taken (see {@linkcode closed}).
    * @throws {TypeError} When the server broke the protocol (a masked frame,
    *   reserved bits or opcodes, a bad control frame or close code, text
-   *   that is not UTF-8). A connection that ends within a message, or with
+   *   that is not UTF-8) or sent a message over the `maxMessageSize` of
+   *   `webSocket()`. A connection that ends within a message, or with
    *   no close frame, is a close with code 1006.
    */
   async next(): Promise<string | Uint8Array | null> {
@@ -195,17 +203,16 @@ export class TestWebSocket implements AsyncDisposable {
   async #readAll(): Promise<void> {
     let opcode = -1;
     const parts: Uint8Array[] = [];
+    let size = 0; // of the message's frames so far
     while (this.#closed === null) {
-      const frame = await this.#read();
+      const frame = await this.#read(this.#maxMessageSize - size);
       if (frame === null) return this.#end({ code: 1006, reason: "" });
       const [fin, op, payload] = frame;
       if (op > OP_PONG || (op > OP_BINARY && op < OP_CLOSE)) {
         throw new TypeError(`The server sent a reserved opcode (${op})`);
       }
-      if (op >= OP_CLOSE && (!fin || payload.length > 125)) {
-        throw new TypeError(
-          "The server sent a fragmented or long control frame",
-        );
+      if (op >= OP_CLOSE && !fin) {
+        throw new TypeError("The server sent a fragmented control frame");
       }
       if (op === OP_PING) {
         // A pong that cannot go out (the server is gone) leaves what came.
@@ -221,7 +228,9 @@ export class TestWebSocket implements AsyncDisposable {
       } else {
         if (op !== OP_CONTINUATION) opcode = op;
         parts.push(payload);
+        size += payload.length;
         if (!fin) continue;
+        size = 0;
         const message = concatBytes(parts.splice(0));
         const binary = opcode === OP_BINARY;
         opcode = -1;
@@ -289,8 +298,11 @@ export class TestWebSocket implements AsyncDisposable {
     return written;
   }
 
-  /** The next frame, or `null` at the end of the connection. */
-  async #read(): Promise<[boolean, number, Uint8Array] | null> {
+  /**
+   * The next frame, or `null` at the end of the connection; one whose
+   * length is over `room` is not read.
+   */
+  async #read(room: number): Promise<[boolean, number, Uint8Array] | null> {
     if (!(await this.#need(2))) return null;
     const b0 = this.#buf[0];
     const b1 = this.#buf[1];
@@ -310,6 +322,14 @@ export class TestWebSocket implements AsyncDisposable {
         new DataView(this.#buf.buffer, this.#buf.byteOffset).getBigUint64(2),
       );
       start = 10;
+    }
+    if ((b0 & 0x08) !== 0 && length > 125) {
+      throw new TypeError("The server sent a control frame over 125 bytes");
+    }
+    if ((b0 & 0x08) === 0 && length > room) {
+      throw new TypeError(
+        `The server sent a message over maxMessageSize (${this.#maxMessageSize} bytes)`,
+      );
     }
     if (!(await this.#need(start + length))) return null;
     const payload = this.#buf.slice(start, start + length);

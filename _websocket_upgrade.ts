@@ -71,6 +71,9 @@ function chooseProtocol(
   return offered.find((protocol) => protocols.includes(protocol)) ?? "";
 }
 
+/** The largest message a WebSocket takes unless told otherwise: 64 MiB. */
+export const DEFAULT_MAX_MESSAGE = 64 * 1024 * 1024;
+
 function checkOptions(options: WebSocketOptions): void {
   const idle = options.idleTimeout;
   if (idle !== undefined && idle !== null && !(idle > 0)) {
@@ -137,7 +140,7 @@ export async function upgradeWebSocket(
   if (protocol !== "" && !TOKEN.test(protocol)) {
     throw new TypeError(`Invalid subprotocol: ${protocol}`);
   }
-  const maxMessageSize = options.maxMessageSize ?? 64 * 1024 * 1024;
+  const maxMessageSize = options.maxMessageSize ?? DEFAULT_MAX_MESSAGE;
   const agreement = options.compression === false
     ? null
     : negotiateDeflate(headers.getAll("sec-websocket-extensions"));

@@ -64,7 +64,7 @@ import { bodyStream, readBody, ResponseReader } from "./_response_reader.ts";
 import { concatBytes, writeAll, writeBody } from "./_bytes.ts";
 import { NULL_BODY, toWebResponse } from "./_web_response.ts";
 import { decodeLatin1, encodeLatin1 } from "./_text.ts";
-import { acceptKey } from "./_websocket_upgrade.ts";
+import { acceptKey, DEFAULT_MAX_MESSAGE } from "./_websocket_upgrade.ts";
 import {
   chunksOf,
   decoded,
@@ -113,6 +113,12 @@ export interface TestWebSocketInit {
   protocols?: string[];
   /** More header fields for the handshake (`Origin`, `Cookie`, …). */
   headers?: HeadersInit | [string, string][];
+  /**
+   * Largest message taken from the server, in bytes (64 MiB by default, as
+   * the server's own limit): a larger one is a TypeError as soon as a
+   * frame's length says so, not a buffer as large as the length.
+   */
+  maxMessageSize?: number;
 }
 
 const encoder = new TextEncoder();
@@ -648,6 +654,10 @@ export class TestClient implements AsyncDisposable {
     init: TestWebSocketInit = {},
   ): Promise<TestWebSocket> {
     if (this.#disposed) throw new TypeError("The client is disposed");
+    const max = init.maxMessageSize ?? DEFAULT_MAX_MESSAGE;
+    if (!(Number.isSafeInteger(max) && max > 0)) {
+      throw new RangeError("maxMessageSize must be a positive integer");
+    }
     const key = btoa(
       String.fromCharCode(...crypto.getRandomValues(new Uint8Array(16))),
     );
@@ -717,6 +727,7 @@ export class TestClient implements AsyncDisposable {
       socketEnd,
       received.slice(end),
       protocol ?? "",
+      max,
     );
   }
 

@@ -961,3 +961,37 @@ Deno.test("testClient: fetch() whose stream body fails rejects with that failure
   // The client goes on serving.
   assert.equal((await client.fetch("/after")).status, 200);
 });
+
+Deno.test("testClient.webSocket(): a message over maxMessageSize (64 MiB by default) is a TypeError, found from the frame's length", async () => {
+  const huge = [0x82, 127, 0, 0, 1, 0, 0, 0, 0, 0]; // 2^40 bytes announced
+  const x = "x".charCodeAt(0);
+  const fragments = [0x01, 6, ...new Array(6).fill(x), 0x80, 6];
+  const cases: [string, number[], number | undefined][] = [
+    ["announced", huge, undefined],
+    ["whole", [0x81, 11, ...new Array(11).fill(x)], 10],
+    ["in fragments", [...fragments, ...new Array(6).fill(x)], 10],
+  ];
+  for (const [what, bytes, maxMessageSize] of cases) {
+    await using client = testClient(rawWebSocket(new Uint8Array(bytes)));
+    await using ws = await client.webSocket("/", { maxMessageSize });
+    await assert.rejects(ws.next(), /maxMessageSize/, what);
+  }
+  await using client = testClient(rawWebSocket(new Uint8Array(0)));
+  await assert.rejects(
+    client.webSocket("/", { maxMessageSize: 0 }),
+    RangeError,
+  );
+  await using fits = testClient(
+    rawWebSocket(new Uint8Array([0x81, 10, ...new Array(10).fill(x)])),
+  );
+  await using ws = await fits.webSocket("/", { maxMessageSize: 10 });
+  assert.equal(await ws.next(), "x".repeat(10));
+  // A ping between fragments is not part of the message.
+  const three = new Array(3).fill(x);
+  const ping = [0x89, 20, ...new Array(20).fill(0)];
+  await using pinged = testClient(rawWebSocket(
+    new Uint8Array([0x01, 3, ...three, ...ping, 0x80, 3, ...three]),
+  ));
+  await using other = await pinged.webSocket("/", { maxMessageSize: 10 });
+  assert.equal(await other.next(), "x".repeat(6));
+});
