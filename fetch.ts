@@ -252,7 +252,10 @@ const BODY_METHODS = [
  * except CONNECT, TRACE and TRACK, which `new Request` refuses (501); a GET
  * or HEAD body is read and dropped. `limits.maxBodySize` binds what the app
  * reads whole (`request.json()`, `text()` and the like, of a clone too);
- * `request.body` streams. Responses are HTTP/1.1, kept alive.
+ * `request.body` streams. Responses are HTTP/1.1, kept alive. As under
+ * `Deno.serve`, a body the server can count goes with its own
+ * Content-Length, and a `Response` from `fetch()` whose gzip or br body fetch
+ * decoded goes without its Content-Encoding and Content-Length.
  *
  * @param app The app.
  * @returns A handler class for {@linkcode HTTPServer}.
@@ -353,7 +356,13 @@ function toRequest(handler: BaseHTTPRequestHandler): Request | null {
   // As new Request sees the method: it makes "get" GET.
   const method = handler.command.toUpperCase();
   const bodyless = method === "GET" || method === "HEAD";
-  const body = bodyless || rfile.done ? null : streamOf(rfile);
+  // A POST with no body has an empty one, as under Deno.serve: only GET and
+  // HEAD have none.
+  const body = bodyless
+    ? null
+    : rfile.done
+    ? new Uint8Array(0)
+    : streamOf(rfile);
   const request = new Request(url, {
     method: handler.command,
     headers,
@@ -363,7 +372,7 @@ function toRequest(handler: BaseHTTPRequestHandler): Request | null {
     duplex: "half",
   });
   // Whole-body reads go through rfile, under maxBodySize.
-  if (body === null) return request;
+  if (!(body instanceof ReadableStream)) return request;
   bindWholeReads(
     request,
     (as) => wholeBody(request, body, handler, as),
@@ -488,25 +497,34 @@ async function writeResponse(
     );
   }
   handler.sendResponseOnly(response.status, response.statusText || undefined);
+  // A body fetch() decoded still has the upstream's coding and length: as
+  // under Deno.serve, they go, or the client would decode it again.
+  const decoded = decodedByFetch(response);
   let dated = false;
   let named = false;
   for (const [name, value] of response.headers) {
-    if (HOP_BY_HOP.has(name)) continue;
+    if (HOP_BY_HOP.has(name) || name === "content-length") continue;
+    if (decoded && name === "content-encoding") continue;
     dated ||= name === "date";
     named ||= name === "server";
     handler.sendHeader(name, value);
   }
   if (!named) handler.sendHeader("Server", handler.versionString());
   if (!dated) handler.sendHeader("Date", handler.dateTimeString());
+  // The app's Content-Length stands only where the server cannot count the
+  // body: a stream still coming, and no body where a GET's is meant (HEAD,
+  // 304). Elsewhere it is the body's own, as under Deno.serve.
+  const declared = decoded ? null : response.headers.get("content-length");
   const body = response.body;
-  // No body: framed as such, not as an empty chunked one.
-  if (
-    body === null && response.status !== 204 && response.status !== 304 &&
-    !response.headers.has("content-length")
-  ) {
-    handler.sendHeader("Content-Length", "0");
+  if (body === null) {
+    if (response.status === 304 || handler.command === "HEAD") {
+      if (declared !== null) handler.sendHeader("Content-Length", declared);
+    } else if (response.status !== 204) {
+      // Framed as no body, not as an empty chunked one.
+      handler.sendHeader("Content-Length", "0");
+    }
+    return await handler.endHeaders();
   }
-  if (body === null) return await handler.endHeaders();
   const reader = body.getReader();
   // A stream waiting for its next chunk learns that the client left, as
   // under Deno.serve; its pending read then ends.
@@ -534,7 +552,7 @@ async function writeResponse(
         ended = true;
         break;
       }
-      ready.push(result.value);
+      ready.push(bytesOf(result.value));
       size += result.value.length;
       next = handled(reader.read());
     }
@@ -543,8 +561,9 @@ async function writeResponse(
     if (!ended && size > PEEK_LIMIT) {
       ended = (await atOnce(next))?.done === true;
     }
-    if (ended && !response.headers.has("content-length")) {
-      handler.sendHeader("Content-Length", String(size));
+    if (ended) handler.sendHeader("Content-Length", String(size));
+    else if (declared !== null) {
+      handler.sendHeader("Content-Length", declared);
     }
     await handler.endHeaders();
     if (handler.command === "HEAD") return await reader.cancel();
@@ -555,7 +574,7 @@ async function writeResponse(
       await handler.wfile.flush();
       const { done, value } = await next;
       if (done) break;
-      await handler.wfile.write(value);
+      await handler.wfile.write(bytesOf(value));
       next = handled(reader.read());
     }
   } catch (error) {
@@ -565,6 +584,30 @@ async function writeResponse(
     signal.removeEventListener("abort", stop);
     reader.releaseLock();
   }
+}
+
+/**
+ * Whether `response` came from `fetch()` with a body fetch decoded: Deno's
+ * fetch asks for gzip and br and undoes them, and keeps the fields that
+ * named them (as the Fetch standard says). A Response an app made has no
+ * `url`.
+ */
+function decodedByFetch(response: Response): boolean {
+  return response.url !== "" &&
+    /^[ \t]*(?:gzip|br)[ \t]*$/i.test(
+      response.headers.get("content-encoding") ?? "",
+    );
+}
+
+/** A response stream's chunk, which the Fetch standard has be bytes. */
+function bytesOf(chunk: unknown): Uint8Array {
+  if (chunk instanceof Uint8Array) return chunk;
+  const kind = chunk === null || typeof chunk !== "object"
+    ? typeof chunk
+    : chunk.constructor?.name ?? "object";
+  throw new TypeError(
+    `A response body stream gave a chunk that is not a Uint8Array (${kind})`,
+  );
 }
 
 /**

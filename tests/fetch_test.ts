@@ -808,3 +808,137 @@ Deno.test("fetchHandler: a stream that fails while a slow client reads is no unh
     logged.join("\n"),
   );
 });
+
+Deno.test("fetchHandler: a Response from fetch() whose gzip body fetch decoded goes out without its Content-Encoding and length, as under Deno.serve", async () => {
+  const text = "hello proxied world ".repeat(200);
+  const gzip = new Uint8Array(
+    await new Response(
+      new Blob([text]).stream().pipeThrough(new CompressionStream("gzip")),
+    ).arrayBuffer(),
+  );
+  const odd = new TextEncoder().encode("opaque");
+  await using upstream = serveTest(fetchHandler((request) => {
+    const coding = new URL(request.url).pathname.slice(1);
+    return new Response(coding === "gzip" ? gzip : odd, {
+      headers: { "Content-Encoding": coding },
+    });
+  }));
+  await using server = serveTest(
+    fetchHandler((request) =>
+      fetch(new URL(new URL(request.url).pathname, upstream.url))
+    ),
+  );
+  const proxied = await server.fetch("/gzip");
+  assert.equal(proxied.headers.get("content-encoding"), null);
+  // Its own length, not the compressed one: it came whole.
+  assert.equal(proxied.headers.get("content-length"), String(text.length));
+  assert.equal(await proxied.text(), text);
+  // A coding fetch does not decode passes as it came.
+  const kept = await server.fetch("/x-custom");
+  assert.equal(kept.headers.get("content-encoding"), "x-custom");
+  assert.equal(await kept.text(), "opaque");
+  // An app's own Response with the field is the app's to mean.
+  await using own = testClient(
+    fetchHandler(() =>
+      new Response(gzip, { headers: { "Content-Encoding": "gzip" } })
+    ),
+  );
+  const response = await own.request("GET", "/");
+  assert.equal(response.headers.get("content-encoding"), "gzip");
+  assert.deepEqual(response.body, gzip);
+});
+
+Deno.test("fetchHandler: a body whose length is known goes with that length, whatever Content-Length the app set, as under Deno.serve", async () => {
+  const app = (request: Request) => {
+    const path = new URL(request.url).pathname;
+    const length =
+      { "/chars": "4", "/long": "10", "/short": "5", "/bad": "abc" }[
+        path
+      ];
+    const body = path === "/chars"
+      ? "café"
+      : path === "/short"
+      ? "hello world"
+      : "hi";
+    if (path === "/null") {
+      return new Response(null, { headers: { "Content-Length": "5" } });
+    }
+    return new Response(body, { headers: { "Content-Length": length ?? "" } });
+  };
+  await using client = testClient(fetchHandler(app));
+  const cases: [string, string, string][] = [
+    ["/chars", "5", "café"],
+    ["/long", "2", "hi"],
+    ["/short", "11", "hello world"],
+    ["/bad", "2", "hi"],
+    ["/null", "0", ""],
+  ];
+  for (const [path, length, text] of cases) {
+    const response = await client.request("GET", path);
+    assert.equal(response.status, 200, path);
+    assert.equal(response.headers.get("content-length"), length, path);
+    assert.equal(response.text(), text, path);
+  }
+  // A HEAD's Content-Length with no body is the app's, as it says the GET's.
+  await using head = testClient(
+    fetchHandler(() =>
+      new Response(null, { headers: { "Content-Length": "5" } })
+    ),
+  );
+  const answer = await head.request("HEAD", "/");
+  assert.equal(answer.headers.get("content-length"), "5");
+});
+
+Deno.test("fetchHandler: a response stream's chunk that is not a Uint8Array is a TypeError, as under Deno.serve", async () => {
+  const chunks: Record<string, unknown> = {
+    "/u16": new Uint16Array([0x4141, 0x4242]),
+    "/buffer": new ArrayBuffer(4),
+    "/object": { length: 3 },
+    "/string": "text",
+  };
+  const logged: string[] = [];
+  const app = (request: Request) =>
+    new Response(
+      new ReadableStream({
+        start(controller) {
+          // Not what the stream type allows: what an untyped app may do.
+          controller.enqueue(
+            chunks[new URL(request.url).pathname] as Uint8Array,
+          );
+          controller.close();
+        },
+      }),
+    );
+  await using client = testClient(fetchHandler(app), {
+    logSink: (line) => logged.push(line),
+  });
+  for (const path of Object.keys(chunks)) {
+    const response = await client.request("GET", path);
+    assert.equal(response.status, 500, path);
+  }
+  assert.equal(
+    logged.filter((line) => /Uint8Array/.test(line)).length,
+    Object.keys(chunks).length,
+    logged.join("\n"),
+  );
+});
+
+Deno.test("fetchHandler: a POST with no body has an empty stream for its body, as under Deno.serve; a GET's is null", async () => {
+  const seen: [string, boolean, string][] = [];
+  const app = async (request: Request) => {
+    const hasBody = request.body !== null;
+    seen.push([request.method, hasBody, hasBody ? await request.text() : ""]);
+    return new Response("ok");
+  };
+  await using client = testClient(fetchHandler(app));
+  await client.request("POST", "/", { headers: { "Content-Length": "0" } });
+  await client.raw("POST / HTTP/1.1\r\nHost: h\r\n\r\n");
+  await client.request("PUT", "/", { body: "x" });
+  await client.request("GET", "/");
+  assert.deepEqual(seen, [
+    ["POST", true, ""],
+    ["POST", true, ""],
+    ["PUT", true, "x"],
+    ["GET", false, ""],
+  ]);
+});
