@@ -1222,6 +1222,16 @@ export class Connection implements Reader, BodySource {
       if (this.#head !== null) user.logError("no response sent");
     } else if (this.#framing === CHUNKED) {
       this.#output.text("0\r\n\r\n");
+    } else if (
+      this.#framing === LENGTH && this.#bodyBytes < this.#declaredLength &&
+      this.#gone === null && this.#out?.error == null
+    ) {
+      // The client waits for bytes that never come: the close ends it.
+      user.logError(
+        "response body shorter than its Content-Length (%d of %d bytes)",
+        this.#bodyBytes,
+        this.#declaredLength,
+      );
     }
     user.closeConnection = !this.#mayReuse();
     if (!user.closeConnection && !this.rfile.done) return this.#drainAndSend();

@@ -1530,3 +1530,36 @@ Deno.test("engine: a head that ends in CR and then a byte other than LF is a 400
   assert.ok(closed);
   assert.ok(took < 1000, `answered after ${took} ms`);
 });
+
+Deno.test("engine: a body shorter than its Content-Length is logged, as a longer one is, and the connection closes", async () => {
+  const logged: string[] = [];
+  class Short extends QuietHandler {
+    override protocolVersion = "HTTP/1.1";
+    override logError(format: string, ...args: unknown[]): void {
+      logged.push(
+        format.replace("%d", String(args[0])).replace(
+          "%d",
+          String(args[1]),
+        ),
+      );
+    }
+    async do_GET() {
+      this.sendResponse(200);
+      this.sendHeader("Content-Length", this.path === "/long" ? "2" : "10");
+      await this.endHeaders();
+      await this.wfile.write("abc");
+    }
+  }
+  for (const path of ["/short", "/long"]) {
+    const { client, done } = serve(Short);
+    await send(client, `GET ${path} HTTP/1.1\r\nHost: h\r\n\r\n`);
+    const { closed } = await readUntil(client);
+    assert.ok(closed, path);
+    client.close();
+    await done;
+  }
+  assert.deepEqual(logged, [
+    "response body shorter than its Content-Length (3 of 10 bytes)",
+    "response body longer than its Content-Length (2)",
+  ]);
+});
