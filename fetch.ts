@@ -497,14 +497,13 @@ async function writeResponse(
     );
   }
   handler.sendResponseOnly(response.status, response.statusText || undefined);
-  // A body fetch() decoded still has the upstream's coding and length: as
-  // under Deno.serve, they go, or the client would decode it again.
-  const decoded = decodedByFetch(response);
+  // A coding fetch() may have undone: its field waits for the body.
+  const coding = fetchCoding(response);
   let dated = false;
   let named = false;
   for (const [name, value] of response.headers) {
     if (HOP_BY_HOP.has(name) || name === "content-length") continue;
-    if (decoded && name === "content-encoding") continue;
+    if (coding !== null && name === "content-encoding") continue;
     dated ||= name === "date";
     named ||= name === "server";
     handler.sendHeader(name, value);
@@ -514,11 +513,13 @@ async function writeResponse(
   // The app's Content-Length stands only where the server cannot count the
   // body: a stream still coming, and no body where a GET's is meant (HEAD,
   // 304). Elsewhere it is the body's own, as under Deno.serve.
-  const declared = decoded ? null : response.headers.get("content-length");
+  const declared = response.headers.get("content-length");
   const body = response.body;
   if (body === null) {
+    // No bytes to tell by: as the GET's body would be, taken as decoded.
+    const own = coding === null ? declared : null;
     if (response.status === 304 || handler.command === "HEAD") {
-      if (declared !== null) handler.sendHeader("Content-Length", declared);
+      if (own !== null) handler.sendHeader("Content-Length", own);
     } else if (response.status !== 204) {
       // Framed as no body, not as an empty chunked one.
       handler.sendHeader("Content-Length", "0");
@@ -545,26 +546,39 @@ async function writeResponse(
     // Each read is ahead of its await (a head or a flush comes between): a
     // failing stream must not reject unhandled meanwhile.
     let next = handled(reader.read());
-    while (size <= PEEK_LIMIT) {
-      const result = await atOnce(next);
-      if (result === null) break;
+    const take = (result: ReadableStreamReadResult<unknown>): void => {
       if (result.done) {
         ended = true;
-        break;
+        return;
       }
-      ready.push(bytesOf(result.value));
-      size += result.value.length;
+      const chunk = bytesOf(result.value);
+      ready.push(chunk);
+      size += chunk.length;
       next = handled(reader.read());
+    };
+    while (size <= PEEK_LIMIT && !ended) {
+      const result = await atOnce(next);
+      if (result === null) break;
+      take(result);
     }
     // Past the peek's bound, one look more: a large body made whole (a
     // string, bytes) has its end ready after its one chunk.
     if (!ended && size > PEEK_LIMIT) {
       ended = (await atOnce(next))?.done === true;
     }
-    if (ended) handler.sendHeader("Content-Length", String(size));
-    else if (declared !== null) {
-      handler.sendHeader("Content-Length", declared);
+    // A body fetch() decoded still has the upstream's coding and length: as
+    // under Deno.serve, they go, or the client would decode it again.
+    let decoded = false;
+    if (coding !== null) {
+      if (ready.length === 0 && !ended) take(await next);
+      decoded = !stillGzip(coding, ready[0]);
+      if (!decoded) handler.sendHeader("Content-Encoding", coding);
     }
+    const own = decoded ? null : declared;
+    const length = ended && (handler.command !== "HEAD" || own === null)
+      ? String(size)
+      : own;
+    if (length !== null) handler.sendHeader("Content-Length", length);
     await handler.endHeaders();
     if (handler.command === "HEAD") return await reader.cancel();
     for (const chunk of ready) await handler.wfile.write(chunk);
@@ -587,16 +601,27 @@ async function writeResponse(
 }
 
 /**
- * Whether `response` came from `fetch()` with a body fetch decoded: Deno's
- * fetch asks for gzip and br and undoes them, and keeps the fields that
- * named them (as the Fetch standard says). A Response an app made has no
- * `url`.
+ * The Content-Encoding of a `response` from `fetch()` when it is one that
+ * fetch undoes: Deno's fetch asks for gzip and br, decodes them, and keeps
+ * the field (as the Fetch standard says). A Response an app made has no
+ * `url`, and its field is the app's to mean.
  */
-function decodedByFetch(response: Response): boolean {
-  return response.url !== "" &&
-    /^[ \t]*(?:gzip|br)[ \t]*$/i.test(
-      response.headers.get("content-encoding") ?? "",
-    );
+function fetchCoding(response: Response): string | null {
+  const coding = response.headers.get("content-encoding");
+  return response.url !== "" && coding !== null &&
+      /^[ \t]*(?:gzip|br)[ \t]*$/i.test(coding)
+    ? coding
+    : null;
+}
+
+/**
+ * Whether a body labelled `coding` is still gzip, by its first bytes: fetch
+ * asks for identity, and decodes nothing, when the request has a Range or
+ * the caller asked for identity itself. (Brotli has no such mark: a br
+ * body fetch did not decode is taken as decoded.)
+ */
+function stillGzip(coding: string, first: Uint8Array | undefined): boolean {
+  return /gzip/i.test(coding) && first?.[0] === 0x1f && first[1] === 0x8b;
 }
 
 /** A response stream's chunk, which the Fetch standard has be bytes. */

@@ -825,7 +825,9 @@ Deno.test("fetchHandler: a Response from fetch() whose gzip body fetch decoded g
   }));
   await using server = serveTest(
     fetchHandler((request) =>
-      fetch(new URL(new URL(request.url).pathname, upstream.url))
+      fetch(new URL(new URL(request.url).pathname, upstream.url), {
+        method: request.method,
+      })
     ),
   );
   const proxied = await server.fetch("/gzip");
@@ -833,6 +835,22 @@ Deno.test("fetchHandler: a Response from fetch() whose gzip body fetch decoded g
   // Its own length, not the compressed one: it came whole.
   assert.equal(proxied.headers.get("content-length"), String(text.length));
   assert.equal(await proxied.text(), text);
+  // A HEAD has no bytes to tell by: taken as its GET would be.
+  const head = await server.fetch("/gzip", { method: "HEAD" });
+  assert.equal(head.headers.get("content-encoding"), null);
+  assert.equal(head.headers.get("content-length"), null);
+  // Asked for a range, fetch asks for identity and decodes nothing: the
+  // gzip bytes keep their field.
+  await using ranged = serveTest(
+    fetchHandler(() =>
+      fetch(new URL("/gzip", upstream.url), { headers: { Range: "bytes=0-" } })
+    ),
+  );
+  const raw = await ranged.fetch("/", {
+    headers: { "Accept-Encoding": "identity" },
+  });
+  assert.equal(raw.headers.get("content-encoding"), "gzip");
+  assert.deepEqual(new Uint8Array(await raw.arrayBuffer()), gzip);
   // A coding fetch does not decode passes as it came.
   const kept = await server.fetch("/x-custom");
   assert.equal(kept.headers.get("content-encoding"), "x-custom");
@@ -887,6 +905,14 @@ Deno.test("fetchHandler: a body whose length is known goes with that length, wha
   );
   const answer = await head.request("HEAD", "/");
   assert.equal(answer.headers.get("content-length"), "5");
+  // Nor with an empty body: a HEAD's length is the GET's.
+  await using empty = testClient(
+    fetchHandler(() =>
+      new Response("", { headers: { "Content-Length": "1234" } })
+    ),
+  );
+  const headOfEmpty = await empty.request("HEAD", "/");
+  assert.equal(headOfEmpty.headers.get("content-length"), "1234");
 });
 
 Deno.test("fetchHandler: a response stream's chunk that is not a Uint8Array is a TypeError, as under Deno.serve", async () => {
