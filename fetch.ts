@@ -607,9 +607,9 @@ async function writeResponse(
  * `url`, and its field is the app's to mean.
  */
 function fetchCoding(response: Response): string | null {
+  if (response.url === "") return null;
   const coding = response.headers.get("content-encoding");
-  return response.url !== "" && coding !== null &&
-      /^[ \t]*(?:gzip|br)[ \t]*$/i.test(coding)
+  return coding !== null && /^[ \t]*(?:gzip|br)[ \t]*$/i.test(coding)
     ? coding
     : null;
 }
