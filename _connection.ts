@@ -1224,7 +1224,7 @@ export class Connection implements Reader, BodySource {
       this.#output.text("0\r\n\r\n");
     } else if (
       this.#framing === LENGTH && this.#bodyBytes < this.#declaredLength &&
-      this.#gone === null && this.#out?.error == null
+      this.#gone === null && (this.#out?.error ?? null) === null
     ) {
       // The client waits for bytes that never come: the close ends it.
       user.logError(
