@@ -71,18 +71,26 @@ function chooseProtocol(
   return offered.find((protocol) => protocols.includes(protocol)) ?? "";
 }
 
-/** The largest message a WebSocket takes unless told otherwise: 64 MiB. */
-export const DEFAULT_MAX_MESSAGE = 64 * 1024 * 1024;
+/**
+ * The largest message a WebSocket takes: `max`, or 64 MiB when it is not
+ * given.
+ *
+ * @throws {RangeError} When `max` is not a positive integer.
+ */
+export function maxMessageSizeOf(max: number | undefined): number {
+  if (max === undefined) return 64 * 1024 * 1024;
+  if (!(Number.isSafeInteger(max) && max > 0)) {
+    throw new RangeError("maxMessageSize must be a positive integer");
+  }
+  return max;
+}
 
-function checkOptions(options: WebSocketOptions): void {
+function checkOptions(options: WebSocketOptions): number {
   const idle = options.idleTimeout;
   if (idle !== undefined && idle !== null && !(idle > 0)) {
     throw new RangeError("idleTimeout must be a positive number of seconds");
   }
-  const max = options.maxMessageSize;
-  if (max !== undefined && !(Number.isSafeInteger(max) && max > 0)) {
-    throw new RangeError("maxMessageSize must be a positive integer");
-  }
+  return maxMessageSizeOf(options.maxMessageSize);
 }
 
 /** The `Sec-WebSocket-Accept` that answers `key` (RFC 6455 §4.2.2). */
@@ -118,7 +126,7 @@ export async function upgradeWebSocket(
   engine: Connection,
   options: WebSocketOptions = {},
 ): Promise<ServerWebSocket> {
-  checkOptions(options);
+  const maxMessageSize = checkOptions(options);
   engine.checkTakeOver(); // before a byte is written
   const headers = handler.headers;
   const problem = refusal(handler);
@@ -140,7 +148,6 @@ export async function upgradeWebSocket(
   if (protocol !== "" && !TOKEN.test(protocol)) {
     throw new TypeError(`Invalid subprotocol: ${protocol}`);
   }
-  const maxMessageSize = options.maxMessageSize ?? DEFAULT_MAX_MESSAGE;
   const agreement = options.compression === false
     ? null
     : negotiateDeflate(headers.getAll("sec-websocket-extensions"));

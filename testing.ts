@@ -64,7 +64,7 @@ import { bodyStream, readBody, ResponseReader } from "./_response_reader.ts";
 import { concatBytes, writeAll, writeBody } from "./_bytes.ts";
 import { NULL_BODY, toWebResponse } from "./_web_response.ts";
 import { decodeLatin1, encodeLatin1 } from "./_text.ts";
-import { acceptKey, DEFAULT_MAX_MESSAGE } from "./_websocket_upgrade.ts";
+import { acceptKey, maxMessageSizeOf } from "./_websocket_upgrade.ts";
 import {
   chunksOf,
   decoded,
@@ -654,10 +654,7 @@ export class TestClient implements AsyncDisposable {
     init: TestWebSocketInit = {},
   ): Promise<TestWebSocket> {
     if (this.#disposed) throw new TypeError("The client is disposed");
-    const max = init.maxMessageSize ?? DEFAULT_MAX_MESSAGE;
-    if (!(Number.isSafeInteger(max) && max > 0)) {
-      throw new RangeError("maxMessageSize must be a positive integer");
-    }
+    const max = maxMessageSizeOf(init.maxMessageSize);
     const key = btoa(
       String.fromCharCode(...crypto.getRandomValues(new Uint8Array(16))),
     );
