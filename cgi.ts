@@ -57,15 +57,9 @@ const PASSED_NAME = /^[A-Za-z0-9-]+$/;
 const STATUS = /^([2-5]\d\d)(?:[ \t]+(.*))?$/;
 // A local redirect (RFC 3875 §6.2.2): an absolute path, not "//host".
 const LOCAL_PATH = /^\/(?!\/)[\x21-\x7e]*$/;
-// Fields that have their own variables, or carry credentials or a proxy.
-const NOT_PASSED = new Set([
-  "content-type",
-  "content-length",
-  "proxy", // httpoxy: HTTP_PROXY is read as a proxy setting by scripts
-  "proxy-authorization",
-]);
-// Script fields the server owns: framing, connection and its own stamps.
-const NOT_RELAYED = new Set([
+// Fields of one connection (RFC 9110 §7.6.1): the server's framing and
+// keep-alive on either side, never the script's.
+const HOP_BY_HOP = [
   "connection",
   "keep-alive",
   "proxy-connection",
@@ -73,9 +67,23 @@ const NOT_RELAYED = new Set([
   "te",
   "trailer",
   "upgrade",
-  "server",
-  "date",
+];
+// Request fields not passed: hop-by-hop ones (a chunked body reaches the
+// script with a CONTENT_LENGTH), those with variables of their own, those
+// that carry credentials or a proxy.
+const NOT_PASSED = new Set([
+  ...HOP_BY_HOP,
+  "content-type",
+  "content-length",
+  "proxy", // httpoxy: HTTP_PROXY is read as a proxy setting by scripts
+  "proxy-authorization",
 ]);
+// Script fields the server owns: framing, connection and its own stamps.
+const NOT_RELAYED = new Set([...HOP_BY_HOP, "server", "date"]);
+// RFC 3875 §4.1 meta-variables (and REMOTE_PORT): set from the request
+// only, so that cgiEnv cannot forge one the request did not produce.
+const META_VARIABLE =
+  /^(?:AUTH_TYPE|CONTENT_LENGTH|CONTENT_TYPE|GATEWAY_INTERFACE|PATH_INFO|PATH_TRANSLATED|QUERY_STRING|REMOTE_ADDR|REMOTE_HOST|REMOTE_IDENT|REMOTE_PORT|REMOTE_USER|REQUEST_METHOD|SCRIPT_NAME|SERVER_NAME|SERVER_PORT|SERVER_PROTOCOL|SERVER_SOFTWARE|HTTP_.*)$/;
 // Most bytes of a script's header block (502 beyond).
 const MAX_HEAD = 65536;
 // Longest stderr line logged as one entry; longer ones are split.
@@ -413,8 +421,9 @@ class ScriptProcess {
  * {@linkcode cgiDirectories} for GET, HEAD and POST, and serves every other
  * path as {@linkcode SimpleHTTPRequestHandler} does.
  *
- * A script runs when it is a regular, executable file inside
- * {@linkcode directory}; `.py` and `.pyw` scripts through `python3 -u`.
+ * A script runs when it is a regular, executable file whose real path is
+ * inside {@linkcode directory} and a CGI directory (unless
+ * `followSymlinks`); `.py` and `.pyw` scripts through `python3 -u`.
  * It gets the RFC 3875 meta-variables in an environment of its own (see
  * {@linkcode cgiEnv}), the request body on stdin, and its directory as the
  * working directory. `REMOTE_USER` and `AUTH_TYPE` name the user that the
@@ -442,8 +451,11 @@ class ScriptProcess {
  * Differences from Python: the server's environment is not inherited; the
  * script can set the status; `Authorization` is withheld from scripts
  * unless {@linkcode cgiPassAuth} is set, as RFC 3875 §4.1.18 advises; every
- * other header field is passed as `HTTP_*` (repeated ones joined by
- * `, `; `HTTP_ACCEPT` is there even empty, as in Python); a chunked body
+ * other header field but the hop-by-hop ones (`Connection`,
+ * `Transfer-Encoding`, `TE`, `Trailer`, `Upgrade`, `Keep-Alive`) is passed
+ * as `HTTP_*` (repeated ones joined by `, `; `HTTP_ACCEPT` is there even
+ * empty, as in Python); `SERVER_PROTOCOL` is the request's protocol, not
+ * `protocolVersion` (RFC 3875 §4.1.16); a chunked body
  * is read whole (up to the server's `maxBodySize`, 413 beyond) so that
  * `CONTENT_LENGTH` is exact: in memory up to 1 MiB, past that into a
  * temporary file when reading and writing the temporary directory are
@@ -475,10 +487,11 @@ export class CGIHTTPRequestHandler extends SimpleHTTPRequestHandler {
    */
   cgiTimeout: number | null = 30;
   /**
-   * The variables every script starts with, under the meta-variables (which
-   * win over them); by default only a `PATH`. Nothing is inherited from the
-   * server: add what scripts need here (`serve --cgi-env`), such as a
-   * `PATH` that finds `deno`.
+   * The variables every script starts with; by default only a `PATH`.
+   * Nothing is inherited from the server: add what scripts need here
+   * (`serve --cgi-env`), such as a `PATH` that finds `deno`. The names of
+   * meta-variables (RFC 3875's, such as `REMOTE_USER` or `CONTENT_TYPE`,
+   * and every `HTTP_*`) are left out: only the request sets those.
    */
   cgiEnv: Readonly<Record<string, string>> = {
     PATH: "/usr/local/bin:/usr/bin:/bin",
@@ -624,7 +637,7 @@ export class CGIHTTPRequestHandler extends SimpleHTTPRequestHandler {
     const pathInfo = slash === -1 ? "" : rest.slice(slash);
     const file = this.translatePath(encodePath(name));
     const info = file === null ? null : await Deno.stat(file).catch(() => null);
-    if (file === null || info === null || !await this.#insideRoot(file)) {
+    if (file === null || info === null || !await this.#inCGIDirectory(file)) {
       await this.sendError(404, `No such CGI script (${pyRepr(name)})`);
       return;
     }
@@ -853,6 +866,9 @@ export class CGIHTTPRequestHandler extends SimpleHTTPRequestHandler {
   /** The environment of a script: RFC 3875 meta-variables and HTTP_*. */
   #environment(script: Script, length: number | null): Record<string, string> {
     const env: Record<string, string> = {};
+    for (const [name, value] of Object.entries(this.cgiEnv)) {
+      if (!META_VARIABLE.test(name)) env[name] = value;
+    }
     for (const [name, value] of this.headers) {
       const key = name.toLowerCase();
       if (!PASSED_NAME.test(name) || NOT_PASSED.has(key)) continue;
@@ -865,11 +881,11 @@ export class CGIHTTPRequestHandler extends SimpleHTTPRequestHandler {
         : held + (key === "cookie" ? "; " : ", ") + value;
     }
     env.HTTP_ACCEPT ??= ""; // always there, as in Python
-    Object.assign(env, this.cgiEnv);
     env.SERVER_SOFTWARE = this.versionString();
     env.SERVER_NAME = this.server.serverName;
     env.GATEWAY_INTERFACE = "CGI/1.1";
-    env.SERVER_PROTOCOL = this.protocolVersion;
+    // The request's (RFC 3875 §4.1.16); Python gives its protocolVersion.
+    env.SERVER_PROTOCOL = this.requestVersion;
     env.SERVER_PORT = String(this.server.serverPort);
     env.REQUEST_METHOD = this.command;
     env.PATH_INFO = script.pathInfo;
@@ -1048,7 +1064,12 @@ export class CGIHTTPRequestHandler extends SimpleHTTPRequestHandler {
       if (done) break;
       chunk = value;
     }
-    if (run.cut !== null || run.proc.timedOut) {
+    // A script that failed (a crash, a signal) may have written half its
+    // body: the close must say so, not a last chunk.
+    if (
+      run.cut !== null || run.proc.timedOut ||
+      !(await run.proc.child.status).success
+    ) {
       throw await this.#failure(run, "CGI script output cut short");
     }
     return null;
@@ -1161,12 +1182,16 @@ export class CGIHTTPRequestHandler extends SimpleHTTPRequestHandler {
     return info?.isDirectory ?? false;
   }
 
-  /** Whether a script's real path is inside the root (or links may leave it). */
-  async #insideRoot(file: string): Promise<boolean> {
+  /**
+   * Whether a script's real path is inside the root and a CGI directory (or
+   * links may leave them): a file served as source elsewhere is never run.
+   */
+  async #inCGIDirectory(file: string): Promise<boolean> {
     if (this.followSymlinks) return true;
     const root = await realPath(this.translatePath("/") ?? "");
     const real = await realPath(file);
-    return root !== null && real !== null && isInside(real, root);
+    return root !== null && real !== null && isInside(real, root) &&
+      this[NOT_SERVED](real);
   }
 
   /**

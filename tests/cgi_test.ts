@@ -43,6 +43,8 @@ const SCRIPTS: Record<string, string> = {
   "cgi-bin/nph-raw.sh":
     "printf 'HTTP/1.1 299 Custom\\r\\nContent-Type: text/plain\\r\\nX-Nph: 1\\r\\n\\r\\nraw body'",
   "cgi-bin/crash.sh": "echo 'about to fail' >&2\nexit 3",
+  "cgi-bin/dies.sh": `${HEADERS}\necho partial\nexit 3`,
+  "cgi-bin/killed.sh": `${HEADERS}\necho partial\nkill -9 $$`,
   "cgi-bin/garbage.sh": "echo 'this is not a header'\necho\necho body",
   "cgi-bin/silent.sh": "exit 0",
   "cgi-bin/notype.sh": "printf 'X-Foo: bar\\n\\nbody'",
@@ -64,6 +66,7 @@ const SCRIPTS: Record<string, string> = {
   "htbin/h.sh": `${HEADERS}\necho htbin`,
   "cgi-bin/.hidden.sh": `${HEADERS}\necho hidden`,
   "secret.sh": `touch secret.ran\n${HEADERS}\necho ran`,
+  "plain/run.sh": `touch plain.ran\n${HEADERS}\necho ran`,
 };
 
 async function makeTree(): Promise<void> {
@@ -88,6 +91,9 @@ async function makeTree(): Promise<void> {
     { mode: 0o755 },
   );
   await Deno.symlink(`${tmp}/outside/evil.sh`, `${cgiBin}/linked.sh`);
+  // Links inside the root, out of the CGI directories: to a folder, a file.
+  await Deno.symlink("../plain", `${cgiBin}/plainlink`);
+  await Deno.symlink("../plain/run.sh", `${cgiBin}/runlink.sh`);
   // A Deno script: the environment is cleared, so the shebang names Deno.
   await Deno.writeTextFile(
     `${cgiBin}/form.ts`,
@@ -275,7 +281,8 @@ Deno.test("CGI scripts get the RFC 3875 meta-variables, HTTP_* fields, and nothi
     const response = await raw(s.port, "/cgi-bin/env.sh/extra/path%20x?q=1", {
       headers: "X-Custom: yes\r\nAccept: a\r\nAccept: b\r\n" +
         "Cookie: c=1\r\nCookie: d=2\r\nProxy: http://evil:8080\r\n" +
-        "X_Under: sneaky\r\nUser-Agent: test/1\r\n" +
+        "X_Under: sneaky\r\nUser-Agent: test/1\r\nTE: trailers\r\n" +
+        "Keep-Alive: timeout=5\r\nUpgrade: h2c\r\n" +
         `Authorization: Basic ${btoa("alice:pass:word")}\r\n`,
     });
     assert.equal(response.status, 200);
@@ -297,7 +304,6 @@ Deno.test("CGI scripts get the RFC 3875 meta-variables, HTTP_* fields, and nothi
       PATH: "/usr/local/bin:/usr/bin:/bin",
       PWD: cgiBin, // the script runs in its directory
       HTTP_HOST: "t",
-      HTTP_CONNECTION: "close",
       HTTP_X_CUSTOM: "yes",
       HTTP_ACCEPT: "a, b",
       HTTP_COOKIE: "c=1; d=2",
@@ -309,7 +315,9 @@ Deno.test("CGI scripts get the RFC 3875 meta-variables, HTTP_* fields, and nothi
     assert.match(env.get("SERVER_SOFTWARE")!, /^SimpleHTTP\/0\.6 Deno\//);
     assert.match(env.get("REMOTE_PORT")!, /^\d+$/);
     // Nothing else: no HTTP_PROXY (httpoxy), no credentials, no aliased
-    // X_Under, no body variables for a GET, nothing from the server.
+    // X_Under, no hop-by-hop fields (Connection, TE, Keep-Alive, Upgrade:
+    // the server's, not the script's), no body variables for a GET,
+    // nothing from the server.
     const allowed = new Set([
       ...Object.keys(expected),
       "SERVER_SOFTWARE",
@@ -367,6 +375,66 @@ Deno.test("CGI POST with a chunked body gives the script its exact CONTENT_LENGT
     response.body,
     "length=12 type=text/plain method=POST\nhello chunks",
   );
+  // The body is no longer chunked: a script (a WSGI adapter) that saw
+  // HTTP_TRANSFER_ENCODING would ignore CONTENT_LENGTH and read nothing.
+  const env = await exchange(s.port, [
+    "POST /cgi-bin/env.sh HTTP/1.1\r\nHost: t\r\nConnection: close\r\n" +
+    "Transfer-Encoding: chunked\r\nTrailer: X-Sum\r\n\r\n",
+    "5\r\nhello\r\n0\r\nX-Sum: 1\r\n\r\n",
+  ], { pauseMs: 20 });
+  const variables = parseEnv(parseResponses(env.text)[0].body);
+  assert.equal(variables.get("CONTENT_LENGTH"), "5");
+  assert.equal(variables.get("HTTP_TRANSFER_ENCODING"), undefined);
+  assert.equal(variables.get("HTTP_TRAILER"), undefined);
+});
+
+Deno.test("CGI cgiEnv sets no meta-variable: the request's win, or there are none", async () => {
+  class Pinned extends Handler {
+    override cgiEnv = {
+      PATH: "/usr/bin:/bin",
+      KEPT: "yes",
+      http_proxy: "http://proxy.example:3128", // lower case: a setting
+      REMOTE_USER: "root",
+      AUTH_TYPE: "Basic",
+      CONTENT_LENGTH: "9",
+      CONTENT_TYPE: "text/evil",
+      PATH_TRANSLATED: "/etc",
+      REMOTE_IDENT: "root",
+      HTTP_HOST: "pinned",
+      HTTP_X_FROM_ENV: "forged",
+      SERVER_PROTOCOL: "HTTP/9",
+    };
+  }
+  await using s = startServer(Pinned);
+  const env = parseEnv((await raw(s.port, "/cgi-bin/env.sh")).body);
+  assert.equal(env.get("KEPT"), "yes");
+  assert.equal(env.get("PATH"), "/usr/bin:/bin");
+  assert.equal(env.get("http_proxy"), "http://proxy.example:3128");
+  assert.equal(env.get("HTTP_HOST"), "t");
+  assert.equal(env.get("SERVER_PROTOCOL"), "HTTP/1.1");
+  for (
+    const name of [
+      "REMOTE_USER",
+      "AUTH_TYPE",
+      "CONTENT_LENGTH",
+      "CONTENT_TYPE",
+      "PATH_TRANSLATED",
+      "REMOTE_IDENT",
+      "HTTP_X_FROM_ENV",
+    ]
+  ) {
+    assert.equal(env.get(name), undefined, name);
+  }
+});
+
+Deno.test("CGI SERVER_PROTOCOL is the request's protocol (RFC 3875 §4.1.16)", async () => {
+  await using s = startServer(Handler);
+  const { text } = await exchange(
+    s.port,
+    "GET /cgi-bin/env.sh HTTP/1.0\r\nHost: t\r\n\r\n",
+  );
+  const [response] = parseResponses(text);
+  assert.equal(parseEnv(response.body).get("SERVER_PROTOCOL"), "HTTP/1.0");
 });
 
 Deno.test("CGI output without Content-Length is chunked on HTTP/1.1 and keeps the connection", async () => {
@@ -499,6 +567,16 @@ Deno.test("CGI scripts that crash or write no valid header block get 500 or 502,
   assert.ok(logs.some((line) => line.includes("bad header line")));
   const after = await raw(s.port, "/cgi-bin/args.sh?ok");
   assert.equal(after.status, 200);
+  // One that fails once its response has begun is cut off: no last chunk
+  // that would tell the client its body is whole, and a close.
+  for (const name of ["dies.sh", "killed.sh"]) {
+    const { text, closed } = await exchange(
+      s.port,
+      `GET /cgi-bin/${name} HTTP/1.1\r\nHost: t\r\n\r\n`,
+    );
+    assert.match(text, /^HTTP\/1\.1 200 .*\r\n8\r\npartial\n\r\n$/s, name);
+    assert.equal(closed, true, name);
+  }
 });
 
 Deno.test("CGI scripts past cgiTimeout are killed and answered 504", async () => {
@@ -581,6 +659,10 @@ Deno.test("CGI paths cannot climb out of the CGI directories", async () => {
       "CGI script is not executable ('/cgi-bin/noexec.py')",
     ],
     ["/cgi-bin/linked.sh", 404],
+    // Linked out of the CGI directories within the root: a file that is
+    // served as source elsewhere is never run.
+    ["/cgi-bin/plainlink/run.sh", 404],
+    ["/cgi-bin/runlink.sh", 404],
     ["/cgi-bin/.hidden.sh", 404],
     ["/cgi-bin/env.sh%00", 404],
   ];
@@ -590,6 +672,7 @@ Deno.test("CGI paths cannot climb out of the CGI directories", async () => {
     if (text !== undefined) assert.ok(response.body.includes(text), target);
   }
   await assert.rejects(Deno.stat(`${root}/secret.ran`));
+  await assert.rejects(Deno.stat(`${root}/plain/plain.ran`));
   await assert.rejects(Deno.stat(`${tmp}/outside/evil.ran`));
 });
 
