@@ -156,6 +156,10 @@ const POOLED_FRAME = 65536;
 // Queued bytes past which no more frames are read until they are written,
 // so that an echo to a client that never reads stays bounded.
 const SEND_HIGH_WATER = 1 << 20;
+// What a queued frame holds beside its payload (its Outgoing, its array, a
+// slot of the queue), counted against SEND_HIGH_WATER: empty messages too
+// must fill it.
+const QUEUED_FRAME_COST = 128;
 // How long a closing handshake may take before the connection is closed.
 const CLOSE_TIMEOUT_MS = 5000;
 const encoder = new TextEncoder();
@@ -525,15 +529,21 @@ export class ServerWebSocket extends EventTarget
     this.#close(code ?? (bytes.length > 0 ? 1000 : undefined), bytes);
   }
 
-  /** Yields each message, reading the next frame only once it is taken. */
+  /**
+   * Yields each message, reading the next frame only once the loop asks
+   * for the next message: a close that came behind one is not read (and
+   * answered, which drops what is sent after) while the loop's body runs.
+   */
   async *[Symbol.asyncIterator](): AsyncIterator<WebSocketMessage> {
     this.#iterating = true;
     try {
       while (true) {
-        const message = this.#inbox.shift();
+        // Left in the inbox while the body runs: the reader waits for it.
+        const message = this.#inbox[0];
         if (message !== undefined) {
-          this.#wake();
           yield message;
+          this.#inbox.shift();
+          this.#wake();
           continue;
         }
         if (this.#state === CLOSED) return;
@@ -601,8 +611,7 @@ export class ServerWebSocket extends EventTarget
       while (this.#state !== CLOSED && this.#closeReceived === null) {
         if (
           this.#state === OPEN &&
-          ((this.#iterating && this.#inbox.length > 0) ||
-            this.#buffered > SEND_HIGH_WATER)
+          ((this.#iterating && this.#inbox.length > 0) || this.#backedUp)
         ) {
           // Backpressure: the last message is not taken yet, or what was
           // sent back is not written (a client that sends and never reads:
@@ -785,6 +794,12 @@ export class ServerWebSocket extends EventTarget
     if (!this.#sending) this.#pump();
   }
 
+  /** Whether what waits to be written stops reading (see SEND_HIGH_WATER). */
+  get #backedUp(): boolean {
+    return this.#buffered + this.#queue.length * QUEUED_FRAME_COST >
+      SEND_HIGH_WATER;
+  }
+
   // Runs `then` once every queued frame is written.
   #afterSent(then: () => void): void {
     if (!this.#sending && this.#queue.length === 0) then();
@@ -850,7 +865,7 @@ export class ServerWebSocket extends EventTarget
           await this.#write(payload);
         }
         this.#buffered -= sent;
-        if (this.#buffered <= SEND_HIGH_WATER) this.#wake();
+        if (!this.#backedUp) this.#wake();
       }
     } catch {
       this.#finish(1006, "", false);

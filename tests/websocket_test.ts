@@ -341,6 +341,36 @@ Deno.test("for await: no frame is read until the last message was taken", async 
   assert.equal(ws.bufferedAmount, 0);
 });
 
+Deno.test("for await: the answer to the last message goes out before the close that came behind it", async () => {
+  let pause = false;
+  class Iterating extends QuietHandler {
+    async do_GET(): Promise<void> {
+      const socket = await this.upgradeWebSocket({ compression: false });
+      for await (const message of socket) {
+        if (pause) await delay(5); // an answer that takes a while
+        socket.send(message);
+      }
+    }
+  }
+  await using srv = startServer(Iterating);
+  for (const slow of [false, true]) {
+    pause = slow;
+    const ws = await nodeOpen(`ws://127.0.0.1:${srv.port}/`, {
+      perMessageDeflate: false,
+    });
+    const echoes: string[] = [];
+    ws.on("message", (data: Uint8Array) => echoes.push(String(data)));
+    const closed = nodeClose(ws);
+    // The client's last request and its close, as they often go: at once.
+    ws.send("a");
+    ws.send("b");
+    ws.send("c");
+    ws.close(1000);
+    assert.equal((await closed)[0], 1000);
+    assert.deepEqual(echoes, ["a", "b", "c"], slow ? "slow body" : "sync");
+  }
+});
+
 Deno.test("bufferedAmount counts bytes not yet taken by the socket, and those sent after close() (WHATWG)", async () => {
   let amounts: number[] = [];
   class Big extends QuietHandler {
@@ -504,6 +534,37 @@ Deno.test("a Deno.Conn-shaped socket whose write throws or gives 0 ends the WebS
     assert.equal(await within(served.then(() => true), 2000), true, broken);
     httpd.close();
   }
+});
+
+Deno.test("an echo to a client that never reads stays bounded for empty messages too: each queued frame counts", async () => {
+  reset();
+  const [client, conn] = memoryConnPair();
+  const httpd = new HTTPServer(["127.0.0.1", 0], Echo, {
+    bindAndActivate: false,
+  });
+  const served = httpd.processRequest(conn, ["127.0.0.1", 40000]);
+  await writeAll(client, UPGRADE);
+  const head = new Uint8Array(1024);
+  assert.match(latin1(head.subarray(0, (await client.read(head))!)), / 101 /);
+  // Empty binary frames (6 bytes each with the mask), never a read: the
+  // echoes fill the client's 64 KiB, then wait in the server's queue.
+  const batch = new Uint8Array(1000 * 6);
+  const empty = frame(0x2, new Uint8Array(0));
+  for (let i = 0; i < 1000; i++) batch.set(empty, i * 6);
+  let sent = 0;
+  let pending: Promise<void> | null = null;
+  while (sent < 500_000) {
+    pending = writeAll(client, batch);
+    if (await within(pending.then(() => true), 500) === null) break;
+    pending = null;
+    sent += 1000;
+  }
+  // Without a cost per frame (bufferedAmount stays 0) it read them all.
+  assert.ok(sent < 200_000, `the server read ${sent} empty messages`);
+  pending?.catch(() => {}); // cut off by the close
+  client.close();
+  assert.equal(await within(served.then(() => true), 2000), true);
+  httpd.close();
 });
 
 Deno.test("a handler that throws after upgrading closes its socket with 1011, not left open unserved", async () => {
