@@ -4,6 +4,7 @@
 
 import { LOG_FORMATS, type LogFormat } from "./_access_log.ts";
 import { isFieldValue, isToken } from "./parser.ts";
+import { isMetaVariable } from "./cgi.ts";
 
 /**
  * Parses a `--max-upload` size: bytes, or a number with K, M or G (powers
@@ -509,6 +510,11 @@ function parseEnv(text: string): [string, string | null] {
   if (!ENV_NAME.test(name)) {
     throw new TypeError(
       `argument --cgi-env: invalid variable name in '${text}' (use NAME or NAME=VALUE)`,
+    );
+  }
+  if (isMetaVariable(name)) {
+    throw new TypeError(
+      `argument --cgi-env: ${name} is a CGI meta-variable, set by each request`,
     );
   }
   return [name, eq === -1 ? null : text.slice(eq + 1)];

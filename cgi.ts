@@ -45,7 +45,7 @@ import {
   SEP,
   WINDOWS,
 } from "./_path.ts";
-import { decodeLatin1, pyRepr } from "./_text.ts";
+import { decodeLatin1, pyRepr, splitTokens } from "./_text.ts";
 import { concatBytes, CR, GrowingBytes, LF } from "./_bytes.ts";
 import { HTTPError, isFieldValue, isToken } from "./parser.ts";
 import { type FileBody, SimpleHTTPRequestHandler } from "./static.ts";
@@ -80,10 +80,31 @@ const NOT_PASSED = new Set([
 ]);
 // Script fields the server owns: framing, connection and its own stamps.
 const NOT_RELAYED = new Set([...HOP_BY_HOP, "server", "date"]);
-// RFC 3875 §4.1 meta-variables (and REMOTE_PORT): set from the request
-// only, so that cgiEnv cannot forge one the request did not produce.
 const META_VARIABLE =
   /^(?:AUTH_TYPE|CONTENT_LENGTH|CONTENT_TYPE|GATEWAY_INTERFACE|PATH_INFO|PATH_TRANSLATED|QUERY_STRING|REMOTE_ADDR|REMOTE_HOST|REMOTE_IDENT|REMOTE_PORT|REMOTE_USER|REQUEST_METHOD|SCRIPT_NAME|SERVER_NAME|SERVER_PORT|SERVER_PROTOCOL|SERVER_SOFTWARE|HTTP_.*)$/;
+
+/**
+ * Whether `name` is a CGI meta-variable: one of RFC 3875 §4.1 (and
+ * `REMOTE_PORT`), or any `HTTP_*`. Only the request sets those, so that
+ * {@linkcode CGIHTTPRequestHandler.cgiEnv} cannot forge one the request did
+ * not produce (its names of them are left out).
+ *
+ * @example
+ * ```ts
+ * import { isMetaVariable } from "@basehttp/server/cgi";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(isMetaVariable("REMOTE_USER"), true);
+ * assert.equal(isMetaVariable("HTTP_PROXY"), true);
+ * assert.equal(isMetaVariable("http_proxy"), false); // a setting, kept
+ * ```
+ *
+ * @param name A variable's name.
+ * @returns `true` for a meta-variable.
+ */
+export function isMetaVariable(name: string): boolean {
+  return META_VARIABLE.test(name);
+}
 // Most bytes of a script's header block (502 beyond).
 const MAX_HEAD = 65536;
 // Longest stderr line logged as one entry; longer ones are split.
@@ -441,7 +462,9 @@ class ScriptProcess {
  * A script that fails answers 500 (it exited non-zero before its header
  * block), 502 (it wrote no valid header block) or 504 (it ran past
  * {@linkcode cgiTimeout} and was killed); once its response has begun, the
- * connection is closed instead. A script runs in a process group of its
+ * connection is closed instead (no last chunk) when it timed out or died of
+ * a signal as its output ended. A non-zero exit after its answer is only
+ * logged, as in Python. A script runs in a process group of its
  * own, killed when the client goes away or the request times out (also when
  * the server's shutdown closes the connection after its `shutdownTimeout`).
  * At most {@linkcode cgiMaxScripts} run at once in one server; beyond, the
@@ -452,7 +475,8 @@ class ScriptProcess {
  * script can set the status; `Authorization` is withheld from scripts
  * unless {@linkcode cgiPassAuth} is set, as RFC 3875 §4.1.18 advises; every
  * other header field but the hop-by-hop ones (`Connection`,
- * `Transfer-Encoding`, `TE`, `Trailer`, `Upgrade`, `Keep-Alive`) is passed
+ * `Transfer-Encoding`, `TE`, `Trailer`, `Upgrade`, `Keep-Alive`, and those
+ * `Connection` names) is passed
  * as `HTTP_*` (repeated ones joined by `, `; `HTTP_ACCEPT` is there even
  * empty, as in Python); `SERVER_PROTOCOL` is the request's protocol, not
  * `protocolVersion` (RFC 3875 §4.1.16); a chunked body
@@ -867,11 +891,15 @@ export class CGIHTTPRequestHandler extends SimpleHTTPRequestHandler {
   #environment(script: Script, length: number | null): Record<string, string> {
     const env: Record<string, string> = {};
     for (const [name, value] of Object.entries(this.cgiEnv)) {
-      if (!META_VARIABLE.test(name)) env[name] = value;
+      if (!isMetaVariable(name)) env[name] = value;
     }
+    // Fields the client's Connection names are hop-by-hop too (RFC 9110
+    // §7.6.1).
+    const hop = splitTokens(this.headers.getAll("connection"));
     for (const [name, value] of this.headers) {
       const key = name.toLowerCase();
       if (!PASSED_NAME.test(name) || NOT_PASSED.has(key)) continue;
+      if (hop.includes(key)) continue;
       if (key === "authorization" && !this.cgiPassAuth) continue;
       const variable = "HTTP_" + key.toUpperCase().replaceAll("-", "_");
       const held = env[variable];
@@ -1064,15 +1092,26 @@ export class CGIHTTPRequestHandler extends SimpleHTTPRequestHandler {
       if (done) break;
       chunk = value;
     }
-    // A script that failed (a crash, a signal) may have written half its
-    // body: the close must say so, not a last chunk.
-    if (
-      run.cut !== null || run.proc.timedOut ||
-      !(await run.proc.child.status).success
-    ) {
+    if (run.cut !== null || run.proc.timedOut) {
+      throw await this.#failure(run, "CGI script output cut short");
+    }
+    // Killed by a signal as its output ended (a crash, the OOM killer), it
+    // may have written half a body: the close must say so, not a last
+    // chunk. A script that closed its output first, or exits non-zero
+    // after it (a shell script's last test may), wrote what it meant to.
+    const bodiless = headOnly || status === 204 || status === 304;
+    if (!bodiless && await this.#killedWithItsOutput(run)) {
       throw await this.#failure(run, "CGI script output cut short");
     }
     return null;
+  }
+
+  /** Whether the script died of a signal as its output ended. */
+  async #killedWithItsOutput(run: Run): Promise<boolean> {
+    // The exit and the end of stdout come as two events, in either order.
+    if (run.exitedAt === null) await within(run.proc.child.status, EXIT_GRACE);
+    if (run.exitedAt === null) return false; // it closed its output, and runs
+    return (await run.proc.child.status).signal !== null;
   }
 
   /**

@@ -171,6 +171,12 @@ Deno.test("parseArgs() reads the flags of CORS, compression, SPA, auth, caching,
     [["--log-format", "apache"], /invalid choice: 'apache'/],
     [["-q", "--log-file", "x.log"], /-q\/--quiet conflicts/],
     [["--cgi", "--cgi-env", "1BAD"], /invalid variable name/],
+    // Set by each request: the option would be dropped without a word.
+    [
+      ["--cgi", "--cgi-env", "REMOTE_USER=root"],
+      /--cgi-env: REMOTE_USER is a CGI meta-variable, set by each request/,
+    ],
+    [["--cgi", "--cgi-env", "HTTP_PROXY"], /HTTP_PROXY is a CGI meta-variable/],
     [["--cgi-env", "PATH"], /--cgi-env needs --cgi/],
   ];
   // Long flags cut short, as argparse takes them, and a flag is no value.
