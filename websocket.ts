@@ -38,6 +38,7 @@
  */
 
 import {
+  type Frame,
   frameHeader,
   FrameReader,
   headerLength,
@@ -265,6 +266,11 @@ export class ServerWebSocket extends EventTarget
 
   // `for await`: messages not yet taken, and who waits on whom.
   #iterating = false;
+  // The loop's body runs with the message it took.
+  #holding = false;
+  // A data or close frame read while it runs: taken when the loop asks.
+  #parked: Frame | null = null;
+  #parkTimer: ReturnType<typeof setTimeout> | undefined;
   #inbox: WebSocketMessage[] = [];
   #wakeConsumer: (() => void) | null = null;
   #wakeReader: (() => void) | null = null;
@@ -530,20 +536,28 @@ export class ServerWebSocket extends EventTarget
   }
 
   /**
-   * Yields each message, reading the next frame only once the loop asks
-   * for the next message: a close that came behind one is not read (and
-   * answered, which drops what is sent after) while the loop's body runs.
+   * Yields each message. While the loop's body runs, the socket reads on
+   * (pings are answered, a client that left is seen) up to the next data
+   * or close frame, which waits until the loop asks for the next message:
+   * what the body sends goes out before the answer to a close that came
+   * behind its message (a close waits at most 5 s).
+   *
+   * @throws {TypeError} When another loop iterates the socket.
    */
   async *[Symbol.asyncIterator](): AsyncIterator<WebSocketMessage> {
+    if (this.#iterating) {
+      throw new TypeError("Another loop iterates this socket already");
+    }
     this.#iterating = true;
     try {
       while (true) {
-        // Left in the inbox while the body runs: the reader waits for it.
-        const message = this.#inbox[0];
+        const message = this.#inbox.shift();
         if (message !== undefined) {
-          yield message;
-          this.#inbox.shift();
+          this.#holding = true;
           this.#wake();
+          yield message;
+          this.#holding = false;
+          this.#wake(); // the frame parked meanwhile, if any
           continue;
         }
         if (this.#state === CLOSED) return;
@@ -551,9 +565,15 @@ export class ServerWebSocket extends EventTarget
       }
     } finally {
       this.#iterating = false;
+      this.#holding = false;
       this.#inbox.length = 0;
       this.#wake();
     }
+  }
+
+  /** Whether a data or close frame read now must wait for the loop. */
+  get #parks(): boolean {
+    return this.#holding && this.#state === OPEN;
   }
 
   #wake(): void {
@@ -609,9 +629,17 @@ export class ServerWebSocket extends EventTarget
   async #readLoop(): Promise<void> {
     try {
       while (this.#state !== CLOSED && this.#closeReceived === null) {
+        const parked = this.#parked;
+        if (parked !== null && !this.#parks) {
+          this.#unpark();
+          const taken = this.#take(parked);
+          if (taken !== undefined) await taken;
+          continue;
+        }
         if (
           this.#state === OPEN &&
-          ((this.#iterating && this.#inbox.length > 0) || this.#backedUp)
+          ((this.#iterating && this.#inbox.length > 0) || parked !== null ||
+            this.#backedUp)
         ) {
           // Backpressure: the last message is not taken yet, or what was
           // sent back is not written (a client that sends and never reads:
@@ -633,23 +661,41 @@ export class ServerWebSocket extends EventTarget
         }
         this.#lastSeen = Date.now();
         this.#pinged = false;
-        if (frame.opcode >= OP_CLOSE) {
-          this.#control(frame.opcode, frame.payload);
-        } else {
-          const data = this.#data(
-            frame.fin,
-            frame.rsv1,
-            frame.opcode,
-            frame.payload,
-          );
-          if (data !== undefined) await data;
+        if (this.#parks && frame.opcode <= OP_CLOSE) {
+          // Read no further: a view of the reader's buffer stays good.
+          this.#parked = frame;
+          if (frame.opcode === OP_CLOSE) {
+            this.#parkTimer = setTimeout(() => {
+              this.#parkTimer = undefined;
+              this.#holding = false; // the close goes first after all
+              this.#wake();
+            }, CLOSE_TIMEOUT_MS);
+          }
+          continue;
         }
+        const taken = this.#take(frame);
+        if (taken !== undefined) await taken;
       }
     } catch (error) {
       this.#reading = false;
       if (error instanceof WebSocketProtocolError) this.#fail(error);
       else this.#finish(1006, "", false);
     }
+  }
+
+  #unpark(): void {
+    this.#parked = null;
+    clearTimeout(this.#parkTimer);
+    this.#parkTimer = undefined;
+  }
+
+  /** Acts on a frame read: a control frame at once, data into a message. */
+  #take(frame: Frame): void | Promise<void> {
+    if (frame.opcode >= OP_CLOSE) {
+      this.#control(frame.opcode, frame.payload);
+      return;
+    }
+    return this.#data(frame.fin, frame.rsv1, frame.opcode, frame.payload);
   }
 
   #control(opcode: number, payload: Uint8Array): void {
@@ -960,6 +1006,7 @@ export class ServerWebSocket extends EventTarget
     clearTimeout(this.#openTimer);
     clearTimeout(this.#idleTimer);
     clearTimeout(this.#closeTimer);
+    this.#unpark();
     try {
       this.#conn.close();
     } catch {

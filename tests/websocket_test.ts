@@ -371,6 +371,91 @@ Deno.test("for await: the answer to the last message goes out before the close t
   }
 });
 
+Deno.test("for await: while the body works, pings are answered and a client that left is seen", async () => {
+  const states: number[] = [];
+  class Busy extends QuietHandler {
+    async do_GET(): Promise<void> {
+      const socket = await this.upgradeWebSocket({ compression: false });
+      for await (const _ of socket) {
+        const end = Date.now() + 1500;
+        while (Date.now() < end && socket.readyState === WebSocket.OPEN) {
+          await delay(20);
+        }
+        states.push(socket.readyState);
+      }
+    }
+  }
+  await using srv = startServer(Busy);
+  const ws = await nodeOpen(`ws://127.0.0.1:${srv.port}/`);
+  ws.send("work");
+  await delay(100);
+  const pinged = Date.now();
+  const pong = new Promise<number>((resolve) =>
+    ws.once("pong", () => resolve(Date.now() - pinged))
+  );
+  ws.ping("are you there");
+  assert.ok((await pong) < 500, "the pong waited for the body");
+  // Gone without a close: the body sees it at once, not after its work.
+  const started = Date.now();
+  ws.terminate();
+  while (states.length === 0) await delay(10);
+  assert.equal(states[0], WebSocket.CLOSED);
+  assert.ok(Date.now() - started < 1000);
+});
+
+Deno.test("for await: a client's close is answered once the body is done, or after 5 s of a body that goes on", async () => {
+  let ticks = 0;
+  class Streaming extends QuietHandler {
+    async do_GET(): Promise<void> {
+      const socket = await this.upgradeWebSocket({ compression: false });
+      for await (const message of socket) {
+        if (message !== "subscribe") continue;
+        while (socket.readyState === WebSocket.OPEN) {
+          socket.send(`tick ${++ticks}`);
+          await delay(50);
+        }
+      }
+    }
+  }
+  await using srv = startServer(Streaming);
+  const ws = await nodeOpen(`ws://127.0.0.1:${srv.port}/`);
+  const closed = nodeClose(ws);
+  ws.send("subscribe");
+  await delay(200);
+  const started = Date.now();
+  ws.close(1000);
+  assert.equal((await closed)[0], 1000);
+  const took = Date.now() - started;
+  assert.ok(took > 4000 && took < 7000, `closed after ${took} ms`);
+});
+
+Deno.test("for await: a second loop over the same socket at once is a TypeError", async () => {
+  const errors: unknown[] = [];
+  class Twice extends QuietHandler {
+    async do_GET(): Promise<void> {
+      const socket = await this.upgradeWebSocket({ compression: false });
+      const first = (async () => {
+        for await (const message of socket) socket.send(message);
+      })();
+      try {
+        for await (const _ of socket) socket.send("second");
+      } catch (error) {
+        errors.push(error);
+      }
+      await first;
+    }
+  }
+  await using srv = startServer(Twice);
+  const ws = await nodeOpen(`ws://127.0.0.1:${srv.port}/`);
+  const closed = nodeClose(ws);
+  ws.send("one");
+  assert.equal(String((await nodeMessage(ws))[0]), "one");
+  ws.close(1000);
+  await closed;
+  assert.equal(errors.length, 1);
+  assert.ok(errors[0] instanceof TypeError);
+});
+
 Deno.test("bufferedAmount counts bytes not yet taken by the socket, and those sent after close() (WHATWG)", async () => {
   let amounts: number[] = [];
   class Big extends QuietHandler {
