@@ -528,9 +528,12 @@ async function serve(options: ServeOptions): Promise<number> {
     if (++signals === 1) {
       if (signal !== undefined) console.log(`\n${goodbye(signal)}`);
       void server.shutdown();
-    } else {
+    } else if (!options.worker) {
       server.close(); // again: stop waiting for requests in flight
     }
+    // A worker is signalled twice for one stop of a whole process group
+    // (Ctrl-C, systemd): itself and by its supervisor, which kills it at a
+    // second signal of its own.
   };
   const unlisten = listenFor(["SIGINT", "SIGTERM"], onSignal);
   // Log rotation: the file was renamed; its path gets a new one.
@@ -772,7 +775,8 @@ async function superviseWorkers(options: ServeOptions): Promise<number> {
   const ready = banners.every((line) => line.startsWith("Serving"));
   let signalled = false;
   const onSignal = (signal: Deno.Signal) => {
-    if (!signalled) console.log(`\n${goodbye(signal)}`);
+    if (signalled) return signalAll("SIGKILL"); // stop waiting: at once
+    console.log(`\n${goodbye(signal)}`);
     signalled = true;
     stop();
   };

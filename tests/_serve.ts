@@ -25,12 +25,20 @@ export class Serve implements AsyncDisposable {
 
   constructor(
     args: string[],
-    { cwd, permissions = PERMISSIONS, env = {}, task = false }: {
+    {
+      cwd,
+      permissions = PERMISSIONS,
+      env = {},
+      task = false,
+      processGroup = false,
+    }: {
       cwd?: string;
       permissions?: string[];
       env?: Record<string, string>;
       /** Start it as `deno task serve` does, from `cwd`. */
       task?: boolean;
+      /** In a process group of its own, as a terminal or systemd starts it. */
+      processGroup?: boolean;
     } = {},
   ) {
     this.#task = task;
@@ -45,6 +53,7 @@ export class Serve implements AsyncDisposable {
       // deno task keeps an INIT_CWD it inherits (from `deno task test`):
       // a task is started as from a shell, without one.
       clearEnv: task,
+      detached: processGroup,
       env: { ...(task ? withoutInitCwd() : {}), NO_COLOR: "1", ...env },
     }).spawn();
     this.#done = Promise.all([

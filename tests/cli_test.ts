@@ -621,6 +621,42 @@ Deno.test("a second signal stops waiting for requests in flight", {
   }
 });
 
+Deno.test(
+  "serve --workers 2: a signal to the whole process group (Ctrl-C in a terminal, systemd's stop) is one graceful stop, and a second stops waiting",
+  {
+    ignore: Deno.build.os !== "linux",
+  },
+  async () => {
+    await using serve = new Serve([...LOCAL, "--workers", "2"], {
+      permissions: [...PERMISSIONS, "--allow-run"],
+      processGroup: true,
+    });
+    const port = await serve.banner();
+    await serve.waitFor(/^\(2 worker processes share the port\)$/m);
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+    try {
+      await conn.write(
+        new TextEncoder().encode("GET /hello.txt HTTP/1.1\r\nHost"),
+      );
+      await delay(100);
+      // Each worker gets the signal itself and then its supervisor's: not
+      // a second signal.
+      Deno.kill(-serve.child.pid, "SIGINT");
+      await serve.waitFor(/Keyboard interrupt received/);
+      const early = await Promise.race([serve.child.status, delay(500)]);
+      assert.equal(early, undefined, "still running after one signal");
+      const read = conn.read(new Uint8Array(16)).catch(() => null);
+      const cut = await Promise.race([read, delay(100).then(() => "open")]);
+      assert.equal(cut, "open", "the request in flight was cut");
+      Deno.kill(-serve.child.pid, "SIGINT");
+      assert.equal(await serve.exit(5000), 0);
+      await read;
+    } finally {
+      conn.close();
+    }
+  },
+);
+
 const hasSs = Deno.build.os === "linux" &&
   await new Deno.Command("ss", { args: ["-V"], stdout: "null" }).output()
     .then((o) => o.success, () => false);
