@@ -132,6 +132,18 @@ function message(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
+/** Whether `path` is a Unix socket nobody listens on (a connect is refused). */
+async function leftBehind(path: string): Promise<boolean> {
+  try {
+    if (!Deno.lstatSync(path).isSocket) return false;
+    const conn = await Deno.connect({ transport: "unix", path });
+    conn.close();
+    return false;
+  } catch (error) {
+    return error instanceof Deno.errors.ConnectionRefused;
+  }
+}
+
 /** A sentence for an error raised while binding. */
 function bindError(
   error: unknown,
@@ -148,7 +160,7 @@ function bindError(
       // Not ours to read: say what a socket would be.
     }
     return socket
-      ? `${where} is in use, or was left by a server that did not exit: remove it if none listens there`
+      ? `${where} is in use by another server`
       : `${where} exists and is not a socket`;
   }
   if (error instanceof Deno.errors.AddrInUse) {
@@ -235,6 +247,9 @@ function checkPermissions(options: ServeOptions): void {
     needs.push([
       { name: "write", path },
       `-b unix:${path} needs write permission: run deno with --allow-write=${path}`,
+    ], [
+      { name: "read", path },
+      `-b unix:${path} needs read permission: run deno with --allow-read=${path}`,
     ]);
   }
   if (options.logFile !== null) {
@@ -506,13 +521,28 @@ async function serve(options: ServeOptions): Promise<number> {
     await loadUsers(options, realRoot),
     apache ? toFile : undefined,
   );
-  let server: HTTPServer;
-  try {
-    server = listen(options, unixPath, Handler, {
+  const bind = () =>
+    listen(options, unixPath, Handler, {
       tls,
       reusePort: options.reusePort,
       logSink: apache ? undefined : toFile,
     });
+  let server: HTTPServer;
+  try {
+    try {
+      server = bind();
+    } catch (error) {
+      // A socket whose server was killed: nobody answers there any more.
+      if (
+        !(error instanceof Deno.errors.AddrInUse) || unixPath === null ||
+        !await leftBehind(unixPath)
+      ) throw error;
+      await Deno.remove(unixPath);
+      console.error(
+        `serve: removed ${unixPath}, a socket left by a server that did not exit`,
+      );
+      server = bind();
+    }
   } catch (error) {
     const where = unixPath === null
       ? `port ${options.port}${options.bind ? ` on ${options.bind}` : ""}`

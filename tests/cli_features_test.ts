@@ -249,6 +249,16 @@ Deno.test("serve exits 1 with one line naming the flag and the deno permission i
       PERMISSIONS,
       /-b unix:\S+denied\.sock needs write permission: run deno with --allow-write=\S+denied\.sock/,
     ],
+    [
+      ["-b", `unix:${tmp}/unread.sock`],
+      [
+        "--allow-net",
+        `--allow-read=${root}`,
+        "--allow-sys=hostname",
+        `--allow-write=${tmp}/unread.sock`,
+      ],
+      /-b unix:\S+unread\.sock needs read permission: run deno with --allow-read=\S+unread\.sock/,
+    ],
     [["--cgi"], PERMISSIONS, /--cgi runs scripts: run deno with --allow-run/],
     [
       ["--workers", "2"],

@@ -285,7 +285,7 @@ Deno.test(
 );
 
 Deno.test(
-  "serve -b unix:PATH says what is at PATH when it cannot bind: a file, or a socket in use or left behind",
+  "serve -b unix:PATH says what is at PATH when it cannot bind (a file, a socket in use), and takes over one left behind",
   { ignore: Deno.build.os === "windows" },
   async () => {
     const file = `${tmp}/plain.txt`;
@@ -324,16 +324,33 @@ Deno.test(
     });
     assert.match(relative.stderr, /plain\.txt exists and is not a socket/);
     assert.equal(await Deno.readTextFile(file), "not a socket\n");
-    const left = await run(["-b", `unix:${stale}`, "-d", root], {
-      permissions,
-    });
-    assert.equal(left.code, 1);
-    assert.match(
-      left.stderr,
-      /stale\.sock is in use, or was left by a server that did not exit: remove it if none listens there/,
-    );
+    // Nobody listens there (a connect is refused): removed, and served.
+    {
+      await using left = new Serve(["-b", `unix:${stale}`, "-d", root], {
+        permissions,
+      });
+      await left.waitFor(/^Serving HTTP on unix:/m);
+      assert.match(
+        left.stderr,
+        /serve: removed \S+stale\.sock, a socket left by a server that did not exit\n/,
+      );
+      const conn = await Deno.connect({ transport: "unix", path: stale });
+      conn.close();
+      left.child.kill("SIGINT");
+      assert.equal(await left.exit(), 0);
+    }
+    // A server listens there: left be.
+    const live = Deno.listen({ transport: "unix", path: stale });
+    try {
+      const used = await run(["-b", `unix:${stale}`, "-d", root], {
+        permissions,
+      });
+      assert.equal(used.code, 1);
+      assert.match(used.stderr, /stale\.sock is in use by another server/);
+    } finally {
+      live.close(); // which removes the socket
+    }
     await Deno.remove(file);
-    await Deno.remove(stale);
   },
 );
 
