@@ -135,7 +135,8 @@ options:
   -p, --protocol VERSION
                         conform to this HTTP version: HTTP/1.0 or HTTP/1.1
                         (default: HTTP/1.1)
-  --tls-cert PATH       serve HTTPS with this certificate chain (PEM)
+  --tls-cert PATH       serve HTTPS with this certificate chain (PEM); on
+                        the open internet, a TLS proxy in front is safer
   --tls-key PATH        the certificate's private key (PEM; default: look in
                         the certificate file)
   --tls-password-file PATH
