@@ -61,8 +61,12 @@ export interface ServerSentEvent {
  * @ignore
  */
 export interface EventStreamSettings {
-  /** Writes and sends text at once. */
-  write(text: string): Promise<void>;
+  /** Writes and sends bytes at once; settles once the socket took them. */
+  write(bytes: Uint8Array): Promise<void>;
+  /** Closes the connection, dropping what waits to be written. */
+  cut(): void;
+  /** The request is a HEAD: the head is all, the stream ends at once. */
+  headOnly: boolean;
   /** The request's `Last-Event-ID`, or `""`. */
   lastEventId: string;
   /** Aborts when the client goes away. */
@@ -80,10 +84,21 @@ export interface EventStreamSettings {
 
 const LINE_BREAK = /\r\n|\r|\n/;
 const NEWLINE = /[\r\n]/;
+/**
+ * Bytes sent and not yet written past which the stream ends: a broadcast
+ * that does not await its sends would queue without bound for a client
+ * that reads slower than it sends.
+ */
+const MAX_BUFFERED = 16 << 20;
+const encoder = new TextEncoder();
 
 /**
  * An open event stream (the WHATWG `text/event-stream` format). Sends go
- * out at once, in order.
+ * out at once, in order. A send that would leave more than 16 MiB waiting
+ * to be written (sends not awaited, to a client that reads slower) ends the
+ * stream and closes the connection, with a `ConnectionAborted` reason: a
+ * client that reconnects resumes from its `Last-Event-ID`. For a HEAD
+ * request the stream ends once its head is sent.
  *
  * @example Send until the client leaves
  * ```ts ignore
@@ -98,7 +113,9 @@ export class EventStream {
   readonly lastEventId: string;
   /** Aborts when the stream ends: closed, the client gone, or a shutdown. */
   readonly signal: AbortSignal;
-  #write: (text: string) => Promise<void>;
+  #write: (bytes: Uint8Array) => Promise<void>;
+  #cut: () => void;
+  #buffered = 0;
   #controller = new AbortController();
   #ended: unknown = null;
   #timer: ReturnType<typeof setTimeout> | undefined;
@@ -115,9 +132,14 @@ export class EventStream {
     this.lastEventId = settings.lastEventId;
     this.signal = this.#controller.signal;
     this.#write = settings.write;
+    this.#cut = settings.cut;
     const done = new Promise<void>((resolve) => this.#resolve = resolve);
-    const stop = new Deno.errors.Interrupted("The server is shutting down");
+    // A handler that throws this (an awaited send) ended as asked.
+    const stop = settings.headOnly
+      ? new Deno.errors.Interrupted("A HEAD request has no event stream")
+      : new Deno.errors.Interrupted("The server is shutting down");
     settings.hold({ done, stoppedBy: stop, shutdown: () => this.#end(stop) });
+    if (settings.headOnly) this.#end(stop);
     const client = settings.signal;
     // A connection error: a handler's send that fails then is not a bug.
     const gone = () =>
@@ -154,6 +176,14 @@ export class EventStream {
   }
 
   /**
+   * Bytes given to {@linkcode send} and {@linkcode comment} and not yet
+   * taken by the socket: a broadcast may skip a client that lags.
+   */
+  get bufferedAmount(): number {
+    return this.#buffered;
+  }
+
+  /**
    * Sends one event.
    *
    * @returns A promise that rejects with a TypeError when `event` or `id`
@@ -177,9 +207,10 @@ export class EventStream {
    *
    * @param text The comment.
    */
-  comment(text: string): Promise<void> {
+  comment(text = ""): Promise<void> {
     return this.#send(
-      text.split(LINE_BREAK).map((line) => `: ${line}\n`).join("") + "\n",
+      String(text).split(LINE_BREAK).map((line) => `: ${line}\n`).join("") +
+        "\n",
     );
   }
 
@@ -192,9 +223,26 @@ export class EventStream {
   #send(text: string): Promise<void> {
     // Rejects for a caller who awaits; harmless for one who does not.
     if (this.#ended !== null) return handled(Promise.reject(this.#ended));
+    const bytes = encoder.encode(text);
+    const size = bytes.length;
+    if (this.#buffered + size > MAX_BUFFERED) {
+      const slow = new Deno.errors.ConnectionAborted(
+        `The client reads too slowly: over ${MAX_BUFFERED} bytes of events wait to be written`,
+      );
+      this.#end(slow);
+      this.#cut();
+      return handled(Promise.reject(slow));
+    }
     this.#talked = performance.now();
-    const written = this.#write(text);
-    written.catch((error) => this.#end(error));
+    this.#buffered += size;
+    const written = this.#write(bytes);
+    written.then(
+      () => this.#buffered -= size,
+      (error) => {
+        this.#buffered -= size;
+        this.#end(error);
+      },
+    );
     return written;
   }
 
@@ -209,15 +257,20 @@ export class EventStream {
 
 /** The wire form of one event, checked. */
 function eventText(event: ServerSentEvent): string {
+  if (event.data === undefined || event.data === null) {
+    // The client would dispatch nothing (WHATWG: no data, no event).
+    throw new TypeError("An event needs data");
+  }
   let text = "";
   if (event.event !== undefined) {
-    text += `event: ${field("event", event.event)}\n`;
+    text += `event: ${field("event", String(event.event))}\n`;
   }
   if (event.id !== undefined) {
-    if (event.id.includes("\0")) {
+    const id = String(event.id);
+    if (id.includes("\0")) {
       throw new TypeError("An id may not hold NUL");
     }
-    text += `id: ${field("id", event.id)}\n`;
+    text += `id: ${field("id", id)}\n`;
   }
   if (event.retry !== undefined) {
     if (!Number.isSafeInteger(event.retry) || event.retry < 0) {

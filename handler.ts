@@ -360,7 +360,9 @@ export class BaseHTTPRequestHandler {
     const wfile = this.wfile;
     const { EventStream } = await import("./events.ts");
     return new EventStream({
-      write: (text) => wfile.write(text).then(() => wfile.flush()),
+      write: (bytes) => wfile.write(bytes).then(() => wfile.flush()),
+      cut: () => engine.close(),
+      headOnly: this.command === "HEAD",
       // The browser sends the id it was given, in UTF-8 (WHATWG).
       lastEventId: utf8OfHead(this.headers.get("last-event-id") ?? ""),
       signal: this.signal,

@@ -416,3 +416,106 @@ Deno.test("send() after the stream ended rejects for an await, and is harmless w
   await assert.rejects(events.send({ data: "awaited" }));
   await new Promise((resolve) => setTimeout(resolve, 20));
 });
+
+Deno.test("HEAD of an event stream: the head alone, the stream ended at once and quietly, the connection kept", async () => {
+  const errors: string[] = [];
+  const reasons: unknown[] = [];
+  class Ticker extends QuietHandler {
+    async do_GET(): Promise<void> {
+      if (this.path === "/next") {
+        this.sendResponse(204);
+        return await this.endHeaders();
+      }
+      const events = await this.eventStream();
+      // Awaited sends, as the documented loop has them: they reject.
+      while (!events.signal.aborted) {
+        await events.send({ data: "tick" });
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      reasons.push(events.signal.reason);
+    }
+    do_HEAD(): Promise<void> {
+      return this.do_GET();
+    }
+  }
+  await using srv = startServer(Ticker, {
+    logSink: (line: string) => errors.push(line),
+  });
+  const { text } = await exchange(
+    srv.port,
+    "HEAD / HTTP/1.1\r\nHost: h\r\n\r\n" +
+      "GET /next HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n",
+    { quietMs: 3000 },
+  );
+  assert.match(text, /^HTTP\/1\.1 200 OK\r\n.*HTTP\/1\.1 204 /s);
+  assert.equal(reasons.length, 1);
+  assert.deepEqual(errors.filter((line) => !line.includes('"')), []);
+});
+
+Deno.test("an unawaited broadcast to a client that reads nothing is bounded: past 16 MiB waiting, the stream ends and the connection closes", async () => {
+  let stream!: EventStream;
+  let peak = 0;
+  let ended!: () => void;
+  const done = new Promise<void>((resolve) => ended = resolve);
+  class Broadcast extends QuietHandler {
+    async do_GET(): Promise<void> {
+      stream = await this.eventStream();
+      const data = "x".repeat(64 * 1024);
+      for (let i = 0; i < 400; i++) {
+        stream.send({ data }); // not awaited: a broadcast's habit
+        peak = Math.max(peak, stream.bufferedAmount);
+      }
+      ended();
+    }
+  }
+  await using srv = startServer(Broadcast);
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port: srv.port });
+  try {
+    await conn.write(
+      new TextEncoder().encode("GET / HTTP/1.1\r\nHost: h\r\n\r\n"),
+    );
+    await within(done, 5000);
+    assert.ok(stream.closed);
+    assert.ok(
+      stream.signal.reason instanceof Deno.errors.ConnectionAborted,
+      String(stream.signal.reason),
+    );
+    assert.ok(peak <= 16 * 1024 * 1024, `peak ${peak}`);
+    assert.ok(peak > 8 * 1024 * 1024, `peak ${peak}`);
+    // The server closed the connection: reading ends (after what it sent).
+    const buf = new Uint8Array(1 << 20);
+    const end = await within(
+      (async () => {
+        while ((await conn.read(buf)) !== null);
+        return "closed";
+      })().catch(() => "closed"),
+      5000,
+    );
+    assert.equal(end, "closed");
+  } finally {
+    conn.close();
+  }
+});
+
+Deno.test("comment() with no text, an event with no data, a number as id", async () => {
+  const outcomes: string[] = [];
+  class Edges extends QuietHandler {
+    async do_GET(): Promise<void> {
+      const events = await this.eventStream();
+      const untyped = events as unknown as {
+        comment(): Promise<void>;
+        send(event: Record<string, unknown>): Promise<void>;
+      };
+      await untyped.comment();
+      await untyped.send({ event: "ping" }).catch((error) =>
+        outcomes.push(error.name)
+      );
+      await untyped.send({ data: "five", id: 5 });
+      await events.close();
+    }
+  }
+  await using srv = startServer(Edges);
+  const response = await fetch(`http://127.0.0.1:${srv.port}/`);
+  assert.equal(await response.text(), ": \n\nid: 5\ndata: five\n\n");
+  assert.deepEqual(outcomes, ["TypeError"]);
+});
