@@ -6,6 +6,19 @@
 //   deno run --allow-net examples/events.ts [port]
 import { BaseHTTPRequestHandler, HTTPServer } from "../mod.ts";
 
+/** Waits `ms`, or until `signal` aborts. */
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener("abort", done, { once: true });
+  });
+}
+
 export class ClockHandler extends BaseHTTPRequestHandler {
   override protocolVersion = "HTTP/1.1";
 
@@ -19,7 +32,7 @@ export class ClockHandler extends BaseHTTPRequestHandler {
         id: String(tick),
         data: new Date().toISOString(),
       }).catch(() => {}); // the client left: the loop ends
-      await new Promise((resolve) => setTimeout(resolve, 1000));
+      await sleep(1000, events.signal); // a shutdown does not wait for it
     }
   }
 }
