@@ -225,7 +225,8 @@ export class EventStream {
     if (this.#ended !== null) return handled(Promise.reject(this.#ended));
     const bytes = encoder.encode(text);
     const size = bytes.length;
-    if (this.#buffered + size > MAX_BUFFERED) {
+    // One event of any size goes when nothing waits before it.
+    if (this.#buffered > 0 && this.#buffered + size > MAX_BUFFERED) {
       const slow = new Deno.errors.ConnectionAborted(
         `The client reads too slowly: over ${MAX_BUFFERED} bytes of events wait to be written`,
       );

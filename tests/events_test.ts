@@ -519,3 +519,22 @@ Deno.test("comment() with no text, an event with no data, a number as id", async
   assert.equal(await response.text(), ": \n\nid: 5\ndata: five\n\n");
   assert.deepEqual(outcomes, ["TypeError"]);
 });
+
+Deno.test("one awaited event larger than the bound goes out whole: the bound is on what waits behind it", async () => {
+  const outcomes: string[] = [];
+  const data = "y".repeat(17 * 1024 * 1024);
+  class Big extends QuietHandler {
+    async do_GET(): Promise<void> {
+      const events = await this.eventStream();
+      await events.send({ data }).then(
+        () => outcomes.push("sent"),
+        (error) => outcomes.push(error.name),
+      );
+      await events.close();
+    }
+  }
+  await using srv = startServer(Big);
+  const response = await fetch(`http://127.0.0.1:${srv.port}/`);
+  assert.equal((await response.text()).length, data.length + 8);
+  assert.deepEqual(outcomes, ["sent"]);
+});
