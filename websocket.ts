@@ -537,10 +537,11 @@ export class ServerWebSocket extends EventTarget
 
   /**
    * Yields each message. While the loop's body runs, the socket reads on
-   * (pings are answered, a client that left is seen) up to the next data
-   * or close frame, which waits until the loop asks for the next message:
-   * what the body sends goes out before the answer to a close that came
-   * behind its message (a close waits at most 5 s).
+   * up to the next data or close frame (pings before it are answered, a
+   * client that left before it is seen), which waits until the loop asks
+   * for the next message: what the body sends goes out before the answer
+   * to a close that came behind its message (a close waits at most 5 s).
+   * Frames behind that one wait for the loop too.
    *
    * @throws {TypeError} When another loop iterates the socket.
    */
