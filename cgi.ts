@@ -476,15 +476,14 @@ class ScriptProcess {
  * unless {@linkcode cgiPassAuth} is set, as RFC 3875 §4.1.18 advises; every
  * other header field but the hop-by-hop ones (`Connection`,
  * `Transfer-Encoding`, `TE`, `Trailer`, `Upgrade`, `Keep-Alive`, and those
- * `Connection` names) is passed
- * as `HTTP_*` (repeated ones joined by `, `; `HTTP_ACCEPT` is there even
- * empty, as in Python); `SERVER_PROTOCOL` is the request's protocol, not
- * `protocolVersion` (RFC 3875 §4.1.16); a chunked body
- * is read whole (up to the server's `maxBodySize`, 413 beyond) so that
- * `CONTENT_LENGTH` is exact: in memory up to 1 MiB, past that into a
- * temporary file when reading and writing the temporary directory are
- * granted, else 411 (the log names the flags); the files in CGI
- * directories are never served as files.
+ * `Connection` names) is passed as `HTTP_*` (repeated ones joined by `, `;
+ * `HTTP_ACCEPT` is there even empty, as in Python); `SERVER_PROTOCOL` is
+ * the request's protocol, not `protocolVersion` (RFC 3875 §4.1.16); a
+ * chunked body is read whole (up to the server's `maxBodySize`, 413
+ * beyond) so that `CONTENT_LENGTH` is exact: in memory up to 1 MiB, past
+ * that into a temporary file when reading and writing the temporary
+ * directory are granted, else 411 (the log names the flags); the files in
+ * CGI directories are never served as files.
  *
  * @example Configure by subclassing
  * ```ts ignore
@@ -898,8 +897,9 @@ export class CGIHTTPRequestHandler extends SimpleHTTPRequestHandler {
     const hop = splitTokens(this.headers.getAll("connection"));
     for (const [name, value] of this.headers) {
       const key = name.toLowerCase();
-      if (!PASSED_NAME.test(name) || NOT_PASSED.has(key)) continue;
-      if (hop.includes(key)) continue;
+      if (!PASSED_NAME.test(name) || NOT_PASSED.has(key) || hop.includes(key)) {
+        continue;
+      }
       if (key === "authorization" && !this.cgiPassAuth) continue;
       const variable = "HTTP_" + key.toUpperCase().replaceAll("-", "_");
       const held = env[variable];
