@@ -214,6 +214,8 @@ export class Connection implements Reader, BodySource {
   // Draining a chunked body: its response waits, to say close if it must.
   #drainFirst = false;
   #gone: unknown = null;
+  // Why the server closed the connection under the request (cut()).
+  #cutBy: Error | null = null;
   // linger() reads what the client still sends after the last answer.
   #lingering = false;
   // A head refused after its request line: its body may be coming.
@@ -1176,7 +1178,7 @@ export class Connection implements Reader, BodySource {
     }
     this.#user.logError(
       "Request timed out or connection lost: %s",
-      String(error),
+      String(this.#cutBy ?? error),
     );
   }
 
@@ -1494,6 +1496,16 @@ export class Connection implements Reader, BodySource {
     } finally {
       timer.cancel();
     }
+  }
+
+  /**
+   * Closes the connection under the request: `reason` is what its loss
+   * logs, not what the close does to the I/O still pending.
+   */
+  cut(reason: Error): void {
+    this.#cutBy ??= reason;
+    this.#lose(reason);
+    this.close();
   }
 
   /** Closes the connection, ignoring one that is closed already. */

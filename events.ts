@@ -64,7 +64,7 @@ export interface EventStreamSettings {
   /** Writes and sends bytes at once; settles once the socket took them. */
   write(bytes: Uint8Array): Promise<void>;
   /** Closes the connection, dropping what waits to be written. */
-  cut(): void;
+  cut(reason: Error): void;
   /** The request is a HEAD: the head is all, the stream ends at once. */
   headOnly: boolean;
   /** The request's `Last-Event-ID`, or `""`. */
@@ -114,7 +114,7 @@ export class EventStream {
   /** Aborts when the stream ends: closed, the client gone, or a shutdown. */
   readonly signal: AbortSignal;
   #write: (bytes: Uint8Array) => Promise<void>;
-  #cut: () => void;
+  #cut: (reason: Error) => void;
   #buffered = 0;
   #controller = new AbortController();
   #ended: unknown = null;
@@ -231,7 +231,7 @@ export class EventStream {
         `The client reads too slowly: over ${MAX_BUFFERED} bytes of events wait to be written`,
       );
       this.#end(slow);
-      this.#cut();
+      this.#cut(slow);
       return handled(Promise.reject(slow));
     }
     this.#talked = performance.now();

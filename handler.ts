@@ -361,7 +361,7 @@ export class BaseHTTPRequestHandler {
     const { EventStream } = await import("./events.ts");
     return new EventStream({
       write: (bytes) => wfile.write(bytes).then(() => wfile.flush()),
-      cut: () => engine.close(),
+      cut: (reason) => engine.cut(reason),
       headOnly: this.command === "HEAD",
       // The browser sends the id it was given, in UTF-8 (WHATWG).
       lastEventId: utf8OfHead(this.headers.get("last-event-id") ?? ""),

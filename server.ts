@@ -865,7 +865,10 @@ export class HTTPServer implements AsyncDisposable {
     const grace = sleep(this.shutdownTimeout);
     await Promise.race([this.#allUntracked(), grace.promise]);
     grace.cancel();
-    for (const engine of connections.values()) engine.close();
+    const cut = new Deno.errors.Interrupted(
+      `the server shut down: shutdownTimeout (${this.shutdownTimeout} s) passed`,
+    );
+    for (const engine of connections.values()) engine.cut(cut);
     await awaitHandlers(this, this.#allUntracked(), () => this.#tasks.size);
   }
 }

@@ -455,6 +455,7 @@ Deno.test("HEAD of an event stream: the head alone, the stream ended at once and
 Deno.test("an unawaited broadcast to a client that reads nothing is bounded: past 16 MiB waiting, the stream ends and the connection closes", async () => {
   let stream!: EventStream;
   let peak = 0;
+  QuietHandler.logs = [];
   let ended!: () => void;
   const done = new Promise<void>((resolve) => ended = resolve);
   class Broadcast extends QuietHandler {
@@ -492,6 +493,10 @@ Deno.test("an unawaited broadcast to a client that reads nothing is bounded: pas
       5000,
     );
     assert.equal(end, "closed");
+    // The log says why, not what the close did to the pending write.
+    const lost = QuietHandler.logs.filter((line) => line.includes("lost"));
+    assert.equal(lost.length, 1, String(lost));
+    assert.match(lost[0], /ConnectionAborted: The client reads too slowly/);
   } finally {
     conn.close();
   }
