@@ -87,6 +87,12 @@ export interface ServeOptions {
   workers: number;
   /** Bind with `SO_REUSEPORT` so other processes may serve the port too. */
   reusePort: boolean;
+  /**
+   * Seconds requests in flight get to finish once a signal stops the
+   * server (`--shutdown-timeout`), then their connections are closed.
+   * @default {10}
+   */
+  shutdownTimeout: number;
   /** Run as a `--workers` child: exit when the parent's stdin pipe closes. */
   worker: boolean;
   /** Run CGI scripts in /cgi-bin and /htbin (Python's `--cgi`). */
@@ -113,7 +119,8 @@ export const HELP: string =
              [--auth USER:PASS] [--auth-file FILE]
              [--max-age SECONDS] [--immutable] [--no-cache]
              [-q] [--log-format FORMAT] [--log-file PATH]
-             [--workers N] [--reuse-port] [--cgi] [--cgi-env NAME[=VALUE]]
+             [--workers N] [--reuse-port] [--shutdown-timeout SECONDS]
+             [--cgi] [--cgi-env NAME[=VALUE]]
              [--upload] [--overwrite] [--max-upload SIZE]
              [port]
 
@@ -183,6 +190,10 @@ options:
                         default: 1) [--allow-run]
   --reuse-port          bind with SO_REUSEPORT, to share the port with other
                         processes (Linux; needs deno run --unstable-net)
+  --shutdown-timeout SECONDS
+                        on SIGINT or SIGTERM, give requests in flight this
+                        long to finish, then close their connections; a
+                        second signal stops waiting (default: 10)
   --worker              (used by --workers) serve until stdin closes
 
 The banner lists this machine's network addresses with
@@ -211,6 +222,7 @@ const VALUE_FLAGS: Record<string, string> = {
   "--log-file": "logFile",
   "--cgi-env": "cgiEnv",
   "--max-upload": "maxUpload",
+  "--shutdown-timeout": "shutdownTimeout",
 };
 // Switches, by every spelling: the option each sets, and to what.
 const SWITCHES: Record<string, [string, boolean]> = {
@@ -282,6 +294,7 @@ export function parseArgs(given: readonly string[]): ServeOptions {
     quiet: false,
     workers: 1,
     reusePort: false,
+    shutdownTimeout: 10,
     worker: false,
     cgi: false,
     upload: false,
@@ -377,6 +390,14 @@ export function parseArgs(given: readonly string[]): ServeOptions {
           );
         }
         options.logFormat = value as LogFormat;
+        break;
+      case "shutdownTimeout":
+        if (!/^\d{1,6}(?:\.\d{1,3})?$/.test(value)) {
+          throw new TypeError(
+            `argument --shutdown-timeout: invalid seconds: '${value}'`,
+          );
+        }
+        options.shutdownTimeout = Number(value);
         break;
       case "cgiEnv":
         options.cgiEnv.push(parseEnv(value));

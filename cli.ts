@@ -525,6 +525,7 @@ async function serve(options: ServeOptions): Promise<number> {
     listen(options, unixPath, Handler, {
       tls,
       reusePort: options.reusePort,
+      shutdownTimeout: options.shutdownTimeout,
       logSink: apache ? undefined : toFile,
     });
   let server: HTTPServer;
@@ -707,6 +708,7 @@ function workerArgs(options: ServeOptions, port: number): string[] {
   if (options.maxUpload !== null) {
     set("--max-upload", String(options.maxUpload));
   }
+  set("--shutdown-timeout", String(options.shutdownTimeout));
   if (options.cgi) args.push("--cgi");
   for (const [name, value] of options.cgiEnv) {
     // A bare name is read by the worker: its value stays out of ps.

@@ -102,6 +102,7 @@ Deno.test("parseArgs() reads the flags of CORS, compression, SPA, auth, caching,
   assert.equal(defaults.logFormat, null);
   assert.equal(defaults.logFile, null);
   assert.deepEqual(defaults.cgiEnv, []);
+  assert.equal(defaults.shutdownTimeout, 10);
   const options = parseArgs([
     "--cors-origin",
     "https://app.example",
@@ -123,6 +124,8 @@ Deno.test("parseArgs() reads the flags of CORS, compression, SPA, auth, caching,
     "--cgi-env",
     "PATH",
     "--cgi-env=GREETING=a=b",
+    "--shutdown-timeout",
+    "0.5",
   ]);
   assert.equal(options.cors, true, "--cors-origin implies --cors");
   assert.deepEqual(options.corsOrigins, [
@@ -138,6 +141,7 @@ Deno.test("parseArgs() reads the flags of CORS, compression, SPA, auth, caching,
   assert.equal(options.logFormat, "json");
   assert.equal(options.logFile, "access.log");
   assert.deepEqual(options.cgiEnv, [["PATH", null], ["GREETING", "a=b"]]);
+  assert.equal(options.shutdownTimeout, 0.5);
   const refused: [string[], RegExp][] = [
     [["--cors-origin", "https://app.example/"], /use 'https:\/\/app\.example'/],
     [["--cors-origin", "*"], /invalid origin: '\*'/],
@@ -145,6 +149,8 @@ Deno.test("parseArgs() reads the flags of CORS, compression, SPA, auth, caching,
     [["--auth", ":pw"], /--auth: expected USER:PASSWORD/],
     [["--max-age", "-1"], /--max-age: invalid seconds/],
     [["--max-age", "99999999999"], /--max-age: invalid seconds/],
+    [["--shutdown-timeout", "-1"], /--shutdown-timeout: invalid seconds/],
+    [["--shutdown-timeout", "1e3"], /--shutdown-timeout: invalid seconds/],
     [["--no-cache", "--max-age", "5"], /--no-cache conflicts/],
     [["--immutable", "--no-cache"], /--no-cache conflicts/],
     [["--max-age", "5", "-H", "cache-control: x"], /-H Cache-Control/],

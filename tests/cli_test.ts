@@ -614,6 +614,34 @@ Deno.test({
   },
 });
 
+Deno.test(
+  "--shutdown-timeout: requests in flight get that long once signalled, then are cut",
+  {
+    ignore: Deno.build.os === "windows",
+  },
+  async () => {
+    await using serve = new Serve([...LOCAL, "--shutdown-timeout", "0.5"]);
+    const port = await serve.banner();
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+    try {
+      // A body that never comes in full keeps a request in flight.
+      await conn.write(
+        new TextEncoder().encode(
+          "PUT /x HTTP/1.1\r\nHost: h\r\nContent-Length: 9\r\n\r\nabc",
+        ),
+      );
+      await delay(100);
+      const signalled = Date.now();
+      serve.child.kill("SIGTERM");
+      assert.equal(await serve.exit(5000), 0);
+      const took = Date.now() - signalled;
+      assert.ok(took >= 450 && took < 3000, `exited after ${took} ms`);
+    } finally {
+      conn.close();
+    }
+  },
+);
+
 Deno.test("a second signal stops waiting for requests in flight", {
   ignore: Deno.build.os === "windows",
 }, async () => {
