@@ -163,6 +163,9 @@ const SEND_HIGH_WATER = 1 << 20;
 const QUEUED_FRAME_COST = 128;
 // How long a closing handshake may take before the connection is closed.
 const CLOSE_TIMEOUT_MS = 5000;
+// Frames read ahead while a `for await` body runs, past which no more are
+// read until the loop takes them (each counted with QUEUED_FRAME_COST).
+const READ_AHEAD = 1 << 20;
 const encoder = new TextEncoder();
 
 const CONNECTING = 0 as const;
@@ -176,9 +179,9 @@ const CLOSED = 3 as const;
  * `send`, `close`, the `on*` handlers and `addEventListener`. It is
  * returned `CONNECTING`; `open` fires in a later task, so a handler set
  * after the `await` still runs. `message` events fire as frames arrive;
- * `for await (const message of socket)` reads with backpressure: no frame
- * is read until the message before it was taken. Either way no frame is
- * read while more than 1 MiB sent waits to be written.
+ * `for await (const message of socket)` reads with backpressure: while the
+ * loop's body runs, at most 1 MiB of frames is read ahead. Either way no
+ * frame is read while more than 1 MiB sent waits to be written.
  *
  * @example Read with `for await`
  * ```ts ignore
@@ -268,9 +271,23 @@ export class ServerWebSocket extends EventTarget
   #iterating = false;
   // The loop's body runs with the message it took.
   #holding = false;
-  // A data or close frame read while it runs: taken when the loop asks.
-  #parked: Frame | null = null;
-  #parkTimer: ReturnType<typeof setTimeout> | undefined;
+  // Data and close frames read while it runs (or behind those), their own
+  // bytes, taken in order as the loop asks; pings are answered as they come.
+  #ahead: Fifo<Frame> = new Fifo();
+  #aheadBytes = 0;
+  #draining = false;
+  // A close is among them: nothing behind it is read. It waits for the
+  // loop at most CLOSE_TIMEOUT_MS, then is taken all the same (#closeDue).
+  #closeAhead = false;
+  #closeDue = false;
+  #closeWait: ReturnType<typeof setTimeout> | undefined;
+  // How the connection ends once the frames read ahead are taken: the
+  // client left, or sent a frame in error, behind them.
+  #endAhead: (() => void) | null = null;
+  // The bytes so far of the message whose frames are being read.
+  #openBytes = 0;
+  #failed = false;
+  #readLoopDone: Promise<void> = Promise.resolve();
   #inbox: WebSocketMessage[] = [];
   #wakeConsumer: (() => void) | null = null;
   #wakeReader: (() => void) | null = null;
@@ -537,11 +554,10 @@ export class ServerWebSocket extends EventTarget
 
   /**
    * Yields each message. While the loop's body runs, the socket reads on
-   * up to the next data or close frame (pings before it are answered, a
-   * client that left before it is seen), which waits until the loop asks
-   * for the next message: what the body sends goes out before the answer
-   * to a close that came behind its message (a close waits at most 5 s).
-   * Frames behind that one wait for the loop too.
+   * (pings are answered, a client that left is seen), up to 1 MiB of
+   * frames ahead, and those wait until the loop asks for the next message:
+   * what the body sends goes out before the answer to a close that came
+   * behind its message (a close waits at most 5 s).
    *
    * @throws {TypeError} When another loop iterates the socket.
    */
@@ -555,10 +571,9 @@ export class ServerWebSocket extends EventTarget
         const message = this.#inbox.shift();
         if (message !== undefined) {
           this.#holding = true;
-          this.#wake();
           yield message;
           this.#holding = false;
-          this.#wake(); // the frame parked meanwhile, if any
+          this.#resume();
           continue;
         }
         if (this.#state === CLOSED) return;
@@ -568,13 +583,20 @@ export class ServerWebSocket extends EventTarget
       this.#iterating = false;
       this.#holding = false;
       this.#inbox.length = 0;
-      this.#wake();
+      this.#resume();
     }
   }
 
-  /** Whether a data or close frame read now must wait for the loop. */
-  get #parks(): boolean {
-    return this.#holding && this.#state === OPEN;
+  /** Whether the next message must wait: the loop has not taken the last. */
+  get #waitsForLoop(): boolean {
+    return this.#state === OPEN && this.#iterating && !this.#closeDue &&
+      (this.#holding || this.#inbox.length > 0);
+  }
+
+  /** Goes on with the frames read ahead, and with reading. */
+  #resume(): void {
+    if (this.#ahead.length > 0) this.#drain();
+    this.#wake();
   }
 
   #wake(): void {
@@ -591,8 +613,8 @@ export class ServerWebSocket extends EventTarget
     this.#state = CLOSING;
     this.#sendClose(code, reason);
     this.#limitClose(1006, "");
-    this.#wake(); // a read paused for `for await` goes on to the close
-    if (opening) this.#readLoop();
+    this.#resume(); // what was read ahead goes on to the client's close
+    if (opening) this.#readLoopDone = this.#readLoop();
   }
 
   /** Bounds the closing handshake: the connection closes by then. */
@@ -622,56 +644,48 @@ export class ServerWebSocket extends EventTarget
     this.dispatchEvent(new Event("open"));
     this.#lastSeen = Date.now();
     this.#armIdle(this.#idleMs);
-    this.#readLoop();
+    this.#readLoopDone = this.#readLoop();
   }
 
   // --- Reading ---------------------------------------------------------------
 
   async #readLoop(): Promise<void> {
     try {
-      while (this.#state !== CLOSED && this.#closeReceived === null) {
-        const parked = this.#parked;
-        if (parked !== null && !this.#parks) {
-          this.#unpark();
-          const taken = this.#take(parked);
-          if (taken !== undefined) await taken;
-          continue;
-        }
+      while (
+        this.#state !== CLOSED && this.#closeReceived === null && !this.#failed
+      ) {
         if (
-          this.#state === OPEN &&
-          ((this.#iterating && this.#inbox.length > 0) || parked !== null ||
-            this.#backedUp)
+          this.#closeAhead || this.#aheadBytes > READ_AHEAD ||
+          (this.#state === OPEN && this.#backedUp)
         ) {
-          // Backpressure: the last message is not taken yet, or what was
-          // sent back is not written (a client that sends and never reads:
-          // an onmessage echo would queue all it sends).
+          // Backpressure: the loop has not taken what was read ahead, or
+          // what was sent back is not written (a client that sends and
+          // never reads: an onmessage echo would queue all it sends).
           await new Promise<void>((resolve) => this.#wakeReader = resolve);
           this.#lastSeen = Date.now();
           continue;
         }
         this.#reading = true;
-        const next = this.#reader.next(
-          this.#maxMessageSize - this.#message.length,
-        );
+        const next = this.#reader.next(this.#maxMessageSize - this.#openBytes);
         const frame = next instanceof Promise ? await next : next;
         this.#reading = false;
-        if (this.#state === CLOSED) return;
+        if (this.#state === CLOSED || this.#failed) return;
         if (frame === null) {
-          this.#finish(1006, "", false);
+          this.#endBehind(() => this.#finish(1006, "", false));
           return;
         }
         this.#lastSeen = Date.now();
         this.#pinged = false;
-        if (this.#parks && frame.opcode <= OP_CLOSE) {
-          // Read no further: a view of the reader's buffer stays good.
-          this.#parked = frame;
-          if (frame.opcode === OP_CLOSE) {
-            this.#parkTimer = setTimeout(() => {
-              this.#parkTimer = undefined;
-              this.#holding = false; // the close goes first after all
-              this.#wake();
-            }, CLOSE_TIMEOUT_MS);
-          }
+        if (frame.opcode < OP_CLOSE) {
+          this.#openBytes = frame.fin
+            ? 0
+            : this.#openBytes + frame.payload.length;
+        }
+        if (
+          frame.opcode <= OP_CLOSE &&
+          (this.#draining || this.#ahead.length > 0 || this.#waitsForLoop)
+        ) {
+          this.#readAhead(frame);
           continue;
         }
         const taken = this.#take(frame);
@@ -679,15 +693,76 @@ export class ServerWebSocket extends EventTarget
       }
     } catch (error) {
       this.#reading = false;
-      if (error instanceof WebSocketProtocolError) this.#fail(error);
-      else this.#finish(1006, "", false);
+      // Failed already (in the drain): #linger ends it, with that code.
+      if (this.#failed) return;
+      this.#endBehind(
+        error instanceof WebSocketProtocolError
+          ? () => this.#fail(error)
+          : () => this.#finish(1006, "", false),
+      );
     }
   }
 
-  #unpark(): void {
-    this.#parked = null;
-    clearTimeout(this.#parkTimer);
-    this.#parkTimer = undefined;
+  /**
+   * Ends the connection by `end` once the frames read ahead are taken (the
+   * loop gets what came before the client left), now if there are none.
+   */
+  #endBehind(end: () => void): void {
+    if (this.#ahead.length === 0 && !this.#draining) return end();
+    this.#endAhead ??= end;
+    this.#closeDue = true; // what is left goes without waiting for the loop
+    this.#drain();
+  }
+
+  /** Keeps a data or close frame that must wait for the loop. */
+  #readAhead(frame: Frame): void {
+    // A whole text may be a view of the reader's buffer (see Frame).
+    if (frame.fin && frame.opcode === OP_TEXT && !frame.rsv1) {
+      frame = { ...frame, payload: frame.payload.slice() };
+    }
+    this.#ahead.push(frame);
+    this.#aheadBytes += frame.payload.length + QUEUED_FRAME_COST;
+    if (frame.opcode === OP_CLOSE) {
+      this.#closeAhead = true;
+      this.#closeWait = setTimeout(() => {
+        this.#closeDue = true;
+        this.#drain();
+      }, CLOSE_TIMEOUT_MS);
+    }
+    this.#drain();
+  }
+
+  /**
+   * Takes the frames read ahead, in order, while the loop is not behind:
+   * the one path for them, beside the reader's for frames that need not
+   * wait, never both at once (the reader keeps a frame while this runs).
+   */
+  async #drain(): Promise<void> {
+    if (this.#draining) return;
+    this.#draining = true;
+    try {
+      while (
+        this.#ahead.length > 0 && this.#state !== CLOSED && !this.#failed &&
+        !this.#waitsForLoop
+      ) {
+        const frame = this.#ahead.shift()!;
+        this.#aheadBytes -= frame.payload.length + QUEUED_FRAME_COST;
+        if (frame.opcode === OP_CLOSE) clearTimeout(this.#closeWait);
+        const taken = this.#take(frame);
+        if (taken !== undefined) await taken;
+        this.#wake();
+      }
+    } catch (error) {
+      if (error instanceof WebSocketProtocolError) this.#fail(error);
+      else this.#finish(1006, "", false);
+    } finally {
+      this.#draining = false;
+    }
+    const end = this.#endAhead;
+    if (end !== null && (this.#ahead.length === 0 || this.#state === CLOSED)) {
+      this.#endAhead = null;
+      if (!this.#failed) end();
+    }
   }
 
   /** Acts on a frame read: a control frame at once, data into a message. */
@@ -961,7 +1036,9 @@ export class ServerWebSocket extends EventTarget
     if (!this.#reading) this.#lastSeen = now;
     const silent = now - this.#lastSeen;
     if (silent < limit) return this.#armIdle(limit - silent);
-    if (this.#pinged) return this.#finish(1006, "", false);
+    if (this.#pinged) {
+      return this.#endBehind(() => this.#finish(1006, "", false));
+    }
     this.#pinged = true;
     this.#lastSeen = now;
     if (!this.#closeSent) {
@@ -972,8 +1049,10 @@ export class ServerWebSocket extends EventTarget
 
   /** Fails the connection: a close frame with the code, then the end. */
   #fail(error: WebSocketProtocolError): void {
-    if (this.#state === CLOSED) return;
+    if (this.#state === CLOSED || this.#failed) return;
+    this.#failed = true;
     this.#state = CLOSING;
+    this.#wake(); // the reader stops
     this.#sendClose(error.code, encoder.encode(error.message.slice(0, 100)));
     this.#limitClose(error.code, error.message);
     this.#afterSent(() => this.#linger(error.code, error.message));
@@ -989,6 +1068,7 @@ export class ServerWebSocket extends EventTarget
     } catch {
       return this.#finish(code, reason, false);
     }
+    await this.#readLoopDone; // its read, if it was in one, comes first
     const sink = new Uint8Array(16384);
     try {
       // Until the end: null, or a 0 that a Deno.Conn-shaped object gave.
@@ -1007,7 +1087,9 @@ export class ServerWebSocket extends EventTarget
     clearTimeout(this.#openTimer);
     clearTimeout(this.#idleTimer);
     clearTimeout(this.#closeTimer);
-    this.#unpark();
+    clearTimeout(this.#closeWait);
+    this.#ahead.clear();
+    this.#aheadBytes = 0;
     try {
       this.#conn.close();
     } catch {

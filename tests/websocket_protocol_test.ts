@@ -114,6 +114,85 @@ Deno.test("maxMessageSize counts a message across its fragments (1009)", async (
   });
 });
 
+Deno.test("read ahead of a for await body: maxMessageSize still counts fragments (1009 at once), a bad close read ahead is a 1002 once taken", async () => {
+  class Holding extends QuietHandler {
+    async do_GET(): Promise<void> {
+      const socket = await this.upgradeWebSocket({ maxMessageSize: 100 });
+      for await (const _ of socket) await delay(600);
+    }
+  }
+  await using srv = startServer(Holding);
+  const c = await RawClient.open(srv.port);
+  try {
+    await c.send(0x1, "hold");
+    await c.send(0x2, new Uint8Array(40), { fin: false });
+    await c.send(0x0, new Uint8Array(40), { fin: false });
+    await c.send(0x0, new Uint8Array(40));
+    assert.equal(await within(c.closedWith(), 400), 1009);
+  } finally {
+    c.close();
+  }
+  await expectClose(srv.port, 1002, async (c) => {
+    await c.send(0x1, "hold");
+    await c.send(0x1, "then");
+    await c.send(0x8, closePayload(999));
+  });
+});
+
+Deno.test("read ahead of a for await body: the messages before the client's end still reach the loop, and a failure found there keeps its code", async () => {
+  const seen: string[] = [];
+  const closes: CloseEvent[] = [];
+  class Holding extends QuietHandler {
+    async do_GET(): Promise<void> {
+      const socket = await this.upgradeWebSocket({ compression: false });
+      socket.onclose = (event) => closes.push(event);
+      for await (const message of socket) {
+        seen.push(String(message));
+        if (seen.length === 1) await delay(300);
+      }
+    }
+  }
+  await using srv = startServer(Holding);
+  const closed = async () => {
+    while (closes.length === 0) await delay(10);
+    await delay(400); // the loop's body is done
+    return closes.pop()!;
+  };
+  // The client leaves without a close frame, or sends one in error.
+  for (const last of ["end", "reserved opcode"]) {
+    seen.length = 0;
+    const c = await RawClient.open(srv.port);
+    try {
+      await c.send(0x1, "a");
+      await delay(50);
+      await c.send(0x1, "b");
+      await c.send(0x1, "c");
+      if (last !== "end") {
+        await c.send(0x3, "");
+        assert.equal(await within(c.closedWith(), 2000), 1002);
+      }
+    } finally {
+      c.close();
+    }
+    const event = await within(closed(), 3000);
+    assert.equal(event?.code, last === "end" ? 1006 : 1002);
+    assert.deepEqual(seen, ["a", "b", "c"], last);
+  }
+  // Text read ahead that is not UTF-8, while the reader waits inside the
+  // next frame: the close event says 1007, not the EOF that ends it.
+  const c = await RawClient.open(srv.port);
+  try {
+    await c.send(0x1, "a");
+    await delay(50);
+    await c.send(0x1, Uint8Array.of(0xc3, 0x28));
+    await c.conn.write(Uint8Array.of(0x82, 0x80 | 100, 1, 2, 3, 4, 9, 9));
+    assert.equal(await within(c.closedWith(), 2000), 1007);
+  } finally {
+    c.close();
+  }
+  assert.equal((await within(closed(), 3000))?.code, 1007);
+});
+
 Deno.test("a fragment that cannot begin UTF-8 closes with 1007 at once, not at the message's end", async () => {
   // Autobahn 6.4.1–6.4.4: RFC 6455 §8.1 fails the connection when the bytes
   // are found not UTF-8; a client need not send up to maxMessageSize first.

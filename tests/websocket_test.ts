@@ -309,7 +309,7 @@ Deno.test("maxMessageSize bounds a compressed message once inflated", async () =
   await next(Echo.sockets[0], "close");
 });
 
-Deno.test("for await: no frame is read until the last message was taken", async () => {
+Deno.test("for await: at most 1 MiB is read ahead while the body holds a message", async () => {
   const seen: number[] = [];
   let release!: () => void;
   const released = new Promise<void>((resolve) => release = resolve);
@@ -330,8 +330,8 @@ Deno.test("for await: no frame is read until the last message was taken", async 
   const chunk = new Uint8Array(256 * 1024);
   for (let i = 0; i < 32; i++) ws.send(chunk);
   await delay(500);
-  // The server took one message and read at most one more: the rest of the
-  // 8 MiB fills the kernel's buffers and then the client's own.
+  // The server took one message and read about 1 MiB ahead: the rest of
+  // the 8 MiB fills the kernel's buffers and then the client's own.
   assert.equal(seen.length, 1);
   assert.ok(ws.bufferedAmount > 1024 * 1024, `buffered ${ws.bufferedAmount}`);
   const closed = nodeClose(ws);
@@ -401,6 +401,43 @@ Deno.test("for await: while the body works, pings are answered and a client that
   while (states.length === 0) await delay(10);
   assert.equal(states[0], WebSocket.CLOSED);
   assert.ok(Date.now() - started < 1000);
+});
+
+Deno.test("for await: what comes behind a message read ahead is read too: a ping answered, a close taken after 5 s", async () => {
+  const states: number[] = [];
+  class Streaming extends QuietHandler {
+    async do_GET(): Promise<void> {
+      const socket = await this.upgradeWebSocket({ compression: false });
+      for await (const message of socket) {
+        if (message !== "subscribe") continue;
+        const end = Date.now() + 10000; // bounded, for a failing run
+        while (socket.readyState === WebSocket.OPEN && Date.now() < end) {
+          socket.send("tick");
+          await delay(50);
+        }
+        states.push(socket.readyState);
+      }
+    }
+  }
+  await using srv = startServer(Streaming);
+  const ws = await nodeOpen(`ws://127.0.0.1:${srv.port}/`);
+  const closed = nodeClose(ws);
+  ws.send("subscribe");
+  await delay(100);
+  ws.send("a chat line"); // read ahead: waits for the body
+  const pinged = Date.now();
+  const pong = new Promise<number>((resolve) =>
+    ws.once("pong", () => resolve(Date.now() - pinged))
+  );
+  ws.ping("behind it");
+  assert.ok((await pong) < 500, "the pong waited for the body");
+  const started = Date.now();
+  ws.close(1000);
+  assert.equal((await closed)[0], 1000);
+  const took = Date.now() - started;
+  assert.ok(took > 4000 && took < 7000, `closed after ${took} ms`);
+  while (states.length === 0) await delay(10);
+  assert.notEqual(states[0], WebSocket.OPEN);
 });
 
 Deno.test("for await: a client's close is answered once the body is done, or after 5 s of a body that goes on", async () => {
