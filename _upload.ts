@@ -41,6 +41,10 @@ export interface UploadOptions {
 
 const COPY_BUFFER = 262144;
 const encoder = new TextEncoder();
+// Controls (C0, DEL, C1) and the marks that reorder text on screen: a name
+// with one shows as another (a newline in a listing, "txt.exe" as "exe.txt").
+const HIDDEN_CHARACTERS =
+  /[\x01-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/;
 
 /** One file written to its temporary name, to be renamed into place. */
 interface Spooled {
@@ -49,6 +53,8 @@ interface Spooled {
   target: string;
   size: number;
   created: boolean;
+  // The written file's inode, `null` where there is none (Windows).
+  ino: number | null;
 }
 
 /**
@@ -270,7 +276,7 @@ async function spool(
   handler: SimpleHTTPRequestHandler,
   source: Reader,
   dir: string,
-): Promise<{ temp: string; size: number }> {
+): Promise<{ temp: string; size: number; ino: number | null }> {
   const temp = inDirectory(dir, `.upload-${crypto.randomUUID()}.part`);
   let file: Deno.FsFile;
   try {
@@ -282,6 +288,7 @@ async function spool(
   const buffer = pool.take(COPY_BUFFER);
   try {
     let size = 0;
+    let ino: number | null;
     try {
       while (true) {
         const n = await source.read(buffer);
@@ -291,6 +298,7 @@ async function spool(
         }
         size += n;
       }
+      ino = (await file.stat()).ino;
     } finally {
       file.close();
     }
@@ -299,7 +307,7 @@ async function spool(
     if (Deno.realPathSync(temp) !== temp) {
       throw new HTTPError(409, "The directory changed during the upload");
     }
-    return { temp, size };
+    return { temp, size, ino };
   } catch (error) {
     removeAll([temp]);
     throw fsError(handler, error);
@@ -309,15 +317,14 @@ async function spool(
 }
 
 /**
- * Renames a spooled file into place: over the old one with `overwrite`,
- * else by a hard link, which fails rather than replace a file that
- * appeared meanwhile.
+ * Puts a spooled file in place: renamed over the old one with `overwrite`,
+ * else hard-linked, which fails rather than replace a file that appeared
+ * meanwhile (the temporary name is then the caller's to remove).
  */
 function commit(file: Spooled, overwrite: boolean): void {
   if (!overwrite) {
     try {
       Deno.linkSync(file.temp, file.target);
-      Deno.removeSync(file.temp);
       return;
     } catch (error) {
       if (error instanceof Deno.errors.AlreadyExists) {
@@ -343,6 +350,50 @@ function commit(file: Spooled, overwrite: boolean): void {
       throw new HTTPError(409, "A directory has that name");
     }
     throw error;
+  }
+}
+
+/**
+ * Puts every file in place, or none: when one cannot be (a file of its
+ * name appeared meanwhile), those this request created before it are
+ * removed again. A file replaced with `overwrite` cannot be brought back,
+ * so every target is checked once more first, just before.
+ */
+function commitAll(
+  handler: SimpleHTTPRequestHandler,
+  files: Spooled[],
+  overwrite: boolean,
+): void {
+  if (overwrite) {
+    for (const file of files) fileToReplace(handler, file.target, true);
+  }
+  let done = 0;
+  try {
+    for (; done < files.length; done++) commit(files[done], overwrite);
+  } catch (error) {
+    for (const file of files.slice(0, done)) {
+      if (!file.created || file.ino === null) continue;
+      try {
+        // Only the file this request wrote, not one put there since.
+        if (Deno.lstatSync(file.target).ino === file.ino) {
+          Deno.removeSync(file.target);
+        }
+      } catch {
+        // Gone already.
+      }
+    }
+    throw error;
+  }
+  removeAll(files.map((file) => file.temp)); // the names linked from
+}
+
+/** A 400 for a file name with a control or reordering character. */
+function checkShown(name: string): void {
+  if (HIDDEN_CHARACTERS.test(name)) {
+    throw new HTTPError(
+      400,
+      "A file name must not hold control or bidirectional characters",
+    );
   }
 }
 
@@ -386,6 +437,7 @@ export async function putFile(
   }
   const path = handler.translatePath(handler.path);
   if (path === null) throw new HTTPError(403, "That name is not written to");
+  checkShown(decoded);
   const cut = path.lastIndexOf(SEP);
   const dir = realDirectory(handler, path.slice(0, cut) || SEP);
   const name = path.slice(cut + 1);
@@ -396,7 +448,7 @@ export async function putFile(
     handler,
     fileToReplace(handler, target, overwrite),
   );
-  const { temp, size } = await spool(
+  const { temp, size, ino } = await spool(
     handler,
     limited(handler.rfile, maxUpload),
     dir,
@@ -407,9 +459,10 @@ export async function putFile(
     checkPreconditions(handler, replaced);
     created = replaced === null;
     commit(
-      { name, temp, target, size, created },
+      { name, temp, target, size, created, ino },
       overwrite && !onlyCreate,
     );
+    removeAll([temp]); // the name it was linked from
   } catch (error) {
     removeAll([temp]);
     throw fsError(handler, error);
@@ -432,11 +485,13 @@ function partName(
     throw new HTTPError(400, "A file name must not hold a path");
   }
   if (name === "") return null;
-  // Checked as a request path is: dotfiles, NUL, "..", names Windows reserves.
+  // Checked as a request path is: dotfiles, NUL, "..", and on Windows the
+  // drive and stream characters (not its device names, such as CON).
   const path = handler.translatePath("/" + encodeURIComponent(name));
   if (path === null || !path.endsWith(SEP + name)) {
     throw new HTTPError(403, "That file name is refused");
   }
+  checkShown(name);
   return name;
 }
 
@@ -474,19 +529,16 @@ export async function postFiles(
       }
       const target = inDirectory(dir, name);
       const replaced = fileToReplace(handler, target, overwrite);
-      const { temp, size } = await spool(handler, part, dir);
+      const { temp, size, ino } = await spool(handler, part, dir);
       // A later file of the name replaces the earlier, as it would on disk:
       // one file, listed once.
       if (earlier >= 0) removeAll(files.splice(earlier, 1).map((f) => f.temp));
-      files.push({ name, temp, target, size, created: replaced === null });
+      files.push({ name, temp, target, size, created: replaced === null, ino });
     }
     if (files.length === 0) throw new HTTPError(400, "No file in the form");
-    for (let i = 0; i < files.length; i++) {
-      commit(files[i], overwrite);
-      files[i].temp = "";
-    }
+    commitAll(handler, files, overwrite);
   } catch (error) {
-    removeAll(files.map((file) => file.temp).filter((temp) => temp !== ""));
+    removeAll(files.map((file) => file.temp));
     throw fsError(handler, error);
   }
   await sendSummary(handler, files);
@@ -499,8 +551,11 @@ async function sendSummary(
   const accept = handler.headers.getAll("accept");
   const json = mediaQuality(accept, "application/json") >
     mediaQuality(accept, "text/html");
-  // Re-encoded from the decoded path: no quote can end an attribute.
-  let base = encodeURI(decodePath(urlPath(handler)) ?? "/");
+  // Re-encoded from the decoded path, each segment whole: no quote can end
+  // an attribute, and a "#" or "?" in a name stays in the path.
+  let base = (decodePath(urlPath(handler)) ?? "/").split("/").map(
+    encodeURIComponent,
+  ).join("/");
   if (!base.endsWith("/")) base += "/";
   const saved = files.map(({ name, size, created }) => ({
     name,

@@ -213,6 +213,26 @@ function decodeExtValue(text: string): string | null {
   }
 }
 
+/**
+ * A `filename*` that is no ext-value, taken as Python's email parser and
+ * busboy take it, so that the part stays a file: its %XX bytes decoded,
+ * the rest kept, and bytes that are not UTF-8 as U+FFFD.
+ */
+function decodeExtLoosely(text: string): string {
+  const match = /^([^']*)'[^']*'/.exec(text);
+  const value = match === null ? text : text.slice(match[0].length);
+  const bytes: number[] = [];
+  for (const [token] of value.matchAll(/%[0-9A-Fa-f]{2}|[^%]+|%/g)) {
+    if (token.length === 3 && token[0] === "%") {
+      bytes.push(parseInt(token.slice(1), 16));
+    } else bytes.push(...encoder.encode(token));
+  }
+  const array = Uint8Array.from(bytes);
+  return match?.[1].toUpperCase() === "ISO-8859-1"
+    ? decodeLatin1(array)
+    : new TextDecoder().decode(array);
+}
+
 /** The last path component: what follows the last `/` or `\`. */
 function baseName(name: string): string {
   return name.slice(
@@ -544,9 +564,10 @@ export class MultipartPart {
     const extended = disposition.params.get("filename*");
     const given = disposition.params.get("filename");
     const plain = given === undefined ? undefined : formDecode(given);
-    const filename =
-      (extended === undefined ? null : decodeExtValue(extended)) ??
-        plain ?? null;
+    // A bad ext-value gives way to filename (RFC 6266 §4.3), or stands.
+    const filename = extended === undefined
+      ? plain ?? null
+      : decodeExtValue(extended) ?? plain ?? decodeExtLoosely(extended);
     this.rawFilename = filename;
     this.filename = filename === null ? null : baseName(filename);
     this.contentType = headers.get("content-type") ?? "text/plain";

@@ -353,6 +353,16 @@ Deno.test("multipart: file names lose their paths; filename* wins", async () => 
     ),
     "ok.txt",
   );
+  // Alone, a bad one is still a file's name, as Python and busboy read it.
+  assert.equal(
+    await filenameOf("form-data; name=f; filename*=UTF-8''%FF.txt"),
+    "\ufffd.txt",
+  );
+  assert.equal(
+    await filenameOf("form-data; name=f; filename*=UTF-8''report%20(1).txt"),
+    "report (1).txt",
+  );
+  assert.equal(await filenameOf("form-data; name=f; filename*=a%20b"), "a b");
   // UTF-8 as browsers send it, raw in the quoted string.
   assert.equal(
     await (async () => {

@@ -584,6 +584,99 @@ Deno.test("upload: POST file names with a path or a dot are refused", async () =
   });
 });
 
+Deno.test("upload: a POST that meets a file made while its body came keeps none of its files (all or none)", async () => {
+  await withRoot({}, async ({ root, server }) => {
+    const first = '--XX\r\nContent-Disposition: form-data; name="f"; ' +
+      'filename="a.txt"\r\n\r\nAAA\r\n--XX\r\nContent-Disposition: ' +
+      'form-data; name="f"; filename="b.txt"\r\n\r\n' + "B".repeat(20);
+    const rest = "B\r\n--XX--\r\n";
+    const conn = await Deno.connect({
+      hostname: "127.0.0.1",
+      port: server.port,
+    });
+    try {
+      await writeAll(
+        conn,
+        encoder.encode(
+          `POST / HTTP/1.1\r\nHost: 127.0.0.1:${server.port}\r\n` +
+            "Content-Type: multipart/form-data; boundary=XX\r\n" +
+            `Content-Length: ${first.length + rest.length}\r\n\r\n${first}`,
+        ),
+      );
+      // b.txt is made by another client while the POST's body comes.
+      const spooling = async () =>
+        (await names(root)).filter((name) => name.startsWith(".upload-"));
+      while ((await spooling()).length < 2) {
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      assert.equal(await put(server.port, "/b.txt", "other"), 201);
+      await writeAll(conn, encoder.encode(rest));
+      const { text } = await readAll(conn, 2000);
+      assert.equal(parseResponses(text)[0].status, 409);
+    } finally {
+      conn.close();
+    }
+    assert.deepEqual(await names(root), ["b.txt"]);
+    assert.equal(await Deno.readTextFile(`${root}/b.txt`), "other");
+  });
+});
+
+Deno.test("upload: file names with control or bidirectional characters are refused, for PUT and POST", async () => {
+  await withRoot({}, async ({ root, server }) => {
+    const dispositions = [
+      'name="f"; filename="a%0Ab.txt"',
+      "name=f; filename*=UTF-8''c%1B%5B31md.txt",
+      "name=f; filename*=UTF-8''e%7Ff.txt",
+      "name=f; filename*=UTF-8''g%E2%80%AEtxt.exe",
+    ];
+    for (const disposition of dispositions) {
+      const body = multipart("XX", [{ disposition, body: "x" }]);
+      assert.equal(
+        (await post(server.port, "/", body)).status,
+        400,
+        disposition,
+      );
+    }
+    assert.equal(await put(server.port, "/p%0Aq.txt", "x"), 400);
+    assert.equal(await put(server.port, "/p%E2%80%AEq.txt", "x"), 400);
+    assert.deepEqual(await names(root), []);
+  });
+});
+
+Deno.test("upload: a part named only by filename* is a file, whether or not it decodes", async () => {
+  await withRoot({}, async ({ root, server }) => {
+    // encodeURIComponent leaves ( ) ' as they are; %FF is not UTF-8.
+    const body = multipart("XX", [
+      { disposition: "name=f; filename*=UTF-8''report%20(1).txt", body: "r" },
+      { disposition: "name=g; filename*=UTF-8''%FF.txt", body: "s" },
+    ]);
+    assert.equal((await post(server.port, "/", body)).status, 201);
+    assert.deepEqual(await names(root), ["report (1).txt", "\ufffd.txt"]);
+  });
+});
+
+Deno.test("upload: the summary links a directory whose name has # or ?", async () => {
+  await withRoot({}, async ({ root, server }) => {
+    for (const dir of ["a#b", "c?d"]) {
+      await Deno.mkdir(`${root}/${dir}`);
+      const body = multipart("XX", [{
+        disposition: 'name="f"; filename="f.txt"',
+        body: "x",
+      }]);
+      const path = `/${encodeURIComponent(dir)}/`;
+      const answer = await post(
+        server.port,
+        path,
+        body,
+        "Accept: text/html\r\n",
+      );
+      assert.equal(answer.status, 201);
+      const link = answer.body.match(/<a href="([^"]*f\.txt)">/)![1];
+      assert.equal(link, `${path}f.txt`);
+    }
+  });
+});
+
 Deno.test("upload: a POST over the limit is 413 and leaves nothing", async () => {
   await withRoot({ maxUpload: 2000 }, async ({ root, server }) => {
     const body = multipart("XX", [
