@@ -56,6 +56,8 @@ export interface ServeOptions {
   compress: boolean;
   /** Answer a missing page's path with the root `index.html` (`--spa`). */
   spa: boolean;
+  /** Answer `/page` with `page.html` when there is no file `/page` (`--clean-urls`). */
+  cleanUrls: boolean;
   /** Users and passwords for HTTP Basic auth (`--auth`). */
   auth: [user: string, password: string][];
   /** A file of `user:password` lines for Basic auth (`--auth-file`). */
@@ -114,8 +116,8 @@ export const HELP: string =
   `usage: serve [-h] [--version] [-b ADDRESS] [-d DIRECTORY] [-p VERSION]
              [--tls-cert PATH] [--tls-key PATH] [--tls-password-file PATH]
              [-H "NAME: VALUE"] [--cors] [--cors-origin ORIGIN]
-             [--no-compress] [--spa] [--no-listing] [--dotfiles]
-             [--follow-symlinks]
+             [--no-compress] [--spa] [--clean-urls] [--no-listing]
+             [--dotfiles] [--follow-symlinks]
              [--auth USER:PASS] [--auth-file FILE]
              [--max-age SECONDS] [--immutable] [--no-cache]
              [-q] [--log-format FORMAT] [--log-file PATH]
@@ -159,6 +161,9 @@ options:
                         for compressible types, precompressed .br/.gz first)
   --spa                 answer a missing path without an extension with the
                         root index.html (single-page apps)
+  --clean-urls          answer /page with page.html when there is no file
+                        /page (a directory of the name gives way), as
+                        static site generators link their pages
   --no-listing          answer 403 for directories without an index page
   --dotfiles            serve files and directories whose names start with .
   --follow-symlinks     serve symlinks that point outside the directory, as
@@ -232,6 +237,7 @@ const SWITCHES: Record<string, [string, boolean]> = {
   "--cors": ["cors", true],
   "--no-compress": ["compress", false],
   "--spa": ["spa", true],
+  "--clean-urls": ["cleanUrls", true],
   "--no-listing": ["listing", false],
   "--dotfiles": ["dotfiles", true],
   "--follow-symlinks": ["followSymlinks", true],
@@ -280,6 +286,7 @@ export function parseArgs(given: readonly string[]): ServeOptions {
     corsOrigins: [],
     compress: true,
     spa: false,
+    cleanUrls: false,
     auth: [],
     authFile: null,
     maxAge: null,

@@ -397,6 +397,7 @@ function makeHandler(
     corsOrigins: options.corsOrigins,
     compress: options.compress,
     spa: options.spa,
+    cleanUrls: options.cleanUrls,
     showDirListing: options.listing,
     showDotfiles: options.dotfiles,
     followSymlinks: options.followSymlinks,
@@ -690,6 +691,7 @@ function workerArgs(options: ServeOptions, port: number): string[] {
   for (const origin of options.corsOrigins) set("--cors-origin", origin);
   if (!options.compress) args.push("--no-compress");
   if (options.spa) args.push("--spa");
+  if (options.cleanUrls) args.push("--clean-urls");
   if (!options.listing) args.push("--no-listing");
   if (options.dotfiles) args.push("--dotfiles");
   if (options.followSymlinks) args.push("--follow-symlinks");

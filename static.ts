@@ -333,6 +333,14 @@ export class SimpleHTTPRequestHandler extends BaseHTTPRequestHandler {
    */
   spa = false;
   /**
+   * Clean URLs, as static site generators link their pages: a GET or HEAD
+   * of `/about` with no file there (nothing, or a directory) is answered
+   * with `/about.html` when that file may be served. A path ending in `/`
+   * or whose last segment has an extension is left as it is, and
+   * `/about.html` is served at its own URL too.
+   */
+  cleanUrls = false;
+  /**
    * Users and passwords for HTTP Basic auth. When not empty, every request
    * needs one of them, before anything else (a CORS preflight too, as
    * `http-server` and Caddy's `basic_auth` do: a browser sends no
@@ -628,6 +636,10 @@ export class SimpleHTTPRequestHandler extends BaseHTTPRequestHandler {
     const path = this.translatePath(this.path);
     let found = path === null ? null : this.#resolve(path);
     let filePath = path;
+    if (this.cleanUrls && path !== null && found?.info.isFile !== true) {
+      const page = this.#cleanUrlPage(path);
+      if (page !== null) [found, filePath] = [page, path + ".html"];
+    }
     const appRoute = path !== null && found === null && this.spa &&
       this.#isAppRoute();
     if (appRoute) [found, filePath] = this.#appIndex() ?? [null, null];
@@ -894,6 +906,14 @@ export class SimpleHTTPRequestHandler extends BaseHTTPRequestHandler {
     if (last.lastIndexOf(".") > 0) return false;
     this.#nextHeaders.push(["Vary", "Accept"]);
     return mediaQuality(this.headers.getAll("accept"), "text/html") > 0;
+  }
+
+  /** The `.html` file that a clean URL's `path` names, or `null`. */
+  #cleanUrlPage(path: string): Resolved | null {
+    const last = path.slice(path.lastIndexOf(SEP) + 1);
+    if (last === "" || last.lastIndexOf(".") > 0) return null;
+    const page = this.#resolve(path + ".html");
+    return page?.info.isFile ? page : null;
   }
 
   /** The root's index page and its name, or `null`. */
@@ -1429,6 +1449,8 @@ export interface SimpleHandlerOptions {
   compress?: boolean;
   /** Answer a missing extensionless path with the root's index page. @default {false} */
   spa?: boolean;
+  /** Answer `/page` with `/page.html` when there is no file `/page`. @default {false} */
+  cleanUrls?: boolean;
   /** Users and passwords for HTTP Basic auth on every request. @default {[]} */
   auth?: readonly (readonly [user: string, password: string])[];
   /** The realm of the Basic auth challenge. @default {"basehttp"} */
@@ -1529,6 +1551,7 @@ export function simpleHandler(
     corsOrigins,
     compress,
     spa,
+    cleanUrls,
     auth,
     authRealm,
     cacheControl,
@@ -1559,6 +1582,7 @@ export function simpleHandler(
   checkBoolean("cors", cors);
   checkBoolean("compress", compress);
   checkBoolean("spa", spa);
+  checkBoolean("cleanUrls", cleanUrls);
   if (
     corsOrigins !== undefined &&
     (!Array.isArray(corsOrigins) ||
@@ -1656,6 +1680,7 @@ export function simpleHandler(
   }
   if (compress !== undefined) settings.compress = compress;
   if (spa !== undefined) settings.spa = spa;
+  if (cleanUrls !== undefined) settings.cleanUrls = cleanUrls;
   if (auth !== undefined) {
     settings.auth = auth.map(([user, password]) => [user, password] as const);
   }

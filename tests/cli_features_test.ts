@@ -97,6 +97,7 @@ Deno.test("parseArgs() reads the flags of CORS, compression, SPA, auth, caching,
   assert.equal(defaults.compress, true);
   assert.deepEqual(defaults.corsOrigins, []);
   assert.equal(defaults.spa, false);
+  assert.equal(defaults.cleanUrls, false);
   assert.deepEqual(defaults.auth, []);
   assert.equal(defaults.maxAge, null);
   assert.equal(defaults.logFormat, null);
@@ -109,6 +110,7 @@ Deno.test("parseArgs() reads the flags of CORS, compression, SPA, auth, caching,
     "--cors-origin=http://localhost:3000",
     "--no-compress",
     "--spa",
+    "--clean-urls",
     "--auth",
     "alice:pa:ss",
     "--auth=bob:x",
@@ -134,6 +136,7 @@ Deno.test("parseArgs() reads the flags of CORS, compression, SPA, auth, caching,
   ]);
   assert.equal(options.compress, false);
   assert.equal(options.spa, true);
+  assert.equal(options.cleanUrls, true);
   assert.deepEqual(options.auth, [["alice", "pa:ss"], ["bob", "x"]]);
   assert.equal(options.authFile, "users.txt");
   assert.equal(options.maxAge, 60);

@@ -535,6 +535,56 @@ Deno.test("spa: an extensionless missing path from an HTML client gets the root 
   assert.equal(post.status, 501);
 });
 
+Deno.test("cleanUrls: /about is about.html, before a directory of the name; a real file, a trailing slash or an extension keep their answers", async () => {
+  const site = await Deno.makeTempDir({ prefix: "basehttp_clean_" });
+  const files: Record<string, string> = {
+    "about.html": "<p>about</p>",
+    "about/team.html": "<p>team</p>",
+    "docs/index.html": "<p>docs</p>",
+    "LICENSE": "MIT",
+    "LICENSE.html": "<p>MIT</p>",
+    "v1.2.html": "<p>dotted</p>",
+    ".secret.html": "hidden",
+  };
+  for (const [name, text] of Object.entries(files)) {
+    const path = `${site}/${name}`;
+    await Deno.mkdir(path.slice(0, path.lastIndexOf("/")), { recursive: true });
+    await Deno.writeTextFile(path, text);
+  }
+  try {
+    await using s = startServer(treeHandler(site, logs, { cleanUrls: true }));
+    const answers: [string, number, string][] = [
+      ["/about", 200, "<p>about</p>"],
+      ["/about?x=1", 200, "<p>about</p>"],
+      ["/about/team", 200, "<p>team</p>"],
+      ["/about.html", 200, "<p>about</p>"],
+      ["/LICENSE", 200, "MIT"], // the file itself first
+      ["/docs", 301, ""], // no docs.html: the directory's redirect
+      ["/missing", 404, ""],
+      ["/v1.2", 404, ""], // an extension: not a clean URL
+      ["/.secret", 404, ""], // a dotfile's page is still a dotfile
+    ];
+    for (const [path, status, body] of answers) {
+      const r = await raw(s.port, path);
+      assert.equal(r.status, status, path);
+      if (status !== 200) continue;
+      assert.equal(r.body, body, path);
+      if (path !== "/LICENSE") {
+        assert.equal(r.get("content-type"), "text/html; charset=utf-8", path);
+      }
+    }
+    const about = await raw(s.port, "/about/");
+    assert.equal(about.status, 200); // the directory's listing
+    assert.match(about.body, /team\.html/);
+    // Off by default, as in Python.
+    await using plain = startServer(treeHandler(site, logs));
+    assert.equal((await raw(plain.port, "/about")).status, 301);
+    assert.equal((await raw(plain.port, "/missing-page")).status, 404);
+  } finally {
+    await Deno.remove(site, { recursive: true });
+  }
+});
+
 Deno.test("404.html: a large page is sent whole by a sendError(404) not awaited, as a sync override in Python's style calls it", async () => {
   const site = await Deno.makeTempDir({ prefix: "basehttp_404_" });
   const page = "<!doctype html><p>" + "missing ".repeat(40000) + "</p>";
