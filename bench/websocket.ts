@@ -5,7 +5,7 @@
  * and the `ws` package on Node, in one run, as ratios.
  *
  *   deno run -A bench/websocket.ts [--duration 3] [--rounds 1] [--baseline REF]
- *     [--bytes 32]
+ *     [--bytes 32] [--iterate]
  *
  * One Node client program (the `ws` package, no compression) drives each
  * server in turn: 64 connections, each with one text message in flight (32
@@ -20,7 +20,8 @@
  * `--baseline REF` runs basehttp from a temporary worktree of commit REF as
  * well (`basehttp REF`), in the same alternating rounds, instead of node ws:
  * the A/B for a change to the WebSocket code. This box's A/A band for one
- * 3 s round is about ±5 %: take several rounds.
+ * 3 s round is about ±5 %: take several rounds. `--iterate` makes basehttp's
+ * echo a `for await (const message of socket)` loop, not `onmessage`.
  */
 
 import { baselineTree } from "./_baseline.ts";
@@ -33,13 +34,17 @@ export const CONNECTIONS = 64;
 export const MESSAGE_BYTES = 32;
 const repoRoot = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
 
-export const basehttpServer = (root: string): string => `
+export const basehttpServer = (root: string, iterate = false): string => {
+  const echo = iterate
+    ? "for await (const message of socket) socket.send(message);"
+    : "socket.onmessage = (event) => socket.send(event.data);";
+  return `
 import { BaseHTTPRequestHandler, HTTPServer } from "${root}/mod.ts";
 class Echo extends BaseHTTPRequestHandler {
   override protocolVersion = "HTTP/1.1";
   async do_GET(): Promise<void> {
     const socket = await this.upgradeWebSocket({ compression: false });
-    socket.onmessage = (event) => socket.send(event.data);
+    ${echo}
   }
 }
 const httpd = new HTTPServer(["127.0.0.1", Number(Deno.args[0])], Echo, {
@@ -47,6 +52,7 @@ const httpd = new HTTPServer(["127.0.0.1", Number(Deno.args[0])], Echo, {
 });
 await httpd.serveForever();
 `;
+};
 
 const DENO_SERVE_SERVER = `
 Deno.serve(
@@ -118,6 +124,7 @@ interface Options {
   rounds: number;
   baseline: string | null;
   bytes: number;
+  iterate: boolean;
 }
 
 function parseArgs(args: string[]): Options {
@@ -126,9 +133,14 @@ function parseArgs(args: string[]): Options {
     rounds: 1,
     baseline: null,
     bytes: MESSAGE_BYTES,
+    iterate: false,
   };
   for (let i = 0; i < args.length; i++) {
     const value = Number(args[i + 1]);
+    if (args[i] === "--iterate") {
+      options.iterate = true;
+      continue;
+    }
     if (args[i] === "--duration" && value > 0) options.duration = value;
     else if (args[i] === "--baseline" && args[i + 1]) {
       options.baseline = args[i + 1];
@@ -139,7 +151,7 @@ function parseArgs(args: string[]): Options {
     } else {
       console.error(
         "usage: deno run -A bench/websocket.ts [--duration S] [--rounds N] " +
-          "[--baseline REF] [--bytes N]",
+          "[--baseline REF] [--bytes N] [--iterate]",
       );
       Deno.exit(2);
     }
@@ -274,7 +286,10 @@ async function main(): Promise<void> {
     const servers: Server[] = [
       {
         name: "basehttp",
-        command: await denoServer("basehttp.ts", basehttpServer(repoRoot)),
+        command: await denoServer(
+          "basehttp.ts",
+          basehttpServer(repoRoot, options.iterate),
+        ),
       },
       {
         name: "Deno.serve",
@@ -292,7 +307,7 @@ async function main(): Promise<void> {
         name: `basehttp ${baseline.short}`,
         command: await denoServer(
           "baseline.ts",
-          basehttpServer(baseline.dir),
+          basehttpServer(baseline.dir, options.iterate),
         ),
       });
       console.log(baseline.describe);
@@ -313,7 +328,8 @@ async function main(): Promise<void> {
       `WebSocket echo, ${CONNECTIONS} connections, one ${options.bytes}-byte ` +
         `message in flight each, ${options.duration} s x ${options.rounds} ` +
         `round(s); server CPU 0, client CPU 1 (Deno ${Deno.version.deno}, ` +
-        `ws ${WS_VERSION})`,
+        `ws ${WS_VERSION})` +
+        (options.iterate ? "; basehttp echoes with for await" : ""),
     );
     const base = results.get("basehttp")!;
     const baseRate = median(base.map((r) => r.roundTrips));
