@@ -399,9 +399,9 @@ export function parseArgs(given: readonly string[]): ServeOptions {
         options.logFormat = value as LogFormat;
         break;
       case "shutdownTimeout":
-        if (!/^\d{1,6}(?:\.\d{1,3})?$/.test(value)) {
+        if (!/^\d{1,6}(?:\.\d{1,3})?$/.test(value) || Number(value) === 0) {
           throw new TypeError(
-            `argument --shutdown-timeout: invalid seconds: '${value}'`,
+            `argument --shutdown-timeout: invalid seconds: '${value}' (more than 0)`,
           );
         }
         options.shutdownTimeout = Number(value);

@@ -437,10 +437,10 @@ export async function putFile(
   }
   const path = handler.translatePath(handler.path);
   if (path === null) throw new HTTPError(403, "That name is not written to");
-  checkShown(decoded);
   const cut = path.lastIndexOf(SEP);
-  const dir = realDirectory(handler, path.slice(0, cut) || SEP);
   const name = path.slice(cut + 1);
+  checkShown(name); // the new name, as a POST checks its files'
+  const dir = realDirectory(handler, path.slice(0, cut) || SEP);
   const target = inDirectory(dir, name);
   // Before the body is read, and again once it is: the file may change
   // while it comes.

@@ -225,7 +225,7 @@ function decodeExtLoosely(text: string): string {
   for (const [token] of value.matchAll(/%[0-9A-Fa-f]{2}|[^%]+|%/g)) {
     if (token.length === 3 && token[0] === "%") {
       bytes.push(parseInt(token.slice(1), 16));
-    } else bytes.push(...encoder.encode(token));
+    } else for (const byte of encoder.encode(token)) bytes.push(byte);
   }
   const array = Uint8Array.from(bytes);
   return match?.[1].toUpperCase() === "ISO-8859-1"

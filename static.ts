@@ -912,6 +912,8 @@ export class SimpleHTTPRequestHandler extends BaseHTTPRequestHandler {
   #cleanUrlPage(path: string): Resolved | null {
     const last = path.slice(path.lastIndexOf(SEP) + 1);
     if (last === "" || last.lastIndexOf(".") > 0) return null;
+    // The root is no page: its name + ".html" is beside it, outside.
+    if (path === absolutePath(this.directory)) return null;
     const page = this.#resolve(path + ".html");
     return page?.info.isFile ? page : null;
   }

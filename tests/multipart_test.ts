@@ -363,6 +363,17 @@ Deno.test("multipart: file names lose their paths; filename* wins", async () => 
     "report (1).txt",
   );
   assert.equal(await filenameOf("form-data; name=f; filename*=a%20b"), "a b");
+  // However long a header the limits let through.
+  const long = new TextEncoder().encode(
+    "--b\r\nContent-Disposition: form-data; name=f; filename*=" +
+      "a".repeat(200000) + "\r\n\r\nx\r\n--b--",
+  );
+  const [part] = await collect(
+    bytesReader(long),
+    "multipart/form-data; boundary=b",
+    { maxHeaderBytes: 300000 },
+  );
+  assert.equal(part.filename, "a".repeat(200000));
   // UTF-8 as browsers send it, raw in the quoted string.
   assert.equal(
     await (async () => {

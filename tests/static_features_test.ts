@@ -576,12 +576,24 @@ Deno.test("cleanUrls: /about is about.html, before a directory of the name; a re
     const about = await raw(s.port, "/about/");
     assert.equal(about.status, 200); // the directory's listing
     assert.match(about.body, /team\.html/);
+    // The root is no clean URL: not the page beside it, outside the root,
+    // which followSymlinks would let through.
+    await Deno.writeTextFile(`${site}.html`, "outside the root");
+    await using follow = startServer(
+      treeHandler(site, logs, { cleanUrls: true, followSymlinks: true }),
+    );
+    for (const path of ["/", "/.", "/about/..%2f"]) {
+      const r = await raw(follow.port, path);
+      assert.doesNotMatch(r.body, /outside the root/, path);
+    }
+    assert.equal((await raw(follow.port, "/about")).body, "<p>about</p>");
     // Off by default, as in Python.
     await using plain = startServer(treeHandler(site, logs));
     assert.equal((await raw(plain.port, "/about")).status, 301);
     assert.equal((await raw(plain.port, "/missing-page")).status, 404);
   } finally {
     await Deno.remove(site, { recursive: true });
+    await Deno.remove(`${site}.html`).catch(() => {});
   }
 });
 

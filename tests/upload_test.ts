@@ -640,6 +640,15 @@ Deno.test("upload: file names with control or bidirectional characters are refus
     assert.equal(await put(server.port, "/p%0Aq.txt", "x"), 400);
     assert.equal(await put(server.port, "/p%E2%80%AEq.txt", "x"), 400);
     assert.deepEqual(await names(root), []);
+    // Only the new name is checked, for PUT as for POST: not a directory
+    // that is there already.
+    await Deno.mkdir(`${root}/r\u202ed`);
+    assert.equal(await put(server.port, "/r%E2%80%AEd/x.txt", "x"), 201);
+    const body = multipart("XX", [{
+      disposition: 'name="f"; filename="y.txt"',
+      body: "y",
+    }]);
+    assert.equal((await post(server.port, "/r%E2%80%AEd/", body)).status, 201);
   });
 });
 
