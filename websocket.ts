@@ -231,6 +231,9 @@ export class ServerWebSocket extends EventTarget
   #guarded: WeakMap<EventListenerOrEventListenerObject, EventListener> | null =
     null;
   #report: (error: unknown) => void;
+  // Whether a message listener or onmessage was ever set: a loop alone
+  // makes no MessageEvent.
+  #listened = false;
 
   // The message being received: its bytes in one buffer, so that each
   // fragment costs only its bytes.
@@ -370,6 +373,7 @@ export class ServerWebSocket extends EventTarget
   ): void {
     // No listener (null or undefined) is no error, as on any EventTarget.
     if (listener == null) return super.addEventListener(type, null, options);
+    if (type === "message") this.#listened = true;
     const all = this.#guarded ??= new WeakMap();
     let guarded = all.get(listener);
     if (guarded === undefined) {
@@ -460,13 +464,14 @@ export class ServerWebSocket extends EventTarget
   /**
    * Called with each message, as it comes: a promise the handler returns is
    * not awaited (as in browsers), so an async handler gets no backpressure;
-   * `for await (const message of socket)` reads the next frame only once
-   * the last is taken.
+   * `for await (const message of socket)` reads at most 1 MiB ahead of
+   * the message its body holds.
    */
   get onmessage(): WebSocketEventHandler<MessageEvent> {
     return this.#handlers.message ?? null;
   }
   set onmessage(handler: WebSocketEventHandler<MessageEvent>) {
+    if (handler != null) this.#listened = true;
     this.#handlers.message = handler as WebSocketEventHandler<Event>;
   }
 
@@ -890,6 +895,15 @@ export class ServerWebSocket extends EventTarget
   }
 
   #deliver(message: WebSocketMessage): void {
+    if (this.#listened) this.#dispatchMessage(message);
+    if (this.#iterating) {
+      this.#inbox.push(message);
+      this.#wakeConsumer?.();
+      this.#wakeConsumer = null;
+    }
+  }
+
+  #dispatchMessage(message: WebSocketMessage): void {
     let data: string | ArrayBuffer | Blob;
     if (typeof message === "string") data = message;
     else if (this.#binaryType === "blob") {
@@ -901,11 +915,6 @@ export class ServerWebSocket extends EventTarget
         : message.slice().buffer;
     }
     this.dispatchEvent(new MessageEvent("message", { data }));
-    if (this.#iterating) {
-      this.#inbox.push(message);
-      this.#wakeConsumer?.();
-      this.#wakeConsumer = null;
-    }
   }
 
   // --- Writing ---------------------------------------------------------------
