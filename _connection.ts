@@ -668,7 +668,11 @@ export class Connection implements Reader, BodySource {
     this.#gone = reason;
     this.#controller?.abort(
       new DOMException(
-        this.#timedOut ? "The request timed out" : "The client went away",
+        this.#timedOut
+          ? "The request timed out"
+          : this.#cutBy !== null
+          ? `The server closed the connection: ${this.#cutBy.message}`
+          : "The client went away",
         this.#timedOut ? "TimeoutError" : "AbortError",
       ),
     );

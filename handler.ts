@@ -265,9 +265,11 @@ export class BaseHTTPRequestHandler {
   }
 
   /**
-   * Aborts when the client closes or resets the connection, or the request
-   * times out, while this request is served. Made on first use: a handler
-   * that never asks pays nothing. Once the body has been read, the
+   * Aborts when the client closes or resets the connection, the request
+   * times out (a `TimeoutError`), or the server closes the connection under
+   * it (a shutdown past `shutdownTimeout`), while this request is served;
+   * the reason is a `DOMException` that says which. Made on first use: a
+   * handler that never asks pays nothing. Once the body has been read, the
    * connection is watched by a read whose bytes are kept for the next
    * request; once the next request has begun to arrive (pipelined), the
    * watch stops, and a client that leaves is noticed at the next write.

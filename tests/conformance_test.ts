@@ -451,13 +451,16 @@ Deno.test("shutdown(): idle connections close at once, in-flight ones finish, la
 
 Deno.test("shutdown(): a request still in flight after shutdownTimeout is cut off", async () => {
   let failure: unknown;
+  let aborted: unknown;
   QuietHandler.logs = [];
   class Upload extends QuietHandler {
     async do_POST() {
+      const signal = this.signal;
       try {
         await this.rfile.bytes();
       } catch (error) {
         failure = error;
+        aborted = signal.reason;
         throw error;
       }
       await reply(this, "never");
@@ -487,5 +490,8 @@ Deno.test("shutdown(): a request still in flight after shutdownTimeout is cut of
   const lost = QuietHandler.logs.filter((line) => line.includes("lost"));
   assert.equal(lost.length, 1, String(lost));
   assert.match(lost[0], /shutdownTimeout \(0\.3 s\)/);
+  // Nor does the request's signal say the client went away.
+  assert.equal((aborted as DOMException).name, "AbortError");
+  assert.match((aborted as DOMException).message, /^The server closed/);
   await httpd[Symbol.asyncDispose]();
 });
