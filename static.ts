@@ -101,7 +101,7 @@ import {
 } from "./_file_source.ts";
 import { PYTHON_EXTENSIONS_MAP, typeOfName } from "./_mime.ts";
 import { byteRange } from "./_range.ts";
-import { BasicAuth } from "./_basic_auth.ts";
+import { BASIC_AUTH, BasicAuths } from "./_basic_auth.ts";
 
 export type { FileBody, FileCacheLimits, FileSource, UploadOptions };
 
@@ -342,12 +342,13 @@ export class SimpleHTTPRequestHandler extends BaseHTTPRequestHandler {
   cleanUrls = false;
   /**
    * Users and passwords for HTTP Basic auth. When not empty, every request
-   * needs one of them, before anything else (a CORS preflight too, as
-   * `http-server` and Caddy's `basic_auth` do: a browser sends no
-   * credentials on a preflight, so a cross-origin page can only make
-   * simple requests), or gets 401 with `WWW-Authenticate`. Compared in
-   * constant time; the `Authorization` field is never logged. A user name
-   * has no `:`.
+   * needs one of them, before anything else, or gets 401 with
+   * `WWW-Authenticate`; with {@linkcode cors} on, a CORS preflight is the
+   * one answered without (a browser sends no credentials on a preflight,
+   * and its answer tells only which methods and fields may come). The
+   * list is hashed once per server; a request's password is compared in
+   * constant time with those of the user it names, and the
+   * `Authorization` field is never logged. A user name has no `:`.
    */
   auth: readonly (readonly [user: string, password: string])[] = [];
   /** The realm named in the `WWW-Authenticate` challenge of {@linkcode auth}. */
@@ -413,8 +414,6 @@ export class SimpleHTTPRequestHandler extends BaseHTTPRequestHandler {
   #root: Root | undefined;
   // Fields for the next sendResponse(), for errors that need one (416).
   #nextHeaders: [string, string][] = [];
-  // `auth` hashed, once per connection for the list it hashes.
-  #basicAuth: BasicAuth | undefined;
 
   /** Serves a file or a directory listing. */
   async do_GET(): Promise<void> {
@@ -976,10 +975,9 @@ export class SimpleHTTPRequestHandler extends BaseHTTPRequestHandler {
     // A browser sends a CORS preflight without credentials (Fetch): it is
     // answered, and tells only which methods and fields may come.
     if (this.#isPreflight()) return true;
-    if (this.#basicAuth?.users !== this.auth) {
-      this.#basicAuth = new BasicAuth(this.auth);
-    }
-    const user = this.#basicAuth.userOf(this.headers.getAll("authorization"));
+    const server = this.server as { [BASIC_AUTH]?: BasicAuths };
+    const user = (server[BASIC_AUTH] ??= new BasicAuths()).of(this.auth)
+      .userOf(this.headers.getAll("authorization"));
     if (user !== null) {
       this.remoteUser = user;
       return true;

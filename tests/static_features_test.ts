@@ -4,7 +4,12 @@
 // Cache-Control, and listings for programs; over real sockets, against a
 // temporary tree.
 import assert from "node:assert/strict";
-import { simpleHandler, type SimpleHandlerOptions } from "../static.ts";
+import {
+  simpleHandler,
+  type SimpleHandlerOptions,
+  type SimpleHTTPRequestHandler,
+} from "../static.ts";
+import { BASIC_AUTH, type BasicAuths } from "../_basic_auth.ts";
 import {
   exchange,
   latin1Bytes,
@@ -789,6 +794,44 @@ Deno.test("auth: a missing or wrong password gets 401 with the challenge; the ri
   for (const secret of ["open sesame", "hunter2", "wrong", btoa(ALICE)]) {
     assert.ok(!text.includes(secret), secret);
   }
+});
+
+Deno.test("auth: a list is hashed once per server, for a handler whose auth is an instance field too; one user may have two passwords", async () => {
+  const lists: SimpleHTTPRequestHandler["auth"][] = [];
+  class Field extends handler() {
+    override auth: SimpleHTTPRequestHandler["auth"] = [
+      ...Array.from({ length: 1000 }, (_, i) => [`user${i}`, `pw${i}`]),
+      ["alice", "one"],
+      ["alice", "two:three"],
+    ] as [string, string][];
+    override async do_GET(): Promise<void> {
+      lists.push(this.auth);
+      await super.do_GET();
+    }
+  }
+  await using s = startServer(Field);
+  for (
+    const [credentials, status] of [
+      ["user999:pw999", 200],
+      ["alice:one", 200],
+      ["alice:two:three", 200],
+      ["alice:two", 401],
+      ["user1:pw999", 401],
+      ["nobody:pw1", 401],
+      ["no colon", 401],
+    ] as const
+  ) {
+    const r = await raw(s.port, "/small.txt", { headers: basic(credentials) });
+    assert.equal(r.status, status, credentials);
+  }
+  // Each connection's handler has its own array; the server one BasicAuth.
+  assert.equal(lists.length, 3);
+  assert.notEqual(lists[0], lists[1]);
+  const kept = (s.server as unknown as { [BASIC_AUTH]: BasicAuths })[
+    BASIC_AUTH
+  ];
+  assert.equal(kept.of(lists[0]), kept.of(lists[1]));
+  assert.equal(kept.of(lists[1]), kept.of(lists[2]));
 });
 
 Deno.test("auth: the realm is quoted and escaped; UTF-8 credentials work", async () => {
