@@ -72,6 +72,16 @@ export function refusedLineOf(error: unknown): string | undefined {
 }
 
 /**
+ * Marks `error`, an HTTPError, as refusing the request line `line`, which
+ * the log shows with a target's userinfo left out.
+ */
+function refusedLine(error: unknown, line: string): unknown {
+  (error as HTTPError & { [REFUSED_LINE]?: string })[REFUSED_LINE] =
+    withoutUserinfo(line);
+  return error;
+}
+
+/**
  * Marks `error`, if it is an HTTPError, as coming after the request line
  * of these three words; a target's userinfo is left out, as in the log.
  */
@@ -597,12 +607,9 @@ export function parseRequestLine(
   const version = words.at(-1)!;
   // The line as the log shows it; a target's userinfo left out, as always,
   // wherever a malformed line has it.
+  const refuse = (status: number, message: string, explain?: string) =>
+    refusedLine(new HTTPError(status, message, explain), requestline);
   const logged = withoutUserinfo(requestline);
-  const refuse = (status: number, message: string, explain?: string) => {
-    const error = new HTTPError(status, message, explain);
-    (error as HTTPError & { [REFUSED_LINE]?: string })[REFUSED_LINE] = logged;
-    return error;
-  };
   if (words.length === 3 && !VERSION.test(version)) {
     throw refuse(
       400,
@@ -651,19 +658,27 @@ export function parseIrregularHead(
   limits: Readonly<RequestLimits>,
 ): RequestHead {
   const text = decodeLatin1(bytes);
-  checkControls(text);
   const { lines, ends } = splitLines(text);
   // The head ends with an empty line, so splitting leaves two empty strings.
   if (lines.length < 3 || lines.at(-1) !== "" || lines.at(-2) !== "") {
     throw new HTTPError(400, "Incomplete request head");
   }
   const requestline = lines[0];
+  // The request line first, on its own: once it is read, a refusal of the
+  // fields is answered as for its method (a HEAD gets no body), and either
+  // way the log shows the line.
+  try {
+    checkControls(requestline);
+  } catch (error) {
+    throw refusedLine(error, requestline);
+  }
   const { command, target, version, minor } = parseRequestLine(
     requestline,
     ends[0],
     limits,
   );
   try {
+    checkControls(text);
     const count = lines.length - 3;
     if (count > limits.maxHeaders) {
       throw new HTTPError(431, "Too many headers", tooMany(limits.maxHeaders));

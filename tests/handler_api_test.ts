@@ -152,6 +152,7 @@ Deno.test("a HEAD refused for its header fields gets its error without a body, l
     "HEAD / HTTP/1.1\r\nHost: h\r\nX : y\r\n\r\n", // 400, space
     "HEAD / HTTP/1.1\r\nHost: h\r\nContent-Length: 1\r\n" +
     "Transfer-Encoding: chunked\r\n\r\n", // 400, two framings
+    "HEAD / HTTP/1.1\r\nHost: h\r\nX: a\x01b\r\n\r\n", // 400, a control
   ];
   for (const request of cases) {
     const exchange = await client.raw(request);
@@ -162,6 +163,10 @@ Deno.test("a HEAD refused for its header fields gets its error without a body, l
     assert.ok(wire(exchange).endsWith("\r\n\r\n"), request);
     assert.match(client.log.at(-1)!, /"HEAD \/ HTTP\/1\.1" (431|400) \S+$/);
   }
+  // A control in the request line itself: refused whole, and logged as
+  // Python's log shows such a line (gh-100001), escaped.
+  await client.raw("GET /a\x1b[2Jb HTTP/1.1\r\nHost: h\r\n\r\n");
+  assert.match(client.log.at(-1)!, /"GET \/a\\x1b\[2Jb HTTP\/1\.1" 400 \S+$/);
   // sendError sees the refused request, never the one before it.
   ErrorsSeen.seen = [];
   await client.raw(
