@@ -8,7 +8,7 @@ import type { ClientAddress } from "./handler.ts";
 import { percentFormat } from "./_percent.ts";
 import { HTTPServer } from "./server.ts";
 import type { SimpleHTTPRequestHandler } from "./static.ts";
-import { withoutUserinfo } from "./_text.ts";
+import { decodeLatin1, withoutUserinfo } from "./_text.ts";
 
 /** The formats `--log-format` takes. */
 export const LOG_FORMATS = ["common", "combined", "json"] as const;
@@ -20,15 +20,28 @@ const encoder = new TextEncoder();
 /**
  * Apache's escaping of logged text: `"` and `\` with a backslash, bytes
  * outside printable ASCII as `\xHH`, so that a line is always one line.
+ * Head text holds one byte a character (Latin-1); a character past U+00FF,
+ * which only a handler's own text can hold, is its UTF-8 bytes.
  */
 function apacheEscape(text: string): string {
-  return text.replace(/["\\\x00-\x1f\x7f-\uffff]/g, (ch) => {
+  return text.replace(/["\\\x00-\x1f\x7f-\xff]|[^\x00-\xff]/gu, (ch) => {
     if (ch === '"' || ch === "\\") return "\\" + ch;
-    const code = ch.charCodeAt(0);
-    return code > 0xff
-      ? "\\u" + code.toString(16).padStart(4, "0")
-      : "\\x" + code.toString(16).padStart(2, "0");
+    const code = ch.codePointAt(0)!;
+    const bytes = code > 0xff ? encoder.encode(ch) : [code];
+    let escaped = "";
+    for (const byte of bytes) {
+      escaped += "\\x" + byte.toString(16).padStart(2, "0");
+    }
+    return escaped;
   });
+}
+
+/**
+ * `text`'s UTF-8 bytes, one character each, for apacheEscape(): a user name
+ * (from UTF-8 credentials) is logged as the bytes sent, as nginx logs it.
+ */
+function utf8Text(text: string): string {
+  return decodeLatin1(encoder.encode(text));
 }
 
 /** Apache's `%t`: `[02/Dec/2026:01:40:22 +0000]`, in local time. */
@@ -100,7 +113,7 @@ export function withAccessLog(
         ? "-"
         : requestLineWithoutUserinfo(this.requestline);
       let line = `${this.clientAddress[0]} - ${
-        user === null || user === "" ? "-" : apacheEscape(user)
+        user === null || user === "" ? "-" : apacheEscape(utf8Text(user))
       } ${apacheTime(time)} "${apacheEscape(request)}" ${code} ${
         size === 0 || size === "-" ? "-" : size
       }`;

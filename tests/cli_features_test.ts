@@ -637,6 +637,8 @@ Deno.test("serve --auth and --auth-file require Basic auth; CGI scripts see REMO
     ...LOCAL,
     "--auth",
     "alice:a-pass",
+    "--auth",
+    "zoë山:pä",
     "--auth-file",
     users,
     "--cgi",
@@ -658,6 +660,16 @@ Deno.test("serve --auth and --auth-file require Basic auth; CGI scripts see REMO
     assert.equal(ok.status, 200, user);
     assert.equal(ok.body, "hello\n");
   }
+  // UTF-8 credentials (RFC 7617's charset), logged as their bytes, as
+  // nginx and Apache escape them.
+  const utf8 = String.fromCharCode(
+    ...new TextEncoder().encode("zoë山:pä"),
+  );
+  const zoe = await request(port, "/hello.txt", [
+    `Authorization: Basic ${btoa(utf8)}`,
+  ]);
+  assert.equal(zoe.status, 200);
+  await serve.waitFor(/ - zo\\xc3\\xab\\xe5\\xb1\\xb1 \[/);
   const script = await request(port, "/cgi-bin/env.sh", [
     `Authorization: ${basic("carol", "c-pass")}`,
   ]);
