@@ -479,6 +479,18 @@ export function parseArgs(given: readonly string[]): ServeOptions {
       `-H ${cors[0]} conflicts with --cors and --cors-origin, which set it`,
     );
   }
+  // With any origin (*), Fetch fails every request sent with credentials.
+  if (
+    options.cors && options.corsOrigins.length === 0 &&
+    options.headers.some(([name]) =>
+      name.toLowerCase() === "access-control-allow-credentials"
+    )
+  ) {
+    throw new TypeError(
+      "-H Access-Control-Allow-Credentials needs --cors-origin: a browser " +
+        "refuses credentials for the * that --cors alone answers with",
+    );
+  }
   if (options.quiet && (options.logFormat !== null || options.logFile)) {
     throw new TypeError(
       "-q/--quiet conflicts with --log-format and --log-file",

@@ -179,6 +179,11 @@ Deno.test("parseArgs() reads the flags of CORS, compression, SPA, auth, caching,
       ["--cors-origin", "https://a.example", "-H", "access-control-max-age: 1"],
       /-H access-control-max-age conflicts with --cors/,
     ],
+    // Fetch fails a credentialed request answered with a * origin.
+    [
+      ["--cors", "-H", "Access-Control-Allow-Credentials: true"],
+      /Access-Control-Allow-Credentials needs --cors-origin/,
+    ],
     [["--log-format", "apache"], /invalid choice: 'apache'/],
     [["-q", "--log-file", "x.log"], /-q\/--quiet conflicts/],
     [["--cgi", "--cgi-env", "1BAD"], /invalid variable name/],
