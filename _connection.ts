@@ -214,6 +214,8 @@ export class Connection implements Reader, BodySource {
   // Draining a chunked body: its response waits, to say close if it must.
   #drainFirst = false;
   #gone: unknown = null;
+  // What the signal aborts with once #gone is set, whenever it is made.
+  #abortReason: DOMException | null = null;
   // Why the server closed the connection under the request (cut()).
   #cutBy: Error | null = null;
   // linger() reads what the client still sends after the last answer.
@@ -621,13 +623,14 @@ export class Connection implements Reader, BodySource {
 
   /**
    * The signal of the current request: aborts when the client closes or
-   * resets the connection, or the request times out.
+   * resets the connection, the request times out, or the server cuts it;
+   * one made after that is aborted already, with the same reason.
    */
   get signal(): AbortSignal {
     let controller = this.#controller;
     if (controller === null) {
       controller = this.#controller = new AbortController();
-      if (this.#gone !== null) controller.abort(this.#gone);
+      if (this.#abortReason !== null) controller.abort(this.#abortReason);
       else this.#watch();
     }
     return controller.signal;
@@ -666,16 +669,15 @@ export class Connection implements Reader, BodySource {
   #lose(reason: unknown): void {
     if (this.#gone !== null) return;
     this.#gone = reason;
-    this.#controller?.abort(
-      new DOMException(
-        this.#timedOut
-          ? "The request timed out"
-          : this.#cutBy !== null
-          ? `The server closed the connection: ${this.#cutBy.message}`
-          : "The client went away",
-        this.#timedOut ? "TimeoutError" : "AbortError",
-      ),
+    this.#abortReason = new DOMException(
+      this.#timedOut
+        ? "The request timed out"
+        : this.#cutBy !== null
+        ? `The server closed the connection: ${this.#cutBy.message}`
+        : "The client went away",
+      this.#timedOut ? "TimeoutError" : "AbortError",
     );
+    this.#controller?.abort(this.#abortReason);
   }
 
   // --- The response ---------------------------------------------------------

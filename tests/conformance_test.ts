@@ -449,6 +449,53 @@ Deno.test("shutdown(): idle connections close at once, in-flight ones finish, la
   }
 });
 
+Deno.test("this.signal's reason is the same DOMException whether it was asked for before the loss or after", async () => {
+  const reasons: string[] = [];
+  class Watching extends QuietHandler {
+    async do_GET() {
+      if (this.path === "/early") {
+        const signal = this.signal;
+        await new Promise((resolve) => signal.onabort = resolve);
+      } else await delay(400); // the cut comes meanwhile
+      const reason = this.signal.reason as DOMException;
+      reasons.push(`${this.path} ${reason.name}: ${reason.message}`);
+    }
+  }
+  const httpd = new HTTPServer(["127.0.0.1", 0], Watching, {
+    shutdownTimeout: 0.1,
+  });
+  const serving = httpd.serveForever(0.05);
+  const conns: Deno.Conn[] = [];
+  try {
+    for (const path of ["/early", "/late"]) {
+      const conn = await Deno.connect({
+        hostname: "127.0.0.1",
+        port: httpd.serverPort,
+      });
+      conns.push(conn);
+      await writeAll(
+        conn,
+        latin1Bytes(`GET ${path} HTTP/1.1\r\nHost: h\r\n\r\n`),
+      );
+    }
+    await delay(50);
+    await httpd.shutdown();
+    await serving;
+    await within(
+      (async () => {
+        while (reasons.length < 2) await delay(20);
+      })(),
+      2000,
+    );
+  } finally {
+    for (const conn of conns) conn.close();
+    await httpd[Symbol.asyncDispose]();
+  }
+  const cut = "AbortError: The server closed the connection: the server " +
+    "shut down: shutdownTimeout (0.1 s) passed";
+  assert.deepEqual(reasons.sort(), [`/early ${cut}`, `/late ${cut}`]);
+});
+
 Deno.test("shutdown(): a request still in flight after shutdownTimeout is cut off", async () => {
   let failure: unknown;
   let aborted: unknown;
