@@ -5,12 +5,14 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 
 const encoder = new TextEncoder();
-const decoder = new TextDecoder();
+// A leading U+FEFF is part of a name, not a byte order mark.
+const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
 
 /** Where a server keeps its {@linkcode BasicAuths}. */
 export const BASIC_AUTH: unique symbol = Symbol("basehttp.basicAuth");
-// Lists kept by their text: a handler whose `auth` is an instance field
-// has a new array for each connection, with the same users.
+// Lists kept by their text, which a list edited in place changes, and a
+// handler whose `auth` is an instance field (a new array for each
+// connection) keeps.
 const KEPT_LISTS = 16;
 
 function sha256(data: Uint8Array): Uint8Array {
@@ -28,8 +30,10 @@ export class BasicAuth {
   constructor(users: readonly (readonly [string, string])[]) {
     for (const [user, password] of users) {
       const digest = sha256(encoder.encode(`${user}:${password}`));
-      const digests = this.#digests.get(user);
-      if (digests === undefined) this.#digests.set(user, [digest]);
+      // As the name's UTF-8 decodes: a lone surrogate is sent as U+FFFD.
+      const name = decoder.decode(encoder.encode(user));
+      const digests = this.#digests.get(name);
+      if (digests === undefined) this.#digests.set(name, [digest]);
       else digests.push(digest);
     }
   }
@@ -67,25 +71,22 @@ export class BasicAuth {
 }
 
 /**
- * A server's BasicAuth for each `auth` list its handlers use: a list is
- * hashed once per server, not once per connection, which for a list of
- * many users would make every request cost the whole list.
+ * A server's BasicAuth for each `auth` list its handlers use, by the list's
+ * text: a list is hashed once per server, not once per connection, which
+ * for a list of many users would make every connection cost the whole
+ * list; an edit of it shows from the next connection on.
  */
 export class BasicAuths {
-  #byList = new WeakMap<readonly unknown[], BasicAuth>();
   #byText = new Map<string, BasicAuth>();
 
   /** The BasicAuth of `users`, made on first use. */
   of(users: readonly (readonly [string, string])[]): BasicAuth {
-    let auth = this.#byList.get(users);
-    if (auth !== undefined) return auth;
     const text = JSON.stringify(users);
-    auth = this.#byText.get(text);
+    let auth = this.#byText.get(text);
     if (auth === undefined) {
       if (this.#byText.size >= KEPT_LISTS) this.#byText.clear();
       this.#byText.set(text, auth = new BasicAuth(users));
     }
-    this.#byList.set(users, auth);
     return auth;
   }
 }

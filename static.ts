@@ -101,7 +101,7 @@ import {
 } from "./_file_source.ts";
 import { PYTHON_EXTENSIONS_MAP, typeOfName } from "./_mime.ts";
 import { byteRange } from "./_range.ts";
-import { BASIC_AUTH, BasicAuths } from "./_basic_auth.ts";
+import { BASIC_AUTH, type BasicAuth, BasicAuths } from "./_basic_auth.ts";
 
 export type { FileBody, FileCacheLimits, FileSource, UploadOptions };
 
@@ -414,6 +414,8 @@ export class SimpleHTTPRequestHandler extends BaseHTTPRequestHandler {
   #root: Root | undefined;
   // Fields for the next sendResponse(), for errors that need one (416).
   #nextHeaders: [string, string][] = [];
+  // The server's BasicAuth of `auth`, looked up once per connection.
+  #basicAuth: [SimpleHTTPRequestHandler["auth"], BasicAuth] | undefined;
 
   /** Serves a file or a directory listing. */
   async do_GET(): Promise<void> {
@@ -975,9 +977,14 @@ export class SimpleHTTPRequestHandler extends BaseHTTPRequestHandler {
     // A browser sends a CORS preflight without credentials (Fetch): it is
     // answered, and tells only which methods and fields may come.
     if (this.#isPreflight()) return true;
-    const server = this.server as { [BASIC_AUTH]?: BasicAuths };
-    const user = (server[BASIC_AUTH] ??= new BasicAuths()).of(this.auth)
-      .userOf(this.headers.getAll("authorization"));
+    if (this.#basicAuth?.[0] !== this.auth) {
+      const server = this.server as { [BASIC_AUTH]?: BasicAuths };
+      const auths = server[BASIC_AUTH] ??= new BasicAuths();
+      this.#basicAuth = [this.auth, auths.of(this.auth)];
+    }
+    const user = this.#basicAuth[1].userOf(
+      this.headers.getAll("authorization"),
+    );
     if (user !== null) {
       this.remoteUser = user;
       return true;

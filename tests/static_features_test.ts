@@ -834,6 +834,36 @@ Deno.test("auth: a list is hashed once per server, for a handler whose auth is a
   assert.equal(kept.of(lists[1]), kept.of(lists[2]));
 });
 
+Deno.test("auth: a list edited in place shows from the next connection; names with a leading U+FEFF or a lone surrogate log in", async () => {
+  const users: [string, string][] = [["alice", "pw"]];
+  class Edited extends handler() {
+    override auth = users;
+  }
+  await using s = startServer(Edited);
+  const utf8 = (credentials: string) =>
+    "Authorization: Basic " +
+    btoa(String.fromCharCode(...new TextEncoder().encode(credentials))) +
+    "\r\n";
+  assert.equal(
+    (await raw(s.port, "/small.txt", { headers: utf8("alice:pw") })).status,
+    200,
+  );
+  users.length = 0;
+  users.push(["carol", "pw"], ["\ufeffbom", "x"], ["lone\ud800", "y"]);
+  for (
+    const [credentials, status] of [
+      ["alice:pw", 401],
+      ["carol:pw", 200],
+      ["\ufeffbom:x", 200],
+      ["bom:x", 401],
+      ["lone\ufffd:y", 200], // what a lone surrogate's UTF-8 is
+    ] as const
+  ) {
+    const r = await raw(s.port, "/small.txt", { headers: utf8(credentials) });
+    assert.equal(r.status, status, credentials);
+  }
+});
+
 Deno.test("auth: the realm is quoted and escaped; UTF-8 credentials work", async () => {
   await using s = startServer(handler({
     auth: [["zoë", "pässword"]],
