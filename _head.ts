@@ -474,21 +474,23 @@ export function checkControls(text: string): void {
 }
 
 /**
- * Splits a head into lines, accepting CRLF or bare LF; a stray CR is a 400.
- * `ends[i]` is the length of line i's line end, for the line limits.
+ * Splits a head into lines, accepting CRLF or bare LF. `ends[i]` is the
+ * length of line i's line end, for the line limits.
  */
 function splitLines(text: string): { lines: string[]; ends: number[] } {
   const lines = text.split("\n");
   const ends: number[] = new Array(lines.length);
   for (let i = 0; i < lines.length; i++) {
-    let line = lines[i];
-    ends[i] = line.endsWith("\r") ? 2 : 1;
-    if (ends[i] === 2) line = lines[i] = line.slice(0, -1);
-    if (line.includes("\r")) {
-      throw new HTTPError(400, "Bare CR in request head");
-    }
+    ends[i] = lines[i].endsWith("\r") ? 2 : 1;
+    if (ends[i] === 2) lines[i] = lines[i].slice(0, -1);
   }
   return { lines, ends };
+}
+
+/** A 400 for a stray CR (one not ending a line) or a control character. */
+function checkHeadText(text: string): void {
+  if (text.includes("\r")) throw new HTTPError(400, "Bare CR in request head");
+  checkControls(text);
 }
 
 /** Parses a Content-Length value list; all elements must agree. */
@@ -668,7 +670,7 @@ export function parseIrregularHead(
   // fields is answered as for its method (a HEAD gets no body), and either
   // way the log shows the line.
   try {
-    checkControls(requestline);
+    checkHeadText(requestline);
   } catch (error) {
     throw refusedLine(error, requestline);
   }
@@ -678,7 +680,6 @@ export function parseIrregularHead(
     limits,
   );
   try {
-    checkControls(text);
     const count = lines.length - 3;
     if (count > limits.maxHeaders) {
       throw new HTTPError(431, "Too many headers", tooMany(limits.maxHeaders));
@@ -686,6 +687,7 @@ export function parseIrregularHead(
     const fields: [string, string][] = new Array(count);
     for (let i = 0; i < count; i++) {
       const line = lines[i + 1];
+      checkHeadText(line);
       if (line.length + ends[i + 1] > limits.maxHeaderLine) {
         throw new HTTPError(431, "Line too long", lineTooLong(limits));
       }

@@ -153,6 +153,7 @@ Deno.test("a HEAD refused for its header fields gets its error without a body, l
     "HEAD / HTTP/1.1\r\nHost: h\r\nContent-Length: 1\r\n" +
     "Transfer-Encoding: chunked\r\n\r\n", // 400, two framings
     "HEAD / HTTP/1.1\r\nHost: h\r\nX: a\x01b\r\n\r\n", // 400, a control
+    "HEAD / HTTP/1.1\r\nHost: h\r\nX: a\rb\r\n\r\n", // 400, a bare CR
   ];
   for (const request of cases) {
     const exchange = await client.raw(request);
@@ -167,6 +168,8 @@ Deno.test("a HEAD refused for its header fields gets its error without a body, l
   // Python's log shows such a line (gh-100001), escaped.
   await client.raw("GET /a\x1b[2Jb HTTP/1.1\r\nHost: h\r\n\r\n");
   assert.match(client.log.at(-1)!, /"GET \/a\\x1b\[2Jb HTTP\/1\.1" 400 \S+$/);
+  await client.raw("GET /a\rb HTTP/1.1\r\nHost: h\r\n\r\n");
+  assert.match(client.log.at(-1)!, /"GET \/a\\x0db HTTP\/1\.1" 400 \S+$/);
   // sendError sees the refused request, never the one before it.
   ErrorsSeen.seen = [];
   await client.raw(
