@@ -98,8 +98,13 @@ export function withAccessLog(
           time: time.toISOString(),
           remote: this.clientAddress[0],
           user,
+          // The line as read, as common's %r: a line refused whole has no
+          // method, path or version.
+          request: this.requestline === ""
+            ? null
+            : requestLineWithoutUserinfo(this.requestline),
           method: this.command || null,
-          path: this.requestline === "" ? null : withoutUserinfo(this.path),
+          path: this.path === "" ? null : withoutUserinfo(this.path),
           version: this.requestVersion || null,
           status: typeof code === "number" ? code : null,
           size: typeof size === "number" ? size : 0,

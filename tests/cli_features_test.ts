@@ -351,6 +351,7 @@ Deno.test("serve --log-format common/combined/json --log-file appends Apache's l
         time: 0,
         remote: "127.0.0.1",
         user: null,
+        request: "GET /hello.txt?q=1 HTTP/1.1",
         method: "GET",
         path: "/hello.txt?q=1",
         version: "HTTP/1.1",
@@ -395,6 +396,37 @@ Deno.test("--log-format json keeps a handler's exception in JSON lines too", asy
   const records = lines.map((line) => JSON.parse(line));
   assert.ok(records.some((r) => /Error: boom/.test(r.error)), lines.join("\n"));
   assert.ok(records.some((r) => r.status === 500 && r.path === "/"));
+});
+
+Deno.test("--log-format json: a request line refused whole is in request, with no method, path or version", async () => {
+  const lines: string[] = [];
+  const server = new JSONLogServer(
+    ["127.0.0.1", 0],
+    withAccessLog(SimpleHTTPRequestHandler, "json"),
+    { logSink: (line) => lines.push(line) },
+  );
+  const serving = server.serveForever(0.05);
+  try {
+    const { text } = await exchange(
+      server.serverPort,
+      "GET /a\x1bb HTTP/1.1\r\nHost: h\r\n\r\n",
+    );
+    assert.match(text, /^HTTP\/1\.0 400 /);
+  } finally {
+    await server.shutdown();
+    await serving;
+    await server[Symbol.asyncDispose]();
+  }
+  const access = lines.map((line) => JSON.parse(line)).find((record) =>
+    "status" in record
+  );
+  assert.equal(access.status, 400);
+  assert.equal(access.request, "GET /a\u001bb HTTP/1.1");
+  assert.deepEqual([access.method, access.path, access.version], [
+    null,
+    null,
+    null,
+  ]);
 });
 
 Deno.test("--log-format json makes the server's own lines JSON too (accept() retries out of descriptors)", async () => {
