@@ -607,10 +607,10 @@ export function parseRequestLine(
   }
   const words = requestline.split(" ");
   const version = words.at(-1)!;
-  // The line as the log shows it; a target's userinfo left out, as always,
-  // wherever a malformed line has it.
   const refuse = (status: number, message: string, explain?: string) =>
     refusedLine(new HTTPError(status, message, explain), requestline);
+  // The line as the log shows it; a target's userinfo left out, as always,
+  // wherever a malformed line has it.
   const logged = withoutUserinfo(requestline);
   if (words.length === 3 && !VERSION.test(version)) {
     throw refuse(
