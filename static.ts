@@ -207,6 +207,8 @@ const CREDENTIALS = "access-control-allow-credentials";
 
 // Entries of a listing resolved between two turns of the event loop.
 const LISTING_SLICE = 1024;
+// Opens of a file that keeps changing under them before a 503.
+const OPEN_TRIES = 4;
 /** What a directory listing is checked against: it has no validators. */
 const NO_VALIDATORS = Object.freeze({ etag: null, mtime: null });
 
@@ -679,22 +681,29 @@ export class SimpleHTTPRequestHandler extends BaseHTTPRequestHandler {
       return null;
     }
     // FIFOs, sockets and devices are not served.
-    let file: Opened | null;
+    let file: Opened | null = null;
+    let opened: Resolved | null = found;
     try {
-      file = found.info.isFile ? this.#open(found) : null;
-      if (file === null && found.info.isFile) {
-        const again = this.#resolveAgain(found);
-        file = again?.info.isFile ? this.#open(found = again) : null;
+      // A file that changes as it is opened (an editor's write truncates,
+      // then writes) is found again, a few times: it is there all along,
+      // and a 404 would say it is gone.
+      for (let tries = 0; opened?.info.isFile && tries < OPEN_TRIES; tries++) {
+        if (tries > 0) opened = this.#resolveAgain(opened);
+        file = opened?.info.isFile ? this.#open(opened) : null;
+        if (file !== null) break;
       }
     } catch (error) {
       if (!outOfDescriptors(error)) throw error;
       await this[SEND_BUSY]("Too many open files");
       return null;
     }
-    if (file === null) {
-      await this.sendError(404, "File not found");
+    if (file === null || opened === null) {
+      if (opened?.info.isFile) {
+        await this[SEND_BUSY]("The file is being changed");
+      } else await this.sendError(404, "File not found");
       return null;
     }
+    found = opened;
     try {
       return await this.#sendFileHead(
         file,

@@ -512,6 +512,23 @@ Deno.test("a kept file rewritten in place is never sent with its old length or E
   }
 });
 
+Deno.test("a file rewritten in place as editors write it (truncated, then written) is never a 404", async () => {
+  await using made = await tree({ "www/rw.json": "{}".padEnd(600) });
+  await using httpd = startServer(quiet({ directory: made.root }));
+  const file = JSON.stringify(`${await Deno.realPath(made.root)}/rw.json`);
+  const counts = await race(
+    httpd.port,
+    "/rw.json",
+    `Deno.writeTextFileSync(${file}, "{}".padEnd(600 - (Date.now() % 50)));`,
+    RACE_MS,
+  );
+  const seen = JSON.stringify(
+    [...counts].map(([key, n]) => [key.slice(0, 3), n]),
+  );
+  assert.equal(counts.get("404") ?? 0, 0, seen);
+  assert.ok([...counts.keys()].some((key) => key.startsWith("200")), seen);
+});
+
 Deno.test("a root reached through a symlink is kept, and watched", async () => {
   await using made = await tree({ "www/a.txt": "one" });
   const link = `${made.tmp}/current`;
