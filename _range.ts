@@ -11,7 +11,7 @@ import { parseHTTPDate } from "./_conditional.ts";
  * @param headers The request's header fields (`Range`, `If-Range`).
  * @param size The representation's length.
  * @param etag Its entity-tag, compared strongly.
- * @param mtime Its Last-Modified, in milliseconds.
+ * @param mtime Its Last-Modified, in seconds since the epoch.
  * @returns `[first, last]`, `"unsatisfiable"`, or `null` for the whole.
  */
 export function byteRange(
@@ -30,7 +30,12 @@ export function byteRange(
     const ifRange = ifRanges[0].trim();
     if (ifRange.startsWith('"') || ifRange.startsWith("W/")) {
       if (ifRange !== etag) return null; // strong comparison
-    } else if (parseHTTPDate(ifRange) !== mtime) return null;
+    } else if (
+      parseHTTPDate(ifRange) !== mtime ||
+      // Weak, from a file changed within the Date's second: another change
+      // in that second would have the same (RFC 9110 §8.8.2.2).
+      Math.floor(Date.now() / 1000) - mtime < 1
+    ) return null;
   }
   const match = /^bytes=[ \t]*(\d*)-(\d*)[ \t]*$/i.exec(ranges[0].trim());
   if (match === null || (match[1] === "" && match[2] === "")) return null;

@@ -542,6 +542,8 @@ Deno.test("an unsatisfiable Range gives 416 with bytes */size; multiple or malfo
 
 Deno.test("If-Range with the current ETag or date honours Range; anything else gets the whole file", async () => {
   await using s = startServer(handler());
+  const minuteAgo = new Date(Date.now() - 60_000);
+  await Deno.utime(`${root}/digits.txt`, minuteAgo, minuteAgo);
   const { etag, lastModified } = await validators(s.port, "/digits.txt");
   const older = new Date(Date.parse(lastModified) - 60_000).toUTCString();
   const cases: [string, number][] = [
@@ -558,6 +560,30 @@ Deno.test("If-Range with the current ETag or date honours Range; anything else g
     });
     assert.equal(r.status, status, ifRange);
     assert.equal(r.body, status === 206 ? "0123" : "0123456789", ifRange);
+  }
+});
+
+Deno.test("If-Range with the date of a file changed this second gets the whole file: that Last-Modified is a weak validator (RFC 9110 §8.8.2.2, §13.1.5)", async () => {
+  await using s = startServer(handler());
+  const path = `${root}/fresh.txt`;
+  await Deno.writeTextFile(path, "0123456789");
+  try {
+    const { etag, lastModified } = await validators(s.port, "/fresh.txt");
+    const ask = (ifRange: string) =>
+      raw(s.port, "/fresh.txt", {
+        headers: `Range: bytes=0-3\r\nIf-Range: ${ifRange}\r\n`,
+      });
+    assert.equal((await ask(lastModified)).status, 200);
+    assert.equal((await ask(etag)).status, 206); // the ETag is strong
+    // Once a second has passed since, the date is strong.
+    const old = new Date(Date.now() - 5000);
+    await Deno.utime(path, old, old);
+    const then = await validators(s.port, "/fresh.txt");
+    const r = await ask(then.lastModified);
+    assert.equal(r.status, 206);
+    assert.equal(r.body, "0123");
+  } finally {
+    await Deno.remove(path);
   }
 });
 
