@@ -29,7 +29,6 @@ import {
   type ServerState,
   sleep,
 } from "./_server_state.ts";
-import { formatDate } from "./_date.ts";
 import {
   READ_DONE,
   READ_ROOM,
@@ -1527,9 +1526,7 @@ export class Connection implements Reader, BodySource {
 
   /** The current date for a `Date` header. */
   date(): string {
-    return this.#state.connections.size > 0
-      ? this.#state.clock.now()
-      : formatDate(Date.now());
+    return this.#state.clock.now();
   }
 
   /** The `Server` header value of a handler's two version strings. */

@@ -28,27 +28,23 @@ export function formatDate(ms: number): string {
 }
 
 /**
- * The current date of one server, kept until the next second by one timer.
- * The timer is unref'd and stopped with the server's last connection, so an
+ * The current date of one server, formatted once a second: no timer, so an
  * idle server holds none.
  */
 export class DateClock {
   #date = "";
-  #timer: ReturnType<typeof setTimeout> | undefined;
+  // When the second of #date ends: checked against the clock at each call,
+  // not left to a timer, which a busy event loop runs late (a response
+  // would say a second already past, older than a Last-Modified).
+  #until = 0;
 
   /** The current IMF-fixdate. */
   now(): string {
-    if (this.#timer !== undefined) return this.#date;
     const now = Date.now();
-    this.#date = formatDate(now);
-    this.#timer = setTimeout(() => this.#timer = undefined, 1000 - now % 1000);
-    Deno.unrefTimer(this.#timer);
+    if (now >= this.#until) {
+      this.#date = formatDate(now);
+      this.#until = now - now % 1000 + 1000;
+    }
     return this.#date;
-  }
-
-  /** Forgets the date and clears its timer. */
-  stop(): void {
-    clearTimeout(this.#timer);
-    this.#timer = undefined;
   }
 }

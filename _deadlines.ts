@@ -20,12 +20,6 @@ interface Expiring {
 export class DeadlineSweep<K, T extends Expiring> {
   readonly #live = new Map<K, T>();
   #timer: ReturnType<typeof setInterval> | undefined;
-  readonly #onEmpty: () => void;
-
-  /** @param onEmpty Called when the last entry leaves. */
-  constructor(onEmpty: () => void) {
-    this.#onEmpty = onEmpty;
-  }
 
   /** The entries being checked. */
   get size(): number {
@@ -50,7 +44,6 @@ export class DeadlineSweep<K, T extends Expiring> {
     if (!this.#live.delete(key) || this.#live.size > 0) return;
     clearInterval(this.#timer);
     this.#timer = undefined;
-    this.#onEmpty();
   }
 
   /** Every entry, in the order added. */

@@ -147,7 +147,7 @@ export class ServerState {
   readonly clock: DateClock = new DateClock();
   /** The live connections, whose deadlines are swept. */
   readonly connections: DeadlineSweep<Deno.Conn, Connection> =
-    new DeadlineSweep(() => this.clock.stop());
+    new DeadlineSweep();
   /** Header names and values known to be valid. */
   readonly headerNames: CheckedStrings = new CheckedStrings(isToken);
   readonly headerValues: CheckedStrings = new CheckedStrings(isFieldValue);

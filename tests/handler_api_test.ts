@@ -191,6 +191,37 @@ Deno.test("sendResponse() adds Server and Date (IMF-fixdate)", async () => {
   ]);
 });
 
+Deno.test("Date is never behind the clock: a response made after the event loop was busy past a second's end says the new second", async () => {
+  let busyUntil = 0;
+  class Busy extends BaseHTTPRequestHandler {
+    override protocolVersion = "HTTP/1.1";
+    override logMessage(): void {}
+    async do_GET(): Promise<void> {
+      if (this.path === "/busy") {
+        // Holds the loop into the next second: no timer can run meanwhile.
+        const end = Math.floor(Date.now() / 1000) * 1000 + 1100;
+        while (Date.now() < end);
+        busyUntil = Math.floor(Date.now() / 1000);
+      }
+      this.sendResponse(200);
+      this.sendHeader("Content-Length", "0");
+      await this.endHeaders();
+    }
+  }
+  await using client = testClient(Busy);
+  await client.request("GET", "/"); // the clock has its date
+  const exchange = await client.raw(
+    "GET /busy HTTP/1.1\r\nHost: h\r\n\r\nGET / HTTP/1.1\r\nHost: h\r\n\r\n",
+  );
+  const [, after] = exchange.responses;
+  assert.ok(
+    Date.parse(after.headers.get("date")!) / 1000 >= busyUntil,
+    `${after.headers.get("date")} before ${
+      new Date(busyUntil * 1000).toUTCString()
+    }`,
+  );
+});
+
 Deno.test("a handler's own Date replaces the one sendResponse() added: one Date field (RFC 9110 §5.3)", async () => {
   class OwnDate extends BaseHTTPRequestHandler {
     override protocolVersion = "HTTP/1.1";
