@@ -299,7 +299,9 @@ export class SimpleHTTPRequestHandler extends BaseHTTPRequestHandler {
    * `ETag` and `Location` to the page (`Access-Control-Expose-Headers`).
    * An `Access-Control-Allow-Credentials` in
    * {@linkcode extraResponseHeaders} goes with these fields, on every
-   * response to an allowed origin. Without it (and without
+   * response to an allowed origin; it needs {@linkcode corsOrigins}, since a
+   * browser refuses credentials for `*` (simpleHandler() says so with a
+   * TypeError). Without it (and without
    * {@linkcode corsOrigins}), `OPTIONS` is 501.
    */
   cors = false;
@@ -1641,6 +1643,17 @@ export function simpleHandler(
     ) {
       throw new TypeError(`Invalid header field: ${String(field)}`);
     }
+  }
+  if (
+    cors === true && (corsOrigins ?? []).length === 0 &&
+    (extraResponseHeaders ?? []).some(([name]) =>
+      name.toLowerCase() === CREDENTIALS
+    )
+  ) {
+    throw new TypeError(
+      "Access-Control-Allow-Credentials needs corsOrigins: a browser " +
+        "refuses credentials for the * that cors alone answers with",
+    );
   }
   if (
     protocolVersion !== undefined &&

@@ -982,6 +982,16 @@ Deno.test("simpleHandler() rejects bad options with TypeError and RangeError", (
     () => simpleHandler({ protocolVersion: "HTTP/2.0" }),
     RangeError,
   );
+  // Fetch refuses credentials answered with *, which cors alone sends.
+  const credentials = [["Access-Control-Allow-Credentials", "true"]] as const;
+  assert.throws(
+    () => simpleHandler({ cors: true, extraResponseHeaders: credentials }),
+    /needs corsOrigins/,
+  );
+  simpleHandler({
+    corsOrigins: ["https://a.example"],
+    extraResponseHeaders: credentials,
+  });
   const Handler = simpleHandler({ directory: "relative/dir" });
   assert.ok(Handler.prototype instanceof SimpleHTTPRequestHandler);
 });
